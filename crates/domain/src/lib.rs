@@ -1,0 +1,20 @@
+//! The contract's value types and rules: IDs, mobile numbers, times and blackout windows, message
+//! text encoding, request bodies and the validation of API.md §4. Pure: no I/O, no HTTP, no SQL.
+//! Every type is built only through `parse`, so a value that exists is valid.
+
+pub mod fields;
+pub mod ids;
+pub mod mobile;
+pub mod send_list;
+pub mod text;
+pub mod time;
+
+pub use fields::{BodyError, FieldReader, Fields, Json};
+pub use ids::{mint_id, mint_token, EncodedId, TokenId};
+pub use mobile::{MobileNumber, MobileNumberError};
+pub use send_list::{
+    is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListRequest, TargetChoice,
+    ValidSendList,
+};
+pub use text::{analyze, split_parts, substitute, Encoding, TextInfo};
+pub use time::{format_timestamp, BlackoutWindow, ClockTime, ContentUrl, SendTime, UtcOffset};

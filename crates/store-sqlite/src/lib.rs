@@ -1,0 +1,422 @@
+//! The SQLite backend of the `Store` trait: hand-written SQL run through sqlx runtime queries, and
+//! the embedded migrations of `migrations/`. It owns connection handling (WAL, one writer
+//! connection taking `BEGIN IMMEDIATE`, a pool of readers) and must not know HTTP or the engine.
+//!
+//! Every write is one short `BEGIN IMMEDIATE` transaction on the single writer connection, so
+//! writers queue in the pool instead of failing with `SQLITE_BUSY`; reads go to the reader pool and
+//! see the last committed state (WAL snapshots).
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Executor, Sqlite, Transaction};
+use store::{
+    AccessToken, Account, Attributes, Client, Code, Contact, ContactList, ContactRow, CreatedSend,
+    Keyword, MemberCounts, Message, MessagePatch, Millis, NewAccessToken, NewAccount, NewClient,
+    NewCode, NewKeyword, NewList, NewMessage, NewSend, Send, SendQuery, Store, StoreError,
+    StoreResult, SubscribeTo, Subscription, SubscriptionStatus,
+};
+
+mod accounts;
+mod clients;
+mod codes;
+mod lists;
+mod messages;
+mod sends;
+mod subscriptions;
+
+/// The migrations in `crates/store-sqlite/migrations`, compiled into the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a connection waits for a lock held by another process before `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers: enough for concurrent API reads on a small machine; WAL lets them run beside the
+/// writer.
+const READER_CONNECTIONS: u32 = 4;
+/// How long a task waits for a pooled connection before the store reports itself unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Tidings store in one SQLite database file (or in memory, for tests).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// At most one connection: SQLite has one writer at a time, and queueing in the pool is
+    /// cheaper and fairer than queueing on the file lock.
+    writer: SqlitePool,
+    /// Read-only (`query_only`) connections. The same pool as `writer` for in-memory databases.
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its parent directories when missing) the database at `url`:
+    /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite::memory:`. Applies no
+    /// migrations: call [`Store::migrate`].
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let location = url
+            .strip_prefix("sqlite:")
+            .ok_or_else(|| StoreError::Other(format!("not a sqlite: URL: {url:?}")))?;
+        let location = location.strip_prefix("//").unwrap_or(location);
+        let (path, query) = location.split_once('?').unwrap_or((location, ""));
+        let in_memory = path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+        if path.is_empty() && !in_memory {
+            return Err(StoreError::Other(format!(
+                "SQLite URL {url:?} names no database file"
+            )));
+        }
+
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("invalid SQLite URL {url:?}: {e}")))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+
+        if in_memory {
+            // An in-memory database lives as long as its last connection: keep exactly one, for
+            // both reading and writing (WAL does not apply).
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(db("open in-memory database"))?;
+            return Ok(SqliteStore {
+                writer: pool.clone(),
+                reader: pool,
+            });
+        }
+
+        let file = options.get_filename().to_path_buf();
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| {
+                StoreError::Unavailable(format!("create directory {}: {e}", parent.display()))
+            })?;
+        }
+
+        // The writer connects first: it creates the file and switches it to WAL, which is
+        // persistent, so readers need not (and, being query_only, could not) set it.
+        // No ping before each acquire: a local file does not drop connections, and the ping is a
+        // round trip to the connection's worker thread on every call (~70µs, a third of a send).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(
+                options
+                    .clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal),
+            )
+            .await
+            .map_err(db("open database for writing"))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READER_CONNECTIONS)
+            .test_before_acquire(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(db("open database for reading"))?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Closes every connection (checkpointing the WAL). Further calls fail as Unavailable.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// Begins the one kind of write transaction this store uses.
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("begin write transaction"))
+    }
+}
+
+// ---- helpers shared by the modules --------------------------------------------------------------
+
+/// The lookup key of an ID: IDs match ignoring ASCII case (API.md §1, §3).
+fn id_key(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
+/// The wall clock, for the two trait methods that take no `now` (revoking a client, removing a
+/// member).
+fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Maps a sqlx error, with what the store was doing, to the store's error type.
+fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| map_error(context, error)
+}
+
+fn map_error(context: &str, error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            StoreError::Conflict(format!("{context}: {}", e.message()))
+        }
+        sqlx::Error::Database(e) => {
+            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with any extended code: another process
+            // holds the database longer than the busy timeout.
+            let primary = e
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff);
+            if matches!(primary, Some(5) | Some(6)) {
+                StoreError::Unavailable(format!("{context}: {error}"))
+            } else {
+                StoreError::Other(format!("{context}: {error}"))
+            }
+        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_) => StoreError::Unavailable(format!("{context}: {error}")),
+        _ => StoreError::Other(format!("{context}: {error}")),
+    }
+}
+
+fn strings_to_json(values: &[String]) -> StoreResult<String> {
+    serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
+}
+
+fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
+}
+
+fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
+    serde_json::to_string(attributes)
+        .map_err(|e| StoreError::Other(format!("encode attributes: {e}")))
+}
+
+fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
+}
+
+fn bad_value(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} {value:?} is not valid"))
+}
+
+/// The account's surrogate key and canonical ID.
+#[derive(Debug, sqlx::FromRow)]
+struct AccountRef {
+    pk: i64,
+    id: String,
+}
+
+/// Resolves an account ID (any case); NotFound when there is none.
+async fn account<'e, E>(executor: E, id: &str) -> StoreResult<AccountRef>
+where
+    E: Executor<'e, Database = Sqlite>,
+{
+    sqlx::query_as::<_, AccountRef>("SELECT pk, id FROM accounts WHERE id_key = ?1")
+        .bind(id_key(id))
+        .fetch_optional(executor)
+        .await
+        .map_err(db("resolve account"))?
+        .ok_or(StoreError::NotFound)
+}
+
+// ---- the trait ------------------------------------------------------------------------------------
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Other(format!("apply migrations: {e}")))
+    }
+
+    async fn ready(&self) -> StoreResult<()> {
+        let applied: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("read applied migrations: {e}")))?;
+        for migration in MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+        {
+            match applied
+                .iter()
+                .find(|(version, _)| *version == migration.version)
+            {
+                Some((_, checksum)) if checksum[..] == migration.checksum[..] => {}
+                Some(_) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "migration {} ({}) differs from the one applied",
+                        migration.version, migration.description
+                    )))
+                }
+                None => {
+                    return Err(StoreError::Unavailable(format!(
+                        "migration {} ({}) is not applied",
+                        migration.version, migration.description
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
+        accounts::create(self, new).await
+    }
+    async fn get_account(&self, id: &str) -> StoreResult<Account> {
+        accounts::get(self, id).await
+    }
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        accounts::list(self).await
+    }
+
+    async fn create_client(&self, new: NewClient) -> StoreResult<Client> {
+        clients::create(self, new).await
+    }
+    async fn get_client(&self, client_id: &str) -> StoreResult<Client> {
+        clients::get(self, client_id).await
+    }
+    async fn list_clients(&self, account_id: &str) -> StoreResult<Vec<Client>> {
+        clients::list(self, account_id).await
+    }
+    async fn revoke_client(&self, account_id: &str, client_id: &str) -> StoreResult<()> {
+        clients::revoke(self, account_id, client_id).await
+    }
+    async fn insert_token(&self, new: NewAccessToken) -> StoreResult<()> {
+        clients::insert_token(self, new).await
+    }
+    async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>> {
+        clients::find_token(self, token_hash, now).await
+    }
+
+    async fn create_code(&self, new: NewCode) -> StoreResult<Code> {
+        codes::create_code(self, new).await
+    }
+    async fn get_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<Code> {
+        codes::get_code(self, account_id, id_or_code).await
+    }
+    async fn list_codes(&self, account_id: &str) -> StoreResult<Vec<Code>> {
+        codes::list_codes(self, account_id).await
+    }
+    async fn delete_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<()> {
+        codes::delete_code(self, account_id, id_or_code).await
+    }
+    async fn create_keyword(&self, new: NewKeyword) -> StoreResult<Keyword> {
+        codes::create_keyword(self, new).await
+    }
+    async fn get_keyword(&self, account_id: &str, id: &str) -> StoreResult<Keyword> {
+        codes::get_keyword(self, account_id, id).await
+    }
+    async fn list_keywords(&self, account_id: &str) -> StoreResult<Vec<Keyword>> {
+        codes::list_keywords(self, account_id).await
+    }
+    async fn delete_keyword(&self, account_id: &str, id: &str) -> StoreResult<()> {
+        codes::delete_keyword(self, account_id, id).await
+    }
+
+    async fn create_message(&self, new: NewMessage) -> StoreResult<Message> {
+        messages::create(self, new).await
+    }
+    async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message> {
+        messages::get(self, account_id, id).await
+    }
+    async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>> {
+        messages::list(self, account_id).await
+    }
+    async fn update_message(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: MessagePatch,
+        now: Millis,
+    ) -> StoreResult<Message> {
+        messages::update(self, account_id, id, patch, now).await
+    }
+    async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()> {
+        messages::delete(self, account_id, id).await
+    }
+
+    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
+        lists::create(self, new).await
+    }
+    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
+        lists::get(self, account_id, id).await
+    }
+    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
+        lists::list(self, account_id).await
+    }
+    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
+        lists::delete(self, account_id, id).await
+    }
+    async fn resolve_lists(
+        &self,
+        account_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Option<String>>> {
+        lists::resolve(self, account_id, ids).await
+    }
+    async fn upsert_members(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+        now: Millis,
+    ) -> StoreResult<MemberCounts> {
+        lists::upsert_members(self, account_id, list_id, rows, subscribe, now).await
+    }
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<()> {
+        lists::remove_member(self, account_id, list_id, mobile_number).await
+    }
+    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
+        lists::get_contact(self, account_id, mobile_number).await
+    }
+
+    async fn set_subscription(
+        &self,
+        account_id: &str,
+        to: &SubscribeTo,
+        mobile_number: &str,
+        status: SubscriptionStatus,
+        now: Millis,
+    ) -> StoreResult<Subscription> {
+        subscriptions::set(self, account_id, to, mobile_number, status, now).await
+    }
+    async fn subscriptions_of(
+        &self,
+        account_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<Vec<Subscription>> {
+        subscriptions::of(self, account_id, mobile_number).await
+    }
+
+    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
+        sends::create(self, new).await
+    }
+    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
+        sends::get(self, account_id, token).await
+    }
+    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
+        sends::list(self, account_id, query).await
+    }
+}

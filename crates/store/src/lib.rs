@@ -1,0 +1,269 @@
+//! The `Store` trait: every piece of state Tidings keeps, at the level of repository operations.
+//! It owns the models and the error type shared by every backend and the conformance suite that
+//! each backend must pass. It must not know SQL, a database driver or HTTP.
+//!
+//! Conventions every backend honours (and the conformance suite checks):
+//! - Times are UTC epoch milliseconds (`Millis`).
+//! - IDs of one kind within one account resolve case-insensitively: every method taking an ID
+//!   matches it ignoring ASCII case, and returns the canonical spelling stored at creation.
+//!   Creating an object whose explicit ID equals an existing one ignoring case is a `Conflict`.
+//! - An object of another account is `NotFound`, exactly like an ID that does not exist. A method
+//!   scoped to an account that does not exist is `NotFound` too (even one that lists).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub mod conformance;
+mod models;
+
+pub use models::*;
+
+/// UTC epoch milliseconds.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which states a send can be in (API.md §4 "Send status values").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SendState {
+    New,
+    Queuing,
+    Started,
+    Finished,
+    Error,
+    Canceled,
+}
+
+impl SendState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendState::New => "New",
+            SendState::Queuing => "Queuing",
+            SendState::Started => "Started",
+            SendState::Finished => "Finished",
+            SendState::Error => "Error",
+            SendState::Canceled => "Canceled",
+        }
+    }
+
+    /// Parses the exact name (case-insensitive).
+    pub fn parse(s: &str) -> Option<SendState> {
+        [
+            SendState::New,
+            SendState::Queuing,
+            SendState::Started,
+            SendState::Finished,
+            SendState::Error,
+            SendState::Canceled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Finished, Error and Canceled are final.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SendState::Finished | SendState::Error | SendState::Canceled
+        )
+    }
+}
+
+/// Status of a stored message (API.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageStatus {
+    Active,
+    Scheduled,
+    Inactive,
+    Draft,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Active => "Active",
+            MessageStatus::Scheduled => "Scheduled",
+            MessageStatus::Inactive => "Inactive",
+            MessageStatus::Draft => "Draft",
+        }
+    }
+
+    /// Parses the name, ignoring case.
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        [
+            MessageStatus::Active,
+            MessageStatus::Scheduled,
+            MessageStatus::Inactive,
+            MessageStatus::Draft,
+        ]
+        .into_iter()
+        .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Active and Scheduled messages can be sent (API.md §4 row 3).
+    pub fn can_send(self) -> bool {
+        matches!(self, MessageStatus::Active | MessageStatus::Scheduled)
+    }
+}
+
+/// Subscription state of a number for one keyword on one code (API.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubscriptionStatus {
+    Subscribed,
+    Unsubscribed,
+    InProgress,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Subscribed => "Subscribed",
+            SubscriptionStatus::Unsubscribed => "Unsubscribed",
+            SubscriptionStatus::InProgress => "InProgress",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SubscriptionStatus> {
+        [
+            SubscriptionStatus::Subscribed,
+            SubscriptionStatus::Unsubscribed,
+            SubscriptionStatus::InProgress,
+        ]
+        .into_iter()
+        .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The repository every backend implements. All methods are safe to call from many tasks and,
+/// for shared backends, from many processes at once.
+#[async_trait]
+pub trait Store: std::marker::Send + Sync + 'static {
+    /// Applies pending migrations. Idempotent.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Ok when the database is reachable and every migration is applied.
+    async fn ready(&self) -> StoreResult<()>;
+
+    // ---- accounts -------------------------------------------------------------------------
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
+    async fn get_account(&self, id: &str) -> StoreResult<Account>;
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+
+    // ---- API clients and tokens -------------------------------------------------------------
+    /// `client_id` must be unique ignoring case (Conflict otherwise).
+    async fn create_client(&self, new: NewClient) -> StoreResult<Client>;
+    /// Any client, revoked ones included (the caller checks `revoked_at`).
+    async fn get_client(&self, client_id: &str) -> StoreResult<Client>;
+    async fn list_clients(&self, account_id: &str) -> StoreResult<Vec<Client>>;
+    /// Marks the client revoked and deletes every token it holds.
+    async fn revoke_client(&self, account_id: &str, client_id: &str) -> StoreResult<()>;
+    async fn insert_token(&self, new: NewAccessToken) -> StoreResult<()>;
+    /// The token with this hash if it exists, is unexpired at `now` and its client is not revoked.
+    async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>>;
+
+    // ---- codes and keywords ------------------------------------------------------------------
+    /// Conflict when the account already has this code string.
+    async fn create_code(&self, new: NewCode) -> StoreResult<Code>;
+    /// By ID or by code string.
+    async fn get_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<Code>;
+    async fn list_codes(&self, account_id: &str) -> StoreResult<Vec<Code>>;
+    /// Deletes the code, its keywords and their subscriptions.
+    async fn delete_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<()>;
+    /// `new.code` names the code by its code string; NotFound when it does not exist.
+    /// Conflict when the keyword (ignoring case) already exists on that code.
+    async fn create_keyword(&self, new: NewKeyword) -> StoreResult<Keyword>;
+    async fn get_keyword(&self, account_id: &str, id: &str) -> StoreResult<Keyword>;
+    async fn list_keywords(&self, account_id: &str) -> StoreResult<Vec<Keyword>>;
+    /// Deletes the keyword and its subscriptions.
+    async fn delete_keyword(&self, account_id: &str, id: &str) -> StoreResult<()>;
+
+    // ---- messages ------------------------------------------------------------------------------
+    async fn create_message(&self, new: NewMessage) -> StoreResult<Message>;
+    async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message>;
+    async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>>;
+    async fn update_message(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: MessagePatch,
+        now: Millis,
+    ) -> StoreResult<Message>;
+    async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()>;
+
+    // ---- lists and contacts ----------------------------------------------------------------------
+    async fn create_list(&self, new: NewList) -> StoreResult<ContactList>;
+    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList>;
+    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>>;
+    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()>;
+    /// For each given ID (any case), the canonical ID of the account's list, or `None`.
+    async fn resolve_lists(
+        &self,
+        account_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Option<String>>>;
+    /// Adds (or updates) one batch of contacts and their membership of the list, in one
+    /// transaction. Attributes are merged into the contact's (one contact per number per
+    /// account); a given subscriber key replaces the stored one. With `subscribe`, every number of
+    /// the batch is subscribed to that keyword unless it has opted out of it.
+    ///
+    /// An attribute replaces a stored one whose name equals it ignoring ASCII case (the new
+    /// spelling is kept). `added` counts numbers new to the list; every other row of the batch
+    /// counts as `updated`. NotFound (and nothing written) when the list, or the `subscribe` code
+    /// or keyword, does not exist.
+    async fn upsert_members(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+        now: Millis,
+    ) -> StoreResult<MemberCounts>;
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<()>;
+    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact>;
+
+    // ---- subscriptions ------------------------------------------------------------------------
+    /// Sets the status of a number's subscription to one keyword (by code string and keyword,
+    /// ignoring case), creating it when absent. `optInDate` is set when it becomes Subscribed and
+    /// `optOutDate` when it becomes Unsubscribed.
+    async fn set_subscription(
+        &self,
+        account_id: &str,
+        to: &SubscribeTo,
+        mobile_number: &str,
+        status: SubscriptionStatus,
+        now: Millis,
+    ) -> StoreResult<Subscription>;
+    /// Every subscription of the number in the account, ordered by code then keyword.
+    async fn subscriptions_of(
+        &self,
+        account_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<Vec<Subscription>>;
+
+    // ---- sends ------------------------------------------------------------------------------------
+    /// Records an accepted send. With an idempotency key that the same client used within the
+    /// last 24 hours (relative to `new.created_at`), records nothing and returns the earlier send.
+    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend>;
+    /// By token, ignoring case, within the account.
+    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send>;
+    /// Newest first. `after` is the token of the last send of the previous page.
+    ///
+    /// Newest means latest `created_at`. NotFound when `after` names no send of the account.
+    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>>;
+}

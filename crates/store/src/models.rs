@@ -1,0 +1,334 @@
+//! Rows the store reads and writes. Plain data: validation happens before it gets here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{MessageStatus, Millis, SendState, SubscriptionStatus};
+
+/// Attributes of a contact (`%%Name%%` substitution), as given: names keep their spelling.
+pub type Attributes = serde_json::Map<String, serde_json::Value>;
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: String,
+    /// PHC string of the secret's argon2 hash.
+    pub secret_hash: String,
+    /// The client's own account.
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    /// Further accounts the client may act for (`account_id` of `/v2/token`).
+    pub accounts: Vec<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub secret_hash: String,
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    pub accounts: Vec<String>,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    /// Hex SHA-256 of the token; the token itself is never stored.
+    pub token_hash: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub client_id: String,
+    pub account_id: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    pub id: String,
+    pub account_id: String,
+    pub code: String,
+    pub country_code: String,
+    /// `short` or `long`.
+    pub kind: String,
+    pub carrier: String,
+    pub opt_out_text: Option<String>,
+    pub help_text: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Code {
+    pub id: String,
+    pub account_id: String,
+    pub code: String,
+    pub country_code: String,
+    pub kind: String,
+    pub carrier: String,
+    pub opt_out_text: Option<String>,
+    pub help_text: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewKeyword {
+    pub id: String,
+    pub account_id: String,
+    /// The code string (`"88976"`) the keyword lives on.
+    pub code: String,
+    pub keyword: String,
+    pub response: Option<String>,
+    pub double_opt_in: bool,
+    pub confirm_text: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Keyword {
+    pub id: String,
+    pub account_id: String,
+    pub code: String,
+    pub keyword: String,
+    pub response: Option<String>,
+    pub double_opt_in: bool,
+    pub confirm_text: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    /// Code string; must exist in the account (NotFound otherwise).
+    pub code: String,
+    pub text: String,
+    pub status: MessageStatus,
+    pub target_list_ids: Vec<String>,
+    pub exclusion_list_ids: Vec<String>,
+    pub content_url: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub code: String,
+    pub text: String,
+    pub status: MessageStatus,
+    pub target_list_ids: Vec<String>,
+    pub exclusion_list_ids: Vec<String>,
+    pub content_url: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct MessagePatch {
+    pub name: Option<String>,
+    pub code: Option<String>,
+    pub text: Option<String>,
+    pub status: Option<MessageStatus>,
+    pub target_list_ids: Option<Vec<String>>,
+    pub exclusion_list_ids: Option<Vec<String>>,
+    /// `Some(None)` clears the URL.
+    pub content_url: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewList {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactList {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    /// Number of memberships.
+    pub size: i64,
+    pub created_at: Millis,
+    /// Last membership change; the creation time when there was none.
+    pub last_change_at: Millis,
+}
+
+/// One contact to add to a list. The number is already in digits-only form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactRow {
+    pub mobile_number: String,
+    pub subscriber_key: Option<String>,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub mobile_number: String,
+    pub subscriber_key: Option<String>,
+    pub attributes: Attributes,
+}
+
+/// A keyword on a code, both by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeTo {
+    pub code: String,
+    pub keyword: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MemberCounts {
+    /// Numbers newly added to the list.
+    pub added: u64,
+    /// Numbers that were already members (their contact data updated).
+    pub updated: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub mobile_number: String,
+    pub code: String,
+    pub keyword: String,
+    pub status: SubscriptionStatus,
+    pub opt_in_date: Option<Millis>,
+    pub opt_out_date: Option<Millis>,
+}
+
+/// Which endpoint created a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SendKind {
+    /// `POST /sms/v1/messageList/{id}/send`
+    List,
+    /// `POST /sms/v1/messageContact/{id}/send`
+    Contact,
+}
+
+impl SendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendKind::List => "list",
+            SendKind::Contact => "contact",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SendKind> {
+        match s {
+            "list" => Some(SendKind::List),
+            "contact" => Some(SendKind::Contact),
+            _ => None,
+        }
+    }
+}
+
+/// A blackout window as stored: offset in minutes east of UTC, start and end as minutes of the
+/// local day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredWindow {
+    pub utc_offset_minutes: i32,
+    pub start_minute: i32,
+    pub end_minute: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub client_id: String,
+    pub key: String,
+    /// Hash of the request (path and body) that first used the key.
+    pub request_hash: String,
+}
+
+/// Everything a send was accepted with, resolved (API.md §4 "What a send does": fixed at
+/// acceptance).
+#[derive(Debug, Clone)]
+pub struct NewSend {
+    pub token: String,
+    pub account_id: String,
+    pub client_id: Option<String>,
+    pub kind: SendKind,
+    pub message_id: String,
+    pub code: String,
+    pub text: String,
+    pub content_url: Option<String>,
+    pub target_list_ids: Vec<String>,
+    pub exclusion_list_ids: Vec<String>,
+    pub allow_duplication: bool,
+    pub window: Option<StoredWindow>,
+    /// The requested `sendTime`, when given.
+    pub send_time: Option<Millis>,
+    /// When the send becomes due (send time, or now, pushed past a blackout window).
+    pub due_at: Millis,
+    /// Segments and encoding of the text before substitution.
+    pub segments: i32,
+    pub encoding: String,
+    pub created_at: Millis,
+    pub idempotency: Option<Idempotency>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CreatedSend {
+    Created(Send),
+    /// The idempotency key was used before: the earlier send and the hash of its request.
+    Existing {
+        send: Send,
+        request_hash: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Send {
+    pub token: String,
+    pub account_id: String,
+    pub client_id: Option<String>,
+    pub kind: SendKind,
+    pub message_id: String,
+    pub code: String,
+    pub text: String,
+    pub content_url: Option<String>,
+    pub target_list_ids: Vec<String>,
+    pub exclusion_list_ids: Vec<String>,
+    pub allow_duplication: bool,
+    pub window: Option<StoredWindow>,
+    pub send_time: Option<Millis>,
+    pub due_at: Millis,
+    pub segments: i32,
+    pub encoding: String,
+    pub state: SendState,
+    /// Recipients after expansion (0 until expanded).
+    pub count: i64,
+    /// Why the send is in Error.
+    pub errors: Vec<String>,
+    pub created_at: Millis,
+    pub completed_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SendQuery {
+    pub state: Option<SendState>,
+    pub after: Option<String>,
+    /// Most sends to return; 0 means no limit.
+    pub limit: u32,
+}
