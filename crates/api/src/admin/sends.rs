@@ -1,0 +1,84 @@
+//! The sends of an account, newest first (API.md §7).
+
+use axum::response::Response;
+use serde_json::{json, Value};
+use store::{Send, SendQuery, SendState};
+
+use super::{account, ok, ts};
+use crate::{ApiError, AppState, Ctx};
+
+fn send_json(state: &AppState, s: &Send) -> Value {
+    json!({
+        "tokenId": s.token, "messageId": s.message_id, "kind": s.kind.as_str(),
+        "state": s.state.as_str(), "count": s.count, "text": s.text,
+        "createDate": ts(state, s.created_at),
+        "completeDate": s.completed_at.map(|t| ts(state, t)),
+        "scheduledFor": (!s.state.is_final()).then(|| ts(state, s.due_at)),
+        "errors": s.errors,
+    })
+}
+
+pub async fn list_sends(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
+    let acct = account(state, &ctx).await?;
+    let mut errors = Vec::new();
+    let filter = match ctx.query("state").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let parsed = SendState::parse(raw);
+            if parsed.is_none() {
+                errors.push(format!("{raw} isn't a valid value for state."));
+            }
+            parsed
+        }
+    };
+    let limit = match ctx.query("limit") {
+        None => 100,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n >= 1 => n.min(1000),
+            _ => {
+                errors.push(format!("{raw} isn't a valid value for limit."));
+                100
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let sends = state
+        .store
+        .list_sends(
+            &acct.id,
+            SendQuery {
+                state: filter,
+                after: ctx.query("after").map(str::to_string),
+                limit,
+            },
+        )
+        .await?;
+    let next = (sends.len() == limit as usize)
+        .then(|| sends.last().map(|s| s.token.clone()))
+        .flatten();
+    ok(json!({
+        "items": sends.iter().map(|s| send_json(state, s)).collect::<Vec<_>>(),
+        "next": next,
+    }))
+}
+
+/// `GET /admin/v1/sends/{tokenId}`: a send's status document (API.md §5) whatever its account.
+pub async fn send_status(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
+    let token = ctx.param(0);
+    for acct in state.store.list_accounts().await? {
+        match state.store.get_send(&acct.id, token).await {
+            Ok(send) => {
+                let mut body = crate::message_list::status_body(state, &send, 1, 1000);
+                body["tokenId"] = json!(send.token);
+                body["accountId"] = json!(acct.id);
+                body["messageId"] = json!(send.message_id);
+                return ok(body);
+            }
+            Err(store::StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::NotFound(format!("Send {token} not found.")))
+}

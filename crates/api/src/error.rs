@@ -1,0 +1,169 @@
+//! The one HTTP error type: every failure of `/v2/token`, `/sms/v1` and `/admin/v1` becomes the
+//! contract's JSON body (API.md §1, §2, §7). Internal causes are logged with a reference id and
+//! never sent to clients.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+pub const DOCS_URL: &str =
+    "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm";
+const OAUTH_ERROR_URI: &str = "https://developer.salesforce.com/docs";
+
+/// `/v2/token` failures (API.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidClient,
+    UnsupportedGrantType,
+    InvalidRequest,
+    UnauthorizedClient,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 `{"errors": [...]}`
+    Validation(Vec<String>),
+    /// 404 `{"errors": [...]}`
+    NotFound(String),
+    /// 405
+    MethodNotAllowed,
+    /// 409 `{"errors": [...]}`
+    Conflict(String),
+    /// 413
+    TooLarge,
+    /// 401 with the bearer challenge (API.md §2).
+    InvalidToken,
+    /// 403 missing scope.
+    InsufficientScope,
+    /// 401 on the admin API.
+    AdminUnauthorized,
+    /// 429 with `Retry-After`.
+    RateLimited { retry_after_secs: u64 },
+    OAuth(OAuthError),
+    /// 500; the cause is logged with a reference id.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(message: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![message.into()])
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(cause.to_string())
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// A JSON response with the contract's content type.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+fn errors_body(messages: &[String]) -> Value {
+    json!({ "errors": messages })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Validation(messages) => {
+                json_response(StatusCode::BAD_REQUEST, &errors_body(&messages))
+            }
+            ApiError::NotFound(message) => {
+                json_response(StatusCode::NOT_FOUND, &errors_body(&[message]))
+            }
+            ApiError::MethodNotAllowed => json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &errors_body(&["Method not allowed.".to_string()]),
+            ),
+            ApiError::Conflict(message) => {
+                json_response(StatusCode::CONFLICT, &errors_body(&[message]))
+            }
+            ApiError::TooLarge => json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &errors_body(&["The request body is too large.".to_string()]),
+            ),
+            ApiError::InvalidToken => {
+                let mut resp = json_response(
+                    StatusCode::UNAUTHORIZED,
+                    &json!({"documentation": DOCS_URL, "errorcode": 0, "message": "Not Authorized"}),
+                );
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer error=\"invalid_token\", error_description=\"The access token is invalid or expired\"",
+                    ),
+                );
+                resp
+            }
+            ApiError::InsufficientScope => json_response(
+                StatusCode::FORBIDDEN,
+                &json!({"documentation": DOCS_URL, "errorcode": 40003, "message": "Insufficient privileges"}),
+            ),
+            ApiError::AdminUnauthorized => json_response(
+                StatusCode::UNAUTHORIZED,
+                &errors_body(&["Not authorized.".to_string()]),
+            ),
+            ApiError::RateLimited { retry_after_secs } => {
+                let mut resp = json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &json!({"message": "Rate limit exceeded", "errorcode": 50100,
+                            "retryAfter": retry_after_secs, "documentation": DOCS_URL}),
+                );
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                resp
+            }
+            ApiError::OAuth(kind) => {
+                let (status, error, description) = match kind {
+                    OAuthError::InvalidClient => (
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "Client authentication failed. Make sure that the client ID and client secret are valid and that the package is installed and enabled.",
+                    ),
+                    OAuthError::UnsupportedGrantType => (
+                        StatusCode::BAD_REQUEST,
+                        "unsupported_grant_type",
+                        "Use \"client_credentials\" as the grant_type.",
+                    ),
+                    OAuthError::InvalidRequest => (
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "The request body isn't valid JSON.",
+                    ),
+                    OAuthError::UnauthorizedClient => (
+                        StatusCode::UNAUTHORIZED,
+                        "unauthorized_client",
+                        "The client is not authorized for this account.",
+                    ),
+                };
+                json_response(
+                    status,
+                    &json!({"error": error, "error_description": description, "error_uri": OAUTH_ERROR_URI}),
+                )
+            }
+            ApiError::Internal(cause) => {
+                let reference = domain::mint_id();
+                tracing::error!(reference = %reference, cause = %cause, "unexpected failure");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &errors_body(&[format!(
+                        "An unexpected error occurred, please contact Customer Support with reference id {reference}."
+                    )]),
+                )
+            }
+        }
+    }
+}

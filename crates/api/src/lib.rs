@@ -1,0 +1,277 @@
+//! The HTTP surface: `/v2/token`, `/sms/v1` and `/admin/v1` (API.md §1–§7), with the extractors,
+//! routing and the one error type that make every response the contract's JSON.
+//! Handlers parse, call one store operation and shape the response; business rules live in
+//! `domain` (and later the engine); state lives in the `store`.
+
+pub mod admin;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod import;
+pub mod message_list;
+pub mod ratelimit;
+pub mod routing;
+mod token;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use futures::FutureExt;
+use http_body_util::{BodyExt, Limited};
+use serde_json::json;
+use store::Store;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{json_response, ApiError};
+use ratelimit::RateLimiter;
+use routing::{Access, Matched, RouteId};
+
+/// Largest JSON body accepted (API.md §1).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+/// Largest streamed CSV upload to the admin API (API.md §1).
+pub const MAX_CSV_BODY: u64 = 1024 * 1024 * 1024;
+
+/// What the HTTP layer needs to know of the configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Public base URL with scheme and trailing `/` (`rest_instance_url`).
+    pub public_url: String,
+    /// `api.timestamps = "utc"`.
+    pub timestamps_utc: bool,
+    /// Requests per second per API client; 0 disables the limit.
+    pub rate_limit: u32,
+    /// The admin API's bearer token.
+    pub admin_token: String,
+    /// Data directory (imports, reports).
+    pub data_dir: PathBuf,
+    /// Names of the configured carriers (a code names one of them).
+    pub carriers: Vec<String>,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ApiConfig>,
+    pub clock: Arc<dyn Clock>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ApiConfig, clock: Arc<dyn Clock>) -> AppState {
+        let limiter = Arc::new(RateLimiter::new(config.rate_limit));
+        AppState {
+            store,
+            config: Arc::new(config),
+            clock,
+            limiter,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// A timestamp in the format of API.md §1.
+    pub fn timestamp(&self, ms: i64) -> String {
+        domain::format_timestamp(ms, self.config.timestamps_utc)
+    }
+}
+
+/// One API request after routing.
+pub struct Ctx {
+    pub method: Method,
+    /// Percent-decoded path parameters, in path order.
+    pub params: Vec<String>,
+    /// Query parameters with lowercased names (API.md §1).
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    /// The request body; behind a mutex only so that `&Ctx` is `Sync` across awaits.
+    body: std::sync::Mutex<Body>,
+    /// The request path, lowercased (for idempotency fingerprints).
+    pub path_key: String,
+}
+
+impl Ctx {
+    /// Takes the body (once; later calls get an empty body).
+    pub fn take_body(&mut self) -> Body {
+        let slot = match self.body.get_mut() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::take(slot)
+    }
+
+    pub fn param(&self, i: usize) -> &str {
+        self.params.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    /// A query parameter by name, ignoring case.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.query
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes with 413.
+    pub async fn body_bytes(&mut self, limit: usize) -> Result<Bytes, ApiError> {
+        if let Some(len) = self
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if len > limit as u64 {
+                return Err(ApiError::TooLarge);
+            }
+        }
+        let body = self.take_body();
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge),
+            Err(_) => Err(ApiError::validation("The request body isn't valid JSON.")),
+        }
+    }
+
+    /// Reads a JSON body (≤ 1 MiB) into fields (API.md §1: parsed whatever its content type).
+    pub async fn json_fields(&mut self) -> Result<(Bytes, domain::Fields), ApiError> {
+        let bytes = self.body_bytes(MAX_JSON_BODY).await?;
+        let fields = domain::Fields::parse(&bytes)
+            .map_err(|_| ApiError::validation("The request body isn't valid JSON."))?;
+        Ok((bytes, fields))
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(dispatch)
+        .with_state(state)
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ready().await {
+        Ok(()) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Err(e) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unavailable", "reason": e.to_string()}),
+        ),
+    }
+}
+
+fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// True when the request carries a body that is not known to be empty.
+fn has_body(headers: &HeaderMap) -> bool {
+    let length = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim() != "0");
+    length.unwrap_or_else(|| headers.contains_key(axum::http::header::TRANSFER_ENCODING))
+}
+
+/// A response given before the request body was read (routing, authentication, scope, rate
+/// limit, or a body over the limit) leaves that body on the connection, which the server then
+/// drops: `Connection: close` tells the client not to reuse it, so that its next request does
+/// not fail on a pooled connection that is going away.
+fn close_if_body_unread(mut resp: Response, request_has_body: bool) -> Response {
+    let early = matches!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::TOO_MANY_REQUESTS
+    );
+    if early && request_has_body {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
+async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let request_has_body = has_body(req.headers());
+    close_if_body_unread(route_and_handle(state, req).await, request_has_body)
+}
+
+async fn route_and_handle(state: AppState, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (id, access, params) = match routing::match_route(&parts.method, parts.uri.path()) {
+        Matched::NotFound => return ApiError::NotFound("Not found.".into()).into_response(),
+        Matched::MethodNotAllowed => return ApiError::MethodNotAllowed.into_response(),
+        Matched::Route { id, access, params } => (id, access, params),
+    };
+    let ctx = Ctx {
+        method: parts.method.clone(),
+        params,
+        query: parse_query(parts.uri.query()),
+        headers: parts.headers,
+        body: std::sync::Mutex::new(body),
+        path_key: parts.uri.path().to_ascii_lowercase(),
+    };
+    let handled = std::panic::AssertUnwindSafe(handle(&state, id, access, ctx))
+        .catch_unwind()
+        .await;
+    match handled {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::Internal("handler panicked".into()).into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    id: RouteId,
+    access: Access,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    match access {
+        Access::Public => match id {
+            RouteId::Token => token::issue(state, ctx).await,
+            _ => Err(ApiError::NotFound("Not found.".into())),
+        },
+        Access::Sms => {
+            let scope = routing::required_scope(id, &ctx.method);
+            let caller = auth::bearer(state, &ctx.headers, scope).await?;
+            state.limiter.check(&caller.client_id)?;
+            match id {
+                RouteId::MessageListSend => message_list::send(state, &caller, ctx).await,
+                RouteId::MessageListDeliveries => {
+                    message_list::deliveries(state, &caller, ctx).await
+                }
+                _ => Err(ApiError::NotFound("Not found.".into())),
+            }
+        }
+        Access::Admin => {
+            auth::admin(state, &ctx.headers)?;
+            admin::handle(state, id, ctx).await
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `POST /sms/v1/messageList/{id}/send` (API.md §4) and
+//! `GET /sms/v1/messageList/{id}/deliveries/{tokenId}` (API.md §5).
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{EncodedId, ExclusionChoice, MessageFacts, SendListRequest, TargetChoice, TokenId};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use store::{CreatedSend, Idempotency, NewSend, Send, SendKind, StoreError, StoredWindow};
+
+use crate::auth::Caller;
+use crate::{json_response, ApiError, AppState, Ctx};
+
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The `Idempotency-Key` header: 1–255 printable ASCII characters (API.md §4).
+fn idempotency_key(ctx: &Ctx) -> Result<Option<String>, ApiError> {
+    let Some(value) = ctx.headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|b| (0x20..=0x7e).contains(b)) {
+        return Err(ApiError::validation(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+        ));
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// What identifies "the same request" for an idempotency key: the path and the exact body.
+fn fingerprint(path_key: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(path_key.as_bytes());
+    h.update([0u8]);
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+fn accepted(token: &str) -> Response {
+    json_response(StatusCode::ACCEPTED, &json!({ "tokenId": token }))
+}
+
+pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+    let (body, fields) = ctx.json_fields().await?;
+    let key = idempotency_key(&ctx)?;
+    let request_hash = fingerprint(&ctx.path_key, &body);
+    let request = SendListRequest::from_fields(&fields);
+    let path_id = ctx.param(0).to_string();
+
+    let message = match EncodedId::parse(&path_id) {
+        None => None,
+        Some(id) => match state.store.get_message(&caller.account_id, id.as_str()).await {
+            Ok(m) => Some(m),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let facts = message.as_ref().map(|m| MessageFacts {
+        can_send: m.status.can_send(),
+        has_default_targets: !m.target_list_ids.is_empty(),
+        text_is_blank: m.text.trim().is_empty(),
+    });
+
+    let wanted = request.list_ids_to_resolve();
+    let resolved = state
+        .store
+        .resolve_lists(&caller.account_id, &wanted)
+        .await?;
+    let canonical: HashMap<String, String> = wanted
+        .into_iter()
+        .zip(resolved)
+        .filter_map(|(given, found)| found.map(|c| (given, c)))
+        .collect();
+
+    let valid = request
+        .validate(&path_id, facts, &|id| canonical.contains_key(id))
+        .map_err(ApiError::Validation)?;
+    let Some(message) = message else {
+        return Err(ApiError::internal("validated send without a message"));
+    };
+
+    let pick = |ids: &[String]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let c = canonical.get(id).cloned().unwrap_or_else(|| id.clone());
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&c)) {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let target_list_ids = match &valid.target {
+        TargetChoice::MessageDefaults => message.target_list_ids.clone(),
+        TargetChoice::Override(ids) => pick(ids),
+    };
+    let exclusion_list_ids = match &valid.exclusion {
+        ExclusionChoice::MessageDefaults => message.exclusion_list_ids.clone(),
+        ExclusionChoice::Override(ids) => pick(ids),
+        ExclusionChoice::Ignore => Vec::new(),
+    };
+    let text = valid
+        .override_text
+        .clone()
+        .unwrap_or_else(|| message.text.clone());
+    let info = domain::text::analyze(&text);
+    let content_url = valid
+        .content_url
+        .clone()
+        .or_else(|| message.content_url.clone());
+    let now = state.now();
+    let window = valid.window.filter(|w| !w.is_none());
+    let start = valid.send_time.map_or(now, |t| t.max(now));
+    let due_at = window.and_then(|w| w.deferral(start)).unwrap_or(start);
+
+    let created = state
+        .store
+        .create_send(NewSend {
+            token: domain::mint_token(),
+            account_id: caller.account_id.clone(),
+            client_id: Some(caller.client_id.clone()),
+            kind: SendKind::List,
+            message_id: message.id.clone(),
+            code: message.code.clone(),
+            text,
+            content_url,
+            target_list_ids,
+            exclusion_list_ids,
+            allow_duplication: valid.allow_duplication,
+            window: window.map(|w| StoredWindow {
+                utc_offset_minutes: w.offset.minutes(),
+                start_minute: w.start.minute_of_day(),
+                end_minute: w.end.minute_of_day(),
+            }),
+            send_time: valid.send_time,
+            due_at,
+            segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
+            encoding: info.encoding.as_str().to_string(),
+            created_at: now,
+            idempotency: key.map(|key| Idempotency {
+                client_id: caller.client_id.clone(),
+                key,
+                request_hash: request_hash.clone(),
+            }),
+        })
+        .await?;
+    match created {
+        CreatedSend::Created(send) => Ok(accepted(&send.token)),
+        CreatedSend::Existing {
+            send,
+            request_hash: earlier,
+        } if earlier == request_hash => Ok(accepted(&send.token)),
+        CreatedSend::Existing { .. } => Err(ApiError::Conflict(
+            "Idempotency-Key was already used with a different request.".into(),
+        )),
+    }
+}
+
+/// A positive integer of any size (saturating: `$pageSize` above 10000 is taken as 10000, however
+/// many digits it has); `None` for anything else.
+fn positive_integer(raw: &str) -> Option<u64> {
+    let s = raw.trim();
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Only overflow can fail here: an integer too large for u64 is still above every limit.
+    let n = digits.parse::<u64>().unwrap_or(u64::MAX);
+    (n >= 1).then_some(n)
+}
+
+/// Parses `$page` / `$pageSize` (API.md §5).
+fn paging(ctx: &Ctx, errors: &mut Vec<String>) -> (u32, u32) {
+    let mut read = |name: &str, default: u32| -> u32 {
+        match ctx.query(name) {
+            None => default,
+            Some(raw) => match positive_integer(raw) {
+                Some(n) => n.min(u64::from(u32::MAX)) as u32,
+                None => {
+                    errors.push(format!("{raw} isn't a valid value for {name}."));
+                    default
+                }
+            },
+        }
+    };
+    let page = read("$page", 1);
+    let page_size = read("$pageSize", 1000).min(10_000);
+    (page, page_size)
+}
+
+/// Resolves `{id}` and `{tokenId}` of a deliveries path with the §5 messages.
+pub async fn resolve_delivery(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    kind: SendKind,
+    extra_errors: Vec<String>,
+) -> Result<Send, ApiError> {
+    let (id, token) = (ctx.param(0), ctx.param(1));
+    let mut errors = Vec::new();
+    if EncodedId::parse(id).is_none() {
+        errors.push(format!("Message id {id} isn't valid."));
+    }
+    if TokenId::parse(token).is_none() {
+        errors.push(format!("Token id {token} isn't valid."));
+    }
+    errors.extend(extra_errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let send = match state.store.get_send(&caller.account_id, token).await {
+        Ok(s) if s.kind == kind => s,
+        Ok(_) | Err(StoreError::NotFound) => {
+            return Err(ApiError::validation(format!(
+                "Token id {token} isn't valid for this client."
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !send.message_id.eq_ignore_ascii_case(id) {
+        return Err(ApiError::validation(format!(
+            "TokenId {token} isn't valid for MessageId {id}."
+        )));
+    }
+    Ok(send)
+}
+
+pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+    let mut page_errors = Vec::new();
+    let (page, page_size) = paging(&ctx, &mut page_errors);
+    let send = resolve_delivery(state, caller, &ctx, SendKind::List, page_errors).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &status_body(state, &send, page, page_size),
+    ))
+}
+
+/// The §5 status document of a send.
+pub fn status_body(state: &AppState, send: &Send, page: u32, page_size: u32) -> Value {
+    let handed_over = send.state.is_final();
+    let mut body = json!({
+        "message": send.text,
+        "count": send.count,
+        "createDate": state.timestamp(send.created_at),
+        "completeDate": send.completed_at.map(|t| state.timestamp(t)),
+        "status": send.state.as_str(),
+        "tracking": [],
+        "counts": {
+            "recipients": send.count, "queued": 0, "deferred": 0, "sent": 0, "delivered": 0,
+            "failed": 0, "unknown": 0, "suppressed": 0, "canceled": 0
+        },
+        "scheduledFor": (!handed_over).then(|| state.timestamp(send.due_at)),
+        "segments": send.segments,
+        "encoding": send.encoding,
+        "page": page,
+        "pageSize": page_size,
+        "trackingTotal": 0,
+    });
+    if !send.errors.is_empty() {
+        body["errors"] = json!(send.errors);
+    }
+    body
+}

@@ -1,0 +1,167 @@
+//! `POST /v2/token`: OAuth2 client credentials (API.md §2).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use domain::{FieldReader, Fields};
+use serde_json::json;
+use store::NewAccessToken;
+
+use crate::auth::{self, ALL_SCOPES};
+use crate::error::OAuthError;
+use crate::{json_response, ApiError, AppState, Ctx, MAX_JSON_BODY};
+
+/// A token lives 20 minutes; it is reported as 1079 s so clients renew in time.
+const TOKEN_LIFETIME_MS: i64 = 20 * 60 * 1000;
+const REPORTED_EXPIRES_IN: i64 = 1079;
+
+#[derive(Default)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    account_id: Option<String>,
+    scope: Option<String>,
+}
+
+fn from_json(fields: &Fields) -> TokenRequest {
+    let mut r = FieldReader::new(fields);
+    TokenRequest {
+        grant_type: r.string("grant_type").map(str::to_string),
+        client_id: r.string_or_number("client_id"),
+        client_secret: r.string("client_secret").map(str::to_string),
+        account_id: r.string_or_number("account_id"),
+        scope: r.string("scope").map(str::to_string),
+    }
+}
+
+fn from_form(body: &[u8]) -> TokenRequest {
+    let mut req = TokenRequest::default();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        let v = Some(v.into_owned());
+        match k.to_ascii_lowercase().as_str() {
+            "grant_type" => req.grant_type = v,
+            "client_id" => req.client_id = v,
+            "client_secret" => req.client_secret = v,
+            "account_id" => req.account_id = v,
+            "scope" => req.scope = v,
+            _ => {}
+        }
+    }
+    req
+}
+
+fn is_form(ctx: &Ctx) -> bool {
+    ctx.headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false)
+}
+
+pub async fn issue(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
+    let body = ctx
+        .body_bytes(MAX_JSON_BODY)
+        .await
+        .map_err(|e| match e {
+            ApiError::TooLarge => ApiError::TooLarge,
+            _ => ApiError::OAuth(OAuthError::InvalidRequest),
+        })?;
+    let req = match Fields::parse(&body) {
+        Ok(fields) if !is_form(&ctx) || body.iter().all(u8::is_ascii_whitespace) => {
+            from_json(&fields)
+        }
+        Ok(fields) if body.trim_ascii_start().starts_with(b"{") => from_json(&fields),
+        _ if is_form(&ctx) => from_form(&body),
+        _ => return Err(ApiError::OAuth(OAuthError::InvalidRequest)),
+    };
+    if req.grant_type.as_deref() != Some("client_credentials") {
+        return Err(ApiError::OAuth(OAuthError::UnsupportedGrantType));
+    }
+    let (Some(client_id), Some(secret)) = (req.client_id, req.client_secret) else {
+        return Err(ApiError::OAuth(OAuthError::InvalidClient));
+    };
+    state.limiter.check(&client_id.to_ascii_lowercase())?;
+    let client = match state.store.get_client(&client_id).await {
+        Ok(c) if c.revoked_at.is_none() => c,
+        Ok(_) | Err(store::StoreError::NotFound) => {
+            return Err(ApiError::OAuth(OAuthError::InvalidClient))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let phc = client.secret_hash.clone();
+    let verified = tokio::task::spawn_blocking(move || auth::verify_secret(&secret, &phc))
+        .await
+        .map_err(ApiError::internal)?;
+    if !verified {
+        return Err(ApiError::OAuth(OAuthError::InvalidClient));
+    }
+
+    let account_id = match req.account_id {
+        None => client.account_id.clone(),
+        Some(wanted) => {
+            let granted = std::iter::once(&client.account_id)
+                .chain(client.accounts.iter())
+                .find(|a| a.eq_ignore_ascii_case(&wanted))
+                .cloned();
+            match granted {
+                Some(a) => match state.store.get_account(&a).await {
+                    Ok(acct) => acct.id,
+                    Err(store::StoreError::NotFound) => {
+                        return Err(ApiError::OAuth(OAuthError::UnauthorizedClient))
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                None => return Err(ApiError::OAuth(OAuthError::UnauthorizedClient)),
+            }
+        }
+    };
+
+    let scopes: Vec<String> = match req.scope {
+        None => ALL_SCOPES
+            .iter()
+            .filter(|s| client.scopes.iter().any(|c| c == *s))
+            .map(|s| s.to_string())
+            .collect(),
+        Some(asked) => {
+            let asked: Vec<&str> = asked.split_whitespace().collect();
+            ALL_SCOPES
+                .iter()
+                .filter(|s| asked.contains(s) && client.scopes.iter().any(|c| c == *s))
+                .map(|s| s.to_string())
+                .collect()
+        }
+    };
+
+    let token = auth::random_alnum(48).to_ascii_lowercase();
+    let now = state.now();
+    state
+        .store
+        .insert_token(NewAccessToken {
+            token_hash: auth::hash_token(&token),
+            client_id: client.client_id.clone(),
+            account_id,
+            scopes: scopes.clone(),
+            created_at: now,
+            expires_at: now + TOKEN_LIFETIME_MS,
+        })
+        .await?;
+    let url = &state.config.public_url;
+    let mut resp = json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": token,
+            "expires_in": REPORTED_EXPIRES_IN,
+            "token_type": "Bearer",
+            "rest_instance_url": url,
+            "soap_instance_url": url,
+            "scope": scopes.join(" "),
+        }),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}

@@ -1,0 +1,345 @@
+//! Configuration (API.md §8): one typed struct loaded once at start from the optional TOML file
+//! (`--config FILE`, `TIDINGS_CONFIG`, or `./tidings.toml` when present) with the environment
+//! overriding it, validated with clear messages, printable with secrets redacted.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tidings.db";
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9090";
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub data_dir: Option<String>,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub api: ApiSection,
+    #[serde(default)]
+    pub console: ConsoleSection,
+    #[serde(default)]
+    pub carriers: Vec<CarrierConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// `"cst"` (default) or `"utc"`.
+    pub timestamps: Option<String>,
+    /// Requests per second per API client; 0 disables. Default 1000.
+    pub rate_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    pub session_minutes: Option<u32>,
+}
+
+/// One `[[carriers]]` entry: `name`, `type` and the type's own keys (docs/carriers.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CarrierConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+/// Which database backend a URL selects; any other scheme is an error (API.md §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+pub fn database_kind(url: &str) -> anyhow::Result<DatabaseKind> {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") => Ok(DatabaseKind::Sqlite),
+        Some("postgres") | Some("postgresql") => Ok(DatabaseKind::Postgres),
+        _ => bail!(
+            "DATABASE_URL {url:?} has an unsupported scheme: use sqlite://PATH or postgres://..."
+        ),
+    }
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub public_url: Option<String>,
+    pub metrics_listen: String,
+    pub data_dir: PathBuf,
+    pub admin_token: Option<String>,
+    pub timestamps_utc: bool,
+    pub rate_limit: u32,
+    pub console_session_minutes: u32,
+    pub carriers: Vec<CarrierConfig>,
+    /// The file it was read from, if any.
+    pub source: Option<PathBuf>,
+}
+
+/// Reads the environment through a function, so tests can supply their own.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Config {
+    /// Loads the file (explicit path, `TIDINGS_CONFIG`, or `./tidings.toml` when present) and
+    /// applies the environment on top.
+    pub fn load(explicit: Option<&Path>, env: EnvLookup<'_>) -> anyhow::Result<Config> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => match env("TIDINGS_CONFIG").filter(|s| !s.is_empty()) {
+                Some(p) => Some(PathBuf::from(p)),
+                None => {
+                    let local = PathBuf::from("tidings.toml");
+                    local.exists().then_some(local)
+                }
+            },
+        };
+        let file = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("invalid config file {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Config::resolve(file, path, env)
+    }
+
+    pub fn resolve(
+        file: FileConfig,
+        source: Option<PathBuf>,
+        env: EnvLookup<'_>,
+    ) -> anyhow::Result<Config> {
+        let pick = |var: &str, from_file: Option<String>, default: &str| -> String {
+            env(var)
+                .filter(|s| !s.is_empty())
+                .or(from_file)
+                .unwrap_or_else(|| default.to_string())
+        };
+        let listen = pick("TIDINGS_LISTEN", file.listen, DEFAULT_LISTEN);
+        listen
+            .parse::<SocketAddr>()
+            .map_err(|_| anyhow!("listen address {listen:?} isn't HOST:PORT"))?;
+        let database_url = pick("DATABASE_URL", file.database_url, DEFAULT_DATABASE_URL);
+        database_kind(&database_url)?;
+        let metrics_listen = pick(
+            "TIDINGS_METRICS_LISTEN",
+            file.metrics_listen,
+            DEFAULT_METRICS_LISTEN,
+        );
+        let public_url = env("TIDINGS_PUBLIC_URL")
+            .filter(|s| !s.is_empty())
+            .or(file.public_url)
+            .map(|u| normalize_public_url(&u))
+            .transpose()?;
+        let data_dir = PathBuf::from(pick("TIDINGS_DATA_DIR", file.data_dir, DEFAULT_DATA_DIR));
+        let admin_token = env("TIDINGS_ADMIN_TOKEN")
+            .filter(|s| !s.is_empty())
+            .or(file.admin.token);
+        let timestamps_utc = match file.api.timestamps.as_deref() {
+            None => false,
+            Some(t) if t.eq_ignore_ascii_case("cst") => false,
+            Some(t) if t.eq_ignore_ascii_case("utc") => true,
+            Some(other) => bail!("api.timestamps must be \"cst\" or \"utc\", not {other:?}"),
+        };
+        let mut carriers = file.carriers;
+        for c in &carriers {
+            if !matches!(c.kind.as_str(), "simulator" | "smpp" | "http") {
+                bail!(
+                    "carrier {:?} has unknown type {:?} (simulator, smpp or http)",
+                    c.name,
+                    c.kind
+                );
+            }
+        }
+        let mut names: Vec<&str> = carriers.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            bail!("two carriers share a name");
+        }
+        if !carriers.iter().any(|c| c.name == "simulator") {
+            carriers.push(CarrierConfig {
+                name: "simulator".into(),
+                kind: "simulator".into(),
+                settings: BTreeMap::new(),
+            });
+        }
+        Ok(Config {
+            listen,
+            database_url,
+            public_url,
+            metrics_listen,
+            data_dir,
+            admin_token,
+            timestamps_utc,
+            rate_limit: file.api.rate_limit.unwrap_or(1000),
+            console_session_minutes: file.console.session_minutes.unwrap_or(60),
+            carriers,
+            source,
+        })
+    }
+
+    /// The configuration as JSON with every secret replaced by `"<redacted>"`.
+    pub fn redacted(&self) -> serde_json::Value {
+        let carriers: Vec<serde_json::Value> = self
+            .carriers
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::json!({"name": c.name, "type": c.kind});
+                for (k, val) in &c.settings {
+                    let shown = if is_secret_key(k) {
+                        serde_json::Value::String("<redacted>".into())
+                    } else {
+                        serde_json::to_value(val).unwrap_or(serde_json::Value::Null)
+                    };
+                    v[k] = shown;
+                }
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "source": self.source.as_ref().map(|p| p.display().to_string()),
+            "listen": self.listen,
+            "database_url": redact_url(&self.database_url),
+            "public_url": self.public_url,
+            "metrics_listen": self.metrics_listen,
+            "data_dir": self.data_dir.display().to_string(),
+            "admin": {"token": self.admin_token.as_ref().map(|_| "<redacted>")},
+            "api": {
+                "timestamps": if self.timestamps_utc { "utc" } else { "cst" },
+                "rate_limit": self.rate_limit,
+            },
+            "console": {"session_minutes": self.console_session_minutes},
+            "carriers": carriers,
+        })
+    }
+}
+
+fn is_secret_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    k.contains("password") || k.contains("token") || k.contains("secret")
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A public URL with a scheme and exactly one trailing `/`.
+pub fn normalize_public_url(raw: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(raw).map_err(|_| anyhow!("public URL {raw:?} isn't a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        bail!("public URL {raw:?} must be http(s)://HOST[:PORT]/");
+    }
+    let mut s = raw.trim_end_matches('/').to_string();
+    s.push('/');
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_env() {
+        let c = Config::resolve(FileConfig::default(), None, &env_of(&[])).expect("config");
+        assert_eq!(c.listen, DEFAULT_LISTEN);
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.rate_limit, 1000);
+        assert!(!c.timestamps_utc);
+        assert_eq!(c.carriers.len(), 1);
+        assert_eq!(c.carriers[0].name, "simulator");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"127.0.0.1:1\"\ndatabase_url = \"sqlite://x.db\"\n[api]\ntimestamps = \"utc\"\nrate_limit = 0\n",
+        )
+        .expect("toml");
+        let c = Config::resolve(file, None, &env_of(&[("TIDINGS_LISTEN", "0.0.0.0:9")]))
+            .expect("config");
+        assert_eq!(c.listen, "0.0.0.0:9");
+        assert_eq!(c.database_url, "sqlite://x.db");
+        assert!(c.timestamps_utc);
+        assert_eq!(c.rate_limit, 0);
+    }
+
+    #[test]
+    fn unknown_database_scheme_is_an_error() {
+        let err = Config::resolve(
+            FileConfig::default(),
+            None,
+            &env_of(&[("DATABASE_URL", "mysql://localhost/db")]),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("unsupported scheme"), "{err}");
+        assert_eq!(
+            database_kind("postgresql://h/db").expect("pg"),
+            DatabaseKind::Postgres
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let file: FileConfig = toml::from_str(
+            "[admin]\ntoken = \"t0p\"\n[[carriers]]\nname = \"acme\"\ntype = \"smpp\"\npassword = \"hunter2\"\nhost = \"h\"\n",
+        )
+        .expect("toml");
+        let c = Config::resolve(
+            file,
+            None,
+            &env_of(&[("DATABASE_URL", "postgres://u:pw@h/db")]),
+        )
+        .expect("config");
+        let shown = c.redacted().to_string();
+        assert!(!shown.contains("hunter2") && !shown.contains("t0p") && !shown.contains(":pw@"));
+        assert!(shown.contains("\"host\":\"h\""));
+    }
+
+    #[test]
+    fn public_url_gets_one_trailing_slash() {
+        assert_eq!(
+            normalize_public_url("https://x.example//").expect("url"),
+            "https://x.example/"
+        );
+        assert!(normalize_public_url("ftp://x").is_err());
+    }
+}

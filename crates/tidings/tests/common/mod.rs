@@ -1,0 +1,400 @@
+//! The one harness of the end-to-end suites: a real `tidings` server on port 0 with a fresh
+//! database and data directory, driven over HTTP like any client.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use api::clock::ManualClock;
+use api::Clock;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tidings::config::{Config, FileConfig};
+use tidings::Application;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT/`
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// 2026-11-26T16:00:00Z, the tests' "now".
+pub const NOW_MS: i64 = 1_795_708_800_000;
+
+/// Which database the suite runs on: a temp SQLite file, or the PostgreSQL named by
+/// `TIDINGS_TEST_DATABASE_URL` (which must then be reachable: the test fails, never skips).
+fn database_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("tidings.db").display())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the server after letting the test adjust the file configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut file = FileConfig {
+        listen: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url(dir.path())),
+        data_dir: Some(dir.path().join("data").display().to_string()),
+        ..FileConfig::default()
+    };
+    file.admin.token = Some(ADMIN_TOKEN.into());
+    file.api.rate_limit = Some(0);
+    adjust(&mut file);
+    let config = Config::resolve(file, None, &|_| None).expect("config");
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let app = Application::build(&config, clock.clone() as Arc<dyn Clock>)
+        .await
+        .expect("build app");
+    let base = format!("http://{}/", app.addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        clock,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+/// A response: status, headers and the parsed JSON body (`Null` when not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches('/'))
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let raw = resp.bytes().await.expect("body").to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Value) -> Reply {
+        let body = (method != Method::GET && method != Method::DELETE)
+            .then(|| body.to_string().into_bytes());
+        self.request(
+            method,
+            path,
+            Some(ADMIN_TOKEN),
+            body,
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    /// An admin call that must succeed; returns its body.
+    pub async fn admin_ok(&self, method: Method, path: &str, body: Value) -> Value {
+        let r = self.admin(method.clone(), path, body).await;
+        assert!(
+            r.status.is_success(),
+            "{method} {path} answered {}: {}",
+            r.status,
+            r.body
+        );
+        r.body
+    }
+
+    pub async fn token(&self, client_id: &str, secret: &str) -> String {
+        let r = self
+            .request(
+                Method::POST,
+                "/v2/token",
+                None,
+                Some(
+                    json!({"grant_type": "client_credentials", "client_id": client_id,
+                           "client_secret": secret})
+                    .to_string()
+                    .into_bytes(),
+                ),
+                &[("content-type", "application/json")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// `POST /sms/v1/messageList/{id}/send` with a JSON body.
+    pub async fn send_list(&self, token: &str, message_id: &str, body: &Value) -> Reply {
+        self.send_list_raw(token, message_id, body.to_string().into_bytes())
+            .await
+    }
+
+    pub async fn send_list_raw(&self, token: &str, message_id: &str, body: Vec<u8>) -> Reply {
+        self.request(
+            Method::POST,
+            &format!("/sms/v1/messageList/{message_id}/send"),
+            Some(token),
+            Some(body),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    pub async fn deliveries(&self, token: &str, message_id: &str, token_id: &str) -> Reply {
+        self.request(
+            Method::GET,
+            &format!("/sms/v1/messageList/{message_id}/deliveries/{token_id}"),
+            Some(token),
+            None,
+            &[],
+        )
+        .await
+    }
+}
+
+/// An account with a client, a token, a code, a keyword, lists and an Active message.
+pub struct Fixture {
+    pub account: String,
+    pub client_id: String,
+    pub secret: String,
+    pub token: String,
+    pub code: String,
+    /// `MzA6Nzg6MA`: an explicit, mixed-case message ID with default target list `list_a`.
+    pub message: String,
+    pub list_a: String,
+    pub list_b: String,
+    pub exclusion: String,
+}
+
+pub async fn fixture(app: &TestApp, account: &str) -> Fixture {
+    app.admin_ok(
+        Method::POST,
+        "/admin/v1/accounts",
+        json!({"id": account, "name": account}),
+    )
+    .await;
+    let base = format!("/admin/v1/accounts/{account}");
+    let client = app
+        .admin_ok(Method::POST, &format!("{base}/clients"), json!({}))
+        .await;
+    let client_id = client["clientId"].as_str().expect("clientId").to_string();
+    let secret = client["clientSecret"]
+        .as_str()
+        .expect("clientSecret")
+        .to_string();
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/codes"),
+        json!({"code": "88976", "countryCode": "US", "type": "short", "carrier": "simulator"}),
+    )
+    .await;
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/keywords"),
+        json!({"code": "88976", "keyword": "JOIN", "response": "Welcome"}),
+    )
+    .await;
+    for id in ["ListA", "ListB", "Exclude"] {
+        app.admin_ok(
+            Method::POST,
+            &format!("{base}/lists"),
+            json!({"id": id, "name": id}),
+        )
+        .await;
+    }
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/messages"),
+        json!({"id": "MzA6Nzg6MA", "name": "Welcome", "code": "88976", "status": "Active",
+               "text": "Hello %%FirstName%%", "targetListIds": ["ListA"],
+               "exclusionListIds": ["Exclude"]}),
+    )
+    .await;
+    let token = app.token(&client_id, &secret).await;
+    Fixture {
+        account: account.to_string(),
+        client_id,
+        secret,
+        token,
+        code: "88976".into(),
+        message: "MzA6Nzg6MA".into(),
+        list_a: "ListA".into(),
+        list_b: "ListB".into(),
+        exclusion: "Exclude".into(),
+    }
+}
+
+/// Asserts a whole 400 body.
+pub fn assert_errors(reply: &Reply, expected: &[&str]) {
+    assert_eq!(
+        reply.status,
+        StatusCode::BAD_REQUEST,
+        "body: {}",
+        String::from_utf8_lossy(&reply.raw)
+    );
+    assert_eq!(reply.body, json!({ "errors": expected }));
+}
+
+/// The content type of every API response (API.md §1).
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+impl Reply {
+    /// The `Content-Type` header, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Asserts the contract's content type and a body that parses as JSON.
+pub fn assert_json_reply(reply: &Reply) {
+    assert_eq!(
+        reply.content_type(),
+        Some(JSON_CONTENT_TYPE),
+        "status {}, body {}",
+        reply.status,
+        String::from_utf8_lossy(&reply.raw)
+    );
+    assert!(
+        serde_json::from_slice::<Value>(&reply.raw).is_ok(),
+        "not JSON: {}",
+        String::from_utf8_lossy(&reply.raw)
+    );
+}
+
+/// True for a send token as minted (API.md §3): 26–40 characters of `[a-z0-9]`.
+pub fn is_minted_token(t: &str) -> bool {
+    (26..=40).contains(&t.len())
+        && t
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Asserts a 202 whose whole body is `{"tokenId": <minted token>}`; returns the token.
+pub fn assert_accepted(reply: &Reply) -> String {
+    assert_eq!(
+        reply.status,
+        StatusCode::ACCEPTED,
+        "body: {}",
+        String::from_utf8_lossy(&reply.raw)
+    );
+    assert_json_reply(reply);
+    let token = reply.body["tokenId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no tokenId in {}", reply.body))
+        .to_string();
+    assert!(is_minted_token(&token), "token {token:?}");
+    assert_eq!(reply.body, json!({ "tokenId": token }));
+    token
+}
+
+impl TestApp {
+    /// Every send of an account, newest first, through the admin listing (paged).
+    pub async fn sends(&self, account: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut path = format!("/admin/v1/accounts/{account}/sends?limit=1000");
+            if let Some(a) = &after {
+                path.push_str(&format!("&after={a}"));
+            }
+            let page = self.admin_ok(Method::GET, &path, Value::Null).await;
+            let items = page["items"].as_array().expect("items").clone();
+            all.extend(items);
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => return all,
+            }
+        }
+    }
+
+    /// How many sends the admin listing shows for an account.
+    pub async fn send_count(&self, account: &str) -> usize {
+        self.sends(account).await.len()
+    }
+
+    /// Creates an API client in `account` (admin body as given); returns `(clientId, secret)`.
+    pub async fn create_client(&self, account: &str, body: Value) -> (String, String) {
+        let c = self
+            .admin_ok(
+                Method::POST,
+                &format!("/admin/v1/accounts/{account}/clients"),
+                body,
+            )
+            .await;
+        (
+            c["clientId"].as_str().expect("clientId").to_string(),
+            c["clientSecret"].as_str().expect("clientSecret").to_string(),
+        )
+    }
+
+    /// Creates a message in `account` through the admin API (body as given).
+    pub async fn create_message(&self, account: &str, body: Value) -> Value {
+        self.admin_ok(
+            Method::POST,
+            &format!("/admin/v1/accounts/{account}/messages"),
+            body,
+        )
+        .await
+    }
+
+    /// Creates a list in `account` with an explicit ID.
+    pub async fn create_list(&self, account: &str, id: &str) {
+        self.admin_ok(
+            Method::POST,
+            &format!("/admin/v1/accounts/{account}/lists"),
+            json!({"id": id, "name": id}),
+        )
+        .await;
+    }
+
+    /// `POST /v2/token` with a raw body and an optional content type.
+    pub async fn token_raw(&self, body: Vec<u8>, content_type: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|ct| vec![("content-type", ct)])
+            .unwrap_or_default();
+        self.request(Method::POST, "/v2/token", None, Some(body), &headers)
+            .await
+    }
+
+    /// `POST /v2/token` with a JSON body.
+    pub async fn token_json(&self, body: &Value) -> Reply {
+        self.token_raw(body.to_string().into_bytes(), Some("application/json"))
+            .await
+    }
+}

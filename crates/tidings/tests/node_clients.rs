@@ -1,0 +1,117 @@
+//! The official Node clients work unmodified (issue acceptance): `fuel-auth` obtains a token from
+//! `/v2/token` with `authVersion = 2`, and `fuel-rest` — whose `origin` stays at its default and
+//! which lowercases the whole URL — sends a stored message with a mixed-case ID and reads its
+//! deliveries. Needs `node` and `npm` with access to the npm registry, so it is `#[ignore]`d in
+//! the plain test run and run by `.ci/run` with `--ignored`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{fixture, spawn_app};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const FUEL_AUTH: &str = "fuel-auth@3.3.0";
+const FUEL_REST: &str = "fuel-rest@3.2.2";
+
+const SCRIPT: &str = r#"
+const FuelRest = require('fuel-rest');
+const [authUrl, clientId, clientSecret, messageId, listId] = process.argv.slice(2);
+const rest = new FuelRest({
+  auth: { clientId, clientSecret, authUrl, authOptions: { authVersion: 2 } },
+});
+(async () => {
+  const out = {};
+  const send = await rest.post({
+    uri: `/sms/v1/messageList/${messageId}/send`,
+    json: true,
+    body: { OverrideTemplateTargetLists: true, TargetListIds: [listId], IgnoreExclusionLists: "true" },
+  });
+  out.send = { status: send.res.statusCode, body: send.body };
+  const bad = await rest.post({
+    uri: `/sms/v1/messageList/${messageId}/send`,
+    json: true,
+    body: { OverrideMessageText: true },
+  });
+  out.bad = { status: bad.res.statusCode, body: bad.body };
+  const status = await rest.get({
+    uri: `/sms/v1/messageList/${messageId}/deliveries/${send.body.tokenId}`,
+    json: true,
+  });
+  out.deliveries = { status: status.res.statusCode, body: status.body, url: status.res.request.href };
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// Installs the pinned clients once into a cache directory outside the clone.
+fn clients_dir() -> PathBuf {
+    let base = std::env::var_os("TIDINGS_NODE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("tidings-node-clients"));
+    std::fs::create_dir_all(&base).expect("cache dir");
+    if !base.join("node_modules/fuel-rest").exists() || !base.join("node_modules/fuel-auth").exists()
+    {
+        std::fs::write(base.join("package.json"), r#"{"name":"tidings-node-clients","private":true}"#)
+            .expect("package.json");
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", FUEL_AUTH, FUEL_REST])
+            .current_dir(&base)
+            .status()
+            .expect("npm must be installed to run this test");
+        assert!(status.success(), "npm install failed");
+    }
+    base
+}
+
+#[tokio::test]
+#[ignore = "needs node and the npm registry; run by .ci/run"]
+async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "NodeAcct").await;
+    let dir = clients_dir();
+    std::fs::write(dir.join("probe.js"), SCRIPT).expect("script");
+    let auth_url = app.url("/v2/token");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("probe.js"))
+            .args([&auth_url, &f.client_id, &f.secret, &f.message, &f.list_b])
+            .current_dir(&dir)
+            .output()
+            .expect("node must be installed to run this test")
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).expect("script output is JSON");
+
+    assert_eq!(out["send"]["status"], 202, "{out}");
+    let token = out["send"]["body"]["tokenId"].as_str().expect("tokenId");
+    assert!(token.len() >= 26 && token.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+
+    assert_eq!(out["bad"]["status"], 400);
+    assert_eq!(
+        out["bad"]["body"],
+        json!({"errors": ["Cannot override message text with a blank message."]})
+    );
+
+    assert_eq!(out["deliveries"]["status"], 200, "{out}");
+    let href = out["deliveries"]["url"].as_str().expect("url");
+    assert!(href.contains("/messagelist/mza6nzg6ma/"), "fuel-rest lowercases: {href}");
+    assert_eq!(out["deliveries"]["body"]["status"], "New");
+    assert_eq!(out["deliveries"]["body"]["message"], "Hello %%FirstName%%");
+
+    // The send was recorded once, for the message with its canonical mixed-case ID.
+    let sends = app
+        .admin_ok(Method::GET, "/admin/v1/accounts/NodeAcct/sends", json!({}))
+        .await;
+    let items = sends["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["messageId"], "MzA6Nzg6MA");
+    assert_eq!(items[0]["tokenId"], token);
+}
