@@ -16,19 +16,24 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Sqlite, Transaction};
 use store::{
-    AccessToken, Account, Attributes, Client, Code, Contact, ContactList, ContactRow, CreatedSend,
-    Keyword, MemberCounts, Message, MessagePatch, Millis, NewAccessToken, NewAccount, NewClient,
-    NewCode, NewKeyword, NewList, NewMessage, NewSend, Send, SendQuery, Store, StoreError,
-    StoreResult, SubscribeTo, Subscription, SubscriptionStatus,
+    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList,
+    ContactRow, CreatedSend, DispatchSend, Expansion, Keyword, MemberCounts, Message, MessagePatch,
+    Millis, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword, NewList, NewMessage,
+    NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts, SendQuery, Store, StoreError,
+    StoreResult, SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
 };
 
 mod accounts;
 mod clients;
 mod codes;
+mod dispatch;
+mod expansion;
 mod lists;
 mod messages;
+mod outbox;
 mod sends;
 mod subscriptions;
+mod tracking;
 
 /// The migrations in `crates/store-sqlite/migrations`, compiled into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -418,5 +423,84 @@ impl Store for SqliteStore {
     }
     async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
         sends::list(self, account_id, query).await
+    }
+
+    async fn claim_due_sends(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Send>> {
+        expansion::claim_due_sends(self, owner, now, lease_until, limit).await
+    }
+    async fn expand_batch(
+        &self,
+        token: &str,
+        owner: &str,
+        batch: u32,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Expansion> {
+        expansion::expand_batch(self, token, owner, batch, now, lease_until).await
+    }
+    async fn dispatchable_sends(&self, now: Millis, limit: u32) -> StoreResult<Vec<DispatchSend>> {
+        dispatch::dispatchable_sends(self, now, limit).await
+    }
+    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
+        dispatch::pause_send(self, token, until).await
+    }
+    async fn claim_recipients(
+        &self,
+        token: &str,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedRecipient>> {
+        dispatch::claim_recipients(self, token, owner, now, lease_until, limit).await
+    }
+    async fn record_submissions(
+        &self,
+        results: &[SubmissionResult],
+        now: Millis,
+    ) -> StoreResult<()> {
+        dispatch::record_submissions(self, results, now).await
+    }
+    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
+        dispatch::finish_if_done(self, token, now).await
+    }
+    async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
+        dispatch::recover_expired(self, now).await
+    }
+    async fn release_leases(&self, owner: &str) -> StoreResult<()> {
+        expansion::release_leases(self, owner).await
+    }
+    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
+        dispatch::apply_receipts(self, receipts, now).await
+    }
+    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
+        dispatch::cancel_send(self, token, now).await
+    }
+    async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts> {
+        tracking::send_counts(self, token, now).await
+    }
+    async fn tracking_page(
+        &self,
+        token: &str,
+        page: u32,
+        page_size: u32,
+    ) -> StoreResult<Vec<TrackingRow>> {
+        tracking::tracking_page(self, token, page, page_size).await
+    }
+    async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
+        tracking::send_next_at(self, token).await
+    }
+
+    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
+        outbox::append(self, items).await
+    }
+    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        outbox::page(self, after, limit).await
     }
 }

@@ -12,7 +12,7 @@ use crate::{account, bad_value, db, id_key, strings_from_json, strings_to_json, 
 const IDEMPOTENCY_WINDOW: Millis = 24 * 60 * 60 * 1000;
 
 #[derive(sqlx::FromRow)]
-struct SendRow {
+pub(crate) struct SendRow {
     token: String,
     account_id: String,
     client_id: Option<String>,
@@ -39,7 +39,7 @@ struct SendRow {
 }
 
 impl SendRow {
-    fn into_send(self) -> StoreResult<Send> {
+    pub(crate) fn into_send(self) -> StoreResult<Send> {
         let window = match (
             self.window_utc_offset_minutes,
             self.window_start_minute,
@@ -105,6 +105,7 @@ macro_rules! select_send {
         select_send!(with "NULL AS unused"; $($clauses),+)
     };
 }
+pub(crate) use select_send;
 
 /// Records a send in one statement, which is its own transaction and, like `BEGIN IMMEDIATE`,
 /// takes the write lock when it starts. The account resolves inside it, and with an idempotency

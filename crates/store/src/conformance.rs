@@ -11,11 +11,12 @@ use std::fmt::Debug;
 use serde_json::json;
 
 use crate::{
-    Account, Attributes, Client, Code, Contact, ContactList, ContactRow, CreatedSend, Idempotency,
-    Keyword, MemberCounts, Message, MessagePatch, MessageStatus, Millis, NewAccessToken,
-    NewAccount, NewClient, NewCode, NewKeyword, NewList, NewMessage, NewSend, Send, SendKind,
-    SendQuery, SendState, Store, StoreError, StoreResult, StoredWindow, SubscribeTo, Subscription,
-    SubscriptionStatus,
+    codes, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList, ContactRow,
+    CreatedSend, Expansion, Idempotency, Keyword, MemberCounts, Message, MessagePatch,
+    MessageStatus, Millis, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword, NewList,
+    NewMessage, NewSend, OutboxEntry, OutboxItem, Outcome, Receipt, Send, SendCounts, SendKind,
+    SendQuery, SendState, Store, StoreError, StoreResult, StoredWindow, SubmissionResult,
+    SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
 };
 
 /// Runs every behaviour of this module as a `#[tokio::test]`.
@@ -61,6 +62,22 @@ macro_rules! store_conformance_tests {
             idempotency_key_is_scoped_to_the_client,
             list_sends_is_newest_first_with_state_filter_and_paging,
             account_scoped_methods_of_an_unknown_account_are_not_found,
+            fan_out_is_one_recipient_per_subscribed_number_minus_exclusions,
+            fan_out_with_duplication_is_one_recipient_per_membership,
+            expansion_in_small_batches_equals_one_batch_and_resumes_without_repeating,
+            send_whose_message_list_or_code_was_deleted_fails_with_a_reason,
+            due_sends_are_claimed_oldest_first_and_only_when_due,
+            expired_expansion_lease_is_taken_over_and_lost_by_its_old_owner,
+            claim_hands_out_ready_recipients_once_and_suppresses_opted_out_numbers,
+            recorded_submissions_settle_recipients_and_finish_the_send,
+            expired_hand_overs_become_unknown_and_are_never_claimed_again,
+            receipts_raise_codes_and_only_a_throttled_code_may_go_down,
+            canceling_settles_waiting_recipients_and_final_sends_conflict,
+            a_paused_send_counts_waiting_recipients_as_deferred,
+            tracking_is_ordered_by_number_then_list_and_paged,
+            send_next_at_follows_the_send,
+            delivery_methods_of_an_unknown_token_are_not_found,
+            outbox_pages_in_acceptance_order,
         );
     };
     (@each $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -2224,4 +2241,1361 @@ pub async fn account_scoped_methods_of_an_unknown_account_are_not_found(store: &
             .await,
         "list_sends after an unknown token",
     );
+}
+
+// ---- delivery engine (API.md §4 "What a send does", §5, §7) -----------------------------------
+
+/// Numbers of the delivery behaviours, in ascending order (tracking is ordered by number).
+const D1: &str = "15550000001";
+const D2: &str = "15550000002";
+const D3: &str = "15550000003";
+const D4: &str = "15550000004";
+const D5: &str = "15550000005";
+const D6: &str = "15550000006";
+const D7: &str = "15550000007";
+const D8: &str = "15550000008";
+
+/// The message every delivery send names.
+const MESSAGE: &str = "msg-1";
+
+/// An account `acme` with code 88976 (carrier `simulator`, keywords JOIN and DEALS), another
+/// code 12345 (keyword JOIN) and message `msg-1` on 88976.
+async fn delivery_fixture(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_code(store, "acme", "code-1", "88976").await;
+    given_code(store, "acme", "code-2", "12345").await;
+    given_keyword(store, "acme", "kw-join", "88976", "JOIN").await;
+    given_keyword(store, "acme", "kw-deals", "88976", "DEALS").await;
+    given_keyword(store, "acme", "kw-other", "12345", "JOIN").await;
+    ok(
+        store.create_message(new_message("acme", MESSAGE)).await,
+        "create message",
+    );
+}
+
+/// Creates the list (when new) and adds the numbers, each with a `FirstName` attribute.
+async fn given_members(store: &dyn Store, list_id: &str, numbers: &[&str]) {
+    if store.get_list("acme", list_id).await.is_err() {
+        given_list(store, "acme", list_id).await;
+    }
+    let rows: Vec<ContactRow> = numbers
+        .iter()
+        .map(|n| row(n, None, json!({ "FirstName": format!("Name{n}") })))
+        .collect();
+    upsert(store, "acme", list_id, &rows, None, T0).await;
+}
+
+/// Sets the numbers' subscription to `keyword` on `code`.
+async fn given_status(
+    store: &dyn Store,
+    code: &str,
+    keyword: &str,
+    numbers: &[&str],
+    status: SubscriptionStatus,
+) {
+    for number in numbers {
+        subscribe(store, "acme", &to(code, keyword), number, status, T0).await;
+    }
+}
+
+/// Subscribes the numbers to JOIN on 88976.
+async fn given_subscribed(store: &dyn Store, numbers: &[&str]) {
+    given_status(
+        store,
+        "88976",
+        "JOIN",
+        numbers,
+        SubscriptionStatus::Subscribed,
+    )
+    .await;
+}
+
+/// A messageList send of `msg-1` on code 88976, due at `due_at`.
+fn list_send(
+    token: &str,
+    targets: &[&str],
+    exclusions: &[&str],
+    allow_duplication: bool,
+    due_at: Millis,
+) -> NewSend {
+    let mut new = minimal_send("acme", token, T0);
+    new.kind = SendKind::List;
+    new.message_id = MESSAGE.to_string();
+    new.target_list_ids = strings(targets);
+    new.exclusion_list_ids = strings(exclusions);
+    new.allow_duplication = allow_duplication;
+    new.due_at = due_at;
+    new
+}
+
+async fn given_send(store: &dyn Store, new: NewSend) -> Send {
+    created(store.create_send(new).await, "create send")
+}
+
+/// Expands under `owner` in batches of `batch` until the expansion ends; how it ended and how
+/// many batches it took.
+async fn expand_to_end(
+    store: &dyn Store,
+    token: &str,
+    owner: &str,
+    batch: u32,
+    now: Millis,
+) -> (Expansion, u32) {
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        assert!(calls < 1000, "expansion of {token} does not end");
+        match ok(
+            store
+                .expand_batch(token, owner, batch, now, now + HOUR)
+                .await,
+            "expand batch",
+        ) {
+            Expansion::More => {}
+            other => return (other, calls),
+        }
+    }
+}
+
+/// Claims the due sends at `now` (expecting exactly `token`) and expands it completely; the
+/// number of recipients.
+async fn start_send(store: &dyn Store, token: &str, now: Millis) -> i64 {
+    let claimed = ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 10).await,
+        "claim due sends",
+    );
+    assert_eq!(
+        claimed.iter().map(|s| s.token.as_str()).collect::<Vec<_>>(),
+        vec![token],
+        "the due send is claimed"
+    );
+    match expand_to_end(store, token, "worker-1", 1000, now).await.0 {
+        Expansion::Done { recipients } => recipients,
+        other => panic!("expanding {token}: expected Done, got {other:?}"),
+    }
+}
+
+/// Every tracking entry of the send: (number, code, outcome).
+async fn tracking_of(store: &dyn Store, token: &str) -> Vec<(String, i32, Option<Outcome>)> {
+    ok(store.tracking_page(token, 1, 10_000).await, "tracking page")
+        .into_iter()
+        .map(|t| (t.mobile_number, t.status_code, t.outcome))
+        .collect()
+}
+
+fn tracked(entries: &[(&str, i32, Option<Outcome>)]) -> Vec<(String, i32, Option<Outcome>)> {
+    entries
+        .iter()
+        .map(|(n, code, outcome)| (n.to_string(), *code, *outcome))
+        .collect()
+}
+
+async fn counts_of(store: &dyn Store, token: &str, now: Millis) -> SendCounts {
+    ok(store.send_counts(token, now).await, "send counts")
+}
+
+async fn state_of(store: &dyn Store, token: &str) -> Send {
+    ok(store.get_send("acme", token).await, "get send")
+}
+
+async fn claim(store: &dyn Store, token: &str, now: Millis, limit: u32) -> Vec<ClaimedRecipient> {
+    ok(
+        store
+            .claim_recipients(token, "worker-1", now, now + HOUR, limit)
+            .await,
+        "claim recipients",
+    )
+}
+
+fn numbers_of(claimed: &[ClaimedRecipient]) -> Vec<&str> {
+    claimed.iter().map(|r| r.mobile_number.as_str()).collect()
+}
+
+fn accepted_by_carrier(r: &ClaimedRecipient, message_id: &str) -> SubmissionResult {
+    SubmissionResult {
+        id: r.id,
+        status_code: codes::DELIVERED_TO_AGGREGATOR,
+        carrier_message_id: Some(message_id.to_string()),
+        segments: 1,
+        encoding: "GSM-7".to_string(),
+        note: None,
+    }
+}
+
+/// Lists A = {D1, D2, D3, D5, D6, D7}, B = {D2, D3, D4, D6, D8}, exclusion X = {D3}. On 88976:
+/// D1, D2, D3 Subscribed to JOIN, D4 only to DEALS (any keyword of the code counts), D5 opted
+/// out, D6 never subscribed, D7 InProgress (double opt-in pending), D8 Subscribed only on another
+/// code.
+async fn audience_fixture(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3, D5, D6, D7]).await;
+    given_members(store, "list-b", &[D2, D3, D4, D6, D8]).await;
+    given_members(store, "list-x", &[D3]).await;
+    given_subscribed(store, &[D1, D2, D3, D5]).await;
+    given_status(
+        store,
+        "88976",
+        "DEALS",
+        &[D4],
+        SubscriptionStatus::Subscribed,
+    )
+    .await;
+    given_status(
+        store,
+        "88976",
+        "JOIN",
+        &[D5],
+        SubscriptionStatus::Unsubscribed,
+    )
+    .await;
+    given_status(
+        store,
+        "88976",
+        "JOIN",
+        &[D7],
+        SubscriptionStatus::InProgress,
+    )
+    .await;
+    given_status(
+        store,
+        "12345",
+        "JOIN",
+        &[D8],
+        SubscriptionStatus::Subscribed,
+    )
+    .await;
+}
+
+pub async fn fan_out_is_one_recipient_per_subscribed_number_minus_exclusions(store: &dyn Store) {
+    audience_fixture(store).await;
+    let token = "fanout00000000000000000000";
+    given_send(
+        store,
+        list_send(token, &["LIST-A", "list-b"], &["List-X"], false, T0),
+    )
+    .await;
+    let now = T0 + 1000;
+    assert_eq!(start_send(store, token, now).await, 3);
+
+    let queued = |n| (n, codes::QUEUED, None);
+    assert_eq!(
+        tracking_of(store, token).await,
+        tracked(&[queued(D1), queued(D2), queued(D4)]),
+        "one entry per number: D3 excluded, D5–D8 not Subscribed on the code"
+    );
+    assert_eq!(
+        counts_of(store, token, now).await,
+        SendCounts {
+            recipients: 3,
+            queued: 3,
+            suppressed: 4,
+            ..SendCounts::default()
+        },
+        "D5, D6 (in both lists), D7 and D8 are suppressed once each"
+    );
+    let send = state_of(store, token).await;
+    assert_eq!((send.state, send.count), (SendState::Started, 3));
+    let dispatchable = ok(store.dispatchable_sends(now, 10).await, "dispatchable");
+    assert_eq!(dispatchable.len(), 1);
+    assert_eq!(dispatchable[0].send, send);
+    assert_eq!(
+        (dispatchable[0].carrier.as_str(), dispatchable[0].next_at),
+        ("simulator", now)
+    );
+}
+
+pub async fn fan_out_with_duplication_is_one_recipient_per_membership(store: &dyn Store) {
+    audience_fixture(store).await;
+    let token = "fanoutdup00000000000000000";
+    given_send(
+        store,
+        list_send(token, &["list-a", "list-b"], &["list-x"], true, T0),
+    )
+    .await;
+    let now = T0 + 1000;
+    assert_eq!(start_send(store, token, now).await, 4);
+
+    let queued = |n| (n, codes::QUEUED, None);
+    assert_eq!(
+        tracking_of(store, token).await,
+        tracked(&[queued(D1), queued(D2), queued(D2), queued(D4)]),
+        "D2 is in both lists: two entries"
+    );
+    assert_eq!(
+        counts_of(store, token, now).await,
+        SendCounts {
+            recipients: 4,
+            queued: 4,
+            suppressed: 4,
+            ..SendCounts::default()
+        },
+        "suppressed counts distinct numbers, D6 once although in both lists"
+    );
+    assert_eq!(state_of(store, token).await.count, 4);
+}
+
+pub async fn expansion_in_small_batches_equals_one_batch_and_resumes_without_repeating(
+    store: &dyn Store,
+) {
+    audience_fixture(store).await;
+    let whole = "whole0000000000000000000000";
+    let small = "small0000000000000000000000";
+    for token in [whole, small] {
+        given_send(
+            store,
+            list_send(token, &["list-a", "list-b"], &["list-x"], false, T0),
+        )
+        .await;
+    }
+    let now = T0 + 1000;
+    let claimed = ok(
+        store.claim_due_sends("worker-1", now, now + 100, 10).await,
+        "claim both sends",
+    );
+    assert_eq!(claimed.len(), 2);
+
+    let (ended, calls) = expand_to_end(store, whole, "worker-1", 1_000_000, now).await;
+    assert_eq!((ended, calls), (Expansion::Done { recipients: 3 }, 1));
+
+    // Two batches of two memberships, then the worker "crashes": its lease runs out and another
+    // worker resumes from the saved cursor.
+    for _ in 0..2 {
+        assert_eq!(
+            ok(
+                store
+                    .expand_batch(small, "worker-1", 2, now, now + 100)
+                    .await,
+                "small batch"
+            ),
+            Expansion::More
+        );
+    }
+    let later = now + 101;
+    let taken = ok(
+        store
+            .claim_due_sends("worker-2", later, later + HOUR, 10)
+            .await,
+        "take over",
+    );
+    assert_eq!(
+        taken.iter().map(|s| s.token.as_str()).collect::<Vec<_>>(),
+        vec![small]
+    );
+    assert_eq!(taken[0].state, SendState::Queuing);
+    let (ended, calls) = expand_to_end(store, small, "worker-2", 2, later).await;
+    assert_eq!(ended, Expansion::Done { recipients: 3 });
+    assert!(
+        calls >= 3,
+        "11 memberships in batches of 2 take several calls"
+    );
+
+    assert_eq!(
+        tracking_of(store, small).await,
+        tracking_of(store, whole).await
+    );
+    assert_eq!(
+        counts_of(store, small, later).await,
+        counts_of(store, whole, later).await
+    );
+
+    // Running it again adds nothing: the send is no longer being expanded.
+    for (token, owner) in [(small, "worker-2"), (whole, "worker-1")] {
+        assert_eq!(
+            ok(
+                store
+                    .expand_batch(token, owner, 1000, later, later + HOUR)
+                    .await,
+                "expand a started send"
+            ),
+            Expansion::Lost
+        );
+        assert_eq!(counts_of(store, token, later).await.recipients, 3);
+        assert_eq!(counts_of(store, token, later).await.suppressed, 4);
+    }
+}
+
+pub async fn send_whose_message_list_or_code_was_deleted_fails_with_a_reason(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1]).await;
+    given_members(store, "list-x", &[D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let tokens = [
+        "nomessage00000000000000000",
+        "notarget000000000000000000",
+        "noexclusion000000000000000",
+        "nocode00000000000000000000",
+    ];
+    given_send(store, list_send(tokens[0], &["list-a"], &[], false, T0)).await;
+    given_send(store, list_send(tokens[1], &["List-Gone"], &[], false, T0)).await;
+    given_send(
+        store,
+        list_send(tokens[2], &["list-a"], &["List-X"], false, T0),
+    )
+    .await;
+    let mut new = list_send(tokens[3], &["list-a"], &[], false, T0);
+    new.code = "12345".to_string();
+    given_send(store, new).await;
+    given_list(store, "acme", "list-gone").await;
+
+    ok(
+        store.delete_message("acme", MESSAGE).await,
+        "delete message",
+    );
+    ok(store.delete_list("acme", "list-gone").await, "delete list");
+    ok(store.delete_list("acme", "list-x").await, "delete list");
+    ok(store.delete_code("acme", "12345").await, "delete code");
+    // Only the first send is to lack its message: it is created again after that one ran.
+    let message = new_message("acme", MESSAGE);
+    let now = T0 + 1000;
+    let claimed = ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 10).await,
+        "claim",
+    );
+    assert_eq!(claimed.len(), 4);
+
+    let expected = [
+        "Message msg-1 was deleted before the send was due.",
+        "List List-Gone was deleted before the send was due.",
+        "List List-X was deleted before the send was due.",
+        "Code 12345 was deleted before the send was due.",
+    ];
+    for (token, expected) in tokens.iter().zip(expected) {
+        if *token != tokens[0] && store.get_message("acme", MESSAGE).await.is_err() {
+            ok(
+                store.create_message(message.clone()).await,
+                "recreate message",
+            );
+        }
+        let outcome = ok(
+            store
+                .expand_batch(token, "worker-1", 1000, now, now + HOUR)
+                .await,
+            "expand",
+        );
+        assert_eq!(
+            outcome,
+            Expansion::Failed {
+                reason: expected.to_string()
+            },
+            "{token}"
+        );
+        let send = state_of(store, token).await;
+        assert_eq!(send.state, SendState::Error, "{token}");
+        assert_eq!(send.errors, strings(&[expected]), "{token}");
+        assert_eq!(send.completed_at, Some(now), "{token}");
+        assert_eq!(send.count, 0, "{token}");
+        assert_eq!(tracking_of(store, token).await, Vec::new(), "{token}");
+        assert_eq!(ok(store.send_next_at(token).await, "next at"), None);
+        assert_eq!(
+            ok(
+                store
+                    .expand_batch(token, "worker-1", 1000, now, now + HOUR)
+                    .await,
+                "expand a failed send"
+            ),
+            Expansion::Lost
+        );
+    }
+}
+
+pub async fn due_sends_are_claimed_oldest_first_and_only_when_due(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1]).await;
+    given_send(
+        store,
+        list_send(
+            "later000000000000000000000",
+            &["list-a"],
+            &[],
+            false,
+            T0 + 30,
+        ),
+    )
+    .await;
+    given_send(
+        store,
+        list_send(
+            "first000000000000000000000",
+            &["list-a"],
+            &[],
+            false,
+            T0 + 10,
+        ),
+    )
+    .await;
+    given_send(
+        store,
+        list_send(
+            "second00000000000000000000",
+            &["list-a"],
+            &[],
+            false,
+            T0 + 20,
+        ),
+    )
+    .await;
+    given_send(
+        store,
+        list_send(
+            "future00000000000000000000",
+            &["list-a"],
+            &[],
+            false,
+            T0 + HOUR,
+        ),
+    )
+    .await;
+
+    let now = T0 + 100;
+    let claimed = ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 2).await,
+        "claim two",
+    );
+    assert_eq!(
+        claimed.iter().map(|s| s.token.as_str()).collect::<Vec<_>>(),
+        vec!["first000000000000000000000", "second00000000000000000000"],
+        "oldest due first, at most the limit"
+    );
+    for send in &claimed {
+        assert_eq!(send.state, SendState::Queuing);
+        assert_eq!(send, &state_of(store, &send.token).await);
+    }
+    let rest = ok(
+        store.claim_due_sends("worker-2", now, now + HOUR, 10).await,
+        "claim the rest",
+    );
+    assert_eq!(
+        rest.iter().map(|s| s.token.as_str()).collect::<Vec<_>>(),
+        vec!["later000000000000000000000"],
+        "leased sends and sends not yet due are not claimed"
+    );
+    assert_eq!(
+        state_of(store, "future00000000000000000000").await.state,
+        SendState::New
+    );
+    assert_eq!(
+        ok(
+            store.claim_due_sends("worker-2", now, now + HOUR, 10).await,
+            "claim again"
+        ),
+        Vec::new()
+    );
+}
+
+pub async fn expired_expansion_lease_is_taken_over_and_lost_by_its_old_owner(store: &dyn Store) {
+    audience_fixture(store).await;
+    let token = "takeover000000000000000000";
+    given_send(
+        store,
+        list_send(token, &["list-a", "list-b"], &["list-x"], false, T0),
+    )
+    .await;
+    let now = T0 + 1000;
+    ok(
+        store.claim_due_sends("worker-1", now, now + 100, 10).await,
+        "claim",
+    );
+    // Each batch extends the lease.
+    assert_eq!(
+        ok(
+            store
+                .expand_batch(token, "worker-1", 2, now + 50, now + 500)
+                .await,
+            "batch"
+        ),
+        Expansion::More
+    );
+    assert_eq!(
+        ok(
+            store
+                .claim_due_sends("worker-2", now + 400, now + HOUR, 10)
+                .await,
+            "early"
+        ),
+        Vec::new(),
+        "the extended lease still holds"
+    );
+    assert_eq!(
+        ok(
+            store
+                .expand_batch(token, "worker-2", 2, now + 400, now + HOUR)
+                .await,
+            "not its own"
+        ),
+        Expansion::Lost,
+        "another worker cannot expand a send it does not hold"
+    );
+    let taken = ok(
+        store
+            .claim_due_sends("worker-2", now + 501, now + HOUR, 10)
+            .await,
+        "take over",
+    );
+    assert_eq!(taken.len(), 1);
+    assert_eq!(
+        ok(
+            store
+                .expand_batch(token, "worker-1", 2, now + 502, now + HOUR)
+                .await,
+            "old owner"
+        ),
+        Expansion::Lost
+    );
+    let (ended, _) = expand_to_end(store, token, "worker-2", 2, now + 502).await;
+    assert_eq!(ended, Expansion::Done { recipients: 3 });
+    assert_eq!(
+        tracking_of(store, token).await.len(),
+        3,
+        "the old owner's batch was not repeated"
+    );
+
+    // Released leases are claimable at once, and by anyone.
+    let released = "released000000000000000000";
+    given_send(store, list_send(released, &["list-a"], &[], false, T0)).await;
+    ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 10).await,
+        "claim",
+    );
+    ok(store.release_leases("worker-1").await, "release");
+    let taken = ok(
+        store
+            .claim_due_sends("worker-2", now + 1, now + HOUR, 10)
+            .await,
+        "claim released",
+    );
+    assert_eq!(
+        taken.iter().map(|s| s.token.as_str()).collect::<Vec<_>>(),
+        vec![released]
+    );
+}
+
+pub async fn claim_hands_out_ready_recipients_once_and_suppresses_opted_out_numbers(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3, D4]).await;
+    given_subscribed(store, &[D1, D2, D3, D4]).await;
+    let token = "claimsend00000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    assert_eq!(
+        claim(store, token, now, 10).await,
+        Vec::new(),
+        "a send not yet started has nothing to claim"
+    );
+    assert_eq!(start_send(store, token, now).await, 4);
+
+    // D1 and D3 opt out after expansion.
+    given_status(
+        store,
+        "88976",
+        "JOIN",
+        &[D1, D3],
+        SubscriptionStatus::Unsubscribed,
+    )
+    .await;
+    let first = claim(store, "CLAIMSEND00000000000000000", now, 1).await;
+    assert_eq!(
+        numbers_of(&first),
+        vec![D2],
+        "D1 is suppressed and the claim goes on to the next ready recipient"
+    );
+    assert_eq!(
+        first[0].attributes,
+        attributes(json!({ "FirstName": format!("Name{D2}") })),
+        "the contact's attributes come with the claim"
+    );
+    let second = claim(store, token, now, 10).await;
+    assert_eq!(
+        numbers_of(&second),
+        vec![D4],
+        "D3 is suppressed, D2 is claimed"
+    );
+    assert_eq!(
+        claim(store, token, now, 10).await,
+        Vec::new(),
+        "nothing is ready"
+    );
+
+    assert_eq!(
+        tracking_of(store, token).await,
+        tracked(&[
+            (D1, codes::QUEUED, Some(Outcome::Suppressed)),
+            (D2, codes::QUEUED, None),
+            (D3, codes::QUEUED, Some(Outcome::Suppressed)),
+            (D4, codes::QUEUED, None),
+        ])
+    );
+    assert_eq!(
+        counts_of(store, token, now).await,
+        SendCounts {
+            recipients: 4,
+            queued: 2,
+            suppressed: 2,
+            ..SendCounts::default()
+        }
+    );
+    assert!(
+        !ok(store.finish_if_done(token, now).await, "finish"),
+        "recipients being handed over keep the send Started"
+    );
+    assert_eq!(
+        ok(store.dispatchable_sends(now, 10).await, "dispatchable"),
+        Vec::new(),
+        "nothing ready: not dispatchable"
+    );
+}
+
+pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "recordsend0000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, token, now).await;
+    let claimed = claim(store, token, now, 10).await;
+    assert_eq!(numbers_of(&claimed), vec![D1, D2]);
+    assert!(!ok(
+        store.finish_if_done(token, now).await,
+        "finish while submitting"
+    ));
+
+    let done_at = now + 5;
+    ok(
+        store
+            .record_submissions(
+                &[
+                    accepted_by_carrier(&claimed[0], "m-1"),
+                    SubmissionResult {
+                        id: claimed[1].id,
+                        status_code: codes::FAILED_TO_AGGREGATOR,
+                        carrier_message_id: None,
+                        segments: 2,
+                        encoding: "UCS-2".to_string(),
+                        note: Some("Refused.".to_string()),
+                    },
+                ],
+                done_at,
+            )
+            .await,
+        "record submissions",
+    );
+    let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
+    assert_eq!(
+        page,
+        vec![
+            TrackingRow {
+                mobile_number: D1.to_string(),
+                status_code: codes::DELIVERED_TO_AGGREGATOR,
+                outcome: None,
+                segments: Some(1),
+                encoding: Some("GSM-7".to_string()),
+                note: None,
+                updated_at: done_at,
+            },
+            TrackingRow {
+                mobile_number: D2.to_string(),
+                status_code: codes::FAILED_TO_AGGREGATOR,
+                outcome: None,
+                segments: Some(2),
+                encoding: Some("UCS-2".to_string()),
+                note: Some("Refused.".to_string()),
+                updated_at: done_at,
+            },
+        ]
+    );
+    assert!(ok(store.finish_if_done(token, done_at).await, "finish"));
+    let send = state_of(store, token).await;
+    assert_eq!(
+        (send.state, send.completed_at),
+        (SendState::Finished, Some(done_at))
+    );
+    assert!(!ok(
+        store.finish_if_done(token, done_at).await,
+        "finish twice"
+    ));
+    assert_eq!(
+        counts_of(store, token, done_at).await,
+        SendCounts {
+            recipients: 2,
+            sent: 1,
+            failed: 1,
+            ..SendCounts::default()
+        }
+    );
+    assert_eq!(ok(store.send_next_at(token).await, "next at"), None);
+
+    // A receipt finds the recipient by the carrier's message id.
+    assert_eq!(
+        ok(
+            store
+                .apply_receipts(
+                    &[Receipt {
+                        carrier: "simulator".to_string(),
+                        carrier_message_id: "m-1".to_string(),
+                        status_code: codes::DELIVERED,
+                    }],
+                    done_at + 1,
+                )
+                .await,
+            "receipt"
+        ),
+        1
+    );
+    assert_eq!(counts_of(store, token, done_at).await.delivered, 1);
+}
+
+pub async fn expired_hand_overs_become_unknown_and_are_never_claimed_again(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3]).await;
+    given_subscribed(store, &[D1, D2, D3]).await;
+    let token = "recoversend000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, token, now).await;
+    let claimed = ok(
+        store
+            .claim_recipients(token, "worker-1", now, now + 100, 2)
+            .await,
+        "claim",
+    );
+    assert_eq!(numbers_of(&claimed), vec![D1, D2]);
+
+    assert_eq!(
+        ok(
+            store.recover_expired(now + 100).await,
+            "recover at lease end"
+        ),
+        0
+    );
+    assert_eq!(
+        ok(
+            store.recover_expired(now + 101).await,
+            "recover after lease"
+        ),
+        2
+    );
+    assert_eq!(
+        ok(store.recover_expired(now + 102).await, "recover again"),
+        0
+    );
+    // The crashed worker's late answer does not overwrite the unknown outcome.
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "late")], now + 103)
+            .await,
+        "late record",
+    );
+    let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
+    for entry in &page[..2] {
+        assert_eq!(entry.status_code, codes::UNKNOWN);
+        assert_eq!(
+            entry.note.as_deref(),
+            Some("Process stopped after hand-off; delivery unknown.")
+        );
+    }
+    assert_eq!(page[2].status_code, codes::QUEUED);
+
+    let rest = claim(store, token, now + 200, 10).await;
+    assert_eq!(
+        numbers_of(&rest),
+        vec![D3],
+        "only the never-claimed recipient"
+    );
+    assert_eq!(claim(store, token, now + 200, 10).await, Vec::new());
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&rest[0], "m-3")], now + 201)
+            .await,
+        "record",
+    );
+    assert!(ok(store.finish_if_done(token, now + 201).await, "finish"));
+    assert_eq!(
+        counts_of(store, token, now + 201).await,
+        SendCounts {
+            recipients: 3,
+            sent: 1,
+            unknown: 2,
+            ..SendCounts::default()
+        }
+    );
+}
+
+pub async fn receipts_raise_codes_and_only_a_throttled_code_may_go_down(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3, D4]).await;
+    given_subscribed(store, &[D1, D2, D3, D4]).await;
+    let token = "receipts000000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, token, now).await;
+    let claimed = claim(store, token, now, 10).await;
+    let results: Vec<SubmissionResult> = claimed
+        .iter()
+        .zip(["m-1", "m-2", "m-3", "m-4"])
+        .map(|(r, id)| accepted_by_carrier(r, id))
+        .collect();
+    ok(store.record_submissions(&results, now).await, "record");
+
+    let receipt = |carrier: &str, id: &str, code: i32| Receipt {
+        carrier: carrier.to_string(),
+        carrier_message_id: id.to_string(),
+        status_code: code,
+    };
+    let first = [
+        receipt("simulator", "m-1", codes::DELIVERED),
+        receipt("simulator", "m-2", codes::THROTTLED),
+        receipt("simulator", "m-3", codes::UNDELIVERABLE),
+        receipt("simulator", "m-3", codes::DELIVERED),
+        receipt("acme-smpp", "m-4", codes::DELIVERED),
+        receipt("simulator", "no-such-id", codes::DELIVERED),
+    ];
+    assert_eq!(
+        ok(
+            store.apply_receipts(&first, now + 1).await,
+            "first receipts"
+        ),
+        3,
+        "m-1 and m-2 raised; m-3 raised once (the later, lower receipt is ignored); another \
+         carrier's m-4 and an unknown id match nothing"
+    );
+    let second = [
+        receipt("simulator", "m-1", codes::ENROUTE),
+        receipt("simulator", "m-2", codes::FAILED_TO_AGGREGATOR),
+    ];
+    assert_eq!(
+        ok(
+            store.apply_receipts(&second, now + 2).await,
+            "second receipts"
+        ),
+        1,
+        "a lower code never replaces 4000, but replaces the transient 2600"
+    );
+    assert_eq!(
+        ok(
+            store
+                .apply_receipts(
+                    &[receipt("simulator", "m-2", codes::DELIVERED_TO_AGGREGATOR)],
+                    now + 3
+                )
+                .await,
+            "third receipts"
+        ),
+        0
+    );
+    assert_eq!(
+        ok(store.apply_receipts(&[], now + 3).await, "no receipts"),
+        0
+    );
+    let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
+    assert_eq!(
+        page.iter()
+            .map(|t| (t.status_code, t.updated_at))
+            .collect::<Vec<_>>(),
+        vec![
+            (codes::DELIVERED, now + 1),
+            (codes::FAILED_TO_AGGREGATOR, now + 2),
+            (codes::UNDELIVERABLE, now + 1),
+            (codes::DELIVERED_TO_AGGREGATOR, now),
+        ]
+    );
+    assert_eq!(
+        counts_of(store, token, now + 3).await,
+        SendCounts {
+            recipients: 4,
+            sent: 1,
+            delivered: 1,
+            failed: 2,
+            ..SendCounts::default()
+        }
+    );
+}
+
+pub async fn canceling_settles_waiting_recipients_and_final_sends_conflict(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3]).await;
+    given_subscribed(store, &[D1, D2, D3]).await;
+    let started = "cancelstarted0000000000000";
+    given_send(store, list_send(started, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, started, now).await;
+    let claimed = claim(store, started, now, 1).await;
+    assert_eq!(numbers_of(&claimed), vec![D1]);
+
+    assert_eq!(
+        ok(
+            store
+                .cancel_send("CANCELSTARTED0000000000000", now + 1)
+                .await,
+            "cancel"
+        ),
+        2
+    );
+    let send = state_of(store, started).await;
+    assert_eq!(
+        (send.state, send.completed_at),
+        (SendState::Canceled, Some(now + 1))
+    );
+    assert_eq!(claim(store, started, now + 2, 10).await, Vec::new());
+    // The recipient already being handed over is recorded as usual.
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now + 2)
+            .await,
+        "record",
+    );
+    assert_eq!(
+        tracking_of(store, started).await,
+        tracked(&[
+            (D1, codes::DELIVERED_TO_AGGREGATOR, None),
+            (D2, codes::QUEUED, Some(Outcome::Canceled)),
+            (D3, codes::QUEUED, Some(Outcome::Canceled)),
+        ])
+    );
+    assert_eq!(
+        counts_of(store, started, now + 2).await,
+        SendCounts {
+            recipients: 3,
+            sent: 1,
+            canceled: 2,
+            ..SendCounts::default()
+        }
+    );
+    assert!(!ok(
+        store.finish_if_done(started, now + 3).await,
+        "finish canceled"
+    ));
+    assert_eq!(state_of(store, started).await.state, SendState::Canceled);
+    assert_conflict(store.cancel_send(started, now + 3).await, "cancel twice");
+    assert_eq!(ok(store.send_next_at(started).await, "next at"), None);
+
+    // A send not yet expanded has nothing to cancel, and never will be.
+    let new = "cancelnew00000000000000000";
+    given_send(store, list_send(new, &["list-a"], &[], false, T0 + HOUR)).await;
+    assert_eq!(ok(store.cancel_send(new, now).await, "cancel new"), 0);
+    assert_eq!(
+        ok(
+            store
+                .claim_due_sends("worker-1", T0 + 2 * HOUR, T0 + 3 * HOUR, 10)
+                .await,
+            "claim"
+        ),
+        Vec::new()
+    );
+
+    // A send being expanded: its expansion stops.
+    let queuing = "cancelqueuing0000000000000";
+    given_send(store, list_send(queuing, &["list-a"], &[], false, T0)).await;
+    ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 10).await,
+        "claim",
+    );
+    assert_eq!(
+        ok(
+            store
+                .expand_batch(queuing, "worker-1", 1, now, now + HOUR)
+                .await,
+            "batch"
+        ),
+        Expansion::More
+    );
+    assert_eq!(
+        ok(store.cancel_send(queuing, now).await, "cancel queuing"),
+        1
+    );
+    assert_eq!(
+        ok(
+            store
+                .expand_batch(queuing, "worker-1", 1, now, now + HOUR)
+                .await,
+            "batch"
+        ),
+        Expansion::Lost
+    );
+
+    // Finished and Error sends are final.
+    let finished = "cancelfinished000000000000";
+    given_send(store, list_send(finished, &["list-a"], &[], false, T0)).await;
+    start_send(store, finished, now).await;
+    let claimed = claim(store, finished, now, 10).await;
+    let results: Vec<SubmissionResult> = claimed
+        .iter()
+        .map(|r| accepted_by_carrier(r, &format!("f-{}", r.mobile_number)))
+        .collect();
+    ok(store.record_submissions(&results, now).await, "record");
+    assert!(ok(store.finish_if_done(finished, now).await, "finish"));
+    assert_conflict(store.cancel_send(finished, now).await, "cancel finished");
+    let failed = "cancelerror000000000000000";
+    given_send(store, list_send(failed, &["list-gone"], &[], false, T0)).await;
+    ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 10).await,
+        "claim",
+    );
+    assert!(matches!(
+        ok(
+            store
+                .expand_batch(failed, "worker-1", 10, now, now + HOUR)
+                .await,
+            "expand"
+        ),
+        Expansion::Failed { .. }
+    ));
+    assert_conflict(store.cancel_send(failed, now).await, "cancel failed");
+    assert_not_found(
+        store.cancel_send("nosuchsend0000000000000000", now).await,
+        "cancel unknown",
+    );
+}
+
+pub async fn a_paused_send_counts_waiting_recipients_as_deferred(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3]).await;
+    given_subscribed(store, &[D1, D2, D3]).await;
+    let token = "paused00000000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, token, now).await;
+    let claimed = claim(store, token, now, 1).await;
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now)
+            .await,
+        "record",
+    );
+
+    let until = now + HOUR;
+    ok(store.pause_send(token, until).await, "pause");
+    assert_eq!(
+        counts_of(store, token, now).await,
+        SendCounts {
+            recipients: 3,
+            sent: 1,
+            deferred: 2,
+            ..SendCounts::default()
+        }
+    );
+    assert_eq!(
+        ok(
+            store.dispatchable_sends(now, 10).await,
+            "dispatchable while paused"
+        ),
+        Vec::new()
+    );
+    assert_eq!(ok(store.send_next_at(token).await, "next at"), Some(until));
+    let dispatchable = ok(
+        store.dispatchable_sends(until, 10).await,
+        "dispatchable after",
+    );
+    assert_eq!(dispatchable.len(), 1);
+    assert_eq!(dispatchable[0].next_at, until);
+    assert_eq!(
+        counts_of(store, token, until).await,
+        SendCounts {
+            recipients: 3,
+            sent: 1,
+            queued: 2,
+            ..SendCounts::default()
+        },
+        "once the pause is over they are queued again"
+    );
+    assert_not_found(
+        store.pause_send("nosuchsend0000000000000000", until).await,
+        "pause unknown",
+    );
+}
+
+pub async fn tracking_is_ordered_by_number_then_list_and_paged(store: &dyn Store) {
+    delivery_fixture(store).await;
+    // Created first, so it sorts first among lists.
+    given_members(store, "list-a", &[D3, D1, D5]).await;
+    given_members(store, "list-b", &[D2, D1, D4]).await;
+    given_subscribed(store, &[D1, D2, D3, D4, D5]).await;
+    let token = "tracking000000000000000000";
+    given_send(
+        store,
+        list_send(token, &["list-b", "list-a"], &[], true, T0),
+    )
+    .await;
+    let now = T0 + 1000;
+    assert_eq!(start_send(store, token, now).await, 6);
+    // Hand D1 of list-b (the first claimed: list-b is expanded first) over, to tell the two
+    // entries of D1 apart.
+    let first = claim(store, token, now, 1).await;
+    assert_eq!(numbers_of(&first), vec![D1]);
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&first[0], "m-1")], now)
+            .await,
+        "record",
+    );
+
+    let page = |n| async move {
+        ok(store.tracking_page(token, n, 4).await, "tracking page")
+            .into_iter()
+            .map(|t| (t.mobile_number, t.status_code))
+            .collect::<Vec<_>>()
+    };
+    let entry = |n: &str, code| (n.to_string(), code);
+    assert_eq!(
+        page(1).await,
+        vec![
+            entry(D1, codes::QUEUED),
+            entry(D1, codes::DELIVERED_TO_AGGREGATOR),
+            entry(D2, codes::QUEUED),
+            entry(D3, codes::QUEUED),
+        ],
+        "by number, then list (list-a before list-b)"
+    );
+    assert_eq!(
+        page(2).await,
+        vec![entry(D4, codes::QUEUED), entry(D5, codes::QUEUED)]
+    );
+    assert_eq!(page(3).await, Vec::new());
+    assert_eq!(
+        ok(store.tracking_page(token, 2, 1).await, "page of one")[0].mobile_number,
+        D1
+    );
+}
+
+pub async fn send_next_at_follows_the_send(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1]).await;
+    given_subscribed(store, &[D1]).await;
+    let token = "nextat00000000000000000000";
+    let due = T0 + HOUR;
+    given_send(store, list_send(token, &["list-a"], &[], false, due)).await;
+    assert_eq!(ok(store.send_next_at(token).await, "new"), Some(due));
+    ok(
+        store.claim_due_sends("worker-1", due, due + HOUR, 10).await,
+        "claim",
+    );
+    assert_eq!(ok(store.send_next_at(token).await, "queuing"), Some(due));
+    let expanded = due + 10;
+    expand_to_end(store, token, "worker-1", 1000, expanded).await;
+    assert_eq!(
+        ok(store.send_next_at(token).await, "started"),
+        Some(expanded),
+        "the expansion's time, later than due"
+    );
+    ok(
+        store.pause_send(token, due - 1).await,
+        "pause into the past",
+    );
+    assert_eq!(
+        ok(store.send_next_at(token).await, "paused before due"),
+        Some(due),
+        "never before the due time"
+    );
+    ok(store.pause_send(token, due + HOUR).await, "pause");
+    assert_eq!(
+        ok(
+            store.send_next_at("NEXTAT00000000000000000000").await,
+            "paused"
+        ),
+        Some(due + HOUR)
+    );
+    let claimed = claim(store, token, due + HOUR, 10).await;
+    assert_eq!(ok(store.send_next_at(token).await, "all handed over"), None);
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], due + HOUR)
+            .await,
+        "record",
+    );
+    assert!(ok(store.finish_if_done(token, due + HOUR).await, "finish"));
+    assert_eq!(ok(store.send_next_at(token).await, "finished"), None);
+}
+
+pub async fn delivery_methods_of_an_unknown_token_are_not_found(store: &dyn Store) {
+    delivery_fixture(store).await;
+    let token = "nosuchsend0000000000000000";
+    assert_not_found(
+        store
+            .expand_batch(token, "worker-1", 10, T0, T0 + HOUR)
+            .await,
+        "expand_batch",
+    );
+    assert_not_found(
+        store
+            .claim_recipients(token, "worker-1", T0, T0 + HOUR, 10)
+            .await,
+        "claim_recipients",
+    );
+    assert_not_found(store.finish_if_done(token, T0).await, "finish_if_done");
+    assert_not_found(store.send_counts(token, T0).await, "send_counts");
+    assert_not_found(store.tracking_page(token, 1, 10).await, "tracking_page");
+    assert_not_found(store.send_next_at(token).await, "send_next_at");
+    ok(
+        store
+            .record_submissions(
+                &[accepted_by_carrier(
+                    &ClaimedRecipient {
+                        id: 424_242,
+                        mobile_number: D1.to_string(),
+                        attributes: Attributes::new(),
+                    },
+                    "m-1",
+                )],
+                T0,
+            )
+            .await,
+        "recording an unknown recipient changes nothing",
+    );
+    assert_eq!(ok(store.recover_expired(T0).await, "recover nothing"), 0);
+    ok(store.release_leases("nobody").await, "release nothing");
+}
+
+pub async fn outbox_pages_in_acceptance_order(store: &dyn Store) {
+    let item = |to: &str, token: Option<&str>, url: Option<&str>| OutboxItem {
+        carrier: "simulator".to_string(),
+        from: "88976".to_string(),
+        to: to.to_string(),
+        text: format!("Hello {to} \u{20ac}"),
+        content_url: url.map(str::to_string),
+        encoding: "UCS-2".to_string(),
+        segments: 1,
+        token_id: token.map(str::to_string),
+        accepted_at: T0,
+    };
+    let first = vec![
+        item(D3, Some("tok"), None),
+        item(D1, None, Some("https://example.com/a.png")),
+        item(D2, Some("tok"), None),
+    ];
+    let seqs = ok(store.outbox_append(&first).await, "append");
+    assert_eq!(seqs.len(), 3);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "increasing: {seqs:?}");
+    assert_eq!(
+        ok(store.outbox_append(&[]).await, "append nothing"),
+        Vec::<i64>::new()
+    );
+    let more = ok(
+        store.outbox_append(&[item(D4, None, None)]).await,
+        "append more",
+    );
+    assert!(more[0] > seqs[2]);
+
+    let page = ok(store.outbox_page(0, 2).await, "first page");
+    assert_eq!(
+        page,
+        vec![
+            OutboxEntry {
+                seq: seqs[0],
+                item: first[0].clone(),
+            },
+            OutboxEntry {
+                seq: seqs[1],
+                item: first[1].clone(),
+            },
+        ]
+    );
+    let page = ok(store.outbox_page(seqs[1], 10).await, "next page");
+    assert_eq!(
+        page.iter()
+            .map(|e| (e.seq, e.item.to.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(seqs[2], D2), (more[0], D4)]
+    );
+    assert_eq!(ok(store.outbox_page(more[0], 10).await, "end"), Vec::new());
 }

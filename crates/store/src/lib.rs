@@ -14,8 +14,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub mod conformance;
+mod delivery;
 mod models;
 
+pub use delivery::*;
 pub use models::*;
 
 /// UTC epoch milliseconds.
@@ -266,4 +268,83 @@ pub trait Store: std::marker::Send + Sync + 'static {
     ///
     /// Newest means latest `created_at`. NotFound when `after` names no send of the account.
     async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>>;
+
+    // ---- delivery engine (API.md §4 "What a send does", §5) ---------------------------------
+    // A send named by token matches ignoring case; an unknown token is NotFound.
+    /// Claims up to `limit` sends that are due (`New` with `due_at <= now`), or whose expansion
+    /// lease expired (`Queuing`), moving them to `Queuing` under `owner` until `lease_until`.
+    async fn claim_due_sends(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Send>>;
+    /// Expands the next batch (about `batch` memberships) of the send's audience set-wise inside
+    /// the database: target memberships − exclusion-list numbers − numbers not Subscribed on the
+    /// send's code (counted as suppressed), one recipient per number unless `allowDuplication`.
+    /// Resumable and idempotent: re-running after a crash adds nothing twice. Extends the lease.
+    /// When complete, the send becomes `Started` (routed to its code's carrier).
+    async fn expand_batch(
+        &self,
+        token: &str,
+        owner: &str,
+        batch: u32,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Expansion>;
+    /// `Started` sends with recipients ready to hand over and `next_at <= now`, oldest first.
+    async fn dispatchable_sends(&self, now: Millis, limit: u32) -> StoreResult<Vec<DispatchSend>>;
+    /// Pauses a send's hand-over until `until` (a blackout window).
+    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()>;
+    /// Claims up to `limit` ready recipients of a `Started` send, in one transaction: numbers no
+    /// longer Subscribed on the send's code become suppressed; the rest are recorded durably as
+    /// submitting under `owner` until `lease_until` and returned with their attributes.
+    /// Empty only when nothing is ready (or the send is not `Started`): a batch that was all
+    /// suppressed is followed by the next one.
+    async fn claim_recipients(
+        &self,
+        token: &str,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedRecipient>>;
+    /// Records the carrier's answers for claimed recipients (one transaction).
+    async fn record_submissions(
+        &self,
+        results: &[SubmissionResult],
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Moves a `Started` send with nothing left to hand over to `Finished`. True if it did.
+    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool>;
+    /// Crash recovery: recipients left submitting with an expired lease become 3400 Unknown
+    /// (maybe sent: never resubmitted). Returns how many.
+    async fn recover_expired(&self, now: Millis) -> StoreResult<u64>;
+    /// Graceful shutdown: gives back `owner`'s expansion leases so another worker resumes them.
+    async fn release_leases(&self, owner: &str) -> StoreResult<()>;
+    /// Applies receipts: raises each matching recipient's code (2600 may be lowered).
+    /// Returns how many recipients changed.
+    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64>;
+    /// Cancels a send that is not final: recipients not yet handed over never are. Returns the
+    /// number of recipients canceled; NotFound for an unknown token, Conflict for a final send.
+    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64>;
+    /// Counts of a send's recipients (API.md §5); `deferred` = queued while paused at `now`.
+    async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts>;
+    /// One page (1-based) of tracking entries, ordered by mobile number then list.
+    async fn tracking_page(
+        &self,
+        token: &str,
+        page: u32,
+        page_size: u32,
+    ) -> StoreResult<Vec<TrackingRow>>;
+    /// When the send's next recipient may go (`next_at`), `None` once nothing waits.
+    async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>>;
+
+    // ---- simulator carrier outbox ------------------------------------------------------------
+    /// Appends accepted submissions in one transaction; returns their sequence numbers, in the
+    /// order of `items`.
+    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>>;
+    /// Oldest first, `seq > after`.
+    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
 }

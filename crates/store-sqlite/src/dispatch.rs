@@ -1,0 +1,387 @@
+//! Handing recipients over (API.md §4 "What a send does" 2, 5, 6; §5 receipts; §7 cancel): the
+//! dispatcher claims ready recipients of Started sends, records them durably as submitting
+//! before they leave, records the carrier's answers, and receipts raise their codes later.
+//!
+//! Every statement is set-based: a batch of recipients travels as one JSON parameter that
+//! `json_each` turns back into rows, so a write transaction costs a fixed number of statements
+//! whatever the batch size.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+use store::{
+    ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
+};
+
+use crate::sends::{select_send, SendRow};
+use crate::{bad_value, db, id_key, SqliteStore};
+
+/// What the delivery methods need of a send named by its token.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SendRef {
+    pub(crate) pk: i64,
+    pub(crate) account_pk: i64,
+    pub(crate) state: String,
+    pub(crate) code: String,
+    pub(crate) due_at: i64,
+    pub(crate) next_at: Option<i64>,
+}
+
+/// The send with this token (tokens are unique across accounts, matched ignoring case);
+/// NotFound when there is none.
+pub(crate) async fn send_ref<'e, E>(executor: E, token: &str) -> StoreResult<SendRef>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query_as::<_, SendRef>(
+        "SELECT pk, account_pk, state, code, due_at, next_at FROM sends WHERE token_key = ?1",
+    )
+    .bind(id_key(token))
+    .fetch_optional(executor)
+    .await
+    .map_err(db("find send by token"))?
+    .ok_or(StoreError::NotFound)
+}
+
+#[derive(sqlx::FromRow)]
+struct DispatchRow {
+    #[sqlx(flatten)]
+    send: SendRow,
+    dispatch_carrier: Option<String>,
+    dispatch_next_at: Option<i64>,
+}
+
+pub(crate) async fn dispatchable_sends(
+    store: &SqliteStore,
+    now: Millis,
+    limit: u32,
+) -> StoreResult<Vec<DispatchSend>> {
+    let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
+        with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
+        "WHERE s.state = 'Started' AND s.next_at <= ?1 ",
+        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready') ",
+        "ORDER BY s.due_at, s.pk LIMIT ?2"
+    ))
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("find dispatchable sends"))?;
+    rows.into_iter()
+        .map(|row| {
+            let send = row.send.into_send()?;
+            let carrier = row
+                .dispatch_carrier
+                .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
+            let next_at = row
+                .dispatch_next_at
+                .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
+            Ok(DispatchSend {
+                send,
+                carrier,
+                next_at,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn pause_send(store: &SqliteStore, token: &str, until: Millis) -> StoreResult<()> {
+    let mut tx = store.write().await?;
+    let paused = sqlx::query("UPDATE sends SET next_at = ?2 WHERE token_key = ?1")
+        .bind(id_key(token))
+        .bind(until)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("pause send"))?
+        .rows_affected();
+    if paused == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await.map_err(db("commit paused send"))
+}
+
+/// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
+/// attributes.
+type ClaimRow = (i64, String, i64, Option<store::Attributes>);
+
+/// One write transaction: reads the next `limit` ready recipients in queue order (pk) with
+/// their subscription check and their contact's attributes, then records the Subscribed ones
+/// as submitting under `owner` and the others as suppressed — two statements keyed by pk lists.
+/// When a whole batch is suppressed it takes the next one, so an empty answer means nothing is
+/// ready.
+pub(crate) async fn claim_recipients(
+    store: &SqliteStore,
+    token: &str,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<ClaimedRecipient>> {
+    let mut tx = store.write().await?;
+    let send = send_ref(&mut *tx, token).await?;
+    if send.state != "Started" || limit == 0 {
+        return Ok(Vec::new());
+    }
+    // A deleted code has no subscriptions left: every remaining number is then suppressed.
+    let code_pk: Option<i64> =
+        sqlx::query_scalar("SELECT pk FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)")
+            .bind(send.account_pk)
+            .bind(&send.code)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("find the send's code"))?;
+    let mut claimed = Vec::new();
+    loop {
+        // The batch comes back as one JSON array (one row to hand across, not a thousand).
+        let batch: Option<String> = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
+             json(attributes))) FROM ( \
+             SELECT r.pk, r.mobile_number, \
+             EXISTS (SELECT 1 FROM subscriptions s \
+             WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
+             AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
+             c.attributes \
+             FROM recipients r \
+             LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
+             WHERE r.send_pk = ?1 AND r.state = 'ready' \
+             ORDER BY r.pk LIMIT ?2)",
+        )
+        .bind(send.pk)
+        .bind(i64::from(limit))
+        .bind(code_pk)
+        .bind(send.account_pk)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("read recipients to claim"))?;
+        let rows: Vec<ClaimRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
+            .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut suppressed = Vec::new();
+        let mut submitting = Vec::new();
+        for (pk, mobile_number, subscribed, attributes) in rows {
+            if subscribed == 0 {
+                suppressed.push(pk);
+                continue;
+            }
+            submitting.push(pk);
+            claimed.push(ClaimedRecipient {
+                id: pk,
+                mobile_number,
+                attributes: attributes.unwrap_or_default(),
+            });
+        }
+        if !submitting.is_empty() {
+            sqlx::query(
+                "UPDATE recipients SET state = 'submitting', lease_owner = ?2, \
+                 lease_until = ?3, updated_at = ?4 \
+                 WHERE pk IN (SELECT value FROM json_each(?1))",
+            )
+            .bind(json!(submitting).to_string())
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("record recipients as submitting"))?;
+        }
+        if !suppressed.is_empty() {
+            sqlx::query(
+                "UPDATE recipients SET state = 'done', outcome = 'suppressed', updated_at = ?2 \
+                 WHERE pk IN (SELECT value FROM json_each(?1))",
+            )
+            .bind(json!(suppressed).to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("suppress opted-out recipients"))?;
+        }
+        if !claimed.is_empty() {
+            break;
+        }
+    }
+    tx.commit().await.map_err(db("commit claimed recipients"))?;
+    claimed.sort_by_key(|r| r.id);
+    Ok(claimed)
+}
+
+/// One statement for the whole batch. Only rows still submitting change: a recipient that
+/// recovery already settled as 3400 Unknown keeps that. The recipient's `carrier` (the send's,
+/// fixed at expansion) is recorded here, with the message id receipts will name.
+pub(crate) async fn record_submissions(
+    store: &SqliteStore,
+    results: &[SubmissionResult],
+    now: Millis,
+) -> StoreResult<()> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            json!([
+                r.id,
+                r.status_code,
+                r.carrier_message_id,
+                r.segments,
+                r.encoding,
+                r.note
+            ])
+        })
+        .collect();
+    let mut tx = store.write().await?;
+    sqlx::query(
+        "UPDATE recipients SET status_code = u.status_code, \
+         carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
+         carrier_message_id = u.carrier_message_id, segments = u.segments, \
+         encoding = u.encoding, note = u.note, state = 'done', lease_owner = NULL, \
+         lease_until = NULL, updated_at = ?2 \
+         FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
+         j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
+         j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
+         WHERE recipients.pk = u.pk AND recipients.state = 'submitting'",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("record submissions"))?;
+    tx.commit().await.map_err(db("commit submissions"))
+}
+
+pub(crate) async fn finish_if_done(
+    store: &SqliteStore,
+    token: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    let mut tx = store.write().await?;
+    let send = send_ref(&mut *tx, token).await?;
+    if send.state != "Started" {
+        return Ok(false);
+    }
+    let finished = sqlx::query(
+        "UPDATE sends SET state = 'Finished', completed_at = ?2, next_at = NULL \
+         WHERE pk = ?1 AND state = 'Started' \
+         AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'ready') \
+         AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'submitting')",
+    )
+    .bind(send.pk)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("finish send"))?
+    .rows_affected();
+    if finished == 0 {
+        return Ok(false);
+    }
+    tx.commit().await.map_err(db("commit finished send"))?;
+    Ok(true)
+}
+
+/// The note of a recipient whose hand-over was interrupted (API.md §4.6).
+const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
+
+pub(crate) async fn recover_expired(store: &SqliteStore, now: Millis) -> StoreResult<u64> {
+    let mut tx = store.write().await?;
+    let recovered = sqlx::query(
+        "UPDATE recipients SET state = 'done', status_code = ?2, note = ?3, lease_owner = NULL, \
+         lease_until = NULL, updated_at = ?1 \
+         WHERE state = 'submitting' AND lease_until < ?1",
+    )
+    .bind(now)
+    .bind(store::codes::UNKNOWN)
+    .bind(UNKNOWN_AFTER_CRASH)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("recover expired hand-overs"))?
+    .rows_affected();
+    tx.commit().await.map_err(db("commit recovery"))?;
+    Ok(recovered)
+}
+
+/// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
+/// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
+/// "round", where a round holds at most one receipt per carrier message (usually one round).
+pub(crate) async fn apply_receipts(
+    store: &SqliteStore,
+    receipts: &[Receipt],
+    now: Millis,
+) -> StoreResult<u64> {
+    let mut rounds: Vec<Vec<serde_json::Value>> = Vec::new();
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    for receipt in receipts {
+        let round = seen
+            .entry((&receipt.carrier, &receipt.carrier_message_id))
+            .or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(json!([
+            receipt.carrier,
+            receipt.carrier_message_id,
+            receipt.status_code
+        ]));
+        *round += 1;
+    }
+    if rounds.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.write().await?;
+    let mut changed = HashSet::new();
+    for round in rounds {
+        let pks: Vec<i64> = sqlx::query_scalar(
+            "UPDATE recipients SET status_code = u.status_code, updated_at = ?2 \
+             FROM (SELECT j.value ->> 0 AS carrier, j.value ->> 1 AS carrier_message_id, \
+             j.value ->> 2 AS status_code FROM json_each(?1) AS j) AS u \
+             WHERE recipients.carrier = u.carrier \
+             AND recipients.carrier_message_id = u.carrier_message_id \
+             AND (u.status_code > recipients.status_code \
+             OR (recipients.status_code = ?3 AND u.status_code <> ?3)) \
+             RETURNING recipients.pk",
+        )
+        .bind(serde_json::Value::Array(round).to_string())
+        .bind(now)
+        .bind(store::codes::THROTTLED)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("apply receipts"))?;
+        changed.extend(pks);
+    }
+    tx.commit().await.map_err(db("commit receipts"))?;
+    Ok(changed.len() as u64)
+}
+
+/// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
+/// Recipients being handed over right now are not touched: they may already have left.
+pub(crate) async fn cancel_send(store: &SqliteStore, token: &str, now: Millis) -> StoreResult<u64> {
+    let mut tx = store.write().await?;
+    let send = send_ref(&mut *tx, token).await?;
+    if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
+        return Err(StoreError::Conflict(format!(
+            "send {token} is {} and cannot be canceled",
+            send.state
+        )));
+    }
+    let canceled = sqlx::query(
+        "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = ?2 \
+         WHERE send_pk = ?1 AND state = 'ready'",
+    )
+    .bind(send.pk)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("cancel recipients"))?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE sends SET state = 'Canceled', completed_at = ?2, next_at = NULL, \
+         lease_owner = NULL, lease_until = NULL WHERE pk = ?1",
+    )
+    .bind(send.pk)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("cancel send"))?;
+    tx.commit().await.map_err(db("commit canceled send"))?;
+    Ok(canceled)
+}

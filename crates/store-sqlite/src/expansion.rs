@@ -1,0 +1,388 @@
+//! Audience expansion (API.md §4 "What a send does" 1–2, "Send status values"): the scheduler
+//! claims due sends under a lease, and each send's audience is fanned out into `recipients`
+//! batch by batch, set-wise inside the database — memory does not grow with the audience.
+//!
+//! A batch is one write transaction: a range of the current target list's memberships (keyset
+//! by mobile number) goes through one `INSERT ... SELECT` per list segment, and the cursor moves
+//! in the same transaction, so a crash resumes after the last committed batch. The unique key
+//! `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
+
+use serde_json::json;
+use store::{Expansion, Millis, Send, StoreError, StoreResult};
+
+use crate::sends::{select_send, SendRow};
+use crate::{db, id_key, strings_from_json, SqliteStore};
+
+/// Claims due New sends and Queuing sends whose lease expired, oldest due first: one statement
+/// moves them to Queuing under `owner`, a second reads them back in the same transaction.
+pub(crate) async fn claim_due_sends(
+    store: &SqliteStore,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<Send>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut tx = store.write().await?;
+    // Each branch of the union walks its own partial index (`sends_due`, `sends_queuing`).
+    let claimed: Vec<i64> = sqlx::query_scalar(
+        "UPDATE sends SET state = 'Queuing', lease_owner = ?1, lease_until = ?2 \
+         WHERE pk IN (SELECT pk FROM ( \
+             SELECT pk, due_at FROM sends WHERE state = 'New' AND due_at <= ?3 \
+             UNION ALL \
+             SELECT pk, due_at FROM sends WHERE state = 'Queuing' AND lease_until < ?3) \
+         ORDER BY due_at, pk LIMIT ?4) \
+         RETURNING pk",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("claim due sends"))?;
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pks = serde_json::to_string(&claimed)
+        .map_err(|e| StoreError::Other(format!("encode send keys: {e}")))?;
+    let rows = sqlx::query_as::<_, SendRow>(select_send!(
+        "WHERE s.pk IN (SELECT value FROM json_each(?1)) ORDER BY s.due_at, s.pk"
+    ))
+    .bind(pks)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("read claimed sends"))?;
+    tx.commit().await.map_err(db("commit claimed sends"))?;
+    rows.into_iter().map(SendRow::into_send).collect()
+}
+
+/// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
+/// cursor and are immediately claimable. Recipients being handed over keep their lease: they
+/// may have left, so only recovery may settle them (as 3400 Unknown).
+pub(crate) async fn release_leases(store: &SqliteStore, owner: &str) -> StoreResult<()> {
+    let mut tx = store.write().await?;
+    sqlx::query("UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = ?1")
+        .bind(owner)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("release expansion leases"))?;
+    tx.commit().await.map_err(db("commit released leases"))
+}
+
+/// What a batch needs of its send.
+#[derive(sqlx::FromRow)]
+struct Expanding {
+    pk: i64,
+    account_pk: i64,
+    state: String,
+    lease_owner: Option<String>,
+    message_id: String,
+    code: String,
+    target_list_ids: String,
+    exclusion_list_ids: String,
+    allow_duplication: bool,
+    expand_list: i64,
+    expand_after: Option<String>,
+}
+
+/// The send's lists resolved by their stored IDs within its account, in order, without repeats.
+struct Lists {
+    targets: Vec<i64>,
+    exclusions: Vec<i64>,
+}
+
+pub(crate) async fn expand_batch(
+    store: &SqliteStore,
+    token: &str,
+    owner: &str,
+    batch: u32,
+    now: Millis,
+    lease_until: Millis,
+) -> StoreResult<Expansion> {
+    let mut tx = store.write().await?;
+    let send = sqlx::query_as::<_, Expanding>(
+        "SELECT pk, account_pk, state, lease_owner, message_id, code, target_list_ids, \
+         exclusion_list_ids, allow_duplication, expand_list, expand_after \
+         FROM sends WHERE token_key = ?1",
+    )
+    .bind(id_key(token))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("read the send to expand"))?
+    .ok_or(StoreError::NotFound)?;
+    if send.state != "Queuing" || send.lease_owner.as_deref() != Some(owner) {
+        // Nothing was written: dropping the transaction rolls it back.
+        return Ok(Expansion::Lost);
+    }
+
+    // Everything the send names must still exist when it runs (API.md §4.2): checked at every
+    // batch, since a batch may be the first after a takeover.
+    let mut errors = Vec::new();
+    let message: Option<i64> =
+        sqlx::query_scalar("SELECT pk FROM messages WHERE account_pk = ?1 AND id_key = ?2")
+            .bind(send.account_pk)
+            .bind(id_key(&send.message_id))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("find the send's message"))?;
+    if message.is_none() {
+        errors.push(format!(
+            "Message {} was deleted before the send was due.",
+            send.message_id
+        ));
+    }
+    let target_ids = strings_from_json(&send.target_list_ids, "target list IDs")?;
+    let exclusion_ids = strings_from_json(&send.exclusion_list_ids, "exclusion list IDs")?;
+    let mut lists = Lists {
+        targets: Vec::new(),
+        exclusions: Vec::new(),
+    };
+    let mut named = Vec::new();
+    for (ids, pks) in [
+        (&target_ids, &mut lists.targets),
+        (&exclusion_ids, &mut lists.exclusions),
+    ] {
+        for (id, pk) in ids
+            .iter()
+            .zip(list_pks(&mut tx, send.account_pk, ids).await?)
+        {
+            match pk {
+                Some(pk) if !pks.contains(&pk) => pks.push(pk),
+                Some(_) => {}
+                None if !named.contains(&id_key(id)) => {
+                    named.push(id_key(id));
+                    errors.push(format!("List {id} was deleted before the send was due."));
+                }
+                None => {}
+            }
+        }
+    }
+    let code: Option<(i64, String)> = sqlx::query_as(
+        "SELECT pk, carrier FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)",
+    )
+    .bind(send.account_pk)
+    .bind(&send.code)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("find the send's code"))?;
+    if code.is_none() {
+        errors.push(format!(
+            "Code {} was deleted before the send was due.",
+            send.code
+        ));
+    }
+    let Some((code_pk, carrier)) = code.filter(|_| errors.is_empty()) else {
+        return fail(tx, send.pk, errors, now).await;
+    };
+
+    // Segments of target lists until about `batch` memberships have been read.
+    let mut remaining = i64::from(batch.max(1));
+    let mut list_index = usize::try_from(send.expand_list).unwrap_or(usize::MAX);
+    let mut after = send.expand_after.unwrap_or_default();
+    let exclusions = serde_json::to_string(&lists.exclusions)
+        .map_err(|e| StoreError::Other(format!("encode exclusion lists: {e}")))?;
+    while remaining > 0 {
+        let Some(&list_pk) = lists.targets.get(list_index) else {
+            break;
+        };
+        // The last number of this segment when the list goes on beyond it.
+        let end: Option<String> = sqlx::query_scalar(
+            "SELECT mobile_number FROM list_members WHERE list_pk = ?1 AND mobile_number > ?2 \
+             ORDER BY mobile_number LIMIT 1 OFFSET ?3",
+        )
+        .bind(list_pk)
+        .bind(&after)
+        .bind(remaining - 1)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("find the end of an expansion batch"))?;
+        let read = match &end {
+            Some(_) => remaining,
+            None => sqlx::query_scalar(
+                "SELECT count(*) FROM list_members WHERE list_pk = ?1 AND mobile_number > ?2",
+            )
+            .bind(list_pk)
+            .bind(&after)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("count the rest of a target list"))?,
+        };
+        sqlx::query(segment_sql(end.is_some(), !lists.exclusions.is_empty()))
+            .bind(send.pk)
+            .bind(if send.allow_duplication { list_pk } else { 0 })
+            .bind(now)
+            .bind(code_pk)
+            .bind(list_pk)
+            .bind(&after)
+            .bind(&end)
+            .bind(&exclusions)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("expand a batch of memberships"))?;
+        remaining -= read;
+        match end {
+            Some(end) => after = end,
+            None => {
+                list_index += 1;
+                after = String::new();
+            }
+        }
+    }
+
+    if list_index < lists.targets.len() {
+        let cursor = i64::try_from(list_index)
+            .map_err(|_| StoreError::Other(format!("target list index {list_index}")))?;
+        sqlx::query(
+            "UPDATE sends SET expand_list = ?2, expand_after = nullif(?3, ''), lease_until = ?4 \
+             WHERE pk = ?1",
+        )
+        .bind(send.pk)
+        .bind(cursor)
+        .bind(&after)
+        .bind(lease_until)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("save the expansion cursor"))?;
+        tx.commit().await.map_err(db("commit expansion batch"))?;
+        return Ok(Expansion::More);
+    }
+
+    // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
+    // still ready: the partial index counts them without touching the table.
+    let recipients: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = 'ready'",
+    )
+    .bind(send.pk)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("count recipients"))?;
+    let targets = i64::try_from(lists.targets.len())
+        .map_err(|_| StoreError::Other("too many target lists".to_string()))?;
+    sqlx::query(
+        "UPDATE sends SET state = 'Started', count = ?2, carrier = ?3, next_at = ?4, \
+         lease_owner = NULL, lease_until = NULL, expand_list = ?5, expand_after = NULL \
+         WHERE pk = ?1",
+    )
+    .bind(send.pk)
+    .bind(recipients)
+    .bind(&carrier)
+    .bind(now)
+    .bind(targets)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("start the send"))?;
+    tx.commit().await.map_err(db("commit expanded send"))?;
+    Ok(Expansion::Done { recipients })
+}
+
+/// The pk of each list ID (any case) within the account, in order; `None` for a missing one.
+async fn list_pks(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    account_pk: i64,
+    ids: &[String],
+) -> StoreResult<Vec<Option<i64>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
+    let keys = serde_json::to_string(&keys)
+        .map_err(|e| StoreError::Other(format!("encode list IDs: {e}")))?;
+    let pks: Vec<(Option<i64>,)> = sqlx::query_as(
+        "SELECT l.pk FROM json_each(?2) AS j \
+         LEFT JOIN lists l ON l.account_pk = ?1 AND l.id_key = j.value ORDER BY j.key",
+    )
+    .bind(account_pk)
+    .bind(keys)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("resolve the send's lists"))?;
+    if pks.len() != ids.len() {
+        return Err(StoreError::Other(format!(
+            "resolving {} list IDs gave {} rows",
+            ids.len(),
+            pks.len()
+        )));
+    }
+    Ok(pks.into_iter().map(|(pk,)| pk).collect())
+}
+
+/// The send cannot run: Error with its reasons, and nothing of it left in the queue (a send in
+/// Error was never started, so nothing of it was handed over).
+async fn fail(
+    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    send_pk: i64,
+    errors: Vec<String>,
+    now: Millis,
+) -> StoreResult<Expansion> {
+    sqlx::query("DELETE FROM recipients WHERE send_pk = ?1")
+        .bind(send_pk)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("drop the recipients of a failed send"))?;
+    sqlx::query(
+        "UPDATE sends SET state = 'Error', errors = ?2, completed_at = ?3, lease_owner = NULL, \
+         lease_until = NULL WHERE pk = ?1",
+    )
+    .bind(send_pk)
+    .bind(json!(errors).to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("record the send's error"))?;
+    tx.commit().await.map_err(db("commit failed send"))?;
+    Ok(Expansion::Failed {
+        reason: errors.join(" "),
+    })
+}
+
+/// One segment of a target list: memberships in `(?6, ?7]` (or `(?6, …)` when `bounded` is
+/// false) of list ?5, minus exclusion-list numbers (?8, a JSON array of list pks). A number
+/// Subscribed to a keyword of code ?4 becomes a ready recipient (list ?2); any other number is
+/// recorded once as expansion-suppressed. The LEFT JOIN may yield a number once per Subscribed
+/// keyword; the unique key keeps one. The carrier is recorded with the carrier's message id.
+fn segment_sql(bounded: bool, excluding: bool) -> &'static str {
+    macro_rules! segment {
+        ($($filter:expr),*) => {
+            concat!(
+                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
+                 expansion_suppressed, updated_at) \
+                 SELECT ?1, m.mobile_number, \
+                 CASE WHEN s.keyword_pk IS NULL THEN 0 ELSE ?2 END, \
+                 CASE WHEN s.keyword_pk IS NULL THEN 'done' ELSE 'ready' END, \
+                 s.keyword_pk IS NULL, ?3 \
+                 FROM list_members m \
+                 LEFT JOIN subscriptions s \
+                 ON s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?4) \
+                 AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
+                 WHERE m.list_pk = ?5 AND m.mobile_number > ?6 ",
+                $($filter,)*
+                "ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+            )
+        };
+    }
+    // The exclusion lists' numbers within the segment's range, read once into a transient
+    // index that each membership probes: cheaper than probing the whole of `list_members`.
+    macro_rules! not_excluded {
+        ($($bound:expr)?) => {
+            concat!(
+                "AND m.mobile_number NOT IN (SELECT x.mobile_number FROM list_members x \
+                 WHERE x.list_pk IN (SELECT value FROM json_each(?8)) \
+                 AND x.mobile_number > ?6 ",
+                $($bound,)?
+                ") "
+            )
+        };
+    }
+    match (bounded, excluding) {
+        (true, true) => segment!(
+            "AND m.mobile_number <= ?7 ",
+            not_excluded!("AND x.mobile_number <= ?7")
+        ),
+        (true, false) => segment!("AND m.mobile_number <= ?7 "),
+        (false, true) => segment!(not_excluded!()),
+        (false, false) => segment!(),
+    }
+}

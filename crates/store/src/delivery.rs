@@ -1,0 +1,160 @@
+//! Rows of the delivery path (API.md §4 "What a send does", §5): the recipients queue, carrier
+//! submissions and receipts, the simulator carrier's outbox.
+
+use serde::Serialize;
+
+use crate::{Attributes, Millis, Send};
+
+/// Standard status codes (API.md §5).
+pub mod codes {
+    pub const QUEUED: i32 = 1000;
+    pub const QUEUE_FAILURE: i32 = 1500;
+    pub const VALIDATION_ERROR: i32 = 1501;
+    pub const DELIVERED_TO_AGGREGATOR: i32 = 2000;
+    pub const FAILED_TO_AGGREGATOR: i32 = 2500;
+    pub const UNKNOWN_TO_AGGREGATOR: i32 = 2501;
+    pub const THROTTLED: i32 = 2600;
+    pub const ENROUTE: i32 = 3000;
+    pub const SENT_TO_CARRIER: i32 = 3001;
+    pub const ACCEPTED_BY_CARRIER: i32 = 3002;
+    pub const UNKNOWN: i32 = 3400;
+    pub const DELIVERED: i32 = 4000;
+    pub const UNDELIVERABLE: i32 = 4500;
+    pub const EXPIRED: i32 = 4501;
+    pub const DELETED: i32 = 4502;
+    pub const REJECTED: i32 = 4503;
+
+    /// Short name and description of a standard code.
+    pub fn describe(code: i32) -> (&'static str, &'static str) {
+        match code {
+            QUEUED => ("Queued", "Queued"),
+            QUEUE_FAILURE => ("Queue failure", "Queue failure"),
+            VALIDATION_ERROR => ("Validation error", "Validation error"),
+            DELIVERED_TO_AGGREGATOR => ("Sent", "Delivered to aggregator"),
+            FAILED_TO_AGGREGATOR => ("Failed", "Failed to aggregator"),
+            UNKNOWN_TO_AGGREGATOR => ("Unknown", "Unknown to aggregator"),
+            THROTTLED => ("Throttled", "Throttled by aggregator"),
+            ENROUTE => ("Enroute", "Enroute"),
+            SENT_TO_CARRIER => ("Sent", "Sent to carrier"),
+            ACCEPTED_BY_CARRIER => ("Accepted", "Accepted by carrier"),
+            UNKNOWN => ("Unknown", "Unknown"),
+            DELIVERED => ("Delivered", "Delivered to handset"),
+            UNDELIVERABLE => ("Undeliverable", "Undeliverable"),
+            EXPIRED => ("Expired", "Expired"),
+            DELETED => ("Deleted", "Deleted"),
+            REJECTED => ("Rejected", "Rejected"),
+            _ => ("Unknown", "Unknown"),
+        }
+    }
+}
+
+/// Why a recipient will never be handed over, besides a status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// Not Subscribed on the send's code when handed over (API.md §4.2).
+    Suppressed,
+    /// The send was canceled before the recipient was handed over.
+    Canceled,
+}
+
+/// How far audience expansion got after one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expansion {
+    /// More batches to go.
+    More,
+    /// The audience is complete; the send is Started with this many recipients.
+    Done { recipients: i64 },
+    /// The send cannot run (message or list deleted); it is now in Error with this reason.
+    Failed { reason: String },
+    /// The send is no longer this owner's to expand (lease lost, canceled).
+    Lost,
+}
+
+/// A Started send with recipients waiting, as the dispatcher sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchSend {
+    pub send: Send,
+    /// The carrier routed for the send's code, fixed at expansion.
+    pub carrier: String,
+    /// Not before this instant (a blackout window pauses the send until it closes).
+    pub next_at: Millis,
+}
+
+/// A recipient claimed for hand-over: already recorded as "submitting".
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedRecipient {
+    /// Opaque queue position (unique within the store).
+    pub id: i64,
+    pub mobile_number: String,
+    /// The contact's attributes, for `%%Name%%`.
+    pub attributes: Attributes,
+}
+
+/// The carrier's answer for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionResult {
+    pub id: i64,
+    /// 2000 when accepted; 2500 or another failure code when refused; 3400 when unknown.
+    pub status_code: i32,
+    pub carrier_message_id: Option<String>,
+    pub segments: i32,
+    pub encoding: String,
+    /// A remark shown in tracking (e.g. the SMPP error, or "content URL appended").
+    pub note: Option<String>,
+}
+
+/// A delivery receipt from a carrier (API.md §5: never lowers a code, except the transient
+/// 2600 which the outcome of the retry replaces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub carrier: String,
+    pub carrier_message_id: String,
+    pub status_code: i32,
+}
+
+/// Counts of a send's recipients (API.md §5 `counts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SendCounts {
+    pub recipients: i64,
+    pub queued: i64,
+    pub deferred: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub unknown: i64,
+    pub suppressed: i64,
+    pub canceled: i64,
+}
+
+/// One tracking entry (API.md §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingRow {
+    pub mobile_number: String,
+    pub status_code: i32,
+    pub outcome: Option<Outcome>,
+    pub segments: Option<i32>,
+    pub encoding: Option<String>,
+    pub note: Option<String>,
+    pub updated_at: Millis,
+}
+
+/// What the simulator carrier accepted (API.md §7 `GET /admin/v1/outbox`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxItem {
+    pub carrier: String,
+    pub from: String,
+    pub to: String,
+    pub text: String,
+    pub content_url: Option<String>,
+    pub encoding: String,
+    pub segments: i32,
+    pub token_id: Option<String>,
+    pub accepted_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub item: OutboxItem,
+}
