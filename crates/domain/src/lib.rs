@@ -2,6 +2,7 @@
 //! text encoding, request bodies and the validation of API.md §4. Pure: no I/O, no HTTP, no SQL.
 //! Every type is built only through `parse`, so a value that exists is valid.
 
+pub mod clock;
 pub mod fields;
 pub mod ids;
 pub mod mobile;

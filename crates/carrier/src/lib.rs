@@ -1,0 +1,73 @@
+//! Carriers: the `Carrier` trait the engine hands recipients to, and its implementations
+//! (the `simulator` of API.md §8; SMPP and HTTP providers come with their own issue).
+//! A carrier knows numbers, texts and its wire; it must not know lists, sends or subscriptions.
+
+use async_trait::async_trait;
+
+pub mod simulator;
+
+pub use simulator::Simulator;
+
+/// One text to hand over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// The engine's reference for the answer.
+    pub id: i64,
+    /// The code it is sent from (short or long code).
+    pub from: String,
+    /// Digits-only mobile number.
+    pub to: String,
+    pub text: String,
+    /// Media for MMS (only given to carriers that support media).
+    pub content_url: Option<String>,
+    /// Segments and encoding of `text` (API.md §4 "Text").
+    pub segments: i32,
+    pub encoding: String,
+    /// The send's token, for the carrier's records.
+    pub token_id: Option<String>,
+}
+
+/// The carrier's answer for one submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    pub id: i64,
+    /// 2000 accepted; 2500 refused; 3400 when the answer was lost.
+    pub status_code: i32,
+    pub carrier_message_id: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Something a carrier tells the engine later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CarrierEvent {
+    Receipt {
+        carrier: String,
+        message_id: String,
+        status_code: i32,
+    },
+    Inbound {
+        carrier: String,
+        from: String,
+        to: String,
+        text: String,
+    },
+}
+
+/// Where carriers send their events: the engine's inbound path.
+pub type EventSink = tokio::sync::mpsc::UnboundedSender<CarrierEvent>;
+
+#[async_trait]
+pub trait Carrier: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Whether it can deliver `content_url` as MMS; otherwise the engine appends the URL.
+    fn supports_media(&self) -> bool;
+    /// Segments per second for the whole carrier; 0 = unlimited.
+    fn rate_limit(&self) -> u32 {
+        0
+    }
+    /// Hands a batch over; one outcome per submission, in any order.
+    async fn submit(&self, batch: Vec<Submission>) -> Vec<SubmitOutcome>;
+    /// Graceful stop: returns once the events this carrier still owes for what it accepted
+    /// (receipts it issues itself, like the simulator's delayed ones) are in the sink.
+    async fn flush(&self) {}
+}

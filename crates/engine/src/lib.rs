@@ -1,0 +1,594 @@
+//! The delivery engine (API.md §4 "What a send does"): a scheduler that claims due sends and
+//! expands their audience inside the database, a dispatcher that hands claimed recipients
+//! through the blackout gate and the per-carrier rate limiter to `Carrier::submit`, and the
+//! inbound path that applies carriers' receipts. It reads time from the clock it is given.
+//! It must not know HTTP.
+
+mod limiter;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use carrier::{Carrier, CarrierEvent, Submission};
+use domain::clock::Clock;
+use domain::{BlackoutWindow, ClockTime, UtcOffset};
+use store::{
+    codes, ClaimedRecipient, DispatchSend, Expansion, Receipt, SendQuery, SendState, StoreResult,
+    StoredWindow, SubmissionResult,
+};
+use tokio::sync::{mpsc, watch, Mutex, Notify, RwLock};
+
+pub use limiter::SegmentLimiter;
+
+/// Tunables of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This process's name on leases (unique per process).
+    pub owner: String,
+    /// Memberships expanded per database batch.
+    pub expand_batch: u32,
+    /// Recipients claimed per dispatch batch.
+    pub claim_batch: u32,
+    /// How long an expansion claim holds without being renewed.
+    pub expand_lease_ms: i64,
+    /// How long a batch may stay "submitting" before recovery takes its process for dead and
+    /// reports its recipients 3400 Unknown. Longer than any batch's hand-over.
+    pub submit_lease_ms: i64,
+    /// Idle wait between polls when nothing signals work.
+    pub idle_poll: Duration,
+    /// Dispatch workers in one process. Each holds at most one batch "submitting" at a time,
+    /// so a crash leaves at most this many batches 3400 Unknown.
+    pub workers: usize,
+}
+
+impl EngineConfig {
+    pub fn new(owner: impl Into<String>) -> EngineConfig {
+        EngineConfig {
+            owner: owner.into(),
+            expand_batch: 50_000,
+            claim_batch: 1_000,
+            expand_lease_ms: 30_000,
+            submit_lease_ms: 60_000,
+            idle_poll: Duration::from_millis(200),
+            workers: 1,
+        }
+    }
+}
+
+/// The engine: cheap to clone, shared by its workers.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn store::Store>,
+    carriers: HashMap<String, Arc<dyn Carrier>>,
+    limiters: HashMap<String, SegmentLimiter>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    wake: Arc<Notify>,
+    events: Mutex<mpsc::UnboundedReceiver<CarrierEvent>>,
+    /// Read-held by each batch from its hand-over until the carrier's answers are recorded;
+    /// write-held while receipts are applied.
+    handing: RwLock<()>,
+    last_recovery: std::sync::Mutex<Option<i64>>,
+}
+
+/// How often (engine clock) crashed hand-overs are looked for.
+const RECOVERY_EVERY_MS: i64 = 5_000;
+/// How long a graceful stop waits for a carrier's pending receipts.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Receipts applied per store call.
+const RECEIPT_BATCH: usize = 2_000;
+
+/// Converts a stored window back to the domain type.
+pub fn window_of(stored: &StoredWindow) -> Option<BlackoutWindow> {
+    Some(BlackoutWindow {
+        offset: UtcOffset::from_minutes(stored.utc_offset_minutes)?,
+        start: ClockTime::from_minute_of_day(stored.start_minute)?,
+        end: ClockTime::from_minute_of_day(stored.end_minute)?,
+    })
+}
+
+impl Engine {
+    /// `events` is the receiving end of the sink given to the carriers.
+    pub fn new(
+        store: Arc<dyn store::Store>,
+        carriers: Vec<Arc<dyn Carrier>>,
+        events: mpsc::UnboundedReceiver<CarrierEvent>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Engine {
+        let limiters = carriers
+            .iter()
+            .map(|c| (c.name().to_string(), SegmentLimiter::new(c.rate_limit())))
+            .collect();
+        let carriers = carriers
+            .into_iter()
+            .map(|c| (c.name().to_string(), c))
+            .collect();
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                carriers,
+                limiters,
+                clock,
+                config,
+                wake: Arc::new(Notify::new()),
+                events: Mutex::new(events),
+                handing: RwLock::new(()),
+                last_recovery: std::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Notify this when new work may exist (a send was accepted).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.inner.wake.clone()
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// One round of every kind of work. True when something was done.
+    pub async fn step(&self) -> StoreResult<bool> {
+        let mut did = self.recover_if_due().await?;
+        did |= self.schedule().await?;
+        did |= self.dispatch().await?;
+        did |= self.drain_events().await? > 0;
+        Ok(did)
+    }
+
+    /// Steps until a whole round finds nothing to do (tests and benchmarks drive the engine
+    /// this way instead of waiting).
+    pub async fn run_until_idle(&self) -> StoreResult<()> {
+        while self.step().await? {}
+        Ok(())
+    }
+
+    /// Recovery runs at most every few seconds (and at the first step).
+    async fn recover_if_due(&self) -> StoreResult<bool> {
+        let now = self.now();
+        let first = {
+            let mut last = self
+                .inner
+                .last_recovery
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| now - t < RECOVERY_EVERY_MS && now >= t) {
+                return Ok(false);
+            }
+            last.replace(now).is_none()
+        };
+        let recovered = self.inner.store.recover_expired(now).await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "recipients left submitting by a stopped process are now 3400 Unknown"
+            );
+        }
+        let mut finished = 0;
+        if recovered > 0 || first {
+            finished = self.finish_settled_sends(now).await?;
+        }
+        Ok(recovered > 0 || finished > 0)
+    }
+
+    /// Finishes the Started sends with nothing left to hand over. A send whose last recipients
+    /// were settled by recovery has no ready recipient, so the dispatcher never sees it again;
+    /// this runs after every recovery, and once when the engine starts (a process may have
+    /// stopped between a recovery and this). Returns how many sends it finished.
+    async fn finish_settled_sends(&self, now: i64) -> StoreResult<usize> {
+        let store = &self.inner.store;
+        let mut finished = 0;
+        for account in store.list_accounts().await? {
+            let started = store
+                .list_sends(
+                    &account.id,
+                    SendQuery {
+                        state: Some(SendState::Started),
+                        after: None,
+                        limit: 0,
+                    },
+                )
+                .await?;
+            for send in started {
+                if store.finish_if_done(&send.token, now).await? {
+                    tracing::info!(token = %send.token, "send finished after recovery");
+                    finished += 1;
+                }
+            }
+        }
+        Ok(finished)
+    }
+
+    /// Claims due sends and expands their audience.
+    async fn schedule(&self) -> StoreResult<bool> {
+        let cfg = &self.inner.config;
+        let now = self.now();
+        let sends = self
+            .inner
+            .store
+            .claim_due_sends(&cfg.owner, now, now + cfg.expand_lease_ms, 4)
+            .await?;
+        let did = !sends.is_empty();
+        for send in sends {
+            loop {
+                let now = self.now();
+                let outcome = self
+                    .inner
+                    .store
+                    .expand_batch(
+                        &send.token,
+                        &cfg.owner,
+                        cfg.expand_batch,
+                        now,
+                        now + cfg.expand_lease_ms,
+                    )
+                    .await?;
+                match outcome {
+                    Expansion::More => continue,
+                    Expansion::Done { recipients } => {
+                        tracing::info!(token = %send.token, recipients, "audience expanded");
+                        self.inner.store.finish_if_done(&send.token, now).await?;
+                        break;
+                    }
+                    Expansion::Failed { reason } => {
+                        tracing::warn!(token = %send.token, %reason, "send failed");
+                        break;
+                    }
+                    Expansion::Lost => break,
+                }
+            }
+        }
+        Ok(did)
+    }
+
+    /// Hands one batch of each dispatchable send to its carrier.
+    async fn dispatch(&self) -> StoreResult<bool> {
+        let now = self.now();
+        let sends = self.inner.store.dispatchable_sends(now, 8).await?;
+        let mut did = false;
+        for ds in sends {
+            did |= self.dispatch_batch(&ds).await?;
+        }
+        Ok(did)
+    }
+
+    /// Pauses the send when `now` falls inside its blackout window. True if it did.
+    async fn pause_if_blacked_out(&self, ds: &DispatchSend, now: i64) -> StoreResult<bool> {
+        let Some(end) = ds
+            .send
+            .window
+            .as_ref()
+            .and_then(window_of)
+            .and_then(|w| w.deferral(now))
+        else {
+            return Ok(false);
+        };
+        let token = &ds.send.token;
+        tracing::info!(%token, until = end, "blackout window: pausing the send");
+        self.inner.store.pause_send(token, end).await?;
+        Ok(true)
+    }
+
+    async fn dispatch_batch(&self, ds: &DispatchSend) -> StoreResult<bool> {
+        let store = &self.inner.store;
+        let token = &ds.send.token;
+        if self.pause_if_blacked_out(ds, self.now()).await? {
+            return Ok(true);
+        }
+        let carrier = self.inner.carriers.get(&ds.carrier).cloned();
+        let limiter = carrier
+            .as_ref()
+            .and_then(|_| self.inner.limiters.get(&ds.carrier));
+        let mut limit = self.inner.config.claim_batch;
+        if let Some(rate) = carrier.as_ref().map(|c| c.rate_limit()).filter(|r| *r > 0) {
+            // Claim about one second of the carrier's rate, so a crash strands little.
+            limit = limit.min(rate.max(1));
+        }
+        // The carrier's rate is waited for before claiming, not after: a recipient is recorded
+        // as submitting only when it can leave at once, so a process stopped during the wait
+        // leaves nobody 3400 Unknown (API.md §4.6: Unknown is for a submission that may have
+        // left). The reservation assumes the send's own segment count; `hand_over` settles the
+        // difference once the texts are built.
+        let per_text = u64::try_from(ds.send.segments.max(1)).unwrap_or(1);
+        let reserved = u64::from(limit) * per_text;
+        if let Some(l) = limiter {
+            l.acquire(reserved).await;
+        }
+        let now = self.now();
+        // The wait may have run into the window.
+        if self.pause_if_blacked_out(ds, now).await? {
+            if let Some(l) = limiter {
+                l.refund(reserved).await;
+            }
+            return Ok(true);
+        }
+        let claimed = store
+            .claim_recipients(
+                token,
+                &self.inner.config.owner,
+                now,
+                now + self.inner.config.submit_lease_ms,
+                limit,
+            )
+            .await?;
+        if claimed.is_empty() {
+            if let Some(l) = limiter {
+                l.refund(reserved).await;
+            }
+            return store.finish_if_done(token, now).await;
+        }
+        // Receipts wait while a batch is between its hand-over and the record of the carrier's
+        // answers: a receipt may come back before the answer is recorded, and would then find
+        // no recipient to update (API.md §5: receipts update tracking later).
+        let handing = self.inner.handing.read().await;
+        let results = match carrier {
+            Some(carrier) => {
+                self.hand_over(ds, &carrier, limiter, reserved, claimed)
+                    .await
+            }
+            None => claimed
+                .iter()
+                .map(|r| SubmissionResult {
+                    id: r.id,
+                    status_code: codes::FAILED_TO_AGGREGATOR,
+                    carrier_message_id: None,
+                    segments: 0,
+                    encoding: String::new(),
+                    note: Some(format!("Carrier {} isn't configured.", ds.carrier)),
+                })
+                .collect(),
+        };
+        let now = self.now();
+        store.record_submissions(&results, now).await?;
+        drop(handing);
+        store.finish_if_done(token, now).await?;
+        Ok(true)
+    }
+
+    /// Builds each recipient's text, settles the rate reservation (`reserved` segments were
+    /// taken before claiming) and submits the batch.
+    async fn hand_over(
+        &self,
+        ds: &DispatchSend,
+        carrier: &Arc<dyn Carrier>,
+        limiter: Option<&SegmentLimiter>,
+        reserved: u64,
+        claimed: Vec<ClaimedRecipient>,
+    ) -> Vec<SubmissionResult> {
+        let send = &ds.send;
+        let media = carrier.supports_media();
+        let mut prepared: HashMap<i64, (i32, String, Option<String>)> = HashMap::new();
+        let mut batch = Vec::with_capacity(claimed.len());
+        let mut segments_total: u64 = 0;
+        for r in claimed {
+            let mut text = domain::text::substitute(&send.text, &|name| {
+                r.attributes
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+            });
+            let mut note = None;
+            let mut content_url = send.content_url.clone();
+            if let (Some(url), false) = (&send.content_url, media) {
+                text = format!("{text}\n{url}");
+                content_url = None;
+                note = Some(
+                    "Content URL appended to the text: the carrier has no media support.".into(),
+                );
+            }
+            let info = domain::text::analyze(&text);
+            let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
+            segments_total += u64::from(info.segments);
+            prepared.insert(r.id, (segments, info.encoding.as_str().to_string(), note));
+            batch.push(Submission {
+                id: r.id,
+                from: send.code.clone(),
+                to: r.mobile_number,
+                text,
+                content_url,
+                segments,
+                encoding: info.encoding.as_str().to_string(),
+                token_id: Some(send.token.clone()),
+            });
+        }
+        if let Some(l) = limiter {
+            if segments_total > reserved {
+                l.acquire(segments_total - reserved).await;
+            } else {
+                l.refund(reserved - segments_total).await;
+            }
+        }
+        let outcomes = carrier.submit(batch).await;
+        let mut results: Vec<SubmissionResult> = outcomes
+            .into_iter()
+            .map(|o| {
+                let (segments, encoding, note) =
+                    prepared.remove(&o.id).unwrap_or((0, String::new(), None));
+                let note = match (note, o.note) {
+                    (Some(a), Some(b)) => Some(format!("{a} {b}")),
+                    (a, b) => a.or(b),
+                };
+                SubmissionResult {
+                    id: o.id,
+                    status_code: o.status_code,
+                    carrier_message_id: o.carrier_message_id,
+                    segments,
+                    encoding,
+                    note,
+                }
+            })
+            .collect();
+        // A carrier that forgot a submission: whether it left is unknown.
+        for (id, (segments, encoding, _)) in prepared {
+            results.push(SubmissionResult {
+                id,
+                status_code: codes::UNKNOWN,
+                carrier_message_id: None,
+                segments,
+                encoding,
+                note: Some("The carrier gave no answer; delivery unknown.".into()),
+            });
+        }
+        results
+    }
+
+    /// Applies the receipts (and, later, inbound texts) carriers have reported so far.
+    pub async fn drain_events(&self) -> StoreResult<usize> {
+        let mut rx = self.inner.events.lock().await;
+        let mut events = Vec::new();
+        while events.len() < RECEIPT_BATCH {
+            match rx.try_recv() {
+                Ok(e) => events.push(e),
+                Err(_) => break,
+            }
+        }
+        drop(rx);
+        self.apply_events(events).await
+    }
+
+    async fn apply_events(&self, events: Vec<CarrierEvent>) -> StoreResult<usize> {
+        let n = events.len();
+        let mut receipts = Vec::new();
+        for e in events {
+            match e {
+                CarrierEvent::Receipt {
+                    carrier,
+                    message_id,
+                    status_code,
+                } => receipts.push(Receipt {
+                    carrier,
+                    carrier_message_id: message_id,
+                    status_code,
+                }),
+                CarrierEvent::Inbound {
+                    carrier, from, to, ..
+                } => {
+                    tracing::info!(%carrier, %from, %to, "inbound text received");
+                }
+            }
+        }
+        if !receipts.is_empty() {
+            let _recorded = self.inner.handing.write().await;
+            self.inner
+                .store
+                .apply_receipts(&receipts, self.now())
+                .await?;
+        }
+        Ok(n)
+    }
+
+    /// Runs the workers until `shutdown` turns true, then lets the batches in flight finish,
+    /// gives back leases and returns.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = Vec::new();
+        for _ in 0..self.inner.config.workers.max(1) {
+            let engine = self.clone();
+            let mut stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move { engine.worker(&mut stop).await }));
+        }
+        let receipts = {
+            let engine = self.clone();
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move { engine.receipt_worker(&mut stop).await })
+        };
+        let _ = shutdown.wait_for(|s| *s).await;
+        for t in tasks {
+            let _ = t.await;
+        }
+        // Finishing in-flight work (API.md §8 SIGTERM) includes the receipts carriers still
+        // owe for what they accepted, such as the simulator's delayed ones.
+        for carrier in self.inner.carriers.values() {
+            if tokio::time::timeout(FLUSH_TIMEOUT, carrier.flush())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    carrier = carrier.name(),
+                    "receipts still pending at stop are lost"
+                );
+            }
+        }
+        let _ = receipts.await;
+        loop {
+            match self.drain_events().await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not apply the last receipts");
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self
+            .inner
+            .store
+            .release_leases(&self.inner.config.owner)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release leases");
+        }
+        tracing::info!("engine stopped");
+    }
+
+    async fn worker(&self, stop: &mut watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let worked = match self.schedule_and_dispatch().await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(error = %e, "engine step failed");
+                    false
+                }
+            };
+            if worked {
+                continue;
+            }
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(self.inner.config.idle_poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn schedule_and_dispatch(&self) -> StoreResult<bool> {
+        let mut did = self.recover_if_due().await?;
+        did |= self.schedule().await?;
+        did |= self.dispatch().await?;
+        Ok(did)
+    }
+
+    async fn receipt_worker(&self, stop: &mut watch::Receiver<bool>) {
+        loop {
+            let first = {
+                let mut rx = self.inner.events.lock().await;
+                tokio::select! {
+                    e = rx.recv() => e,
+                    _ = stop.wait_for(|s| *s) => None,
+                }
+            };
+            let Some(first) = first else { break };
+            let mut events = vec![first];
+            {
+                let mut rx = self.inner.events.lock().await;
+                while events.len() < RECEIPT_BATCH {
+                    match rx.try_recv() {
+                        Ok(e) => events.push(e),
+                        Err(_) => break,
+                    }
+                }
+            }
+            if let Err(e) = self.apply_events(events).await {
+                tracing::error!(error = %e, "applying receipts failed");
+            }
+        }
+    }
+}
