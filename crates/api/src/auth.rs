@@ -32,7 +32,11 @@ fn bearer_value(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Authenticates a bearer token and checks its scope: 401 first, then 403.
-pub async fn bearer(state: &AppState, headers: &HeaderMap, scope: &str) -> Result<Caller, ApiError> {
+pub async fn bearer(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: &str,
+) -> Result<Caller, ApiError> {
     let token = bearer_value(headers).ok_or(ApiError::InvalidToken)?;
     let found = state
         .store

@@ -38,7 +38,9 @@ pub enum ApiError {
     /// 401 on the admin API.
     AdminUnauthorized,
     /// 429 with `Retry-After`.
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     OAuth(OAuthError),
     /// 500; the cause is logged with a reference id.
     Internal(String),

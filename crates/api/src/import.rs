@@ -130,11 +130,20 @@ pub fn import_csv<R: Read>(
     let header = match csv.read_byte_record(&mut record) {
         Ok(true) => record.clone(),
         Ok(false) => return Err(ImportError::File("The CSV file is empty.".into())),
-        Err(e) => return Err(ImportError::File(format!("The CSV file can't be read: {e}."))),
+        Err(e) => {
+            return Err(ImportError::File(format!(
+                "The CSV file can't be read: {e}."
+            )))
+        }
     };
     let names: Vec<String> = header
         .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string())
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_string()
+        })
         .collect();
     let Some(number_col) = names
         .iter()
@@ -158,7 +167,9 @@ pub fn import_csv<R: Read>(
             Err(e) => {
                 // A broken record (for example bad quoting) is skipped; reading goes on when the
                 // reader can resynchronise, otherwise the file ends here.
-                batcher.report.reject(row, "", format!("The row can't be read: {e}."));
+                batcher
+                    .report
+                    .reject(row, "", format!("The row can't be read: {e}."));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }

@@ -24,7 +24,7 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use futures::FutureExt;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use serde_json::json;
 use store::Store;
 
@@ -62,6 +62,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub clock: Arc<dyn Clock>,
     limiter: Arc<RateLimiter>,
+    /// Woken when a send is accepted, so the engine need not wait for its next poll.
+    pub waker: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -72,7 +74,14 @@ impl AppState {
             config: Arc::new(config),
             clock,
             limiter,
+            waker: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Shares the engine's waker.
+    pub fn with_waker(mut self, waker: Arc<tokio::sync::Notify>) -> AppState {
+        self.waker = waker;
+        self
     }
 
     pub fn now(&self) -> i64 {
@@ -93,8 +102,9 @@ pub struct Ctx {
     /// Query parameters with lowercased names (API.md §1).
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
-    /// The request body; behind a mutex only so that `&Ctx` is `Sync` across awaits.
-    body: std::sync::Mutex<Body>,
+    /// The request body; behind a mutex only so that `&Ctx` is `Sync` across awaits, and shared
+    /// with the dispatcher, which drains what a handler left unread.
+    body: Arc<std::sync::Mutex<Body>>,
     /// The request path, lowercased (for idempotency fingerprints).
     pub path_key: String,
 }
@@ -102,11 +112,12 @@ pub struct Ctx {
 impl Ctx {
     /// Takes the body (once; later calls get an empty body).
     pub fn take_body(&mut self) -> Body {
-        let slot = match self.body.get_mut() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        std::mem::take(slot)
+        take_slot(&self.body)
+    }
+
+    /// Gives back the unread rest of a body taken with `take_body`.
+    fn put_back_body(&mut self, rest: Body) {
+        *self.body.lock().unwrap_or_else(|p| p.into_inner()) = rest;
     }
 
     pub fn param(&self, i: usize) -> &str {
@@ -134,12 +145,21 @@ impl Ctx {
                 return Err(ApiError::TooLarge);
             }
         }
-        let body = self.take_body();
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge),
-            Err(_) => Err(ApiError::validation("The request body isn't valid JSON.")),
+        let mut body = self.take_body();
+        let mut buf = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|_| ApiError::validation("The request body isn't valid JSON."))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > limit {
+                    // The dispatcher drains the rest before answering.
+                    self.put_back_body(body);
+                    return Err(ApiError::TooLarge);
+                }
+                buf.extend_from_slice(&data);
+            }
         }
+        Ok(buf.freeze())
     }
 
     /// Reads a JSON body (≤ 1 MiB) into fields (API.md §1: parsed whatever its content type).
@@ -184,30 +204,53 @@ fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// True when the request carries a body that is not known to be empty.
-fn has_body(headers: &HeaderMap) -> bool {
-    let length = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim() != "0");
-    length.unwrap_or_else(|| headers.contains_key(axum::http::header::TRANSFER_ENCODING))
+fn take_slot(slot: &std::sync::Mutex<Body>) -> Body {
+    std::mem::take(&mut *slot.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// A response given before the request body was read (routing, authentication, scope, rate
-/// limit, or a body over the limit) leaves that body on the connection, which the server then
-/// drops: `Connection: close` tells the client not to reuse it, so that its next request does
-/// not fail on a pooled connection that is going away.
-fn close_if_body_unread(mut resp: Response, request_has_body: bool) -> Response {
-    let early = matches!(
-        resp.status(),
-        StatusCode::UNAUTHORIZED
-            | StatusCode::FORBIDDEN
-            | StatusCode::NOT_FOUND
-            | StatusCode::METHOD_NOT_ALLOWED
-            | StatusCode::PAYLOAD_TOO_LARGE
-            | StatusCode::TOO_MANY_REQUESTS
-    );
-    if early && request_has_body {
+/// At most this much of a body nobody reads is read and discarded before answering.
+const DRAIN_LIMIT: usize = 8 * MAX_JSON_BODY;
+/// ... within this time.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and discards a body; false when it is larger than `DRAIN_LIMIT`, slower than
+/// `DRAIN_TIME`, or broken.
+async fn drain(mut body: Body) -> bool {
+    let read = async {
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    seen += frame.data_ref().map_or(0, |d| d.len());
+                    if seen > DRAIN_LIMIT {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DRAIN_TIME, read)
+        .await
+        .unwrap_or(false)
+}
+
+/// Routes and handles a request. A response given without reading the whole body (404, 405,
+/// 401, 403, 429, 413) would otherwise leave the client writing into a connection the server
+/// drops, so that it cannot read the answer (or reuses a dying connection): the unread rest is
+/// drained first, and when it is too large the connection is closed with `Connection: close`.
+async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    // A client waiting for `100 Continue` has not sent the body: answer without asking for it.
+    let expects_continue = parts
+        .headers
+        .get(axum::http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let slot = Arc::new(std::sync::Mutex::new(body));
+    let mut resp = route_and_handle(state, parts, slot.clone()).await;
+    let rest = take_slot(&slot);
+    if !axum::body::HttpBody::is_end_stream(&rest) && (expects_continue || !drain(rest).await) {
         resp.headers_mut().insert(
             axum::http::header::CONNECTION,
             axum::http::HeaderValue::from_static("close"),
@@ -216,13 +259,11 @@ fn close_if_body_unread(mut resp: Response, request_has_body: bool) -> Response 
     resp
 }
 
-async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
-    let request_has_body = has_body(req.headers());
-    close_if_body_unread(route_and_handle(state, req).await, request_has_body)
-}
-
-async fn route_and_handle(state: AppState, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
+async fn route_and_handle(
+    state: AppState,
+    parts: axum::http::request::Parts,
+    body: Arc<std::sync::Mutex<Body>>,
+) -> Response {
     let (id, access, params) = match routing::match_route(&parts.method, parts.uri.path()) {
         Matched::NotFound => return ApiError::NotFound("Not found.".into()).into_response(),
         Matched::MethodNotAllowed => return ApiError::MethodNotAllowed.into_response(),
@@ -233,7 +274,7 @@ async fn route_and_handle(state: AppState, req: Request) -> Response {
         params,
         query: parse_query(parts.uri.query()),
         headers: parts.headers,
-        body: std::sync::Mutex::new(body),
+        body,
         path_key: parts.uri.path().to_ascii_lowercase(),
     };
     let handled = std::panic::AssertUnwindSafe(handle(&state, id, access, ctx))

@@ -8,7 +8,9 @@ use axum::response::Response;
 use domain::{EncodedId, ExclusionChoice, MessageFacts, SendListRequest, TargetChoice, TokenId};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use store::{CreatedSend, Idempotency, NewSend, Send, SendKind, StoreError, StoredWindow};
+use store::{
+    codes, CreatedSend, Idempotency, NewSend, Outcome, Send, SendKind, StoreError, StoredWindow,
+};
 
 use crate::auth::Caller;
 use crate::{json_response, ApiError, AppState, Ctx};
@@ -51,7 +53,11 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
 
     let message = match EncodedId::parse(&path_id) {
         None => None,
-        Some(id) => match state.store.get_message(&caller.account_id, id.as_str()).await {
+        Some(id) => match state
+            .store
+            .get_message(&caller.account_id, id.as_str())
+            .await
+        {
             Ok(m) => Some(m),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
@@ -64,10 +70,14 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
     });
 
     let wanted = request.list_ids_to_resolve();
-    let resolved = state
-        .store
-        .resolve_lists(&caller.account_id, &wanted)
-        .await?;
+    let resolved = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .resolve_lists(&caller.account_id, &wanted)
+            .await?
+    };
     let canonical: HashMap<String, String> = wanted
         .into_iter()
         .zip(resolved)
@@ -146,7 +156,10 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         })
         .await?;
     match created {
-        CreatedSend::Created(send) => Ok(accepted(&send.token)),
+        CreatedSend::Created(send) => {
+            state.waker.notify_waiters();
+            Ok(accepted(&send.token))
+        }
         CreatedSend::Existing {
             send,
             request_hash: earlier,
@@ -232,33 +245,70 @@ pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<R
     let send = resolve_delivery(state, caller, &ctx, SendKind::List, page_errors).await?;
     Ok(json_response(
         StatusCode::OK,
-        &status_body(state, &send, page, page_size),
+        &status_body(state, &send, page, page_size).await?,
     ))
 }
 
-/// The §5 status document of a send.
-pub fn status_body(state: &AppState, send: &Send, page: u32, page_size: u32) -> Value {
-    let handed_over = send.state.is_final();
+/// The §5 status document of a send: counts, the page of tracking, when it may go next.
+pub async fn status_body(
+    state: &AppState,
+    send: &Send,
+    page: u32,
+    page_size: u32,
+) -> Result<Value, ApiError> {
+    let now = state.now();
+    let counts = state.store.send_counts(&send.token, now).await?;
+    let rows = state
+        .store
+        .tracking_page(&send.token, page, page_size)
+        .await?;
+    let next_at = state.store.send_next_at(&send.token).await?;
+    let tracking: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let (short, description) = match r.outcome {
+                Some(Outcome::Suppressed) => ("Suppressed", "Not subscribed on the code: not sent"),
+                Some(Outcome::Canceled) => ("Canceled", "Send canceled before hand-off"),
+                None => codes::describe(r.status_code),
+            };
+            let code = r.status_code.to_string();
+            let mut entry = json!({
+                "mobileNumber": r.mobile_number,
+                "statusCode": code,
+                "message": short,
+                "standardStatusCode": code,
+                "description": description,
+                "date": state.timestamp(r.updated_at),
+            });
+            if let Some(s) = r.segments {
+                entry["segments"] = json!(s);
+            }
+            if let Some(e) = &r.encoding {
+                entry["encoding"] = json!(e);
+            }
+            if let Some(n) = &r.note {
+                entry["note"] = json!(n);
+            }
+            entry
+        })
+        .collect();
     let mut body = json!({
         "message": send.text,
         "count": send.count,
         "createDate": state.timestamp(send.created_at),
         "completeDate": send.completed_at.map(|t| state.timestamp(t)),
         "status": send.state.as_str(),
-        "tracking": [],
-        "counts": {
-            "recipients": send.count, "queued": 0, "deferred": 0, "sent": 0, "delivered": 0,
-            "failed": 0, "unknown": 0, "suppressed": 0, "canceled": 0
-        },
-        "scheduledFor": (!handed_over).then(|| state.timestamp(send.due_at)),
+        "tracking": tracking,
+        "counts": counts,
+        "scheduledFor": next_at.map(|t| state.timestamp(t)),
         "segments": send.segments,
         "encoding": send.encoding,
         "page": page,
         "pageSize": page_size,
-        "trackingTotal": 0,
+        "trackingTotal": send.count,
     });
     if !send.errors.is_empty() {
         body["errors"] = json!(send.errors);
     }
-    body
+    Ok(body)
 }

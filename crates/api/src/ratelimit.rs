@@ -42,9 +42,7 @@ impl RateLimiter {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > MAX_TRACKED && !buckets.contains_key(key) {
             let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst
-            });
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
             tokens: self.burst,

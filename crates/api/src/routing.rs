@@ -27,6 +27,9 @@ pub enum RouteId {
     AdminListContact,
     AdminSends,
     AdminSend,
+    AdminSendCancel,
+    AdminOutbox,
+    AdminSubscriptions,
 }
 
 /// Who may call a route.
@@ -65,7 +68,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::MessageListSend,
         access: Access::Sms,
-        segs: &[Lit("sms"), Lit("v1"), Lit("messagelist"), Param, Lit("send")],
+        segs: &[
+            Lit("sms"),
+            Lit("v1"),
+            Lit("messagelist"),
+            Param,
+            Lit("send"),
+        ],
         methods: &[Method::POST],
     },
     RouteDef {
@@ -96,7 +105,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::AdminClients,
         access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param, Lit("clients")],
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("clients"),
+        ],
         methods: &[Method::GET, Method::POST],
     },
     RouteDef {
@@ -115,7 +130,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::AdminCodes,
         access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param, Lit("codes")],
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("codes"),
+        ],
         methods: &[Method::GET, Method::POST],
     },
     RouteDef {
@@ -134,7 +155,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::AdminKeywords,
         access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param, Lit("keywords")],
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("keywords"),
+        ],
         methods: &[Method::GET, Method::POST],
     },
     RouteDef {
@@ -153,7 +180,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::AdminMessages,
         access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param, Lit("messages")],
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("messages"),
+        ],
         methods: &[Method::GET, Method::POST],
     },
     RouteDef {
@@ -172,7 +205,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::AdminLists,
         access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param, Lit("lists")],
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("lists"),
+        ],
         methods: &[Method::GET, Method::POST],
     },
     RouteDef {
@@ -220,7 +259,13 @@ const ROUTES: &[RouteDef] = &[
     RouteDef {
         id: RouteId::AdminSends,
         access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param, Lit("sends")],
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("sends"),
+        ],
         methods: &[Method::GET],
     },
     RouteDef {
@@ -228,6 +273,30 @@ const ROUTES: &[RouteDef] = &[
         access: Access::Admin,
         segs: &[Lit("admin"), Lit("v1"), Lit("sends"), Param],
         methods: &[Method::GET],
+    },
+    RouteDef {
+        id: RouteId::AdminSendCancel,
+        access: Access::Admin,
+        segs: &[Lit("admin"), Lit("v1"), Lit("sends"), Param, Lit("cancel")],
+        methods: &[Method::POST],
+    },
+    RouteDef {
+        id: RouteId::AdminOutbox,
+        access: Access::Admin,
+        segs: &[Lit("admin"), Lit("v1"), Lit("outbox")],
+        methods: &[Method::GET],
+    },
+    RouteDef {
+        id: RouteId::AdminSubscriptions,
+        access: Access::Admin,
+        segs: &[
+            Lit("admin"),
+            Lit("v1"),
+            Lit("accounts"),
+            Param,
+            Lit("subscriptions"),
+        ],
+        methods: &[Method::GET, Method::POST],
     },
 ];
 
@@ -336,7 +405,10 @@ mod tests {
             match_route(&Method::GET, "/sms/v1/messageList/abc/send"),
             Matched::MethodNotAllowed
         );
-        assert_eq!(match_route(&Method::GET, "/sms/v2/nothing"), Matched::NotFound);
+        assert_eq!(
+            match_route(&Method::GET, "/sms/v2/nothing"),
+            Matched::NotFound
+        );
         assert_eq!(
             match_route(&Method::POST, "/sms/v1/messageList/abc/send//"),
             Matched::NotFound

@@ -63,13 +63,10 @@ fn is_form(ctx: &Ctx) -> bool {
 }
 
 pub async fn issue(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
-    let body = ctx
-        .body_bytes(MAX_JSON_BODY)
-        .await
-        .map_err(|e| match e {
-            ApiError::TooLarge => ApiError::TooLarge,
-            _ => ApiError::OAuth(OAuthError::InvalidRequest),
-        })?;
+    let body = ctx.body_bytes(MAX_JSON_BODY).await.map_err(|e| match e {
+        ApiError::TooLarge => ApiError::TooLarge,
+        _ => ApiError::OAuth(OAuthError::InvalidRequest),
+    })?;
     let req = match Fields::parse(&body) {
         Ok(fields) if !is_form(&ctx) || body.iter().all(u8::is_ascii_whitespace) => {
             from_json(&fields)

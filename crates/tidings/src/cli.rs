@@ -19,7 +19,11 @@ use crate::config::Config;
 use crate::startup::{self, Application};
 
 #[derive(Parser, Debug)]
-#[command(name = "tidings", version, about = "Self-hosted SMS/MMS campaign engine")]
+#[command(
+    name = "tidings",
+    version,
+    about = "Self-hosted SMS/MMS campaign engine"
+)]
 pub struct Cli {
     /// Configuration file (default: ./tidings.toml when present).
     #[arg(long, global = true, env = "TIDINGS_CONFIG")]
@@ -257,7 +261,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve => {
-            let app = Application::build(&config, Arc::new(SystemClock)).await?;
+            let app = Application::build(
+                &config,
+                Arc::new(SystemClock),
+                startup::EngineMode::Background,
+            )
+            .await?;
             app.run_until_stopped(startup::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -579,7 +588,11 @@ async fn import_file(
         enc(list)
     );
     if let (Some(c), Some(k)) = (&subscribe_code, &subscribe_keyword) {
-        path.push_str(&format!("?subscribeCode={}&subscribeKeyword={}", enc(c), enc(k)));
+        path.push_str(&format!(
+            "?subscribeCode={}&subscribeKeyword={}",
+            enc(c),
+            enc(k)
+        ));
     }
     let (status, value) = admin
         .call(Method::POST, &path, "text/csv", Body::from_stream(stream))
@@ -647,7 +660,11 @@ async fn demo(config: &Config) -> anyhow::Result<ExitCode> {
         )
         .await?;
     let vip = admin
-        .json(Method::POST, &format!("{base}/lists"), json!({"name": "VIP"}))
+        .json(
+            Method::POST,
+            &format!("{base}/lists"),
+            json!({"name": "VIP"}),
+        )
         .await?;
     let optouts = admin
         .json(
@@ -659,7 +676,8 @@ async fn demo(config: &Config) -> anyhow::Result<ExitCode> {
     let id_of = |v: &Value| v["id"].as_str().unwrap_or_default().to_string();
     let (customers, vip, optouts) = (id_of(&customers), id_of(&vip), id_of(&optouts));
     let subscribe = json!({"code": "88976", "keyword": "JOIN"});
-    let contact = |n: &str, name: &str| json!({"mobileNumber": n, "attributes": {"FirstName": name}});
+    let contact =
+        |n: &str, name: &str| json!({"mobileNumber": n, "attributes": {"FirstName": name}});
     admin
         .json(
             Method::POST,

@@ -29,6 +29,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub console: ConsoleSection,
     #[serde(default)]
+    pub engine: EngineSection,
+    #[serde(default)]
     pub carriers: Vec<CarrierConfig>,
 }
 
@@ -51,6 +53,25 @@ pub struct ApiSection {
 #[serde(deny_unknown_fields)]
 pub struct ConsoleSection {
     pub session_minutes: Option<u32>,
+}
+
+/// `[engine]`: tunables of the delivery engine (docs/configuration.md).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// Dispatch workers per process [1].
+    pub workers: Option<usize>,
+    /// Recipients claimed per dispatch batch [1000].
+    pub claim_batch: Option<u32>,
+    /// Memberships expanded per database batch [50000].
+    pub expand_batch: Option<u32>,
+    /// How long a claimed batch may stay "submitting" before it is taken for crashed and its
+    /// recipients reported 3400 Unknown [60000].
+    pub submit_lease_ms: Option<i64>,
+    /// How long an expansion claim lasts without renewal [30000].
+    pub expand_lease_ms: Option<i64>,
+    /// Idle poll interval [200].
+    pub idle_poll_ms: Option<u64>,
 }
 
 /// One `[[carriers]]` entry: `name`, `type` and the type's own keys (docs/carriers.md).
@@ -93,6 +114,7 @@ pub struct Config {
     pub timestamps_utc: bool,
     pub rate_limit: u32,
     pub console_session_minutes: u32,
+    pub engine: EngineSection,
     pub carriers: Vec<CarrierConfig>,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
@@ -196,6 +218,7 @@ impl Config {
             timestamps_utc,
             rate_limit: file.api.rate_limit.unwrap_or(1000),
             console_session_minutes: file.console.session_minutes.unwrap_or(60),
+            engine: file.engine,
             carriers,
             source,
         })
@@ -232,6 +255,7 @@ impl Config {
                 "rate_limit": self.rate_limit,
             },
             "console": {"session_minutes": self.console_session_minutes},
+            "engine": self.engine,
             "carriers": carriers,
         })
     }

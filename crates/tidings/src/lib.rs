@@ -7,4 +7,4 @@ pub mod config;
 pub mod startup;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{Application, EngineMode};

@@ -71,25 +71,122 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether the engine runs its own workers, or is driven by the caller (tests, benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineMode {
+    Background,
+    Manual,
+}
+
+/// Builds the configured carriers, all feeding one event sink (API.md §8).
+pub fn build_carriers(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    events: &carrier::EventSink,
+) -> anyhow::Result<Vec<Arc<dyn carrier::Carrier>>> {
+    let mut out: Vec<Arc<dyn carrier::Carrier>> = Vec::new();
+    for c in &config.carriers {
+        let int = |key: &str, default: u64| -> anyhow::Result<u64> {
+            match c.settings.get(key) {
+                None => Ok(default),
+                Some(toml::Value::Integer(i)) if *i >= 0 => Ok(*i as u64),
+                Some(other) => bail!(
+                    "carrier {:?}: {key} must be a non-negative integer, not {other}",
+                    c.name
+                ),
+            }
+        };
+        match c.kind.as_str() {
+            "simulator" => {
+                for key in c.settings.keys() {
+                    if key != "receipt_delay_ms" && key != "rate_limit" {
+                        bail!("carrier {:?}: unknown simulator setting {key:?}", c.name);
+                    }
+                }
+                let delay = int(
+                    "receipt_delay_ms",
+                    carrier::simulator::DEFAULT_RECEIPT_DELAY_MS,
+                )?;
+                let rate = u32::try_from(int("rate_limit", 0)?)?;
+                out.push(Arc::new(carrier::Simulator::new(
+                    c.name.clone(),
+                    store.clone(),
+                    events.clone(),
+                    delay,
+                    rate,
+                    clock.clone(),
+                )));
+            }
+            other => bail!(
+                "carrier {:?}: type {other:?} is not available in this build yet (simulator only)",
+                c.name
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// The engine's tunables from `[engine]`.
+pub fn engine_config(config: &Config) -> engine::EngineConfig {
+    let mut c = engine::EngineConfig::new(process_owner());
+    let e = &config.engine;
+    c.workers = e.workers.unwrap_or(c.workers).max(1);
+    c.claim_batch = e.claim_batch.unwrap_or(c.claim_batch).max(1);
+    c.expand_batch = e.expand_batch.unwrap_or(c.expand_batch).max(1);
+    c.submit_lease_ms = e.submit_lease_ms.unwrap_or(c.submit_lease_ms).max(1);
+    c.expand_lease_ms = e.expand_lease_ms.unwrap_or(c.expand_lease_ms).max(1);
+    if let Some(ms) = e.idle_poll_ms {
+        c.idle_poll = std::time::Duration::from_millis(ms.max(1));
+    }
+    c
+}
+
+/// A name for this process on leases: host, pid and a random suffix.
+pub fn process_owner() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        domain::mint_id().get(..6).unwrap_or("0")
+    )
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     state: AppState,
+    engine: engine::Engine,
+    mode: EngineMode,
 }
 
 impl Application {
     /// Opens and migrates the store, binds the listener (port 0 picks a free port).
-    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+    pub async fn build(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        mode: EngineMode,
+    ) -> anyhow::Result<Application> {
         let store = open_migrated_store(&config.database_url).await?;
-        Application::with_store(config, store, clock).await
+        Application::with_store(config, store, clock, mode).await
     }
 
     pub async fn with_store(
         config: &Config,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
+        mode: EngineMode,
     ) -> anyhow::Result<Application> {
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let carriers = build_carriers(config, &store, &clock, &events_tx)?;
+        let engine = engine::Engine::new(
+            store.clone(),
+            carriers,
+            events_rx,
+            clock.clone(),
+            engine_config(config),
+        );
         let admin_token = admin_token(config)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -107,12 +204,19 @@ impl Application {
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
         };
-        let state = AppState::new(store, api_config, clock);
+        let state = AppState::new(store, api_config, clock).with_waker(engine.waker());
         Ok(Application {
             listener,
             addr,
             state,
+            engine,
+            mode,
         })
+    }
+
+    /// The engine, to drive it in `Manual` mode.
+    pub fn engine(&self) -> engine::Engine {
+        self.engine.clone()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -123,16 +227,31 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and returns.
+    /// Serves (and, in `Background` mode, runs the engine) until `shutdown` resolves; then stops
+    /// accepting requests, finishes in-flight requests and engine batches, gives back leases and
+    /// returns (API.md §8 SIGTERM).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "listening");
-        axum::serve(self.listener, api::router(self.state))
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let engine_task = (self.mode == EngineMode::Background)
+            .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
+        let served = axum::serve(self.listener, api::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
-            .context("server failed")
+            .context("server failed");
+        let _ = stop_tx.send(true);
+        if let Some(task) = engine_task {
+            if tokio::time::timeout(std::time::Duration::from_secs(8), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("engine did not stop within 8 s");
+            }
+        }
+        served
     }
 }
 

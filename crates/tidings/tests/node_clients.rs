@@ -51,10 +51,14 @@ fn clients_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("tidings-node-clients"));
     std::fs::create_dir_all(&base).expect("cache dir");
-    if !base.join("node_modules/fuel-rest").exists() || !base.join("node_modules/fuel-auth").exists()
+    if !base.join("node_modules/fuel-rest").exists()
+        || !base.join("node_modules/fuel-auth").exists()
     {
-        std::fs::write(base.join("package.json"), r#"{"name":"tidings-node-clients","private":true}"#)
-            .expect("package.json");
+        std::fs::write(
+            base.join("package.json"),
+            r#"{"name":"tidings-node-clients","private":true}"#,
+        )
+        .expect("package.json");
         let status = Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", FUEL_AUTH, FUEL_REST])
             .current_dir(&base)
@@ -92,7 +96,12 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
 
     assert_eq!(out["send"]["status"], 202, "{out}");
     let token = out["send"]["body"]["tokenId"].as_str().expect("tokenId");
-    assert!(token.len() >= 26 && token.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    assert!(
+        token.len() >= 26
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    );
 
     assert_eq!(out["bad"]["status"], 400);
     assert_eq!(
@@ -102,7 +111,10 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
 
     assert_eq!(out["deliveries"]["status"], 200, "{out}");
     let href = out["deliveries"]["url"].as_str().expect("url");
-    assert!(href.contains("/messagelist/mza6nzg6ma/"), "fuel-rest lowercases: {href}");
+    assert!(
+        href.contains("/messagelist/mza6nzg6ma/"),
+        "fuel-rest lowercases: {href}"
+    );
     assert_eq!(out["deliveries"]["body"]["status"], "New");
     assert_eq!(out["deliveries"]["body"]["message"], "Hello %%FirstName%%");
 

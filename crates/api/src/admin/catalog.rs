@@ -117,7 +117,10 @@ pub async fn create_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     let mut r = FieldReader::new(&fields);
     let code = required(&mut r, "code").map(str::to_string);
     let keyword = required(&mut r, "keyword").map(str::to_string);
-    if let Some(k) = keyword.as_deref().filter(|k| k.split_whitespace().count() != 1) {
+    if let Some(k) = keyword
+        .as_deref()
+        .filter(|k| k.split_whitespace().count() != 1)
+    {
         r.push_error(format!("Keyword {k} must be a single word."));
     }
     let response = r.string("response").map(str::to_string);

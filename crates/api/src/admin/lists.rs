@@ -174,7 +174,11 @@ async fn import_json_body(
     for (i, item) in contacts.into_iter().flatten().enumerate() {
         let row = i as u64 + 1;
         let domain::Json::Object(obj) = item else {
-            report.reject(row, &item.to_json_text(), "A contact must be an object.".into());
+            report.reject(
+                row,
+                &item.to_json_text(),
+                "A contact must be an object.".into(),
+            );
             continue;
         };
         let mut c = FieldReader::new(obj);
@@ -275,9 +279,7 @@ async fn import_csv_body(
             total += bytes.len() as u64;
             if total > MAX_CSV_BODY {
                 too_large = true;
-                let _ = tx
-                    .send(Err(std::io::Error::other("body too large")))
-                    .await;
+                let _ = tx.send(Err(std::io::Error::other("body too large"))).await;
                 break;
             }
         }
@@ -295,4 +297,72 @@ async fn import_csv_body(
         Err(ImportError::File(message)) => Err(ApiError::validation(message)),
         Err(ImportError::Store(e)) => Err(e.into()),
     }
+}
+
+fn subscription_json(state: &AppState, s: &store::Subscription) -> Value {
+    json!({
+        "mobileNumber": s.mobile_number, "code": s.code, "keyword": s.keyword,
+        "status": s.status.as_str(),
+        "optInDate": s.opt_in_date.map(|t| ts(state, t)),
+        "optOutDate": s.opt_out_date.map(|t| ts(state, t)),
+    })
+}
+
+/// `POST /admin/v1/accounts/{acct}/subscriptions` `{"mobileNumber", "code", "keyword",
+/// "status"}`: sets one subscription, as an operator would in the UI.
+pub async fn set_subscription(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
+    let acct = account(state, &ctx).await?;
+    let (_, fields) = ctx.json_fields().await?;
+    let mut r = FieldReader::new(&fields);
+    let number = required(&mut r, "mobileNumber").map(str::to_string);
+    let code = required(&mut r, "code").map(str::to_string);
+    let keyword = required(&mut r, "keyword").map(str::to_string);
+    let status = match required(&mut r, "status") {
+        Some(raw) => {
+            let parsed = store::SubscriptionStatus::parse(raw);
+            if parsed.is_none() {
+                r.push_error(format!("{raw} isn't a valid subscription status."));
+            }
+            parsed
+        }
+        None => None,
+    };
+    let number = match number.as_deref().map(import::parse_number) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(reason)) => {
+            r.push_error(reason);
+            None
+        }
+        None => None,
+    };
+    let mut target = None;
+    if let (Some(code), Some(keyword)) = (&code, &keyword) {
+        match subscribe_target(state, &acct.id, code, keyword).await? {
+            Ok(to) => target = Some(to),
+            Err(message) => r.push_error(message),
+        }
+    }
+    check(r)?;
+    let (Some(number), Some(target), Some(status)) = (number, target, status) else {
+        return Err(ApiError::internal(
+            "validated subscription without its fields",
+        ));
+    };
+    let sub = state
+        .store
+        .set_subscription(&acct.id, &target, number.as_str(), status, state.now())
+        .await?;
+    ok(subscription_json(state, &sub))
+}
+
+/// `GET /admin/v1/accounts/{acct}/subscriptions?mobileNumber=`: a number's subscriptions.
+pub async fn subscriptions(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
+    let acct = account(state, &ctx).await?;
+    let raw = ctx.query("mobileNumber").unwrap_or("");
+    let number = import::parse_number(raw).map_err(ApiError::validation)?;
+    let subs = state
+        .store
+        .subscriptions_of(&acct.id, number.as_str())
+        .await?;
+    ok(json!({"items": subs.iter().map(|s| subscription_json(state, s)).collect::<Vec<_>>()}))
 }

@@ -45,6 +45,10 @@ pub async fn handle(state: &AppState, id: RouteId, ctx: Ctx) -> Result<Response,
         (AdminListContact, _) => lists::remove_contact(state, ctx).await,
         (AdminSends, _) => sends::list_sends(state, ctx).await,
         (AdminSend, _) => sends::send_status(state, ctx).await,
+        (AdminSendCancel, _) => sends::cancel(state, ctx).await,
+        (AdminOutbox, _) => sends::outbox(state, ctx).await,
+        (AdminSubscriptions, Method::POST) => lists::set_subscription(state, ctx).await,
+        (AdminSubscriptions, _) => lists::subscriptions(state, ctx).await,
         _ => Err(ApiError::NotFound("Not found.".into())),
     }
 }
@@ -98,7 +102,11 @@ pub(crate) fn required<'a>(r: &mut FieldReader<'a>, name: &str) -> Option<&'a st
     match r.string(name) {
         Some(v) if !v.trim().is_empty() => Some(v),
         Some(_) | None => {
-            if !r.errors().iter().any(|e| e.starts_with(&format!("{name} "))) {
+            if !r
+                .errors()
+                .iter()
+                .any(|e| e.starts_with(&format!("{name} ")))
+            {
                 r.push_error(format!("{name} is required."));
             }
             None

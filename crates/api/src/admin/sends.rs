@@ -70,7 +70,7 @@ pub async fn send_status(state: &AppState, ctx: Ctx) -> Result<Response, ApiErro
     for acct in state.store.list_accounts().await? {
         match state.store.get_send(&acct.id, token).await {
             Ok(send) => {
-                let mut body = crate::message_list::status_body(state, &send, 1, 1000);
+                let mut body = crate::message_list::status_body(state, &send, 1, 1000).await?;
                 body["tokenId"] = json!(send.token);
                 body["accountId"] = json!(acct.id);
                 body["messageId"] = json!(send.message_id);
@@ -81,4 +81,60 @@ pub async fn send_status(state: &AppState, ctx: Ctx) -> Result<Response, ApiErro
         }
     }
     Err(ApiError::NotFound(format!("Send {token} not found.")))
+}
+
+/// `POST /admin/v1/sends/{tokenId}/cancel` (API.md §7).
+pub async fn cancel(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
+    let token = ctx.param(0);
+    match state.store.cancel_send(token, state.now()).await {
+        Ok(n) => ok(json!({"status": "Canceled", "canceledRecipients": n})),
+        Err(store::StoreError::NotFound) => {
+            Err(ApiError::NotFound(format!("Send {token} not found.")))
+        }
+        Err(store::StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
+            "Send {token} is already final and can't be canceled."
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /admin/v1/outbox?after={seq}&limit={n}` (API.md §7): what the simulator accepted.
+pub async fn outbox(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let after = match ctx.query("after").filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(raw) => raw.parse::<i64>().unwrap_or_else(|_| {
+            errors.push(format!("{raw} isn't a valid value for after."));
+            0
+        }),
+    };
+    let limit = match ctx.query("limit").filter(|s| !s.is_empty()) {
+        None => 1000,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n >= 1 => n.min(10_000),
+            _ => {
+                errors.push(format!("{raw} isn't a valid value for limit."));
+                1000
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let page = state.store.outbox_page(after, limit).await?;
+    let next = (page.len() == limit as usize)
+        .then(|| page.last().map(|e| e.seq))
+        .flatten();
+    let items: Vec<Value> = page
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq, "carrier": e.item.carrier, "from": e.item.from, "to": e.item.to,
+                "text": e.item.text, "contentUrl": e.item.content_url,
+                "encoding": e.item.encoding, "segments": e.item.segments,
+                "tokenId": e.item.token_id, "acceptedAt": ts(state, e.item.accepted_at),
+            })
+        })
+        .collect();
+    ok(json!({"items": items, "next": next}))
 }

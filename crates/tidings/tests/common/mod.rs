@@ -18,6 +18,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
+    /// The delivery engine, driven by the tests (`app.engine.run_until_idle()`).
+    pub engine: engine::Engine,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -46,12 +48,25 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
     };
     file.admin.token = Some(ADMIN_TOKEN.into());
     file.api.rate_limit = Some(0);
+    // Receipts arrive with the submission, so driving the engine to idle applies them.
+    file.carriers.push(tidings::config::CarrierConfig {
+        name: "simulator".into(),
+        kind: "simulator".into(),
+        settings: [("receipt_delay_ms".to_string(), toml::Value::Integer(0))]
+            .into_iter()
+            .collect(),
+    });
     adjust(&mut file);
     let config = Config::resolve(file, None, &|_| None).expect("config");
     let clock = Arc::new(ManualClock::new(NOW_MS));
-    let app = Application::build(&config, clock.clone() as Arc<dyn Clock>)
-        .await
-        .expect("build app");
+    let app = Application::build(
+        &config,
+        clock.clone() as Arc<dyn Clock>,
+        tidings::EngineMode::Manual,
+    )
+    .await
+    .expect("build app");
+    let engine = app.engine();
     let base = format!("http://{}/", app.addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
@@ -61,6 +76,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
         base,
         http: reqwest::Client::new(),
         clock,
+        engine,
         _dir: dir,
         _shutdown: tx,
     }
@@ -300,8 +316,7 @@ pub fn assert_json_reply(reply: &Reply) {
 /// True for a send token as minted (API.md §3): 26–40 characters of `[a-z0-9]`.
 pub fn is_minted_token(t: &str) -> bool {
     (26..=40).contains(&t.len())
-        && t
-            .bytes()
+        && t.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
@@ -359,7 +374,10 @@ impl TestApp {
             .await;
         (
             c["clientId"].as_str().expect("clientId").to_string(),
-            c["clientSecret"].as_str().expect("clientSecret").to_string(),
+            c["clientSecret"]
+                .as_str()
+                .expect("clientSecret")
+                .to_string(),
         )
     }
 
@@ -397,4 +415,103 @@ impl TestApp {
         self.token_raw(body.to_string().into_bytes(), Some("application/json"))
             .await
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery helpers (API.md §4 "What a send does", §5, §7 outbox).
+
+/// The fixture's code and opt-in keyword.
+pub const CODE: &str = "88976";
+pub const KEYWORD: &str = "JOIN";
+
+/// The whole simulator outbox, oldest first, paged with `after`/`next`.
+pub async fn outbox(app: &TestApp) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut after: i64 = 0;
+    loop {
+        let page = app
+            .admin_ok(
+                Method::GET,
+                &format!("/admin/v1/outbox?after={after}&limit=10000"),
+                Value::Null,
+            )
+            .await;
+        all.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next"].as_i64() {
+            Some(next) => after = next,
+            None => return all,
+        }
+    }
+}
+
+/// The outbox items of one send.
+pub async fn outbox_of(app: &TestApp, token_id: &str) -> Vec<Value> {
+    outbox(app)
+        .await
+        .into_iter()
+        .filter(|i| i["tokenId"] == token_id)
+        .collect()
+}
+
+/// Adds contacts (`[{"mobileNumber", "attributes"?}]`) to a list through the admin JSON import;
+/// with `subscribe`, they are subscribed to the fixture's keyword. Asserts nothing was rejected.
+pub async fn import_contacts(
+    app: &TestApp,
+    account: &str,
+    list: &str,
+    contacts: Value,
+    subscribe: bool,
+) -> Value {
+    let mut body = json!({ "contacts": contacts });
+    if subscribe {
+        body["subscribe"] = json!({"code": CODE, "keyword": KEYWORD});
+    }
+    let report = app
+        .admin_ok(
+            Method::POST,
+            &format!("/admin/v1/accounts/{account}/lists/{list}/contacts"),
+            body,
+        )
+        .await;
+    assert_eq!(report["invalid"], 0, "{report}");
+    report
+}
+
+/// Sets a number's subscription to the fixture's keyword (admin API), e.g. `"Unsubscribed"`.
+pub async fn set_subscription(app: &TestApp, account: &str, number: &str, status: &str) {
+    let sub = app
+        .admin_ok(
+            Method::POST,
+            &format!("/admin/v1/accounts/{account}/subscriptions"),
+            json!({"mobileNumber": number, "code": CODE, "keyword": KEYWORD, "status": status}),
+        )
+        .await;
+    assert_eq!(sub["status"], status, "{sub}");
+}
+
+/// Opts a number out of the fixture's keyword.
+pub async fn opt_out(app: &TestApp, account: &str, number: &str) {
+    set_subscription(app, account, number, "Unsubscribed").await;
+}
+
+/// Drives the engine until it finds nothing to do.
+pub async fn run_engine(app: &TestApp) {
+    app.engine.run_until_idle().await.expect("engine");
+}
+
+/// One round of the engine's work; true when something was done.
+pub async fn step_engine(app: &TestApp) -> bool {
+    app.engine.step().await.expect("engine step")
+}
+
+/// `POST /admin/v1/sends/{token}/cancel`.
+pub async fn cancel(app: &TestApp, token_id: &str) -> Reply {
+    app.request(
+        Method::POST,
+        &format!("/admin/v1/sends/{token_id}/cancel"),
+        Some(ADMIN_TOKEN),
+        None,
+        &[],
+    )
+    .await
 }
