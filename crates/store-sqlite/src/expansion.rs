@@ -118,8 +118,9 @@ pub(crate) async fn expand_batch(
         return Ok(Expansion::Lost);
     }
 
-    // Everything the send names must still exist when it runs (API.md §4.2): checked at every
-    // batch, since a batch may be the first after a takeover.
+    // Everything the send names must still exist when its audience is read (API.md §4.2). Every
+    // batch resolves the lists by ID anyway (the first after a takeover included), so every
+    // batch checks: a send stops as soon as something it names is gone.
     let mut errors = Vec::new();
     let message: Option<i64> =
         sqlx::query_scalar("SELECT pk FROM messages WHERE account_pk = ?1 AND id_key = ?2")
@@ -178,6 +179,13 @@ pub(crate) async fn expand_batch(
         return fail(tx, send.pk, errors, now).await;
     };
 
+    let keywords: Vec<i64> = sqlx::query_scalar("SELECT pk FROM keywords WHERE code_pk = ?1")
+        .bind(code_pk)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("find the code's keywords"))?;
+    let keyword_pks = json!(keywords).to_string();
+
     // Segments of target lists until about `batch` memberships have been read.
     let mut remaining = i64::from(batch.max(1));
     let mut list_index = usize::try_from(send.expand_list).unwrap_or(usize::MAX);
@@ -210,18 +218,22 @@ pub(crate) async fn expand_batch(
             .await
             .map_err(db("count the rest of a target list"))?,
         };
-        sqlx::query(segment_sql(end.is_some(), !lists.exclusions.is_empty()))
-            .bind(send.pk)
-            .bind(if send.allow_duplication { list_pk } else { 0 })
-            .bind(now)
-            .bind(code_pk)
-            .bind(list_pk)
-            .bind(&after)
-            .bind(&end)
-            .bind(&exclusions)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("expand a batch of memberships"))?;
+        sqlx::query(segment_sql(
+            end.is_some(),
+            !lists.exclusions.is_empty(),
+            keywords.len() == 1,
+        ))
+        .bind(send.pk)
+        .bind(if send.allow_duplication { list_pk } else { 0 })
+        .bind(now)
+        .bind(&keyword_pks)
+        .bind(list_pk)
+        .bind(&after)
+        .bind(&end)
+        .bind(&exclusions)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("expand a batch of memberships"))?;
         remaining -= read;
         match end {
             Some(end) => after = end,
@@ -340,12 +352,13 @@ async fn fail(
 
 /// One segment of a target list: memberships in `(?6, ?7]` (or `(?6, …)` when `bounded` is
 /// false) of list ?5, minus exclusion-list numbers (?8, a JSON array of list pks). A number
-/// Subscribed to a keyword of code ?4 becomes a ready recipient (list ?2); any other number is
-/// recorded once as expansion-suppressed. The LEFT JOIN may yield a number once per Subscribed
-/// keyword; the unique key keeps one. The carrier is recorded with the carrier's message id.
-fn segment_sql(bounded: bool, excluding: bool) -> &'static str {
+/// Subscribed to one of the code's keywords (?4, a JSON array of their pks) becomes a ready
+/// recipient (list ?2); any other number is recorded once as
+/// expansion-suppressed. The LEFT JOIN may yield a number once per Subscribed keyword; the
+/// unique key keeps one. The carrier is recorded later, with the carrier's message id.
+fn segment_sql(bounded: bool, excluding: bool, one_keyword: bool) -> &'static str {
     macro_rules! segment {
-        ($($filter:expr),*) => {
+        ($keywords:expr $(, $filter:expr)*) => {
             concat!(
                 "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
                  expansion_suppressed, updated_at) \
@@ -354,13 +367,25 @@ fn segment_sql(bounded: bool, excluding: bool) -> &'static str {
                  CASE WHEN s.keyword_pk IS NULL THEN 'done' ELSE 'ready' END, \
                  s.keyword_pk IS NULL, ?3 \
                  FROM list_members m \
-                 LEFT JOIN subscriptions s \
-                 ON s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?4) \
-                 AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
+                 LEFT JOIN subscriptions s ON ",
+                $keywords,
+                " AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
                  WHERE m.list_pk = ?5 AND m.mobile_number > ?6 ",
                 $($filter,)*
                 "ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
             )
+        };
+    }
+    // The code's keywords: one (the usual case) is a plain equality (the constant is computed
+    // once per statement), cheaper per probe than a list.
+    macro_rules! one {
+        () => {
+            "s.keyword_pk = (?4 ->> 0)"
+        };
+    }
+    macro_rules! any {
+        () => {
+            "s.keyword_pk IN (SELECT value FROM json_each(?4))"
         };
     }
     // The exclusion lists' numbers within the segment's range, read once into a transient
@@ -376,13 +401,23 @@ fn segment_sql(bounded: bool, excluding: bool) -> &'static str {
             )
         };
     }
-    match (bounded, excluding) {
-        (true, true) => segment!(
-            "AND m.mobile_number <= ?7 ",
-            not_excluded!("AND x.mobile_number <= ?7")
-        ),
-        (true, false) => segment!("AND m.mobile_number <= ?7 "),
-        (false, true) => segment!(not_excluded!()),
-        (false, false) => segment!(),
+    macro_rules! bound {
+        () => {
+            "AND m.mobile_number <= ?7 "
+        };
+    }
+    match (bounded, excluding, one_keyword) {
+        (true, true, true) => {
+            segment!(one!(), bound!(), not_excluded!("AND x.mobile_number <= ?7"))
+        }
+        (true, true, false) => {
+            segment!(any!(), bound!(), not_excluded!("AND x.mobile_number <= ?7"))
+        }
+        (true, false, true) => segment!(one!(), bound!()),
+        (true, false, false) => segment!(any!(), bound!()),
+        (false, true, true) => segment!(one!(), not_excluded!()),
+        (false, true, false) => segment!(any!(), not_excluded!()),
+        (false, false, true) => segment!(one!()),
+        (false, false, false) => segment!(any!()),
     }
 }

@@ -37,11 +37,11 @@ pub(crate) async fn send_counts(
          0 AS expansion_suppressed, count(*) AS n \
          FROM recipients WHERE send_pk = ?1 AND state = 'ready' \
          UNION ALL \
-         SELECT state, status_code, outcome, expansion_suppressed, count(*) \
+         SELECT 'submitting', status_code, outcome, expansion_suppressed, count(*) \
          FROM recipients WHERE send_pk = ?1 AND state = 'submitting' \
          GROUP BY status_code, outcome, expansion_suppressed \
          UNION ALL \
-         SELECT state, status_code, outcome, expansion_suppressed, count(*) \
+         SELECT 'done', status_code, outcome, expansion_suppressed, count(*) \
          FROM recipients WHERE send_pk = ?1 AND state = 'done' \
          GROUP BY status_code, outcome, expansion_suppressed",
     )

@@ -4,7 +4,7 @@
 //!
 //! Every function takes a fresh, migrated, empty store and panics when the backend misbehaves (they
 //! are test bodies). They need no async runtime of their own, so this crate stays free of tokio.
-//! The behaviours are those of the `Store` trait docs and API.md §3, §4, §6 and §7.
+//! The behaviours are those of the `Store` trait docs and API.md §3, §4, §5, §6 and §7.
 
 use std::fmt::Debug;
 
