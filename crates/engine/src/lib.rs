@@ -14,8 +14,8 @@ use carrier::{Carrier, CarrierEvent, Submission};
 use domain::clock::Clock;
 use domain::{BlackoutWindow, ClockTime, UtcOffset};
 use store::{
-    codes, ClaimedRecipient, DispatchSend, Expansion, Receipt, SendQuery, SendState, StoreResult,
-    StoredWindow, SubmissionResult,
+    codes, ClaimedRecipient, DispatchSend, Expansion, Receipt, StoreResult, StoredWindow,
+    SubmissionResult,
 };
 use tokio::sync::{mpsc, watch, Mutex, Notify, RwLock};
 
@@ -152,7 +152,7 @@ impl Engine {
     /// Recovery runs at most every few seconds (and at the first step).
     async fn recover_if_due(&self) -> StoreResult<bool> {
         let now = self.now();
-        let first = {
+        {
             let mut last = self
                 .inner
                 .last_recovery
@@ -161,8 +161,8 @@ impl Engine {
             if last.is_some_and(|t| now - t < RECOVERY_EVERY_MS && now >= t) {
                 return Ok(false);
             }
-            last.replace(now).is_none()
-        };
+            *last = Some(now);
+        }
         let recovered = self.inner.store.recover_expired(now).await?;
         if recovered > 0 {
             tracing::warn!(
@@ -170,39 +170,7 @@ impl Engine {
                 "recipients left submitting by a stopped process are now 3400 Unknown"
             );
         }
-        let mut finished = 0;
-        if recovered > 0 || first {
-            finished = self.finish_settled_sends(now).await?;
-        }
-        Ok(recovered > 0 || finished > 0)
-    }
-
-    /// Finishes the Started sends with nothing left to hand over. A send whose last recipients
-    /// were settled by recovery has no ready recipient, so the dispatcher never sees it again;
-    /// this runs after every recovery, and once when the engine starts (a process may have
-    /// stopped between a recovery and this). Returns how many sends it finished.
-    async fn finish_settled_sends(&self, now: i64) -> StoreResult<usize> {
-        let store = &self.inner.store;
-        let mut finished = 0;
-        for account in store.list_accounts().await? {
-            let started = store
-                .list_sends(
-                    &account.id,
-                    SendQuery {
-                        state: Some(SendState::Started),
-                        after: None,
-                        limit: 0,
-                    },
-                )
-                .await?;
-            for send in started {
-                if store.finish_if_done(&send.token, now).await? {
-                    tracing::info!(token = %send.token, "send finished after recovery");
-                    finished += 1;
-                }
-            }
-        }
-        Ok(finished)
+        Ok(recovered > 0)
     }
 
     /// Claims due sends and expands their audience.

@@ -296,6 +296,18 @@ pub(crate) async fn recover_expired(store: &SqliteStore, now: Millis) -> StoreRe
     .await
     .map_err(db("recover expired hand-overs"))?
     .rows_affected();
+    // A send whose last recipients were settled here, or whose process stopped between recording
+    // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
+    sqlx::query(
+        "UPDATE sends SET state = 'Finished', completed_at = ?1, next_at = NULL \
+         WHERE state = 'Started' \
+         AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = 'ready') \
+         AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = 'submitting')",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("finish settled sends"))?;
     tx.commit().await.map_err(db("commit recovery"))?;
     Ok(recovered)
 }

@@ -319,7 +319,9 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Moves a `Started` send with nothing left to hand over to `Finished`. True if it did.
     async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool>;
     /// Crash recovery: recipients left submitting with an expired lease become 3400 Unknown
-    /// (maybe sent: never resubmitted). Returns how many.
+    /// (maybe sent: never resubmitted), and every `Started` send with nothing ready or
+    /// submitting left becomes `Finished` (its process may have stopped before finishing it).
+    /// Returns how many recipients were recovered.
     async fn recover_expired(&self, now: Millis) -> StoreResult<u64>;
     /// Graceful shutdown: gives back `owner`'s expansion leases so another worker resumes them.
     async fn release_leases(&self, owner: &str) -> StoreResult<()>;
