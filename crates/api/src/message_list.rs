@@ -48,6 +48,22 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
     let (body, fields) = ctx.json_fields().await?;
     let key = idempotency_key(&ctx)?;
     let request_hash = fingerprint(&ctx.path_key, &body);
+    // A retry answers as the original did, even if the request would no longer validate.
+    if let Some(key) = &key {
+        if let Some((earlier, hash)) = state
+            .store
+            .find_idempotent_send(&caller.client_id, key, state.now())
+            .await?
+        {
+            return if hash == request_hash {
+                Ok(accepted(&earlier.token))
+            } else {
+                Err(ApiError::Conflict(
+                    "Idempotency-Key was already used with a different request.".into(),
+                ))
+            };
+        }
+    }
     let request = SendListRequest::from_fields(&fields);
     let path_id = ctx.param(0).to_string();
 

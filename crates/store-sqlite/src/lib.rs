@@ -418,6 +418,14 @@ impl Store for SqliteStore {
     async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
         sends::create(self, new).await
     }
+    async fn find_idempotent_send(
+        &self,
+        client_id: &str,
+        key: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(Send, String)>> {
+        sends::find_idempotent(self, client_id, key, now).await
+    }
     async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
         sends::get(self, account_id, token).await
     }

@@ -170,26 +170,49 @@ pub(crate) async fn create(store: &SqliteStore, new: NewSend) -> StoreResult<Cre
     let (Some(client_key), Some(key)) = (client_key, key) else {
         return Err(StoreError::NotFound);
     };
-    let earlier = sqlx::query_as::<_, KeyedSendRow>(select_send!(
+    let (send, request_hash) = find_keyed(store, &client_key, key, new.created_at)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(CreatedSend::Existing { send, request_hash })
+}
+
+/// The latest send that `client_key` (lowercased client ID) created with `key` within 24 hours
+/// before `now`, and the hash of its request.
+async fn find_keyed(
+    store: &SqliteStore,
+    client_key: &str,
+    key: &str,
+    now: Millis,
+) -> StoreResult<Option<(Send, String)>> {
+    let Some(earlier) = sqlx::query_as::<_, KeyedSendRow>(select_send!(
         with "s.request_hash AS earlier_request_hash";
         "WHERE s.idempotency_client_key = ?1 AND s.idempotency_key = ?2 ",
         "AND s.created_at > ?3 - ?4 ORDER BY s.created_at DESC, s.pk DESC LIMIT 1"
     ))
     .bind(client_key)
     .bind(key)
-    .bind(new.created_at)
+    .bind(now)
     .bind(IDEMPOTENCY_WINDOW)
     .fetch_optional(&store.reader)
     .await
     .map_err(db("read the send of an idempotency key"))?
-    .ok_or(StoreError::NotFound)?;
+    else {
+        return Ok(None);
+    };
     let request_hash = earlier.earlier_request_hash.ok_or_else(|| {
         StoreError::Other("a send with an idempotency key has no request hash".to_string())
     })?;
-    Ok(CreatedSend::Existing {
-        send: earlier.send.into_send()?,
-        request_hash,
-    })
+    Ok(Some((earlier.send.into_send()?, request_hash)))
+}
+
+/// See [`store::Store::find_idempotent_send`].
+pub(crate) async fn find_idempotent(
+    store: &SqliteStore,
+    client_id: &str,
+    key: &str,
+    now: Millis,
+) -> StoreResult<Option<(Send, String)>> {
+    find_keyed(store, &id_key(client_id), key, now).await
 }
 
 /// A send and the hash of the request that created it.

@@ -60,6 +60,7 @@ macro_rules! store_conformance_tests {
             idempotency_key_reused_within_24_hours_returns_the_earlier_send,
             idempotency_key_expires_after_24_hours,
             idempotency_key_is_scoped_to_the_client,
+            find_idempotent_send_names_the_keys_send_for_24_hours,
             list_sends_is_newest_first_with_state_filter_and_paging,
             account_scoped_methods_of_an_unknown_account_are_not_found,
             fan_out_is_one_recipient_per_subscribed_number_minus_exclusions,
@@ -2010,6 +2011,60 @@ pub async fn idempotency_key_expires_after_24_hours(store: &dyn Store) {
     );
     assert_eq!(send, later, "the key now names the later send");
     assert_eq!(request_hash, "hash-2");
+}
+
+pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn Store) {
+    given_account(store, "acme").await;
+    assert_eq!(
+        store
+            .find_idempotent_send("client-one", "key-1", T0)
+            .await
+            .expect("lookup"),
+        None,
+        "an unused key names nothing"
+    );
+    let original = created(
+        store
+            .create_send(keyed_send(
+                "acme",
+                "tok0000000000000000000000a",
+                T0,
+                "client-one",
+                "key-1",
+                "hash-1",
+            ))
+            .await,
+        "first use of the key",
+    );
+    let found = store
+        .find_idempotent_send("CLIENT-ONE", "key-1", T0 + DAY - 1)
+        .await
+        .expect("lookup");
+    assert_eq!(found, Some((original, "hash-1".to_string())));
+    assert_eq!(
+        store
+            .find_idempotent_send("client-one", "KEY-1", T0 + 1)
+            .await
+            .expect("lookup"),
+        None,
+        "keys are exact"
+    );
+    assert_eq!(
+        store
+            .find_idempotent_send("client-two", "key-1", T0 + 1)
+            .await
+            .expect("lookup"),
+        None,
+        "keys belong to one client"
+    );
+    assert_eq!(
+        store
+            .find_idempotent_send("client-one", "key-1", T0 + DAY + 1)
+            .await
+            .expect("lookup"),
+        None,
+        "after 24 hours the key is free"
+    );
 }
 
 pub async fn idempotency_key_is_scoped_to_the_client(store: &dyn Store) {

@@ -262,6 +262,14 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Records an accepted send. With an idempotency key that the same client used within the
     /// last 24 hours (relative to `new.created_at`), records nothing and returns the earlier send.
     async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend>;
+    /// The send that `client_id` created with the idempotency key `key` within the 24 hours
+    /// before `now`, with the hash of the request that created it (API.md §4).
+    async fn find_idempotent_send(
+        &self,
+        client_id: &str,
+        key: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(Send, String)>>;
     /// By token, ignoring case, within the account.
     async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send>;
     /// Newest first. `after` is the token of the last send of the previous page.

@@ -562,6 +562,28 @@ async fn the_same_key_and_body_return_the_original_send() {
 }
 
 #[tokio::test]
+async fn a_retry_answers_as_the_original_even_when_the_message_changed_since() {
+    let (app, fx) = setup().await;
+    let body = json!({});
+    let first = assert_accepted(&send_with_key(&app, &fx.token, &fx.message, "key-1", &body).await);
+    app.admin_ok(
+        Method::PATCH,
+        &format!("/admin/v1/accounts/{}/messages/{}", fx.account, fx.message),
+        json!({"status": "Inactive"}),
+    )
+    .await;
+    let retry = assert_accepted(&send_with_key(&app, &fx.token, &fx.message, "key-1", &body).await);
+    assert_eq!(first, retry);
+    // Without the key, the request is refused now.
+    let fresh = app.send_list(&fx.token, &fx.message, &body).await;
+    common::assert_errors(
+        &fresh,
+        &["The Message must be in Active status in order to send."],
+    );
+    assert_eq!(app.send_count("A").await, 1);
+}
+
+#[tokio::test]
 async fn the_same_key_with_another_body_is_a_conflict() {
     let (app, fx) = setup().await;
     let first = assert_accepted(
