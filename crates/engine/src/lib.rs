@@ -438,9 +438,19 @@ impl Engine {
                     status_code,
                 }),
                 CarrierEvent::Inbound {
-                    carrier, from, to, ..
+                    carrier,
+                    from,
+                    to,
+                    text,
                 } => {
-                    tracing::info!(%carrier, %from, %to, "inbound text received");
+                    self.inbound(store::InboundText {
+                        carrier,
+                        from,
+                        to,
+                        text,
+                        received_at: self.now(),
+                    })
+                    .await?;
                 }
             }
         }
@@ -452,6 +462,19 @@ impl Engine {
                 .await?;
         }
         Ok(n)
+    }
+
+    /// The one entry point for inbound texts, from any carrier: records the text, matched to
+    /// the code it was sent to. (Keyword handling builds on this.)
+    pub async fn inbound(&self, text: store::InboundText) -> StoreResult<store::InboundRecord> {
+        let record = self.inner.store.record_inbound(text).await?;
+        tracing::info!(
+            seq = record.seq,
+            carrier = %record.text.carrier,
+            code = record.code.as_deref().unwrap_or("-"),
+            "inbound text recorded"
+        );
+        Ok(record)
     }
 
     /// Runs the workers until `shutdown` turns true, then lets the batches in flight finish,

@@ -17,10 +17,11 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Sqlite, Transaction};
 use store::{
     AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList,
-    ContactRow, CreatedSend, DispatchSend, Expansion, Keyword, MemberCounts, Message, MessagePatch,
-    Millis, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword, NewList, NewMessage,
-    NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts, SendQuery, Store, StoreError,
-    StoreResult, SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
+    ContactRow, CreatedSend, DispatchSend, Expansion, InboundRecord, InboundText, Keyword,
+    MemberCounts, Message, MessagePatch, Millis, NewAccessToken, NewAccount, NewClient, NewCode,
+    NewKeyword, NewList, NewMessage, NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts,
+    SendQuery, Store, StoreError, StoreResult, SubmissionResult, SubscribeTo, Subscription,
+    SubscriptionStatus, TrackingRow,
 };
 
 mod accounts;
@@ -28,6 +29,7 @@ mod clients;
 mod codes;
 mod dispatch;
 mod expansion;
+mod inbound;
 mod lists;
 mod messages;
 mod outbox;
@@ -505,6 +507,12 @@ impl Store for SqliteStore {
         tracking::send_next_at(self, token).await
     }
 
+    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
+        inbound::record(self, text).await
+    }
+    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
+        inbound::page(self, after, limit).await
+    }
     async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
         outbox::append(self, items).await
     }

@@ -12,11 +12,11 @@ use serde_json::json;
 
 use crate::{
     codes, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList, ContactRow,
-    CreatedSend, Expansion, Idempotency, Keyword, MemberCounts, Message, MessagePatch,
-    MessageStatus, Millis, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword, NewList,
-    NewMessage, NewSend, OutboxEntry, OutboxItem, Outcome, Receipt, Send, SendCounts, SendKind,
-    SendQuery, SendState, Store, StoreError, StoreResult, StoredWindow, SubmissionResult,
-    SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
+    CreatedSend, Expansion, Idempotency, InboundRecord, InboundText, Keyword, MemberCounts,
+    Message, MessagePatch, MessageStatus, Millis, NewAccessToken, NewAccount, NewClient, NewCode,
+    NewKeyword, NewList, NewMessage, NewSend, OutboxEntry, OutboxItem, Outcome, Receipt, Send,
+    SendCounts, SendKind, SendQuery, SendState, Store, StoreError, StoreResult, StoredWindow,
+    SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
 };
 
 /// Runs every behaviour of this module as a `#[tokio::test]`.
@@ -79,6 +79,7 @@ macro_rules! store_conformance_tests {
             send_next_at_follows_the_send,
             delivery_methods_of_an_unknown_token_are_not_found,
             outbox_pages_in_acceptance_order,
+            inbound_texts_are_matched_to_the_code_routed_to_their_carrier,
         );
     };
     (@each $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -3599,6 +3600,53 @@ pub async fn delivery_methods_of_an_unknown_token_are_not_found(store: &dyn Stor
     );
     assert_eq!(ok(store.recover_expired(T0).await, "recover nothing"), 0);
     ok(store.release_leases("nobody").await, "release nothing");
+}
+
+pub async fn inbound_texts_are_matched_to_the_code_routed_to_their_carrier(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    given_code(store, "acme", "c1", "88976").await;
+    let mut elsewhere = new_code("other", "c2", "77777");
+    elsewhere.carrier = "acme-smpp".to_string();
+    ok(store.create_code(elsewhere).await, "create code");
+    let text = |carrier: &str, to: &str, body: &str| InboundText {
+        carrier: carrier.to_string(),
+        from: "15555555510".to_string(),
+        to: to.to_string(),
+        text: body.to_string(),
+        received_at: T0,
+    };
+    let first = ok(
+        store
+            .record_inbound(text("simulator", "88976", "JOIN"))
+            .await,
+        "record inbound",
+    );
+    assert_eq!(first.account_id.as_deref(), Some("acme"));
+    assert_eq!(first.code.as_deref(), Some("88976"));
+    // The code exists, but is routed to another carrier: no match.
+    let unmatched = ok(
+        store
+            .record_inbound(text("simulator", "77777", "STOP"))
+            .await,
+        "record inbound",
+    );
+    assert_eq!((unmatched.account_id, unmatched.code), (None, None));
+    let third = ok(
+        store
+            .record_inbound(text("acme-smpp", "77777", "HELP"))
+            .await,
+        "record inbound",
+    );
+    assert_eq!(third.account_id.as_deref(), Some("other"));
+    let all: Vec<InboundRecord> = ok(store.inbound_page(0, 10).await, "inbound page");
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0], first);
+    assert!(all[0].seq < all[1].seq && all[1].seq < all[2].seq);
+    assert_eq!(all[1].text.text, "STOP");
+    let rest = ok(store.inbound_page(all[0].seq, 1).await, "inbound page");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].seq, all[1].seq);
 }
 
 pub async fn outbox_pages_in_acceptance_order(store: &dyn Store) {

@@ -158,3 +158,24 @@ pub struct OutboxEntry {
     #[serde(flatten)]
     pub item: OutboxItem,
 }
+
+/// A text a mobile number sent to one of our codes, through a carrier (or `queueMO`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundText {
+    pub carrier: String,
+    pub from: String,
+    /// The destination address: a code routed to `carrier`.
+    pub to: String,
+    pub text: String,
+    pub received_at: Millis,
+}
+
+/// An inbound text as recorded, matched to the account and code it was sent to (`None` when
+/// no code routed to that carrier has that address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRecord {
+    pub seq: i64,
+    pub account_id: Option<String>,
+    pub code: Option<String>,
+    pub text: InboundText,
+}

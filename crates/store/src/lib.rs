@@ -351,6 +351,13 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// When the send's next recipient may go (`next_at`), `None` once nothing waits.
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>>;
 
+    // ---- inbound texts ------------------------------------------------------------------------
+    /// Records an inbound text, matched to a code by its destination address among the codes
+    /// routed to its carrier (API.md §8). Returns the record.
+    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord>;
+    /// Recorded inbound texts, oldest first, `seq > after`.
+    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>>;
+
     // ---- simulator carrier outbox ------------------------------------------------------------
     /// Appends accepted submissions in one transaction; returns their sequence numbers, in the
     /// order of `items`.
