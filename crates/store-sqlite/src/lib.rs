@@ -56,6 +56,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only (`query_only`) connections. The same pool as `writer` for in-memory databases.
     reader: SqlitePool,
+    /// The queue of the send committer (group commit of accepted sends).
+    sends: tokio::sync::mpsc::Sender<sends::PendingSend>,
 }
 
 impl SqliteStore {
@@ -94,10 +96,7 @@ impl SqliteStore {
                 .connect_with(options)
                 .await
                 .map_err(db("open in-memory database"))?;
-            return Ok(SqliteStore {
-                writer: pool.clone(),
-                reader: pool,
-            });
+            return Ok(SqliteStore::assemble(pool.clone(), pool));
         }
 
         let file = options.get_filename().to_path_buf();
@@ -130,7 +129,18 @@ impl SqliteStore {
             .connect_with(options.pragma("query_only", "ON"))
             .await
             .map_err(db("open database for reading"))?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore::assemble(writer, reader))
+    }
+
+    /// Starts the send committer beside the pools.
+    fn assemble(writer: SqlitePool, reader: SqlitePool) -> SqliteStore {
+        let (sends, queue) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(sends::committer(writer.clone(), reader.clone(), queue));
+        SqliteStore {
+            writer,
+            reader,
+            sends,
+        }
     }
 
     /// Closes every connection (checkpointing the WAL). Further calls fail as Unavailable.

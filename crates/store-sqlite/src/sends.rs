@@ -6,6 +6,9 @@ use store::{
     StoredWindow,
 };
 
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
 use crate::{account, bad_value, db, id_key, strings_from_json, strings_to_json, SqliteStore};
 
 /// How long an idempotency key names its send (API.md §4).
@@ -107,11 +110,123 @@ macro_rules! select_send {
 }
 pub(crate) use select_send;
 
-/// Records a send in one statement, which is its own transaction and, like `BEGIN IMMEDIATE`,
-/// takes the write lock when it starts. The account resolves inside it, and with an idempotency
-/// key it inserts nothing while the key names a send of the last 24 hours; only then does a second
-/// (read) statement fetch that send.
+/// A send waiting for the committer, and where its outcome goes.
+pub(crate) type PendingSend = (NewSend, oneshot::Sender<StoreResult<CreatedSend>>);
+
+/// Sends accepted at the same moment commit together (group commit): under load, one write
+/// transaction carries many sends, so the single writer connection is not the limit.
+const MAX_GROUP: usize = 128;
+
+/// Records a send through the committer task.
 pub(crate) async fn create(store: &SqliteStore, new: NewSend) -> StoreResult<CreatedSend> {
+    let (reply, outcome) = oneshot::channel();
+    store
+        .sends
+        .send((new, reply))
+        .await
+        .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?;
+    outcome
+        .await
+        .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?
+}
+
+/// The committer: takes every send waiting (up to `MAX_GROUP`), inserts them in one
+/// `BEGIN IMMEDIATE` transaction, in arrival order (so a key used twice in one group names the
+/// first), commits once and answers each. Ends when the store is dropped.
+pub(crate) async fn committer(
+    writer: SqlitePool,
+    reader: SqlitePool,
+    mut queue: mpsc::Receiver<PendingSend>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcomes = match insert_group(&writer, &group).await {
+            Ok(inserted) => inserted,
+            // One bad row must not fail its neighbours: retry each on its own.
+            Err(_) if group.len() > 1 => {
+                let mut one_by_one = Vec::with_capacity(group.len());
+                for pending in &group {
+                    let outcome = match insert_group(&writer, std::slice::from_ref(pending)).await {
+                        Ok(mut single) => single.pop().unwrap_or_else(|| {
+                            Outcome::Failed(StoreError::Other("no insert outcome".into()))
+                        }),
+                        Err(e) => Outcome::Failed(e),
+                    };
+                    one_by_one.push(outcome);
+                }
+                one_by_one
+            }
+            Err(e) => vec![Outcome::Failed(e)],
+        };
+        for ((new, reply), outcome) in group.into_iter().zip(outcomes) {
+            let answer = match outcome {
+                Outcome::Failed(e) => Err(e),
+                Outcome::Inserted(account_id) => {
+                    Ok(CreatedSend::Created(accepted(new, account_id)))
+                }
+                Outcome::NotInserted => existing(&reader, &new).await,
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// What one insert of a group did.
+enum Outcome {
+    Inserted(String),
+    /// No such account, or the idempotency key names an earlier send.
+    NotInserted,
+    Failed(StoreError),
+}
+
+impl From<StoreResult<Option<String>>> for Outcome {
+    fn from(r: StoreResult<Option<String>>) -> Outcome {
+        match r {
+            Ok(Some(account_id)) => Outcome::Inserted(account_id),
+            Ok(None) => Outcome::NotInserted,
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// The earlier send an idempotency key names (the insert added nothing), or NotFound.
+async fn existing(reader: &SqlitePool, new: &NewSend) -> StoreResult<CreatedSend> {
+    let Some(idem) = &new.idempotency else {
+        return Err(StoreError::NotFound);
+    };
+    let (send, request_hash) =
+        find_keyed(reader, &id_key(&idem.client_id), &idem.key, new.created_at)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    Ok(CreatedSend::Existing { send, request_hash })
+}
+
+/// Inserts a group in one transaction; per send, the account ID when it was inserted.
+async fn insert_group(writer: &SqlitePool, group: &[PendingSend]) -> StoreResult<Vec<Outcome>> {
+    let mut tx = writer
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db("begin write transaction"))?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (new, _) in group {
+        outcomes.push(Outcome::from(Ok(insert_one(&mut tx, new).await?)));
+    }
+    tx.commit().await.map_err(db("commit sends"))?;
+    Ok(outcomes)
+}
+
+/// One send: the account resolves inside the statement, and with an idempotency key nothing is
+/// inserted while the key names a send of the last 24 hours.
+async fn insert_one(
+    tx: &mut Transaction<'static, Sqlite>,
+    new: &NewSend,
+) -> StoreResult<Option<String>> {
     let target = strings_to_json(&new.target_list_ids)?;
     let exclusion = strings_to_json(&new.exclusion_list_ids)?;
     let client_key = new.idempotency.as_ref().map(|i| id_key(&i.client_id));
@@ -120,7 +235,7 @@ pub(crate) async fn create(store: &SqliteStore, new: NewSend) -> StoreResult<Cre
     let window = new.window;
 
     // Without a key, ?22 and ?23 are NULL and NOT EXISTS holds.
-    let inserted: Option<String> = sqlx::query_scalar(
+    sqlx::query_scalar(
         "INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
          text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
          window_utc_offset_minutes, window_start_minute, window_end_minute, send_time, due_at, \
@@ -158,28 +273,15 @@ pub(crate) async fn create(store: &SqliteStore, new: NewSend) -> StoreResult<Cre
     .bind(key)
     .bind(request_hash)
     .bind(IDEMPOTENCY_WINDOW)
-    .fetch_optional(&store.writer)
+    .fetch_optional(&mut **tx)
     .await
-    .map_err(db("insert send"))?;
-    if let Some(account_id) = inserted {
-        return Ok(CreatedSend::Created(accepted(new, account_id)));
-    }
-
-    // Nothing inserted: no such account, or the key names an earlier send. Sends are never
-    // deleted, so that send is still there for a read after the insert.
-    let (Some(client_key), Some(key)) = (client_key, key) else {
-        return Err(StoreError::NotFound);
-    };
-    let (send, request_hash) = find_keyed(store, &client_key, key, new.created_at)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok(CreatedSend::Existing { send, request_hash })
+    .map_err(db("insert send"))
 }
 
 /// The latest send that `client_key` (lowercased client ID) created with `key` within 24 hours
 /// before `now`, and the hash of its request.
 async fn find_keyed(
-    store: &SqliteStore,
+    reader: &SqlitePool,
     client_key: &str,
     key: &str,
     now: Millis,
@@ -193,7 +295,7 @@ async fn find_keyed(
     .bind(key)
     .bind(now)
     .bind(IDEMPOTENCY_WINDOW)
-    .fetch_optional(&store.reader)
+    .fetch_optional(reader)
     .await
     .map_err(db("read the send of an idempotency key"))?
     else {
@@ -212,7 +314,7 @@ pub(crate) async fn find_idempotent(
     key: &str,
     now: Millis,
 ) -> StoreResult<Option<(Send, String)>> {
-    find_keyed(store, &id_key(client_id), key, now).await
+    find_keyed(&store.reader, &id_key(client_id), key, now).await
 }
 
 /// A send and the hash of the request that created it.
