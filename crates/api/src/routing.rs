@@ -43,261 +43,58 @@ pub enum Access {
     Admin,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Seg {
-    Lit(&'static str),
-    Param,
-}
-
-use Seg::{Lit, Param};
-
+/// One endpoint: its path pattern (literal segments in lowercase, `{}` for a parameter), who
+/// may call it, and its methods.
 struct RouteDef {
     id: RouteId,
     access: Access,
-    segs: &'static [Seg],
+    pattern: &'static str,
     methods: &'static [Method],
 }
 
+const fn route(
+    id: RouteId,
+    access: Access,
+    pattern: &'static str,
+    methods: &'static [Method],
+) -> RouteDef {
+    RouteDef {
+        id,
+        access,
+        pattern,
+        methods,
+    }
+}
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
+
+#[rustfmt::skip]
 const ROUTES: &[RouteDef] = &[
-    RouteDef {
-        id: RouteId::Token,
-        access: Access::Public,
-        segs: &[Lit("v2"), Lit("token")],
-        methods: &[Method::POST],
-    },
-    RouteDef {
-        id: RouteId::MessageListSend,
-        access: Access::Sms,
-        segs: &[
-            Lit("sms"),
-            Lit("v1"),
-            Lit("messagelist"),
-            Param,
-            Lit("send"),
-        ],
-        methods: &[Method::POST],
-    },
-    RouteDef {
-        id: RouteId::MessageListDeliveries,
-        access: Access::Sms,
-        segs: &[
-            Lit("sms"),
-            Lit("v1"),
-            Lit("messagelist"),
-            Param,
-            Lit("deliveries"),
-            Param,
-        ],
-        methods: &[Method::GET],
-    },
-    RouteDef {
-        id: RouteId::AdminAccounts,
-        access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts")],
-        methods: &[Method::GET, Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminAccount,
-        access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("accounts"), Param],
-        methods: &[Method::GET],
-    },
-    RouteDef {
-        id: RouteId::AdminClients,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("clients"),
-        ],
-        methods: &[Method::GET, Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminClient,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("clients"),
-            Param,
-        ],
-        methods: &[Method::DELETE],
-    },
-    RouteDef {
-        id: RouteId::AdminCodes,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("codes"),
-        ],
-        methods: &[Method::GET, Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminCode,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("codes"),
-            Param,
-        ],
-        methods: &[Method::GET, Method::DELETE],
-    },
-    RouteDef {
-        id: RouteId::AdminKeywords,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("keywords"),
-        ],
-        methods: &[Method::GET, Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminKeyword,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("keywords"),
-            Param,
-        ],
-        methods: &[Method::GET, Method::DELETE],
-    },
-    RouteDef {
-        id: RouteId::AdminMessages,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("messages"),
-        ],
-        methods: &[Method::GET, Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminMessage,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("messages"),
-            Param,
-        ],
-        methods: &[Method::GET, Method::PATCH, Method::DELETE],
-    },
-    RouteDef {
-        id: RouteId::AdminLists,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("lists"),
-        ],
-        methods: &[Method::GET, Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminList,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("lists"),
-            Param,
-        ],
-        methods: &[Method::GET, Method::DELETE],
-    },
-    RouteDef {
-        id: RouteId::AdminListContacts,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("lists"),
-            Param,
-            Lit("contacts"),
-        ],
-        methods: &[Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminListContact,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("lists"),
-            Param,
-            Lit("contacts"),
-            Param,
-        ],
-        methods: &[Method::DELETE],
-    },
-    RouteDef {
-        id: RouteId::AdminSends,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("sends"),
-        ],
-        methods: &[Method::GET],
-    },
-    RouteDef {
-        id: RouteId::AdminSend,
-        access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("sends"), Param],
-        methods: &[Method::GET],
-    },
-    RouteDef {
-        id: RouteId::AdminSendCancel,
-        access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("sends"), Param, Lit("cancel")],
-        methods: &[Method::POST],
-    },
-    RouteDef {
-        id: RouteId::AdminOutbox,
-        access: Access::Admin,
-        segs: &[Lit("admin"), Lit("v1"), Lit("outbox")],
-        methods: &[Method::GET],
-    },
-    RouteDef {
-        id: RouteId::AdminSubscriptions,
-        access: Access::Admin,
-        segs: &[
-            Lit("admin"),
-            Lit("v1"),
-            Lit("accounts"),
-            Param,
-            Lit("subscriptions"),
-        ],
-        methods: &[Method::GET, Method::POST],
-    },
+    route(RouteId::Token, Access::Public, "v2/token", &[POST]),
+    route(RouteId::MessageListSend, Access::Sms, "sms/v1/messagelist/{}/send", &[POST]),
+    route(RouteId::MessageListDeliveries, Access::Sms, "sms/v1/messagelist/{}/deliveries/{}", &[GET]),
+    route(RouteId::AdminAccounts, Access::Admin, "admin/v1/accounts", &[GET, POST]),
+    route(RouteId::AdminAccount, Access::Admin, "admin/v1/accounts/{}", &[GET]),
+    route(RouteId::AdminClients, Access::Admin, "admin/v1/accounts/{}/clients", &[GET, POST]),
+    route(RouteId::AdminClient, Access::Admin, "admin/v1/accounts/{}/clients/{}", &[DELETE]),
+    route(RouteId::AdminCodes, Access::Admin, "admin/v1/accounts/{}/codes", &[GET, POST]),
+    route(RouteId::AdminCode, Access::Admin, "admin/v1/accounts/{}/codes/{}", &[GET, DELETE]),
+    route(RouteId::AdminKeywords, Access::Admin, "admin/v1/accounts/{}/keywords", &[GET, POST]),
+    route(RouteId::AdminKeyword, Access::Admin, "admin/v1/accounts/{}/keywords/{}", &[GET, DELETE]),
+    route(RouteId::AdminMessages, Access::Admin, "admin/v1/accounts/{}/messages", &[GET, POST]),
+    route(RouteId::AdminMessage, Access::Admin, "admin/v1/accounts/{}/messages/{}", &[GET, PATCH, DELETE]),
+    route(RouteId::AdminLists, Access::Admin, "admin/v1/accounts/{}/lists", &[GET, POST]),
+    route(RouteId::AdminList, Access::Admin, "admin/v1/accounts/{}/lists/{}", &[GET, DELETE]),
+    route(RouteId::AdminListContacts, Access::Admin, "admin/v1/accounts/{}/lists/{}/contacts", &[POST]),
+    route(RouteId::AdminListContact, Access::Admin, "admin/v1/accounts/{}/lists/{}/contacts/{}", &[DELETE]),
+    route(RouteId::AdminSends, Access::Admin, "admin/v1/accounts/{}/sends", &[GET]),
+    route(RouteId::AdminSend, Access::Admin, "admin/v1/sends/{}", &[GET]),
+    route(RouteId::AdminSendCancel, Access::Admin, "admin/v1/sends/{}/cancel", &[POST]),
+    route(RouteId::AdminOutbox, Access::Admin, "admin/v1/outbox", &[GET]),
+    route(RouteId::AdminSubscriptions, Access::Admin, "admin/v1/accounts/{}/subscriptions", &[GET, POST]),
 ];
 
 /// The outcome of matching a request line against the table.
@@ -330,15 +127,17 @@ pub fn match_route(method: &Method, raw_path: &str) -> Matched {
     let segs = segments(raw_path);
     let mut path_matched = false;
     for def in ROUTES {
-        if def.segs.len() != segs.len() {
+        let pattern = def.pattern.split('/');
+        if pattern.clone().count() != segs.len() {
             continue;
         }
         let mut params = Vec::new();
-        let fits = def.segs.iter().zip(&segs).all(|(pat, seg)| match pat {
-            Lit(lit) => seg.eq_ignore_ascii_case(lit),
-            Param => {
+        let fits = pattern.zip(&segs).all(|(pat, seg)| {
+            if pat == "{}" {
                 params.push(seg.clone());
                 true
+            } else {
+                seg.eq_ignore_ascii_case(pat)
             }
         });
         if !fits {

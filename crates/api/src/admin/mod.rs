@@ -99,16 +99,13 @@ pub(crate) fn explicit_id(r: &mut FieldReader<'_>, kind: &str) -> Option<String>
 
 /// A required non-blank string field.
 pub(crate) fn required<'a>(r: &mut FieldReader<'a>, name: &str) -> Option<&'a str> {
+    let before = r.errors().len();
     match r.string(name) {
         Some(v) if !v.trim().is_empty() => Some(v),
-        Some(_) | None => {
-            if !r
-                .errors()
-                .iter()
-                .any(|e| e.starts_with(&format!("{name} ")))
-            {
-                r.push_error(format!("{name} is required."));
-            }
+        // A wrong type was already reported by the reader.
+        None if r.errors().len() > before => None,
+        _ => {
+            r.push_error(format!("{name} is required."));
             None
         }
     }
