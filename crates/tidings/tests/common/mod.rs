@@ -31,7 +31,7 @@ pub const NOW_MS: i64 = 1_795_708_800_000;
 
 /// Which database the suite runs on: a temp SQLite file, or the PostgreSQL named by
 /// `TIDINGS_TEST_DATABASE_URL` (which must then be reachable: the test fails, never skips).
-fn database_url(dir: &std::path::Path) -> String {
+pub fn database_url(dir: &std::path::Path) -> String {
     format!("sqlite://{}", dir.join("tidings.db").display())
 }
 
