@@ -353,9 +353,10 @@ impl Store for PgStore {
             .map_err(db("connect to migrate"))?
             .detach();
         let outcome = async {
-            conn.execute("SET statement_timeout = 0")
+            // No statement timeout, and no notices of what already exists on each start.
+            conn.execute("SET statement_timeout = 0; SET client_min_messages = warning")
                 .await
-                .map_err(db("lift the statement timeout to migrate"))?;
+                .map_err(db("prepare the migration connection"))?;
             // `run_direct` is `run` on a connection; `run` itself trips the compiler's check of
             // the `Send` future this trait method must return.
             MIGRATOR
