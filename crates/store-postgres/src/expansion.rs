@@ -55,21 +55,22 @@ pub(crate) async fn claim_due_sends(
 }
 
 /// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
-/// cursor and are immediately claimable, and other processes are told so. Recipients being
-/// handed over keep their lease: they may have left, so only recovery may settle them (as 3400
-/// Unknown).
+/// cursor and are immediately claimable. The other processes are told in the same statement
+/// (the notification goes out when it commits), not through the notifier task, which a process
+/// about to exit might not give the time to run. Recipients being handed over keep their
+/// lease: they may have left, so only recovery may settle them (as 3400 Unknown).
 pub(crate) async fn release_leases(store: &PgStore, owner: &str) -> StoreResult<()> {
-    let released = sqlx::query(
-        "UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = $1",
+    sqlx::query(
+        "WITH released AS ( \
+             UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = $1 \
+             RETURNING pk) \
+         SELECT pg_notify($2, '') FROM (SELECT 1 FROM released LIMIT 1) AS any_released",
     )
     .bind(owner)
+    .bind(crate::signals::CHANNEL)
     .execute(&store.pool)
     .await
-    .map_err(db("release expansion leases"))?
-    .rows_affected();
-    if released > 0 {
-        store.signal.raise();
-    }
+    .map_err(db("release expansion leases"))?;
     Ok(())
 }
 
