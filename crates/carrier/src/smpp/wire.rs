@@ -184,6 +184,11 @@ pub fn decode_text(octets: &[u8], data_coding: u8) -> String {
         0x00 if data_coding & 0xF0 == 0 || data_coding & 0xF0 == 0xF0 => {
             domain::text::gsm7_decode(octets)
         }
+        // IA5/ASCII; but some peers send the GSM default alphabet marked 0x01 (escape
+        // pairs, `@` as 0x00): control characters other than CR and LF give that away.
+        0x01 if octets.iter().any(|&b| b < 0x20 && b != b'\n' && b != b'\r') => {
+            domain::text::gsm7_decode(octets)
+        }
         0x01 => octets.iter().map(|&b| char::from(b & 0x7f)).collect(),
         0x03 => octets.iter().map(|&b| char::from(b)).collect(),
         0x08 => {
@@ -532,6 +537,8 @@ mod tests {
         assert_eq!(decode_text(&octets, DC_UCS2), "hi 😀");
         let (octets, dc) = encode_text("a€");
         assert_eq!((octets, dc), (vec![0x61, 0x1b, 0x65], DC_GSM7));
+        assert_eq!(decode_text(b"plain {ascii}", 0x01), "plain {ascii}");
+        assert_eq!(decode_text(&[0x00, 0x1b, 0x28, 0x02], 0x01), "@{$");
     }
 
     #[test]
