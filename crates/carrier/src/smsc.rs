@@ -472,8 +472,8 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) {
                 }
                 submits_here += 1;
                 shared.counters.submits.fetch_add(1, Ordering::Relaxed);
-                let drop_now =
-                    shared.config.drop_every > 0 && submits_here % shared.config.drop_every == 0;
+                let drop_now = shared.config.drop_every > 0
+                    && submits_here.checked_rem(shared.config.drop_every) == Some(0);
                 let roll = rand::random::<f64>() * 100.0;
                 if !drop_now && roll < shared.config.throttle_percent {
                     shared.counters.throttled.fetch_add(1, Ordering::Relaxed);

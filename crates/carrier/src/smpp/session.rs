@@ -24,7 +24,7 @@ use super::wire::{self, Frames, Header};
 /// The answer to one request.
 #[derive(Debug)]
 pub enum Reply {
-    Resp(Command),
+    Resp(Box<Command>),
     /// A response whose body could not be decoded; its header is known.
     Undecodable(Header),
     /// The request never reached the socket: sending it again cannot duplicate it.
@@ -296,7 +296,7 @@ fn deliver_sm_resp() -> Pdu {
 fn handle(session: &Session, command: Command, on_deliver: Option<&DeliverHandler>) {
     let seq = command.sequence_number();
     if u32::from(command.id()) & 0x8000_0000 != 0 {
-        session.complete(seq, Reply::Resp(command));
+        session.complete(seq, Reply::Resp(Box::new(command)));
         return;
     }
     match command.pdu() {
