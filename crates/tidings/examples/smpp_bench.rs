@@ -35,7 +35,12 @@ fn cpu_us(pid: &str) -> f64 {
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
     (ticks(11) + ticks(12)) * 1e6 / 100.0
 }
@@ -152,7 +157,10 @@ async fn main() {
     }
     let submit_secs = started.elapsed().as_secs_f64();
     let (receipt_ids, last_receipt) = receipts.await.expect("receipts");
-    let correlated = receipt_ids.iter().filter(|id| accepted.contains(*id)).count();
+    let correlated = receipt_ids
+        .iter()
+        .filter(|id| accepted.contains(*id))
+        .count();
     let receipts_secs = last_receipt.duration_since(started).as_secs_f64();
     let cpu_esme = cpu_us("self") - cpu_esme_0;
     let cpu_smsc = cpu_us(&smsc_pid) - cpu_smsc_0;
