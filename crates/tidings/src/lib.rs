@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod smsc;
 pub mod startup;
+pub mod transfer;
 
 pub use config::Config;
 pub use startup::{Application, EngineMode};
