@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod carrier_status;
 pub mod clock;
 pub mod error;
 pub mod import;
@@ -64,6 +65,8 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     /// Woken when a send is accepted, so the engine need not wait for its next poll.
     pub waker: Arc<tokio::sync::Notify>,
+    /// Carriers that take status callbacks, by name (`POST /carriers/{name}/status`).
+    pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
 }
 
 impl AppState {
@@ -75,7 +78,17 @@ impl AppState {
             clock,
             limiter,
             waker: Arc::new(tokio::sync::Notify::new()),
+            callbacks: Arc::default(),
         }
+    }
+
+    /// Sets the carriers that take status callbacks.
+    pub fn with_callbacks(
+        mut self,
+        callbacks: std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>,
+    ) -> AppState {
+        self.callbacks = Arc::new(callbacks);
+        self
     }
 
     /// Shares the engine's waker.
@@ -176,6 +189,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/carriers/{name}/status",
+            axum::routing::post(carrier_status::receive),
+        )
         .fallback(dispatch)
         .with_state(state)
 }
