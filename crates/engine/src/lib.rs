@@ -504,9 +504,18 @@ impl Engine {
             }
         }
         if !receipts.is_empty() {
-            let unmatched = self.apply_receipts(&receipts).await?;
             let since = std::time::Instant::now();
-            self.hold(pick(receipts, &unmatched).into_iter().map(|r| (r, since)));
+            match self.apply_receipts(&receipts).await {
+                Ok(unmatched) => {
+                    self.hold(pick(receipts, &unmatched).into_iter().map(|r| (r, since)));
+                }
+                Err(e) => {
+                    // The database is out of reach: nothing is lost, the receipts wait with
+                    // the unmatched ones and are retried.
+                    self.hold(receipts.into_iter().map(|r| (r, since)));
+                    return Err(e);
+                }
+            }
         }
         Ok(n)
     }
