@@ -330,6 +330,7 @@ fn subscription(
         status,
         opt_in_date,
         opt_out_date,
+        pending: None,
     }
 }
 
@@ -3042,6 +3043,7 @@ pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &
         page,
         vec![
             TrackingRow {
+                text: None,
                 mobile_number: D1.to_string(),
                 status_code: codes::DELIVERED_TO_AGGREGATOR,
                 outcome: None,
@@ -3051,6 +3053,7 @@ pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &
                 updated_at: done_at,
             },
             TrackingRow {
+                text: None,
                 mobile_number: D2.to_string(),
                 status_code: codes::FAILED_TO_AGGREGATOR,
                 outcome: None,
@@ -3590,6 +3593,7 @@ pub async fn delivery_methods_of_an_unknown_token_are_not_found(store: &dyn Stor
                         id: 424_242,
                         mobile_number: D1.to_string(),
                         attributes: Attributes::new(),
+                        text: None,
                     },
                     "m-1",
                 )],
