@@ -204,7 +204,7 @@ impl Application {
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
         };
-        let state = AppState::new(store, api_config, clock).with_waker(engine.waker());
+        let state = AppState::new(store, api_config, clock).with_engine(engine.clone());
         Ok(Application {
             listener,
             addr,
