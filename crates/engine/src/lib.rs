@@ -9,7 +9,7 @@ mod limiter;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use carrier::{Carrier, CarrierEvent, Submission};
 use domain::clock::Clock;
@@ -321,11 +321,39 @@ impl Engine {
                 })
                 .collect(),
         };
-        let now = self.now();
-        store.record_submissions(&results, now).await?;
+        self.record_answers(&results).await?;
         drop(handing);
-        store.finish_if_done(token, now).await?;
+        store.finish_if_done(token, self.now()).await?;
         Ok(true)
+    }
+
+    /// Records the carrier's answers for a batch that has left. While the database is out of
+    /// reach they are the only record of what left, so they are retried (with backoff) for up
+    /// to half the batch's submit lease; past that, recovery reports the batch 3400 Unknown,
+    /// as for a crash.
+    async fn record_answers(&self, results: &[SubmissionResult]) -> StoreResult<()> {
+        let lease = u64::try_from(self.inner.config.submit_lease_ms / 2).unwrap_or(0);
+        let give_up = Instant::now() + Duration::from_millis(lease);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self
+                .inner
+                .store
+                .record_submissions(results, self.now())
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e @ (store::StoreError::Unavailable(_) | store::StoreError::Other(_)))
+                    if Instant::now() + pause < give_up =>
+                {
+                    tracing::warn!(error = %e, recipients = results.len(),
+                        "could not record the carrier's answers; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Builds each recipient's text, settles the rate reservation (`reserved` segments were

@@ -39,6 +39,7 @@ mod outbox;
 mod sends;
 mod subscriptions;
 mod tracking;
+mod transfer;
 
 /// The migrations in `crates/store-sqlite/migrations`, compiled into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -577,5 +578,18 @@ impl Store for SqliteStore {
     }
     async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         outbox::page(self, after, limit).await
+    }
+
+    async fn tables(&self) -> StoreResult<Vec<String>> {
+        let mut conn = self.reader.acquire().await.map_err(db("list tables"))?;
+        transfer::tables(&mut conn).await
+    }
+
+    async fn export(&self, sink: store::RowSink) -> StoreResult<u64> {
+        transfer::export(self, sink).await
+    }
+
+    async fn import(&self, rows: store::RowSource) -> StoreResult<u64> {
+        transfer::import(self, rows).await
     }
 }

@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 pub mod conformance;
 mod delivery;
 mod models;
+mod transfer;
 
 pub use delivery::*;
 pub use models::*;
+pub use transfer::*;
 
 /// UTC epoch milliseconds.
 pub type Millis = i64;
@@ -156,6 +158,16 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// Ok when the database is reachable and every migration is applied.
     async fn ready(&self) -> StoreResult<()>;
+    /// Signals from other processes sharing this database that work may be waiting for this
+    /// process's engine: another process accepted or canceled a send, finished expanding one
+    /// (its recipients can be dispatched by any process) or gave back its leases. One item per
+    /// signal, several possibly merged into one, and one more after a lost connection is
+    /// restored (signals may have been missed). `None` for a backend that one process owns
+    /// alone (SQLite): the API wakes its own engine directly. The engine still polls; signals
+    /// only spare idle processes from waiting for their next poll.
+    async fn work_signals(&self) -> StoreResult<Option<futures::stream::BoxStream<'static, ()>>> {
+        Ok(None)
+    }
 
     // ---- accounts -------------------------------------------------------------------------
     async fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
@@ -416,6 +428,20 @@ pub trait Store: std::marker::Send + Sync + 'static {
     ) -> StoreResult<ListJob>;
     /// By token, ignoring case, within the account.
     async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob>;
+
+    // ---- moving an installation (tidings export / import) --------------------------------------
+    /// The tables holding the installation's data, parents before children (migration
+    /// bookkeeping excluded).
+    async fn tables(&self) -> StoreResult<Vec<String>>;
+    /// Sends every row of every table to `sink`, table by table in [`Store::tables`] order, all
+    /// from one consistent snapshot. Returns how many rows were sent. Fails if `sink` closes.
+    async fn export(&self, sink: RowSink) -> StoreResult<u64>;
+    /// Loads exported rows, in export order, into this store, which must hold no data yet
+    /// (Conflict otherwise), in one transaction committed at the end mark (see [`ImportItem`]):
+    /// on any error, or when the source closes before the end mark, nothing is loaded. A table or a
+    /// column this store does not have, or a value of the wrong kind, is an error (`Other`);
+    /// a column the rows leave out takes its default. Returns how many rows were loaded.
+    async fn import(&self, rows: RowSource) -> StoreResult<u64>;
 
     // ---- simulator carrier outbox ------------------------------------------------------------
     /// Appends accepted submissions in one transaction; returns their sequence numbers, in the

@@ -38,6 +38,20 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write every table of the database as JSON lines, to move an installation to another
+    /// database (e.g. from SQLite to PostgreSQL) with `tidings import`.
+    Export {
+        /// The file to write (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load a `tidings export` file into an empty database (applies migrations first). Loads
+    /// everything or, on any error, nothing.
+    Import {
+        /// The file to read (default: standard input).
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+    },
     /// Show the effective configuration (secrets redacted).
     Config {
         #[command(subcommand)]
@@ -273,6 +287,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             startup::open_migrated_store(&config.database_url).await?;
             print_json(&json!({"migrated": true}));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { output } => {
+            let store = startup::open_migrated_store(&config.database_url).await?;
+            let rows = match output {
+                Some(path) => {
+                    let file = tokio::fs::File::create(&path)
+                        .await
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    crate::transfer::export(store, file).await?
+                }
+                None => crate::transfer::export(store, tokio::io::stdout()).await?,
+            };
+            eprintln!("exported {rows} rows");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { input } => {
+            let store = startup::open_migrated_store(&config.database_url).await?;
+            let rows = match input {
+                Some(path) => {
+                    let file = tokio::fs::File::open(&path)
+                        .await
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    crate::transfer::import(store, tokio::io::BufReader::new(file)).await?
+                }
+                None => {
+                    crate::transfer::import(store, tokio::io::BufReader::new(tokio::io::stdin()))
+                        .await?
+                }
+            };
+            print_json(&json!({"imported": rows}));
             Ok(ExitCode::SUCCESS)
         }
         Command::Config { .. } => {
@@ -547,9 +592,12 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                 )
                 .await?
         }
-        Command::Serve | Command::Migrate | Command::Config { .. } | Command::Demo => {
-            return Err(anyhow!("not an admin command"))
-        }
+        Command::Serve
+        | Command::Migrate
+        | Command::Export { .. }
+        | Command::Import { .. }
+        | Command::Config { .. }
+        | Command::Demo => return Err(anyhow!("not an admin command")),
     };
     print_json(&out);
     Ok(ExitCode::SUCCESS)

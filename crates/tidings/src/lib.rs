@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod startup;
+pub mod transfer;
 
 pub use config::Config;
 pub use startup::{Application, EngineMode};

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The delivery engine, driven by the tests (`app.engine.run_until_idle()`).
     pub engine: engine::Engine,
+    /// The database it runs on (fresh for this app unless the test chose one).
+    pub database_url: String,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -29,7 +31,7 @@ pub const NOW_MS: i64 = 1_795_708_800_000;
 
 /// Which database the suite runs on: a temp SQLite file, or the PostgreSQL named by
 /// `TIDINGS_TEST_DATABASE_URL` (which must then be reachable: the test fails, never skips).
-fn database_url(dir: &std::path::Path) -> String {
+pub fn database_url(dir: &std::path::Path) -> String {
     format!("sqlite://{}", dir.join("tidings.db").display())
 }
 
@@ -57,6 +59,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
             .collect(),
     });
     adjust(&mut file);
+    let database_url = file.database_url.clone().unwrap_or_default();
     let config = Config::resolve(file, None, &|_| None).expect("config");
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let app = Application::build(
@@ -77,6 +80,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
         http: reqwest::Client::new(),
         clock,
         engine,
+        database_url,
         _dir: dir,
         _shutdown: tx,
     }

@@ -1,0 +1,302 @@
+//! Short and long codes and the keywords on them (API.md §6, §7). Deleting either cascades, in
+//! the schema, to the keywords and subscriptions below it.
+
+use store::{Code, Keyword, NewCode, NewKeyword, StoreError, StoreResult};
+
+use crate::{account, db, flag, flag_value, id_key, parent_gone, AccountRef, PgStore};
+
+/// The lookup key of a keyword. Keywords are words texted by people, so this folds case beyond
+/// ASCII (`ÚNETE` and `únete` are one keyword).
+pub(crate) fn keyword_key(keyword: &str) -> String {
+    keyword.to_lowercase()
+}
+
+/// The lookup key of a code string (digits in practice; compared ignoring ASCII case all the same).
+pub(crate) fn code_key(code: &str) -> String {
+    code.to_ascii_lowercase()
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    id: String,
+    code: String,
+    country_code: String,
+    kind: String,
+    carrier: String,
+    opt_out_text: Option<String>,
+    help_text: Option<String>,
+    created_at: i64,
+}
+
+impl CodeRow {
+    fn into_code(self, account_id: &str) -> Code {
+        Code {
+            id: self.id,
+            account_id: account_id.to_string(),
+            code: self.code,
+            country_code: self.country_code,
+            kind: self.kind,
+            carrier: self.carrier,
+            opt_out_text: self.opt_out_text,
+            help_text: self.help_text,
+            created_at: self.created_at,
+        }
+    }
+}
+
+pub(crate) async fn create_code(store: &PgStore, new: NewCode) -> StoreResult<Code> {
+    let owner = account(&store.pool, &new.account_id).await?;
+    sqlx::query(
+        "INSERT INTO codes (account_pk, id, id_key, code, code_key, country_code, kind, carrier, \
+         opt_out_text, help_text, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(owner.pk)
+    .bind(&new.id)
+    .bind(id_key(&new.id))
+    .bind(&new.code)
+    .bind(code_key(&new.code))
+    .bind(&new.country_code)
+    .bind(&new.kind)
+    .bind(&new.carrier)
+    .bind(&new.opt_out_text)
+    .bind(&new.help_text)
+    .bind(new.created_at)
+    .execute(&store.pool)
+    .await
+    .map_err(db("insert code"))?;
+    Ok(Code {
+        id: new.id,
+        account_id: owner.id,
+        code: new.code,
+        country_code: new.country_code,
+        kind: new.kind,
+        carrier: new.carrier,
+        opt_out_text: new.opt_out_text,
+        help_text: new.help_text,
+        created_at: new.created_at,
+    })
+}
+
+pub(crate) async fn get_code(
+    store: &PgStore,
+    account_id: &str,
+    id_or_code: &str,
+) -> StoreResult<Code> {
+    let owner = account(&store.pool, account_id).await?;
+    let row = sqlx::query_as::<_, CodeRow>(
+        "SELECT id, code, country_code, kind, carrier, opt_out_text, help_text, created_at \
+         FROM codes WHERE account_pk = $1 AND (id_key = $2 OR code_key = $3) \
+         ORDER BY id_key = $2 DESC LIMIT 1",
+    )
+    .bind(owner.pk)
+    .bind(id_key(id_or_code))
+    .bind(code_key(id_or_code))
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("get code"))?
+    .ok_or(StoreError::NotFound)?;
+    Ok(row.into_code(&owner.id))
+}
+
+pub(crate) async fn list_codes(store: &PgStore, account_id: &str) -> StoreResult<Vec<Code>> {
+    let owner = account(&store.pool, account_id).await?;
+    let rows = sqlx::query_as::<_, CodeRow>(
+        "SELECT id, code, country_code, kind, carrier, opt_out_text, help_text, created_at \
+         FROM codes WHERE account_pk = $1 ORDER BY pk",
+    )
+    .bind(owner.pk)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("list codes"))?;
+    Ok(rows.into_iter().map(|r| r.into_code(&owner.id)).collect())
+}
+
+/// One statement; an ID match wins over a code-string match. Keywords and their subscriptions
+/// go by ON DELETE CASCADE.
+pub(crate) async fn delete_code(
+    store: &PgStore,
+    account_id: &str,
+    id_or_code: &str,
+) -> StoreResult<()> {
+    let deleted = sqlx::query(
+        "DELETE FROM codes WHERE pk = (SELECT c.pk FROM codes c \
+         JOIN accounts a ON a.pk = c.account_pk \
+         WHERE a.id_key = $1 AND (c.id_key = $2 OR c.code_key = $3) \
+         ORDER BY c.id_key = $2 DESC LIMIT 1)",
+    )
+    .bind(id_key(account_id))
+    .bind(id_key(id_or_code))
+    .bind(code_key(id_or_code))
+    .execute(&store.pool)
+    .await
+    .map_err(db("delete code"))?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The pk and canonical code string of the account's code with this code string.
+pub(crate) async fn code_by_string<'e, E>(
+    executor: E,
+    owner: &AccountRef,
+    code: &str,
+) -> StoreResult<(i64, String)>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query_as("SELECT pk, code FROM codes WHERE account_pk = $1 AND code_key = $2")
+        .bind(owner.pk)
+        .bind(code_key(code))
+        .fetch_optional(executor)
+        .await
+        .map_err(db("resolve code"))?
+        .ok_or(StoreError::NotFound)
+}
+
+#[derive(sqlx::FromRow)]
+struct KeywordRow {
+    id: String,
+    code: String,
+    keyword: String,
+    response: Option<String>,
+    double_opt_in: i32,
+    confirm_text: Option<String>,
+    created_at: i64,
+}
+
+impl KeywordRow {
+    fn into_keyword(self, account_id: &str) -> Keyword {
+        Keyword {
+            id: self.id,
+            account_id: account_id.to_string(),
+            code: self.code,
+            keyword: self.keyword,
+            response: self.response,
+            double_opt_in: flag(self.double_opt_in),
+            confirm_text: self.confirm_text,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// `SELECT` of a keyword row, followed by the given clauses.
+macro_rules! select_keyword {
+    ($($clauses:literal),+) => {
+        concat!(
+            "SELECT k.id, c.code, k.keyword, k.response, k.double_opt_in, k.confirm_text, \
+             k.created_at FROM keywords k JOIN codes c ON c.pk = k.code_pk ",
+            $($clauses),+
+        )
+    };
+}
+
+/// A code deleted between its lookup and the insert is NotFound, as if it had gone before.
+pub(crate) async fn create_keyword(store: &PgStore, new: NewKeyword) -> StoreResult<Keyword> {
+    let owner = account(&store.pool, &new.account_id).await?;
+    let (code_pk, code) = code_by_string(&store.pool, &owner, &new.code).await?;
+    sqlx::query(
+        "INSERT INTO keywords (account_pk, code_pk, id, id_key, keyword, keyword_key, response, \
+         double_opt_in, confirm_text, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(owner.pk)
+    .bind(code_pk)
+    .bind(&new.id)
+    .bind(id_key(&new.id))
+    .bind(&new.keyword)
+    .bind(keyword_key(&new.keyword))
+    .bind(&new.response)
+    .bind(flag_value(new.double_opt_in))
+    .bind(&new.confirm_text)
+    .bind(new.created_at)
+    .execute(&store.pool)
+    .await
+    .map_err(parent_gone("insert keyword"))?;
+    Ok(Keyword {
+        id: new.id,
+        account_id: owner.id,
+        code,
+        keyword: new.keyword,
+        response: new.response,
+        double_opt_in: new.double_opt_in,
+        confirm_text: new.confirm_text,
+        created_at: new.created_at,
+    })
+}
+
+pub(crate) async fn get_keyword(
+    store: &PgStore,
+    account_id: &str,
+    id: &str,
+) -> StoreResult<Keyword> {
+    let owner = account(&store.pool, account_id).await?;
+    let row = sqlx::query_as::<_, KeywordRow>(select_keyword!(
+        "WHERE k.account_pk = $1 AND k.id_key = $2"
+    ))
+    .bind(owner.pk)
+    .bind(id_key(id))
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("get keyword"))?
+    .ok_or(StoreError::NotFound)?;
+    Ok(row.into_keyword(&owner.id))
+}
+
+pub(crate) async fn list_keywords(store: &PgStore, account_id: &str) -> StoreResult<Vec<Keyword>> {
+    let owner = account(&store.pool, account_id).await?;
+    let rows =
+        sqlx::query_as::<_, KeywordRow>(select_keyword!("WHERE k.account_pk = $1 ORDER BY k.pk"))
+            .bind(owner.pk)
+            .fetch_all(&store.pool)
+            .await
+            .map_err(db("list keywords"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.into_keyword(&owner.id))
+        .collect())
+}
+
+/// Subscriptions go by ON DELETE CASCADE.
+pub(crate) async fn delete_keyword(store: &PgStore, account_id: &str, id: &str) -> StoreResult<()> {
+    let deleted = sqlx::query(
+        "DELETE FROM keywords WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
+         AND id_key = $2",
+    )
+    .bind(id_key(account_id))
+    .bind(id_key(id))
+    .execute(&store.pool)
+    .await
+    .map_err(db("delete keyword"))?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The pk, canonical code string and canonical keyword of a keyword named by code string and
+/// keyword (both ignoring case).
+pub(crate) async fn keyword_by_name<'e, E>(
+    executor: E,
+    owner: &AccountRef,
+    code: &str,
+    keyword: &str,
+) -> StoreResult<(i64, String, String)>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query_as(
+        "SELECT k.pk, c.code, k.keyword FROM codes c JOIN keywords k ON k.code_pk = c.pk \
+         WHERE c.account_pk = $1 AND c.code_key = $2 AND k.keyword_key = $3",
+    )
+    .bind(owner.pk)
+    .bind(code_key(code))
+    .bind(keyword_key(keyword))
+    .fetch_optional(executor)
+    .await
+    .map_err(db("resolve keyword"))?
+    .ok_or(StoreError::NotFound)
+}

@@ -1,0 +1,432 @@
+//! Handing recipients over (API.md §4 "What a send does" 2, 5, 6; §5 receipts; §7 cancel): the
+//! dispatcher claims ready recipients of Started sends, records them durably as submitting
+//! before they leave, records the carrier's answers, and receipts raise their codes later.
+//!
+//! Any number of processes dispatch one send at once. The rules that keep that safe:
+//! - A claim takes the send's row in `FOR KEY SHARE` mode (claims share it) and then its
+//!   recipients with `FOR UPDATE SKIP LOCKED`: concurrent claims get disjoint batches.
+//! - Cancel takes the send's row `FOR UPDATE`, which waits for claims in flight and holds new
+//!   ones off until the send reads Canceled: a recipient is either claimed or canceled.
+//! - Statements that lock many recipients (or sends) of other processes lock them in key order
+//!   or skip locked ones, so no two transactions wait for each other in a cycle.
+//!
+//! Every statement is set-based: a batch travels as arrays that `unnest` turns back into rows.
+
+use std::collections::{HashMap, HashSet};
+
+use store::{
+    ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
+};
+
+use crate::codes::code_key;
+use crate::sends::{select_send, SendRow};
+use crate::{attributes_from_json, bad_value, db, id_key, PgStore};
+
+/// What the delivery methods need of a send named by its token.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SendRef {
+    pub(crate) pk: i64,
+    pub(crate) account_pk: i64,
+    pub(crate) state: String,
+    pub(crate) code: String,
+    pub(crate) due_at: i64,
+    pub(crate) next_at: Option<i64>,
+}
+
+/// The columns of a [`SendRef`].
+const SEND_REF: &str = "SELECT pk, account_pk, state, code, due_at, next_at FROM sends \
+     WHERE token_key = $1";
+
+/// The send with this token (tokens are unique across accounts, matched ignoring case);
+/// NotFound when there is none. `lock` is appended to the query (`FOR UPDATE`, ...).
+pub(crate) async fn send_ref<'e, E>(executor: E, token: &str, lock: &str) -> StoreResult<SendRef>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    let sql = if lock.is_empty() {
+        SEND_REF.to_string()
+    } else {
+        format!("{SEND_REF} {lock}")
+    };
+    sqlx::query_as::<_, SendRef>(&sql)
+        .bind(id_key(token))
+        .fetch_optional(executor)
+        .await
+        .map_err(db("find send by token"))?
+        .ok_or(StoreError::NotFound)
+}
+
+#[derive(sqlx::FromRow)]
+struct DispatchRow {
+    #[sqlx(flatten)]
+    send: SendRow,
+    dispatch_carrier: Option<String>,
+    dispatch_next_at: Option<i64>,
+}
+
+/// Every process sees the same sends; their claims share the recipients out.
+pub(crate) async fn dispatchable_sends(
+    store: &PgStore,
+    now: Millis,
+    limit: u32,
+) -> StoreResult<Vec<DispatchSend>> {
+    let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
+        with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
+        "WHERE s.state = 'Started' AND s.next_at <= $1 ",
+        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready') ",
+        "ORDER BY s.due_at, s.pk LIMIT $2"
+    ))
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("find dispatchable sends"))?;
+    rows.into_iter()
+        .map(|row| {
+            let send = row.send.into_send()?;
+            let carrier = row
+                .dispatch_carrier
+                .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
+            let next_at = row
+                .dispatch_next_at
+                .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
+            Ok(DispatchSend {
+                send,
+                carrier,
+                next_at,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn pause_send(store: &PgStore, token: &str, until: Millis) -> StoreResult<()> {
+    let paused = sqlx::query("UPDATE sends SET next_at = $2 WHERE token_key = $1")
+        .bind(id_key(token))
+        .bind(until)
+        .execute(&store.pool)
+        .await
+        .map_err(db("pause send"))?
+        .rows_affected();
+    if paused == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One claimed row: pk, number, whether it is still Subscribed, the contact's attributes.
+type ClaimRow = (i64, String, bool, Option<String>);
+
+/// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
+/// statement that locks the next `limit` ready recipients in queue order, skipping those other
+/// claims hold, and records the Subscribed ones as submitting under `owner` and the others as
+/// suppressed. When a whole batch is suppressed it takes the next one, so an empty answer means
+/// nothing is ready for this caller.
+pub(crate) async fn claim_recipients(
+    store: &PgStore,
+    token: &str,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<ClaimedRecipient>> {
+    let mut tx = store.begin().await?;
+    let send = send_ref(&mut *tx, token, "FOR KEY SHARE").await?;
+    if send.state != "Started" || limit == 0 {
+        return Ok(Vec::new());
+    }
+    // A deleted code has no keywords left: every remaining number is then suppressed.
+    let keywords: Vec<i64> = sqlx::query_scalar(
+        "SELECT k.pk FROM keywords k JOIN codes c ON c.pk = k.code_pk \
+         WHERE c.account_pk = $1 AND c.code_key = $2",
+    )
+    .bind(send.account_pk)
+    .bind(code_key(&send.code))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("find the send's keywords"))?;
+    let mut claimed = Vec::new();
+    loop {
+        let rows: Vec<ClaimRow> = sqlx::query_as(
+            "WITH batch AS ( \
+                 SELECT r.pk, r.mobile_number, EXISTS (SELECT 1 FROM subscriptions s \
+                     WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
+                     AND s.status = 'Subscribed') AS subscribed \
+                 FROM recipients r WHERE r.send_pk = $1 AND r.state = 'ready' \
+                 ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
+             claimed AS ( \
+                 UPDATE recipients SET \
+                 state = CASE WHEN b.subscribed THEN 'submitting' ELSE 'done' END, \
+                 outcome = CASE WHEN b.subscribed THEN NULL ELSE 'suppressed' END, \
+                 lease_owner = CASE WHEN b.subscribed THEN $4 END, \
+                 lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
+                 updated_at = $6 \
+                 FROM batch b WHERE recipients.pk = b.pk \
+                 RETURNING recipients.pk, recipients.mobile_number, b.subscribed) \
+             SELECT c.pk, c.mobile_number, c.subscribed, \
+             CASE WHEN c.subscribed THEN ct.attributes END \
+             FROM claimed c \
+             LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
+             ORDER BY c.pk",
+        )
+        .bind(send.pk)
+        .bind(i64::from(limit))
+        .bind(&keywords)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(send.account_pk)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("claim recipients"))?;
+        if rows.is_empty() {
+            break;
+        }
+        for (pk, mobile_number, subscribed, attributes) in rows {
+            if !subscribed {
+                continue;
+            }
+            claimed.push(ClaimedRecipient {
+                id: pk,
+                mobile_number,
+                attributes: match attributes {
+                    Some(text) => attributes_from_json(&text)?,
+                    None => store::Attributes::new(),
+                },
+            });
+        }
+        if !claimed.is_empty() {
+            break;
+        }
+    }
+    tx.commit().await.map_err(db("commit claimed recipients"))?;
+    Ok(claimed)
+}
+
+/// One statement for the whole batch. Only rows still submitting change: a recipient that
+/// recovery already settled as 3400 Unknown keeps that. The recipient's `carrier` (the send's,
+/// fixed at expansion) is recorded here, with the message id receipts will name.
+pub(crate) async fn record_submissions(
+    store: &PgStore,
+    results: &[SubmissionResult],
+    now: Millis,
+) -> StoreResult<()> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let mut sorted: Vec<&SubmissionResult> = results.iter().collect();
+    sorted.sort_by_key(|r| r.id);
+    let pks: Vec<i64> = sorted.iter().map(|r| r.id).collect();
+    let codes: Vec<i32> = sorted.iter().map(|r| r.status_code).collect();
+    let message_ids: Vec<Option<String>> = sorted
+        .iter()
+        .map(|r| r.carrier_message_id.clone())
+        .collect();
+    let segments: Vec<i32> = sorted.iter().map(|r| r.segments).collect();
+    let encodings: Vec<String> = sorted.iter().map(|r| r.encoding.clone()).collect();
+    let notes: Vec<Option<String>> = sorted.iter().map(|r| r.note.clone()).collect();
+    sqlx::query(
+        "UPDATE recipients SET status_code = u.status_code, \
+         carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
+         carrier_message_id = u.carrier_message_id, segments = u.segments, \
+         encoding = u.encoding, note = u.note, state = 'done', lease_owner = NULL, \
+         lease_until = NULL, updated_at = $7 \
+         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
+         $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
+         WHERE recipients.pk = u.pk AND recipients.state = 'submitting'",
+    )
+    .bind(&pks)
+    .bind(&codes)
+    .bind(&message_ids)
+    .bind(&segments)
+    .bind(&encodings)
+    .bind(&notes)
+    .bind(now)
+    .execute(&store.pool)
+    .await
+    .map_err(db("record submissions"))?;
+    Ok(())
+}
+
+/// One statement. Each caller finishes after committing its own last batch, so the last batch
+/// of a send to commit, in whichever process, sees every other one settled and finishes it.
+pub(crate) async fn finish_if_done(store: &PgStore, token: &str, now: Millis) -> StoreResult<bool> {
+    let finished: Option<(i64, bool)> = sqlx::query_as(
+        "WITH target AS (SELECT pk, state FROM sends WHERE token_key = $1), \
+         finished AS ( \
+             UPDATE sends SET state = 'Finished', completed_at = $2, next_at = NULL \
+             FROM target WHERE sends.pk = target.pk AND sends.state = 'Started' \
+             AND NOT EXISTS (SELECT 1 FROM recipients \
+                 WHERE send_pk = target.pk AND state = 'ready') \
+             AND NOT EXISTS (SELECT 1 FROM recipients \
+                 WHERE send_pk = target.pk AND state = 'submitting') \
+             RETURNING sends.pk) \
+         SELECT target.pk, EXISTS (SELECT 1 FROM finished) FROM target",
+    )
+    .bind(id_key(token))
+    .bind(now)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("finish send"))?;
+    match finished {
+        Some((_, done)) => Ok(done),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// The note of a recipient whose hand-over was interrupted (API.md §4.6).
+const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
+
+/// Every process runs this. Rows another transaction holds are skipped (their owner is recording
+/// them, or another recovery is settling them), so concurrent recoveries never wait for each
+/// other and each expired recipient is counted by exactly one of them.
+pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult<u64> {
+    let mut tx = store.begin().await?;
+    let recovered = sqlx::query(
+        "WITH expired AS ( \
+             SELECT pk FROM recipients WHERE state = 'submitting' AND lease_until < $1 \
+             ORDER BY pk FOR UPDATE SKIP LOCKED) \
+         UPDATE recipients SET state = 'done', status_code = $2, note = $3, \
+         lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         FROM expired WHERE recipients.pk = expired.pk",
+    )
+    .bind(now)
+    .bind(store::codes::UNKNOWN)
+    .bind(UNKNOWN_AFTER_CRASH)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("recover expired hand-overs"))?
+    .rows_affected();
+    // A send whose last recipients were settled here, or whose process stopped between recording
+    // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
+    sqlx::query(
+        "WITH settled AS ( \
+             SELECT pk FROM sends WHERE state = 'Started' \
+             AND NOT EXISTS (SELECT 1 FROM recipients r \
+                 WHERE r.send_pk = sends.pk AND r.state = 'ready') \
+             AND NOT EXISTS (SELECT 1 FROM recipients r \
+                 WHERE r.send_pk = sends.pk AND r.state = 'submitting') \
+             ORDER BY pk FOR NO KEY UPDATE SKIP LOCKED) \
+         UPDATE sends SET state = 'Finished', completed_at = $1, next_at = NULL \
+         FROM settled WHERE sends.pk = settled.pk",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("finish settled sends"))?;
+    tx.commit().await.map_err(db("commit recovery"))?;
+    Ok(recovered)
+}
+
+/// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
+/// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
+/// "round", where a round holds at most one receipt per carrier message (usually one round).
+/// The recipients are locked in key order first, so receipt batches of different processes
+/// never deadlock.
+pub(crate) async fn apply_receipts(
+    store: &PgStore,
+    receipts: &[Receipt],
+    now: Millis,
+) -> StoreResult<u64> {
+    struct Round {
+        carriers: Vec<String>,
+        message_ids: Vec<String>,
+        codes: Vec<i32>,
+    }
+    let mut rounds: Vec<Round> = Vec::new();
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    for receipt in receipts {
+        let round = seen
+            .entry((&receipt.carrier, &receipt.carrier_message_id))
+            .or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Round {
+                carriers: Vec::new(),
+                message_ids: Vec::new(),
+                codes: Vec::new(),
+            });
+        }
+        let r = &mut rounds[*round];
+        r.carriers.push(receipt.carrier.clone());
+        r.message_ids.push(receipt.carrier_message_id.clone());
+        r.codes.push(receipt.status_code);
+        *round += 1;
+    }
+    if rounds.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin().await?;
+    let mut changed = HashSet::new();
+    for (i, round) in rounds.iter().enumerate() {
+        if i == 0 {
+            sqlx::query(
+                "SELECT r.pk FROM recipients r \
+                 JOIN unnest($1::text[], $2::text[]) AS u (carrier, carrier_message_id) \
+                 ON r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id \
+                 ORDER BY r.pk FOR UPDATE OF r",
+            )
+            .bind(&round.carriers)
+            .bind(&round.message_ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("lock the recipients of receipts"))?;
+        }
+        let pks: Vec<i64> = sqlx::query_scalar(
+            "UPDATE recipients SET status_code = u.status_code, updated_at = $4 \
+             FROM unnest($1::text[], $2::text[], $3::integer[]) \
+             AS u (carrier, carrier_message_id, status_code) \
+             WHERE recipients.carrier = u.carrier \
+             AND recipients.carrier_message_id = u.carrier_message_id \
+             AND (u.status_code > recipients.status_code \
+             OR (recipients.status_code = $5 AND u.status_code <> $5)) \
+             RETURNING recipients.pk",
+        )
+        .bind(&round.carriers)
+        .bind(&round.message_ids)
+        .bind(&round.codes)
+        .bind(now)
+        .bind(store::codes::THROTTLED)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("apply receipts"))?;
+        changed.extend(pks);
+    }
+    tx.commit().await.map_err(db("commit receipts"))?;
+    Ok(changed.len() as u64)
+}
+
+/// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
+/// Recipients being handed over right now are not touched: they may already have left. The
+/// send's row lock waits for claims in flight (see the module docs) and is taken before any
+/// recipient's, in the order claims take them.
+pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> StoreResult<u64> {
+    let mut tx = store.begin().await?;
+    let send = send_ref(&mut *tx, token, "FOR UPDATE").await?;
+    if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
+        return Err(StoreError::Conflict(format!(
+            "send {token} is {} and cannot be canceled",
+            send.state
+        )));
+    }
+    let canceled = sqlx::query(
+        "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = $2 \
+         WHERE send_pk = $1 AND state = 'ready'",
+    )
+    .bind(send.pk)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("cancel recipients"))?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE sends SET state = 'Canceled', completed_at = $2, next_at = NULL, \
+         lease_owner = NULL, lease_until = NULL WHERE pk = $1",
+    )
+    .bind(send.pk)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("cancel send"))?;
+    tx.commit().await.map_err(db("commit canceled send"))?;
+    store.signal.raise();
+    Ok(canceled)
+}

@@ -1,0 +1,379 @@
+//! Audience expansion (API.md §4 "What a send does" 1–2, "Send status values"): the scheduler
+//! claims due sends under a lease, and each send's audience is fanned out into `recipients`
+//! batch by batch, set-wise inside the database — memory does not grow with the audience.
+//!
+//! Many processes may run schedulers at once. Claiming is `FOR UPDATE SKIP LOCKED`, so two
+//! schedulers never claim one send; a batch holds the send's row lock for its whole transaction
+//! and proceeds only while the lease names its owner, so one worker at a time expands a send
+//! and a worker whose lease was taken over stops (`Lost`) at its next batch.
+//!
+//! A batch is one transaction: a key range of the current target list's memberships goes
+//! through two `INSERT ... SELECT`s (the numbers Subscribed on the send's code become ready
+//! recipients, the others are recorded as suppressed; the planner picks the join for each), and
+//! the cursor moves in the same transaction, so a crash resumes after the last committed batch.
+//! The unique key `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
+
+use serde_json::json;
+use store::{Expansion, Millis, Send, StoreError, StoreResult};
+
+use crate::codes::code_key;
+use crate::sends::{select_send, SendRow};
+use crate::{db, flag, id_key, strings_from_json, PgStore};
+
+/// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
+/// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
+/// since this statement's snapshot is re-checked when locked (and then no longer matches).
+pub(crate) async fn claim_due_sends(
+    store: &PgStore,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<Send>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query_as::<_, SendRow>(concat!(
+        "WITH due AS ( \
+             SELECT pk FROM sends \
+             WHERE (state = 'New' AND due_at <= $3) OR (state = 'Queuing' AND lease_until < $3) \
+             ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
+         claimed AS ( \
+             UPDATE sends SET state = 'Queuing', lease_owner = $1, lease_until = $2 \
+             FROM due WHERE sends.pk = due.pk RETURNING sends.*) ",
+        select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("claim due sends"))?;
+    rows.into_iter().map(SendRow::into_send).collect()
+}
+
+/// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
+/// cursor and are immediately claimable, and other processes are told so. Recipients being
+/// handed over keep their lease: they may have left, so only recovery may settle them (as 3400
+/// Unknown).
+pub(crate) async fn release_leases(store: &PgStore, owner: &str) -> StoreResult<()> {
+    let released = sqlx::query(
+        "UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(&store.pool)
+    .await
+    .map_err(db("release expansion leases"))?
+    .rows_affected();
+    if released > 0 {
+        store.signal.raise();
+    }
+    Ok(())
+}
+
+/// What a batch needs of its send.
+#[derive(sqlx::FromRow)]
+struct Expanding {
+    pk: i64,
+    account_pk: i64,
+    state: String,
+    lease_owner: Option<String>,
+    message_id: String,
+    code: String,
+    target_list_ids: String,
+    exclusion_list_ids: String,
+    allow_duplication: i32,
+    expand_list: i32,
+    expand_after: Option<String>,
+}
+
+/// The send's lists resolved by their stored IDs within its account, in order, without repeats.
+struct Lists {
+    targets: Vec<i64>,
+    exclusions: Vec<i64>,
+}
+
+pub(crate) async fn expand_batch(
+    store: &PgStore,
+    token: &str,
+    owner: &str,
+    batch: u32,
+    now: Millis,
+    lease_until: Millis,
+) -> StoreResult<Expansion> {
+    let mut tx = store.begin().await?;
+    // The row lock is held to the end of the batch: a second worker of this send waits here,
+    // then finds the lease no longer its own.
+    let send = sqlx::query_as::<_, Expanding>(
+        "SELECT pk, account_pk, state, lease_owner, message_id, code, target_list_ids, \
+         exclusion_list_ids, allow_duplication, expand_list, expand_after \
+         FROM sends WHERE token_key = $1 FOR UPDATE",
+    )
+    .bind(id_key(token))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("read the send to expand"))?
+    .ok_or(StoreError::NotFound)?;
+    if send.state != "Queuing" || send.lease_owner.as_deref() != Some(owner) {
+        // Nothing was written: dropping the transaction rolls it back.
+        return Ok(Expansion::Lost);
+    }
+
+    // Everything the send names must still exist when its audience is read (API.md §4.2). Every
+    // batch resolves the lists by ID anyway (the first after a takeover included), so every
+    // batch checks: a send stops as soon as something it names is gone.
+    let mut errors = Vec::new();
+    let message: Option<i64> =
+        sqlx::query_scalar("SELECT pk FROM messages WHERE account_pk = $1 AND id_key = $2")
+            .bind(send.account_pk)
+            .bind(id_key(&send.message_id))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("find the send's message"))?;
+    if message.is_none() {
+        errors.push(format!(
+            "Message {} was deleted before the send was due.",
+            send.message_id
+        ));
+    }
+    let target_ids = strings_from_json(&send.target_list_ids, "target list IDs")?;
+    let exclusion_ids = strings_from_json(&send.exclusion_list_ids, "exclusion list IDs")?;
+    let mut lists = Lists {
+        targets: Vec::new(),
+        exclusions: Vec::new(),
+    };
+    let mut named = Vec::new();
+    for (ids, pks) in [
+        (&target_ids, &mut lists.targets),
+        (&exclusion_ids, &mut lists.exclusions),
+    ] {
+        for (id, pk) in ids
+            .iter()
+            .zip(list_pks(&mut tx, send.account_pk, ids).await?)
+        {
+            match pk {
+                Some(pk) if !pks.contains(&pk) => pks.push(pk),
+                Some(_) => {}
+                None if !named.contains(&id_key(id)) => {
+                    named.push(id_key(id));
+                    errors.push(format!("List {id} was deleted before the send was due."));
+                }
+                None => {}
+            }
+        }
+    }
+    let code: Option<(i64, String)> =
+        sqlx::query_as("SELECT pk, carrier FROM codes WHERE account_pk = $1 AND code_key = $2")
+            .bind(send.account_pk)
+            .bind(code_key(&send.code))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("find the send's code"))?;
+    if code.is_none() {
+        errors.push(format!(
+            "Code {} was deleted before the send was due.",
+            send.code
+        ));
+    }
+    let Some((code_pk, carrier)) = code.filter(|_| errors.is_empty()) else {
+        return fail(tx, send.pk, errors, now).await;
+    };
+
+    let keywords: Vec<i64> = sqlx::query_scalar("SELECT pk FROM keywords WHERE code_pk = $1")
+        .bind(code_pk)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("find the code's keywords"))?;
+
+    // Segments of target lists until about `batch` memberships have been read.
+    let mut remaining = i64::from(batch.max(1));
+    let mut list_index = usize::try_from(send.expand_list).unwrap_or(usize::MAX);
+    let mut after = send.expand_after.unwrap_or_default();
+    let duplication = flag(send.allow_duplication);
+    while remaining > 0 {
+        let Some(&list_pk) = lists.targets.get(list_index) else {
+            break;
+        };
+        // How many memberships the segment holds (at most `remaining`) and its last number.
+        let (read, end): (i64, Option<String>) = sqlx::query_as(
+            "SELECT count(*), max(mobile_number) FROM (SELECT mobile_number FROM list_members \
+             WHERE list_pk = $1 AND mobile_number > $2 ORDER BY mobile_number LIMIT $3) AS s",
+        )
+        .bind(list_pk)
+        .bind(&after)
+        .bind(remaining)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("find the end of an expansion batch"))?;
+        if let Some(end) = &end {
+            for subscribed in [true, false] {
+                let sql = segment_sql(subscribed, duplication, !lists.exclusions.is_empty());
+                let mut insert = sqlx::query(&sql)
+                    .bind(send.pk)
+                    .bind(now)
+                    .bind(&keywords)
+                    .bind(list_pk)
+                    .bind(&after)
+                    .bind(end);
+                if !lists.exclusions.is_empty() {
+                    insert = insert.bind(&lists.exclusions);
+                }
+                insert
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("expand a batch of memberships"))?;
+            }
+        }
+        if read < remaining {
+            // The list ends within this segment.
+            list_index += 1;
+            after = String::new();
+        } else if let Some(end) = end {
+            after = end;
+        }
+        remaining -= read;
+    }
+
+    if list_index < lists.targets.len() {
+        let cursor = i32::try_from(list_index)
+            .map_err(|_| StoreError::Other(format!("target list index {list_index}")))?;
+        sqlx::query(
+            "UPDATE sends SET expand_list = $2, expand_after = NULLIF($3, ''), lease_until = $4 \
+             WHERE pk = $1",
+        )
+        .bind(send.pk)
+        .bind(cursor)
+        .bind(&after)
+        .bind(lease_until)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("save the expansion cursor"))?;
+        tx.commit().await.map_err(db("commit expansion batch"))?;
+        return Ok(Expansion::More);
+    }
+
+    // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
+    // still ready.
+    let recipients: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = 'ready'",
+    )
+    .bind(send.pk)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("count recipients"))?;
+    let targets = i32::try_from(lists.targets.len())
+        .map_err(|_| StoreError::Other("too many target lists".to_string()))?;
+    sqlx::query(
+        "UPDATE sends SET state = 'Started', count = $2, carrier = $3, next_at = $4, \
+         lease_owner = NULL, lease_until = NULL, expand_list = $5, expand_after = NULL \
+         WHERE pk = $1",
+    )
+    .bind(send.pk)
+    .bind(recipients)
+    .bind(&carrier)
+    .bind(now)
+    .bind(targets)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("start the send"))?;
+    tx.commit().await.map_err(db("commit expanded send"))?;
+    // Its recipients can now be handed over by any process.
+    if recipients > 0 {
+        store.signal.raise();
+    }
+    Ok(Expansion::Done { recipients })
+}
+
+/// The pk of each list ID (any case) within the account, in order; `None` for a missing one.
+async fn list_pks(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    account_pk: i64,
+    ids: &[String],
+) -> StoreResult<Vec<Option<i64>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
+    let pks: Vec<(Option<i64>,)> = sqlx::query_as(
+        "SELECT l.pk FROM unnest($2::text[]) WITH ORDINALITY AS j (key, ord) \
+         LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.key ORDER BY j.ord",
+    )
+    .bind(account_pk)
+    .bind(&keys)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("resolve the send's lists"))?;
+    if pks.len() != ids.len() {
+        return Err(StoreError::Other(format!(
+            "resolving {} list IDs gave {} rows",
+            ids.len(),
+            pks.len()
+        )));
+    }
+    Ok(pks.into_iter().map(|(pk,)| pk).collect())
+}
+
+/// The send cannot run: Error with its reasons, and nothing of it left in the queue (a send in
+/// Error was never started, so nothing of it was handed over).
+async fn fail(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    send_pk: i64,
+    errors: Vec<String>,
+    now: Millis,
+) -> StoreResult<Expansion> {
+    sqlx::query("DELETE FROM recipients WHERE send_pk = $1")
+        .bind(send_pk)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("drop the recipients of a failed send"))?;
+    sqlx::query(
+        "UPDATE sends SET state = 'Error', errors = $2, completed_at = $3, lease_owner = NULL, \
+         lease_until = NULL WHERE pk = $1",
+    )
+    .bind(send_pk)
+    .bind(json!(errors).to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("record the send's error"))?;
+    tx.commit().await.map_err(db("commit failed send"))?;
+    Ok(Expansion::Failed {
+        reason: errors.join(" "),
+    })
+}
+
+/// One half of a segment: the memberships in `($5, $6]` of list $4, minus exclusion-list numbers
+/// ($7, an array of list pks, when `excluding`), that are (`subscribed`) or are not Subscribed
+/// to one of the code's keywords ($3, an array of pks). The first become ready recipients (one
+/// per membership with duplication, else one per number); the others are recorded once per
+/// number as expansion-suppressed. The carrier is recorded later, with the carrier's message id.
+fn segment_sql(subscribed: bool, duplication: bool, excluding: bool) -> String {
+    let (list_pk, state, suppressed, test) = if subscribed {
+        (
+            if duplication { "m.list_pk" } else { "0" },
+            "ready",
+            0,
+            "EXISTS",
+        )
+    } else {
+        ("0", "done", 1, "NOT EXISTS")
+    };
+    let exclusion = if excluding {
+        "AND NOT EXISTS (SELECT 1 FROM list_members x \
+         WHERE x.list_pk = ANY($7) AND x.mobile_number = m.mobile_number) "
+    } else {
+        ""
+    };
+    format!(
+        "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, expansion_suppressed, \
+         updated_at) \
+         SELECT $1, m.mobile_number, {list_pk}, '{state}', {suppressed}, $2 \
+         FROM list_members m \
+         WHERE m.list_pk = $4 AND m.mobile_number > $5 AND m.mobile_number <= $6 \
+         AND {test} (SELECT 1 FROM subscriptions s WHERE s.keyword_pk = ANY($3) \
+         AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed') \
+         {exclusion}\
+         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+    )
+}

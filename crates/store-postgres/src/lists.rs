@@ -1,0 +1,400 @@
+//! Contact lists, their memberships and the contacts behind them (API.md §4 "Audience", §6
+//! queueImport, §7). A contact is one per number per account and owns the attributes; a
+//! membership is only (list, number). `lists.size` is kept in step with `list_members` in the
+//! same transaction, so reading a list never counts its members.
+
+use std::collections::HashMap;
+
+use store::{
+    Attributes, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList, StoreError,
+    StoreResult, SubscribeTo,
+};
+
+use crate::codes::keyword_by_name;
+use crate::{
+    account, attributes_from_json, attributes_to_json, db, id_key, now_millis, parent_gone,
+    AccountRef, PgStore,
+};
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: String,
+    name: String,
+    size: i64,
+    created_at: i64,
+    last_change_at: i64,
+}
+
+impl ListRow {
+    fn into_list(self, account_id: &str) -> ContactList {
+        ContactList {
+            id: self.id,
+            account_id: account_id.to_string(),
+            name: self.name,
+            size: self.size,
+            created_at: self.created_at,
+            last_change_at: self.last_change_at,
+        }
+    }
+}
+
+pub(crate) async fn create(store: &PgStore, new: NewList) -> StoreResult<ContactList> {
+    let owner = account(&store.pool, &new.account_id).await?;
+    sqlx::query(
+        "INSERT INTO lists (account_pk, id, id_key, name, size, created_at, last_change_at) \
+         VALUES ($1, $2, $3, $4, 0, $5, $5)",
+    )
+    .bind(owner.pk)
+    .bind(&new.id)
+    .bind(id_key(&new.id))
+    .bind(&new.name)
+    .bind(new.created_at)
+    .execute(&store.pool)
+    .await
+    .map_err(db("insert list"))?;
+    Ok(ContactList {
+        id: new.id,
+        account_id: owner.id,
+        name: new.name,
+        size: 0,
+        created_at: new.created_at,
+        last_change_at: new.created_at,
+    })
+}
+
+pub(crate) async fn get(store: &PgStore, account_id: &str, id: &str) -> StoreResult<ContactList> {
+    let owner = account(&store.pool, account_id).await?;
+    let row = sqlx::query_as::<_, ListRow>(
+        "SELECT id, name, size, created_at, last_change_at FROM lists \
+         WHERE account_pk = $1 AND id_key = $2",
+    )
+    .bind(owner.pk)
+    .bind(id_key(id))
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("get list"))?
+    .ok_or(StoreError::NotFound)?;
+    Ok(row.into_list(&owner.id))
+}
+
+pub(crate) async fn list(store: &PgStore, account_id: &str) -> StoreResult<Vec<ContactList>> {
+    let owner = account(&store.pool, account_id).await?;
+    let rows = sqlx::query_as::<_, ListRow>(
+        "SELECT id, name, size, created_at, last_change_at FROM lists \
+         WHERE account_pk = $1 ORDER BY pk",
+    )
+    .bind(owner.pk)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("list lists"))?;
+    Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
+}
+
+/// Memberships go by ON DELETE CASCADE; contacts stay (they belong to the account).
+pub(crate) async fn delete(store: &PgStore, account_id: &str, id: &str) -> StoreResult<()> {
+    let deleted = sqlx::query(
+        "DELETE FROM lists WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
+         AND id_key = $2",
+    )
+    .bind(id_key(account_id))
+    .bind(id_key(id))
+    .execute(&store.pool)
+    .await
+    .map_err(db("delete list"))?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One row per given ID, in order; `id_key` is unique per account.
+pub(crate) async fn resolve(
+    store: &PgStore,
+    account_id: &str,
+    ids: &[String],
+) -> StoreResult<Vec<Option<String>>> {
+    let owner = account(&store.pool, account_id).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
+    let resolved: Vec<(Option<String>,)> = sqlx::query_as(
+        "SELECT l.id FROM unnest($2::text[]) WITH ORDINALITY AS j (key, ord) \
+         LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.key \
+         ORDER BY j.ord",
+    )
+    .bind(owner.pk)
+    .bind(&keys)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("resolve lists"))?;
+    if resolved.len() != ids.len() {
+        return Err(StoreError::Other(format!(
+            "resolving {} list IDs gave {} rows",
+            ids.len(),
+            resolved.len()
+        )));
+    }
+    Ok(resolved.into_iter().map(|(id,)| id).collect())
+}
+
+async fn list_pk<'e, E>(executor: E, owner: &AccountRef, list_id: &str) -> StoreResult<i64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query_scalar("SELECT pk FROM lists WHERE account_pk = $1 AND id_key = $2")
+        .bind(owner.pk)
+        .bind(id_key(list_id))
+        .fetch_optional(executor)
+        .await
+        .map_err(db("resolve list"))?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One number of a batch after merging its rows: what its contact should become.
+struct Pending {
+    subscriber_key: Option<String>,
+    attributes: Attributes,
+}
+
+/// Merges `given` into `stored`: a given attribute replaces any stored one whose name equals it
+/// ignoring ASCII case, and keeps its own spelling.
+fn merge_attributes(stored: &mut Attributes, given: &Attributes) {
+    for (name, value) in given {
+        stored.retain(|existing, _| !existing.eq_ignore_ascii_case(name));
+        stored.insert(name.clone(), value.clone());
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredContact {
+    mobile_number: String,
+    subscriber_key: Option<String>,
+    attributes: String,
+}
+
+/// One batch in one transaction, with a fixed number of statements whatever its size (the batch
+/// travels as arrays that `unnest` turns back into rows). Attribute merging happens here (it
+/// needs the stored attributes) under the contacts' row locks, so concurrent imports touching
+/// one contact merge one after the other and none is lost: every contact of the batch exists
+/// (an empty one is inserted when missing) and is locked, in number order, before it is read.
+/// Everything is written in number order, so two batches never wait for each other in a cycle.
+pub(crate) async fn upsert_members(
+    store: &PgStore,
+    account_id: &str,
+    list_id: &str,
+    rows: &[ContactRow],
+    subscribe: Option<&SubscribeTo>,
+    now: Millis,
+) -> StoreResult<MemberCounts> {
+    // Rows for one number merge in batch order: attributes accumulate, a later key wins.
+    let mut pending: HashMap<&str, Pending> = HashMap::new();
+    for row in rows {
+        let entry = pending
+            .entry(row.mobile_number.as_str())
+            .or_insert_with(|| Pending {
+                subscriber_key: None,
+                attributes: Attributes::new(),
+            });
+        if row.subscriber_key.is_some() {
+            entry.subscriber_key.clone_from(&row.subscriber_key);
+        }
+        merge_attributes(&mut entry.attributes, &row.attributes);
+    }
+    let mut numbers: Vec<String> = pending.keys().map(|n| n.to_string()).collect();
+    numbers.sort_unstable();
+
+    let mut tx = store.begin().await?;
+    let owner = account(&mut *tx, account_id).await?;
+    let list_pk = list_pk(&mut *tx, &owner, list_id).await?;
+    let keyword_pk = match subscribe {
+        Some(to) => Some(
+            keyword_by_name(&mut *tx, &owner, &to.code, &to.keyword)
+                .await?
+                .0,
+        ),
+        None => None,
+    };
+    if numbers.is_empty() {
+        return Ok(MemberCounts::default());
+    }
+
+    sqlx::query(
+        "INSERT INTO contacts (account_pk, mobile_number, attributes, created_at, updated_at) \
+         SELECT $1, n, '{}', $3, $3 FROM unnest($2::text[]) AS n \
+         ON CONFLICT (account_pk, mobile_number) DO NOTHING",
+    )
+    .bind(owner.pk)
+    .bind(&numbers)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("insert new contacts"))?;
+    let stored = sqlx::query_as::<_, StoredContact>(
+        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+         WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number FOR UPDATE",
+    )
+    .bind(owner.pk)
+    .bind(&numbers)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("lock contacts of the batch"))?;
+    for contact in stored {
+        let Some(entry) = pending.get_mut(contact.mobile_number.as_str()) else {
+            continue;
+        };
+        let mut attributes = attributes_from_json(&contact.attributes)?;
+        merge_attributes(&mut attributes, &entry.attributes);
+        entry.attributes = attributes;
+        if entry.subscriber_key.is_none() {
+            entry.subscriber_key = contact.subscriber_key;
+        }
+    }
+    let mut keys = Vec::with_capacity(numbers.len());
+    let mut attributes = Vec::with_capacity(numbers.len());
+    for number in &numbers {
+        let entry = pending
+            .get(number.as_str())
+            .ok_or_else(|| StoreError::Other(format!("number {number} left the batch")))?;
+        keys.push(entry.subscriber_key.clone());
+        attributes.push(attributes_to_json(&entry.attributes)?);
+    }
+    sqlx::query(
+        "UPDATE contacts SET subscriber_key = u.k, attributes = u.a, updated_at = $5 \
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS u (n, k, a) \
+         WHERE contacts.account_pk = $1 AND contacts.mobile_number = u.n",
+    )
+    .bind(owner.pk)
+    .bind(&numbers)
+    .bind(&keys)
+    .bind(&attributes)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("update contacts"))?;
+
+    // Memberships: the new ones are the rows this inserts. A list deleted meanwhile is NotFound.
+    let added = sqlx::query(
+        "INSERT INTO list_members (list_pk, mobile_number, added_at) \
+         SELECT $1, n, $3 FROM unnest($2::text[]) AS n \
+         ON CONFLICT (list_pk, mobile_number) DO NOTHING",
+    )
+    .bind(list_pk)
+    .bind(&numbers)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(parent_gone("insert memberships"))?
+    .rows_affected();
+    if added > 0 {
+        let added = i64::try_from(added)
+            .map_err(|_| StoreError::Other(format!("{added} members added")))?;
+        sqlx::query("UPDATE lists SET size = size + $2, last_change_at = $3 WHERE pk = $1")
+            .bind(list_pk)
+            .bind(added)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("update list size"))?;
+    }
+
+    // Subscriptions: new ones are Subscribed; an opted-out number stays opted out, a subscribed
+    // one keeps its opt-in date, a pending double opt-in is settled by the import's consent.
+    if let Some(keyword_pk) = keyword_pk {
+        sqlx::query(
+            "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
+             opt_in_date, opt_out_date) \
+             SELECT $1, n, $2, 'Subscribed', $4, NULL FROM unnest($3::text[]) AS n \
+             ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
+             status = 'Subscribed', opt_in_date = excluded.opt_in_date \
+             WHERE subscriptions.status = 'InProgress'",
+        )
+        .bind(keyword_pk)
+        .bind(owner.pk)
+        .bind(&numbers)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(parent_gone("subscribe batch"))?;
+    }
+
+    tx.commit().await.map_err(db("commit members"))?;
+    let total = u64::try_from(rows.len())
+        .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
+    Ok(MemberCounts {
+        added,
+        updated: total.saturating_sub(added),
+    })
+}
+
+/// One statement: the membership goes and the list's size and time follow. The trait gives no
+/// `now` here: the wall clock, never moving the list's time backwards.
+pub(crate) async fn remove_member(
+    store: &PgStore,
+    account_id: &str,
+    list_id: &str,
+    mobile_number: &str,
+) -> StoreResult<()> {
+    let changed: Option<i64> = sqlx::query_scalar(
+        "WITH list AS (SELECT l.pk FROM lists l JOIN accounts a ON a.pk = l.account_pk \
+             WHERE a.id_key = $1 AND l.id_key = $2), \
+         removed AS (DELETE FROM list_members m USING list \
+             WHERE m.list_pk = list.pk AND m.mobile_number = $3 RETURNING m.list_pk) \
+         UPDATE lists SET size = size - 1, last_change_at = GREATEST(last_change_at, $4) \
+         WHERE pk IN (SELECT list_pk FROM removed) RETURNING pk",
+    )
+    .bind(id_key(account_id))
+    .bind(id_key(list_id))
+    .bind(mobile_number)
+    .bind(now_millis())
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("remove member"))?;
+    changed.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+pub(crate) async fn get_contact(
+    store: &PgStore,
+    account_id: &str,
+    mobile_number: &str,
+) -> StoreResult<Contact> {
+    let owner = account(&store.pool, account_id).await?;
+    let row = sqlx::query_as::<_, StoredContact>(
+        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+         WHERE account_pk = $1 AND mobile_number = $2",
+    )
+    .bind(owner.pk)
+    .bind(mobile_number)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("get contact"))?
+    .ok_or(StoreError::NotFound)?;
+    Ok(Contact {
+        attributes: attributes_from_json(&row.attributes)?,
+        mobile_number: row.mobile_number,
+        subscriber_key: row.subscriber_key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_given_attribute_replaces_one_equal_ignoring_case() {
+        let mut stored = Attributes::new();
+        stored.insert("FirstName".into(), json!("Ann"));
+        stored.insert("City".into(), json!("Oslo"));
+        let mut given = Attributes::new();
+        given.insert("CITY".into(), json!("Bergen"));
+        given.insert("Tier".into(), json!(2));
+        merge_attributes(&mut stored, &given);
+        let mut expected = Attributes::new();
+        expected.insert("FirstName".into(), json!("Ann"));
+        expected.insert("CITY".into(), json!("Bergen"));
+        expected.insert("Tier".into(), json!(2));
+        assert_eq!(stored, expected);
+    }
+}

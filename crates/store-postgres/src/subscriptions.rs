@@ -1,0 +1,100 @@
+//! Subscriptions of numbers to keywords (API.md §6).
+
+use store::{Millis, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
+
+use crate::codes::keyword_by_name;
+use crate::{account, bad_value, db, parent_gone, PgStore};
+
+#[derive(sqlx::FromRow)]
+struct SubscriptionRow {
+    mobile_number: String,
+    code: String,
+    keyword: String,
+    status: String,
+    opt_in_date: Option<i64>,
+    opt_out_date: Option<i64>,
+}
+
+impl SubscriptionRow {
+    fn into_subscription(self) -> StoreResult<Subscription> {
+        Ok(Subscription {
+            status: SubscriptionStatus::parse(&self.status)
+                .ok_or_else(|| bad_value("subscription status", &self.status))?,
+            mobile_number: self.mobile_number,
+            code: self.code,
+            keyword: self.keyword,
+            opt_in_date: self.opt_in_date,
+            opt_out_date: self.opt_out_date,
+        })
+    }
+}
+
+/// Creates or changes the subscription in one upsert; a date is set only on the change into its
+/// status (every right-hand side reads the stored row as it was).
+pub(crate) async fn set(
+    store: &PgStore,
+    account_id: &str,
+    to: &SubscribeTo,
+    mobile_number: &str,
+    status: SubscriptionStatus,
+    now: Millis,
+) -> StoreResult<Subscription> {
+    let owner = account(&store.pool, account_id).await?;
+    let (keyword_pk, code, keyword) =
+        keyword_by_name(&store.pool, &owner, &to.code, &to.keyword).await?;
+    let (status, opt_in_date, opt_out_date): (String, Option<i64>, Option<i64>) = sqlx::query_as(
+        "INSERT INTO subscriptions AS s (keyword_pk, mobile_number, account_pk, status, \
+         opt_in_date, opt_out_date) \
+         VALUES ($1, $2, $3, $4, \
+         CASE WHEN $4 = 'Subscribed' THEN $5::bigint END, \
+         CASE WHEN $4 = 'Unsubscribed' THEN $5::bigint END) \
+         ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
+         opt_in_date = CASE WHEN excluded.status = 'Subscribed' AND s.status <> 'Subscribed' \
+         THEN $5 ELSE s.opt_in_date END, \
+         opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
+         AND s.status <> 'Unsubscribed' THEN $5 ELSE s.opt_out_date END, \
+         status = excluded.status \
+         RETURNING status, opt_in_date, opt_out_date",
+    )
+    .bind(keyword_pk)
+    .bind(mobile_number)
+    .bind(owner.pk)
+    .bind(status.as_str())
+    .bind(now)
+    .fetch_one(&store.pool)
+    .await
+    .map_err(parent_gone("set subscription"))?;
+    SubscriptionRow {
+        mobile_number: mobile_number.to_string(),
+        code,
+        keyword,
+        status,
+        opt_in_date,
+        opt_out_date,
+    }
+    .into_subscription()
+}
+
+pub(crate) async fn of(
+    store: &PgStore,
+    account_id: &str,
+    mobile_number: &str,
+) -> StoreResult<Vec<Subscription>> {
+    let owner = account(&store.pool, account_id).await?;
+    sqlx::query_as::<_, SubscriptionRow>(
+        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date \
+         FROM subscriptions s \
+         JOIN keywords k ON k.pk = s.keyword_pk \
+         JOIN codes c ON c.pk = k.code_pk \
+         WHERE s.account_pk = $1 AND s.mobile_number = $2 \
+         ORDER BY c.code, k.keyword_key, k.keyword",
+    )
+    .bind(owner.pk)
+    .bind(mobile_number)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("subscriptions of a number"))?
+    .into_iter()
+    .map(SubscriptionRow::into_subscription)
+    .collect()
+}

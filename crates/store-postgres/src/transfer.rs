@@ -1,0 +1,409 @@
+//! `tidings export` / `tidings import` on PostgreSQL: every table, row by row, as JSON objects
+//! keyed by column name (see `store::TableRow`). Table and column names come from the catalog,
+//! so a table added by a later migration moves too. The tables and columns are those of the
+//! SQLite backend, so rows move between the two.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::TryStreamExt;
+use serde_json::{Map, Number, Value};
+use sqlx::postgres::PgRow;
+use sqlx::{Column, PgConnection, Row, TypeInfo, ValueRef};
+use store::{ImportItem, RowSink, RowSource, StoreError, StoreResult, TableRow};
+
+use crate::{db, PgStore};
+
+/// Rows per multi-row `INSERT` of an import.
+const IMPORT_BATCH: usize = 500;
+
+/// Data tables of the current schema, parents before children: creation order, then moved
+/// after every table their foreign keys name. Migration bookkeeping is left out.
+pub(crate) async fn tables(conn: &mut PgConnection) -> StoreResult<Vec<String>> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+         AND c.relname NOT LIKE '\\_sqlx\\_%' ORDER BY c.oid",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("list tables"))?;
+    let references: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT child.relname::text, parent.relname::text FROM pg_constraint k \
+         JOIN pg_class child ON child.oid = k.conrelid \
+         JOIN pg_class parent ON parent.oid = k.confrelid \
+         JOIN pg_namespace n ON n.oid = child.relnamespace \
+         WHERE k.contype = 'f' AND n.nspname = current_schema()",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("list foreign keys"))?;
+    let mut parents: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (child, parent) in references {
+        if child != parent {
+            parents.entry(child).or_default().push(parent);
+        }
+    }
+    Ok(parents_first(&names, &parents))
+}
+
+/// Orders `names` so that every table comes after the tables it references, keeping the given
+/// order otherwise. A reference cycle (none exists) keeps the remaining tables in given order.
+fn parents_first(names: &[String], parents: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut placed: Vec<String> = Vec::with_capacity(names.len());
+    let mut pending: Vec<String> = names.to_vec();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|t| {
+            parents
+                .get(t)
+                .is_none_or(|ps| ps.iter().all(|p| placed.contains(p) || !names.contains(p)))
+        });
+        let next = pending.remove(ready.unwrap_or(0));
+        placed.push(next);
+    }
+    placed
+}
+
+/// One column of a table as the catalog describes it.
+struct ColumnInfo {
+    /// The SQL type (`bigint`, `text`, ...), for casting parameters.
+    sql_type: String,
+    /// An identity column, whose sequence must move past imported values.
+    identity: bool,
+}
+
+async fn columns(
+    conn: &mut PgConnection,
+    table: &str,
+) -> StoreResult<(BTreeMap<String, ColumnInfo>, Vec<String>)> {
+    let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attidentity <> '' \
+         FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident($1)) \
+         AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("read table columns"))?;
+    let key: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname::text FROM pg_index i \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+         WHERE i.indrelid = to_regclass(quote_ident($1)) AND i.indisprimary \
+         ORDER BY array_position(i.indkey::int2[], a.attnum)",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("read primary key"))?;
+    let columns = rows
+        .into_iter()
+        .map(|(name, sql_type, identity)| (name, ColumnInfo { sql_type, identity }))
+        .collect();
+    Ok((columns, key))
+}
+
+/// `"name"` with embedded quotes doubled. Only ever applied to names read from the catalog or
+/// checked against it.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn to_json(row: &PgRow) -> StoreResult<Map<String, Value>> {
+    let mut out = Map::new();
+    for (i, column) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(db("read a column"))?;
+        let value = if raw.is_null() {
+            Value::Null
+        } else {
+            let kind = raw.type_info().name().to_string();
+            match kind.as_str() {
+                "INT2" => Value::from(row.try_get::<i16, _>(i).map_err(db("read an integer"))?),
+                "INT4" => Value::from(row.try_get::<i32, _>(i).map_err(db("read an integer"))?),
+                "INT8" => Value::from(row.try_get::<i64, _>(i).map_err(db("read an integer"))?),
+                "BOOL" => Value::from(i64::from(
+                    row.try_get::<bool, _>(i).map_err(db("read a flag"))?,
+                )),
+                "FLOAT4" | "FLOAT8" => {
+                    let f = row.try_get::<f64, _>(i).map_err(db("read a real"))?;
+                    Number::from_f64(f).map(Value::Number).ok_or_else(|| {
+                        StoreError::Other(format!("column {} holds {f}", column.name()))
+                    })?
+                }
+                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => {
+                    Value::from(row.try_get::<String, _>(i).map_err(db("read text"))?)
+                }
+                other => {
+                    return Err(StoreError::Other(format!(
+                        "column {} holds a value of type {other}, which export does not carry",
+                        column.name()
+                    )))
+                }
+            }
+        };
+        out.insert(column.name().to_string(), value);
+    }
+    Ok(out)
+}
+
+/// One read-only repeatable-read transaction: a snapshot of every table at once. Neither the
+/// statement timeout nor the idle-transaction timeout applies: a large table streams for long,
+/// and a slow writer keeps the transaction waiting.
+pub(crate) async fn export(store: &PgStore, sink: RowSink) -> StoreResult<u64> {
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(db("begin export"))?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .map_err(db("lift the statement timeout"))?;
+    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .map_err(db("lift the idle timeout"))?;
+    let names = tables(&mut tx).await?;
+    let mut sent = 0u64;
+    for table in names {
+        let (_, key) = columns(&mut tx, &table).await?;
+        let order = if key.is_empty() {
+            "ctid".to_string()
+        } else {
+            key.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", ")
+        };
+        let sql = format!("SELECT * FROM {} ORDER BY {order}", quoted(&table));
+        let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await.map_err(db("export rows"))? {
+            let row = to_json(&row)?;
+            sink.send(TableRow {
+                table: table.clone(),
+                row,
+            })
+            .await
+            .map_err(|_| StoreError::Other("export stopped: its writer went away".into()))?;
+            sent += 1;
+        }
+    }
+    tx.commit().await.map_err(db("end export"))?;
+    Ok(sent)
+}
+
+/// Rows of one table with one set of columns, waiting to be inserted together.
+struct Pending {
+    table: String,
+    columns: Vec<String>,
+    rows: Vec<Map<String, Value>>,
+}
+
+/// One transaction, committed only at the end mark with the right count. Rows of one table and
+/// column set are inserted `IMPORT_BATCH` at a time, each value cast to its column's type (a
+/// value of the wrong kind fails the import). Identity sequences then move past the imported
+/// keys, so rows created afterwards get fresh ones.
+pub(crate) async fn import(store: &PgStore, mut source: RowSource) -> StoreResult<u64> {
+    let mut tx = store.begin().await?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .map_err(db("lift the statement timeout"))?;
+    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .map_err(db("lift the idle timeout"))?;
+    let names = tables(&mut tx).await?;
+    for table in &names {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
+        let occupied: bool = sqlx::query_scalar(&sql)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("check the database is empty"))?;
+        if occupied {
+            return Err(StoreError::Conflict(format!(
+                "the database already holds data (table {table}); import needs an empty one"
+            )));
+        }
+    }
+    let mut schema: HashMap<String, BTreeMap<String, ColumnInfo>> = HashMap::new();
+    let mut pending: Option<Pending> = None;
+    let mut loaded = 0u64;
+    let expected = loop {
+        let Some(item) = source.recv().await else {
+            return Err(StoreError::Other(
+                "the export ended before its end mark: nothing was imported".into(),
+            ));
+        };
+        let TableRow { table, row } = match item {
+            ImportItem::Row(row) => row,
+            ImportItem::End { rows } => break rows,
+        };
+        if !names.contains(&table) {
+            return Err(StoreError::Other(format!(
+                "the export has a table {table:?} this database does not have"
+            )));
+        }
+        if !schema.contains_key(&table) {
+            let (cols, _) = columns(&mut tx, &table).await?;
+            schema.insert(table.clone(), cols);
+        }
+        let known = schema.get(&table).ok_or(StoreError::NotFound)?;
+        if let Some(unknown) = row.keys().find(|c| !known.contains_key(*c)) {
+            return Err(StoreError::Other(format!(
+                "the export has a column {table}.{unknown} this database does not have"
+            )));
+        }
+        let columns: Vec<String> = row.keys().cloned().collect();
+        let same = pending
+            .as_ref()
+            .is_some_and(|p| p.table == table && p.columns == columns);
+        if !same {
+            if let Some(batch) = pending.take() {
+                loaded += insert(&mut tx, &schema, batch).await?;
+            }
+            pending = Some(Pending {
+                table,
+                columns,
+                rows: Vec::new(),
+            });
+        }
+        if let Some(batch) = pending.as_mut() {
+            batch.rows.push(row);
+            if batch.rows.len() >= IMPORT_BATCH {
+                let full = Pending {
+                    table: batch.table.clone(),
+                    columns: batch.columns.clone(),
+                    rows: std::mem::take(&mut batch.rows),
+                };
+                loaded += insert(&mut tx, &schema, full).await?;
+            }
+        }
+    };
+    if let Some(batch) = pending.take() {
+        loaded += insert(&mut tx, &schema, batch).await?;
+    }
+    if expected != loaded {
+        return Err(StoreError::Other(format!(
+            "the export says it holds {expected} rows but {loaded} arrived: nothing was imported"
+        )));
+    }
+    for table in &names {
+        let identity: Vec<String> = match schema.get(table) {
+            Some(cols) => cols
+                .iter()
+                .filter(|(_, c)| c.identity)
+                .map(|(n, _)| n.clone())
+                .collect(),
+            None => continue,
+        };
+        for column in identity {
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence($1, $2), \
+                 (SELECT COALESCE(max({}), 0) + 1 FROM {}), false)",
+                quoted(&column),
+                quoted(table)
+            );
+            sqlx::query(&sql)
+                .bind(quoted(table))
+                .bind(&column)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("move an identity sequence past the imported keys"))?;
+        }
+    }
+    tx.commit().await.map_err(db("commit the import"))?;
+    Ok(loaded)
+}
+
+/// Inserts one batch; returns how many rows it held.
+async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    schema: &HashMap<String, BTreeMap<String, ColumnInfo>>,
+    batch: Pending,
+) -> StoreResult<u64> {
+    if batch.rows.is_empty() {
+        return Ok(0);
+    }
+    let known = schema.get(&batch.table).ok_or(StoreError::NotFound)?;
+    let casts: Vec<&str> = batch
+        .columns
+        .iter()
+        .map(|c| known.get(c).map(|i| i.sql_type.as_str()).unwrap_or("text"))
+        .collect();
+    let mut values = Vec::with_capacity(batch.rows.len());
+    let mut n = 0;
+    for _ in &batch.rows {
+        let row: Vec<String> = casts
+            .iter()
+            .map(|cast| {
+                n += 1;
+                format!("${n}::{cast}")
+            })
+            .collect();
+        values.push(format!("({})", row.join(", ")));
+    }
+    let sql = if batch.columns.is_empty() {
+        format!("INSERT INTO {} DEFAULT VALUES", quoted(&batch.table))
+    } else {
+        format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            quoted(&batch.table),
+            batch
+                .columns
+                .iter()
+                .map(|c| quoted(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            values.join(", ")
+        )
+    };
+    let table = &batch.table;
+    if batch.columns.is_empty() {
+        for _ in &batch.rows {
+            sqlx::query(&sql)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| StoreError::Other(format!("loading a row of {table}: {e}")))?;
+        }
+        return Ok(batch.rows.len() as u64);
+    }
+    let mut query = sqlx::query(&sql);
+    for row in &batch.rows {
+        for column in &batch.columns {
+            let value = row.get(column).unwrap_or(&Value::Null);
+            query = match value {
+                Value::Null => query.bind(None::<String>),
+                Value::Bool(b) => query.bind(i64::from(*b)),
+                Value::Number(num) => match num.as_i64() {
+                    Some(i) => query.bind(i),
+                    None => query.bind(num.as_f64().ok_or_else(|| {
+                        StoreError::Other(format!("{table}.{column}: number {num} out of range"))
+                    })?),
+                },
+                Value::String(s) => query.bind(s.clone()),
+                Value::Array(_) | Value::Object(_) => {
+                    return Err(StoreError::Other(format!(
+                        "{table}.{column}: a value must be a number, a string or null"
+                    )))
+                }
+            };
+        }
+    }
+    let inserted = query
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| StoreError::Other(format!("loading rows of {table}: {e}")))?
+        .rows_affected();
+    Ok(inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_come_first() {
+        let names: Vec<String> = ["b", "a", "c"].iter().map(|s| s.to_string()).collect();
+        let mut parents = BTreeMap::new();
+        parents.insert("b".to_string(), vec!["c".to_string()]);
+        parents.insert("a".to_string(), vec![]);
+        parents.insert("c".to_string(), vec!["a".to_string()]);
+        assert_eq!(parents_first(&names, &parents), vec!["a", "c", "b"]);
+    }
+}

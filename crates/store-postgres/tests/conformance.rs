@@ -1,0 +1,218 @@
+//! The store conformance suite against PostgreSQL, one fresh database per test, plus what is
+//! particular to this backend: several stores (processes) on one database, work signals,
+//! migrations and readiness.
+//!
+//! These tests need a server: they are `#[ignore]`d, and run with
+//! `TIDINGS_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB cargo test -p store-postgres --
+//! --include-ignored`. Told to run without that variable, or with a server they cannot reach,
+//! they fail; they never skip.
+
+use std::ops::Deref;
+use std::time::Duration;
+
+use futures::StreamExt;
+use store::conformance;
+use store::{Store, StoreError};
+use store_postgres::{PgStore, TestDatabase};
+
+/// A store on a fresh database that is dropped with it.
+struct TestStore {
+    store: PgStore,
+    db: TestDatabase,
+}
+
+impl Deref for TestStore {
+    type Target = PgStore;
+    fn deref(&self) -> &PgStore {
+        &self.store
+    }
+}
+
+impl TestStore {
+    /// Another store (another process's view) on the same database.
+    async fn another(&self) -> PgStore {
+        connect(self.db.url()).await
+    }
+}
+
+async fn connect(url: &str) -> PgStore {
+    match PgStore::connect(url).await {
+        Ok(store) => store,
+        Err(e) => panic!("connect to the test database: {e}"),
+    }
+}
+
+async fn unmigrated_store() -> TestStore {
+    let Some(base) = TestDatabase::base_url_from_env() else {
+        panic!(
+            "{} is not set: the PostgreSQL tests need a server, e.g. \
+             {}=postgres://postgres@127.0.0.1:5432/test",
+            store_postgres::test_database::TEST_DATABASE_URL_VAR,
+            store_postgres::test_database::TEST_DATABASE_URL_VAR,
+        );
+    };
+    let db = match TestDatabase::create(&base).await {
+        Ok(db) => db,
+        Err(e) => panic!("cannot create a test database: {e}"),
+    };
+    let store = connect(db.url()).await;
+    TestStore { store, db }
+}
+
+async fn fresh_store() -> TestStore {
+    let store = unmigrated_store().await;
+    if let Err(e) = store.migrate().await {
+        panic!("migrate: {e}");
+    }
+    store
+}
+
+store::store_conformance_tests!(
+    #[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+    fresh_store()
+);
+
+/// The many-workers behaviours again, each worker on its own store (its own pool, as separate
+/// processes would be) on one database.
+mod three_processes {
+    use super::*;
+
+    macro_rules! on_three_stores {
+        ($($behaviour:ident),+ $(,)?) => {
+            $(
+                #[tokio::test]
+                #[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+                async fn $behaviour() {
+                    let a = fresh_store().await;
+                    let b = a.another().await;
+                    let c = a.another().await;
+                    conformance::$behaviour(&[&*a as &dyn Store, &b, &c]).await;
+                }
+            )+
+        };
+    }
+
+    on_three_stores!(
+        concurrent_claims_hand_out_each_recipient_once_on,
+        concurrent_schedulers_claim_each_due_send_once_on,
+        a_taken_over_send_is_expanded_by_its_new_owner_only_on,
+        identical_idempotent_sends_at_once_record_one_send_on,
+        canceling_during_dispatch_settles_each_recipient_once_on,
+        concurrent_recoveries_settle_each_expired_hand_over_once_on,
+        receipt_batches_at_once_apply_every_receipt_on,
+    );
+}
+
+/// Waits (5 s at most) for the next signal of `signals`; false when none came.
+async fn signaled(signals: &mut futures::stream::BoxStream<'static, ()>) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), signals.next()).await,
+        Ok(Some(()))
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+async fn a_send_accepted_by_one_process_signals_the_others() {
+    let a = fresh_store().await;
+    let b = a.another().await;
+    let mut signals = match b.work_signals().await {
+        Ok(Some(s)) => s,
+        other => panic!("PostgreSQL gives work signals, got {:?}", other.map(|_| ())),
+    };
+    a.create_account(store::NewAccount {
+        id: "acme".into(),
+        name: "Acme".into(),
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    let send = store::NewSend {
+        token: "signal000000000000000000000".into(),
+        account_id: "acme".into(),
+        client_id: None,
+        kind: store::SendKind::List,
+        message_id: "m".into(),
+        code: "88976".into(),
+        text: "hi".into(),
+        content_url: None,
+        target_list_ids: vec!["l".into()],
+        exclusion_list_ids: vec![],
+        allow_duplication: false,
+        window: None,
+        send_time: None,
+        due_at: 1_000,
+        segments: 1,
+        encoding: "GSM-7".into(),
+        created_at: 1_000,
+        idempotency: None,
+    };
+    a.create_send(send).await.unwrap();
+    assert!(signaled(&mut signals).await, "a due send wakes the others");
+
+    a.cancel_send("signal000000000000000000000", 2_000)
+        .await
+        .unwrap();
+    assert!(signaled(&mut signals).await, "a cancel wakes the others");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+async fn ready_fails_before_migrate_and_succeeds_after() {
+    let store = unmigrated_store().await;
+    match store.ready().await {
+        Err(StoreError::Unavailable(_)) => {}
+        other => panic!("ready before migrate: expected Unavailable, got {other:?}"),
+    }
+    store.migrate().await.unwrap();
+    store.ready().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+async fn processes_starting_together_migrate_once() {
+    let first = unmigrated_store().await;
+    let others = [first.another().await, first.another().await];
+    let (a, b, c) = tokio::join!(first.migrate(), others[0].migrate(), others[1].migrate());
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    first.ready().await.unwrap();
+    others[1].ready().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+async fn every_table_has_the_sqlite_schema_names() {
+    let store = fresh_store().await;
+    let tables = store.tables().await.unwrap();
+    assert_eq!(
+        tables,
+        [
+            "accounts",
+            "clients",
+            "access_tokens",
+            "codes",
+            "keywords",
+            "subscriptions",
+            "messages",
+            "contacts",
+            "lists",
+            "list_members",
+            "sends",
+            "recipients",
+            "outbox",
+            "inbound_texts",
+        ]
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+async fn an_unreachable_server_is_unavailable() {
+    // Port 1 on loopback: nothing listens there.
+    match PgStore::connect("postgres://postgres@127.0.0.1:1/none").await {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains("127.0.0.1:1"), "{m}"),
+        other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
+    }
+}
