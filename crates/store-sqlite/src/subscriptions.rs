@@ -66,7 +66,7 @@ pub(crate) async fn set(
              THEN ?5 ELSE opt_in_date END, \
              opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
              AND status <> 'Unsubscribed' THEN ?5 ELSE opt_out_date END, \
-             status = excluded.status \
+             status = excluded.status, pending_since = NULL, pending_previous = NULL \
              RETURNING status, opt_in_date, opt_out_date",
     )
     .bind(keyword_pk)
@@ -136,6 +136,8 @@ pub(crate) async fn lapse_pending(store: &SqliteStore, cutoff: Millis) -> StoreR
     .await
     .map_err(db("revert lapsed opt-in requests"))?
     .rows_affected();
-    tx.commit().await.map_err(db("commit lapsed opt-in requests"))?;
+    tx.commit()
+        .await
+        .map_err(db("commit lapsed opt-in requests"))?;
     Ok(removed + reverted)
 }
