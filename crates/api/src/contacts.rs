@@ -144,14 +144,23 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
     let header = r.bool("IsFirstRowHeader");
     let mapping_type = r.string("ImportMappingType").map(str::to_string);
     let maps = r.any("FieldMaps").cloned();
-    let short_code = r.string("ShortCode").filter(|c| !is_blank(c)).map(str::to_string);
-    let keyword = r.string("Keyword").filter(|c| !is_blank(c)).map(str::to_string);
+    let short_code = r
+        .string("ShortCode")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
+    let keyword = r
+        .string("Keyword")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
     errors.extend(r.finish());
 
     if file_name.as_deref().is_none_or(is_blank) {
         errors.push("File name can't be blank.".to_string());
     }
-    if let Some(t) = file_type.as_deref().filter(|t| !t.trim().eq_ignore_ascii_case("csv")) {
+    if let Some(t) = file_type
+        .as_deref()
+        .filter(|t| !t.trim().eq_ignore_ascii_case("csv"))
+    {
         errors.push(format!("{t} isn't a valid file type."));
     }
     let by_header = match mapping_type.as_deref().map(str::trim) {
@@ -185,7 +194,10 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
                     Some(Json::String(s)) => s.trim().parse::<usize>().ok(),
                     _ => None,
                 };
-                let source = m.string("Source").filter(|s| !is_blank(s)).map(str::to_string);
+                let source = m
+                    .string("Source")
+                    .filter(|s| !is_blank(s))
+                    .map(str::to_string);
                 errors.extend(m.finish());
                 let Some(destination) = destination.filter(|d| !d.is_empty()) else {
                     errors.push("A field map must have a destination.".to_string());
@@ -209,14 +221,19 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
             }
             if !items.is_empty()
                 && by_header.is_some()
-                && !columns.iter().any(|(d, _)| d.eq_ignore_ascii_case("_MobileNumber"))
+                && !columns
+                    .iter()
+                    .any(|(d, _)| d.eq_ignore_ascii_case("_MobileNumber"))
             {
                 errors.push("FieldMaps must map _MobileNumber.".to_string());
             }
         }
         Some(Json::Array(_)) | None => errors.push("FieldMaps can't be empty.".to_string()),
         Some(_) => {
-            let name = FieldReader::new(fields).spelling("FieldMaps").unwrap_or("FieldMaps").to_string();
+            let name = FieldReader::new(fields)
+                .spelling("FieldMaps")
+                .unwrap_or("FieldMaps")
+                .to_string();
             errors.push(format!("{name} must be an array of objects."));
         }
     }
@@ -275,7 +292,11 @@ fn progress_of(report: &ImportReport) -> ListJobProgress {
     }
 }
 
-pub async fn queue_import(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn queue_import(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
     let (_, fields) = ctx.json_fields().await?;
     let mut errors = Vec::new();
     let list = match path_list(state, caller, &ctx).await? {
@@ -295,7 +316,10 @@ pub async fn queue_import(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Re
                     .list_keywords(&caller.account_id)
                     .await?
                     .into_iter()
-                    .find(|k| k.code == c.code && k.keyword.to_lowercase() == keyword.trim().to_lowercase());
+                    .find(|k| {
+                        k.code == c.code
+                            && k.keyword.to_lowercase() == keyword.trim().to_lowercase()
+                    });
                 match found {
                     Some(k) => {
                         subscribe = Some(SubscribeTo {
@@ -303,7 +327,9 @@ pub async fn queue_import(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Re
                             keyword: k.keyword,
                         })
                     }
-                    None => errors.push(format!("Keyword {keyword} isn't valid for short code {code}.")),
+                    None => errors.push(format!(
+                        "Keyword {keyword} isn't valid for short code {code}."
+                    )),
                 }
             }
             Ok(_) | Err(StoreError::NotFound) => {
@@ -348,8 +374,19 @@ pub async fn queue_import(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Re
             created_at: now,
         })
         .await?;
-    tokio::spawn(run_import(state.clone(), caller.account_id.clone(), list.id, token.clone(), file, mapping, subscribe));
-    Ok(json_response(StatusCode::ACCEPTED, &json!({"tokenId": token})))
+    tokio::spawn(run_import(
+        state.clone(),
+        caller.account_id.clone(),
+        list.id,
+        token.clone(),
+        file,
+        mapping,
+        subscribe,
+    ));
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({"tokenId": token}),
+    ))
 }
 
 /// Runs an import in the background, recording progress after each batch.
@@ -367,7 +404,12 @@ async fn run_import(
     let handle = tokio::runtime::Handle::current();
     let job = token.clone();
     let started = store
-        .update_list_job(&token, ListJobState::Processing, &ListJobProgress::default(), clock.now_ms())
+        .update_list_job(
+            &token,
+            ListJobState::Processing,
+            &ListJobProgress::default(),
+            clock.now_ms(),
+        )
         .await;
     if let Err(e) = started {
         tracing::error!(token = %token, error = %e, "could not start an import");
@@ -377,7 +419,13 @@ async fn run_import(
         let reader = std::io::BufReader::with_capacity(256 * 1024, file);
         let now = clock.now_ms();
         let mut sink = |rows: &[ContactRow]| {
-            handle.block_on(store.upsert_members(&account_id, &list_id, rows, subscribe.as_ref(), now))
+            handle.block_on(store.upsert_members(
+                &account_id,
+                &list_id,
+                rows,
+                subscribe.as_ref(),
+                now,
+            ))
         };
         let mut progress = |_: u64, report: &ImportReport| {
             if let Err(e) = handle.block_on(store.update_list_job(
@@ -389,7 +437,13 @@ async fn run_import(
                 tracing::warn!(error = %e, "could not record import progress");
             }
         };
-        import::import_mapped(reader, &mapping, QUEUE_IMPORT_BATCH, &mut sink, &mut progress)
+        import::import_mapped(
+            reader,
+            &mapping,
+            QUEUE_IMPORT_BATCH,
+            &mut sink,
+            &mut progress,
+        )
     })
     .await;
     let (state_after, progress) = match outcome {
@@ -432,7 +486,12 @@ async fn run_import(
 }
 
 /// A job named by `{listId}` and `{tokenId}`.
-async fn path_job(state: &AppState, caller: &Caller, ctx: &Ctx, kind: ListJobKind) -> Result<ListJob, ApiError> {
+async fn path_job(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    kind: ListJobKind,
+) -> Result<ListJob, ApiError> {
     let (list, token) = (ctx.param(0), ctx.param(1));
     let mut errors = Vec::new();
     if EncodedId::parse(list).is_none() {
@@ -461,15 +520,20 @@ async fn path_job(state: &AppState, caller: &Caller, ctx: &Ctx, kind: ListJobKin
     Ok(job)
 }
 
-pub async fn import_status(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn import_status(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     let mut job = path_job(state, caller, &ctx, ListJobKind::Import).await?;
     let now = state.now();
     if !job.state.is_final() && now - job.updated_at > STALE_AFTER_MS {
         // Its process stopped: rows before were imported, the rest never will be.
         let mut progress = job.progress.clone();
-        progress
-            .errors
-            .insert(0, "The import stopped before the end of the file; rows before were imported.".into());
+        progress.errors.insert(
+            0,
+            "The import stopped before the end of the file; rows before were imported.".into(),
+        );
         job = state
             .store
             .update_list_job(&job.token, ListJobState::Error, &progress, now)
@@ -478,7 +542,11 @@ pub async fn import_status(state: &AppState, caller: &Caller, ctx: Ctx) -> Resul
     Ok(json_response(StatusCode::OK, &job_json(state, &job)))
 }
 
-pub async fn refresh_list(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn refresh_list(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     let list = path_list(state, caller, &ctx)
         .await?
         .map_err(ApiError::validation)?;
@@ -503,7 +571,11 @@ pub async fn refresh_list(state: &AppState, caller: &Caller, ctx: Ctx) -> Result
     ))
 }
 
-pub async fn refresh_status(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn refresh_status(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     let job = path_job(state, caller, &ctx, ListJobKind::Refresh).await?;
     let publish = job
         .publish_date
@@ -516,7 +588,11 @@ pub async fn refresh_status(state: &AppState, caller: &Caller, ctx: Ctx) -> Resu
 }
 
 /// `POST /sms/v1/messageList/{id}/deliveryReport/{tokenId}` `{"filename"}`.
-pub async fn delivery_report(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn delivery_report(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
     let (_, fields) = ctx.json_fields().await?;
     let mut r = FieldReader::new(&fields);
     let name = r.string("filename").map(str::to_string);
@@ -524,7 +600,9 @@ pub async fn delivery_report(state: &AppState, caller: &Caller, mut ctx: Ctx) ->
     match name.as_deref() {
         None => errors.push("File name can't be blank.".to_string()),
         Some(n) if is_blank(n) => errors.push("File name can't be blank.".to_string()),
-        Some(n) if !plain_file_name(n) => errors.push(format!("{n} isn't a valid report file name.")),
+        Some(n) if !plain_file_name(n) => {
+            errors.push(format!("{n} isn't a valid report file name."))
+        }
         Some(_) => {}
     }
     let send = resolve_delivery(state, caller, &ctx, SendKind::List, errors).await?;
@@ -552,14 +630,24 @@ pub async fn delivery_report(state: &AppState, caller: &Caller, mut ctx: Ctx) ->
     let file = match created {
         Ok(Some(f)) => f,
         Ok(None) => {
-            return Err(ApiError::Conflict(format!("Report file {name} already exists.")))
+            return Err(ApiError::Conflict(format!(
+                "Report file {name} already exists."
+            )))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(ApiError::Conflict(format!("Report file {name} already exists.")))
+            return Err(ApiError::Conflict(format!(
+                "Report file {name} already exists."
+            )))
         }
         Err(e) => return Err(ApiError::internal(format!("create report file: {e}"))),
     };
-    tokio::spawn(write_report(state.clone(), send.token.clone(), file, partial, path));
+    tokio::spawn(write_report(
+        state.clone(),
+        send.token.clone(),
+        file,
+        partial,
+        path,
+    ));
     Ok(json_response(
         StatusCode::ACCEPTED,
         &json!({"tokenId": send.token, "filename": name}),
@@ -568,7 +656,13 @@ pub async fn delivery_report(state: &AppState, caller: &Caller, mut ctx: Ctx) ->
 
 /// Writes every recipient, page by page, into the partial file, then links it under its name
 /// (never replacing a file that appeared meanwhile).
-async fn write_report(state: AppState, token: String, file: std::fs::File, partial: PathBuf, path: PathBuf) {
+async fn write_report(
+    state: AppState,
+    token: String,
+    file: std::fs::File,
+    partial: PathBuf,
+    path: PathBuf,
+) {
     const PAGE: u32 = 10_000;
     let mut out = std::io::BufWriter::new(file);
     let mut ok = writeln!(out, "mobileNumber,standardStatusCode,description,date").is_ok();
@@ -611,4 +705,69 @@ async fn write_report(state: AppState, token: String, file: std::fs::File, parti
         tracing::error!(path = %path.display(), "delivery report could not be written");
     }
     let _ = std::fs::remove_file(&partial);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn plain_names_only() {
+        for ok in ["people.csv", "a b.csv", "x", "données.csv"] {
+            assert!(plain_file_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "a\\b",
+            "/etc/passwd",
+            ".hidden",
+            "c:x",
+            "a\0b",
+            "a\nb",
+        ] {
+            assert!(!plain_file_name(bad), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Whatever the name, a file that opens lies directly inside the import directory and is
+        /// not a symlink; nothing panics.
+        #[test]
+        fn no_name_opens_anything_outside_the_directory(name in prop_oneof![
+            "[./a-z\\\\]{0,12}",
+            ".{0,12}",
+            Just("../outside.csv".to_string()),
+            Just("link.csv".to_string()),
+            Just("inside.csv".to_string()),
+        ]) {
+            let root = tempfile::tempdir().expect("temp dir");
+            let dir = root.path().join("imports");
+            std::fs::create_dir_all(&dir).expect("dir");
+            std::fs::write(root.path().join("outside.csv"), "mobileNumber\n15555555510\n").expect("outside");
+            std::fs::write(dir.join("inside.csv"), "mobileNumber\n15555555511\n").expect("inside");
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(root.path().join("outside.csv"), dir.join("link.csv")).expect("link");
+            if open_import_file(&dir, &name).is_ok() {
+                let path = dir.join(&name);
+                let meta = std::fs::symlink_metadata(&path).expect("exists");
+                prop_assert!(meta.is_file());
+                prop_assert_eq!(
+                    path.canonicalize().expect("canonical").parent().map(Path::to_path_buf),
+                    Some(dir.canonicalize().expect("canonical dir"))
+                );
+            }
+        }
+
+        #[test]
+        fn text_sniffing_never_panics(bytes in any::<Vec<u8>>()) {
+            let _ = looks_like_text(&bytes);
+        }
+    }
 }

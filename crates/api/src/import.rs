@@ -184,8 +184,12 @@ pub fn import_mapped<R: Read>(
 }
 
 /// Resolves the layout from the header (when the file has one) and the mapping.
-fn layout(names: Option<&[String]>, mapping: Option<&ImportMapping>) -> Result<Layout, ImportError> {
-    let find = |names: &[String], wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+fn layout(
+    names: Option<&[String]>,
+    mapping: Option<&ImportMapping>,
+) -> Result<Layout, ImportError> {
+    let find =
+        |names: &[String], wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
     let Some(mapping) = mapping else {
         let names = names.unwrap_or_default();
         let Some(number) = find(names, "mobileNumber") else {
@@ -216,9 +220,8 @@ fn layout(names: Option<&[String]>, mapping: Option<&ImportMapping>) -> Result<L
     for (destination, column) in &mapping.maps {
         let index = match column {
             Column::Ordinal(i) => *i,
-            Column::Header(h) => find(names.unwrap_or_default(), h.trim()).ok_or_else(|| {
-                ImportError::File(format!("The CSV header has no column {h}."))
-            })?,
+            Column::Header(h) => find(names.unwrap_or_default(), h.trim())
+                .ok_or_else(|| ImportError::File(format!("The CSV header has no column {h}.")))?,
         };
         match destination.to_ascii_lowercase().as_str() {
             "_mobilenumber" => out.number = index,
@@ -228,7 +231,9 @@ fn layout(names: Option<&[String]>, mapping: Option<&ImportMapping>) -> Result<L
         }
     }
     if out.number == usize::MAX {
-        return Err(ImportError::File("FieldMaps must map _MobileNumber.".into()));
+        return Err(ImportError::File(
+            "FieldMaps must map _MobileNumber.".into(),
+        ));
     }
     Ok(out)
 }
@@ -297,7 +302,10 @@ fn import_rows<R: Read>(
         };
         let raw_number = fields.get(layout.number).copied().unwrap_or("").trim();
         let prefixed;
-        let candidate = match layout.country.map(|c| fields.get(c).copied().unwrap_or("").trim()) {
+        let candidate = match layout
+            .country
+            .map(|c| fields.get(c).copied().unwrap_or("").trim())
+        {
             None | Some("") => raw_number,
             Some(country) => match calling_code(country) {
                 Some(cc) => {
@@ -371,22 +379,100 @@ pub fn calling_code(value: &str) -> Option<&'static str> {
 
 /// ISO 3166 alpha-2 country → international calling code (ITU-T E.164 assignments).
 const CALLING_CODES: &[(&str, &str)] = &[
-    ("US", "1"), ("CA", "1"), ("PR", "1"), ("GU", "1"), ("VI", "1"), ("AS", "1"), ("MP", "1"),
-    ("BS", "1"), ("BB", "1"), ("JM", "1"), ("TT", "1"), ("DO", "1"), ("BM", "1"), ("KY", "1"),
-    ("RU", "7"), ("KZ", "7"), ("EG", "20"), ("ZA", "27"), ("GR", "30"), ("NL", "31"),
-    ("BE", "32"), ("FR", "33"), ("ES", "34"), ("HU", "36"), ("IT", "39"), ("RO", "40"),
-    ("CH", "41"), ("AT", "43"), ("GB", "44"), ("DK", "45"), ("SE", "46"), ("NO", "47"),
-    ("PL", "48"), ("DE", "49"), ("PE", "51"), ("MX", "52"), ("CU", "53"), ("AR", "54"),
-    ("BR", "55"), ("CL", "56"), ("CO", "57"), ("VE", "58"), ("MY", "60"), ("AU", "61"),
-    ("ID", "62"), ("PH", "63"), ("NZ", "64"), ("SG", "65"), ("TH", "66"), ("JP", "81"),
-    ("KR", "82"), ("VN", "84"), ("CN", "86"), ("TR", "90"), ("IN", "91"), ("PK", "92"),
-    ("AF", "93"), ("LK", "94"), ("MM", "95"), ("IR", "98"), ("MA", "212"), ("DZ", "213"),
-    ("TN", "216"), ("LY", "218"), ("NG", "234"), ("GH", "233"), ("KE", "254"), ("TZ", "255"),
-    ("UG", "256"), ("ET", "251"), ("PT", "351"), ("LU", "352"), ("IE", "353"), ("IS", "354"),
-    ("MT", "356"), ("CY", "357"), ("FI", "358"), ("BG", "359"), ("LT", "370"), ("LV", "371"),
-    ("EE", "372"), ("UA", "380"), ("RS", "381"), ("HR", "385"), ("SI", "386"), ("CZ", "420"),
-    ("SK", "421"), ("HK", "852"), ("TW", "886"), ("BD", "880"), ("AE", "971"), ("IL", "972"),
-    ("SA", "966"), ("QA", "974"),
+    ("US", "1"),
+    ("CA", "1"),
+    ("PR", "1"),
+    ("GU", "1"),
+    ("VI", "1"),
+    ("AS", "1"),
+    ("MP", "1"),
+    ("BS", "1"),
+    ("BB", "1"),
+    ("JM", "1"),
+    ("TT", "1"),
+    ("DO", "1"),
+    ("BM", "1"),
+    ("KY", "1"),
+    ("RU", "7"),
+    ("KZ", "7"),
+    ("EG", "20"),
+    ("ZA", "27"),
+    ("GR", "30"),
+    ("NL", "31"),
+    ("BE", "32"),
+    ("FR", "33"),
+    ("ES", "34"),
+    ("HU", "36"),
+    ("IT", "39"),
+    ("RO", "40"),
+    ("CH", "41"),
+    ("AT", "43"),
+    ("GB", "44"),
+    ("DK", "45"),
+    ("SE", "46"),
+    ("NO", "47"),
+    ("PL", "48"),
+    ("DE", "49"),
+    ("PE", "51"),
+    ("MX", "52"),
+    ("CU", "53"),
+    ("AR", "54"),
+    ("BR", "55"),
+    ("CL", "56"),
+    ("CO", "57"),
+    ("VE", "58"),
+    ("MY", "60"),
+    ("AU", "61"),
+    ("ID", "62"),
+    ("PH", "63"),
+    ("NZ", "64"),
+    ("SG", "65"),
+    ("TH", "66"),
+    ("JP", "81"),
+    ("KR", "82"),
+    ("VN", "84"),
+    ("CN", "86"),
+    ("TR", "90"),
+    ("IN", "91"),
+    ("PK", "92"),
+    ("AF", "93"),
+    ("LK", "94"),
+    ("MM", "95"),
+    ("IR", "98"),
+    ("MA", "212"),
+    ("DZ", "213"),
+    ("TN", "216"),
+    ("LY", "218"),
+    ("NG", "234"),
+    ("GH", "233"),
+    ("KE", "254"),
+    ("TZ", "255"),
+    ("UG", "256"),
+    ("ET", "251"),
+    ("PT", "351"),
+    ("LU", "352"),
+    ("IE", "353"),
+    ("IS", "354"),
+    ("MT", "356"),
+    ("CY", "357"),
+    ("FI", "358"),
+    ("BG", "359"),
+    ("LT", "370"),
+    ("LV", "371"),
+    ("EE", "372"),
+    ("UA", "380"),
+    ("RS", "381"),
+    ("HR", "385"),
+    ("SI", "386"),
+    ("CZ", "420"),
+    ("SK", "421"),
+    ("HK", "852"),
+    ("TW", "886"),
+    ("BD", "880"),
+    ("AE", "971"),
+    ("IL", "972"),
+    ("SA", "966"),
+    ("QA", "974"),
 ];
 
 /// A blocking `Read` over chunks sent from an async body.
@@ -487,5 +573,93 @@ mod tests {
         )
         .expect("import");
         assert_eq!(batches, vec![2, 1]);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn column() -> impl Strategy<Value = Column> {
+        prop_oneof![
+            (0usize..6).prop_map(Column::Ordinal),
+            "[A-Za-z_ ]{0,6}".prop_map(Column::Header),
+        ]
+    }
+
+    fn mapping() -> impl Strategy<Value = ImportMapping> {
+        (
+            any::<bool>(),
+            proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just("_MobileNumber".to_string()),
+                        Just("_CountryCode".to_string()),
+                        Just("_SubscriberKey".to_string()),
+                        "[A-Za-z]{1,5}",
+                    ],
+                    column(),
+                ),
+                0..5,
+            ),
+        )
+            .prop_map(|(first_row_header, maps)| ImportMapping {
+                first_row_header,
+                maps,
+            })
+    }
+
+    /// Bytes that look somewhat like CSV: numbers, separators, quotes, country codes, junk.
+    fn csv_like() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b",".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"US".to_vec()),
+                Just(b"44".to_vec()),
+                Just(b"+".to_vec()),
+                Just(b"mobileNumber".to_vec()),
+                "[0-9]{1,16}".prop_map(String::into_bytes),
+                any::<Vec<u8>>(),
+            ],
+            0..60,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+        /// Whatever the file and the mapping: no panic, every row accounted for once, and only
+        /// valid numbers reach the store.
+        #[test]
+        fn any_file_imports_without_panicking(bytes in csv_like(), mapping in mapping(), batch in 1usize..4) {
+            let mut stored = 0u64;
+            let mut sink = |rows: &[ContactRow]| {
+                for r in rows {
+                    assert!(MobileNumber::parse(&r.mobile_number).is_ok(), "{:?}", r.mobile_number);
+                }
+                stored += rows.len() as u64;
+                Ok(MemberCounts { added: rows.len() as u64, updated: 0 })
+            };
+            let result = import_mapped(bytes.as_slice(), &mapping, batch, &mut sink, &mut |_, _| {});
+            if let Ok(report) = result {
+                prop_assert_eq!(report.added + report.updated, stored);
+            }
+            let default = import_csv(bytes.as_slice(), &mut |rows: &[ContactRow]| {
+                Ok(MemberCounts { added: rows.len() as u64, updated: 0 })
+            }, &mut |_, _| {});
+            let _ = default;
+        }
+
+        #[test]
+        fn calling_codes_never_panic(s in ".{0,8}") {
+            if let Some(cc) = calling_code(&s) {
+                prop_assert!(cc.bytes().all(|b| b.is_ascii_digit()));
+            }
+        }
     }
 }

@@ -92,7 +92,10 @@ impl NumberState {
         let lapsed: Vec<String> = self
             .current
             .iter()
-            .filter(|(_, s)| s.pending.is_some_and(|p| now - p.since >= PENDING_LIFETIME_MS))
+            .filter(|(_, s)| {
+                s.pending
+                    .is_some_and(|p| now - p.since >= PENDING_LIFETIME_MS)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in lapsed {
@@ -368,5 +371,48 @@ mod tests {
             assert!(is_reserved(w), "{w}");
         }
         assert!(!is_reserved("JOIN"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+
+        /// Any sequence of texts: no panic; a STOP-family text always replies exactly once and
+        /// leaves every keyword Unsubscribed; a number never ends up InProgress without a
+        /// pending request.
+        #[test]
+        fn any_texts_keep_the_rules(
+            inputs in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just("STOP".to_string()),
+                    proptest::prelude::Just(" quit now".to_string()),
+                    proptest::prelude::Just("y".to_string()),
+                    proptest::prelude::Just("YES".to_string()),
+                    proptest::prelude::Just("start".to_string()),
+                    proptest::prelude::Just("help".to_string()),
+                    proptest::prelude::Just("join".to_string()),
+                    proptest::prelude::Just("VIP".to_string()),
+                    ".{0,10}",
+                ],
+                0..12,
+            ),
+            gaps in proptest::collection::vec(0i64..(2 * PENDING_LIFETIME_MS), 12),
+        ) {
+            let kws = [keyword("JOIN", Some("Welcome"), false), keyword("VIP", Some("In"), true)];
+            let mut st = NumberState::new(Vec::new());
+            let mut now = 0;
+            for (text, gap) in inputs.iter().zip(gaps) {
+                now += gap;
+                let replies = react("88976", &texts(), &kws, &mut st, N, text, now);
+                let first = text.split_whitespace().next().unwrap_or("").to_uppercase();
+                if STOP_WORDS.contains(&first.as_str()) {
+                    proptest::prop_assert_eq!(replies, vec!["Bye".to_string()]);
+                    proptest::prop_assert!(st.current.values().all(|s| s.status == SubscriptionStatus::Unsubscribed));
+                }
+                for sub in st.current.values() {
+                    proptest::prop_assert_eq!(sub.status == SubscriptionStatus::InProgress, sub.pending.is_some());
+                }
+            }
+            let _ = st.writes();
+        }
     }
 }
