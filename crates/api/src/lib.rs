@@ -6,8 +6,8 @@
 pub mod admin;
 pub mod auth;
 pub mod clock;
-pub mod error;
 pub mod contacts;
+pub mod error;
 pub mod import;
 pub mod message_contact;
 pub mod message_list;

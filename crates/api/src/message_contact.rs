@@ -5,8 +5,8 @@ use axum::response::Response;
 use domain::{ContactMessageFacts, EncodedId, SendContactRequest};
 use serde_json::json;
 use store::{
-    ContactAudience, ContactNumber, ContactSubscribe, CreatedSend, Direction, Idempotency,
-    NewSend, SendKind, StoreError, StoredWindow,
+    ContactAudience, ContactNumber, ContactSubscribe, CreatedSend, Direction, Idempotency, NewSend,
+    SendKind, StoreError, StoredWindow,
 };
 
 use crate::auth::Caller;
@@ -55,7 +55,8 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
             .await?
             .into_iter()
             .find(|kw| {
-                kw.code.eq_ignore_ascii_case(&m.code) && kw.keyword.to_lowercase() == k.to_lowercase()
+                kw.code.eq_ignore_ascii_case(&m.code)
+                    && kw.keyword.to_lowercase() == k.to_lowercase()
             }),
         _ => None,
     };
@@ -109,13 +110,13 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
             text,
         });
     }
-    let subscribe = keyword.filter(|_| valid.subscribe || valid.resubscribe).map(|k| {
-        ContactSubscribe {
+    let subscribe = keyword
+        .filter(|_| valid.subscribe || valid.resubscribe)
+        .map(|k| ContactSubscribe {
             keyword: k.keyword,
             subscribe: valid.subscribe,
             resubscribe: valid.resubscribe,
-        }
-    });
+        });
 
     let info = domain::text::analyze(&template);
     let now = state.now();

@@ -12,7 +12,11 @@ use crate::auth::Caller;
 use crate::message_list::{paging, status_body};
 use crate::{json_response, ApiError, AppState, Ctx};
 
-pub async fn queue_mo(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn queue_mo(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
     let (_, fields) = ctx.json_fields().await?;
     let request = QueueMoRequest::from_fields(&fields);
     let code = match request.short_code() {
@@ -61,7 +65,12 @@ pub async fn queue_mo(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result
 }
 
 /// The queueMO send named by the last path parameter (API.md §5's token rows).
-async fn mo_send(state: &AppState, caller: &Caller, token: &str, extra: Vec<String>) -> Result<Send, ApiError> {
+async fn mo_send(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+    extra: Vec<String>,
+) -> Result<Send, ApiError> {
     let mut errors = Vec::new();
     if TokenId::parse(token).is_none() {
         errors.push(format!("Token id {token} isn't valid."));
@@ -121,12 +130,25 @@ pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Resp
 
 /// `POST /sms/v1/keyword` `{"ShortCode"|"LongCode", "CountryCode", "Keyword"}` → 202
 /// `{"keywordId"}`: an opt-in keyword on one of the account's codes.
-pub async fn create_keyword(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn create_keyword(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
     let (_, fields) = ctx.json_fields().await?;
     let mut r = FieldReader::new(&fields);
-    let short = r.string("ShortCode").filter(|c| !is_blank(c)).map(str::to_string);
-    let long = r.string("LongCode").filter(|c| !is_blank(c)).map(str::to_string);
-    let country = r.string("CountryCode").filter(|c| !is_blank(c)).map(str::to_string);
+    let short = r
+        .string("ShortCode")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
+    let long = r
+        .string("LongCode")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
+    let country = r
+        .string("CountryCode")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
     let keyword = r.string("Keyword").map(str::to_string);
     let mut errors = r.finish();
     let given = match (&short, &long) {
@@ -135,7 +157,9 @@ pub async fn create_keyword(state: &AppState, caller: &Caller, mut ctx: Ctx) -> 
             None
         }
         (Some(_), Some(_)) => {
-            errors.push("A short code and a long code can't be specified at the same time.".to_string());
+            errors.push(
+                "A short code and a long code can't be specified at the same time.".to_string(),
+            );
             None
         }
         (Some(c), None) => Some(("Short code", "short", c)),
@@ -194,7 +218,10 @@ pub async fn create_keyword(state: &AppState, caller: &Caller, mut ctx: Ctx) -> 
         })
         .await;
     match created {
-        Ok(k) => Ok(json_response(StatusCode::ACCEPTED, &json!({"keywordId": k.id}))),
+        Ok(k) => Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({"keywordId": k.id}),
+        )),
         Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
             "Keyword {word} already exists on code {}.",
             code.code
@@ -204,13 +231,22 @@ pub async fn create_keyword(state: &AppState, caller: &Caller, mut ctx: Ctx) -> 
 }
 
 /// `DELETE /sms/v1/keyword/{keywordId}` → 202 `{"status": "Success"}`.
-pub async fn delete_keyword(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn delete_keyword(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     let id = ctx.param(0);
     if EncodedId::parse(id).is_none() {
-        return Err(ApiError::validation(format!("Keyword id {id} isn't valid.")));
+        return Err(ApiError::validation(format!(
+            "Keyword id {id} isn't valid."
+        )));
     }
     match state.store.delete_keyword(&caller.account_id, id).await {
-        Ok(()) => Ok(json_response(StatusCode::ACCEPTED, &json!({"status": "Success"}))),
+        Ok(()) => Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({"status": "Success"}),
+        )),
         Err(StoreError::NotFound) => Err(ApiError::validation(format!(
             "Keyword {id} isn't valid for the client."
         ))),
@@ -220,11 +256,19 @@ pub async fn delete_keyword(state: &AppState, caller: &Caller, ctx: Ctx) -> Resu
 
 /// `POST /sms/v1/contacts/subscriptions` `{"mobileNumber": [...]}` or
 /// `{"subscriberKey": [...]}`: every subscription of those numbers in the account.
-pub async fn subscriptions(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn subscriptions(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
     let (_, fields) = ctx.json_fields().await?;
     let mut r = FieldReader::new(&fields);
-    let numbers = r.string_array("mobileNumber").map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>());
-    let keys = r.string_array("subscriberKey").map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>());
+    let numbers = r
+        .string_array("mobileNumber")
+        .map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>());
+    let keys = r
+        .string_array("subscriberKey")
+        .map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>());
     let mut errors = r.finish();
     let count = numbers.as_ref().map_or(0, Vec::len) + keys.as_ref().map_or(0, Vec::len);
     if count == 0 {
@@ -238,7 +282,10 @@ pub async fn subscriptions(state: &AppState, caller: &Caller, mut ctx: Ctx) -> R
     }
     let mut parsed = Vec::new();
     let given = numbers.clone().unwrap_or_default();
-    for kind in [domain::MobileNumberError::NotNumeric, domain::MobileNumberError::InvalidLength] {
+    for kind in [
+        domain::MobileNumberError::NotNumeric,
+        domain::MobileNumberError::InvalidLength,
+    ] {
         for raw in &given {
             if MobileNumber::parse(raw).err() == Some(kind) {
                 errors.push(kind.message(raw));
@@ -274,7 +321,11 @@ pub async fn subscriptions(state: &AppState, caller: &Caller, mut ctx: Ctx) -> R
         if seen.contains(&number) {
             continue;
         }
-        for s in state.store.subscriptions_of(&caller.account_id, &number).await? {
+        for s in state
+            .store
+            .subscriptions_of(&caller.account_id, &number)
+            .await?
+        {
             contacts.push(json!({
                 "mobileNumber": s.mobile_number,
                 "shortCode": s.code,

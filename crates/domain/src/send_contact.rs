@@ -112,7 +112,10 @@ impl ExplicitNumbers {
             .collect();
         let parsed: Vec<Result<MobileNumber, MobileNumberError>> =
             given.iter().map(|(n, _)| MobileNumber::parse(n)).collect();
-        for kind in [MobileNumberError::NotNumeric, MobileNumberError::InvalidLength] {
+        for kind in [
+            MobileNumberError::NotNumeric,
+            MobileNumberError::InvalidLength,
+        ] {
             for ((raw, _), p) in given.iter().zip(&parsed) {
                 if p.as_ref().err() == Some(&kind) {
                     errors.push(kind.message(raw));
@@ -266,14 +269,19 @@ impl SendContactRequest {
         let resubscribe = self.resubscribe == Some(true);
         let keyword = self.keyword();
         if (subscribe || resubscribe) && keyword.is_none() {
-            errors.push("Keyword can't be blank when Subscribe or Resubscribe are true.".to_owned());
+            errors
+                .push("Keyword can't be blank when Subscribe or Resubscribe are true.".to_owned());
         }
         if !subscribe && !resubscribe && keyword.is_some() {
-            errors.push("Keyword isn't necessary when Subscribe and Resubscribe are false.".to_owned());
+            errors.push(
+                "Keyword isn't necessary when Subscribe and Resubscribe are false.".to_owned(),
+            );
         }
         if let (Some(k), Some(f)) = (keyword, facts) {
             if !f.keyword_on_code {
-                errors.push(format!("Keyword {k} isn't valid for the code on the message."));
+                errors.push(format!(
+                    "Keyword {k} isn't valid for the code on the message."
+                ));
             }
         }
 
@@ -383,7 +391,10 @@ mod tests {
         keyword_on_code: true,
     };
 
-    fn contact(body: &str, facts: Option<ContactMessageFacts>) -> Result<ValidSendContact, Vec<String>> {
+    fn contact(
+        body: &str,
+        facts: Option<ContactMessageFacts>,
+    ) -> Result<ValidSendContact, Vec<String>> {
         let fields = Fields::parse(body.as_bytes()).expect("json");
         SendContactRequest::from_fields(&fields).validate("MzA6Nzg6MA", facts)
     }
@@ -432,8 +443,11 @@ mod tests {
         );
         let many: Vec<String> = (0..251).map(|i| format!("\"1555000{i:04}\"")).collect();
         assert_eq!(
-            contact(&format!("{{\"mobileNumbers\": [{}]}}", many.join(",")), Some(FACTS))
-                .unwrap_err(),
+            contact(
+                &format!("{{\"mobileNumbers\": [{}]}}", many.join(",")),
+                Some(FACTS)
+            )
+            .unwrap_err(),
             vec!["The count of mobile numbers or subscribers can't exceed 250."]
         );
         assert_eq!(

@@ -155,15 +155,14 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
                 keyword,
             } => (mobile_number, keyword),
         };
-        let keyword_pk: i64 = sqlx::query_scalar(
-            "SELECT pk FROM keywords WHERE code_pk = ?1 AND keyword_key = ?2",
-        )
-        .bind(code_pk)
-        .bind(keyword_key(keyword))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("find a keyword of the code"))?
-        .ok_or(StoreError::NotFound)?;
+        let keyword_pk: i64 =
+            sqlx::query_scalar("SELECT pk FROM keywords WHERE code_pk = ?1 AND keyword_key = ?2")
+                .bind(code_pk)
+                .bind(keyword_key(keyword))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("find a keyword of the code"))?
+                .ok_or(StoreError::NotFound)?;
         match write {
             SubscriptionWrite::Put(s) => {
                 sqlx::query(
@@ -189,12 +188,14 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
                 .map_err(db("write a subscription"))?;
             }
             SubscriptionWrite::Remove { .. } => {
-                sqlx::query("DELETE FROM subscriptions WHERE keyword_pk = ?1 AND mobile_number = ?2")
-                    .bind(keyword_pk)
-                    .bind(number)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("remove a subscription"))?;
+                sqlx::query(
+                    "DELETE FROM subscriptions WHERE keyword_pk = ?1 AND mobile_number = ?2",
+                )
+                .bind(keyword_pk)
+                .bind(number)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("remove a subscription"))?;
             }
         }
     }

@@ -137,7 +137,11 @@ pub(crate) async fn update(
     Ok(job)
 }
 
-pub(crate) async fn get(store: &SqliteStore, account_id: &str, token: &str) -> StoreResult<ListJob> {
+pub(crate) async fn get(
+    store: &SqliteStore,
+    account_id: &str,
+    token: &str,
+) -> StoreResult<ListJob> {
     let job = by_token(&store.reader, token).await?;
     if !job.account_id.eq_ignore_ascii_case(account_id) {
         return Err(StoreError::NotFound);

@@ -77,7 +77,9 @@ fn main() {
         serve(&dir);
         return;
     }
-    let rows: u64 = arg("--rows").and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
+    let rows: u64 = arg("--rows")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let dir_path = dir.path().display().to_string();
 
@@ -85,15 +87,24 @@ fn main() {
     let imports = dir.path().join("data").join("imports");
     std::fs::create_dir_all(&imports).expect("imports dir");
     {
-        let mut out = BufWriter::new(std::fs::File::create(imports.join("bench.csv")).expect("file"));
+        let mut out =
+            BufWriter::new(std::fs::File::create(imports.join("bench.csv")).expect("file"));
         writeln!(out, "Phone,Key,FirstName,City").expect("write");
         for i in 0..rows {
-            writeln!(out, "1{:010},key-{i},Name{},City{}", 2_000_000_000 + i, i % 1000, i % 50)
-                .expect("write");
+            writeln!(
+                out,
+                "1{:010},key-{i},Name{},City{}",
+                2_000_000_000 + i,
+                i % 1000,
+                i % 50
+            )
+            .expect("write");
         }
         out.flush().expect("flush");
     }
-    let file_bytes = std::fs::metadata(imports.join("bench.csv")).map(|m| m.len()).unwrap_or(0);
+    let file_bytes = std::fs::metadata(imports.join("bench.csv"))
+        .map(|m| m.len())
+        .unwrap_or(0);
 
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .args(["--serve", &dir_path])
@@ -176,7 +187,8 @@ fn main() {
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0.0);
     let _ = child.wait();
-    let imported = status["inserted"].as_u64().unwrap_or(0) + status["updated"].as_u64().unwrap_or(0);
+    let imported =
+        status["inserted"].as_u64().unwrap_or(0) + status["updated"].as_u64().unwrap_or(0);
     println!(
         "{}",
         json!({

@@ -53,8 +53,12 @@ async fn finished_import(app: &TestApp, f: &Fixture, list: &str, token: &str) ->
 }
 
 async fn list_size(app: &TestApp, list: &str) -> i64 {
-    app.admin_ok(Method::GET, &format!("/admin/v1/accounts/Acme/lists/{list}"), Value::Null)
-        .await["size"]
+    app.admin_ok(
+        Method::GET,
+        &format!("/admin/v1/accounts/Acme/lists/{list}"),
+        Value::Null,
+    )
+    .await["size"]
         .as_i64()
         .expect("size")
 }
@@ -63,7 +67,14 @@ async fn list_size(app: &TestApp, list: &str) -> i64 {
 async fn import_by_header_counts_inserted_updated_and_invalid_and_subscribes() {
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;
-    import_contacts(&app, "Acme", &f.list_a, json!([{"mobileNumber": "15555555510"}]), false).await;
+    import_contacts(
+        &app,
+        "Acme",
+        &f.list_a,
+        json!([{"mobileNumber": "15555555510"}]),
+        false,
+    )
+    .await;
     write_import(
         &app,
         "people.csv",
@@ -99,7 +110,10 @@ async fn import_by_header_counts_inserted_updated_and_invalid_and_subscribes() {
             Value::Null,
         )
         .await;
-    assert_eq!(contact["items"][0]["status"], "Subscribed", "GB prefix 44 already there");
+    assert_eq!(
+        contact["items"][0]["status"], "Subscribed",
+        "GB prefix 44 already there"
+    );
     // The imported numbers receive a send to the list (they were subscribed).
     let send = assert_accepted(&app.send_list(&f.token, &f.message, &json!({})).await);
     run_engine(&app).await;
@@ -127,9 +141,23 @@ async fn import_by_ordinal_with_and_without_a_header_row() {
         .await,
     );
     let status = finished_import(&app, &f, "ListA", &token).await;
-    assert_eq!((status["inserted"].clone(), status["invalid"].clone()), (json!(2), json!(0)), "{status}");
-    let contact = app.admin_ok(Method::GET, "/admin/v1/accounts/Acme/subscriptions?mobileNumber=15555555520", Value::Null).await;
-    assert_eq!(contact["items"], json!([]), "no ShortCode: nobody subscribed");
+    assert_eq!(
+        (status["inserted"].clone(), status["invalid"].clone()),
+        (json!(2), json!(0)),
+        "{status}"
+    );
+    let contact = app
+        .admin_ok(
+            Method::GET,
+            "/admin/v1/accounts/Acme/subscriptions?mobileNumber=15555555520",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        contact["items"],
+        json!([]),
+        "no ShortCode: nobody subscribed"
+    );
 
     write_import(&app, "headed.csv", b"number\n15555555522\n");
     let token = assert_accepted(
@@ -161,7 +189,10 @@ async fn import_by_ordinal_with_and_without_a_header_row() {
     );
     let status = finished_import(&app, &f, "ListB", &token).await;
     assert_eq!(status["status"], "Error");
-    assert_eq!(status["errors"], json!(["The CSV header has no column phone."]));
+    assert_eq!(
+        status["errors"],
+        json!(["The CSV header has no column phone."])
+    );
 }
 
 #[tokio::test]
@@ -176,22 +207,44 @@ async fn unsafe_file_names_are_refused_and_read_nothing() {
     #[cfg(unix)]
     std::os::unix::fs::symlink(&outside, imports.join("link.csv")).expect("symlink");
     write_import(&app, "binary.csv", b"mobileNumber\n\x00\x01\x02\xff\xfe");
-    write_import(&app, "latin1.csv", b"mobileNumber,Name\n15555555598,Jos\xe9\n");
+    write_import(
+        &app,
+        "latin1.csv",
+        b"mobileNumber,Name\n15555555598,Jos\xe9\n",
+    );
     let body = |name: &str| {
         json!({"FileName": name, "ImportMappingType": "MapByHeader", "IsFirstRowHeader": true,
                "FieldMaps": [{"Destination": "_MobileNumber", "Source": "mobileNumber"}]})
     };
     let abs = outside.display().to_string();
     for (name, message) in [
-        ("../secret.csv", "../secret.csv isn't a valid import file name.".to_string()),
+        (
+            "../secret.csv",
+            "../secret.csv isn't a valid import file name.".to_string(),
+        ),
         ("..", ".. isn't a valid import file name.".to_string()),
-        (abs.as_str(), format!("{abs} isn't a valid import file name.")),
-        ("sub/secret.csv", "sub/secret.csv isn't a valid import file name.".to_string()),
-        ("..\\secret.csv", "..\\secret.csv isn't a valid import file name.".to_string()),
-        ("link.csv", "link.csv isn't a valid import file name.".to_string()),
+        (
+            abs.as_str(),
+            format!("{abs} isn't a valid import file name."),
+        ),
+        (
+            "sub/secret.csv",
+            "sub/secret.csv isn't a valid import file name.".to_string(),
+        ),
+        (
+            "..\\secret.csv",
+            "..\\secret.csv isn't a valid import file name.".to_string(),
+        ),
+        (
+            "link.csv",
+            "link.csv isn't a valid import file name.".to_string(),
+        ),
         ("binary.csv", "binary.csv isn't a CSV file.".to_string()),
         ("latin1.csv", "latin1.csv isn't a CSV file.".to_string()),
-        ("missing.csv", "Import file missing.csv doesn't exist.".to_string()),
+        (
+            "missing.csv",
+            "Import file missing.csv doesn't exist.".to_string(),
+        ),
     ] {
         let reply = queue_import(&app, &f, "ListA", body(name)).await;
         assert_errors(&reply, &[message.as_str()]);
@@ -200,8 +253,14 @@ async fn unsafe_file_names_are_refused_and_read_nothing() {
 
     // The rest of the request's messages, in order.
     assert_errors(
-        &queue_import(&app, &f, "a%20b", json!({"FileType": "xls", "ImportMappingType": "ByMagic",
-            "ShortCode": "88976"})).await,
+        &queue_import(
+            &app,
+            &f,
+            "a%20b",
+            json!({"FileType": "xls", "ImportMappingType": "ByMagic",
+            "ShortCode": "88976"}),
+        )
+        .await,
         &[
             "List id a b isn't valid.",
             "File name can't be blank.",
@@ -212,8 +271,14 @@ async fn unsafe_file_names_are_refused_and_read_nothing() {
         ],
     );
     assert_errors(
-        &queue_import(&app, &f, "Nope", json!({"FileName": "x.csv", "ImportMappingType": "MapByHeader",
-            "FieldMaps": [{"Destination": "FirstName"}], "ShortCode": "12345", "Keyword": "JOIN"})).await,
+        &queue_import(
+            &app,
+            &f,
+            "Nope",
+            json!({"FileName": "x.csv", "ImportMappingType": "MapByHeader",
+            "FieldMaps": [{"Destination": "FirstName"}], "ShortCode": "12345", "Keyword": "JOIN"}),
+        )
+        .await,
         &[
             "List Nope isn't valid for the client.",
             "MapByHeader needs IsFirstRowHeader to be true.",
@@ -229,24 +294,57 @@ async fn refresh_list_and_its_status() {
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;
     app.clock.advance(90_000);
-    import_contacts(&app, "Acme", "ListB", json!([{"mobileNumber": "15555555510"}]), false).await;
+    import_contacts(
+        &app,
+        "Acme",
+        "ListB",
+        json!([{"mobileNumber": "15555555510"}]),
+        false,
+    )
+    .await;
     let r = app
-        .sms(Method::POST, "/sms/v1/contacts/refreshList/listb", &f.token, &Value::Null)
+        .sms(
+            Method::POST,
+            "/sms/v1/contacts/refreshList/listb",
+            &f.token,
+            &Value::Null,
+        )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     let token = r.body["tokenId"].as_str().expect("token").to_string();
-    assert_eq!(r.body, json!({"tokenId": token, "lastPublishDate": "2026-11-26T10:01:30.000"}));
+    assert_eq!(
+        r.body,
+        json!({"tokenId": token, "lastPublishDate": "2026-11-26T10:01:30.000"})
+    );
     let s = app
-        .sms(Method::GET, &format!("/sms/v1/contacts/refreshList/ListB/status/{token}"), &f.token, &Value::Null)
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/contacts/refreshList/ListB/status/{token}"),
+            &f.token,
+            &Value::Null,
+        )
         .await;
-    assert_eq!(s.body, json!({"tokenId": token, "publishDate": "2026-11-26T10:01:30.000"}));
+    assert_eq!(
+        s.body,
+        json!({"tokenId": token, "publishDate": "2026-11-26T10:01:30.000"})
+    );
     let wrong = app
-        .sms(Method::GET, &format!("/sms/v1/contacts/refreshList/ListA/status/{token}"), &f.token, &Value::Null)
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/contacts/refreshList/ListA/status/{token}"),
+            &f.token,
+            &Value::Null,
+        )
         .await;
     let expected = format!("TokenId {token} isn't valid for ListId ListA.");
     assert_errors(&wrong, &[expected.as_str()]);
     let r = app
-        .sms(Method::POST, "/sms/v1/contacts/refreshList/Nope", &f.token, &Value::Null)
+        .sms(
+            Method::POST,
+            "/sms/v1/contacts/refreshList/Nope",
+            &f.token,
+            &Value::Null,
+        )
         .await;
     assert_errors(&r, &["List Nope isn't valid for the client."]);
 }
@@ -266,7 +364,14 @@ async fn delivery_report_writes_one_row_per_recipient_into_the_reports_directory
     let send = assert_accepted(&app.send_list(&f.token, &f.message, &json!({})).await);
     run_engine(&app).await;
     let path = format!("/sms/v1/messageList/{}/deliveryReport/{send}", f.message);
-    let r = app.sms(Method::POST, &path, &f.token, &json!({"filename": "report.csv"})).await;
+    let r = app
+        .sms(
+            Method::POST,
+            &path,
+            &f.token,
+            &json!({"filename": "report.csv"}),
+        )
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body, json!({"tokenId": send, "filename": "report.csv"}));
     let file = app.data_dir().join("reports").join("report.csv");
@@ -279,22 +384,44 @@ async fn delivery_report_writes_one_row_per_recipient_into_the_reports_directory
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "mobileNumber,standardStatusCode,description,date");
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[1].starts_with("15555550000,4500,Undeliverable,2026-11-26T10:00:00"), "{text}");
-    assert!(lines[2].starts_with("15555555510,4000,Delivered to handset,"), "{text}");
+    assert!(
+        lines[1].starts_with("15555550000,4500,Undeliverable,2026-11-26T10:00:00"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("15555555510,4000,Delivered to handset,"),
+        "{text}"
+    );
 
-    let again = app.sms(Method::POST, &path, &f.token, &json!({"filename": "report.csv"})).await;
+    let again = app
+        .sms(
+            Method::POST,
+            &path,
+            &f.token,
+            &json!({"filename": "report.csv"}),
+        )
+        .await;
     assert_eq!(again.status, 409);
-    assert_eq!(again.body, json!({"errors": ["Report file report.csv already exists."]}));
+    assert_eq!(
+        again.body,
+        json!({"errors": ["Report file report.csv already exists."]})
+    );
     for bad in ["../x.csv", "a/b.csv", "..", "c:\\x.csv"] {
-        let r = app.sms(Method::POST, &path, &f.token, &json!({"filename": bad})).await;
+        let r = app
+            .sms(Method::POST, &path, &f.token, &json!({"filename": bad}))
+            .await;
         let expected = format!("{bad} isn't a valid report file name.");
         assert_errors(&r, &[expected.as_str()]);
     }
     let r = app.sms(Method::POST, &path, &f.token, &json!({})).await;
     assert_errors(&r, &["File name can't be blank."]);
     let r = app
-        .sms(Method::POST, &format!("/sms/v1/messageList/{}/deliveryReport/a%20b", f.message), &f.token,
-             &json!({"filename": "y.csv"}))
+        .sms(
+            Method::POST,
+            &format!("/sms/v1/messageList/{}/deliveryReport/a%20b", f.message),
+            &f.token,
+            &json!({"filename": "y.csv"}),
+        )
         .await;
     assert_errors(&r, &["Token id a b isn't valid."]);
     assert!(!app.data_dir().join("x.csv").exists());

@@ -96,7 +96,9 @@ async fn queue_mo_messages_are_whole_400_bodies() {
         ),
     ];
     for (body, expected) in cases {
-        let reply = app.sms(Method::POST, "/sms/v1/queueMO", &f.token, &body).await;
+        let reply = app
+            .sms(Method::POST, "/sms/v1/queueMO", &f.token, &body)
+            .await;
         assert_errors(&reply, &expected);
     }
     // Another account's code is not the client's.
@@ -161,12 +163,21 @@ async fn the_opt_out_story() {
     let status = app.deliveries(&f.token, &f.message, &send).await;
     assert_eq!(status.body["count"], 1, "{}", status.body);
     assert_eq!(status.body["counts"]["suppressed"], 1);
-    let sent: Vec<Value> = outbox_of(&app, &send).await.iter().map(|o| o["to"].clone()).collect();
+    let sent: Vec<Value> = outbox_of(&app, &send)
+        .await
+        .iter()
+        .map(|o| o["to"].clone())
+        .collect();
     assert_eq!(sent, vec![json!(N2)]);
 
     // queueMO deliveries: one entry per reply, with the reply's text.
     let d = app
-        .sms(Method::GET, &format!("/sms/v1/queueMO/deliveries/{stop}"), &f.token, &Value::Null)
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/queueMO/deliveries/{stop}"),
+            &f.token,
+            &Value::Null,
+        )
         .await;
     assert_eq!(d.status, 200, "{}", d.body);
     assert_eq!(d.body["status"], "Finished");
@@ -178,7 +189,12 @@ async fn the_opt_out_story() {
         .is_some_and(|m| m.starts_with("You have been unsubscribed")));
     // History: the MO and the MT reply.
     let h = app
-        .sms(Method::GET, &format!("/sms/v1/queueMO/history/{stop}"), &f.token, &Value::Null)
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/queueMO/history/{stop}"),
+            &f.token,
+            &Value::Null,
+        )
         .await;
     assert_eq!(h.status, 200, "{}", h.body);
     assert_eq!(h.body["count"], 2);
@@ -204,7 +220,10 @@ async fn the_opt_out_story() {
     run_engine(&app).await;
     let replies = outbox_of(&app, &help).await;
     assert_eq!(replies.len(), 1);
-    assert_eq!(replies[0]["text"], "Reply STOP to unsubscribe. Msg&data rates may apply.");
+    assert_eq!(
+        replies[0]["text"],
+        "Reply STOP to unsubscribe. Msg&data rates may apply."
+    );
     assert_eq!(replies[0]["to"], N2);
 }
 
@@ -213,11 +232,20 @@ async fn stop_unsubscribes_every_keyword_on_the_code_and_confirms_once_with_the_
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;
     let base = "/admin/v1/accounts/Acme";
-    app.admin_ok(Method::POST, &format!("{base}/codes"), json!({"code": "55555", "carrier": "simulator",
-        "optOutText": "Bye from 55555", "helpText": "Help from 55555"})).await;
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/codes"),
+        json!({"code": "55555", "carrier": "simulator",
+        "optOutText": "Bye from 55555", "helpText": "Help from 55555"}),
+    )
+    .await;
     for k in ["ALPHA", "BETA"] {
-        app.admin_ok(Method::POST, &format!("{base}/keywords"),
-            json!({"code": "55555", "keyword": k, "response": format!("{k} on")})).await;
+        app.admin_ok(
+            Method::POST,
+            &format!("{base}/keywords"),
+            json!({"code": "55555", "keyword": k, "response": format!("{k} on")}),
+        )
+        .await;
     }
     for k in ["alpha", "Beta"] {
         let t = queue_mo_to(&app, &f, "55555", N1, k).await;
@@ -272,7 +300,10 @@ async fn double_opt_in_needs_a_yes_within_a_day() {
     .await;
     let t = queue_mo(&app, &f, &[N1], "vip").await;
     run_engine(&app).await;
-    assert_eq!(outbox_of(&app, &t).await[0]["text"], "Reply Y to confirm VIP");
+    assert_eq!(
+        outbox_of(&app, &t).await[0]["text"],
+        "Reply Y to confirm VIP"
+    );
     let subs = subscriptions(&app, &f, N1).await;
     assert_eq!(subs["contacts"][0]["status"], "InProgress");
     assert_eq!(subs["contacts"][0]["optInDate"], Value::Null);
@@ -308,56 +339,92 @@ async fn keywords_are_created_and_deleted_through_the_sms_api() {
     let create = |body: Value| {
         let app = &app;
         let token = f.token.clone();
-        async move { app.sms(Method::POST, "/sms/v1/keyword", &token, &body).await }
+        async move {
+            app.sms(Method::POST, "/sms/v1/keyword", &token, &body)
+                .await
+        }
     };
     let ok = create(json!({"ShortCode": "88976", "CountryCode": "us", "Keyword": "Deals"})).await;
     assert_eq!(ok.status, 202, "{}", ok.body);
-    let id = ok.body["keywordId"].as_str().expect("keywordId").to_string();
+    let id = ok.body["keywordId"]
+        .as_str()
+        .expect("keywordId")
+        .to_string();
     assert_eq!(ok.body, json!({"keywordId": id}));
     // It works as an opt-in keyword at once.
     let t = queue_mo(&app, &f, &[N1], "DEALS").await;
     run_engine(&app).await;
     let subs = subscriptions(&app, &f, N1).await;
     assert_eq!(subs["contacts"][0]["keyword"], "Deals");
-    assert!(outbox_of(&app, &t).await.is_empty(), "no response configured, no reply");
+    assert!(
+        outbox_of(&app, &t).await.is_empty(),
+        "no response configured, no reply"
+    );
 
     let dup = create(json!({"shortCode": "88976", "keyword": "deals"})).await;
     assert_eq!(dup.status, 409);
-    assert_eq!(dup.body, json!({"errors": ["Keyword deals already exists on code 88976."]}));
-    assert_errors(&create(json!({})).await, &[
-        "A short code or a long code must be specified.",
-        "Keyword can't be blank.",
-    ]);
+    assert_eq!(
+        dup.body,
+        json!({"errors": ["Keyword deals already exists on code 88976."]})
+    );
     assert_errors(
-        &create(json!({"ShortCode": "88976", "LongCode": "15555550000", "Keyword": "two words"})).await,
+        &create(json!({})).await,
+        &[
+            "A short code or a long code must be specified.",
+            "Keyword can't be blank.",
+        ],
+    );
+    assert_errors(
+        &create(json!({"ShortCode": "88976", "LongCode": "15555550000", "Keyword": "two words"}))
+            .await,
         &[
             "A short code and a long code can't be specified at the same time.",
             "Keyword two words must be a single word.",
         ],
     );
-    assert_errors(&create(json!({"ShortCode": "12345", "Keyword": "STOP"})).await, &[
-        "Short code 12345 isn't valid for the client.",
-        "Keyword STOP is reserved.",
-    ]);
-    assert_errors(&create(json!({"LongCode": "88976", "Keyword": "X"})).await, &[
-        "Long code 88976 isn't valid for the client.",
-    ]);
-    assert_errors(&create(json!({"ShortCode": "88976", "CountryCode": "GB", "Keyword": "X"})).await, &[
-        "Country code GB isn't valid for Short code 88976.",
-    ]);
+    assert_errors(
+        &create(json!({"ShortCode": "12345", "Keyword": "STOP"})).await,
+        &[
+            "Short code 12345 isn't valid for the client.",
+            "Keyword STOP is reserved.",
+        ],
+    );
+    assert_errors(
+        &create(json!({"LongCode": "88976", "Keyword": "X"})).await,
+        &["Long code 88976 isn't valid for the client."],
+    );
+    assert_errors(
+        &create(json!({"ShortCode": "88976", "CountryCode": "GB", "Keyword": "X"})).await,
+        &["Country code GB isn't valid for Short code 88976."],
+    );
 
     let del = app
-        .sms(Method::DELETE, &format!("/sms/v1/keyword/{}", id.to_uppercase()), &f.token, &Value::Null)
+        .sms(
+            Method::DELETE,
+            &format!("/sms/v1/keyword/{}", id.to_uppercase()),
+            &f.token,
+            &Value::Null,
+        )
         .await;
     assert_eq!(del.status, 202, "{}", del.body);
     assert_eq!(del.body, json!({"status": "Success"}));
     let again = app
-        .sms(Method::DELETE, &format!("/sms/v1/keyword/{id}"), &f.token, &Value::Null)
+        .sms(
+            Method::DELETE,
+            &format!("/sms/v1/keyword/{id}"),
+            &f.token,
+            &Value::Null,
+        )
         .await;
     let expected = format!("Keyword {id} isn't valid for the client.");
     assert_errors(&again, &[expected.as_str()]);
     let bad = app
-        .sms(Method::DELETE, "/sms/v1/keyword/a%20b", &f.token, &Value::Null)
+        .sms(
+            Method::DELETE,
+            "/sms/v1/keyword/a%20b",
+            &f.token,
+            &Value::Null,
+        )
         .await;
     assert_errors(&bad, &["Keyword id a b isn't valid."]);
     // The subscriptions went with the keyword.
@@ -372,22 +439,31 @@ async fn subscriptions_lookup_messages() {
         let app = &app;
         let token = f.token.clone();
         async move {
-            app.sms(Method::POST, "/sms/v1/contacts/subscriptions", &token, &body)
-                .await
+            app.sms(
+                Method::POST,
+                "/sms/v1/contacts/subscriptions",
+                &token,
+                &body,
+            )
+            .await
         }
     };
-    assert_errors(&post(json!({})).await, &[
-        "The count of mobile numbers or subscriber keys can't be zero.",
-    ]);
+    assert_errors(
+        &post(json!({})).await,
+        &["The count of mobile numbers or subscriber keys can't be zero."],
+    );
     assert_errors(&post(json!({"mobileNumber": ["x", "12"], "subscriberKey": ["k"]})).await, &[
         "An array of mobile numbers and an array of subscriber keys can't be provided at the same time.",
         "x isn't a numeric string",
         "12 isn't a valid mobile number.",
     ]);
-    assert_errors(&post(json!({"mobileNumber": "15555555510"})).await, &[
-        "mobileNumber must be an array of strings.",
-        "The count of mobile numbers or subscriber keys can't be zero.",
-    ]);
+    assert_errors(
+        &post(json!({"mobileNumber": "15555555510"})).await,
+        &[
+            "mobileNumber must be an array of strings.",
+            "The count of mobile numbers or subscriber keys can't be zero.",
+        ],
+    );
     let none = post(json!({"mobileNumber": [N1]})).await;
     assert_eq!(none.status, 200);
     assert_eq!(none.body["count"], "0");

@@ -140,7 +140,11 @@ async fn each_message_of_the_table_is_a_whole_400_body() {
         let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
         assert_errors(&reply, &expected);
     }
-    assert_eq!(app.send_count("Acme").await, 0, "no rejected request recorded a send");
+    assert_eq!(
+        app.send_count("Acme").await,
+        0,
+        "no rejected request recorded a send"
+    );
 }
 
 #[tokio::test]
@@ -185,7 +189,11 @@ async fn a_send_reaches_subscribed_numbers_with_their_attributes_and_suppresses_
     let status = app
         .sms(
             Method::GET,
-            &format!("/sms/v1/messagecontact/{}/deliveries/{}", f.message.to_lowercase(), token),
+            &format!(
+                "/sms/v1/messagecontact/{}/deliveries/{}",
+                f.message.to_lowercase(),
+                token
+            ),
             &f.token,
             &Value::Null,
         )
@@ -216,7 +224,10 @@ async fn a_send_reaches_subscribed_numbers_with_their_attributes_and_suppresses_
     let history = app
         .sms(
             Method::GET,
-            &format!("/sms/v1/messageContact/{}/history/{token}/mobileNumber/{N1}", f.message),
+            &format!(
+                "/sms/v1/messageContact/{}/history/{token}/mobileNumber/{N1}",
+                f.message
+            ),
             &f.token,
             &Value::Null,
         )
@@ -231,7 +242,10 @@ async fn a_send_reaches_subscribed_numbers_with_their_attributes_and_suppresses_
     let bad = app
         .sms(
             Method::GET,
-            &format!("/sms/v1/messageContact/{}/history/{token}/mobileNumber/12", f.message),
+            &format!(
+                "/sms/v1/messageContact/{}/history/{token}/mobileNumber/12",
+                f.message
+            ),
             &f.token,
             &Value::Null,
         )
@@ -241,7 +255,10 @@ async fn a_send_reaches_subscribed_numbers_with_their_attributes_and_suppresses_
     let wrong = app
         .sms(
             Method::GET,
-            &format!("/sms/v1/messageContact/{}/deliveries/{list_send}", f.message),
+            &format!(
+                "/sms/v1/messageContact/{}/deliveries/{list_send}",
+                f.message
+            ),
             &f.token,
             &Value::Null,
         )
@@ -268,7 +285,10 @@ async fn subscribe_creates_and_resubscribe_restores_subscriptions() {
     );
     run_engine(&app).await;
     let out = outbox_of(&app, &token).await;
-    assert_eq!(out.iter().map(|o| o["to"].clone()).collect::<Vec<_>>(), vec![json!(N1)]);
+    assert_eq!(
+        out.iter().map(|o| o["to"].clone()).collect::<Vec<_>>(),
+        vec![json!(N1)]
+    );
     assert_eq!(out[0]["text"], "Welcome aboard");
     // Resubscribe brings N2 back.
     let token = assert_accepted(

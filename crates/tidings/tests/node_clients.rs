@@ -141,9 +141,14 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
 
     // messageContact: accepted, readable through the lowercased URL fuel-rest sends.
     assert_eq!(out["contact"]["status"], 202, "{out}");
-    let contact = out["contact"]["body"]["tokenId"].as_str().expect("contact tokenId");
+    let contact = out["contact"]["body"]["tokenId"]
+        .as_str()
+        .expect("contact tokenId");
     assert_eq!(out["contactStatus"]["status"], 200, "{out}");
-    assert_eq!(out["contactStatus"]["body"]["message"], "Hi from messageContact");
+    assert_eq!(
+        out["contactStatus"]["body"]["message"],
+        "Hi from messageContact"
+    );
     // queueMO: the STOP of that number, one result per number.
     assert_eq!(out["mo"]["status"], 202, "{out}");
     assert_eq!(
@@ -151,7 +156,10 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
         json!([{"identifier": "15555555519", "mobileNumber": "15555555519", "result": "OK"}])
     );
     assert_eq!(out["moStatus"]["status"], 200, "{out}");
-    assert_eq!(out["moStatus"]["body"]["count"], 1, "one reply queued: {out}");
+    assert_eq!(
+        out["moStatus"]["body"]["count"], 1,
+        "one reply queued: {out}"
+    );
 
     // The sends were recorded for the message with its canonical mixed-case ID.
     let sends = app
@@ -160,5 +168,8 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
     let items = sends["items"].as_array().expect("items");
     let of = |t: &str| items.iter().find(|i| i["tokenId"] == t).cloned();
     assert_eq!(of(token).expect("list send")["messageId"], "MzA6Nzg6MA");
-    assert_eq!(of(contact).expect("contact send")["messageId"], "MzA6Nzg6MA");
+    assert_eq!(
+        of(contact).expect("contact send")["messageId"],
+        "MzA6Nzg6MA"
+    );
 }
