@@ -7,7 +7,9 @@ use store::{
 
 use crate::codes::keyword_by_name;
 use crate::sends::{accepted, existing, insert};
-use crate::{account, db, id_key, parent_gone, PgStore};
+use sqlx::{Postgres, Transaction};
+
+use crate::{account, db, id_key, parent_gone, settle, Ending, PgStore};
 
 /// One transaction: the send (with the idempotency rule of `create_send`), its numbers, the
 /// subscriber keys on the contacts, and the subscription options.
@@ -17,23 +19,38 @@ pub(crate) async fn create_contact_send(
     audience: ContactAudience,
 ) -> StoreResult<CreatedSend> {
     let mut tx = store.begin().await?;
-    let owner = account(&mut *tx, &new.account_id).await?;
+    let work = create_in(&mut tx, &new, &audience).await;
+    let Some(account_id) = settle(tx, work, "commit contact send").await? else {
+        // The idempotency key names an earlier send: nothing was written.
+        return existing(store, &new).await;
+    };
+    if new.due_at <= new.created_at {
+        store.signal.raise();
+    }
+    Ok(CreatedSend::Created(accepted(new, account_id)))
+}
+
+/// The work of `create_contact_send`: the account ID when the send was recorded.
+async fn create_in(
+    tx: &mut Transaction<'static, Postgres>,
+    new: &NewSend,
+    audience: &ContactAudience,
+) -> StoreResult<Ending<Option<String>>> {
+    let owner = account(&mut **tx, &new.account_id).await?;
     let keyword_pk = match &audience.subscribe {
         Some(s) => Some(
-            keyword_by_name(&mut *tx, &owner, &new.code, &s.keyword)
+            keyword_by_name(&mut **tx, &owner, &new.code, &s.keyword)
                 .await?
                 .0,
         ),
         None => None,
     };
-    let Some(account_id) = insert(&mut *tx, &new).await? else {
-        // The idempotency key names an earlier send: nothing is written.
-        drop(tx);
-        return existing(store, &new).await;
+    let Some(account_id) = insert(&mut **tx, new).await? else {
+        return Ok(Ending::Rollback(None));
     };
     let send_pk: i64 = sqlx::query_scalar("SELECT pk FROM sends WHERE token_key = $1")
         .bind(id_key(&new.token))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db("find the new send"))?;
     let numbers: Vec<&str> = audience
@@ -60,7 +77,7 @@ pub(crate) async fn create_contact_send(
     .bind(&numbers)
     .bind(&positions)
     .bind(&texts)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("record the numbers of a contact send"))?;
     // One row per number (a later key for a repeated number wins, as in request order).
@@ -77,7 +94,7 @@ pub(crate) async fn create_contact_send(
     .bind(&numbers)
     .bind(&keys)
     .bind(new.created_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("record subscriber keys"))?;
     if let (Some(options), Some(keyword_pk)) = (&audience.subscribe, keyword_pk) {
@@ -90,7 +107,7 @@ pub(crate) async fn create_contact_send(
             .bind(keyword_pk)
             .bind(&numbers)
             .bind(new.created_at)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("resubscribe numbers"))?;
         }
@@ -105,16 +122,12 @@ pub(crate) async fn create_contact_send(
             .bind(&numbers)
             .bind(owner.pk)
             .bind(new.created_at)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(parent_gone("subscribe numbers"))?;
         }
     }
-    tx.commit().await.map_err(db("commit contact send"))?;
-    if new.due_at <= new.created_at {
-        store.signal.raise();
-    }
-    Ok(CreatedSend::Created(accepted(new, account_id)))
+    Ok(Ending::Commit(Some(account_id)))
 }
 
 #[derive(sqlx::FromRow)]

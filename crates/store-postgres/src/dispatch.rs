@@ -20,7 +20,9 @@ use store::{
 
 use crate::codes::code_key;
 use crate::sends::{select_send, SendRow};
-use crate::{attributes_from_json, bad_value, db, id_key, PgStore};
+use sqlx::{Postgres, Transaction};
+
+use crate::{attributes_from_json, bad_value, db, id_key, settle, Ending, PgStore};
 
 /// What the delivery methods need of a send named by its token.
 #[derive(sqlx::FromRow)]
@@ -133,9 +135,21 @@ pub(crate) async fn claim_recipients(
     limit: u32,
 ) -> StoreResult<Vec<ClaimedRecipient>> {
     let mut tx = store.begin().await?;
-    let send = send_ref(&mut *tx, token, "FOR KEY SHARE").await?;
+    let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
+    settle(tx, work, "commit claimed recipients").await
+}
+
+async fn claim_in(
+    tx: &mut Transaction<'static, Postgres>,
+    token: &str,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
+    let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
     if send.state != "Started" || limit == 0 {
-        return Ok(Vec::new());
+        return Ok(Ending::Rollback(Vec::new()));
     }
     // A deleted code has no keywords left: every remaining number is then suppressed.
     let keywords: Vec<i64> = sqlx::query_scalar(
@@ -144,7 +158,7 @@ pub(crate) async fn claim_recipients(
     )
     .bind(send.account_pk)
     .bind(code_key(&send.code))
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(db("find the send's keywords"))?;
     let mut claimed = Vec::new();
@@ -180,7 +194,7 @@ pub(crate) async fn claim_recipients(
         .bind(now)
         .bind(send.account_pk)
         .bind(send.replies != 0)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(db("claim recipients"))?;
         if rows.is_empty() {
@@ -204,8 +218,7 @@ pub(crate) async fn claim_recipients(
             break;
         }
     }
-    tx.commit().await.map_err(db("commit claimed recipients"))?;
-    Ok(claimed)
+    Ok(Ending::Commit(claimed))
 }
 
 /// One statement for the whole batch. Only rows still submitting change: a recipient that
@@ -287,6 +300,14 @@ const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unkn
 /// other and each expired recipient is counted by exactly one of them.
 pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
+    let work = recover_in(&mut tx, now).await;
+    settle(tx, work, "commit recovery").await
+}
+
+async fn recover_in(
+    tx: &mut Transaction<'static, Postgres>,
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
     let recovered = sqlx::query(
         "WITH expired AS ( \
              SELECT pk FROM recipients WHERE state = 'submitting' AND lease_until < $1 \
@@ -298,7 +319,7 @@ pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult
     .bind(now)
     .bind(store::codes::UNKNOWN)
     .bind(UNKNOWN_AFTER_CRASH)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("recover expired hand-overs"))?
     .rows_affected();
@@ -316,11 +337,10 @@ pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult
          FROM settled WHERE sends.pk = settled.pk",
     )
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("finish settled sends"))?;
-    tx.commit().await.map_err(db("commit recovery"))?;
-    Ok(recovered)
+    Ok(Ending::Commit(recovered))
 }
 
 /// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
@@ -333,11 +353,6 @@ pub(crate) async fn apply_receipts(
     receipts: &[Receipt],
     now: Millis,
 ) -> StoreResult<u64> {
-    struct Round {
-        carriers: Vec<String>,
-        message_ids: Vec<String>,
-        codes: Vec<i32>,
-    }
     let mut rounds: Vec<Round> = Vec::new();
     let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
     for receipt in receipts {
@@ -361,6 +376,22 @@ pub(crate) async fn apply_receipts(
         return Ok(0);
     }
     let mut tx = store.begin().await?;
+    let work = receipts_in(&mut tx, &rounds, now).await;
+    settle(tx, work, "commit receipts").await
+}
+
+/// One receipt per carrier message: a round of [`apply_receipts`].
+struct Round {
+    carriers: Vec<String>,
+    message_ids: Vec<String>,
+    codes: Vec<i32>,
+}
+
+async fn receipts_in(
+    tx: &mut Transaction<'static, Postgres>,
+    rounds: &[Round],
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
     let mut changed = HashSet::new();
     for (i, round) in rounds.iter().enumerate() {
         if i == 0 {
@@ -372,7 +403,7 @@ pub(crate) async fn apply_receipts(
             )
             .bind(&round.carriers)
             .bind(&round.message_ids)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("lock the recipients of receipts"))?;
         }
@@ -391,13 +422,12 @@ pub(crate) async fn apply_receipts(
         .bind(&round.codes)
         .bind(now)
         .bind(store::codes::THROTTLED)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(db("apply receipts"))?;
         changed.extend(pks);
     }
-    tx.commit().await.map_err(db("commit receipts"))?;
-    Ok(changed.len() as u64)
+    Ok(Ending::Commit(changed.len() as u64))
 }
 
 /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
@@ -406,7 +436,18 @@ pub(crate) async fn apply_receipts(
 /// recipient's, in the order claims take them.
 pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
-    let send = send_ref(&mut *tx, token, "FOR UPDATE").await?;
+    let work = cancel_in(&mut tx, token, now).await;
+    let canceled = settle(tx, work, "commit canceled send").await?;
+    store.signal.raise();
+    Ok(canceled)
+}
+
+async fn cancel_in(
+    tx: &mut Transaction<'static, Postgres>,
+    token: &str,
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
+    let send = send_ref(&mut **tx, token, "FOR UPDATE").await?;
     if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
         return Err(StoreError::Conflict(format!(
             "send {token} is {} and cannot be canceled",
@@ -419,7 +460,7 @@ pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> St
     )
     .bind(send.pk)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("cancel recipients"))?
     .rows_affected();
@@ -429,10 +470,8 @@ pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> St
     )
     .bind(send.pk)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("cancel send"))?;
-    tx.commit().await.map_err(db("commit canceled send"))?;
-    store.signal.raise();
-    Ok(canceled)
+    Ok(Ending::Commit(canceled))
 }

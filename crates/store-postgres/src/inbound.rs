@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
+use sqlx::{Postgres, Transaction};
 use store::{
     Code, InboundRecord, InboundText, MoBatch, StoreError, StoreResult, SubscriptionWrite,
 };
 
 use crate::codes::{code_key, keyword_key, CodeRow};
-use crate::{account, db, id_key, parent_gone, PgStore};
+use crate::{account, db, id_key, parent_gone, settle, Ending, PgStore};
 
 #[derive(sqlx::FromRow)]
 struct InboundRow {
@@ -47,8 +48,16 @@ const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, i.text, 
 /// reader paging with `seq > after` never skips a row committed later with a smaller number.
 pub(crate) async fn record(store: &PgStore, text: InboundText) -> StoreResult<InboundRecord> {
     let mut tx = store.begin().await?;
+    let work = record_in(&mut tx, text).await;
+    settle(tx, work, "commit an inbound text").await
+}
+
+async fn record_in(
+    tx: &mut Transaction<'static, Postgres>,
+    text: InboundText,
+) -> StoreResult<Ending<InboundRecord>> {
     sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("lock inbound texts"))?;
     let seq: i64 = sqlx::query_scalar(
@@ -62,17 +71,16 @@ pub(crate) async fn record(store: &PgStore, text: InboundText) -> StoreResult<In
     .bind(&text.text)
     .bind(text.received_at)
     .bind(code_key(&text.to))
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(db("record an inbound text"))?;
     let row = sqlx::query_as::<_, InboundRow>(&format!("{SELECT} WHERE i.seq = $1"))
         .bind(seq)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(db("read an inbound text"))?
         .ok_or_else(|| StoreError::Other("an inbound text vanished".into()))?;
-    tx.commit().await.map_err(db("commit an inbound text"))?;
-    Ok(row.into_record())
+    Ok(Ending::Commit(row.into_record()))
 }
 
 pub(crate) async fn page(
@@ -121,13 +129,25 @@ pub(crate) async fn code_for_inbound(
 /// as in `record`).
 pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()> {
     let mut tx = store.begin().await?;
-    let owner = account(&mut *tx, &batch.account_id).await?;
+    let work = record_mo_in(&mut tx, &batch).await;
+    if settle(tx, work, "commit inbound texts").await? {
+        store.signal.raise();
+    }
+    Ok(())
+}
+
+/// The work of `record_mo`; true when replies wait to be handed over.
+async fn record_mo_in(
+    tx: &mut Transaction<'static, Postgres>,
+    batch: &MoBatch,
+) -> StoreResult<Ending<bool>> {
+    let owner = account(&mut **tx, &batch.account_id).await?;
     let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
         "SELECT pk, code, carrier FROM codes WHERE account_pk = $1 AND code_key = $2 FOR SHARE",
     )
     .bind(owner.pk)
     .bind(code_key(&batch.code))
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(db("find the code of inbound texts"))?
     .ok_or(StoreError::NotFound)?;
@@ -135,7 +155,7 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
 
     if !batch.texts.is_empty() {
         sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("lock inbound texts"))?;
         let carriers: Vec<&str> = batch.texts.iter().map(|t| t.carrier.as_str()).collect();
@@ -158,7 +178,7 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
         .bind(&times)
         .bind(code_pk)
         .bind(&token_key)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("record inbound texts"))?;
     }
@@ -176,7 +196,7 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
         )
         .bind(code_pk)
         .bind(keyword_key(keyword))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(db("find a keyword of the code"))?
         .ok_or(StoreError::NotFound)?;
@@ -200,7 +220,7 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
                 .bind(s.opt_out_date)
                 .bind(s.pending.map(|p| p.since))
                 .bind(s.pending.and_then(|p| p.previous).map(|p| p.as_str()))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(parent_gone("write a subscription"))?;
             }
@@ -210,7 +230,7 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
                 )
                 .bind(keyword_pk)
                 .bind(number)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db("remove a subscription"))?;
             }
@@ -245,7 +265,7 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
         .bind(finished.then_some(send.created_at))
         .bind(&carrier)
         .bind((!finished).then_some(send.created_at))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db("record the send of replies"))?;
         // A number's replies are numbered 1, 2, ... in `list_pk` (the unique key).
@@ -272,14 +292,10 @@ pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()
             .bind(&ordinals)
             .bind(&texts)
             .bind(send.created_at)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("queue replies"))?;
         }
     }
-    tx.commit().await.map_err(db("commit inbound texts"))?;
-    if work {
-        store.signal.raise();
-    }
-    Ok(())
+    Ok(Ending::Commit(work))
 }

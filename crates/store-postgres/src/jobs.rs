@@ -5,7 +5,9 @@ use store::{
     StoreResult,
 };
 
-use crate::{account, bad_value, db, id_key, strings_from_json, strings_to_json, PgStore};
+use crate::{
+    account, bad_value, db, id_key, settle, strings_from_json, strings_to_json, Ending, PgStore,
+};
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
@@ -70,12 +72,20 @@ where
 
 pub(crate) async fn create(store: &PgStore, new: NewListJob) -> StoreResult<ListJob> {
     let mut tx = store.begin().await?;
-    let owner = account(&mut *tx, &new.account_id).await?;
+    let work = create_in(&mut tx, new).await;
+    settle(tx, work, "commit list job").await
+}
+
+async fn create_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    new: NewListJob,
+) -> StoreResult<Ending<ListJob>> {
+    let owner = account(&mut **tx, &new.account_id).await?;
     let list_id: String =
         sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = $1 AND id_key = $2")
             .bind(owner.pk)
             .bind(id_key(&new.list_id))
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(db("find the list of a job"))?
             .ok_or(StoreError::NotFound)?;
@@ -97,12 +107,11 @@ pub(crate) async fn create(store: &PgStore, new: NewListJob) -> StoreResult<List
     .bind(new.publish_date)
     .bind(new.created_at)
     .bind(completed_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("record a list job"))?;
-    let job = by_token(&mut *tx, &new.token).await?;
-    tx.commit().await.map_err(db("commit list job"))?;
-    Ok(job)
+    let job = by_token(&mut **tx, &new.token).await?;
+    Ok(Ending::Commit(job))
 }
 
 pub(crate) async fn update(
@@ -113,6 +122,17 @@ pub(crate) async fn update(
     now: Millis,
 ) -> StoreResult<ListJob> {
     let mut tx = store.begin().await?;
+    let work = update_in(&mut tx, token, state, progress, now).await;
+    settle(tx, work, "commit list job progress").await
+}
+
+async fn update_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    token: &str,
+    state: ListJobState,
+    progress: &ListJobProgress,
+    now: Millis,
+) -> StoreResult<Ending<ListJob>> {
     // A final job does not change (the condition is checked under the row's lock).
     sqlx::query(
         "UPDATE list_jobs SET state = $2, inserted = $3, updated = $4, invalid = $5, \
@@ -127,12 +147,11 @@ pub(crate) async fn update(
     .bind(strings_to_json(&progress.errors)?)
     .bind(now)
     .bind(state.is_final().then_some(now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("record list job progress"))?;
-    let job = by_token(&mut *tx, token).await?;
-    tx.commit().await.map_err(db("commit list job progress"))?;
-    Ok(job)
+    let job = by_token(&mut **tx, token).await?;
+    Ok(Ending::Commit(job))
 }
 
 pub(crate) async fn get(store: &PgStore, account_id: &str, token: &str) -> StoreResult<ListJob> {

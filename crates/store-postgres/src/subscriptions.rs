@@ -3,7 +3,7 @@
 use store::{Millis, PendingOptIn, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
 
 use crate::codes::keyword_by_name;
-use crate::{account, bad_value, db, parent_gone, PgStore};
+use crate::{account, bad_value, db, parent_gone, settle, Ending, PgStore};
 
 #[derive(sqlx::FromRow)]
 struct SubscriptionRow {
@@ -116,11 +116,19 @@ pub(crate) async fn of(
 /// Reverts every request pending since `cutoff` or earlier: to its previous status, or removed.
 pub(crate) async fn lapse_pending(store: &PgStore, cutoff: Millis) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
+    let work = lapse_in(&mut tx, cutoff).await;
+    settle(tx, work, "commit lapsed opt-in requests").await
+}
+
+async fn lapse_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    cutoff: Millis,
+) -> StoreResult<Ending<u64>> {
     let removed = sqlx::query(
         "DELETE FROM subscriptions WHERE pending_since <= $1 AND pending_previous IS NULL",
     )
     .bind(cutoff)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("remove lapsed opt-in requests"))?
     .rows_affected();
@@ -129,12 +137,9 @@ pub(crate) async fn lapse_pending(store: &PgStore, cutoff: Millis) -> StoreResul
          pending_previous = NULL WHERE pending_since <= $1",
     )
     .bind(cutoff)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("revert lapsed opt-in requests"))?
     .rows_affected();
-    tx.commit()
-        .await
-        .map_err(db("commit lapsed opt-in requests"))?;
-    Ok(removed + reverted)
+    Ok(Ending::Commit(removed + reverted))
 }

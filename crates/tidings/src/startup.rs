@@ -21,9 +21,12 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("cannot open {}", crate::config::redact_url(url)))?;
             Ok(Arc::new(store))
         }
-        DatabaseKind::Postgres => bail!(
-            "this build of Tidings has no PostgreSQL backend yet; use DATABASE_URL=sqlite://PATH"
-        ),
+        DatabaseKind::Postgres => {
+            let store = store_postgres::PgStore::connect(url)
+                .await
+                .with_context(|| format!("cannot open {}", crate::config::redact_url(url)))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
@@ -236,6 +239,24 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "listening");
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut signals_task = None;
+        if self.mode == EngineMode::Background {
+            // Other processes on the same database wake this engine when they create work.
+            match self.state.store.work_signals().await {
+                Ok(Some(signals)) => {
+                    signals_task = Some(tokio::spawn(wake_on_signals(
+                        signals,
+                        self.engine.waker(),
+                        stop_rx.clone(),
+                    )));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "cannot listen for work signals from other processes; polling only"
+                ),
+            }
+        }
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
         let served = axum::serve(self.listener, api::router(self.state))
@@ -251,7 +272,28 @@ impl Application {
                 tracing::warn!("engine did not stop within 8 s");
             }
         }
+        if let Some(task) = signals_task {
+            let _ = task.await;
+        }
         served
+    }
+}
+
+/// Wakes the engine's idle workers on every work signal until told to stop.
+async fn wake_on_signals(
+    mut signals: futures::stream::BoxStream<'static, ()>,
+    waker: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use futures::StreamExt;
+    loop {
+        tokio::select! {
+            signal = signals.next() => match signal {
+                Some(()) => waker.notify_waiters(),
+                None => return,
+            },
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
     }
 }
 
