@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod carrier_status;
 pub mod clock;
 pub mod contacts;
 pub mod error;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub waker: Arc<tokio::sync::Notify>,
     /// The engine, for inbound texts (`queueMO`); absent where no engine runs (CLI).
     pub engine: Option<engine::Engine>,
+    /// Carriers that take status callbacks, by name (`POST /carriers/{name}/status`).
+    pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             limiter,
             waker: Arc::new(tokio::sync::Notify::new()),
             engine: None,
+            callbacks: Arc::default(),
         }
     }
 
@@ -88,6 +92,15 @@ impl AppState {
     pub fn with_engine(mut self, engine: engine::Engine) -> AppState {
         self.waker = engine.waker();
         self.engine = Some(engine);
+        self
+    }
+
+    /// Sets the carriers that take status callbacks.
+    pub fn with_callbacks(
+        mut self,
+        callbacks: std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>,
+    ) -> AppState {
+        self.callbacks = Arc::new(callbacks);
         self
     }
 
@@ -189,6 +202,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/carriers/{name}/status",
+            axum::routing::post(carrier_status::receive),
+        )
         .fallback(dispatch)
         .with_state(state)
 }

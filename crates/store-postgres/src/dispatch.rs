@@ -244,11 +244,14 @@ pub(crate) async fn record_submissions(
     let encodings: Vec<String> = sorted.iter().map(|r| r.encoding.clone()).collect();
     let notes: Vec<Option<String>> = sorted.iter().map(|r| r.note.clone()).collect();
     sqlx::query(
-        "UPDATE recipients SET status_code = u.status_code, \
+        "UPDATE recipients SET \
+         status_code = CASE WHEN u.status_code = $8 THEN 1000 ELSE u.status_code END, \
          carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
          carrier_message_id = u.carrier_message_id, segments = u.segments, \
-         encoding = u.encoding, note = u.note, state = 'done', lease_owner = NULL, \
-         lease_until = NULL, updated_at = $7, submitted_at = $7 \
+         encoding = u.encoding, note = u.note, \
+         state = CASE WHEN u.status_code = $8 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
+         lease_until = NULL, updated_at = $7, \
+         submitted_at = CASE WHEN u.status_code = $8 THEN NULL ELSE $7 END \
          FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
          $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
          WHERE recipients.pk = u.pk AND recipients.state = 'submitting'",
@@ -260,10 +263,42 @@ pub(crate) async fn record_submissions(
     .bind(&encodings)
     .bind(&notes)
     .bind(now)
+    .bind(store::codes::THROTTLED)
     .execute(&store.pool)
     .await
     .map_err(db("record submissions"))?;
     Ok(())
+}
+
+/// The receipts that match no recipient, as ascending indexes into `receipts`.
+pub(crate) async fn unmatched_receipts(
+    store: &PgStore,
+    receipts: &[Receipt],
+) -> StoreResult<Vec<usize>> {
+    if receipts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let carriers: Vec<&str> = receipts.iter().map(|r| r.carrier.as_str()).collect();
+    let ids: Vec<&str> = receipts
+        .iter()
+        .map(|r| r.carrier_message_id.as_str())
+        .collect();
+    let positions: Vec<i64> = sqlx::query_scalar(
+        "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+         AS u (carrier, carrier_message_id, i) \
+         WHERE NOT EXISTS (SELECT 1 FROM recipients r \
+         WHERE r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id) \
+         ORDER BY u.i",
+    )
+    .bind(&carriers)
+    .bind(&ids)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("match receipts"))?;
+    Ok(positions
+        .into_iter()
+        .filter_map(|i| usize::try_from(i - 1).ok())
+        .collect())
 }
 
 /// One statement. Each caller finishes after committing its own last batch, so the last batch
