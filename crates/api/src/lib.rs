@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod clock;
+pub mod console;
 pub mod error;
 pub mod import;
 pub mod message_list;
@@ -64,6 +65,8 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     /// Woken when a send is accepted, so the engine need not wait for its next poll.
     pub waker: Arc<tokio::sync::Notify>,
+    /// The web console's sessions and settings.
+    pub console: Arc<console::Console>,
 }
 
 impl AppState {
@@ -75,7 +78,14 @@ impl AppState {
             clock,
             limiter,
             waker: Arc::new(tokio::sync::Notify::new()),
+            console: Arc::new(console::Console::new(60)),
         }
+    }
+
+    /// Console sessions last this long (`console.session_minutes`).
+    pub fn with_console_session_minutes(mut self, minutes: u32) -> AppState {
+        self.console = Arc::new(console::Console::new(minutes));
+        self
     }
 
     /// Shares the engine's waker.
@@ -176,6 +186,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .nest(console::BASE, console::router())
         .fallback(dispatch)
         .with_state(state)
 }

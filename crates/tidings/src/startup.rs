@@ -204,7 +204,9 @@ impl Application {
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
         };
-        let state = AppState::new(store, api_config, clock).with_waker(engine.waker());
+        let state = AppState::new(store, api_config, clock)
+            .with_waker(engine.waker())
+            .with_console_session_minutes(config.console_session_minutes);
         Ok(Application {
             listener,
             addr,
@@ -238,6 +240,12 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
+        // Live console streams end at shutdown, or they would hold their connections open.
+        let console = self.state.console.clone();
+        let shutdown = async move {
+            shutdown.await;
+            console.close_streams();
+        };
         let served = axum::serve(self.listener, api::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
