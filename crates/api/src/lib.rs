@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod carrier_status;
 pub mod clock;
 pub mod console;
 pub mod error;
@@ -65,6 +66,8 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     /// Woken when a send is accepted, so the engine need not wait for its next poll.
     pub waker: Arc<tokio::sync::Notify>,
+    /// Carriers that take status callbacks, by name (`POST /carriers/{name}/status`).
+    pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
     /// The web console's sessions and settings.
     pub console: Arc<console::Console>,
 }
@@ -78,8 +81,18 @@ impl AppState {
             clock,
             limiter,
             waker: Arc::new(tokio::sync::Notify::new()),
+            callbacks: Arc::default(),
             console: Arc::new(console::Console::new(60)),
         }
+    }
+
+    /// Sets the carriers that take status callbacks.
+    pub fn with_callbacks(
+        mut self,
+        callbacks: std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>,
+    ) -> AppState {
+        self.callbacks = Arc::new(callbacks);
+        self
     }
 
     /// Console sessions last this long (`console.session_minutes`).
@@ -186,6 +199,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/carriers/{name}/status",
+            axum::routing::post(carrier_status::receive),
+        )
         .nest(console::BASE, console::router())
         .fallback(dispatch)
         .with_state(state)

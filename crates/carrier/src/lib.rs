@@ -1,12 +1,18 @@
 //! Carriers: the `Carrier` trait the engine hands recipients to, and its implementations
-//! (the `simulator` of API.md §8; SMPP and HTTP providers come with their own issue).
+//! (API.md §8): the `simulator`, the SMPP ESME (`smpp`), HTTP providers (`http`), and the
+//! local SMSC that `tidings smsc` runs (`smsc`).
 //! A carrier knows numbers, texts and its wire; it must not know lists, sends or subscriptions.
 
 use async_trait::async_trait;
 
+pub mod http;
 pub mod simulator;
+pub mod smpp;
+pub mod smsc;
 
+pub use http::TwilioCarrier;
 pub use simulator::Simulator;
+pub use smpp::SmppCarrier;
 
 /// One text to hand over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,4 +76,33 @@ pub trait Carrier: Send + Sync + 'static {
     /// Graceful stop: returns once the events this carrier still owes for what it accepted
     /// (receipts it issues itself, like the simulator's delayed ones) are in the sink.
     async fn flush(&self) {}
+}
+
+/// Resolves once `flag` is true (or its sender is gone); holds no borrow across awaits.
+pub(crate) async fn until_true(flag: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = flag.wait_for(|v| *v).await;
+}
+
+/// Why a provider's status callback was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackError {
+    /// The signature is missing or does not verify: nothing is changed (403).
+    BadSignature,
+    /// Signed, but without what a status callback carries (400).
+    Malformed(String),
+    /// The engine is not taking events (stopping) (503).
+    Unavailable,
+}
+
+/// A carrier that receives status callbacks over HTTP (`POST /carriers/{name}/status`).
+pub trait StatusCallbacks: Send + Sync + 'static {
+    /// Verifies a callback (`public_url` is the URL it was posted to, as the server's public
+    /// base URL names it) and hands its receipt to the engine. `Ok(false)` when the status
+    /// changes nothing (a state before sending).
+    fn status_callback(
+        &self,
+        public_url: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<bool, CallbackError>;
 }

@@ -128,6 +128,28 @@ pub fn gsm7_encode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Unpacked GSM-7 septets (one per octet, as SMPP carries them with `data_coding` 0) back to
+/// text: an escape pair becomes its extension character; an unknown extension code or a
+/// trailing escape becomes a space (GSM 03.38), octets above 0x7F use their low seven bits.
+pub fn gsm7_decode(septets: &[u8]) -> String {
+    let mut out = String::with_capacity(septets.len());
+    let mut bytes = septets.iter().map(|b| b & 0x7f);
+    while let Some(b) = bytes.next() {
+        if b == GSM7_ESCAPE {
+            let ext = bytes.next().and_then(|code| {
+                GSM7_EXTENSION
+                    .iter()
+                    .find(|&&(_, c)| c == code)
+                    .map(|&(ch, _)| ch)
+            });
+            out.push(ext.unwrap_or(' '));
+        } else {
+            out.push(GSM7_BASIC.get(usize::from(b)).copied().unwrap_or(' '));
+        }
+    }
+    out
+}
+
 /// GSM-7 when every character is in the default alphabet or its extension table, else UCS-2.
 pub fn encoding_of(text: &str) -> Encoding {
     if text.chars().all(|c| gsm7_code(c).is_some()) {
@@ -223,6 +245,24 @@ mod tests {
 
     fn segments(text: &str) -> u32 {
         analyze(text).segments
+    }
+
+    #[test]
+    fn gsm7_decode_inverts_encode() {
+        let text = "Hello @£$ {€} [~] \\ ^|\nÆ";
+        let septets = gsm7_encode(text).expect("gsm");
+        assert_eq!(gsm7_decode(&septets), text);
+        assert_eq!(gsm7_decode(&[0x1b]), " ");
+        assert_eq!(gsm7_decode(&[0x1b, 0x01, 0x41]), " A");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn gsm7_decode_takes_any_octets(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let text = gsm7_decode(&bytes);
+            prop_assert!(text.chars().count() <= bytes.len());
+        }
     }
 
     #[test]

@@ -74,6 +74,8 @@ struct Inner {
     /// write-held while receipts are applied.
     handing: RwLock<()>,
     last_recovery: std::sync::Mutex<Option<i64>>,
+    /// Receipts that matched no recorded submission yet, with when they first came.
+    held: std::sync::Mutex<Vec<(Receipt, std::time::Instant)>>,
 }
 
 /// How often (engine clock) crashed hand-overs are looked for.
@@ -82,6 +84,23 @@ const RECOVERY_EVERY_MS: i64 = 5_000;
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Receipts applied per store call.
 const RECEIPT_BATCH: usize = 2_000;
+/// How long a receipt that matches no submission is held and retried: its submission may be
+/// recorded later (a receipt can overtake the record of its own hand-over, in this process or
+/// another). Longer than any hand-over can last.
+const HOLD_RECEIPTS_FOR: Duration = Duration::from_secs(600);
+/// At most this many receipts are held; beyond it the oldest are dropped (and logged).
+const HOLD_RECEIPTS_MAX: usize = 200_000;
+/// How often held receipts are tried again by the background receipt worker.
+const HELD_RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// The items of `all` at `indexes` (ascending).
+fn pick<T>(all: Vec<T>, indexes: &[usize]) -> Vec<T> {
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| indexes.binary_search(i).is_ok())
+        .map(|(_, r)| r)
+        .collect()
+}
 
 /// Converts a stored window back to the domain type.
 pub fn window_of(stored: &StoredWindow) -> Option<BlackoutWindow> {
@@ -120,6 +139,7 @@ impl Engine {
                 events: Mutex::new(events),
                 handing: RwLock::new(()),
                 last_recovery: std::sync::Mutex::new(None),
+                held: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -139,6 +159,7 @@ impl Engine {
         did |= self.schedule().await?;
         did |= self.dispatch().await?;
         did |= self.drain_events().await? > 0;
+        did |= self.retry_held_receipts().await? > 0;
         Ok(did)
     }
 
@@ -483,13 +504,98 @@ impl Engine {
             }
         }
         if !receipts.is_empty() {
-            let _recorded = self.inner.handing.write().await;
-            self.inner
-                .store
-                .apply_receipts(&receipts, self.now())
-                .await?;
+            let unmatched = self.apply_receipts(&receipts).await?;
+            let since = std::time::Instant::now();
+            self.hold(pick(receipts, &unmatched).into_iter().map(|r| (r, since)));
         }
         Ok(n)
+    }
+
+    /// Applies the receipts that match a recorded submission; returns the indexes of the
+    /// others (ascending).
+    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
+        let _recorded = self.inner.handing.write().await;
+        let unmatched = self.inner.store.unmatched_receipts(receipts).await?;
+        if unmatched.is_empty() {
+            self.inner
+                .store
+                .apply_receipts(receipts, self.now())
+                .await?;
+        } else if unmatched.len() < receipts.len() {
+            let matched: Vec<Receipt> = receipts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| unmatched.binary_search(i).is_err())
+                .map(|(_, r)| r.clone())
+                .collect();
+            self.inner
+                .store
+                .apply_receipts(&matched, self.now())
+                .await?;
+        }
+        Ok(unmatched)
+    }
+
+    fn hold(&self, receipts: impl IntoIterator<Item = (Receipt, std::time::Instant)>) {
+        let mut held = self.inner.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.extend(receipts);
+        if held.len() > HOLD_RECEIPTS_MAX {
+            let excess = held.len() - HOLD_RECEIPTS_MAX;
+            held.drain(..excess);
+            tracing::warn!(
+                dropped = excess,
+                "too many receipts match no submission; the oldest are dropped"
+            );
+        }
+    }
+
+    /// Receipts waiting for their submission to be recorded.
+    pub fn held_receipts(&self) -> usize {
+        self.inner.held.lock().map(|h| h.len()).unwrap_or(0)
+    }
+
+    /// Tries the held receipts again; those still unmatched after `HOLD_RECEIPTS_FOR` are
+    /// dropped with a warning. Returns how many found their submission.
+    pub async fn retry_held_receipts(&self) -> StoreResult<usize> {
+        let mut waiting: Vec<(Receipt, std::time::Instant)> = {
+            let mut held = self.inner.held.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *held)
+        };
+        let mut found = 0;
+        let mut kept = Vec::new();
+        let now = std::time::Instant::now();
+        let mut expired = 0usize;
+        while !waiting.is_empty() {
+            let rest = waiting.split_off(waiting.len().min(RECEIPT_BATCH));
+            let chunk = std::mem::replace(&mut waiting, rest);
+            let receipts: Vec<Receipt> = chunk.iter().map(|(r, _)| r.clone()).collect();
+            let unmatched = match self.apply_receipts(&receipts).await {
+                Ok(u) => u,
+                Err(e) => {
+                    // Nothing is lost: what was not settled goes back.
+                    self.hold(kept.into_iter().chain(chunk).chain(waiting));
+                    return Err(e);
+                }
+            };
+            found += chunk.len() - unmatched.len();
+            for (i, (r, since)) in chunk.into_iter().enumerate() {
+                if unmatched.binary_search(&i).is_ok() {
+                    if now.duration_since(since) < HOLD_RECEIPTS_FOR {
+                        kept.push((r, since));
+                    } else {
+                        expired += 1;
+                    }
+                }
+            }
+        }
+        if expired > 0 {
+            tracing::warn!(
+                dropped = expired,
+                "receipts matched no submission within the hold time and are dropped"
+            );
+        }
+        self.hold(kept);
+        Ok(found)
     }
 
     /// The one entry point for inbound texts, from any carrier: records the text, matched to
@@ -586,15 +692,26 @@ impl Engine {
     }
 
     async fn receipt_worker(&self, stop: &mut watch::Receiver<bool>) {
+        let mut last_retry = tokio::time::Instant::now();
         loop {
+            if self.held_receipts() > 0 && last_retry.elapsed() >= HELD_RETRY_EVERY {
+                last_retry = tokio::time::Instant::now();
+                if let Err(e) = self.retry_held_receipts().await {
+                    tracing::error!(error = %e, "retrying held receipts failed");
+                }
+            }
             let first = {
                 let mut rx = self.inner.events.lock().await;
+                let retry_at = last_retry + HELD_RETRY_EVERY;
+                let has_held = self.held_receipts() > 0;
                 tokio::select! {
-                    e = rx.recv() => e,
+                    e = rx.recv() => e.map(Some),
+                    _ = tokio::time::sleep_until(retry_at), if has_held => Some(None),
                     _ = stop.wait_for(|s| *s) => None,
                 }
             };
             let Some(first) = first else { break };
+            let Some(first) = first else { continue };
             let mut events = vec![first];
             {
                 let mut rx = self.inner.events.lock().await;

@@ -20,7 +20,9 @@ use store::{
 
 use crate::codes::code_key;
 use crate::sends::{select_send, SendRow};
-use crate::{attributes_from_json, bad_value, db, id_key, PgStore};
+use sqlx::{Postgres, Transaction};
+
+use crate::{attributes_from_json, bad_value, db, id_key, settle, Ending, PgStore};
 
 /// What the delivery methods need of a send named by its token.
 #[derive(sqlx::FromRow)]
@@ -130,9 +132,21 @@ pub(crate) async fn claim_recipients(
     limit: u32,
 ) -> StoreResult<Vec<ClaimedRecipient>> {
     let mut tx = store.begin().await?;
-    let send = send_ref(&mut *tx, token, "FOR KEY SHARE").await?;
+    let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
+    settle(tx, work, "commit claimed recipients").await
+}
+
+async fn claim_in(
+    tx: &mut Transaction<'static, Postgres>,
+    token: &str,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
+    let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
     if send.state != "Started" || limit == 0 {
-        return Ok(Vec::new());
+        return Ok(Ending::Rollback(Vec::new()));
     }
     // A deleted code has no keywords left: every remaining number is then suppressed.
     let keywords: Vec<i64> = sqlx::query_scalar(
@@ -141,7 +155,7 @@ pub(crate) async fn claim_recipients(
     )
     .bind(send.account_pk)
     .bind(code_key(&send.code))
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(db("find the send's keywords"))?;
     let mut claimed = Vec::new();
@@ -175,7 +189,7 @@ pub(crate) async fn claim_recipients(
         .bind(lease_until)
         .bind(now)
         .bind(send.account_pk)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(db("claim recipients"))?;
         if rows.is_empty() {
@@ -198,8 +212,7 @@ pub(crate) async fn claim_recipients(
             break;
         }
     }
-    tx.commit().await.map_err(db("commit claimed recipients"))?;
-    Ok(claimed)
+    Ok(Ending::Commit(claimed))
 }
 
 /// One statement for the whole batch. Only rows still submitting change: a recipient that
@@ -225,10 +238,12 @@ pub(crate) async fn record_submissions(
     let encodings: Vec<String> = sorted.iter().map(|r| r.encoding.clone()).collect();
     let notes: Vec<Option<String>> = sorted.iter().map(|r| r.note.clone()).collect();
     sqlx::query(
-        "UPDATE recipients SET status_code = u.status_code, \
+        "UPDATE recipients SET \
+         status_code = CASE WHEN u.status_code = $8 THEN 1000 ELSE u.status_code END, \
          carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
          carrier_message_id = u.carrier_message_id, segments = u.segments, \
-         encoding = u.encoding, note = u.note, state = 'done', lease_owner = NULL, \
+         encoding = u.encoding, note = u.note, \
+         state = CASE WHEN u.status_code = $8 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
          lease_until = NULL, updated_at = $7 \
          FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
          $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
@@ -241,10 +256,42 @@ pub(crate) async fn record_submissions(
     .bind(&encodings)
     .bind(&notes)
     .bind(now)
+    .bind(store::codes::THROTTLED)
     .execute(&store.pool)
     .await
     .map_err(db("record submissions"))?;
     Ok(())
+}
+
+/// The receipts that match no recipient, as ascending indexes into `receipts`.
+pub(crate) async fn unmatched_receipts(
+    store: &PgStore,
+    receipts: &[Receipt],
+) -> StoreResult<Vec<usize>> {
+    if receipts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let carriers: Vec<&str> = receipts.iter().map(|r| r.carrier.as_str()).collect();
+    let ids: Vec<&str> = receipts
+        .iter()
+        .map(|r| r.carrier_message_id.as_str())
+        .collect();
+    let positions: Vec<i64> = sqlx::query_scalar(
+        "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+         AS u (carrier, carrier_message_id, i) \
+         WHERE NOT EXISTS (SELECT 1 FROM recipients r \
+         WHERE r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id) \
+         ORDER BY u.i",
+    )
+    .bind(&carriers)
+    .bind(&ids)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("match receipts"))?;
+    Ok(positions
+        .into_iter()
+        .filter_map(|i| usize::try_from(i - 1).ok())
+        .collect())
 }
 
 /// One statement. Each caller finishes after committing its own last batch, so the last batch
@@ -281,6 +328,14 @@ const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unkn
 /// other and each expired recipient is counted by exactly one of them.
 pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
+    let work = recover_in(&mut tx, now).await;
+    settle(tx, work, "commit recovery").await
+}
+
+async fn recover_in(
+    tx: &mut Transaction<'static, Postgres>,
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
     let recovered = sqlx::query(
         "WITH expired AS ( \
              SELECT pk FROM recipients WHERE state = 'submitting' AND lease_until < $1 \
@@ -292,7 +347,7 @@ pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult
     .bind(now)
     .bind(store::codes::UNKNOWN)
     .bind(UNKNOWN_AFTER_CRASH)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("recover expired hand-overs"))?
     .rows_affected();
@@ -310,11 +365,10 @@ pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult
          FROM settled WHERE sends.pk = settled.pk",
     )
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("finish settled sends"))?;
-    tx.commit().await.map_err(db("commit recovery"))?;
-    Ok(recovered)
+    Ok(Ending::Commit(recovered))
 }
 
 /// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
@@ -327,11 +381,6 @@ pub(crate) async fn apply_receipts(
     receipts: &[Receipt],
     now: Millis,
 ) -> StoreResult<u64> {
-    struct Round {
-        carriers: Vec<String>,
-        message_ids: Vec<String>,
-        codes: Vec<i32>,
-    }
     let mut rounds: Vec<Round> = Vec::new();
     let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
     for receipt in receipts {
@@ -355,6 +404,22 @@ pub(crate) async fn apply_receipts(
         return Ok(0);
     }
     let mut tx = store.begin().await?;
+    let work = receipts_in(&mut tx, &rounds, now).await;
+    settle(tx, work, "commit receipts").await
+}
+
+/// One receipt per carrier message: a round of [`apply_receipts`].
+struct Round {
+    carriers: Vec<String>,
+    message_ids: Vec<String>,
+    codes: Vec<i32>,
+}
+
+async fn receipts_in(
+    tx: &mut Transaction<'static, Postgres>,
+    rounds: &[Round],
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
     let mut changed = HashSet::new();
     for (i, round) in rounds.iter().enumerate() {
         if i == 0 {
@@ -366,7 +431,7 @@ pub(crate) async fn apply_receipts(
             )
             .bind(&round.carriers)
             .bind(&round.message_ids)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("lock the recipients of receipts"))?;
         }
@@ -385,13 +450,12 @@ pub(crate) async fn apply_receipts(
         .bind(&round.codes)
         .bind(now)
         .bind(store::codes::THROTTLED)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(db("apply receipts"))?;
         changed.extend(pks);
     }
-    tx.commit().await.map_err(db("commit receipts"))?;
-    Ok(changed.len() as u64)
+    Ok(Ending::Commit(changed.len() as u64))
 }
 
 /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
@@ -400,7 +464,18 @@ pub(crate) async fn apply_receipts(
 /// recipient's, in the order claims take them.
 pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
-    let send = send_ref(&mut *tx, token, "FOR UPDATE").await?;
+    let work = cancel_in(&mut tx, token, now).await;
+    let canceled = settle(tx, work, "commit canceled send").await?;
+    store.signal.raise();
+    Ok(canceled)
+}
+
+async fn cancel_in(
+    tx: &mut Transaction<'static, Postgres>,
+    token: &str,
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
+    let send = send_ref(&mut **tx, token, "FOR UPDATE").await?;
     if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
         return Err(StoreError::Conflict(format!(
             "send {token} is {} and cannot be canceled",
@@ -413,7 +488,7 @@ pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> St
     )
     .bind(send.pk)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("cancel recipients"))?
     .rows_affected();
@@ -423,10 +498,8 @@ pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> St
     )
     .bind(send.pk)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("cancel send"))?;
-    tx.commit().await.map_err(db("commit canceled send"))?;
-    store.signal.raise();
-    Ok(canceled)
+    Ok(Ending::Commit(canceled))
 }

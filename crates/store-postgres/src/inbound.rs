@@ -3,7 +3,9 @@
 use store::{InboundRecord, InboundText, StoreError, StoreResult};
 
 use crate::codes::code_key;
-use crate::{db, PgStore};
+use sqlx::{Postgres, Transaction};
+
+use crate::{db, settle, Ending, PgStore};
 
 #[derive(sqlx::FromRow)]
 struct InboundRow {
@@ -43,8 +45,16 @@ const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, i.text, 
 /// reader paging with `seq > after` never skips a row committed later with a smaller number.
 pub(crate) async fn record(store: &PgStore, text: InboundText) -> StoreResult<InboundRecord> {
     let mut tx = store.begin().await?;
+    let work = record_in(&mut tx, text).await;
+    settle(tx, work, "commit an inbound text").await
+}
+
+async fn record_in(
+    tx: &mut Transaction<'static, Postgres>,
+    text: InboundText,
+) -> StoreResult<Ending<InboundRecord>> {
     sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("lock inbound texts"))?;
     let seq: i64 = sqlx::query_scalar(
@@ -58,17 +68,16 @@ pub(crate) async fn record(store: &PgStore, text: InboundText) -> StoreResult<In
     .bind(&text.text)
     .bind(text.received_at)
     .bind(code_key(&text.to))
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(db("record an inbound text"))?;
     let row = sqlx::query_as::<_, InboundRow>(&format!("{SELECT} WHERE i.seq = $1"))
         .bind(seq)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(db("read an inbound text"))?
         .ok_or_else(|| StoreError::Other("an inbound text vanished".into()))?;
-    tx.commit().await.map_err(db("commit an inbound text"))?;
-    Ok(row.into_record())
+    Ok(Ending::Commit(row.into_record()))
 }
 
 pub(crate) async fn page(

@@ -230,6 +230,36 @@ impl PgStore {
 
 // ---- helpers shared by the modules --------------------------------------------------------------
 
+/// What a transaction's work decided: keep its writes, or end it without any.
+pub(crate) enum Ending<T> {
+    Commit(T),
+    Rollback(T),
+}
+
+/// Ends `tx` as its work decided, and rolls it back at once when the work failed. A transaction
+/// that is only dropped is rolled back when its connection is next checked, some time later,
+/// holding its row locks meanwhile: another process's `SKIP LOCKED` claim would skip those rows.
+pub(crate) async fn settle<T>(
+    tx: Transaction<'static, Postgres>,
+    work: StoreResult<Ending<T>>,
+    context: &'static str,
+) -> StoreResult<T> {
+    match work {
+        Ok(Ending::Commit(value)) => {
+            tx.commit().await.map_err(db(context))?;
+            Ok(value)
+        }
+        Ok(Ending::Rollback(value)) => {
+            tx.rollback().await.map_err(db(context))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 /// The lookup key of an ID: IDs match ignoring ASCII case (API.md §1, §3).
 fn id_key(id: &str) -> String {
     id.to_ascii_lowercase()
@@ -353,9 +383,10 @@ impl Store for PgStore {
             .map_err(db("connect to migrate"))?
             .detach();
         let outcome = async {
-            conn.execute("SET statement_timeout = 0")
+            // No statement timeout, and no notices of what already exists on each start.
+            conn.execute("SET statement_timeout = 0; SET client_min_messages = warning")
                 .await
-                .map_err(db("lift the statement timeout to migrate"))?;
+                .map_err(db("prepare the migration connection"))?;
             // `run_direct` is `run` on a connection; `run` itself trips the compiler's check of
             // the `Send` future this trait method must return.
             MIGRATOR
@@ -610,6 +641,9 @@ impl Store for PgStore {
     }
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
         dispatch::apply_receipts(self, receipts, now).await
+    }
+    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
+        dispatch::unmatched_receipts(self, receipts).await
     }
     async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
         dispatch::cancel_send(self, token, now).await

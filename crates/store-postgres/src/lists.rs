@@ -11,9 +11,11 @@ use store::{
 };
 
 use crate::codes::keyword_by_name;
+use sqlx::{Postgres, Transaction};
+
 use crate::{
-    account, attributes_from_json, attributes_to_json, db, id_key, now_millis, parent_gone,
-    AccountRef, PgStore,
+    account, attributes_from_json, attributes_to_json, db, id_key, now_millis, parent_gone, settle,
+    AccountRef, Ending, PgStore,
 };
 
 #[derive(sqlx::FromRow)]
@@ -204,20 +206,43 @@ pub(crate) async fn upsert_members(
     }
     let mut numbers: Vec<String> = pending.keys().map(|n| n.to_string()).collect();
     numbers.sort_unstable();
+    let total = u64::try_from(rows.len())
+        .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
 
     let mut tx = store.begin().await?;
-    let owner = account(&mut *tx, account_id).await?;
-    let list_pk = list_pk(&mut *tx, &owner, list_id).await?;
+    let work = upsert_in(
+        &mut tx, account_id, list_id, numbers, pending, subscribe, now,
+    )
+    .await;
+    let added = settle(tx, work, "commit members").await?;
+    Ok(MemberCounts {
+        added,
+        updated: total.saturating_sub(added),
+    })
+}
+
+/// The body of [`upsert_members`]; the number of memberships added.
+async fn upsert_in(
+    tx: &mut Transaction<'static, Postgres>,
+    account_id: &str,
+    list_id: &str,
+    numbers: Vec<String>,
+    mut pending: HashMap<&str, Pending>,
+    subscribe: Option<&SubscribeTo>,
+    now: Millis,
+) -> StoreResult<Ending<u64>> {
+    let owner = account(&mut **tx, account_id).await?;
+    let list_pk = list_pk(&mut **tx, &owner, list_id).await?;
     let keyword_pk = match subscribe {
         Some(to) => Some(
-            keyword_by_name(&mut *tx, &owner, &to.code, &to.keyword)
+            keyword_by_name(&mut **tx, &owner, &to.code, &to.keyword)
                 .await?
                 .0,
         ),
         None => None,
     };
     if numbers.is_empty() {
-        return Ok(MemberCounts::default());
+        return Ok(Ending::Rollback(0));
     }
 
     sqlx::query(
@@ -228,7 +253,7 @@ pub(crate) async fn upsert_members(
     .bind(owner.pk)
     .bind(&numbers)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("insert new contacts"))?;
     let stored = sqlx::query_as::<_, StoredContact>(
@@ -237,7 +262,7 @@ pub(crate) async fn upsert_members(
     )
     .bind(owner.pk)
     .bind(&numbers)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(db("lock contacts of the batch"))?;
     for contact in stored {
@@ -270,7 +295,7 @@ pub(crate) async fn upsert_members(
     .bind(&keys)
     .bind(&attributes)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("update contacts"))?;
 
@@ -283,7 +308,7 @@ pub(crate) async fn upsert_members(
     .bind(list_pk)
     .bind(&numbers)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(parent_gone("insert memberships"))?
     .rows_affected();
@@ -294,7 +319,7 @@ pub(crate) async fn upsert_members(
             .bind(list_pk)
             .bind(added)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("update list size"))?;
     }
@@ -314,18 +339,12 @@ pub(crate) async fn upsert_members(
         .bind(owner.pk)
         .bind(&numbers)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(parent_gone("subscribe batch"))?;
     }
 
-    tx.commit().await.map_err(db("commit members"))?;
-    let total = u64::try_from(rows.len())
-        .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
-    Ok(MemberCounts {
-        added,
-        updated: total.saturating_sub(added),
-    })
+    Ok(Ending::Commit(added))
 }
 
 /// One statement: the membership goes and the list's size and time follow. The trait gives no

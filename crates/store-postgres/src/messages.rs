@@ -4,7 +4,11 @@
 use store::{Message, MessagePatch, MessageStatus, Millis, NewMessage, StoreError, StoreResult};
 
 use crate::codes::code_by_string;
-use crate::{account, bad_value, db, id_key, strings_from_json, strings_to_json, PgStore};
+use sqlx::{Postgres, Transaction};
+
+use crate::{
+    account, bad_value, db, id_key, settle, strings_from_json, strings_to_json, Ending, PgStore,
+};
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
@@ -124,13 +128,24 @@ pub(crate) async fn update(
     now: Millis,
 ) -> StoreResult<Message> {
     let mut tx = store.begin().await?;
-    let owner = account(&mut *tx, account_id).await?;
+    let work = update_in(&mut tx, account_id, id, patch, now).await;
+    settle(tx, work, "commit message update").await
+}
+
+async fn update_in(
+    tx: &mut Transaction<'static, Postgres>,
+    account_id: &str,
+    id: &str,
+    patch: MessagePatch,
+    now: Millis,
+) -> StoreResult<Ending<Message>> {
+    let owner = account(&mut **tx, account_id).await?;
     let row = sqlx::query_as::<_, MessageRow>(select_message!(
         "WHERE account_pk = $1 AND id_key = $2 FOR UPDATE"
     ))
     .bind(owner.pk)
     .bind(id_key(id))
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(db("get message to update"))?
     .ok_or(StoreError::NotFound)?;
@@ -138,7 +153,7 @@ pub(crate) async fn update(
     let mut message = row.into_message(&owner.id)?;
 
     if let Some(code) = patch.code {
-        message.code = code_by_string(&mut *tx, &owner, &code).await?.1;
+        message.code = code_by_string(&mut **tx, &owner, &code).await?.1;
     }
     if let Some(name) = patch.name {
         message.name = name;
@@ -173,11 +188,10 @@ pub(crate) async fn update(
     .bind(strings_to_json(&message.exclusion_list_ids)?)
     .bind(&message.content_url)
     .bind(message.updated_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("update message"))?;
-    tx.commit().await.map_err(db("commit message update"))?;
-    Ok(message)
+    Ok(Ending::Commit(message))
 }
 
 pub(crate) async fn delete(store: &PgStore, account_id: &str, id: &str) -> StoreResult<()> {

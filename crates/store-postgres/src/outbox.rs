@@ -3,7 +3,7 @@
 
 use store::{OutboxEntry, OutboxItem, StoreError, StoreResult};
 
-use crate::{db, PgStore};
+use crate::{db, settle, Ending, PgStore};
 
 /// One insert for the batch, rows in input order. The table lock (which only other appends wait
 /// for; readers never do) makes sequence numbers commit in order, so a reader paging with
@@ -23,12 +23,13 @@ pub(crate) async fn append(store: &PgStore, items: &[OutboxItem]) -> StoreResult
     let token_ids: Vec<Option<&str>> = items.iter().map(|i| i.token_id.as_deref()).collect();
     let accepted: Vec<i64> = items.iter().map(|i| i.accepted_at).collect();
     let mut tx = store.begin().await?;
-    sqlx::query("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .map_err(db("lock the outbox"))?;
-    let mut seqs: Vec<i64> = sqlx::query_scalar(
-        "INSERT INTO outbox (carrier, source, destination, text, content_url, encoding, \
+    let work = async {
+        sqlx::query("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("lock the outbox"))?;
+        let mut seqs: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO outbox (carrier, source, destination, text, content_url, encoding, \
          segments, token_id, accepted_at) \
          SELECT u.carrier, u.source, u.destination, u.text, u.content_url, u.encoding, \
          u.segments, u.token_id, u.accepted_at \
@@ -36,30 +37,32 @@ pub(crate) async fn append(store: &PgStore, items: &[OutboxItem]) -> StoreResult
          $7::integer[], $8::text[], $9::bigint[]) WITH ORDINALITY \
          AS u (carrier, source, destination, text, content_url, encoding, segments, token_id, \
          accepted_at, ord) ORDER BY u.ord RETURNING seq",
-    )
-    .bind(&carriers)
-    .bind(&sources)
-    .bind(&destinations)
-    .bind(&texts)
-    .bind(&content_urls)
-    .bind(&encodings)
-    .bind(&segments)
-    .bind(&token_ids)
-    .bind(&accepted)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db("append to the outbox"))?;
-    if seqs.len() != items.len() {
-        return Err(StoreError::Other(format!(
-            "appending {} outbox rows inserted {}",
-            items.len(),
-            seqs.len()
-        )));
+        )
+        .bind(&carriers)
+        .bind(&sources)
+        .bind(&destinations)
+        .bind(&texts)
+        .bind(&content_urls)
+        .bind(&encodings)
+        .bind(&segments)
+        .bind(&token_ids)
+        .bind(&accepted)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("append to the outbox"))?;
+        if seqs.len() != items.len() {
+            return Err(StoreError::Other(format!(
+                "appending {} outbox rows inserted {}",
+                items.len(),
+                seqs.len()
+            )));
+        }
+        // The rows were numbered as inserted, in input order; RETURNING's order is not promised.
+        seqs.sort_unstable();
+        Ok(Ending::Commit(seqs))
     }
-    tx.commit().await.map_err(db("commit outbox rows"))?;
-    // The rows were numbered as inserted, in input order; RETURNING's order is not promised.
-    seqs.sort_unstable();
-    Ok(seqs)
+    .await;
+    settle(tx, work, "commit outbox rows").await
 }
 
 #[derive(sqlx::FromRow)]

@@ -64,6 +64,21 @@ impl TestDatabase {
         })
     }
 
+    /// [`TestDatabase::create`] for callers that cannot await (it runs on a thread of its own,
+    /// so it may be called inside or outside an async runtime).
+    pub fn create_blocking(base_url: &str) -> StoreResult<TestDatabase> {
+        let base_url = base_url.to_string();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Other(format!("start a runtime: {e}")))?
+                .block_on(TestDatabase::create(&base_url))
+        })
+        .join()
+        .map_err(|_| StoreError::Other("creating a test database panicked".into()))?
+    }
+
     /// The URL of the new database (with the base URL's parameters).
     pub fn url(&self) -> &str {
         &self.url

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use futures::TryStreamExt;
 use serde_json::{Map, Number, Value};
 use sqlx::postgres::PgRow;
-use sqlx::{Column, PgConnection, Row, TypeInfo, ValueRef};
+use sqlx::{Column, PgConnection, Postgres, Row, Transaction, TypeInfo, ValueRef};
 use store::{ImportItem, RowSink, RowSource, StoreError, StoreResult, TableRow};
 
-use crate::{db, PgStore};
+use crate::{db, settle, Ending, PgStore};
 
 /// Rows per multi-row `INSERT` of an import.
 const IMPORT_BATCH: usize = 500;
@@ -153,25 +153,33 @@ pub(crate) async fn export(store: &PgStore, sink: RowSink) -> StoreResult<u64> {
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(db("begin export"))?;
+    let work = export_in(&mut tx, sink).await;
+    settle(tx, work, "end export").await
+}
+
+async fn export_in(
+    tx: &mut Transaction<'static, Postgres>,
+    sink: RowSink,
+) -> StoreResult<Ending<u64>> {
     sqlx::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("lift the statement timeout"))?;
     sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("lift the idle timeout"))?;
-    let names = tables(&mut tx).await?;
+    let names = tables(tx).await?;
     let mut sent = 0u64;
     for table in names {
-        let (_, key) = columns(&mut tx, &table).await?;
+        let (_, key) = columns(tx, &table).await?;
         let order = if key.is_empty() {
             "ctid".to_string()
         } else {
             key.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", ")
         };
         let sql = format!("SELECT * FROM {} ORDER BY {order}", quoted(&table));
-        let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+        let mut rows = sqlx::query(&sql).fetch(&mut **tx);
         while let Some(row) = rows.try_next().await.map_err(db("export rows"))? {
             let row = to_json(&row)?;
             sink.send(TableRow {
@@ -183,8 +191,7 @@ pub(crate) async fn export(store: &PgStore, sink: RowSink) -> StoreResult<u64> {
             sent += 1;
         }
     }
-    tx.commit().await.map_err(db("end export"))?;
-    Ok(sent)
+    Ok(Ending::Commit(sent))
 }
 
 /// Rows of one table with one set of columns, waiting to be inserted together.
@@ -198,21 +205,29 @@ struct Pending {
 /// column set are inserted `IMPORT_BATCH` at a time, each value cast to its column's type (a
 /// value of the wrong kind fails the import). Identity sequences then move past the imported
 /// keys, so rows created afterwards get fresh ones.
-pub(crate) async fn import(store: &PgStore, mut source: RowSource) -> StoreResult<u64> {
+pub(crate) async fn import(store: &PgStore, source: RowSource) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
+    let work = import_in(&mut tx, source).await;
+    settle(tx, work, "commit the import").await
+}
+
+async fn import_in(
+    tx: &mut Transaction<'static, Postgres>,
+    mut source: RowSource,
+) -> StoreResult<Ending<u64>> {
     sqlx::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("lift the statement timeout"))?;
     sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("lift the idle timeout"))?;
-    let names = tables(&mut tx).await?;
+    let names = tables(tx).await?;
     for table in &names {
         let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
         let occupied: bool = sqlx::query_scalar(&sql)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(db("check the database is empty"))?;
         if occupied {
@@ -240,7 +255,7 @@ pub(crate) async fn import(store: &PgStore, mut source: RowSource) -> StoreResul
             )));
         }
         if !schema.contains_key(&table) {
-            let (cols, _) = columns(&mut tx, &table).await?;
+            let (cols, _) = columns(tx, &table).await?;
             schema.insert(table.clone(), cols);
         }
         let known = schema.get(&table).ok_or(StoreError::NotFound)?;
@@ -255,7 +270,7 @@ pub(crate) async fn import(store: &PgStore, mut source: RowSource) -> StoreResul
             .is_some_and(|p| p.table == table && p.columns == columns);
         if !same {
             if let Some(batch) = pending.take() {
-                loaded += insert(&mut tx, &schema, batch).await?;
+                loaded += insert(tx, &schema, batch).await?;
             }
             pending = Some(Pending {
                 table,
@@ -271,12 +286,12 @@ pub(crate) async fn import(store: &PgStore, mut source: RowSource) -> StoreResul
                     columns: batch.columns.clone(),
                     rows: std::mem::take(&mut batch.rows),
                 };
-                loaded += insert(&mut tx, &schema, full).await?;
+                loaded += insert(tx, &schema, full).await?;
             }
         }
     };
     if let Some(batch) = pending.take() {
-        loaded += insert(&mut tx, &schema, batch).await?;
+        loaded += insert(tx, &schema, batch).await?;
     }
     if expected != loaded {
         return Err(StoreError::Other(format!(
@@ -302,18 +317,17 @@ pub(crate) async fn import(store: &PgStore, mut source: RowSource) -> StoreResul
             sqlx::query(&sql)
                 .bind(quoted(table))
                 .bind(&column)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db("move an identity sequence past the imported keys"))?;
         }
     }
-    tx.commit().await.map_err(db("commit the import"))?;
-    Ok(loaded)
+    Ok(Ending::Commit(loaded))
 }
 
 /// Inserts one batch; returns how many rows it held.
 async fn insert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tx: &mut Transaction<'static, Postgres>,
     schema: &HashMap<String, BTreeMap<String, ColumnInfo>>,
     batch: Pending,
 ) -> StoreResult<u64> {

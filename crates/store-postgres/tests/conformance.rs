@@ -113,7 +113,7 @@ async fn signaled(signals: &mut futures::stream::BoxStream<'static, ()>) -> bool
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
-async fn a_send_accepted_by_one_process_signals_the_others() {
+async fn work_made_by_one_process_signals_the_others() {
     let a = fresh_store().await;
     let b = a.another().await;
     let mut signals = match b.work_signals().await {
@@ -149,6 +149,17 @@ async fn a_send_accepted_by_one_process_signals_the_others() {
     };
     a.create_send(send).await.unwrap();
     assert!(signaled(&mut signals).await, "a due send wakes the others");
+
+    let claimed = a
+        .claim_due_sends("stopping", 1_000, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    a.release_leases("stopping").await.unwrap();
+    assert!(
+        signaled(&mut signals).await,
+        "given-back leases wake the others"
+    );
 
     a.cancel_send("signal000000000000000000000", 2_000)
         .await
@@ -215,4 +226,128 @@ async fn an_unreachable_server_is_unavailable() {
         Err(StoreError::Unavailable(m)) => assert!(m.contains("127.0.0.1:1"), "{m}"),
         other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
     }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
+async fn an_audience_expanded_by_one_process_signals_the_others() {
+    let a = fresh_store().await;
+    let now = 1_000;
+    a.create_account(store::NewAccount {
+        id: "acme".into(),
+        name: "Acme".into(),
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    a.create_code(store::NewCode {
+        id: "code".into(),
+        account_id: "acme".into(),
+        code: "88976".into(),
+        country_code: "US".into(),
+        kind: "short".into(),
+        carrier: "simulator".into(),
+        opt_out_text: None,
+        help_text: None,
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    a.create_keyword(store::NewKeyword {
+        id: "join".into(),
+        account_id: "acme".into(),
+        code: "88976".into(),
+        keyword: "JOIN".into(),
+        response: None,
+        double_opt_in: false,
+        confirm_text: None,
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    a.create_list(store::NewList {
+        id: "list".into(),
+        account_id: "acme".into(),
+        name: "List".into(),
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    a.create_message(store::NewMessage {
+        id: "msg".into(),
+        account_id: "acme".into(),
+        name: "Msg".into(),
+        code: "88976".into(),
+        text: "hi".into(),
+        status: store::MessageStatus::Active,
+        target_list_ids: vec!["list".into()],
+        exclusion_list_ids: vec![],
+        content_url: None,
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    let rows: Vec<store::ContactRow> = ["15550000001", "15550000002"]
+        .iter()
+        .map(|n| store::ContactRow {
+            mobile_number: n.to_string(),
+            subscriber_key: None,
+            attributes: Default::default(),
+        })
+        .collect();
+    let join = store::SubscribeTo {
+        code: "88976".into(),
+        keyword: "JOIN".into(),
+    };
+    a.upsert_members("acme", "list", &rows, Some(&join), now)
+        .await
+        .unwrap();
+    // Scheduled for later: accepting it signals nothing.
+    let send = store::NewSend {
+        token: "expanded00000000000000000000".into(),
+        account_id: "acme".into(),
+        client_id: None,
+        kind: store::SendKind::List,
+        message_id: "msg".into(),
+        code: "88976".into(),
+        text: "hi".into(),
+        content_url: None,
+        target_list_ids: vec!["list".into()],
+        exclusion_list_ids: vec![],
+        allow_duplication: false,
+        window: None,
+        send_time: Some(now + 10),
+        due_at: now + 10,
+        segments: 1,
+        encoding: "GSM-7".into(),
+        created_at: now,
+        idempotency: None,
+    };
+    a.create_send(send).await.unwrap();
+
+    let b = a.another().await;
+    let mut signals = match b.work_signals().await {
+        Ok(Some(s)) => s,
+        other => panic!("PostgreSQL gives work signals, got {:?}", other.map(|_| ())),
+    };
+    let claimed = a
+        .claim_due_sends("expander", now + 10, now + 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let expanded = a
+        .expand_batch(
+            "expanded00000000000000000000",
+            "expander",
+            100,
+            now + 10,
+            now + 60_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(expanded, store::Expansion::Done { recipients: 2 });
+    assert!(
+        signaled(&mut signals).await,
+        "a send ready to hand over wakes the others"
+    );
 }

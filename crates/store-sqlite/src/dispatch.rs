@@ -232,10 +232,12 @@ pub(crate) async fn record_submissions(
         .collect();
     let mut tx = store.write().await?;
     sqlx::query(
-        "UPDATE recipients SET status_code = u.status_code, \
+        "UPDATE recipients SET \
+         status_code = CASE WHEN u.status_code = ?3 THEN 1000 ELSE u.status_code END, \
          carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
          carrier_message_id = u.carrier_message_id, segments = u.segments, \
-         encoding = u.encoding, note = u.note, state = 'done', lease_owner = NULL, \
+         encoding = u.encoding, note = u.note, \
+         state = CASE WHEN u.status_code = ?3 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
          lease_until = NULL, updated_at = ?2 \
          FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
          j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
@@ -244,6 +246,7 @@ pub(crate) async fn record_submissions(
     )
     .bind(serde_json::Value::Array(rows).to_string())
     .bind(now)
+    .bind(store::codes::THROTTLED)
     .execute(&mut *tx)
     .await
     .map_err(db("record submissions"))?;
@@ -362,6 +365,33 @@ pub(crate) async fn apply_receipts(
     }
     tx.commit().await.map_err(db("commit receipts"))?;
     Ok(changed.len() as u64)
+}
+
+/// The receipts matching no recipient, as indexes into `receipts`.
+pub(crate) async fn unmatched_receipts(
+    store: &SqliteStore,
+    receipts: &[Receipt],
+) -> StoreResult<Vec<usize>> {
+    if receipts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<serde_json::Value> = receipts
+        .iter()
+        .map(|r| json!([r.carrier, r.carrier_message_id]))
+        .collect();
+    let keys: Vec<i64> = sqlx::query_scalar(
+        "SELECT j.key FROM json_each(?1) AS j WHERE NOT EXISTS (SELECT 1 FROM recipients r \
+         WHERE r.carrier = j.value ->> 0 AND r.carrier_message_id = j.value ->> 1) \
+         ORDER BY j.key",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("match receipts"))?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| usize::try_from(k).ok())
+        .collect())
 }
 
 /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.

@@ -500,6 +500,9 @@ impl Store for SqliteStore {
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
         dispatch::apply_receipts(self, receipts, now).await
     }
+    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
+        dispatch::unmatched_receipts(self, receipts).await
+    }
     async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
         dispatch::cancel_send(self, token, now).await
     }

@@ -83,6 +83,8 @@ macro_rules! store_conformance_tests {
             recorded_submissions_settle_recipients_and_finish_the_send,
             expired_hand_overs_become_unknown_and_are_never_claimed_again,
             receipts_raise_codes_and_only_a_throttled_code_may_go_down,
+            a_throttled_submission_is_queued_again_until_its_retry_decides,
+            unmatched_receipts_are_those_without_a_recorded_submission,
             canceling_settles_waiting_recipients_and_final_sends_conflict,
             a_paused_send_counts_waiting_recipients_as_deferred,
             tracking_is_ordered_by_number_then_list_and_paged,
@@ -3287,6 +3289,102 @@ pub async fn receipts_raise_codes_and_only_a_throttled_code_may_go_down(store: &
             ..SendCounts::default()
         }
     );
+}
+
+pub async fn a_throttled_submission_is_queued_again_until_its_retry_decides(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "throttled00000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, token, now).await;
+    let claimed = claim(store, token, now, 10).await;
+    assert_eq!(numbers_of(&claimed), vec![D1, D2]);
+    let throttled = SubmissionResult {
+        id: claimed[1].id,
+        status_code: codes::THROTTLED,
+        carrier_message_id: None,
+        segments: 1,
+        encoding: "GSM-7".to_string(),
+        note: Some("Throttled; queued again.".to_string()),
+    };
+    ok(
+        store
+            .record_submissions(
+                &[accepted_by_carrier(&claimed[0], "m-1"), throttled],
+                now + 1,
+            )
+            .await,
+        "record",
+    );
+    let counts = counts_of(store, token, now + 2).await;
+    assert_eq!((counts.sent, counts.queued), (1, 1), "{counts:?}");
+    assert!(
+        !ok(store.finish_if_done(token, now + 2).await, "finish"),
+        "a throttled recipient is still to be handed over"
+    );
+    let again = claim(store, token, now + 3, 10).await;
+    assert_eq!(
+        numbers_of(&again),
+        vec![D2],
+        "only the throttled recipient comes back"
+    );
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&again[0], "m-2")], now + 4)
+            .await,
+        "record the retry",
+    );
+    assert!(claim(store, token, now + 5, 10).await.is_empty());
+    assert!(ok(store.finish_if_done(token, now + 5).await, "finish"));
+    let tracking = tracking_of(store, token).await;
+    assert_eq!(
+        tracking,
+        vec![
+            (D1.to_string(), codes::DELIVERED_TO_AGGREGATOR, None),
+            (D2.to_string(), codes::DELIVERED_TO_AGGREGATOR, None),
+        ]
+    );
+}
+
+pub async fn unmatched_receipts_are_those_without_a_recorded_submission(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "unmatched00000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    let now = T0 + 1000;
+    start_send(store, token, now).await;
+    let claimed = claim(store, token, now, 10).await;
+    let receipt = |carrier: &str, id: &str| Receipt {
+        carrier: carrier.to_string(),
+        carrier_message_id: id.to_string(),
+        status_code: codes::DELIVERED,
+    };
+    let receipts = [
+        receipt("simulator", "m-1"),
+        receipt("simulator", "m-2"),
+        receipt("acme-smpp", "m-1"),
+        receipt("simulator", "m-1"),
+    ];
+    assert_eq!(
+        ok(store.unmatched_receipts(&receipts).await, "before"),
+        vec![0, 1, 2, 3],
+        "nothing is recorded while the batch is being handed over"
+    );
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now + 1)
+            .await,
+        "record",
+    );
+    assert_eq!(
+        ok(store.unmatched_receipts(&receipts).await, "after"),
+        vec![1, 2],
+        "m-1 of the simulator is recorded now; another carrier's m-1 and m-2 are not"
+    );
+    assert!(ok(store.unmatched_receipts(&[]).await, "none").is_empty());
 }
 
 pub async fn canceling_settles_waiting_recipients_and_final_sends_conflict(store: &dyn Store) {

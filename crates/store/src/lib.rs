@@ -330,7 +330,9 @@ pub trait Store: std::marker::Send + Sync + 'static {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedRecipient>>;
-    /// Records the carrier's answers for claimed recipients (one transaction).
+    /// Records the carrier's answers for claimed recipients (one transaction). A recipient
+    /// answered 2600 (the carrier throttled it and accepted nothing) is queued again: ready
+    /// and 1000 Queued (its note says why) until the retry's outcome replaces it (API.md §5).
     async fn record_submissions(
         &self,
         results: &[SubmissionResult],
@@ -348,6 +350,10 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Applies receipts: raises each matching recipient's code (2600 may be lowered).
     /// Returns how many recipients changed.
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64>;
+    /// The receipts that match no recipient by carrier and carrier message id, as indexes into
+    /// `receipts` (ascending). The engine holds those a while: a receipt may come back before
+    /// the submission carrying its id is recorded (another process's hand-over, say).
+    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>>;
     /// Cancels a send that is not final: recipients not yet handed over never are. Returns the
     /// number of recipients canceled; NotFound for an unknown token, Conflict for a final send.
     async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64>;

@@ -94,6 +94,8 @@ pub enum Command {
     },
     /// Create a ready-to-use account, client, code, message and lists, and print curl commands.
     Demo,
+    /// Run a local SMSC (SMPP server) for development and benchmarks; needs no database.
+    Smsc(crate::smsc::SmscArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -272,6 +274,10 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Smsc(args) = &cli.command {
+        crate::smsc::run(args, startup::shutdown_signal()).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve => {
@@ -597,7 +603,8 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
         | Command::Export { .. }
         | Command::Import { .. }
         | Command::Config { .. }
-        | Command::Demo => return Err(anyhow!("not an admin command")),
+        | Command::Demo
+        | Command::Smsc(_) => return Err(anyhow!("not an admin command")),
     };
     print_json(&out);
     Ok(ExitCode::SUCCESS)

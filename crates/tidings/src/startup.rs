@@ -1,16 +1,17 @@
 //! Wiring: opens the store, applies migrations, binds the listener and runs the HTTP server
 //! until told to stop (API.md §8).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use api::{ApiConfig, AppState, Clock};
 use store::Store;
 
-use crate::config::{database_kind, Config, DatabaseKind};
+use crate::config::{database_kind, CarrierConfig, Config, DatabaseKind};
 
 /// Opens the configured database (without migrating it).
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
@@ -21,9 +22,12 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("cannot open {}", crate::config::redact_url(url)))?;
             Ok(Arc::new(store))
         }
-        DatabaseKind::Postgres => bail!(
-            "this build of Tidings has no PostgreSQL backend yet; use DATABASE_URL=sqlite://PATH"
-        ),
+        DatabaseKind::Postgres => {
+            let store = store_postgres::PgStore::connect(url)
+                .await
+                .with_context(|| format!("cannot open {}", crate::config::redact_url(url)))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
@@ -78,14 +82,30 @@ pub enum EngineMode {
     Manual,
 }
 
-/// Builds the configured carriers, all feeding one event sink (API.md §8).
+/// The configured carriers, and those of them that take status callbacks over HTTP.
+#[derive(Default)]
+pub struct Carriers {
+    pub all: Vec<Arc<dyn carrier::Carrier>>,
+    pub callbacks: HashMap<String, Arc<dyn carrier::StatusCallbacks>>,
+}
+
+/// The `[[carriers]]` keys besides `name` and `type`, as the carrier's settings.
+fn carrier_settings<T: serde::de::DeserializeOwned>(c: &CarrierConfig) -> anyhow::Result<T> {
+    let table: toml::Table = c.settings.clone().into_iter().collect();
+    toml::Value::Table(table)
+        .try_into::<T>()
+        .map_err(|e| anyhow!("carrier {:?}: {}", c.name, e.message()))
+}
+
+/// Builds the configured carriers, all feeding one event sink (API.md §8). SMPP carriers
+/// start binding at once (in the current runtime).
 pub fn build_carriers(
     config: &Config,
     store: &Arc<dyn Store>,
     clock: &Arc<dyn Clock>,
     events: &carrier::EventSink,
-) -> anyhow::Result<Vec<Arc<dyn carrier::Carrier>>> {
-    let mut out: Vec<Arc<dyn carrier::Carrier>> = Vec::new();
+) -> anyhow::Result<Carriers> {
+    let mut built = Carriers::default();
     for c in &config.carriers {
         let int = |key: &str, default: u64| -> anyhow::Result<u64> {
             match c.settings.get(key) {
@@ -109,7 +129,7 @@ pub fn build_carriers(
                     carrier::simulator::DEFAULT_RECEIPT_DELAY_MS,
                 )?;
                 let rate = u32::try_from(int("rate_limit", 0)?)?;
-                out.push(Arc::new(carrier::Simulator::new(
+                built.all.push(Arc::new(carrier::Simulator::new(
                     c.name.clone(),
                     store.clone(),
                     events.clone(),
@@ -118,13 +138,25 @@ pub fn build_carriers(
                     clock.clone(),
                 )));
             }
-            other => bail!(
-                "carrier {:?}: type {other:?} is not available in this build yet (simulator only)",
-                c.name
-            ),
+            "smpp" => {
+                let settings: carrier::smpp::SmppSettings = carrier_settings(c)?;
+                let smpp = carrier::SmppCarrier::start(c.name.clone(), settings, events.clone())
+                    .map_err(|e| anyhow!("carrier {:?}: {e}", c.name))?;
+                built.all.push(Arc::new(smpp));
+            }
+            "http" => {
+                let settings: carrier::http::HttpSettings = carrier_settings(c)?;
+                let http = Arc::new(
+                    carrier::TwilioCarrier::new(c.name.clone(), settings, events.clone())
+                        .map_err(|e| anyhow!("carrier {:?}: {e}", c.name))?,
+                );
+                built.callbacks.insert(c.name.clone(), http.clone());
+                built.all.push(http);
+            }
+            other => bail!("carrier {:?}: unknown type {other:?}", c.name),
         }
     }
-    Ok(out)
+    Ok(built)
 }
 
 /// The engine's tunables from `[engine]`.
@@ -182,7 +214,7 @@ impl Application {
         let carriers = build_carriers(config, &store, &clock, &events_tx)?;
         let engine = engine::Engine::new(
             store.clone(),
-            carriers,
+            carriers.all,
             events_rx,
             clock.clone(),
             engine_config(config),
@@ -206,6 +238,7 @@ impl Application {
         };
         let state = AppState::new(store, api_config, clock)
             .with_waker(engine.waker())
+            .with_callbacks(carriers.callbacks)
             .with_console_session_minutes(config.console_session_minutes);
         Ok(Application {
             listener,
@@ -238,6 +271,24 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "listening");
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut signals_task = None;
+        if self.mode == EngineMode::Background {
+            // Other processes on the same database wake this engine when they create work.
+            match self.state.store.work_signals().await {
+                Ok(Some(signals)) => {
+                    signals_task = Some(tokio::spawn(wake_on_signals(
+                        signals,
+                        self.engine.waker(),
+                        stop_rx.clone(),
+                    )));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "cannot listen for work signals from other processes; polling only"
+                ),
+            }
+        }
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
         // Live console streams end at shutdown, or they would hold their connections open.
@@ -259,7 +310,28 @@ impl Application {
                 tracing::warn!("engine did not stop within 8 s");
             }
         }
+        if let Some(task) = signals_task {
+            let _ = task.await;
+        }
         served
+    }
+}
+
+/// Wakes the engine's idle workers on every work signal until told to stop.
+async fn wake_on_signals(
+    mut signals: futures::stream::BoxStream<'static, ()>,
+    waker: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use futures::StreamExt;
+    loop {
+        tokio::select! {
+            signal = signals.next() => match signal {
+                Some(()) => waker.notify_waiters(),
+                None => return,
+            },
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
     }
 }
 

@@ -1039,12 +1039,58 @@ async fn a_scheduled_send_is_canceled_from_its_page() {
 }
 
 #[tokio::test]
+async fn a_test_send_inside_a_blackout_window_shows_when_it_may_go() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acct").await;
+    import_contacts(
+        &app,
+        "Acct",
+        &f.list_a,
+        json!([{"mobileNumber": "15555555510"}]),
+        true,
+    )
+    .await;
+    let mut op = Operator::new(&app);
+    let csrf = op.sign_in().await;
+    // Now is 16:00 UTC: inside 15:00–17:00 at UTC+00:00, so the send waits for 17:00 UTC.
+    let sent = op
+        .post(
+            "/console/accounts/Acct/messages/MzA6Nzg6MA/send",
+            &[
+                ("csrf", &csrf),
+                ("utcOffset", "+0000"),
+                ("windowStart", "15:00"),
+                ("windowEnd", "17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    run_engine(&app).await;
+    let page = op.get(sent.location()).await;
+    assert!(
+        page.html.contains("data-field=\"status\">New<"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains("data-field=\"scheduledFor\">2026-11-26T11:00:00.000 CST<"),
+        "{}",
+        page.html
+    );
+    assert!(page
+        .html
+        .contains("no texts from 15:00 to 17:00 (UTC+00:00)"));
+}
+
+#[tokio::test]
 async fn an_open_progress_stream_does_not_hold_up_shutdown() {
     use tidings::config::{Config, FileConfig};
     let dir = tempfile::tempdir().expect("dir");
+    let database = common::test_database(dir.path());
     let mut file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
-        database_url: Some(common::database_url(dir.path())),
+        database_url: Some(database.url.clone()),
         data_dir: Some(dir.path().join("data").display().to_string()),
         ..FileConfig::default()
     };
@@ -1129,4 +1175,5 @@ async fn an_open_progress_stream_does_not_hold_up_shutdown() {
     })
     .await;
     assert!(rest.is_ok(), "the stream is still open");
+    drop(database);
 }

@@ -10,7 +10,6 @@
 //!
 //! Every wait is a poll with a deadline; the server's log is printed when one expires.
 
-#[allow(dead_code)]
 mod common;
 
 use std::collections::{HashMap, HashSet};
@@ -68,7 +67,7 @@ fn numbers(n: usize) -> Vec<String> {
 struct Site {
     dir: tempfile::TempDir,
     /// The suite's database: a SQLite file in `dir`, or a fresh PostgreSQL database.
-    database_url: String,
+    database: common::TestDatabase,
     runs: usize,
 }
 
@@ -87,10 +86,10 @@ impl Site {
     fn with_config(config: &str) -> Site {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("tidings.toml"), config).expect("write config");
-        let database_url = common::database_url(dir.path());
+        let database = common::test_database(dir.path());
         Site {
             dir,
-            database_url,
+            database,
             runs: 0,
         }
     }
@@ -113,7 +112,7 @@ impl Site {
             .env_remove("TIDINGS_CONFIG")
             .env_remove("TIDINGS_PUBLIC_URL")
             .env("TIDINGS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", &self.database_url)
+            .env("DATABASE_URL", &self.database.url)
             .env("TIDINGS_DATA_DIR", self.path().join("data"))
             .env("TIDINGS_ADMIN_TOKEN", ADMIN_TOKEN)
             .env(

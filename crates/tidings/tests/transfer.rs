@@ -184,7 +184,8 @@ async fn every_table_round_trips_and_the_imported_installation_sends_the_same() 
     // Import into the suite's database, export that again: the same rows, table by table.
     let target = spawn_app_with(|_| {}).await;
     let target_url = target.database_url.clone();
-    drop(target);
+    // The server stops; its (PostgreSQL) database stays for the import.
+    let _target_database = target.into_database();
     let imported = tidings(
         &target_url,
         dir.path(),

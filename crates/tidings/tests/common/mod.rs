@@ -24,15 +24,37 @@ pub struct TestApp {
     pub database_url: String,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// Last, so the server is told to stop before its database goes.
+    _database: TestDatabase,
 }
 
 /// 2026-11-26T16:00:00Z, the tests' "now".
 pub const NOW_MS: i64 = 1_795_708_800_000;
 
-/// Which database the suite runs on: a temp SQLite file, or the PostgreSQL named by
-/// `TIDINGS_TEST_DATABASE_URL` (which must then be reachable: the test fails, never skips).
-pub fn database_url(dir: &std::path::Path) -> String {
-    format!("sqlite://{}", dir.join("tidings.db").display())
+/// The database one spawned server (or several sharing it) runs on: a SQLite file in the test's
+/// directory, or, when `TIDINGS_TEST_DATABASE_URL` names a PostgreSQL server, a fresh database
+/// there, dropped with this guard. A server that was named but cannot be reached fails the test;
+/// it never falls back to SQLite.
+pub struct TestDatabase {
+    pub url: String,
+    _postgres: Option<store_postgres::TestDatabase>,
+}
+
+pub fn test_database(dir: &std::path::Path) -> TestDatabase {
+    match store_postgres::TestDatabase::base_url_from_env() {
+        Some(base) => {
+            let db = store_postgres::TestDatabase::create_blocking(&base)
+                .unwrap_or_else(|e| panic!("cannot create a PostgreSQL test database: {e}"));
+            TestDatabase {
+                url: db.url().to_string(),
+                _postgres: Some(db),
+            }
+        }
+        None => TestDatabase {
+            url: format!("sqlite://{}", dir.join("tidings.db").display()),
+            _postgres: None,
+        },
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -51,9 +73,10 @@ pub async fn spawn_app_in(
     adjust: impl FnOnce(&mut FileConfig),
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = test_database(dir.path());
     let mut file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
-        database_url: Some(database_url(dir.path())),
+        database_url: Some(database.url.clone()),
         data_dir: Some(dir.path().join("data").display().to_string()),
         ..FileConfig::default()
     };
@@ -88,6 +111,14 @@ pub async fn spawn_app_in(
         database_url,
         _dir: dir,
         _shutdown: tx,
+        _database: database,
+    }
+}
+
+impl TestApp {
+    /// Stops the server but keeps its database (and the guard that drops it).
+    pub fn into_database(self) -> TestDatabase {
+        self._database
     }
 }
 

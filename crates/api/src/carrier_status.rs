@@ -1,0 +1,51 @@
+//! `POST /carriers/{name}/status`: a provider's delivery-status callback (API.md §8, http
+//! carriers). The carrier verifies the signature and hands the receipt to the engine; a
+//! callback whose signature does not verify is refused with 403 and changes nothing.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use carrier::CallbackError;
+use serde_json::json;
+
+use crate::{json_response, ApiError, AppState};
+
+/// Largest callback body read.
+pub const MAX_CALLBACK_BODY: usize = 64 * 1024;
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(callbacks) = state.callbacks.get(&name) else {
+        return ApiError::NotFound("Not found.".into()).into_response();
+    };
+    if body.len() > MAX_CALLBACK_BODY {
+        return ApiError::TooLarge.into_response();
+    }
+    // The URL the provider posted to, as the public base URL names it (what it signed).
+    let path = uri.path().trim_start_matches('/');
+    let url = match uri.query() {
+        Some(q) => format!("{}{path}?{q}", state.config.public_url),
+        None => format!("{}{path}", state.config.public_url),
+    };
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok());
+    match callbacks.status_callback(&url, signature, &body) {
+        Ok(applied) => json_response(StatusCode::OK, &json!({ "received": applied })),
+        Err(CallbackError::BadSignature) => json_response(
+            StatusCode::FORBIDDEN,
+            &json!({"errors": ["The request signature isn't valid."]}),
+        ),
+        Err(CallbackError::Malformed(why)) => ApiError::validation(why).into_response(),
+        Err(CallbackError::Unavailable) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"errors": ["Status callbacks can't be taken right now."]}),
+        ),
+    }
+}
