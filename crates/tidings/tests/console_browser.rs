@@ -116,7 +116,7 @@ async fn an_operator_runs_a_campaign_from_the_console_in_a_browser() {
         f.console.session_minutes = Some(30);
         for c in &mut f.carriers {
             c.settings
-                .insert("receipt_delay_ms".to_string(), toml::Value::Integer(3000));
+                .insert("receipt_delay_ms".to_string(), toml::Value::Integer(5000));
         }
     })
     .await;
@@ -170,8 +170,10 @@ async fn an_operator_runs_a_campaign_from_the_console_in_a_browser() {
 
     // Live: the page was not reloaded, and it saw the send move.
     assert_eq!(out["notReloaded"], true);
-    assert_ne!(out["initial"], out["final"], "{out}");
-    assert_ne!(out["initial"]["delivered"], "2", "{out}");
+    assert_ne!(
+        out["initial"]["delivered"], out["final"]["delivered"],
+        "{out}"
+    );
     assert_eq!(out["final"]["status"], "Finished");
     assert_eq!(out["final"]["recipients"], "3");
     assert!(out["final"]["completeDate"]

@@ -146,7 +146,7 @@ fn accounts_page(
                             tr {
                                 td data-label="Name" { a href=(account_base(&a.id)) { (a.name) } }
                                 td data-label="ID" { (id_with_copy(&a.id)) }
-                                td data-label="Created" { (super::when(state, a.created_at)) }
+                                td data-label="Created" { span.when { (super::when(state, a.created_at)) } }
                             }
                         }
                     }

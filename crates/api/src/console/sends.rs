@@ -72,7 +72,7 @@ pub(crate) fn sends_table(state: &AppState, account: &Account, sends: &[Send]) -
                             }
                             td data-label="State" { span class={ "state state-" (x.state.as_str()) } { (x.state.as_str()) } }
                             td.num data-label="Recipients" { (x.count) }
-                            td data-label="Created" { (when(state, x.created_at)) }
+                            td data-label="Created" { span.when { (when(state, x.created_at)) } }
                             td data-label="Text" { (preview(&x.text, 60)) }
                         }
                     }
@@ -375,7 +375,7 @@ pub(crate) async fn tracking(
                                             br; span.muted { (note) }
                                         }
                                     }
-                                    td data-label="Updated" { (field(e, "date")) }
+                                    td data-label="Updated" { span.when { (field(e, "date")) } }
                                 }
                             }
                         }
@@ -686,7 +686,7 @@ pub(crate) async fn outbox(
                                 }
                                 td data-label="Encoding" { (e.item.encoding) ", " (e.item.segments) }
                                 td data-label="Send" { code { (e.item.token_id.as_deref().unwrap_or("—")) } }
-                                td data-label="Accepted" { (when(&state, e.item.accepted_at)) }
+                                td data-label="Accepted" { span.when { (when(&state, e.item.accepted_at)) } }
                             }
                         }
                     }
