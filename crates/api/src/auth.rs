@@ -56,11 +56,16 @@ pub async fn bearer(
 /// Checks the admin token in constant time.
 pub fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = bearer_value(headers).ok_or(ApiError::AdminUnauthorized)?;
-    let expected = state.config.admin_token.as_bytes();
-    if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected)) {
+    if !admin_token_matches(state, given) {
         return Err(ApiError::AdminUnauthorized);
     }
     Ok(())
+}
+
+/// True when `given` is the admin token (compared in constant time); never for an empty token.
+pub fn admin_token_matches(state: &AppState, given: &str) -> bool {
+    let expected = state.config.admin_token.as_bytes();
+    !expected.is_empty() && bool::from(given.as_bytes().ct_eq(expected))
 }
 
 /// Hex SHA-256 of an access token: tokens are high-entropy, so a fast hash suffices at rest.

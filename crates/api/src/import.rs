@@ -8,7 +8,7 @@ use std::io::Read;
 
 use bytes::Bytes;
 use domain::{MobileNumber, MobileNumberError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use store::{Attributes, ContactRow, MemberCounts, StoreError};
 
 /// Rows handed to the sink at once.
@@ -16,7 +16,7 @@ pub const BATCH_SIZE: usize = 1000;
 /// Row errors reported in detail; further ones are only counted.
 pub const MAX_REPORTED_ERRORS: usize = 1000;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RowError {
     /// 1-based row of the file, the header row being row 1 (JSON imports: the 1-based index).
     pub row: u64,
@@ -24,7 +24,7 @@ pub struct RowError {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ImportReport {
     pub added: u64,
     pub updated: u64,

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod carrier_status;
 pub mod clock;
+pub mod console;
 pub mod contacts;
 pub mod error;
 pub mod import;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub engine: Option<engine::Engine>,
     /// Carriers that take status callbacks, by name (`POST /carriers/{name}/status`).
     pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
+    /// The web console's sessions and settings.
+    pub console: Arc<console::Console>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             waker: Arc::new(tokio::sync::Notify::new()),
             engine: None,
             callbacks: Arc::default(),
+            console: Arc::new(console::Console::new(60)),
         }
     }
 
@@ -101,6 +105,12 @@ impl AppState {
         callbacks: std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>,
     ) -> AppState {
         self.callbacks = Arc::new(callbacks);
+        self
+    }
+
+    /// Console sessions last this long (`console.session_minutes`).
+    pub fn with_console_session_minutes(mut self, minutes: u32) -> AppState {
+        self.console = Arc::new(console::Console::new(minutes));
         self
     }
 
@@ -206,6 +216,7 @@ pub fn router(state: AppState) -> Router {
             "/carriers/{name}/status",
             axum::routing::post(carrier_status::receive),
         )
+        .nest(console::BASE, console::router())
         .fallback(dispatch)
         .with_state(state)
 }

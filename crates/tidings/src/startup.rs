@@ -238,7 +238,8 @@ impl Application {
         };
         let state = AppState::new(store, api_config, clock)
             .with_engine(engine.clone())
-            .with_callbacks(carriers.callbacks);
+            .with_callbacks(carriers.callbacks)
+            .with_console_session_minutes(config.console_session_minutes);
         Ok(Application {
             listener,
             addr,
@@ -290,6 +291,12 @@ impl Application {
         }
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
+        // Live console streams end at shutdown, or they would hold their connections open.
+        let console = self.state.console.clone();
+        let shutdown = async move {
+            shutdown.await;
+            console.close_streams();
+        };
         let served = axum::serve(self.listener, api::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await

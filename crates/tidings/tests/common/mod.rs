@@ -63,6 +63,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the server after letting the test adjust the file configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
+    spawn_app_in(tidings::EngineMode::Manual, adjust).await
+}
+
+/// Spawns the server with the engine in the given mode (`Background`: it runs by itself, as in
+/// `tidings serve`; `Manual`: the test drives it).
+pub async fn spawn_app_in(
+    mode: tidings::EngineMode,
+    adjust: impl FnOnce(&mut FileConfig),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = test_database(dir.path());
     let mut file = FileConfig {
@@ -85,13 +94,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut FileConfig)) -> TestApp {
     let database_url = file.database_url.clone().unwrap_or_default();
     let config = Config::resolve(file, None, &|_| None).expect("config");
     let clock = Arc::new(ManualClock::new(NOW_MS));
-    let app = Application::build(
-        &config,
-        clock.clone() as Arc<dyn Clock>,
-        tidings::EngineMode::Manual,
-    )
-    .await
-    .expect("build app");
+    let app = Application::build(&config, clock.clone() as Arc<dyn Clock>, mode)
+        .await
+        .expect("build app");
     let engine = app.engine();
     let base = format!("http://{}/", app.addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
