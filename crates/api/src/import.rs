@@ -73,6 +73,7 @@ pub fn parse_number(raw: &str) -> Result<MobileNumber, String> {
 /// Collects rows into batches, flushing early when a number repeats inside one batch so that
 /// a repeated number counts as an update.
 pub struct Batcher<'s> {
+    batch: usize,
     rows: Vec<ContactRow>,
     numbers: HashSet<String>,
     sink: &'s mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
@@ -81,16 +82,25 @@ pub struct Batcher<'s> {
 
 impl<'s> Batcher<'s> {
     pub fn new(sink: &'s mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>) -> Self {
+        Batcher::with_batch(sink, BATCH_SIZE)
+    }
+
+    pub fn with_batch(
+        sink: &'s mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
+        batch: usize,
+    ) -> Self {
+        let batch = batch.max(1);
         Batcher {
-            rows: Vec::with_capacity(BATCH_SIZE),
-            numbers: HashSet::with_capacity(BATCH_SIZE),
+            batch,
+            rows: Vec::with_capacity(batch),
+            numbers: HashSet::with_capacity(batch),
             sink,
             report: ImportReport::default(),
         }
     }
 
     pub fn push(&mut self, row: ContactRow) -> Result<(), StoreError> {
-        if self.numbers.contains(&row.mobile_number) || self.rows.len() >= BATCH_SIZE {
+        if self.numbers.contains(&row.mobile_number) || self.rows.len() >= self.batch {
             self.flush()?;
         }
         self.numbers.insert(row.mobile_number.clone());
@@ -114,29 +124,33 @@ impl<'s> Batcher<'s> {
     }
 }
 
-/// Imports a CSV with a header row: the `mobileNumber` column (any case) is required,
-/// `subscriberKey` is optional, every other column becomes an attribute (empty cells are skipped).
-/// `progress` is called after each batch with the number of data rows read so far.
-pub fn import_csv<R: Read>(
-    reader: R,
-    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<ImportReport, ImportError> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
-    let mut record = csv::ByteRecord::new();
-    let header = match csv.read_byte_record(&mut record) {
-        Ok(true) => record.clone(),
-        Ok(false) => return Err(ImportError::File("The CSV file is empty.".into())),
-        Err(e) => {
-            return Err(ImportError::File(format!(
-                "The CSV file can't be read: {e}."
-            )))
-        }
-    };
-    let names: Vec<String> = header
+/// Where a destination of a field map reads from (API.md §6 queueImport).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// 0-based position in the row (MapByOrdinal).
+    Ordinal(usize),
+    /// Header name, matched ignoring case (MapByHeader).
+    Header(String),
+}
+
+/// An explicit mapping of CSV columns: `_MobileNumber`, `_CountryCode`, `_SubscriberKey` or an
+/// attribute name, each from one column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportMapping {
+    pub first_row_header: bool,
+    pub maps: Vec<(String, Column)>,
+}
+
+/// The columns of a file once its header (if any) is read.
+struct Layout {
+    number: usize,
+    country: Option<usize>,
+    key: Option<usize>,
+    attributes: Vec<(String, usize)>,
+}
+
+fn header_names(record: &csv::ByteRecord) -> Vec<String> {
+    record
         .iter()
         .map(|h| {
             String::from_utf8_lossy(h)
@@ -144,21 +158,118 @@ pub fn import_csv<R: Read>(
                 .trim_start_matches('\u{feff}')
                 .to_string()
         })
-        .collect();
-    let Some(number_col) = names
-        .iter()
-        .position(|n| n.eq_ignore_ascii_case("mobileNumber"))
-    else {
-        return Err(ImportError::File(
-            "The CSV header has no mobileNumber column.".into(),
-        ));
-    };
-    let key_col = names
-        .iter()
-        .position(|n| n.eq_ignore_ascii_case("subscriberKey"));
+        .collect()
+}
 
-    let mut batcher = Batcher::new(sink);
-    let mut row: u64 = 1;
+/// Imports a CSV with a header row: the `mobileNumber` column (any case) is required,
+/// `subscriberKey` is optional, every other column becomes an attribute (empty cells are skipped).
+/// `progress` is called after each batch with the number of data rows read so far.
+pub fn import_csv<R: Read>(
+    reader: R,
+    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
+    progress: &mut dyn FnMut(u64, &ImportReport),
+) -> Result<ImportReport, ImportError> {
+    import_rows(reader, None, BATCH_SIZE, sink, progress)
+}
+
+/// Imports a CSV by an explicit mapping (queueImport), `batch` rows per sink call.
+pub fn import_mapped<R: Read>(
+    reader: R,
+    mapping: &ImportMapping,
+    batch: usize,
+    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
+    progress: &mut dyn FnMut(u64, &ImportReport),
+) -> Result<ImportReport, ImportError> {
+    import_rows(reader, Some(mapping), batch, sink, progress)
+}
+
+/// Resolves the layout from the header (when the file has one) and the mapping.
+fn layout(
+    names: Option<&[String]>,
+    mapping: Option<&ImportMapping>,
+) -> Result<Layout, ImportError> {
+    let find =
+        |names: &[String], wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+    let Some(mapping) = mapping else {
+        let names = names.unwrap_or_default();
+        let Some(number) = find(names, "mobileNumber") else {
+            return Err(ImportError::File(
+                "The CSV header has no mobileNumber column.".into(),
+            ));
+        };
+        let key = find(names, "subscriberKey");
+        let attributes = names
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| *i != number && Some(*i) != key && !n.is_empty())
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        return Ok(Layout {
+            number,
+            country: None,
+            key,
+            attributes,
+        });
+    };
+    let mut out = Layout {
+        number: usize::MAX,
+        country: None,
+        key: None,
+        attributes: Vec::new(),
+    };
+    for (destination, column) in &mapping.maps {
+        let index = match column {
+            Column::Ordinal(i) => *i,
+            Column::Header(h) => find(names.unwrap_or_default(), h.trim())
+                .ok_or_else(|| ImportError::File(format!("The CSV header has no column {h}.")))?,
+        };
+        match destination.to_ascii_lowercase().as_str() {
+            "_mobilenumber" => out.number = index,
+            "_countrycode" => out.country = Some(index),
+            "_subscriberkey" => out.key = Some(index),
+            _ => out.attributes.push((destination.clone(), index)),
+        }
+    }
+    if out.number == usize::MAX {
+        return Err(ImportError::File(
+            "FieldMaps must map _MobileNumber.".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn import_rows<R: Read>(
+    reader: R,
+    mapping: Option<&ImportMapping>,
+    batch: usize,
+    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
+    progress: &mut dyn FnMut(u64, &ImportReport),
+) -> Result<ImportReport, ImportError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let has_header = mapping.is_none_or(|m| m.first_row_header);
+    let mut row: u64 = 0;
+    let names = if has_header {
+        row += 1;
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => Some(header_names(&record)),
+            Ok(false) => return Err(ImportError::File("The CSV file is empty.".into())),
+            Err(e) => {
+                return Err(ImportError::File(format!(
+                    "The CSV file can't be read: {e}."
+                )))
+            }
+        }
+    } else {
+        None
+    };
+    let layout = layout(names.as_deref(), mapping)?;
+
+    let mut batcher = Batcher::with_batch(sink, batch);
+    let first_data_row = row + 1;
     loop {
         row += 1;
         match csv.read_byte_record(&mut record) {
@@ -189,25 +300,49 @@ pub fn import_csv<R: Read>(
                 .reject(row, "", "The row isn't valid UTF-8.".to_string());
             continue;
         };
-        let raw_number = fields.get(number_col).copied().unwrap_or("").trim();
-        let number = match parse_number(raw_number) {
+        let raw_number = fields.get(layout.number).copied().unwrap_or("").trim();
+        let prefixed;
+        let candidate = match layout
+            .country
+            .map(|c| fields.get(c).copied().unwrap_or("").trim())
+        {
+            None | Some("") => raw_number,
+            Some(country) => match calling_code(country) {
+                Some(cc) => {
+                    let digits = raw_number.strip_prefix('+').unwrap_or(raw_number);
+                    if digits.starts_with(cc) || digits.is_empty() {
+                        raw_number
+                    } else {
+                        prefixed = format!("{cc}{digits}");
+                        prefixed.as_str()
+                    }
+                }
+                None => {
+                    batcher.report.reject(
+                        row,
+                        raw_number,
+                        format!("{country} isn't a valid country code."),
+                    );
+                    continue;
+                }
+            },
+        };
+        let number = match parse_number(candidate) {
             Ok(n) => n,
             Err(reason) => {
                 batcher.report.reject(row, raw_number, reason);
                 continue;
             }
         };
-        let subscriber_key = key_col
+        let subscriber_key = layout
+            .key
             .and_then(|c| fields.get(c))
             .map(|k| k.trim())
             .filter(|k| !k.is_empty())
             .map(str::to_string);
         let mut attributes = Attributes::new();
-        for (i, value) in fields.iter().enumerate() {
-            if i == number_col || Some(i) == key_col || value.is_empty() {
-                continue;
-            }
-            if let Some(name) = names.get(i).filter(|n| !n.is_empty()) {
+        for (name, i) in &layout.attributes {
+            if let Some(value) = fields.get(*i).filter(|v| !v.is_empty()) {
                 attributes.insert(name.clone(), serde_json::Value::String(value.to_string()));
             }
         }
@@ -216,14 +351,129 @@ pub fn import_csv<R: Read>(
             subscriber_key,
             attributes,
         })?;
-        if row.is_multiple_of(BATCH_SIZE as u64) {
-            progress(row - 1);
+        if (row + 1 - first_data_row).is_multiple_of(batch.max(1) as u64) {
+            progress(row + 1 - first_data_row, &batcher.report);
         }
     }
     let report = batcher.finish()?;
-    progress(row.saturating_sub(2));
+    progress(row.saturating_sub(first_data_row), &report);
     Ok(report)
 }
+
+/// The calling code of `_CountryCode`: digits (an optional `+`) as they are, or an ISO 3166
+/// alpha-2 country of the table below.
+pub fn calling_code(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let digits = v.strip_prefix('+').unwrap_or(v);
+    if !digits.is_empty() && digits.len() <= 4 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return CALLING_CODES
+            .iter()
+            .map(|(_, cc)| *cc)
+            .find(|cc| *cc == digits);
+    }
+    CALLING_CODES
+        .iter()
+        .find(|(iso, _)| iso.eq_ignore_ascii_case(v))
+        .map(|(_, cc)| *cc)
+}
+
+/// ISO 3166 alpha-2 country → international calling code (ITU-T E.164 assignments).
+const CALLING_CODES: &[(&str, &str)] = &[
+    ("US", "1"),
+    ("CA", "1"),
+    ("PR", "1"),
+    ("GU", "1"),
+    ("VI", "1"),
+    ("AS", "1"),
+    ("MP", "1"),
+    ("BS", "1"),
+    ("BB", "1"),
+    ("JM", "1"),
+    ("TT", "1"),
+    ("DO", "1"),
+    ("BM", "1"),
+    ("KY", "1"),
+    ("RU", "7"),
+    ("KZ", "7"),
+    ("EG", "20"),
+    ("ZA", "27"),
+    ("GR", "30"),
+    ("NL", "31"),
+    ("BE", "32"),
+    ("FR", "33"),
+    ("ES", "34"),
+    ("HU", "36"),
+    ("IT", "39"),
+    ("RO", "40"),
+    ("CH", "41"),
+    ("AT", "43"),
+    ("GB", "44"),
+    ("DK", "45"),
+    ("SE", "46"),
+    ("NO", "47"),
+    ("PL", "48"),
+    ("DE", "49"),
+    ("PE", "51"),
+    ("MX", "52"),
+    ("CU", "53"),
+    ("AR", "54"),
+    ("BR", "55"),
+    ("CL", "56"),
+    ("CO", "57"),
+    ("VE", "58"),
+    ("MY", "60"),
+    ("AU", "61"),
+    ("ID", "62"),
+    ("PH", "63"),
+    ("NZ", "64"),
+    ("SG", "65"),
+    ("TH", "66"),
+    ("JP", "81"),
+    ("KR", "82"),
+    ("VN", "84"),
+    ("CN", "86"),
+    ("TR", "90"),
+    ("IN", "91"),
+    ("PK", "92"),
+    ("AF", "93"),
+    ("LK", "94"),
+    ("MM", "95"),
+    ("IR", "98"),
+    ("MA", "212"),
+    ("DZ", "213"),
+    ("TN", "216"),
+    ("LY", "218"),
+    ("NG", "234"),
+    ("GH", "233"),
+    ("KE", "254"),
+    ("TZ", "255"),
+    ("UG", "256"),
+    ("ET", "251"),
+    ("PT", "351"),
+    ("LU", "352"),
+    ("IE", "353"),
+    ("IS", "354"),
+    ("MT", "356"),
+    ("CY", "357"),
+    ("FI", "358"),
+    ("BG", "359"),
+    ("LT", "370"),
+    ("LV", "371"),
+    ("EE", "372"),
+    ("UA", "380"),
+    ("RS", "381"),
+    ("HR", "385"),
+    ("SI", "386"),
+    ("CZ", "420"),
+    ("SK", "421"),
+    ("HK", "852"),
+    ("TW", "886"),
+    ("BD", "880"),
+    ("AE", "971"),
+    ("IL", "972"),
+    ("SA", "966"),
+    ("QA", "974"),
+];
 
 /// A blocking `Read` over chunks sent from an async body.
 pub struct ChunkReader {
@@ -269,7 +519,7 @@ mod tests {
                 updated: 0,
             })
         };
-        let report = import_csv(csv.as_bytes(), &mut sink, &mut |_| {}).expect("import");
+        let report = import_csv(csv.as_bytes(), &mut sink, &mut |_, _| {}).expect("import");
         (report, seen)
     }
 
@@ -305,7 +555,7 @@ mod tests {
     #[test]
     fn a_header_without_the_number_column_is_refused() {
         let mut sink = |_: &[ContactRow]| Ok(MemberCounts::default());
-        let err = import_csv("phone\n1555\n".as_bytes(), &mut sink, &mut |_| {});
+        let err = import_csv("phone\n1555\n".as_bytes(), &mut sink, &mut |_, _| {});
         assert!(matches!(err, Err(ImportError::File(m)) if m.contains("mobileNumber")));
     }
 
@@ -319,9 +569,97 @@ mod tests {
         import_csv(
             "mobileNumber\n15555555510\n15555555511\n15555555510\n".as_bytes(),
             &mut sink,
-            &mut |_| {},
+            &mut |_, _| {},
         )
         .expect("import");
         assert_eq!(batches, vec![2, 1]);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn column() -> impl Strategy<Value = Column> {
+        prop_oneof![
+            (0usize..6).prop_map(Column::Ordinal),
+            "[A-Za-z_ ]{0,6}".prop_map(Column::Header),
+        ]
+    }
+
+    fn mapping() -> impl Strategy<Value = ImportMapping> {
+        (
+            any::<bool>(),
+            proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just("_MobileNumber".to_string()),
+                        Just("_CountryCode".to_string()),
+                        Just("_SubscriberKey".to_string()),
+                        "[A-Za-z]{1,5}",
+                    ],
+                    column(),
+                ),
+                0..5,
+            ),
+        )
+            .prop_map(|(first_row_header, maps)| ImportMapping {
+                first_row_header,
+                maps,
+            })
+    }
+
+    /// Bytes that look somewhat like CSV: numbers, separators, quotes, country codes, junk.
+    fn csv_like() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b",".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"US".to_vec()),
+                Just(b"44".to_vec()),
+                Just(b"+".to_vec()),
+                Just(b"mobileNumber".to_vec()),
+                "[0-9]{1,16}".prop_map(String::into_bytes),
+                any::<Vec<u8>>(),
+            ],
+            0..60,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+        /// Whatever the file and the mapping: no panic, every row accounted for once, and only
+        /// valid numbers reach the store.
+        #[test]
+        fn any_file_imports_without_panicking(bytes in csv_like(), mapping in mapping(), batch in 1usize..4) {
+            let mut stored = 0u64;
+            let mut sink = |rows: &[ContactRow]| {
+                for r in rows {
+                    assert!(MobileNumber::parse(&r.mobile_number).is_ok(), "{:?}", r.mobile_number);
+                }
+                stored += rows.len() as u64;
+                Ok(MemberCounts { added: rows.len() as u64, updated: 0 })
+            };
+            let result = import_mapped(bytes.as_slice(), &mapping, batch, &mut sink, &mut |_, _| {});
+            if let Ok(report) = result {
+                prop_assert_eq!(report.added + report.updated, stored);
+            }
+            let default = import_csv(bytes.as_slice(), &mut |rows: &[ContactRow]| {
+                Ok(MemberCounts { added: rows.len() as u64, updated: 0 })
+            }, &mut |_, _| {});
+            let _ = default;
+        }
+
+        #[test]
+        fn calling_codes_never_panic(s in ".{0,8}") {
+            if let Some(cc) = calling_code(&s) {
+                prop_assert!(cc.bytes().all(|b| b.is_ascii_digit()));
+            }
+        }
     }
 }

@@ -8,9 +8,12 @@ pub mod auth;
 pub mod carrier_status;
 pub mod clock;
 pub mod console;
+pub mod contacts;
 pub mod error;
 pub mod import;
+pub mod message_contact;
 pub mod message_list;
+pub mod mo;
 pub mod ratelimit;
 pub mod routing;
 mod token;
@@ -66,6 +69,8 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     /// Woken when a send is accepted, so the engine need not wait for its next poll.
     pub waker: Arc<tokio::sync::Notify>,
+    /// The engine, for inbound texts (`queueMO`); absent where no engine runs (CLI).
+    pub engine: Option<engine::Engine>,
     /// Carriers that take status callbacks, by name (`POST /carriers/{name}/status`).
     pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
     /// The web console's sessions and settings.
@@ -81,9 +86,17 @@ impl AppState {
             clock,
             limiter,
             waker: Arc::new(tokio::sync::Notify::new()),
+            engine: None,
             callbacks: Arc::default(),
             console: Arc::new(console::Console::new(60)),
         }
+    }
+
+    /// Shares the engine (and its waker).
+    pub fn with_engine(mut self, engine: engine::Engine) -> AppState {
+        self.waker = engine.waker();
+        self.engine = Some(engine);
+        self
     }
 
     /// Sets the carriers that take status callbacks.
@@ -335,6 +348,24 @@ async fn handle(
                 RouteId::MessageListDeliveries => {
                     message_list::deliveries(state, &caller, ctx).await
                 }
+                RouteId::DeliveryReport => contacts::delivery_report(state, &caller, ctx).await,
+                RouteId::MessageContactSend => message_contact::send(state, &caller, ctx).await,
+                RouteId::MessageContactDeliveries => {
+                    message_contact::deliveries(state, &caller, ctx).await
+                }
+                RouteId::MessageContactHistory => {
+                    message_contact::history(state, &caller, ctx).await
+                }
+                RouteId::QueueMo => mo::queue_mo(state, &caller, ctx).await,
+                RouteId::QueueMoDeliveries => mo::deliveries(state, &caller, ctx).await,
+                RouteId::QueueMoHistory => mo::history(state, &caller, ctx).await,
+                RouteId::Keyword => mo::create_keyword(state, &caller, ctx).await,
+                RouteId::KeywordDelete => mo::delete_keyword(state, &caller, ctx).await,
+                RouteId::Subscriptions => mo::subscriptions(state, &caller, ctx).await,
+                RouteId::QueueImport => contacts::queue_import(state, &caller, ctx).await,
+                RouteId::QueueImportStatus => contacts::import_status(state, &caller, ctx).await,
+                RouteId::RefreshList => contacts::refresh_list(state, &caller, ctx).await,
+                RouteId::RefreshListStatus => contacts::refresh_status(state, &caller, ctx).await,
                 _ => Err(ApiError::NotFound("Not found.".into())),
             }
         }

@@ -18,7 +18,7 @@ use crate::{json_response, ApiError, AppState, Ctx};
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// The `Idempotency-Key` header: 1–255 printable ASCII characters (API.md §4).
-fn idempotency_key(ctx: &Ctx) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(ctx: &Ctx) -> Result<Option<String>, ApiError> {
     let Some(value) = ctx.headers.get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };
@@ -32,7 +32,7 @@ fn idempotency_key(ctx: &Ctx) -> Result<Option<String>, ApiError> {
 }
 
 /// What identifies "the same request" for an idempotency key: the path and the exact body.
-fn fingerprint(path_key: &str, body: &[u8]) -> String {
+pub(crate) fn fingerprint(path_key: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(path_key.as_bytes());
     h.update([0u8]);
@@ -40,7 +40,7 @@ fn fingerprint(path_key: &str, body: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-fn accepted(token: &str) -> Response {
+pub(crate) fn accepted(token: &str) -> Response {
     json_response(StatusCode::ACCEPTED, &json!({ "tokenId": token }))
 }
 
@@ -200,7 +200,7 @@ fn positive_integer(raw: &str) -> Option<u64> {
 }
 
 /// Parses `$page` / `$pageSize` (API.md §5).
-fn paging(ctx: &Ctx, errors: &mut Vec<String>) -> (u32, u32) {
+pub(crate) fn paging(ctx: &Ctx, errors: &mut Vec<String>) -> (u32, u32) {
     let mut read = |name: &str, default: u32| -> u32 {
         match ctx.query(name) {
             None => default,
@@ -291,7 +291,11 @@ pub async fn status_body(
             let mut entry = json!({
                 "mobileNumber": r.mobile_number,
                 "statusCode": code,
-                "message": short,
+                // A reply's tracking names its text (API.md §6 queueMO deliveries).
+                "message": match (send.kind, &r.text) {
+                    (SendKind::Mo, Some(text)) => text.as_str(),
+                    _ => short,
+                },
                 "standardStatusCode": code,
                 "description": description,
                 "date": state.timestamp(r.updated_at),

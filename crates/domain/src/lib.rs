@@ -6,6 +6,7 @@ pub mod clock;
 pub mod fields;
 pub mod ids;
 pub mod mobile;
+pub mod send_contact;
 pub mod send_list;
 pub mod text;
 pub mod time;
@@ -13,6 +14,10 @@ pub mod time;
 pub use fields::{BodyError, FieldReader, Fields, Json};
 pub use ids::{mint_id, mint_token, EncodedId, TokenId};
 pub use mobile::{MobileNumber, MobileNumberError};
+pub use send_contact::{
+    Addressee, ContactMessageFacts, ExplicitNumbers, QueueMoRequest, SendContactRequest,
+    ValidQueueMo, ValidSendContact,
+};
 pub use send_list::{
     is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListRequest, TargetChoice,
     ValidSendList,

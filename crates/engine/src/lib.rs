@@ -4,6 +4,7 @@
 //! inbound path that applies carriers' receipts. It reads time from the clock it is given.
 //! It must not know HTTP.
 
+pub mod keywords;
 mod limiter;
 
 use std::collections::HashMap;
@@ -191,7 +192,15 @@ impl Engine {
                 "recipients left submitting by a stopped process are now 3400 Unknown"
             );
         }
-        Ok(recovered > 0)
+        let lapsed = self
+            .inner
+            .store
+            .lapse_pending(now - keywords::PENDING_LIFETIME_MS)
+            .await?;
+        if lapsed > 0 {
+            tracing::info!(lapsed, "double opt-in requests lapsed");
+        }
+        Ok(recovered > 0 || lapsed > 0)
     }
 
     /// Claims due sends and expands their audience.
@@ -384,15 +393,18 @@ impl Engine {
         let mut batch = Vec::with_capacity(claimed.len());
         let mut segments_total: u64 = 0;
         for r in claimed {
-            let mut text = domain::text::substitute(&send.text, &|name| {
-                r.attributes
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-            });
+            let mut text = match &r.text {
+                Some(own) => own.clone(),
+                None => domain::text::substitute(&send.text, &|name| {
+                    r.attributes
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                }),
+            };
             let mut note = None;
             let mut content_url = send.content_url.clone();
             if let (Some(url), false) = (&send.content_url, media) {
@@ -504,9 +516,18 @@ impl Engine {
             }
         }
         if !receipts.is_empty() {
-            let unmatched = self.apply_receipts(&receipts).await?;
             let since = std::time::Instant::now();
-            self.hold(pick(receipts, &unmatched).into_iter().map(|r| (r, since)));
+            match self.apply_receipts(&receipts).await {
+                Ok(unmatched) => {
+                    self.hold(pick(receipts, &unmatched).into_iter().map(|r| (r, since)));
+                }
+                Err(e) => {
+                    // The database is out of reach: nothing is lost, the receipts wait with
+                    // the unmatched ones and are retried.
+                    self.hold(receipts.into_iter().map(|r| (r, since)));
+                    return Err(e);
+                }
+            }
         }
         Ok(n)
     }
@@ -598,17 +619,148 @@ impl Engine {
         Ok(found)
     }
 
-    /// The one entry point for inbound texts, from any carrier: records the text, matched to
-    /// the code it was sent to. (Keyword handling builds on this.)
-    pub async fn inbound(&self, text: store::InboundText) -> StoreResult<store::InboundRecord> {
-        let record = self.inner.store.record_inbound(text).await?;
+    /// The one entry point for inbound texts from carriers: the text is matched to the code it
+    /// was sent to and handled as a keyword (API.md §6); its replies go out as a send of their
+    /// own. A text to no known code is only recorded.
+    pub async fn inbound(&self, text: store::InboundText) -> StoreResult<()> {
+        let code = self
+            .inner
+            .store
+            .code_for_inbound(&text.carrier, &text.to)
+            .await?;
+        let Some(code) = code else {
+            let record = self.inner.store.record_inbound(text).await?;
+            tracing::info!(
+                seq = record.seq,
+                carrier = %record.text.carrier,
+                "inbound text to no known code recorded"
+            );
+            return Ok(());
+        };
+        let token = self.handle_mo(&code, vec![text], None, false).await?;
         tracing::info!(
-            seq = record.seq,
-            carrier = %record.text.carrier,
-            code = record.code.as_deref().unwrap_or("-"),
-            "inbound text recorded"
+            code = %code.code,
+            replies = token.as_deref().unwrap_or("-"),
+            "inbound text handled"
         );
-        Ok(record)
+        Ok(())
+    }
+
+    /// `POST /sms/v1/queueMO` (API.md §6): each number is handled exactly as if it had texted
+    /// `text` to `code`. Returns the token of the send that carries the replies (recorded even
+    /// when there are none, so that its deliveries and history can be read).
+    pub async fn queue_mo(
+        &self,
+        code: &store::Code,
+        numbers: &[String],
+        text: &str,
+        client_id: Option<String>,
+    ) -> StoreResult<String> {
+        let now = self.now();
+        let texts = numbers
+            .iter()
+            .map(|n| store::InboundText {
+                carrier: code.carrier.clone(),
+                from: n.clone(),
+                to: code.code.clone(),
+                text: text.to_string(),
+                received_at: now,
+            })
+            .collect();
+        let token = self.handle_mo(code, texts, client_id, true).await?;
+        token.ok_or_else(|| store::StoreError::Other("queueMO recorded no send".into()))
+    }
+
+    /// Keyword handling of texts to one code, recorded in one transaction. Returns the token
+    /// of the reply send, if one was recorded (always with `always_send`).
+    async fn handle_mo(
+        &self,
+        code: &store::Code,
+        texts: Vec<store::InboundText>,
+        client_id: Option<String>,
+        always_send: bool,
+    ) -> StoreResult<Option<String>> {
+        let store = &self.inner.store;
+        let code_keywords: Vec<store::Keyword> = store
+            .list_keywords(&code.account_id)
+            .await?
+            .into_iter()
+            .filter(|k| k.code.eq_ignore_ascii_case(&code.code))
+            .collect();
+        let code_texts = keywords::CodeTexts {
+            opt_out_text: code
+                .opt_out_text
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| keywords::DEFAULT_OPT_OUT_TEXT.to_string()),
+            help_text: code
+                .help_text
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| keywords::DEFAULT_HELP_TEXT.to_string()),
+        };
+        // Numbers in order of first appearance, each with the state its texts evolve.
+        let mut states: Vec<(String, keywords::NumberState)> = Vec::new();
+        let mut replies = Vec::new();
+        for t in &texts {
+            let index = match states.iter().position(|(n, _)| *n == t.from) {
+                Some(i) => i,
+                None => {
+                    let subs = store
+                        .subscriptions_of(&code.account_id, &t.from)
+                        .await?
+                        .into_iter()
+                        .filter(|s| s.code.eq_ignore_ascii_case(&code.code))
+                        .collect();
+                    states.push((t.from.clone(), keywords::NumberState::new(subs)));
+                    states.len() - 1
+                }
+            };
+            let (number, state) = &mut states[index];
+            for reply in keywords::react(
+                &code.code,
+                &code_texts,
+                &code_keywords,
+                state,
+                number,
+                &t.text,
+                t.received_at,
+            ) {
+                replies.push(store::ReplyText {
+                    mobile_number: number.clone(),
+                    text: reply,
+                });
+            }
+        }
+        let subscriptions = states.iter().flat_map(|(_, s)| s.writes()).collect();
+        let now = self.now();
+        let reply_send = (always_send || !replies.is_empty()).then(|| {
+            let shown = texts.first().map(|t| t.text.clone()).unwrap_or_default();
+            let info = domain::text::analyze(&shown);
+            store::ReplySend {
+                token: domain::mint_token(),
+                client_id,
+                text: shown,
+                segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
+                encoding: info.encoding.as_str().to_string(),
+                replies,
+                created_at: now,
+            }
+        });
+        let token = reply_send.as_ref().map(|s| s.token.clone());
+        store
+            .record_mo(store::MoBatch {
+                account_id: code.account_id.clone(),
+                code: code.code.clone(),
+                texts,
+                subscriptions,
+                reply_send,
+            })
+            .await?;
+        if token.is_some() {
+            self.inner.wake.notify_waiters();
+        }
+        Ok(token)
     }
 
     /// Runs the workers until `shutdown` turns true, then lets the batches in flight finish,

@@ -1,5 +1,5 @@
 //! The engine's inbound path: an inbound text reported by any carrier through its event sink is
-//! recorded, matched to the code it was sent to.
+//! recorded, matched to the code it was sent to, and handled as a keyword.
 
 use std::sync::Arc;
 
@@ -60,4 +60,23 @@ async fn inbound_texts_from_a_carrier_are_recorded_against_their_code() {
     assert_eq!(recorded[0].text.from, "15555555510");
     assert_eq!(recorded[0].text.text, "STOP");
     assert_eq!(recorded[0].text.received_at, 1_000);
+    // It was handled as a keyword (API.md §6): STOP is confirmed once, by a send of replies
+    // routed like any send (here to a carrier this engine does not have: refused, 2500).
+    let sends = store
+        .list_sends("acme", store::SendQuery::default())
+        .await
+        .expect("sends");
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].kind, store::SendKind::Mo);
+    assert_eq!(sends[0].count, 1);
+    let tracking = store
+        .tracking_page(&sends[0].token, 1, 10)
+        .await
+        .expect("tracking");
+    assert_eq!(tracking.len(), 1);
+    assert_eq!(tracking[0].mobile_number, "15555555510");
+    assert_eq!(
+        tracking[0].text.as_deref(),
+        Some(engine::keywords::DEFAULT_OPT_OUT_TEXT)
+    );
 }

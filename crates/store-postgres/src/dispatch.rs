@@ -33,10 +33,12 @@ pub(crate) struct SendRef {
     pub(crate) code: String,
     pub(crate) due_at: i64,
     pub(crate) next_at: Option<i64>,
+    /// 1: a send of replies, which need no subscription.
+    pub(crate) replies: i32,
 }
 
 /// The columns of a [`SendRef`].
-const SEND_REF: &str = "SELECT pk, account_pk, state, code, due_at, next_at FROM sends \
+const SEND_REF: &str = "SELECT pk, account_pk, state, code, due_at, next_at, replies FROM sends \
      WHERE token_key = $1";
 
 /// The send with this token (tokens are unique across accounts, matched ignoring case);
@@ -115,8 +117,9 @@ pub(crate) async fn pause_send(store: &PgStore, token: &str, until: Millis) -> S
     Ok(())
 }
 
-/// One claimed row: pk, number, whether it is still Subscribed, the contact's attributes.
-type ClaimRow = (i64, String, bool, Option<String>);
+/// One claimed row: pk, number, whether it is still Subscribed, the contact's attributes, the
+/// recipient's own text.
+type ClaimRow = (i64, String, bool, Option<String>, Option<String>);
 
 /// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
 /// statement that locks the next `limit` ready recipients in queue order, skipping those other
@@ -162,7 +165,7 @@ async fn claim_in(
     loop {
         let rows: Vec<ClaimRow> = sqlx::query_as(
             "WITH batch AS ( \
-                 SELECT r.pk, r.mobile_number, EXISTS (SELECT 1 FROM subscriptions s \
+                 SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
                      WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
                      AND s.status = 'Subscribed') AS subscribed \
                  FROM recipients r WHERE r.send_pk = $1 AND r.state = 'ready' \
@@ -175,9 +178,10 @@ async fn claim_in(
                  lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
                  updated_at = $6 \
                  FROM batch b WHERE recipients.pk = b.pk \
-                 RETURNING recipients.pk, recipients.mobile_number, b.subscribed) \
+                 RETURNING recipients.pk, recipients.mobile_number, b.subscribed, \
+                 recipients.text) \
              SELECT c.pk, c.mobile_number, c.subscribed, \
-             CASE WHEN c.subscribed THEN ct.attributes END \
+             CASE WHEN c.subscribed THEN ct.attributes END, c.text \
              FROM claimed c \
              LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
              ORDER BY c.pk",
@@ -189,13 +193,14 @@ async fn claim_in(
         .bind(lease_until)
         .bind(now)
         .bind(send.account_pk)
+        .bind(send.replies != 0)
         .fetch_all(&mut **tx)
         .await
         .map_err(db("claim recipients"))?;
         if rows.is_empty() {
             break;
         }
-        for (pk, mobile_number, subscribed, attributes) in rows {
+        for (pk, mobile_number, subscribed, attributes, text) in rows {
             if !subscribed {
                 continue;
             }
@@ -206,6 +211,7 @@ async fn claim_in(
                     Some(text) => attributes_from_json(&text)?,
                     None => store::Attributes::new(),
                 },
+                text,
             });
         }
         if !claimed.is_empty() {
@@ -244,7 +250,8 @@ pub(crate) async fn record_submissions(
          carrier_message_id = u.carrier_message_id, segments = u.segments, \
          encoding = u.encoding, note = u.note, \
          state = CASE WHEN u.status_code = $8 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
-         lease_until = NULL, updated_at = $7 \
+         lease_until = NULL, updated_at = $7, \
+         submitted_at = CASE WHEN u.status_code = $8 THEN NULL ELSE $7 END \
          FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
          $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
          WHERE recipients.pk = u.pk AND recipients.state = 'submitting'",

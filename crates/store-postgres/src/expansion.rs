@@ -88,6 +88,8 @@ struct Expanding {
     allow_duplication: i32,
     expand_list: i32,
     expand_after: Option<String>,
+    kind: String,
+    replies: i32,
 }
 
 /// The send's lists resolved by their stored IDs within its account, in order, without repeats.
@@ -126,7 +128,7 @@ async fn expand_in(
     // then finds the lease no longer its own.
     let send = sqlx::query_as::<_, Expanding>(
         "SELECT pk, account_pk, state, lease_owner, message_id, code, target_list_ids, \
-         exclusion_list_ids, allow_duplication, expand_list, expand_after \
+         exclusion_list_ids, allow_duplication, expand_list, expand_after, kind, replies \
          FROM sends WHERE token_key = $1 FOR UPDATE",
     )
     .bind(id_key(token))
@@ -209,6 +211,28 @@ async fn expand_in(
         .fetch_all(&mut **tx)
         .await
         .map_err(db("find the code's keywords"))?;
+
+    // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
+    // hundred), with the same subscription rule as a list's memberships.
+    if send.kind == store::SendKind::Contact.as_str() && send.replies == 0 {
+        sqlx::query(
+            "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
+             expansion_suppressed, updated_at, text) \
+             SELECT $1, n.mobile_number, 0, CASE WHEN ok THEN 'ready' ELSE 'done' END, \
+             CASE WHEN ok THEN 0 ELSE 1 END, $2, n.text \
+             FROM send_numbers n, LATERAL (SELECT EXISTS (SELECT 1 FROM subscriptions s \
+             WHERE s.keyword_pk = ANY($3) AND s.mobile_number = n.mobile_number \
+             AND s.status = 'Subscribed') AS ok) sub \
+             WHERE n.send_pk = $1 ORDER BY n.position \
+             ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING",
+        )
+        .bind(send.pk)
+        .bind(now)
+        .bind(&keywords)
+        .execute(&mut **tx)
+        .await
+        .map_err(db("expand a contact send"))?;
+    }
 
     // Segments of target lists until about `batch` memberships have been read.
     let mut remaining = i64::from(batch.max(1));

@@ -36,10 +36,11 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use store::{
-    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList,
-    ContactRow, CreatedSend, DispatchSend, Expansion, InboundRecord, InboundText, Keyword,
-    MemberCounts, Message, MessagePatch, Millis, NewAccessToken, NewAccount, NewClient, NewCode,
-    NewKeyword, NewList, NewMessage, NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts,
+    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactAudience,
+    ContactList, ContactRow, CreatedSend, DispatchSend, Expansion, HistoryEntry, InboundRecord,
+    InboundText, Keyword, ListJob, ListJobProgress, ListJobState, MemberCounts, Message,
+    MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword,
+    NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts,
     SendQuery, Store, StoreError, StoreResult, SubmissionResult, SubscribeTo, Subscription,
     SubscriptionStatus, TrackingRow,
 };
@@ -47,9 +48,11 @@ use store::{
 mod accounts;
 mod clients;
 mod codes;
+mod contact;
 mod dispatch;
 mod expansion;
 mod inbound;
+mod jobs;
 mod lists;
 mod messages;
 mod outbox;
@@ -668,6 +671,52 @@ impl Store for PgStore {
     }
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
         inbound::page(self, after, limit).await
+    }
+    async fn code_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Option<Code>> {
+        inbound::code_for_inbound(self, carrier, to).await
+    }
+    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()> {
+        inbound::record_mo(self, batch).await
+    }
+    async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64> {
+        subscriptions::lapse_pending(self, cutoff).await
+    }
+    async fn create_contact_send(
+        &self,
+        new: NewSend,
+        audience: ContactAudience,
+    ) -> StoreResult<CreatedSend> {
+        contact::create_contact_send(self, new, audience).await
+    }
+    async fn history(
+        &self,
+        account_id: &str,
+        token: &str,
+        mobile_number: Option<&str>,
+    ) -> StoreResult<Vec<HistoryEntry>> {
+        contact::history(self, account_id, token, mobile_number).await
+    }
+    async fn numbers_of_subscriber_key(
+        &self,
+        account_id: &str,
+        subscriber_key: &str,
+    ) -> StoreResult<Vec<String>> {
+        lists::numbers_of_subscriber_key(self, account_id, subscriber_key).await
+    }
+    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
+        jobs::create(self, new).await
+    }
+    async fn update_list_job(
+        &self,
+        token: &str,
+        state: ListJobState,
+        progress: &ListJobProgress,
+        now: Millis,
+    ) -> StoreResult<ListJob> {
+        jobs::update(self, token, state, progress, now).await
+    }
+    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
+        jobs::get(self, account_id, token).await
     }
     async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
         outbox::append(self, items).await

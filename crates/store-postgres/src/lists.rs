@@ -332,7 +332,8 @@ async fn upsert_in(
              opt_in_date, opt_out_date) \
              SELECT $1, n, $2, 'Subscribed', $4, NULL FROM unnest($3::text[]) AS n \
              ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = 'Subscribed', opt_in_date = excluded.opt_in_date \
+             status = 'Subscribed', opt_in_date = excluded.opt_in_date, \
+             pending_since = NULL, pending_previous = NULL \
              WHERE subscriptions.status = 'InProgress'",
         )
         .bind(keyword_pk)
@@ -371,6 +372,23 @@ pub(crate) async fn remove_member(
     .await
     .map_err(db("remove member"))?;
     changed.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+pub(crate) async fn numbers_of_subscriber_key(
+    store: &PgStore,
+    account_id: &str,
+    subscriber_key: &str,
+) -> StoreResult<Vec<String>> {
+    let owner = account(&store.pool, account_id).await?;
+    sqlx::query_scalar(
+        "SELECT mobile_number FROM contacts WHERE account_pk = $1 AND subscriber_key = $2 \
+         ORDER BY mobile_number",
+    )
+    .bind(owner.pk)
+    .bind(subscriber_key)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("find contacts by subscriber key"))
 }
 
 pub(crate) async fn get_contact(

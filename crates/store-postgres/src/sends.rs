@@ -41,6 +41,7 @@ pub(crate) struct SendRow {
     errors: String,
     created_at: i64,
     completed_at: Option<i64>,
+    replies: i32,
 }
 
 impl SendRow {
@@ -66,7 +67,12 @@ impl SendRow {
             }
         };
         Ok(Send {
-            kind: SendKind::parse(&self.kind).ok_or_else(|| bad_value("send kind", &self.kind))?,
+            kind: match SendKind::parse(&self.kind) {
+                // Replies are stored as contact sends with the `replies` flag (migration 0004).
+                Some(SendKind::Contact) if flag(self.replies) => SendKind::Mo,
+                Some(kind) => kind,
+                None => return Err(bad_value("send kind", &self.kind)),
+            },
             state: SendState::parse(&self.state)
                 .ok_or_else(|| bad_value("send state", &self.state))?,
             target_list_ids: strings_from_json(&self.target_list_ids, "target list IDs")?,
@@ -102,7 +108,7 @@ macro_rules! select_send {
              s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
              s.allow_duplication, s.window_utc_offset_minutes, s.window_start_minute, \
              s.window_end_minute, s.send_time, s.due_at, s.segments, s.encoding, s.state, \
-             s.count, s.errors, s.created_at, s.completed_at, ",
+             s.count, s.errors, s.created_at, s.completed_at, s.replies, ",
             $column,
             " FROM ",
             $source,
@@ -128,6 +134,42 @@ pub(crate) use select_send;
 /// outcome): the key's send is then read back. A token equal to another ignoring case violates
 /// `token_key`'s uniqueness: Conflict.
 pub(crate) async fn create(store: &PgStore, new: NewSend) -> StoreResult<CreatedSend> {
+    let inserted = insert(&store.pool, &new).await?;
+    if let Some(account_id) = inserted {
+        if new.due_at <= new.created_at {
+            store.signal.raise();
+        }
+        return Ok(CreatedSend::Created(accepted(new, account_id)));
+    }
+    existing(store, &new).await
+}
+
+/// Nothing was inserted for `new`: no such account (NotFound), or its idempotency key names an
+/// earlier send, which is read back.
+pub(crate) async fn existing(store: &PgStore, new: &NewSend) -> StoreResult<CreatedSend> {
+    let client_key = new.idempotency.as_ref().map(|i| id_key(&i.client_id));
+    let key = new.idempotency.as_ref().map(|i| i.key.as_str());
+    account(&store.pool, &new.account_id).await?;
+    let (Some(client_key), Some(key)) = (client_key, key) else {
+        return Err(StoreError::Other(
+            "a send without an idempotency key was not inserted".into(),
+        ));
+    };
+    let (send, request_hash) = find_keyed(store, &client_key, key, new.created_at)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Other("an idempotency key conflicted with a send that is gone".into())
+        })?;
+    Ok(CreatedSend::Existing { send, request_hash })
+}
+
+/// The insert of `create`, on any executor (a contact send inserts inside its transaction).
+/// The account ID when inserted; `None` when the account does not exist or the idempotency key
+/// names an earlier send.
+pub(crate) async fn insert<'e, E>(executor: E, new: &NewSend) -> StoreResult<Option<String>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
     let target = strings_to_json(&new.target_list_ids)?;
     let exclusion = strings_to_json(&new.exclusion_list_ids)?;
     let client_key = new.idempotency.as_ref().map(|i| id_key(&i.client_id));
@@ -135,16 +177,16 @@ pub(crate) async fn create(store: &PgStore, new: NewSend) -> StoreResult<Created
     let request_hash = new.idempotency.as_ref().map(|i| i.request_hash.as_str());
     let window = new.window;
 
-    let inserted: Option<String> = sqlx::query_scalar(
+    sqlx::query_scalar(
         "WITH owner AS (SELECT pk, id FROM accounts WHERE id_key = $3), \
          inserted AS ( \
          INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
          text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
          window_utc_offset_minutes, window_start_minute, window_end_minute, send_time, due_at, \
          segments, encoding, state, count, errors, created_at, idempotency_client_key, \
-         idempotency_key, request_hash) \
+         idempotency_key, request_hash, replies) \
          SELECT $1, $2, owner.pk, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, 'New', 0, '[]', $20, $21, $22, $23 FROM owner \
+         $17, $18, $19, 'New', 0, '[]', $20, $21, $22, $23, $24 FROM owner \
          ON CONFLICT ON CONSTRAINT sends_idempotency_window DO NOTHING \
          RETURNING account_pk) \
          SELECT owner.id FROM inserted JOIN owner ON owner.pk = inserted.account_pk",
@@ -153,7 +195,7 @@ pub(crate) async fn create(store: &PgStore, new: NewSend) -> StoreResult<Created
     .bind(id_key(&new.token))
     .bind(id_key(&new.account_id))
     .bind(&new.client_id)
-    .bind(new.kind.as_str())
+    .bind(stored_kind(new.kind))
     .bind(&new.message_id)
     .bind(&new.code)
     .bind(&new.text)
@@ -172,34 +214,23 @@ pub(crate) async fn create(store: &PgStore, new: NewSend) -> StoreResult<Created
     .bind(&client_key)
     .bind(key)
     .bind(request_hash)
-    .fetch_optional(&store.pool)
+    .bind(flag_value(new.kind == SendKind::Mo))
+    .fetch_optional(executor)
     .await
-    .map_err(db("insert send"))?;
+    .map_err(db("insert send"))
+}
 
-    if let Some(account_id) = inserted {
-        if new.due_at <= new.created_at {
-            store.signal.raise();
-        }
-        return Ok(CreatedSend::Created(accepted(new, account_id)));
+/// How a kind is spelled in `sends.kind` (replies: 'contact' with the `replies` flag).
+pub(crate) fn stored_kind(kind: SendKind) -> &'static str {
+    match kind {
+        SendKind::Mo => SendKind::Contact.as_str(),
+        other => other.as_str(),
     }
-    // Nothing inserted: no such account, or the key names an earlier send.
-    account(&store.pool, &new.account_id).await?;
-    let (Some(client_key), Some(key)) = (client_key, key) else {
-        return Err(StoreError::Other(
-            "a send without an idempotency key was not inserted".into(),
-        ));
-    };
-    let (send, request_hash) = find_keyed(store, &client_key, key, new.created_at)
-        .await?
-        .ok_or_else(|| {
-            StoreError::Other("an idempotency key conflicted with a send that is gone".into())
-        })?;
-    Ok(CreatedSend::Existing { send, request_hash })
 }
 
 /// The latest send that `client_key` (lowercased client ID) created with `key` within 24 hours
 /// before `now`, and the hash of its request.
-async fn find_keyed(
+pub(crate) async fn find_keyed(
     store: &PgStore,
     client_key: &str,
     key: &str,
@@ -245,7 +276,7 @@ struct KeyedSendRow {
 }
 
 /// The send as recorded from `new`.
-fn accepted(new: NewSend, account_id: String) -> Send {
+pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
     Send {
         token: new.token,
         account_id,

@@ -1,9 +1,9 @@
 //! Subscriptions of numbers to keywords (API.md §6).
 
-use store::{Millis, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
+use store::{Millis, PendingOptIn, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
 
 use crate::codes::keyword_by_name;
-use crate::{account, bad_value, db, parent_gone, PgStore};
+use crate::{account, bad_value, db, parent_gone, settle, Ending, PgStore};
 
 #[derive(sqlx::FromRow)]
 struct SubscriptionRow {
@@ -13,11 +13,23 @@ struct SubscriptionRow {
     status: String,
     opt_in_date: Option<i64>,
     opt_out_date: Option<i64>,
+    pending_since: Option<i64>,
+    pending_previous: Option<String>,
 }
 
 impl SubscriptionRow {
     fn into_subscription(self) -> StoreResult<Subscription> {
+        let previous = match &self.pending_previous {
+            None => None,
+            Some(p) => Some(
+                SubscriptionStatus::parse(p)
+                    .ok_or_else(|| bad_value("previous subscription status", p))?,
+            ),
+        };
         Ok(Subscription {
+            pending: self
+                .pending_since
+                .map(|since| PendingOptIn { since, previous }),
             status: SubscriptionStatus::parse(&self.status)
                 .ok_or_else(|| bad_value("subscription status", &self.status))?,
             mobile_number: self.mobile_number,
@@ -53,7 +65,7 @@ pub(crate) async fn set(
          THEN $5 ELSE s.opt_in_date END, \
          opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
          AND s.status <> 'Unsubscribed' THEN $5 ELSE s.opt_out_date END, \
-         status = excluded.status \
+         status = excluded.status, pending_since = NULL, pending_previous = NULL \
          RETURNING status, opt_in_date, opt_out_date",
     )
     .bind(keyword_pk)
@@ -71,6 +83,8 @@ pub(crate) async fn set(
         status,
         opt_in_date,
         opt_out_date,
+        pending_since: None,
+        pending_previous: None,
     }
     .into_subscription()
 }
@@ -82,8 +96,8 @@ pub(crate) async fn of(
 ) -> StoreResult<Vec<Subscription>> {
     let owner = account(&store.pool, account_id).await?;
     sqlx::query_as::<_, SubscriptionRow>(
-        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date \
-         FROM subscriptions s \
+        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
+         s.pending_since, s.pending_previous FROM subscriptions s \
          JOIN keywords k ON k.pk = s.keyword_pk \
          JOIN codes c ON c.pk = k.code_pk \
          WHERE s.account_pk = $1 AND s.mobile_number = $2 \
@@ -97,4 +111,35 @@ pub(crate) async fn of(
     .into_iter()
     .map(SubscriptionRow::into_subscription)
     .collect()
+}
+
+/// Reverts every request pending since `cutoff` or earlier: to its previous status, or removed.
+pub(crate) async fn lapse_pending(store: &PgStore, cutoff: Millis) -> StoreResult<u64> {
+    let mut tx = store.begin().await?;
+    let work = lapse_in(&mut tx, cutoff).await;
+    settle(tx, work, "commit lapsed opt-in requests").await
+}
+
+async fn lapse_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    cutoff: Millis,
+) -> StoreResult<Ending<u64>> {
+    let removed = sqlx::query(
+        "DELETE FROM subscriptions WHERE pending_since <= $1 AND pending_previous IS NULL",
+    )
+    .bind(cutoff)
+    .execute(&mut **tx)
+    .await
+    .map_err(db("remove lapsed opt-in requests"))?
+    .rows_affected();
+    let reverted = sqlx::query(
+        "UPDATE subscriptions SET status = pending_previous, pending_since = NULL, \
+         pending_previous = NULL WHERE pending_since <= $1",
+    )
+    .bind(cutoff)
+    .execute(&mut **tx)
+    .await
+    .map_err(db("revert lapsed opt-in requests"))?
+    .rows_affected();
+    Ok(Ending::Commit(removed + reverted))
 }

@@ -214,6 +214,8 @@ async fn every_table_has_the_sqlite_schema_names() {
             "recipients",
             "outbox",
             "inbound_texts",
+            "send_numbers",
+            "list_jobs",
         ]
     );
 }

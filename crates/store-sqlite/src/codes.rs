@@ -17,7 +17,7 @@ pub(crate) fn code_key(code: &str) -> String {
 }
 
 #[derive(sqlx::FromRow)]
-struct CodeRow {
+pub(crate) struct CodeRow {
     id: String,
     code: String,
     country_code: String,
@@ -29,7 +29,7 @@ struct CodeRow {
 }
 
 impl CodeRow {
-    fn into_code(self, account_id: &str) -> Code {
+    pub(crate) fn into_code(self, account_id: &str) -> Code {
         Code {
             id: self.id,
             account_id: account_id.to_string(),

@@ -25,6 +25,8 @@ pub(crate) struct SendRef {
     pub(crate) code: String,
     pub(crate) due_at: i64,
     pub(crate) next_at: Option<i64>,
+    /// A send of replies: no subscription is needed to receive them.
+    pub(crate) replies: bool,
 }
 
 /// The send with this token (tokens are unique across accounts, matched ignoring case);
@@ -34,7 +36,8 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
     sqlx::query_as::<_, SendRef>(
-        "SELECT pk, account_pk, state, code, due_at, next_at FROM sends WHERE token_key = ?1",
+        "SELECT pk, account_pk, state, code, due_at, next_at, replies FROM sends \
+         WHERE token_key = ?1",
     )
     .bind(id_key(token))
     .fetch_optional(executor)
@@ -101,8 +104,8 @@ pub(crate) async fn pause_send(store: &SqliteStore, token: &str, until: Millis) 
 }
 
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
-/// attributes.
-type ClaimRow = (i64, String, i64, Option<store::Attributes>);
+/// attributes, its own text.
+type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
 
 /// One write transaction: reads the next `limit` ready recipients in queue order (pk) with
 /// their subscription check and their contact's attributes, then records the Subscribed ones
@@ -135,12 +138,12 @@ pub(crate) async fn claim_recipients(
         // The batch comes back as one JSON array (one row to hand across, not a thousand).
         let batch: Option<String> = sqlx::query_scalar(
             "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
-             json(attributes))) FROM ( \
+             json(attributes), text)) FROM ( \
              SELECT r.pk, r.mobile_number, \
-             EXISTS (SELECT 1 FROM subscriptions s \
+             ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
              WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
              AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
-             c.attributes \
+             c.attributes, r.text \
              FROM recipients r \
              LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
              WHERE r.send_pk = ?1 AND r.state = 'ready' \
@@ -150,6 +153,7 @@ pub(crate) async fn claim_recipients(
         .bind(i64::from(limit))
         .bind(code_pk)
         .bind(send.account_pk)
+        .bind(send.replies)
         .fetch_one(&mut *tx)
         .await
         .map_err(db("read recipients to claim"))?;
@@ -160,7 +164,7 @@ pub(crate) async fn claim_recipients(
         }
         let mut suppressed = Vec::new();
         let mut submitting = Vec::new();
-        for (pk, mobile_number, subscribed, attributes) in rows {
+        for (pk, mobile_number, subscribed, attributes, text) in rows {
             if subscribed == 0 {
                 suppressed.push(pk);
                 continue;
@@ -170,6 +174,7 @@ pub(crate) async fn claim_recipients(
                 id: pk,
                 mobile_number,
                 attributes: attributes.unwrap_or_default(),
+                text,
             });
         }
         if !submitting.is_empty() {
@@ -238,7 +243,8 @@ pub(crate) async fn record_submissions(
          carrier_message_id = u.carrier_message_id, segments = u.segments, \
          encoding = u.encoding, note = u.note, \
          state = CASE WHEN u.status_code = ?3 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
-         lease_until = NULL, updated_at = ?2 \
+         lease_until = NULL, updated_at = ?2, \
+         submitted_at = CASE WHEN u.status_code = ?3 THEN NULL ELSE ?2 END \
          FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
          j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
          j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \

@@ -86,6 +86,8 @@ struct Expanding {
     allow_duplication: bool,
     expand_list: i64,
     expand_after: Option<String>,
+    kind: String,
+    replies: bool,
 }
 
 /// The send's lists resolved by their stored IDs within its account, in order, without repeats.
@@ -105,7 +107,7 @@ pub(crate) async fn expand_batch(
     let mut tx = store.write().await?;
     let send = sqlx::query_as::<_, Expanding>(
         "SELECT pk, account_pk, state, lease_owner, message_id, code, target_list_ids, \
-         exclusion_list_ids, allow_duplication, expand_list, expand_after \
+         exclusion_list_ids, allow_duplication, expand_list, expand_after, kind, replies \
          FROM sends WHERE token_key = ?1",
     )
     .bind(id_key(token))
@@ -185,6 +187,27 @@ pub(crate) async fn expand_batch(
         .await
         .map_err(db("find the code's keywords"))?;
     let keyword_pks = json!(keywords).to_string();
+
+    // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
+    // hundred), with the same subscription rule as a list's memberships.
+    if send.kind == store::SendKind::Contact.as_str() && !send.replies {
+        sqlx::query(
+            "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
+             expansion_suppressed, updated_at, text) \
+             SELECT ?1, mobile_number, 0, CASE WHEN ok THEN 'ready' ELSE 'done' END, NOT ok, \
+             ?2, text FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
+             WHERE s.keyword_pk IN (SELECT value FROM json_each(?3)) \
+             AND s.mobile_number = n.mobile_number AND s.status = 'Subscribed') AS ok \
+             FROM send_numbers n WHERE n.send_pk = ?1 ORDER BY n.position) WHERE true \
+             ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING",
+        )
+        .bind(send.pk)
+        .bind(now)
+        .bind(&keyword_pks)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("expand a contact send"))?;
+    }
 
     // Segments of target lists until about `batch` memberships have been read.
     let mut remaining = i64::from(batch.max(1));

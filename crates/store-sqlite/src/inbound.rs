@@ -1,8 +1,14 @@
 //! Inbound texts (the engine's inbound path): recorded and matched to the code they were sent to.
 
-use store::{InboundRecord, InboundText, StoreError, StoreResult};
+use std::collections::HashMap;
 
-use crate::{db, id_key, SqliteStore};
+use serde_json::json;
+use store::{
+    Code, InboundRecord, InboundText, MoBatch, StoreError, StoreResult, SubscriptionWrite,
+};
+
+use crate::codes::{code_key, keyword_key, CodeRow};
+use crate::{account, db, id_key, SqliteStore};
 
 #[derive(sqlx::FromRow)]
 struct InboundRow {
@@ -78,4 +84,175 @@ pub(crate) async fn page(
     .await
     .map_err(db("read inbound texts"))?;
     Ok(rows.into_iter().map(InboundRow::into_record).collect())
+}
+
+/// The oldest code routed to `carrier` whose code string is `to` (ignoring case).
+pub(crate) async fn code_for_inbound(
+    store: &SqliteStore,
+    carrier: &str,
+    to: &str,
+) -> StoreResult<Option<Code>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        account_id: String,
+        #[sqlx(flatten)]
+        code: CodeRow,
+    }
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
+         c.opt_out_text, c.help_text, c.created_at FROM codes c \
+         JOIN accounts a ON a.pk = c.account_pk \
+         WHERE c.carrier = ?1 AND c.code_key = ?2 ORDER BY c.pk LIMIT 1",
+    )
+    .bind(carrier)
+    .bind(code_key(to))
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(db("find the code of an inbound text"))?;
+    Ok(row.map(|r| r.code.into_code(&r.account_id)))
+}
+
+/// Texts, subscription states and the reply send, in one write transaction.
+pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResult<()> {
+    let mut tx = store.write().await?;
+    let owner = account(&mut *tx, &batch.account_id).await?;
+    let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
+        "SELECT pk, code, carrier FROM codes WHERE account_pk = ?1 AND code_key = ?2",
+    )
+    .bind(owner.pk)
+    .bind(code_key(&batch.code))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("find the code of inbound texts"))?
+    .ok_or(StoreError::NotFound)?;
+    let token_key = batch.reply_send.as_ref().map(|r| id_key(&r.token));
+
+    let texts: Vec<serde_json::Value> = batch
+        .texts
+        .iter()
+        .map(|t| json!([t.carrier, t.from, t.to, t.text, t.received_at]))
+        .collect();
+    if !texts.is_empty() {
+        sqlx::query(
+            "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, \
+             code_pk, token_key) \
+             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+             ?2, ?3 FROM json_each(?1) AS j ORDER BY j.key",
+        )
+        .bind(serde_json::Value::Array(texts).to_string())
+        .bind(code_pk)
+        .bind(&token_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record inbound texts"))?;
+    }
+
+    for write in &batch.subscriptions {
+        let (number, keyword) = match write {
+            SubscriptionWrite::Put(s) => (&s.mobile_number, &s.keyword),
+            SubscriptionWrite::Remove {
+                mobile_number,
+                keyword,
+            } => (mobile_number, keyword),
+        };
+        let keyword_pk: i64 =
+            sqlx::query_scalar("SELECT pk FROM keywords WHERE code_pk = ?1 AND keyword_key = ?2")
+                .bind(code_pk)
+                .bind(keyword_key(keyword))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("find a keyword of the code"))?
+                .ok_or(StoreError::NotFound)?;
+        match write {
+            SubscriptionWrite::Put(s) => {
+                sqlx::query(
+                    "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
+                     opt_in_date, opt_out_date, pending_since, pending_previous) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
+                     status = excluded.status, opt_in_date = excluded.opt_in_date, \
+                     opt_out_date = excluded.opt_out_date, \
+                     pending_since = excluded.pending_since, \
+                     pending_previous = excluded.pending_previous",
+                )
+                .bind(keyword_pk)
+                .bind(number)
+                .bind(owner.pk)
+                .bind(s.status.as_str())
+                .bind(s.opt_in_date)
+                .bind(s.opt_out_date)
+                .bind(s.pending.map(|p| p.since))
+                .bind(s.pending.and_then(|p| p.previous).map(|p| p.as_str()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("write a subscription"))?;
+            }
+            SubscriptionWrite::Remove { .. } => {
+                sqlx::query(
+                    "DELETE FROM subscriptions WHERE keyword_pk = ?1 AND mobile_number = ?2",
+                )
+                .bind(keyword_pk)
+                .bind(number)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("remove a subscription"))?;
+            }
+        }
+    }
+
+    if let Some(send) = &batch.reply_send {
+        let count = i64::try_from(send.replies.len())
+            .map_err(|_| StoreError::Other("too many replies".into()))?;
+        let finished = send.replies.is_empty();
+        let send_pk: i64 = sqlx::query_scalar(
+            "INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
+             text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
+             due_at, segments, encoding, state, count, errors, created_at, completed_at, \
+             carrier, next_at, replies) \
+             VALUES (?1, ?2, ?3, ?4, 'contact', '', ?5, ?6, NULL, '[]', '[]', 0, ?7, ?8, ?9, \
+             ?10, ?11, '[]', ?7, ?12, ?13, ?14, 1) RETURNING pk",
+        )
+        .bind(&send.token)
+        .bind(id_key(&send.token))
+        .bind(owner.pk)
+        .bind(&send.client_id)
+        .bind(&code)
+        .bind(&send.text)
+        .bind(send.created_at)
+        .bind(send.segments)
+        .bind(&send.encoding)
+        .bind(if finished { "Finished" } else { "Started" })
+        .bind(count)
+        .bind(finished.then_some(send.created_at))
+        .bind(&carrier)
+        .bind((!finished).then_some(send.created_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("record the send of replies"))?;
+        // A number's replies are numbered 1, 2, ... in `list_pk` (the unique key).
+        let mut ordinal: HashMap<&str, i64> = HashMap::new();
+        let rows: Vec<serde_json::Value> = send
+            .replies
+            .iter()
+            .map(|r| {
+                let n = ordinal.entry(r.mobile_number.as_str()).or_insert(0);
+                *n += 1;
+                json!([r.mobile_number, *n, r.text])
+            })
+            .collect();
+        if !rows.is_empty() {
+            sqlx::query(
+                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, text) \
+                 SELECT ?1, j.value ->> 0, j.value ->> 1, 'ready', ?3, j.value ->> 2 \
+                 FROM json_each(?2) AS j ORDER BY j.key",
+            )
+            .bind(send_pk)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(send.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("queue replies"))?;
+        }
+    }
+    tx.commit().await.map_err(db("commit inbound texts"))
 }

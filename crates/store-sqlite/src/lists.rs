@@ -311,7 +311,8 @@ pub(crate) async fn upsert_members(
              opt_in_date, opt_out_date) \
              SELECT ?1, j.value, ?2, 'Subscribed', ?4, NULL FROM json_each(?3) AS j WHERE true \
              ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = 'Subscribed', opt_in_date = excluded.opt_in_date \
+             status = 'Subscribed', opt_in_date = excluded.opt_in_date, pending_since = NULL, \
+             pending_previous = NULL \
              WHERE subscriptions.status = 'InProgress'",
         )
         .bind(keyword_pk)
@@ -384,6 +385,23 @@ pub(crate) async fn get_contact(
         mobile_number: row.mobile_number,
         subscriber_key: row.subscriber_key,
     })
+}
+
+pub(crate) async fn numbers_of_subscriber_key(
+    store: &SqliteStore,
+    account_id: &str,
+    subscriber_key: &str,
+) -> StoreResult<Vec<String>> {
+    let owner = account(&store.reader, account_id).await?;
+    sqlx::query_scalar(
+        "SELECT mobile_number FROM contacts WHERE account_pk = ?1 AND subscriber_key = ?2 \
+         ORDER BY mobile_number",
+    )
+    .bind(owner.pk)
+    .bind(subscriber_key)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("find contacts by subscriber key"))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{account, bad_value, db, id_key, strings_from_json, strings_to_json, SqliteStore};
 
 /// How long an idempotency key names its send (API.md §4).
-const IDEMPOTENCY_WINDOW: Millis = 24 * 60 * 60 * 1000;
+pub(crate) const IDEMPOTENCY_WINDOW: Millis = 24 * 60 * 60 * 1000;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SendRow {
@@ -39,6 +39,7 @@ pub(crate) struct SendRow {
     errors: String,
     created_at: i64,
     completed_at: Option<i64>,
+    replies: bool,
 }
 
 impl SendRow {
@@ -64,7 +65,12 @@ impl SendRow {
             }
         };
         Ok(Send {
-            kind: SendKind::parse(&self.kind).ok_or_else(|| bad_value("send kind", &self.kind))?,
+            kind: match SendKind::parse(&self.kind) {
+                // Replies are stored as contact sends with the `replies` flag (migration 0004).
+                Some(SendKind::Contact) if self.replies => SendKind::Mo,
+                Some(kind) => kind,
+                None => return Err(bad_value("send kind", &self.kind)),
+            },
             state: SendState::parse(&self.state)
                 .ok_or_else(|| bad_value("send state", &self.state))?,
             target_list_ids: strings_from_json(&self.target_list_ids, "target list IDs")?,
@@ -98,7 +104,7 @@ macro_rules! select_send {
              s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
              s.allow_duplication, s.window_utc_offset_minutes, s.window_start_minute, \
              s.window_end_minute, s.send_time, s.due_at, s.segments, s.encoding, s.state, \
-             s.count, s.errors, s.created_at, s.completed_at, ",
+             s.count, s.errors, s.created_at, s.completed_at, s.replies, ",
             $column,
             " FROM sends s JOIN accounts a ON a.pk = s.account_pk ",
             $($clauses),+
@@ -196,7 +202,7 @@ impl From<StoreResult<Option<String>>> for Outcome {
 }
 
 /// The earlier send an idempotency key names (the insert added nothing), or NotFound.
-async fn existing(reader: &SqlitePool, new: &NewSend) -> StoreResult<CreatedSend> {
+pub(crate) async fn existing(reader: &SqlitePool, new: &NewSend) -> StoreResult<CreatedSend> {
     let Some(idem) = &new.idempotency else {
         return Err(StoreError::NotFound);
     };
@@ -223,7 +229,7 @@ async fn insert_group(writer: &SqlitePool, group: &[PendingSend]) -> StoreResult
 
 /// One send: the account resolves inside the statement, and with an idempotency key nothing is
 /// inserted while the key names a send of the last 24 hours.
-async fn insert_one(
+pub(crate) async fn insert_one(
     tx: &mut Transaction<'static, Sqlite>,
     new: &NewSend,
 ) -> StoreResult<Option<String>> {
@@ -240,9 +246,9 @@ async fn insert_one(
          text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
          window_utc_offset_minutes, window_start_minute, window_end_minute, send_time, due_at, \
          segments, encoding, state, count, errors, created_at, idempotency_client_key, \
-         idempotency_key, request_hash) \
+         idempotency_key, request_hash, replies) \
          SELECT ?1, ?2, a.pk, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, 0, '[]', ?21, ?22, ?23, ?24 FROM accounts a \
+         ?18, ?19, ?20, 0, '[]', ?21, ?22, ?23, ?24, ?26 FROM accounts a \
          WHERE a.id_key = ?3 AND NOT EXISTS (SELECT 1 FROM sends p \
          WHERE p.idempotency_client_key = ?22 AND p.idempotency_key = ?23 \
          AND p.created_at > ?21 - ?25) \
@@ -252,7 +258,7 @@ async fn insert_one(
     .bind(id_key(&new.token))
     .bind(id_key(&new.account_id))
     .bind(&new.client_id)
-    .bind(new.kind.as_str())
+    .bind(stored_kind(new.kind))
     .bind(&new.message_id)
     .bind(&new.code)
     .bind(&new.text)
@@ -273,14 +279,23 @@ async fn insert_one(
     .bind(key)
     .bind(request_hash)
     .bind(IDEMPOTENCY_WINDOW)
+    .bind(new.kind == SendKind::Mo)
     .fetch_optional(&mut **tx)
     .await
     .map_err(db("insert send"))
 }
 
+/// How a kind is spelled in `sends.kind` (replies: 'contact' with the `replies` flag).
+pub(crate) fn stored_kind(kind: SendKind) -> &'static str {
+    match kind {
+        SendKind::Mo => SendKind::Contact.as_str(),
+        other => other.as_str(),
+    }
+}
+
 /// The latest send that `client_key` (lowercased client ID) created with `key` within 24 hours
 /// before `now`, and the hash of its request.
-async fn find_keyed(
+pub(crate) async fn find_keyed(
     reader: &SqlitePool,
     client_key: &str,
     key: &str,
@@ -326,7 +341,7 @@ struct KeyedSendRow {
 }
 
 /// The send as recorded from `new`.
-fn accepted(new: NewSend, account_id: String) -> Send {
+pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
     Send {
         token: new.token,
         account_id,

@@ -1,6 +1,6 @@
 //! Subscriptions of numbers to keywords (API.md §6).
 
-use store::{Millis, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
+use store::{Millis, PendingOptIn, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
 
 use crate::codes::keyword_by_name;
 use crate::{account, bad_value, db, SqliteStore};
@@ -13,11 +13,23 @@ struct SubscriptionRow {
     status: String,
     opt_in_date: Option<i64>,
     opt_out_date: Option<i64>,
+    pending_since: Option<i64>,
+    pending_previous: Option<String>,
 }
 
 impl SubscriptionRow {
     fn into_subscription(self) -> StoreResult<Subscription> {
+        let previous = match &self.pending_previous {
+            None => None,
+            Some(p) => Some(
+                SubscriptionStatus::parse(p)
+                    .ok_or_else(|| bad_value("previous subscription status", p))?,
+            ),
+        };
         Ok(Subscription {
+            pending: self
+                .pending_since
+                .map(|since| PendingOptIn { since, previous }),
             status: SubscriptionStatus::parse(&self.status)
                 .ok_or_else(|| bad_value("subscription status", &self.status))?,
             mobile_number: self.mobile_number,
@@ -29,7 +41,8 @@ impl SubscriptionRow {
     }
 }
 
-/// Creates or changes the subscription; a date is set only on the change into its status.
+/// Creates or changes the subscription; a date is set only on the change into its status. A
+/// pending double opt-in request is dropped (the status is now the operator's).
 pub(crate) async fn set(
     store: &SqliteStore,
     account_id: &str,
@@ -53,7 +66,7 @@ pub(crate) async fn set(
              THEN ?5 ELSE opt_in_date END, \
              opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
              AND status <> 'Unsubscribed' THEN ?5 ELSE opt_out_date END, \
-             status = excluded.status \
+             status = excluded.status, pending_since = NULL, pending_previous = NULL \
              RETURNING status, opt_in_date, opt_out_date",
     )
     .bind(keyword_pk)
@@ -72,6 +85,8 @@ pub(crate) async fn set(
         status,
         opt_in_date,
         opt_out_date,
+        pending_since: None,
+        pending_previous: None,
     }
     .into_subscription()
 }
@@ -83,7 +98,8 @@ pub(crate) async fn of(
 ) -> StoreResult<Vec<Subscription>> {
     let owner = account(&store.reader, account_id).await?;
     sqlx::query_as::<_, SubscriptionRow>(
-        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date \
+        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
+         s.pending_since, s.pending_previous \
          FROM subscriptions s \
          JOIN keywords k ON k.pk = s.keyword_pk \
          JOIN codes c ON c.pk = k.code_pk \
@@ -98,4 +114,30 @@ pub(crate) async fn of(
     .into_iter()
     .map(SubscriptionRow::into_subscription)
     .collect()
+}
+
+/// Reverts every request pending since `cutoff` or earlier: to its previous status, or removed.
+pub(crate) async fn lapse_pending(store: &SqliteStore, cutoff: Millis) -> StoreResult<u64> {
+    let mut tx = store.write().await?;
+    let removed = sqlx::query(
+        "DELETE FROM subscriptions WHERE pending_since <= ?1 AND pending_previous IS NULL",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("remove lapsed opt-in requests"))?
+    .rows_affected();
+    let reverted = sqlx::query(
+        "UPDATE subscriptions SET status = pending_previous, pending_since = NULL, \
+         pending_previous = NULL WHERE pending_since <= ?1",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("revert lapsed opt-in requests"))?
+    .rows_affected();
+    tx.commit()
+        .await
+        .map_err(db("commit lapsed opt-in requests"))?;
+    Ok(removed + reverted)
 }

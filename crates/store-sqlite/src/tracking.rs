@@ -82,6 +82,7 @@ struct TrackingDbRow {
     encoding: Option<String>,
     note: Option<String>,
     updated_at: i64,
+    text: Option<String>,
 }
 
 /// Recipients (suppressed and canceled ones included, numbers suppressed at expansion not) by
@@ -95,8 +96,8 @@ pub(crate) async fn tracking_page(
     let send = send_ref(&store.reader, token).await?;
     let offset = i64::from(page.max(1) - 1) * i64::from(page_size);
     sqlx::query_as::<_, TrackingDbRow>(
-        "SELECT mobile_number, status_code, outcome, segments, encoding, note, updated_at \
-         FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 \
+        "SELECT mobile_number, status_code, outcome, segments, encoding, note, updated_at, \
+         text FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 \
          ORDER BY mobile_number, list_pk LIMIT ?2 OFFSET ?3",
     )
     .bind(send.pk)
@@ -115,6 +116,7 @@ pub(crate) async fn tracking_page(
         };
         Ok(TrackingRow {
             mobile_number: row.mobile_number,
+            text: row.text,
             status_code: row.status_code,
             outcome,
             segments: row.segments,

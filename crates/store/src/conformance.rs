@@ -99,6 +99,16 @@ macro_rules! store_conformance_tests {
             canceling_during_dispatch_settles_each_recipient_once,
             concurrent_recoveries_settle_each_expired_hand_over_once,
             receipt_batches_at_once_apply_every_receipt,
+            contact_send_records_its_numbers_and_expands_to_subscribed_ones_with_their_texts,
+            contact_send_subscribe_and_resubscribe_change_subscriptions_at_acceptance,
+            contact_send_honours_idempotency_keys_and_unknown_keywords_write_nothing,
+            code_for_inbound_matches_the_code_routed_to_the_carrier,
+            record_mo_records_texts_subscriptions_and_a_ready_send_of_replies,
+            replies_are_claimed_without_a_subscription_and_carry_their_text,
+            lapse_pending_reverts_or_removes_requests_older_than_the_cutoff,
+            history_of_replies_and_of_a_contact_send,
+            numbers_of_subscriber_key_are_the_contacts_with_that_key,
+            list_jobs_record_progress_until_final,
         );
     };
     (@each $attributes:tt $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -353,6 +363,7 @@ fn subscription(
         status,
         opt_in_date,
         opt_out_date,
+        pending: None,
     }
 }
 
@@ -3065,6 +3076,7 @@ pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &
         page,
         vec![
             TrackingRow {
+                text: None,
                 mobile_number: D1.to_string(),
                 status_code: codes::DELIVERED_TO_AGGREGATOR,
                 outcome: None,
@@ -3074,6 +3086,7 @@ pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &
                 updated_at: done_at,
             },
             TrackingRow {
+                text: None,
                 mobile_number: D2.to_string(),
                 status_code: codes::FAILED_TO_AGGREGATOR,
                 outcome: None,
@@ -3709,6 +3722,7 @@ pub async fn delivery_methods_of_an_unknown_token_are_not_found(store: &dyn Stor
                         id: 424_242,
                         mobile_number: D1.to_string(),
                         attributes: Attributes::new(),
+                        text: None,
                     },
                     "m-1",
                 )],
@@ -4294,4 +4308,743 @@ pub async fn receipt_batches_at_once_apply_every_receipt_on(stores: &[&dyn Store
     assert!(b >= 1 && a + b <= 200, "changed {a} and {b}");
     let counts = counts_of(stores[0], &token, T0 + 1).await;
     assert_eq!(counts.delivered, 100, "{counts:?}");
+}
+
+// ---- messageContact, replies, history, list jobs (API.md §6) ----------------------------------
+
+fn contact_send(token: &str, created_at: Millis) -> NewSend {
+    let mut new = minimal_send("acme", token, created_at);
+    new.kind = SendKind::Contact;
+    new.message_id = MESSAGE.to_string();
+    new.text = "Hi %%FirstName%%".to_string();
+    new
+}
+
+fn number(n: &str, key: Option<&str>, text: &str) -> crate::ContactNumber {
+    crate::ContactNumber {
+        mobile_number: n.to_string(),
+        subscriber_key: key.map(str::to_string),
+        text: text.to_string(),
+    }
+}
+
+fn audience(numbers: Vec<crate::ContactNumber>) -> crate::ContactAudience {
+    crate::ContactAudience {
+        numbers,
+        subscribe: None,
+    }
+}
+
+pub async fn contact_send_records_its_numbers_and_expands_to_subscribed_ones_with_their_texts(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    given_subscribed(store, &[D1, D3]).await;
+    let send = created(
+        store
+            .create_contact_send(
+                contact_send("tok-c1", T0),
+                audience(vec![
+                    number(D3, None, "Hi Cy"),
+                    number(D1, Some("key-1"), "Hi Ann"),
+                    number(D2, None, "Hi Bob"),
+                    number(D3, None, "repeated: ignored"),
+                ]),
+            )
+            .await,
+        "create contact send",
+    );
+    assert_eq!(send.kind, SendKind::Contact);
+    assert_eq!(state_of(store, "TOK-C1").await.kind, SendKind::Contact);
+    // The subscriber key given was recorded on a contact created for it.
+    let contact = ok(store.get_contact("acme", D1).await, "contact of key-1");
+    assert_eq!(contact.subscriber_key.as_deref(), Some("key-1"));
+    assert_not_found(store.get_contact("acme", D2).await, "no key, no contact");
+
+    assert_eq!(start_send(store, "tok-c1", T0).await, 2);
+    let counts = counts_of(store, "tok-c1", T0).await;
+    assert_eq!((counts.recipients, counts.suppressed), (2, 1), "{counts:?}");
+    let claimed = claim(store, "tok-c1", T0, 10).await;
+    assert_eq!(numbers_of(&claimed), vec![D3, D1], "in request order");
+    assert_eq!(claimed[0].text.as_deref(), Some("Hi Cy"));
+    assert_eq!(claimed[1].text.as_deref(), Some("Hi Ann"));
+    let page = ok(store.tracking_page("tok-c1", 1, 10).await, "tracking");
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].mobile_number, D1);
+    assert_eq!(page[0].text.as_deref(), Some("Hi Ann"));
+    // A deleted message makes a due contact send fail, like a list send.
+    created(
+        store
+            .create_contact_send(
+                contact_send("tok-c2", T0),
+                audience(vec![number(D1, None, "x")]),
+            )
+            .await,
+        "create contact send",
+    );
+    ok(
+        store.delete_message("acme", MESSAGE).await,
+        "delete message",
+    );
+    ok(
+        store.claim_due_sends("worker-1", T0, T0 + HOUR, 10).await,
+        "claim",
+    );
+    let (outcome, _) = expand_to_end(store, "tok-c2", "worker-1", 100, T0).await;
+    assert!(matches!(outcome, Expansion::Failed { .. }), "{outcome:?}");
+}
+
+pub async fn contact_send_subscribe_and_resubscribe_change_subscriptions_at_acceptance(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    given_status(
+        store,
+        "88976",
+        "JOIN",
+        &[D2],
+        SubscriptionStatus::Unsubscribed,
+    )
+    .await;
+    let mut options = audience(vec![number(D1, None, "a"), number(D2, None, "b")]);
+    options.subscribe = Some(crate::ContactSubscribe {
+        keyword: "join".to_string(),
+        subscribe: true,
+        resubscribe: false,
+    });
+    created(
+        store
+            .create_contact_send(contact_send("tok-s1", T0 + 5), options.clone())
+            .await,
+        "subscribe",
+    );
+    let d1 = subscriptions(store, "acme", D1).await;
+    assert_eq!(
+        d1,
+        vec![subscription(
+            D1,
+            "88976",
+            "JOIN",
+            SubscriptionStatus::Subscribed,
+            Some(T0 + 5),
+            None
+        )]
+    );
+    assert_eq!(
+        subscriptions(store, "acme", D2).await[0].status,
+        SubscriptionStatus::Unsubscribed,
+        "Subscribe alone leaves an opt-out alone"
+    );
+    options.subscribe = Some(crate::ContactSubscribe {
+        keyword: "JOIN".to_string(),
+        subscribe: false,
+        resubscribe: true,
+    });
+    let mut later = contact_send("tok-s2", T0 + 9);
+    later.due_at = T0 + DAY;
+    created(
+        store.create_contact_send(later, options).await,
+        "resubscribe",
+    );
+    let d2 = subscriptions(store, "acme", D2).await;
+    assert_eq!(d2[0].status, SubscriptionStatus::Subscribed);
+    assert_eq!(d2[0].opt_in_date, Some(T0 + 9));
+    assert_eq!(
+        subscriptions(store, "acme", D1).await[0].opt_in_date,
+        Some(T0 + 5),
+        "a Subscribed number keeps its opt-in date"
+    );
+    // Subscription is read when the send becomes due: D2 is back by then.
+    assert_eq!(start_send(store, "tok-s1", T0 + 10).await, 2);
+}
+
+pub async fn contact_send_honours_idempotency_keys_and_unknown_keywords_write_nothing(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    let mut keyed = contact_send("tok-k1", T0);
+    keyed.client_id = Some("client-one".to_string());
+    keyed.idempotency = Some(Idempotency {
+        client_id: "client-one".to_string(),
+        key: "k".to_string(),
+        request_hash: "h1".to_string(),
+    });
+    created(
+        store
+            .create_contact_send(keyed.clone(), audience(vec![number(D1, Some("key"), "a")]))
+            .await,
+        "keyed contact send",
+    );
+    let mut again = keyed.clone();
+    again.token = "tok-k2".to_string();
+    let (earlier, hash) = existing(
+        store
+            .create_contact_send(again, audience(vec![number(D2, Some("other"), "b")]))
+            .await,
+        "same key again",
+    );
+    assert_eq!((earlier.token.as_str(), hash.as_str()), ("tok-k1", "h1"));
+    assert_not_found(store.get_send("acme", "tok-k2").await, "no second send");
+    assert_not_found(store.get_contact("acme", D2).await, "nothing of it written");
+
+    let mut unknown = audience(vec![number(D3, Some("k3"), "c")]);
+    unknown.subscribe = Some(crate::ContactSubscribe {
+        keyword: "NOPE".to_string(),
+        subscribe: true,
+        resubscribe: true,
+    });
+    assert_not_found(
+        store
+            .create_contact_send(contact_send("tok-k3", T0), unknown)
+            .await,
+        "unknown keyword",
+    );
+    assert_not_found(store.get_send("acme", "tok-k3").await, "no send");
+    assert_not_found(store.get_contact("acme", D3).await, "no contact");
+    let mut other_account = contact_send("tok-k4", T0);
+    other_account.account_id = "nobody".to_string();
+    assert_not_found(
+        store
+            .create_contact_send(other_account, audience(vec![number(D1, None, "x")]))
+            .await,
+        "unknown account",
+    );
+}
+
+pub async fn code_for_inbound_matches_the_code_routed_to_the_carrier(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    given_code(store, "acme", "c1", "88976").await;
+    let mut elsewhere = new_code("other", "c2", "77777");
+    elsewhere.carrier = "acme-smpp".to_string();
+    ok(store.create_code(elsewhere).await, "create code");
+    let found = ok(store.code_for_inbound("simulator", "88976").await, "lookup");
+    assert_eq!(
+        found.map(|c| (c.account_id, c.id)),
+        Some(("acme".to_string(), "c1".to_string()))
+    );
+    assert_eq!(
+        ok(store.code_for_inbound("simulator", "77777").await, "lookup"),
+        None
+    );
+    let other = ok(store.code_for_inbound("acme-smpp", "77777").await, "lookup");
+    assert_eq!(other.map(|c| c.account_id), Some("other".to_string()));
+    assert_eq!(
+        ok(store.code_for_inbound("simulator", "1").await, "lookup"),
+        None
+    );
+}
+
+fn inbound(from: &str, text: &str, at: Millis) -> InboundText {
+    InboundText {
+        carrier: "simulator".to_string(),
+        from: from.to_string(),
+        to: "88976".to_string(),
+        text: text.to_string(),
+        received_at: at,
+    }
+}
+
+fn reply_send(token: &str, replies: &[(&str, &str)], at: Millis) -> crate::ReplySend {
+    crate::ReplySend {
+        token: token.to_string(),
+        client_id: Some("client-one".to_string()),
+        text: "STOP".to_string(),
+        segments: 1,
+        encoding: "GSM-7".to_string(),
+        replies: replies
+            .iter()
+            .map(|(n, t)| crate::ReplyText {
+                mobile_number: n.to_string(),
+                text: t.to_string(),
+            })
+            .collect(),
+        created_at: at,
+    }
+}
+
+pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_subscribed(store, &[D1]).await;
+    let mut put = subscription(
+        D1,
+        "88976",
+        "JOIN",
+        SubscriptionStatus::Unsubscribed,
+        Some(T0),
+        Some(T0 + 1),
+    );
+    put.pending = None;
+    let mut pending = subscription(
+        D2,
+        "88976",
+        "DEALS",
+        SubscriptionStatus::InProgress,
+        None,
+        None,
+    );
+    pending.pending = Some(crate::PendingOptIn {
+        since: T0 + 1,
+        previous: Some(SubscriptionStatus::Unsubscribed),
+    });
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "ACME".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D1, "STOP", T0 + 1), inbound(D2, "deals", T0 + 1)],
+                subscriptions: vec![
+                    crate::SubscriptionWrite::Put(put.clone()),
+                    crate::SubscriptionWrite::Put(pending.clone()),
+                ],
+                reply_send: Some(reply_send(
+                    "tok-r1",
+                    &[(D1, "Bye"), (D2, "Reply Y"), (D2, "Second")],
+                    T0 + 1,
+                )),
+            })
+            .await,
+        "record mo",
+    );
+    assert_eq!(subscriptions(store, "acme", D1).await, vec![put]);
+    assert_eq!(subscriptions(store, "acme", D2).await, vec![pending]);
+    let recorded = ok(store.inbound_page(0, 10).await, "inbound page");
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0].code.as_deref(), Some("88976"));
+    assert_eq!(recorded[0].account_id.as_deref(), Some("acme"));
+    assert_eq!(recorded[1].text.text, "deals");
+    let send = state_of(store, "tok-r1").await;
+    assert_eq!(
+        (send.kind, send.state, send.count),
+        (SendKind::Mo, SendState::Started, 3)
+    );
+    assert_eq!(send.message_id, "");
+    assert_eq!(send.text, "STOP");
+    let dispatchable = ok(store.dispatchable_sends(T0 + 1, 10).await, "dispatchable");
+    assert_eq!(dispatchable.len(), 1);
+    assert_eq!(dispatchable[0].carrier, "simulator");
+
+    // Removing, and a batch without replies: no send.
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D2, "hello", T0 + 2)],
+                subscriptions: vec![crate::SubscriptionWrite::Remove {
+                    mobile_number: D2.to_string(),
+                    keyword: "deals".to_string(),
+                }],
+                reply_send: None,
+            })
+            .await,
+        "record mo",
+    );
+    assert_eq!(subscriptions(store, "acme", D2).await, vec![]);
+    // A send with no replies is recorded Finished.
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D3, "hello", T0 + 3)],
+                subscriptions: Vec::new(),
+                reply_send: Some(reply_send("tok-r2", &[], T0 + 3)),
+            })
+            .await,
+        "record mo",
+    );
+    let empty = state_of(store, "tok-r2").await;
+    assert_eq!(
+        (empty.state, empty.count, empty.completed_at),
+        (SendState::Finished, 0, Some(T0 + 3))
+    );
+    // Unknown code or keyword: nothing written.
+    assert_not_found(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "55555".to_string(),
+                texts: vec![inbound(D4, "x", T0)],
+                subscriptions: Vec::new(),
+                reply_send: None,
+            })
+            .await,
+        "unknown code",
+    );
+    assert_not_found(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D4, "x", T0)],
+                subscriptions: vec![crate::SubscriptionWrite::Put(subscription(
+                    D4,
+                    "88976",
+                    "NOPE",
+                    SubscriptionStatus::Subscribed,
+                    Some(T0),
+                    None,
+                ))],
+                reply_send: Some(reply_send("tok-r3", &[(D4, "x")], T0)),
+            })
+            .await,
+        "unknown keyword",
+    );
+    assert_eq!(ok(store.inbound_page(0, 10).await, "inbound").len(), 4);
+    assert_not_found(store.get_send("acme", "tok-r3").await, "no send");
+}
+
+pub async fn replies_are_claimed_without_a_subscription_and_carry_their_text(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_status(
+        store,
+        "88976",
+        "JOIN",
+        &[D1],
+        SubscriptionStatus::Unsubscribed,
+    )
+    .await;
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D1, "STOP", T0)],
+                subscriptions: Vec::new(),
+                reply_send: Some(reply_send("tok-r1", &[(D1, "Bye"), (D2, "Help")], T0)),
+            })
+            .await,
+        "record mo",
+    );
+    let claimed = claim(store, "tok-r1", T0, 10).await;
+    assert_eq!(
+        numbers_of(&claimed),
+        vec![D1, D2],
+        "opted out or never subscribed: still replied to"
+    );
+    assert_eq!(claimed[0].text.as_deref(), Some("Bye"));
+    let results: Vec<SubmissionResult> = claimed
+        .iter()
+        .map(|r| accepted_by_carrier(r, &format!("m-{}", r.id)))
+        .collect();
+    ok(store.record_submissions(&results, T0 + 5).await, "record");
+    assert!(ok(store.finish_if_done("tok-r1", T0 + 5).await, "finish"));
+    let page = ok(store.tracking_page("tok-r1", 1, 10).await, "tracking");
+    assert_eq!(
+        page.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
+        vec![Some("Bye".to_string()), Some("Help".to_string())]
+    );
+}
+
+pub async fn lapse_pending_reverts_or_removes_requests_older_than_the_cutoff(store: &dyn Store) {
+    delivery_fixture(store).await;
+    let request = |n: &str, keyword: &str, since: Millis, previous: Option<SubscriptionStatus>| {
+        let mut s = subscription(
+            n,
+            "88976",
+            keyword,
+            SubscriptionStatus::InProgress,
+            Some(T0 - DAY),
+            Some(T0 - HOUR),
+        );
+        s.pending = Some(crate::PendingOptIn { since, previous });
+        crate::SubscriptionWrite::Put(s)
+    };
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: Vec::new(),
+                subscriptions: vec![
+                    request(D1, "JOIN", T0, None),
+                    request(D2, "JOIN", T0, Some(SubscriptionStatus::Unsubscribed)),
+                    request(D3, "JOIN", T0 + HOUR, None),
+                ],
+                reply_send: None,
+            })
+            .await,
+        "record requests",
+    );
+    assert_eq!(ok(store.lapse_pending(T0 - 1).await, "nothing yet"), 0);
+    assert_eq!(ok(store.lapse_pending(T0).await, "lapse"), 2);
+    assert_eq!(subscriptions(store, "acme", D1).await, vec![]);
+    assert_eq!(
+        subscriptions(store, "acme", D2).await,
+        vec![subscription(
+            D2,
+            "88976",
+            "JOIN",
+            SubscriptionStatus::Unsubscribed,
+            Some(T0 - DAY),
+            Some(T0 - HOUR)
+        )]
+    );
+    assert_eq!(
+        subscriptions(store, "acme", D3).await[0].status,
+        SubscriptionStatus::InProgress
+    );
+    // An operator's status drops the request.
+    subscribe(
+        store,
+        "acme",
+        &to("88976", "JOIN"),
+        D3,
+        SubscriptionStatus::Subscribed,
+        T0,
+    )
+    .await;
+    assert_eq!(subscriptions(store, "acme", D3).await[0].pending, None);
+    assert_eq!(ok(store.lapse_pending(T0 + DAY).await, "nothing left"), 0);
+}
+
+pub async fn history_of_replies_and_of_a_contact_send(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_subscribed(store, &[D1]).await;
+    created(
+        store
+            .create_contact_send(
+                contact_send("tok-h1", T0),
+                audience(vec![number(D1, None, "Hi Ann")]),
+            )
+            .await,
+        "contact send",
+    );
+    start_send(store, "tok-h1", T0).await;
+    let claimed = claim(store, "tok-h1", T0 + 1, 10).await;
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], T0 + 2)
+            .await,
+        "record",
+    );
+    // Before the send: not part of its history. After: the number's text and its reply.
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D1, "early", T0 - 1)],
+                subscriptions: Vec::new(),
+                reply_send: None,
+            })
+            .await,
+        "early text",
+    );
+    ok(
+        store
+            .record_mo(crate::MoBatch {
+                account_id: "acme".to_string(),
+                code: "88976".to_string(),
+                texts: vec![inbound(D1, "HELP", T0 + 3), inbound(D2, "HELP", T0 + 3)],
+                subscriptions: Vec::new(),
+                reply_send: Some(reply_send(
+                    "tok-h2",
+                    &[(D1, "Help text"), (D2, "Help text")],
+                    T0 + 3,
+                )),
+            })
+            .await,
+        "help",
+    );
+    let entry =
+        |direction: crate::Direction, n: &str, text: &str, at: Millis| crate::HistoryEntry {
+            direction,
+            mobile_number: n.to_string(),
+            text: text.to_string(),
+            at,
+        };
+    use crate::Direction::{Mo, Mt};
+    assert_eq!(
+        ok(
+            store.history("acme", "TOK-H1", Some(D1)).await,
+            "contact history"
+        ),
+        vec![
+            entry(Mt, D1, "Hi Ann", T0 + 2),
+            entry(Mo, D1, "HELP", T0 + 3),
+            entry(Mt, D1, "Help text", T0 + 3),
+        ]
+    );
+    assert_eq!(
+        ok(store.history("acme", "tok-h2", None).await, "reply history"),
+        vec![
+            entry(Mo, D1, "HELP", T0 + 3),
+            entry(Mo, D2, "HELP", T0 + 3),
+            entry(Mt, D1, "Help text", T0 + 3),
+            entry(Mt, D2, "Help text", T0 + 3),
+        ]
+    );
+    assert_eq!(
+        ok(
+            store.history("acme", "tok-h2", Some(D2)).await,
+            "one number"
+        )
+        .len(),
+        2
+    );
+    given_account(store, "other").await;
+    assert_not_found(
+        store.history("other", "tok-h1", Some(D1)).await,
+        "other account",
+    );
+    assert_not_found(store.history("acme", "nope", None).await, "unknown token");
+}
+
+pub async fn numbers_of_subscriber_key_are_the_contacts_with_that_key(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    given_list(store, "acme", "l1").await;
+    given_list(store, "other", "l1").await;
+    upsert(
+        store,
+        "acme",
+        "l1",
+        &[
+            row(N2, Some("k1"), json!({})),
+            row(N1, Some("k1"), json!({})),
+            row(N3, Some("K1"), json!({})),
+        ],
+        None,
+        T0,
+    )
+    .await;
+    upsert(
+        store,
+        "other",
+        "l1",
+        &[row(N4, Some("k1"), json!({}))],
+        None,
+        T0,
+    )
+    .await;
+    assert_eq!(
+        ok(
+            store.numbers_of_subscriber_key("acme", "k1").await,
+            "by key"
+        ),
+        strings(&[N1, N2])
+    );
+    assert_eq!(
+        ok(store.numbers_of_subscriber_key("acme", "k9").await, "none"),
+        Vec::<String>::new()
+    );
+    assert_not_found(
+        store.numbers_of_subscriber_key("nobody", "k1").await,
+        "unknown account",
+    );
+}
+
+pub async fn list_jobs_record_progress_until_final(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    given_list(store, "acme", "List-A").await;
+    let new = |token: &str, list: &str, kind: crate::ListJobKind, state: crate::ListJobState| {
+        crate::NewListJob {
+            token: token.to_string(),
+            account_id: "acme".to_string(),
+            list_id: list.to_string(),
+            kind,
+            state,
+            publish_date: Some(T0 - 5),
+            created_at: T0,
+        }
+    };
+    let job = ok(
+        store
+            .create_list_job(new(
+                "job-1",
+                "list-a",
+                crate::ListJobKind::Import,
+                crate::ListJobState::Queued,
+            ))
+            .await,
+        "create job",
+    );
+    assert_eq!(job.list_id, "List-A", "canonical list ID");
+    assert_eq!(
+        (job.state, job.updated_at, job.completed_at),
+        (crate::ListJobState::Queued, T0, None)
+    );
+    let progress = crate::ListJobProgress {
+        inserted: 5,
+        updated: 2,
+        invalid: 1,
+        errors: strings(&["Row 3: bad"]),
+    };
+    let job = ok(
+        store
+            .update_list_job("JOB-1", crate::ListJobState::Processing, &progress, T0 + 1)
+            .await,
+        "progress",
+    );
+    assert_eq!(
+        (job.progress.clone(), job.updated_at),
+        (progress.clone(), T0 + 1)
+    );
+    let done = ok(
+        store
+            .update_list_job("job-1", crate::ListJobState::Completed, &progress, T0 + 2)
+            .await,
+        "complete",
+    );
+    assert_eq!(done.completed_at, Some(T0 + 2));
+    let after = ok(
+        store
+            .update_list_job(
+                "job-1",
+                crate::ListJobState::Error,
+                &crate::ListJobProgress::default(),
+                T0 + 3,
+            )
+            .await,
+        "final jobs do not change",
+    );
+    assert_eq!(after, done);
+    assert_eq!(ok(store.get_list_job("ACME", "job-1").await, "get"), done);
+    assert_not_found(store.get_list_job("other", "job-1").await, "other account");
+    assert_not_found(
+        store
+            .update_list_job("nope", crate::ListJobState::Error, &progress, T0)
+            .await,
+        "unknown token",
+    );
+    let refresh = ok(
+        store
+            .create_list_job(new(
+                "job-2",
+                "List-A",
+                crate::ListJobKind::Refresh,
+                crate::ListJobState::Completed,
+            ))
+            .await,
+        "refresh",
+    );
+    assert_eq!(
+        (refresh.kind, refresh.publish_date, refresh.completed_at),
+        (crate::ListJobKind::Refresh, Some(T0 - 5), Some(T0))
+    );
+    assert_not_found(
+        store
+            .create_list_job(new(
+                "job-3",
+                "nope",
+                crate::ListJobKind::Import,
+                crate::ListJobState::Queued,
+            ))
+            .await,
+        "unknown list",
+    );
+    assert_conflict(
+        store
+            .create_list_job(new(
+                "JOB-2",
+                "List-A",
+                crate::ListJobKind::Import,
+                crate::ListJobState::Queued,
+            ))
+            .await,
+        "token equal ignoring case",
+    );
 }

@@ -88,6 +88,9 @@ pub struct ClaimedRecipient {
     pub mobile_number: String,
     /// The contact's attributes, for `%%Name%%`.
     pub attributes: Attributes,
+    /// The recipient's own text, sent as it is (contact sends, replies); `None`: the send's
+    /// text with the attributes substituted.
+    pub text: Option<String>,
 }
 
 /// The carrier's answer for one recipient.
@@ -130,6 +133,8 @@ pub struct SendCounts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingRow {
     pub mobile_number: String,
+    /// The recipient's own text, when it has one (contact sends, replies).
+    pub text: Option<String>,
     pub status_code: i32,
     pub outcome: Option<Outcome>,
     pub segments: Option<i32>,

@@ -376,6 +376,65 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Recorded inbound texts, oldest first, `seq > after`.
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>>;
 
+    /// The code an inbound text was sent to: among the codes routed to `carrier`, the oldest
+    /// whose code string equals `to` ignoring case (as `record_inbound` matches).
+    async fn code_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Option<Code>>;
+    /// Records inbound texts to one code with what keyword handling decided — subscription
+    /// states and the send of the replies — in one transaction (API.md §6). NotFound (and
+    /// nothing written) when the account or code does not exist; a subscription write naming
+    /// a keyword that is not on the code is NotFound too.
+    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()>;
+    /// Double opt-in requests pending since `cutoff` or earlier lapse: back to their previous
+    /// status, or removed when they had none. Returns how many lapsed.
+    async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64>;
+
+    // ---- messageContact, history -------------------------------------------------------------
+    /// Records a `messageContact` send (kind Contact) with its explicit audience, after applying
+    /// `Subscribe`/`Resubscribe` to the audience's numbers and recording given subscriber keys on
+    /// their contacts (created when missing), all in one transaction. Idempotency keys behave
+    /// as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
+    /// on the send's code into recipients with their own text and counts the others suppressed.
+    /// NotFound (nothing written) for an unknown account, or a `subscribe` keyword not on the code.
+    async fn create_contact_send(
+        &self,
+        new: NewSend,
+        audience: ContactAudience,
+    ) -> StoreResult<CreatedSend>;
+    /// The texts of a send's history, oldest first (API.md §6):
+    /// - a send of kind Mo: the inbound texts linked to it (MO) and its replies (MT);
+    /// - any other send (`mobile_number` given): its recipients for that number (MT), and since
+    ///   the send was created, that number's inbound texts to the send's code (MO) and the
+    ///   replies it got on the code (MT).
+    ///
+    /// MT entries are recipients that are neither suppressed nor canceled, dated when handed
+    /// over (or last changed, while waiting). NotFound for a token not in the account.
+    async fn history(
+        &self,
+        account_id: &str,
+        token: &str,
+        mobile_number: Option<&str>,
+    ) -> StoreResult<Vec<HistoryEntry>>;
+    /// Mobile numbers of the account's contacts with this subscriber key (exact match), ordered.
+    async fn numbers_of_subscriber_key(
+        &self,
+        account_id: &str,
+        subscriber_key: &str,
+    ) -> StoreResult<Vec<String>>;
+
+    // ---- list jobs (queueImport, refreshList) --------------------------------------------------
+    /// NotFound when the account or list does not exist; Conflict on a token equal ignoring case.
+    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob>;
+    /// Records progress and state; NotFound for an unknown token. A final job does not change.
+    async fn update_list_job(
+        &self,
+        token: &str,
+        state: ListJobState,
+        progress: &ListJobProgress,
+        now: Millis,
+    ) -> StoreResult<ListJob>;
+    /// By token, ignoring case, within the account.
+    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob>;
+
     // ---- moving an installation (tidings export / import) --------------------------------------
     /// The tables holding the installation's data, parents before children (migration
     /// bookkeeping excluded).

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MessageStatus, Millis, SendState, SubscriptionStatus};
+use crate::{InboundText, MessageStatus, Millis, SendState, SubscriptionStatus};
 
 /// Attributes of a contact (`%%Name%%` substitution), as given: names keep their spelling.
 pub type Attributes = serde_json::Map<String, serde_json::Value>;
@@ -217,6 +217,16 @@ pub struct Subscription {
     pub status: SubscriptionStatus,
     pub opt_in_date: Option<Millis>,
     pub opt_out_date: Option<Millis>,
+    /// A double opt-in request waiting for its `Y`/`YES` (status InProgress): since when, and
+    /// the status it goes back to when it lapses (`None`: the subscription is removed).
+    pub pending: Option<PendingOptIn>,
+}
+
+/// A double opt-in request waiting for confirmation (API.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingOptIn {
+    pub since: Millis,
+    pub previous: Option<SubscriptionStatus>,
 }
 
 /// Which endpoint created a send.
@@ -226,6 +236,9 @@ pub enum SendKind {
     List,
     /// `POST /sms/v1/messageContact/{id}/send`
     Contact,
+    /// The replies to inbound texts (`POST /sms/v1/queueMO` and carriers' inbound texts): each
+    /// recipient has its own text, and no subscription is needed to receive it.
+    Mo,
 }
 
 impl SendKind {
@@ -233,12 +246,14 @@ impl SendKind {
         match self {
             SendKind::List => "list",
             SendKind::Contact => "contact",
+            SendKind::Mo => "mo",
         }
     }
     pub fn parse(s: &str) -> Option<SendKind> {
         match s {
             "list" => Some(SendKind::List),
             "contact" => Some(SendKind::Contact),
+            "mo" => Some(SendKind::Mo),
             _ => None,
         }
     }
@@ -331,4 +346,174 @@ pub struct SendQuery {
     pub after: Option<String>,
     /// Most sends to return; 0 means no limit.
     pub limit: u32,
+}
+
+/// The explicit audience of a `messageContact` send (API.md §6), fixed at acceptance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactAudience {
+    /// Distinct numbers, in request order, each with the text it gets (placeholders already
+    /// replaced) and the subscriber key given for it.
+    pub numbers: Vec<ContactNumber>,
+    /// `Subscribe`/`Resubscribe` with a keyword of the send's code.
+    pub subscribe: Option<ContactSubscribe>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactNumber {
+    pub mobile_number: String,
+    pub subscriber_key: Option<String>,
+    pub text: String,
+}
+
+/// What `create_contact_send` does to subscriptions before the send is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactSubscribe {
+    /// A keyword on the send's code (any case).
+    pub keyword: String,
+    /// Create a Subscribed subscription where the number has none.
+    pub subscribe: bool,
+    /// Make an Unsubscribed subscription Subscribed again.
+    pub resubscribe: bool,
+}
+
+/// A change to one subscription decided by keyword handling (API.md §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionWrite {
+    /// Store exactly this state (created when absent).
+    Put(Subscription),
+    /// Remove the subscription (a lapsed double opt-in that had none before).
+    Remove {
+        mobile_number: String,
+        keyword: String,
+    },
+}
+
+/// One reply to an inbound text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyText {
+    pub mobile_number: String,
+    pub text: String,
+}
+
+/// Inbound texts to one code and what keyword handling decided for them, recorded in one
+/// transaction (API.md §6 keywords, `queueMO`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoBatch {
+    pub account_id: String,
+    /// The code string the texts were sent to.
+    pub code: String,
+    pub texts: Vec<InboundText>,
+    pub subscriptions: Vec<SubscriptionWrite>,
+    /// The send carrying the replies (kind `Mo`): recorded, with the replies as its recipients,
+    /// ready to hand over (or Finished when there are none). The texts are linked to its token.
+    pub reply_send: Option<ReplySend>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplySend {
+    pub token: String,
+    pub client_id: Option<String>,
+    /// What the send reports as its message (the inbound text of a `queueMO`).
+    pub text: String,
+    pub segments: i32,
+    pub encoding: String,
+    pub replies: Vec<ReplyText>,
+    pub created_at: Millis,
+}
+
+/// Which way a text of a conversation went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Direction {
+    /// From the mobile number to a code.
+    Mo,
+    /// From a code to the mobile number.
+    Mt,
+}
+
+/// One text of a send's history (API.md §6 history endpoints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub direction: Direction,
+    pub mobile_number: String,
+    pub text: String,
+    pub at: Millis,
+}
+
+/// Which background job on a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ListJobKind {
+    /// `POST /sms/v1/contacts/queueImport/{listId}`
+    Import,
+    /// `POST /sms/v1/contacts/refreshList/{listId}`
+    Refresh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ListJobState {
+    Queued,
+    Processing,
+    Completed,
+    Error,
+}
+
+impl ListJobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListJobState::Queued => "Queued",
+            ListJobState::Processing => "Processing",
+            ListJobState::Completed => "Completed",
+            ListJobState::Error => "Error",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ListJobState> {
+        [
+            ListJobState::Queued,
+            ListJobState::Processing,
+            ListJobState::Completed,
+            ListJobState::Error,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+    pub fn is_final(self) -> bool {
+        matches!(self, ListJobState::Completed | ListJobState::Error)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewListJob {
+    pub token: String,
+    pub account_id: String,
+    /// Must name a list of the account (NotFound otherwise); stored in its canonical spelling.
+    pub list_id: String,
+    pub kind: ListJobKind,
+    pub state: ListJobState,
+    /// When the list was last published (refresh jobs).
+    pub publish_date: Option<Millis>,
+    pub created_at: Millis,
+}
+
+/// Progress of a list job; every field replaces the stored one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListJobProgress {
+    pub inserted: i64,
+    pub updated: i64,
+    pub invalid: i64,
+    /// Row errors worth showing (a bounded sample) or why the job failed.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListJob {
+    pub token: String,
+    pub account_id: String,
+    pub list_id: String,
+    pub kind: ListJobKind,
+    pub state: ListJobState,
+    pub progress: ListJobProgress,
+    pub publish_date: Option<Millis>,
+    pub created_at: Millis,
+    /// Last change (progress is recorded at least once per batch: a heartbeat).
+    pub updated_at: Millis,
+    pub completed_at: Option<Millis>,
 }

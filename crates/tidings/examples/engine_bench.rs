@@ -1,15 +1,19 @@
-//! Benchmark of the delivery engine on SQLite (docs/benchmarks.md):
+//! Benchmark of the delivery engine on SQLite or PostgreSQL (docs/benchmarks.md):
 //! (a) audience fan-out of two target lists of N overlapping by N/3 minus an exclusion list of
 //!     N/6 (N = 600,000: 1.2M memberships → 900,000 recipients), with the fan-out's peak RSS;
-//! (b) dispatch through the simulator carrier with durable per-recipient status and receipts;
+//! (b) dispatch through the simulator carrier with durable per-recipient status and receipts,
+//!     by 1 or more nodes at once (`--nodes 1,2,3`: a fresh fan-out before each, then that many
+//!     engine processes on the one database);
 //! (c) CPU time (user+sys) per delivered recipient, fan-out and dispatch together.
 //! Each phase runs in its own process so that peak RSS is the phase's own.
 //!
-//! `cargo run --release -p tidings --example engine_bench -- [--list-size 600000]`
+//! `cargo run --release -p tidings --example engine_bench -- [--list-size 600000] [--double]
+//!  [--postgres postgres://postgres@127.0.0.1:5432/test] [--nodes 1,2,3]`
+//! With `--postgres`, each run uses a fresh database created on that server (and dropped after).
 //! Prints one JSON object.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,12 +66,10 @@ fn number(i: u64) -> String {
     format!("1555{:07}", i)
 }
 
-async fn open(db: &Path) -> Arc<dyn Store> {
-    let store = store_sqlite::SqliteStore::open(&format!("sqlite://{}", db.display()))
+async fn open(db: &str) -> Arc<dyn Store> {
+    tidings::startup::open_migrated_store(db)
         .await
-        .expect("open");
-    store.migrate().await.expect("migrate");
-    Arc::new(store)
+        .expect("open the database")
 }
 
 async fn fill(store: &Arc<dyn Store>, list: &str, range: std::ops::Range<u64>, sub: bool) {
@@ -100,7 +102,7 @@ async fn fill(store: &Arc<dyn Store>, list: &str, range: std::ops::Range<u64>, s
     }
 }
 
-async fn setup(db: &Path, n: u64) -> Value {
+async fn setup(db: &str, n: u64) -> Value {
     let store = open(db).await;
     let started = Instant::now();
     store
@@ -190,7 +192,7 @@ async fn setup(db: &Path, n: u64) -> Value {
            "memberships": 2 * n + n / 6, "distinct_numbers": 2 * n - overlap})
 }
 
-async fn fanout(db: &Path) -> Value {
+async fn fanout(db: &str) -> Value {
     let store = open(db).await;
     let now = SystemClock.now_ms();
     let token = domain::mint_token();
@@ -240,7 +242,9 @@ async fn fanout(db: &Path) -> Value {
            "fanout_cpu_seconds": cpu_seconds() - cpu0, "fanout_peak_rss_mb": peak_rss_mb()})
 }
 
-async fn dispatch(db: &Path, token: &str) -> Value {
+/// One dispatching node: an engine with its own owner name, started at `start_at` (epoch ms,
+/// so that every node of a run starts together), run until it finds nothing left to do.
+async fn dispatch(db: &str, node: &str, start_at: i64) -> Value {
     let store = open(db).await;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -257,52 +261,122 @@ async fn dispatch(db: &Path, token: &str) -> Value {
         vec![sim],
         rx,
         clock,
-        engine::EngineConfig::new("bench"),
+        engine::EngineConfig::new(format!("bench-{node}")),
     );
+    let wait = start_at - SystemClock.now_ms();
+    if wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+    }
     let cpu0 = cpu_seconds();
-    let started = Instant::now();
+    let started = SystemClock.now_ms();
     engine.run_until_idle().await.expect("dispatch");
-    let secs = started.elapsed().as_secs_f64();
+    json!({"node": node, "started_ms": started, "finished_ms": SystemClock.now_ms(),
+           "dispatch_cpu_seconds": cpu_seconds() - cpu0, "dispatch_peak_rss_mb": peak_rss_mb()})
+}
+
+/// The counts of a send once every node has stopped.
+async fn counts(db: &str, token: &str) -> Value {
+    let store = open(db).await;
     let counts = store
         .send_counts(token, SystemClock.now_ms())
         .await
         .expect("counts");
-    json!({"dispatch_seconds": secs, "delivered": counts.delivered, "counts": counts,
-           "dispatch_recipients_per_sec": (counts.recipients as f64 / secs).round(),
-           "dispatch_cpu_seconds": cpu_seconds() - cpu0, "dispatch_peak_rss_mb": peak_rss_mb()})
+    let send = store.get_send(ACCOUNT, token).await.expect("send");
+    json!({"counts": counts, "state": send.state.as_str()})
 }
 
-fn child(phase: &str, db: &Path, extra: &[&str]) -> Value {
-    let out = Command::new(std::env::current_exe().expect("exe"))
-        .args(["--phase", phase, "--db"])
-        .arg(db)
+fn spawn_child(phase: &str, db: &str, extra: &[&str]) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("exe"))
+        .args(["--phase", phase, "--db", db])
         .args(extra)
-        .output()
-        .expect("child");
-    assert!(
-        out.status.success(),
-        "{phase}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("child")
+}
+
+fn child_output(phase: &str, child: std::process::Child) -> Value {
+    let out = child.wait_with_output().expect("child");
+    assert!(out.status.success(), "{phase} failed");
     serde_json::from_slice(&out.stdout).expect("child json")
 }
 
-fn run_size(dir: &Path, n: u64) -> Value {
-    let db: PathBuf = dir.join(format!("bench-{n}.db"));
-    let setup = child("setup", &db, &["--list-size", &n.to_string()]);
-    let fan = child("fanout", &db, &[]);
+fn child(phase: &str, db: &str, extra: &[&str]) -> Value {
+    child_output(phase, spawn_child(phase, db, extra))
+}
+
+/// `nodes` engine processes dispatching one freshly expanded send together.
+fn dispatch_with(db: &str, nodes: usize) -> Value {
+    let fan = child("fanout", db, &[]);
     let token = fan["token"].as_str().expect("token").to_string();
-    let disp = child("dispatch", &db, &["--token", &token]);
-    let recipients = fan["recipients"].as_f64().unwrap_or(0.0);
-    let cpu = fan["fanout_cpu_seconds"].as_f64().unwrap_or(0.0)
-        + disp["dispatch_cpu_seconds"].as_f64().unwrap_or(0.0);
-    json!({"list_size": n, "setup": setup, "fanout": fan, "dispatch": disp,
+    let start_at = (SystemClock.now_ms() + 2_000).to_string();
+    let children: Vec<_> = (0..nodes)
+        .map(|i| {
+            spawn_child(
+                "dispatch",
+                db,
+                &["--node", &i.to_string(), "--start-at", &start_at],
+            )
+        })
+        .collect();
+    let runs: Vec<Value> = children
+        .into_iter()
+        .map(|c| child_output("dispatch", c))
+        .collect();
+    let first = runs
+        .iter()
+        .filter_map(|r| r["started_ms"].as_i64())
+        .min()
+        .unwrap_or(0);
+    let last = runs
+        .iter()
+        .filter_map(|r| r["finished_ms"].as_i64())
+        .max()
+        .unwrap_or(0);
+    let secs = (last - first) as f64 / 1000.0;
+    let result = child("counts", db, &["--token", &token]);
+    let recipients = result["counts"]["recipients"].as_f64().unwrap_or(0.0);
+    let cpu: f64 = runs
+        .iter()
+        .filter_map(|r| r["dispatch_cpu_seconds"].as_f64())
+        .sum::<f64>()
+        + fan["fanout_cpu_seconds"].as_f64().unwrap_or(0.0);
+    json!({"nodes": nodes, "fanout": fan, "dispatch_seconds": secs,
+           "dispatch_recipients_per_sec": if secs > 0.0 { (recipients / secs).round() } else { 0.0 },
+           "state": result["state"], "counts": result["counts"], "node_runs": runs,
            "cpu_us_per_recipient": if recipients > 0.0 { cpu / recipients * 1e6 } else { 0.0 }})
+}
+
+fn run_size(db: &str, n: u64, nodes: &[usize]) -> Value {
+    let setup = child("setup", db, &["--list-size", &n.to_string()]);
+    let runs: Vec<Value> = nodes.iter().map(|&k| dispatch_with(db, k)).collect();
+    json!({"list_size": n, "setup": setup, "runs": runs})
+}
+
+/// A database for one run: a SQLite file in `dir`, or a fresh PostgreSQL database (dropped with
+/// the guard).
+async fn database(
+    dir: &Path,
+    n: u64,
+    postgres: Option<&str>,
+) -> (String, Option<store_postgres::TestDatabase>) {
+    match postgres {
+        None => (
+            format!("sqlite://{}", dir.join(format!("bench-{n}.db")).display()),
+            None,
+        ),
+        Some(base) => {
+            let db = store_postgres::TestDatabase::create(base)
+                .await
+                .expect("create a PostgreSQL database");
+            (db.url().to_string(), Some(db))
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let db = arg("--db").map(PathBuf::from);
+    let db = arg("--db");
     match (arg("--phase").as_deref(), db) {
         (Some("setup"), Some(db)) => {
             let n = arg("--list-size")
@@ -312,21 +386,43 @@ async fn main() {
         }
         (Some("fanout"), Some(db)) => println!("{}", fanout(&db).await),
         (Some("dispatch"), Some(db)) => {
+            let node = arg("--node").unwrap_or_else(|| "0".into());
+            let start_at = arg("--start-at").and_then(|v| v.parse().ok()).unwrap_or(0);
+            println!("{}", dispatch(&db, &node, start_at).await);
+        }
+        (Some("counts"), Some(db)) => {
             let token = arg("--token").expect("--token");
-            println!("{}", dispatch(&db, &token).await);
+            println!("{}", counts(&db, &token).await);
         }
         _ => {
             let n: u64 = arg("--list-size")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(600_000);
+            let nodes: Vec<usize> = arg("--nodes")
+                .unwrap_or_else(|| "1".into())
+                .split(',')
+                .filter_map(|k| k.trim().parse().ok())
+                .collect();
+            let postgres = arg("--postgres");
             let dir = tempfile::tempdir().expect("temp dir");
-            let mut runs = vec![run_size(dir.path(), n)];
+            let mut sizes = vec![n];
             if std::env::args().any(|a| a == "--double") {
-                runs.push(run_size(dir.path(), 2 * n));
+                sizes.push(2 * n);
             }
+            let mut runs = Vec::new();
+            for size in sizes {
+                let (url, guard) = database(dir.path(), size, postgres.as_deref()).await;
+                runs.push(run_size(&url, size, &nodes));
+                drop(guard);
+            }
+            let database = if postgres.is_some() {
+                "postgres"
+            } else {
+                "sqlite"
+            };
             println!(
                 "{}",
-                json!({"benchmark": "engine", "database": "sqlite", "runs": runs})
+                json!({"benchmark": "engine", "database": database, "runs": runs})
             );
         }
     }

@@ -237,7 +237,7 @@ impl Application {
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
         };
         let state = AppState::new(store, api_config, clock)
-            .with_waker(engine.waker())
+            .with_engine(engine.clone())
             .with_callbacks(carriers.callbacks)
             .with_console_session_minutes(config.console_session_minutes);
         Ok(Application {

@@ -1,7 +1,8 @@
 //! The official Node clients work unmodified (issue acceptance): `fuel-auth` obtains a token from
 //! `/v2/token` with `authVersion = 2`, and `fuel-rest` — whose `origin` stays at its default and
 //! which lowercases the whole URL — sends a stored message with a mixed-case ID and reads its
-//! deliveries. Needs `node` and `npm` with access to the npm registry, so it is `#[ignore]`d in
+//! deliveries, performs a messageContact send and a queueMO and reads their deliveries. Needs
+//! `node` and `npm` with access to the npm registry, so it is `#[ignore]`d in
 //! the plain test run and run by `.ci/run` with `--ignored`.
 
 mod common;
@@ -41,6 +42,26 @@ const rest = new FuelRest({
     json: true,
   });
   out.deliveries = { status: status.res.statusCode, body: status.body, url: status.res.request.href };
+  const contact = await rest.post({
+    uri: `/sms/v1/messageContact/${messageId}/send`,
+    json: true,
+    body: { mobileNumbers: ['15555555519'], Subscribe: true, Keyword: 'JOIN', Override: true,
+            messageText: 'Hi from messageContact' },
+  });
+  out.contact = { status: contact.res.statusCode, body: contact.body };
+  const contactStatus = await rest.get({
+    uri: `/sms/v1/messageContact/${messageId}/deliveries/${contact.body.tokenId}`,
+    json: true,
+  });
+  out.contactStatus = { status: contactStatus.res.statusCode, body: contactStatus.body };
+  const mo = await rest.post({
+    uri: '/sms/v1/queueMO',
+    json: true,
+    body: { mobileNumbers: ['15555555519'], shortCode: '88976', messageText: 'STOP' },
+  });
+  out.mo = { status: mo.res.statusCode, body: mo.body };
+  const moStatus = await rest.get({ uri: `/sms/v1/queueMO/deliveries/${mo.body.tokenId}`, json: true });
+  out.moStatus = { status: moStatus.res.statusCode, body: moStatus.body };
   console.log(JSON.stringify(out));
 })().catch((e) => { console.error(e); process.exit(1); });
 "#;
@@ -118,12 +139,37 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
     assert_eq!(out["deliveries"]["body"]["status"], "New");
     assert_eq!(out["deliveries"]["body"]["message"], "Hello %%FirstName%%");
 
-    // The send was recorded once, for the message with its canonical mixed-case ID.
+    // messageContact: accepted, readable through the lowercased URL fuel-rest sends.
+    assert_eq!(out["contact"]["status"], 202, "{out}");
+    let contact = out["contact"]["body"]["tokenId"]
+        .as_str()
+        .expect("contact tokenId");
+    assert_eq!(out["contactStatus"]["status"], 200, "{out}");
+    assert_eq!(
+        out["contactStatus"]["body"]["message"],
+        "Hi from messageContact"
+    );
+    // queueMO: the STOP of that number, one result per number.
+    assert_eq!(out["mo"]["status"], 202, "{out}");
+    assert_eq!(
+        out["mo"]["body"]["results"],
+        json!([{"identifier": "15555555519", "mobileNumber": "15555555519", "result": "OK"}])
+    );
+    assert_eq!(out["moStatus"]["status"], 200, "{out}");
+    assert_eq!(
+        out["moStatus"]["body"]["count"], 1,
+        "one reply queued: {out}"
+    );
+
+    // The sends were recorded for the message with its canonical mixed-case ID.
     let sends = app
         .admin_ok(Method::GET, "/admin/v1/accounts/NodeAcct/sends", json!({}))
         .await;
     let items = sends["items"].as_array().expect("items");
-    assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["messageId"], "MzA6Nzg6MA");
-    assert_eq!(items[0]["tokenId"], token);
+    let of = |t: &str| items.iter().find(|i| i["tokenId"] == t).cloned();
+    assert_eq!(of(token).expect("list send")["messageId"], "MzA6Nzg6MA");
+    assert_eq!(
+        of(contact).expect("contact send")["messageId"],
+        "MzA6Nzg6MA"
+    );
 }

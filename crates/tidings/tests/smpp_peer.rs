@@ -48,7 +48,10 @@ impl Drop for Node {
 impl Node {
     fn run(script: &str, args: &[&str]) -> Node {
         let dir = peer_dir();
-        let file = dir.join(format!("probe-{}.js", std::process::id()));
+        // One file per script: the tests of this binary may run at once.
+        static SCRIPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SCRIPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = dir.join(format!("probe-{}-{n}.js", std::process::id()));
         std::fs::write(&file, script).expect("script");
         let mut child = Command::new("node")
             .arg(&file)

@@ -132,6 +132,36 @@ async fn populate(app: &TestApp) -> Fixture {
         })
         .await
         .expect("inbound");
+    // API.md §6: a messageContact send (its numbers), a queueMO (linked inbound texts and the
+    // send of its replies) and a refreshList (a list job).
+    assert_accepted(
+        &app.sms(
+            Method::POST,
+            &format!("/sms/v1/messageContact/{}/send", fx.message),
+            &fx.token,
+            &json!({"mobileNumbers": ["15555550100"]}),
+        )
+        .await,
+    );
+    let mo = app
+        .sms(
+            Method::POST,
+            "/sms/v1/queueMO",
+            &fx.token,
+            &json!({"mobileNumbers": ["15555550101"], "shortCode": fx.code, "messageText": "HELP"}),
+        )
+        .await;
+    assert_eq!(mo.status, 202, "{}", mo.body);
+    let refresh = app
+        .sms(
+            Method::POST,
+            &format!("/sms/v1/contacts/refreshList/{}", fx.list_a),
+            &fx.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(refresh.status, 202, "{}", refresh.body);
+    run_engine(app).await;
     fx
 }
 

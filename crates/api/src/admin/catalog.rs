@@ -8,10 +8,9 @@ use store::{Code, Keyword, Message, MessagePatch, MessageStatus, NewCode, NewKey
 use super::{account, check, created, deleted, explicit_id, ok, required, store_err, ts};
 use crate::{ApiError, AppState, Ctx};
 
-/// Default texts of a code when none are configured (carriers require both to exist).
-pub const DEFAULT_OPT_OUT_TEXT: &str =
-    "You have been unsubscribed and will receive no more messages. Reply START to resubscribe.";
-pub const DEFAULT_HELP_TEXT: &str = "Reply STOP to unsubscribe. Msg&data rates may apply.";
+/// Default texts of a code when none are configured (carriers require both to exist); the
+/// engine replies with them (API.md §6 keywords).
+pub use engine::keywords::{DEFAULT_HELP_TEXT, DEFAULT_OPT_OUT_TEXT};
 
 fn code_json(state: &AppState, c: &Code) -> Value {
     json!({

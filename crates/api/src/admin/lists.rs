@@ -266,7 +266,7 @@ async fn import_csv_body(
         let mut sink = |batch: &[ContactRow]| {
             handle.block_on(store.upsert_members(&account, &list, batch, subscribe.as_ref(), now))
         };
-        import::import_csv(ChunkReader::new(rx), &mut sink, &mut |_| {})
+        import::import_csv(ChunkReader::new(rx), &mut sink, &mut |_, _| {})
     });
 
     let body = ctx.take_body();

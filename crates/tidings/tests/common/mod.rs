@@ -131,6 +131,24 @@ pub struct Reply {
 }
 
 impl TestApp {
+    /// The server's data directory (`imports/`, `reports/`).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
+    /// A `/sms/v1` call with a JSON body (`Value::Null`: no body).
+    pub async fn sms(&self, method: Method, path: &str, token: &str, body: &Value) -> Reply {
+        let body = (!body.is_null()).then(|| body.to_string().into_bytes());
+        self.request(
+            method,
+            path,
+            Some(token),
+            body,
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path.trim_start_matches('/'))
     }

@@ -1,0 +1,222 @@
+//! `POST /sms/v1/messageContact/{id}/send`, its deliveries and its history (API.md §6).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{ContactMessageFacts, EncodedId, SendContactRequest};
+use serde_json::json;
+use store::{
+    ContactAudience, ContactNumber, ContactSubscribe, CreatedSend, Direction, Idempotency, NewSend,
+    SendKind, StoreError, StoredWindow,
+};
+
+use crate::auth::Caller;
+use crate::message_list::{
+    accepted, fingerprint, idempotency_key, paging, resolve_delivery, status_body,
+};
+use crate::{json_response, ApiError, AppState, Ctx};
+
+pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
+    let (body, fields) = ctx.json_fields().await?;
+    let key = idempotency_key(&ctx)?;
+    let request_hash = fingerprint(&ctx.path_key, &body);
+    if let Some(key) = &key {
+        if let Some((earlier, hash)) = state
+            .store
+            .find_idempotent_send(&caller.client_id, key, state.now())
+            .await?
+        {
+            return if hash == request_hash {
+                Ok(accepted(&earlier.token))
+            } else {
+                Err(ApiError::Conflict(
+                    "Idempotency-Key was already used with a different request.".into(),
+                ))
+            };
+        }
+    }
+    let request = SendContactRequest::from_fields(&fields);
+    let path_id = ctx.param(0).to_string();
+    let message = match EncodedId::parse(&path_id) {
+        None => None,
+        Some(id) => match state
+            .store
+            .get_message(&caller.account_id, id.as_str())
+            .await
+        {
+            Ok(m) => Some(m),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let keyword = match (&message, request.keyword()) {
+        (Some(m), Some(k)) => state
+            .store
+            .list_keywords(&caller.account_id)
+            .await?
+            .into_iter()
+            .find(|kw| {
+                kw.code.eq_ignore_ascii_case(&m.code)
+                    && kw.keyword.to_lowercase() == k.to_lowercase()
+            }),
+        _ => None,
+    };
+    let facts = message.as_ref().map(|m| ContactMessageFacts {
+        can_send: m.status.can_send(),
+        text_is_blank: m.text.trim().is_empty(),
+        keyword_on_code: keyword.is_some(),
+    });
+    let valid = request
+        .validate(&path_id, facts)
+        .map_err(ApiError::Validation)?;
+    let Some(message) = message else {
+        return Err(ApiError::internal("validated send without a message"));
+    };
+
+    let template = valid
+        .override_text
+        .clone()
+        .unwrap_or_else(|| message.text.clone());
+    let placeholders = template.contains("%%");
+    let mut numbers: Vec<ContactNumber> = Vec::with_capacity(valid.addressees.len());
+    for a in &valid.addressees {
+        let number = a.mobile_number.as_str();
+        if numbers.iter().any(|n| n.mobile_number == number) {
+            continue;
+        }
+        // Placeholders take the request's attributes, then the contact's (API.md §4.3).
+        let stored = if placeholders {
+            match state.store.get_contact(&caller.account_id, number).await {
+                Ok(c) => Some(c.attributes),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let text = domain::text::substitute(&template, &|name| {
+            a.attributes
+                .iter()
+                .chain(stored.iter())
+                .flat_map(|attrs| attrs.iter())
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        });
+        numbers.push(ContactNumber {
+            mobile_number: number.to_string(),
+            subscriber_key: a.subscriber_key.clone(),
+            text,
+        });
+    }
+    let subscribe = keyword
+        .filter(|_| valid.subscribe || valid.resubscribe)
+        .map(|k| ContactSubscribe {
+            keyword: k.keyword,
+            subscribe: valid.subscribe,
+            resubscribe: valid.resubscribe,
+        });
+
+    let info = domain::text::analyze(&template);
+    let now = state.now();
+    let window = valid.window.filter(|w| !w.is_none());
+    let start = valid.send_time.map_or(now, |t| t.max(now));
+    let due_at = window.and_then(|w| w.deferral(start)).unwrap_or(start);
+    let created = state
+        .store
+        .create_contact_send(
+            NewSend {
+                token: domain::mint_token(),
+                account_id: caller.account_id.clone(),
+                client_id: Some(caller.client_id.clone()),
+                kind: SendKind::Contact,
+                message_id: message.id.clone(),
+                code: message.code.clone(),
+                text: template,
+                content_url: valid
+                    .content_url
+                    .clone()
+                    .or_else(|| message.content_url.clone()),
+                target_list_ids: Vec::new(),
+                exclusion_list_ids: Vec::new(),
+                allow_duplication: false,
+                window: window.map(|w| StoredWindow {
+                    utc_offset_minutes: w.offset.minutes(),
+                    start_minute: w.start.minute_of_day(),
+                    end_minute: w.end.minute_of_day(),
+                }),
+                send_time: valid.send_time,
+                due_at,
+                segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
+                encoding: info.encoding.as_str().to_string(),
+                created_at: now,
+                idempotency: key.map(|key| Idempotency {
+                    client_id: caller.client_id.clone(),
+                    key,
+                    request_hash: request_hash.clone(),
+                }),
+            },
+            ContactAudience { numbers, subscribe },
+        )
+        .await?;
+    match created {
+        CreatedSend::Created(send) => {
+            state.waker.notify_waiters();
+            Ok(accepted(&send.token))
+        }
+        CreatedSend::Existing {
+            send,
+            request_hash: earlier,
+        } if earlier == request_hash => Ok(accepted(&send.token)),
+        CreatedSend::Existing { .. } => Err(ApiError::Conflict(
+            "Idempotency-Key was already used with a different request.".into(),
+        )),
+    }
+}
+
+pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+    let mut page_errors = Vec::new();
+    let (page, page_size) = paging(&ctx, &mut page_errors);
+    let send = resolve_delivery(state, caller, &ctx, SendKind::Contact, page_errors).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &status_body(state, &send, page, page_size).await?,
+    ))
+}
+
+/// `GET /sms/v1/messageContact/{id}/history/{tokenId}/mobileNumber/{mobileNumber}`: what the
+/// send texted the number and, since, what the number texted the code and the replies it got.
+pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+    let raw = ctx.param(2).to_string();
+    let number = domain::MobileNumber::parse(&raw);
+    let extra = match &number {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![e.message(&raw)],
+    };
+    let send = resolve_delivery(state, caller, &ctx, SendKind::Contact, extra).await?;
+    let number = number.map_err(|e| ApiError::validation(e.message(&raw)))?;
+    let entries = state
+        .store
+        .history(&caller.account_id, &send.token, Some(number.as_str()))
+        .await?;
+    let history: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "type": match e.direction { Direction::Mo => "MO", Direction::Mt => "MT" },
+                "message": e.text,
+                "date": state.timestamp(e.at),
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "count": history.len(),
+            "createDate": state.timestamp(send.created_at),
+            "status": "Active",
+            "history": history,
+        }),
+    ))
+}

@@ -1,0 +1,471 @@
+//! Inbound texts and keywords over HTTP (API.md §6): `queueMO` with its messages, deliveries and
+//! history; the opt-out story (STOP confirms once, a later list send suppresses the number,
+//! subscriptions show it opted out, START restores it, HELP answers); double opt-in; keywords
+//! created and deleted through `/sms/v1/keyword`; `contacts/subscriptions`.
+
+mod common;
+
+use common::{
+    assert_accepted, assert_errors, fixture, import_contacts, outbox, outbox_of, run_engine,
+    spawn_app, Fixture, TestApp,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const N1: &str = "15555555510";
+const N2: &str = "15555555511";
+
+/// Texts `text` from `numbers` to the fixture's code; returns the token.
+async fn queue_mo(app: &TestApp, f: &Fixture, numbers: &[&str], text: &str) -> String {
+    let reply = app
+        .sms(
+            Method::POST,
+            "/sms/v1/queueMO",
+            &f.token,
+            &json!({"mobileNumbers": numbers, "shortCode": f.code, "messageText": text}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(
+        reply.body["results"],
+        json!(numbers
+            .iter()
+            .map(|n| json!({"identifier": n, "mobileNumber": n, "result": "OK"}))
+            .collect::<Vec<_>>())
+    );
+    let token = reply.body["tokenId"].as_str().expect("tokenId").to_string();
+    assert!(common::is_minted_token(&token));
+    token
+}
+
+async fn subscriptions(app: &TestApp, f: &Fixture, number: &str) -> Value {
+    let reply = app
+        .sms(
+            Method::POST,
+            "/sms/v1/contacts/subscriptions",
+            &f.token,
+            &json!({"mobileNumber": [number]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+#[tokio::test]
+async fn queue_mo_messages_are_whole_400_bodies() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    let cases = vec![
+        (
+            json!({}),
+            vec![
+                "The count of mobile numbers or subscribers can't be zero.",
+                "Short code can't be blank.",
+                "Message text can't be blank.",
+            ],
+        ),
+        (
+            json!({"mobileNumbers": [N1], "subscribers": [{"mobilenumber": N2, "subscriberkey": "k"}],
+                   "shortCode": "88976", "messageText": "HELP"}),
+            vec!["An array of mobile numbers and an array of subscribers can't be provided at the same time."],
+        ),
+        (
+            json!({"subscribers": [{"mobilenumber": N2}], "shortCode": "88976", "messageText": "HELP"}),
+            vec!["A subscriber object must have both a mobile number and subscriber key defined."],
+        ),
+        (
+            json!({"mobileNumbers": ["1-2", "1234"], "shortCode": "88976", "messageText": "HELP"}),
+            vec!["1-2 isn't a numeric string", "1234 isn't a valid mobile number."],
+        ),
+        (
+            json!({"mobileNumbers": (0..251).map(|i| format!("1555000{i:04}")).collect::<Vec<_>>(),
+                   "shortCode": "88976", "messageText": "HELP"}),
+            vec!["The count of mobile numbers or subscribers can't exceed 250."],
+        ),
+        (
+            json!({"mobileNumbers": [N1], "shortCode": " ", "messageText": "HELP"}),
+            vec!["Short code can't be blank."],
+        ),
+        (
+            json!({"mobileNumbers": [N1], "shortCode": "99999", "messageText": "HELP"}),
+            vec!["Short code 99999 isn't valid for the client."],
+        ),
+        (
+            json!({"mobileNumbers": [N1], "shortCode": "88976", "messageText": "  "}),
+            vec!["Message text can't be blank."],
+        ),
+    ];
+    for (body, expected) in cases {
+        let reply = app
+            .sms(Method::POST, "/sms/v1/queueMO", &f.token, &body)
+            .await;
+        assert_errors(&reply, &expected);
+    }
+    // Another account's code is not the client's.
+    let other = fixture(&app, "Other").await;
+    app.admin_ok(
+        Method::POST,
+        "/admin/v1/accounts/Other/codes",
+        json!({"code": "77777", "carrier": "simulator"}),
+    )
+    .await;
+    let reply = app
+        .sms(
+            Method::POST,
+            "/sms/v1/queueMO",
+            &f.token,
+            &json!({"mobileNumbers": [N1], "shortCode": "77777", "messageText": "HELP"}),
+        )
+        .await;
+    assert_errors(&reply, &["Short code 77777 isn't valid for the client."]);
+    drop(other);
+    assert!(outbox(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_opt_out_story() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    import_contacts(
+        &app,
+        "Acme",
+        &f.list_a,
+        json!([{"mobileNumber": N1}, {"mobileNumber": N2}]),
+        true,
+    )
+    .await;
+
+    // STOP: exactly one confirmation, the code's opt-out text, carrying the queueMO token.
+    app.clock.advance(60_000);
+    let stop = queue_mo(&app, &f, &[N1], "  stop please ").await;
+    run_engine(&app).await;
+    let replies = outbox_of(&app, &stop).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0]["to"], N1);
+    assert_eq!(replies[0]["from"], "88976");
+    assert_eq!(
+        replies[0]["text"],
+        "You have been unsubscribed and will receive no more messages. Reply START to resubscribe."
+    );
+
+    // Subscriptions show it opted out, with the date.
+    let subs = subscriptions(&app, &f, N1).await;
+    assert_eq!(subs["count"], "1");
+    let contact = &subs["contacts"][0];
+    assert_eq!(contact["status"], "Unsubscribed");
+    assert_eq!(contact["shortCode"], "88976");
+    assert_eq!(contact["keyword"], "JOIN");
+    assert_eq!(contact["optOutDate"], "2026-11-26T10:01:00.000");
+
+    // A later list send suppresses it and counts it.
+    let send = assert_accepted(&app.send_list(&f.token, &f.message, &json!({})).await);
+    run_engine(&app).await;
+    let status = app.deliveries(&f.token, &f.message, &send).await;
+    assert_eq!(status.body["count"], 1, "{}", status.body);
+    assert_eq!(status.body["counts"]["suppressed"], 1);
+    let sent: Vec<Value> = outbox_of(&app, &send)
+        .await
+        .iter()
+        .map(|o| o["to"].clone())
+        .collect();
+    assert_eq!(sent, vec![json!(N2)]);
+
+    // queueMO deliveries: one entry per reply, with the reply's text.
+    let d = app
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/queueMO/deliveries/{stop}"),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    assert_eq!(d.body["status"], "Finished");
+    assert_eq!(d.body["count"], 1);
+    assert_eq!(d.body["tracking"][0]["mobileNumber"], N1);
+    assert_eq!(d.body["tracking"][0]["standardStatusCode"], "4000");
+    assert!(d.body["tracking"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("You have been unsubscribed")));
+    // History: the MO and the MT reply.
+    let h = app
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/queueMO/history/{stop}"),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!(h.body["count"], 2);
+    assert_eq!(h.body["history"][0]["type"], "MO");
+    assert_eq!(h.body["history"][0]["message"], "  stop please ");
+    assert_eq!(h.body["history"][0]["mobileNumber"], N1);
+    assert_eq!(h.body["history"][1]["type"], "MT");
+
+    // START restores the subscription (and replies with the keyword's response).
+    let start = queue_mo(&app, &f, &[N1], "START").await;
+    run_engine(&app).await;
+    let replies = outbox_of(&app, &start).await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["text"], "Welcome");
+    let subs = subscriptions(&app, &f, N1).await;
+    assert_eq!(subs["contacts"][0]["status"], "Subscribed");
+    let send = assert_accepted(&app.send_list(&f.token, &f.message, &json!({})).await);
+    run_engine(&app).await;
+    assert_eq!(outbox_of(&app, &send).await.len(), 2);
+
+    // HELP replies with the help text.
+    let help = queue_mo(&app, &f, &[N2], "help").await;
+    run_engine(&app).await;
+    let replies = outbox_of(&app, &help).await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        replies[0]["text"],
+        "Reply STOP to unsubscribe. Msg&data rates may apply."
+    );
+    assert_eq!(replies[0]["to"], N2);
+}
+
+#[tokio::test]
+async fn stop_unsubscribes_every_keyword_on_the_code_and_confirms_once_with_the_codes_text() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    let base = "/admin/v1/accounts/Acme";
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/codes"),
+        json!({"code": "55555", "carrier": "simulator",
+        "optOutText": "Bye from 55555", "helpText": "Help from 55555"}),
+    )
+    .await;
+    for k in ["ALPHA", "BETA"] {
+        app.admin_ok(
+            Method::POST,
+            &format!("{base}/keywords"),
+            json!({"code": "55555", "keyword": k, "response": format!("{k} on")}),
+        )
+        .await;
+    }
+    for k in ["alpha", "Beta"] {
+        let t = queue_mo_to(&app, &f, "55555", N1, k).await;
+        run_engine(&app).await;
+        assert_eq!(outbox_of(&app, &t).await.len(), 1);
+    }
+    let stop = queue_mo_to(&app, &f, "55555", N1, "QUIT").await;
+    run_engine(&app).await;
+    let replies = outbox_of(&app, &stop).await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["text"], "Bye from 55555");
+    let subs = subscriptions(&app, &f, N1).await;
+    let on_55555: Vec<&Value> = subs["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .filter(|c| c["shortCode"] == "55555")
+        .collect();
+    assert_eq!(on_55555.len(), 2);
+    assert!(on_55555.iter().all(|c| c["status"] == "Unsubscribed"));
+    // The other code's subscription is untouched (none here), and INFO uses the code's text.
+    let info = queue_mo_to(&app, &f, "55555", N1, "Info").await;
+    run_engine(&app).await;
+    assert_eq!(outbox_of(&app, &info).await[0]["text"], "Help from 55555");
+}
+
+async fn queue_mo_to(app: &TestApp, f: &Fixture, code: &str, number: &str, text: &str) -> String {
+    let reply = app
+        .sms(
+            Method::POST,
+            "/sms/v1/queueMO",
+            &f.token,
+            &json!({"subscribers": [{"mobilenumber": number, "subscriberkey": "key-1"}],
+                    "shortCode": code, "messageText": text}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.body["results"][0]["identifier"], "key-1");
+    reply.body["tokenId"].as_str().expect("token").to_string()
+}
+
+#[tokio::test]
+async fn double_opt_in_needs_a_yes_within_a_day() {
+    let app = spawn_app().await;
+    let mut f = fixture(&app, "Acme").await;
+    app.admin_ok(
+        Method::POST,
+        "/admin/v1/accounts/Acme/keywords",
+        json!({"code": "88976", "keyword": "VIP", "response": "You're a VIP",
+               "doubleOptIn": true, "confirmText": "Reply Y to confirm VIP"}),
+    )
+    .await;
+    let t = queue_mo(&app, &f, &[N1], "vip").await;
+    run_engine(&app).await;
+    assert_eq!(
+        outbox_of(&app, &t).await[0]["text"],
+        "Reply Y to confirm VIP"
+    );
+    let subs = subscriptions(&app, &f, N1).await;
+    assert_eq!(subs["contacts"][0]["status"], "InProgress");
+    assert_eq!(subs["contacts"][0]["optInDate"], Value::Null);
+    app.clock.advance(3_600_000);
+    // (Access tokens live 20 minutes.)
+    f.token = app.token(&f.client_id, &f.secret).await;
+    let t = queue_mo(&app, &f, &[N1], "Y").await;
+    run_engine(&app).await;
+    assert_eq!(outbox_of(&app, &t).await[0]["text"], "You're a VIP");
+    let subs = subscriptions(&app, &f, N1).await;
+    assert_eq!(subs["contacts"][0]["status"], "Subscribed");
+    assert_eq!(subs["contacts"][0]["optInDate"], "2026-11-26T11:00:00.000");
+
+    // A request not confirmed within 24 hours lapses (the engine sweeps it), and a late Y is an
+    // ordinary text.
+    let t = queue_mo(&app, &f, &[N2], "VIP").await;
+    run_engine(&app).await;
+    assert_eq!(outbox_of(&app, &t).await.len(), 1);
+    app.clock.advance(24 * 3_600_000 + 1);
+    run_engine(&app).await;
+    f.token = app.token(&f.client_id, &f.secret).await;
+    let subs = subscriptions(&app, &f, N2).await;
+    assert_eq!(subs["count"], "0", "{subs}");
+    let t = queue_mo(&app, &f, &[N2], "y").await;
+    run_engine(&app).await;
+    assert!(outbox_of(&app, &t).await.is_empty());
+}
+
+#[tokio::test]
+async fn keywords_are_created_and_deleted_through_the_sms_api() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    let create = |body: Value| {
+        let app = &app;
+        let token = f.token.clone();
+        async move {
+            app.sms(Method::POST, "/sms/v1/keyword", &token, &body)
+                .await
+        }
+    };
+    let ok = create(json!({"ShortCode": "88976", "CountryCode": "us", "Keyword": "Deals"})).await;
+    assert_eq!(ok.status, 202, "{}", ok.body);
+    let id = ok.body["keywordId"]
+        .as_str()
+        .expect("keywordId")
+        .to_string();
+    assert_eq!(ok.body, json!({"keywordId": id}));
+    // It works as an opt-in keyword at once.
+    let t = queue_mo(&app, &f, &[N1], "DEALS").await;
+    run_engine(&app).await;
+    let subs = subscriptions(&app, &f, N1).await;
+    assert_eq!(subs["contacts"][0]["keyword"], "Deals");
+    assert!(
+        outbox_of(&app, &t).await.is_empty(),
+        "no response configured, no reply"
+    );
+
+    let dup = create(json!({"shortCode": "88976", "keyword": "deals"})).await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(
+        dup.body,
+        json!({"errors": ["Keyword deals already exists on code 88976."]})
+    );
+    assert_errors(
+        &create(json!({})).await,
+        &[
+            "A short code or a long code must be specified.",
+            "Keyword can't be blank.",
+        ],
+    );
+    assert_errors(
+        &create(json!({"ShortCode": "88976", "LongCode": "15555550000", "Keyword": "two words"}))
+            .await,
+        &[
+            "A short code and a long code can't be specified at the same time.",
+            "Keyword two words must be a single word.",
+        ],
+    );
+    assert_errors(
+        &create(json!({"ShortCode": "12345", "Keyword": "STOP"})).await,
+        &[
+            "Short code 12345 isn't valid for the client.",
+            "Keyword STOP is reserved.",
+        ],
+    );
+    assert_errors(
+        &create(json!({"LongCode": "88976", "Keyword": "X"})).await,
+        &["Long code 88976 isn't valid for the client."],
+    );
+    assert_errors(
+        &create(json!({"ShortCode": "88976", "CountryCode": "GB", "Keyword": "X"})).await,
+        &["Country code GB isn't valid for Short code 88976."],
+    );
+
+    let del = app
+        .sms(
+            Method::DELETE,
+            &format!("/sms/v1/keyword/{}", id.to_uppercase()),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(del.status, 202, "{}", del.body);
+    assert_eq!(del.body, json!({"status": "Success"}));
+    let again = app
+        .sms(
+            Method::DELETE,
+            &format!("/sms/v1/keyword/{id}"),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    let expected = format!("Keyword {id} isn't valid for the client.");
+    assert_errors(&again, &[expected.as_str()]);
+    let bad = app
+        .sms(
+            Method::DELETE,
+            "/sms/v1/keyword/a%20b",
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_errors(&bad, &["Keyword id a b isn't valid."]);
+    // The subscriptions went with the keyword.
+    assert_eq!(subscriptions(&app, &f, N1).await["count"], "0");
+}
+
+#[tokio::test]
+async fn subscriptions_lookup_messages() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    let post = |body: Value| {
+        let app = &app;
+        let token = f.token.clone();
+        async move {
+            app.sms(
+                Method::POST,
+                "/sms/v1/contacts/subscriptions",
+                &token,
+                &body,
+            )
+            .await
+        }
+    };
+    assert_errors(
+        &post(json!({})).await,
+        &["The count of mobile numbers or subscriber keys can't be zero."],
+    );
+    assert_errors(&post(json!({"mobileNumber": ["x", "12"], "subscriberKey": ["k"]})).await, &[
+        "An array of mobile numbers and an array of subscriber keys can't be provided at the same time.",
+        "x isn't a numeric string",
+        "12 isn't a valid mobile number.",
+    ]);
+    assert_errors(
+        &post(json!({"mobileNumber": "15555555510"})).await,
+        &[
+            "mobileNumber must be an array of strings.",
+            "The count of mobile numbers or subscriber keys can't be zero.",
+        ],
+    );
+    let none = post(json!({"mobileNumber": [N1]})).await;
+    assert_eq!(none.status, 200);
+    assert_eq!(none.body["count"], "0");
+    assert_eq!(none.body["contacts"], json!([]));
+}
