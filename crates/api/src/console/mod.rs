@@ -564,3 +564,60 @@ pub(crate) fn when(state: &AppState, ms: i64) -> String {
         format!("{ts} CST")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Any form body parses (into whatever pairs it holds) without panicking.
+        #[test]
+        fn any_form_body_parses(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let form = FormData::parse(&body);
+            let _ = form.get("csrf");
+            let _ = form.all("targetListIds");
+        }
+
+        /// Any cookie header is read without panicking, and a cookie set in it is found.
+        #[test]
+        fn any_cookie_header_is_read(raw in "[ -~]{0,200}", value in "[A-Za-z0-9]{1,43}") {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&raw) {
+                headers.append(header::COOKIE, v);
+            }
+            let _ = cookie(&headers, SESSION_COOKIE);
+            let set = format!("other=1; {SESSION_COOKIE}={value}");
+            headers.append(header::COOKIE, HeaderValue::from_str(&set).expect("header"));
+            let found = cookie(&headers, SESSION_COOKIE);
+            // Unless the earlier header already names the cookie, the new value is found.
+            if !raw.contains(SESSION_COOKIE) {
+                prop_assert_eq!(found, Some(value.as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn form_fields_keep_their_order_and_repeats() {
+        let form = FormData::parse(b"csrf=a%2Bb&targetListIds=L1&targetListIds=L2&name=+x+");
+        assert_eq!(form.get("csrf"), Some("a+b"));
+        assert_eq!(form.all("targetListIds"), vec!["L1", "L2"]);
+        assert_eq!(form.text("name"), " x ");
+        assert_eq!(form.filled("missing"), None);
+        assert!(!form.checked("missing"));
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("tidings_console_signin=s; tidings_console=abc"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, SIGN_IN_COOKIE), Some("s"));
+        assert_eq!(cookie(&headers, "tidings"), None);
+    }
+}

@@ -32,7 +32,7 @@ struct Session {
 }
 
 /// What a request sees of its session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionView {
     /// The hashed cookie value: the session's key.
     pub key: String,
@@ -40,6 +40,17 @@ pub struct SessionView {
     pub expires_at: i64,
     /// A one-time notice (taken by this request).
     pub notice: Option<String>,
+}
+
+impl std::fmt::Debug for SessionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionView")
+            .field("key", &"<redacted>")
+            .field("csrf", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("notice", &self.notice)
+            .finish()
+    }
 }
 
 /// The outcome of looking a cookie up.
@@ -250,6 +261,20 @@ mod tests {
             panic!("session expected");
         };
         assert_eq!(second.notice, None);
+    }
+
+    #[test]
+    fn debug_output_hides_the_session_key_and_csrf_token() {
+        let sessions = Sessions::default();
+        let cookie = sessions.create(0, 1_000);
+        let Lookup::Valid(view) = sessions.lookup(Some(&cookie), 1, false) else {
+            panic!("session expected");
+        };
+        let shown = format!("{view:?}");
+        assert!(
+            !shown.contains(&view.csrf) && !shown.contains(&view.key),
+            "{shown}"
+        );
     }
 
     #[test]
