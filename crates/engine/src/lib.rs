@@ -487,6 +487,7 @@ impl Engine {
     async fn apply_events(&self, events: Vec<CarrierEvent>) -> StoreResult<usize> {
         let n = events.len();
         let mut receipts = Vec::new();
+        let mut failed = None;
         for e in events {
             match e {
                 CarrierEvent::Receipt {
@@ -504,14 +505,20 @@ impl Engine {
                     to,
                     text,
                 } => {
-                    self.inbound(store::InboundText {
+                    let inbound = store::InboundText {
                         carrier,
                         from,
                         to,
                         text,
                         received_at: self.now(),
-                    })
-                    .await?;
+                    };
+                    if let Err(e) = self.inbound(inbound.clone()).await {
+                        // The rest of the batch (receipts included) is still applied.
+                        tracing::error!(error = %e, carrier = %inbound.carrier,
+                            from = %inbound.from, to = %inbound.to, text = %inbound.text,
+                            "an inbound text could not be handled and is dropped");
+                        failed.get_or_insert(e);
+                    }
                 }
             }
         }
@@ -529,7 +536,10 @@ impl Engine {
                 }
             }
         }
-        Ok(n)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
     }
 
     /// Applies the receipts that match a recorded submission; returns the indexes of the
