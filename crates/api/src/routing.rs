@@ -153,6 +153,10 @@ fn segments(raw_path: &str) -> Vec<String> {
 /// Matches a method and a raw (still percent-encoded) path.
 pub fn match_route(method: &Method, raw_path: &str) -> Matched {
     let segs = segments(raw_path);
+    // No resource is named with U+0000 (and PostgreSQL could not even look one up).
+    if segs.iter().any(|s| s.contains('\0')) {
+        return Matched::NotFound;
+    }
     let mut path_matched = false;
     for def in ROUTES {
         let pattern = def.pattern.split('/');
@@ -212,6 +216,14 @@ mod tests {
                 params: vec!["MzA6Nzg6MA".to_string()],
             }
         );
+    }
+
+    #[test]
+    fn a_nul_in_the_path_names_nothing() {
+        assert!(matches!(
+            match_route(&Method::GET, "/sms/v1/messageList/a%00b/deliveries/x"),
+            Matched::NotFound
+        ));
     }
 
     #[test]

@@ -93,6 +93,17 @@ impl<'de> Deserialize<'de> for Json {
     }
 }
 
+/// U+0000 (`"\u0000"` in JSON) is dropped from every string and key: it means nothing in a text
+/// message, an ID or a number, and PostgreSQL cannot store it in text, so keeping it would make
+/// one backend refuse what the other stores.
+fn without_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s
+    }
+}
+
 /// Builds a [`Json`] tree, keeping object keys in order with duplicates.
 struct JsonVisitor;
 
@@ -122,11 +133,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::String(v.to_owned()))
+        Ok(Json::String(without_nul(v.to_owned())))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
-        Ok(Json::String(v))
+        Ok(Json::String(without_nul(v)))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
@@ -153,7 +164,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value::<Json>()?;
-            entries.push((key, value));
+            entries.push((without_nul(key), value));
         }
         Ok(Json::Object(Fields { entries }))
     }
@@ -365,6 +376,14 @@ impl<'a> FieldReader<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn nul_characters_are_dropped_from_strings_and_keys() {
+        let fields = parse("{\"a\\u0000b\": \"x\\u0000y\", \"c\": [\"\\u0000\"]}");
+        let mut reader = FieldReader::new(&fields);
+        assert_eq!(reader.string("ab"), Some("xy"));
+        assert_eq!(reader.string_array("c"), Some(vec![""]));
+    }
 
     fn parse(s: &str) -> Fields {
         Fields::parse(s.as_bytes()).unwrap()
@@ -579,7 +598,8 @@ mod tests {
             (Json::Null, serde_json::Value::Null) => true,
             (Json::Bool(x), serde_json::Value::Bool(y)) => x == y,
             (Json::Number(x), serde_json::Value::Number(y)) => x == y,
-            (Json::String(x), serde_json::Value::String(y)) => x == y,
+            // U+0000 is dropped on parsing.
+            (Json::String(x), serde_json::Value::String(y)) => *x == y.replace('\0', ""),
             (Json::Array(x), serde_json::Value::Array(y)) => {
                 x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
             }
@@ -588,7 +608,7 @@ mod tests {
                     && x.entries()
                         .iter()
                         .zip(y)
-                        .all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
+                        .all(|((k1, v1), (k2, v2))| *k1 == k2.replace('\0', "") && same(v1, v2))
             }
             _ => false,
         }
@@ -623,7 +643,13 @@ mod tests {
             // Compare with serde_json's own reading of the text (floats may not round-trip).
             let reread: serde_json::Value = serde_json::from_str(&text).unwrap();
             prop_assert!(same(&Json::Object(fields.clone()), &reread));
-            prop_assert_eq!(Json::Object(fields).to_json_text(), serde_json::to_string(&reread).unwrap());
+            // Text equality where no NUL was dropped (dropping one can reorder a sorted map).
+            if !text.contains("\\u0000") {
+                prop_assert_eq!(
+                    Json::Object(fields).to_json_text(),
+                    serde_json::to_string(&reread).unwrap()
+                );
+            }
         }
 
         #[test]
