@@ -168,6 +168,7 @@ pub(crate) async fn import(store: &SqliteStore, mut source: RowSource) -> StoreR
         }
     }
     let mut schema: HashMap<String, HashMap<String, String>> = HashMap::new();
+    let mut statements: HashMap<String, String> = HashMap::new();
     let mut loaded = 0u64;
     let expected = loop {
         let Some(item) = source.recv().await else {
@@ -194,26 +195,34 @@ pub(crate) async fn import(store: &SqliteStore, mut source: RowSource) -> StoreR
                 "the export has a column {table}.{unknown} this database does not have"
             )));
         }
-        let names: Vec<String> = row.keys().map(|c| quoted(c)).collect();
-        let params: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            quoted(&table),
-            names.join(", "),
-            params.join(", ")
+        // One statement text per table and column list: rows of a table share it, so it is
+        // built (and prepared by sqlx) once, not per row.
+        let shape = format!(
+            "{table}\u{1f}{}",
+            row.keys().cloned().collect::<Vec<_>>().join("\u{1f}")
         );
-        let mut query = sqlx::query(&sql);
-        for (column, value) in &row {
+        let sql = statements.entry(shape).or_insert_with(|| {
+            let names: Vec<String> = row.keys().map(|c| quoted(c)).collect();
+            let params: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
+            format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quoted(&table),
+                names.join(", "),
+                params.join(", ")
+            )
+        });
+        let mut query = sqlx::query(sql.as_str());
+        for (column, value) in row {
             query = match value {
                 Value::Null => query.bind(None::<String>),
-                Value::Bool(b) => query.bind(i64::from(*b)),
+                Value::Bool(b) => query.bind(i64::from(b)),
                 Value::Number(n) => match n.as_i64() {
                     Some(i) => query.bind(i),
                     None => query.bind(n.as_f64().ok_or_else(|| {
                         StoreError::Other(format!("{table}.{column}: number {n} out of range"))
                     })?),
                 },
-                Value::String(s) => query.bind(s.clone()),
+                Value::String(s) => query.bind(s),
                 Value::Array(_) | Value::Object(_) => {
                     return Err(StoreError::Other(format!(
                         "{table}.{column}: a value must be a number, a string or null"
