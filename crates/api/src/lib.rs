@@ -14,6 +14,7 @@ pub mod import;
 pub mod message_contact;
 pub mod message_list;
 pub mod mo;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routing;
 mod token;
@@ -212,6 +213,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(openapi::PATH, get(openapi_json))
         .route(
             "/carriers/{name}/status",
             axum::routing::post(carrier_status::receive),
@@ -233,6 +235,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
             &json!({"status": "unavailable", "reason": e.to_string()}),
         ),
     }
+}
+
+/// `GET /openapi.json`: the OpenAPI document of the API, built once (public, no auth).
+async fn openapi_json() -> Response {
+    let mut resp = (StatusCode::OK, openapi::document_bytes()).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
 }
 
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {

@@ -125,6 +125,26 @@ const ROUTES: &[RouteDef] = &[
     route(RouteId::AdminSubscriptions, Access::Admin, "admin/v1/accounts/{}/subscriptions", &[GET, POST]),
 ];
 
+/// One row of the route table, as `openapi` describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    pub id: RouteId,
+    pub access: Access,
+    /// Literal segments in lowercase, `{}` for a parameter, no leading `/`.
+    pub pattern: &'static str,
+    pub methods: &'static [Method],
+}
+
+/// Every route of the table, in table order.
+pub fn routes() -> impl Iterator<Item = RouteInfo> {
+    ROUTES.iter().map(|def| RouteInfo {
+        id: def.id,
+        access: def.access,
+        pattern: def.pattern,
+        methods: def.methods,
+    })
+}
+
 /// The outcome of matching a request line against the table.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Matched {

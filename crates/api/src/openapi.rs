@@ -1,0 +1,2065 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 description of every `/v2/token`, `/sms/v1` and
+//! `/admin/v1` operation (API.md §1–§7), built from the route table so that it cannot drift from
+//! it: paths and methods come from `routing::routes()`, and each (route, method) takes its
+//! operation from one exhaustive `match` (a new route does not compile until it is described; a
+//! new method fails the sync test). Schemas describe what the handlers really send.
+
+use std::sync::OnceLock;
+
+use axum::http::Method;
+use serde_json::{json, Map, Value};
+
+use crate::routing::{self, Access, RouteId, RouteInfo};
+
+/// Where the document is served.
+pub const PATH: &str = "/openapi.json";
+
+/// Paths the document describes that are not routes of the API table (API.md §7 operational
+/// endpoints, and the document itself).
+pub const OPERATIONAL_PATHS: [&str; 3] = ["/healthz", "/readyz", PATH];
+
+/// The document, built once.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+/// The document as served (serialized once).
+pub fn document_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| serde_json::to_vec(document()).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+/// The path template of a route in the contract's spelling, with named parameters.
+pub fn contract_path(id: RouteId) -> &'static str {
+    match id {
+        RouteId::Token => "/v2/token",
+        RouteId::MessageListSend => "/sms/v1/messageList/{id}/send",
+        RouteId::MessageListDeliveries => "/sms/v1/messageList/{id}/deliveries/{tokenId}",
+        RouteId::DeliveryReport => "/sms/v1/messageList/{id}/deliveryReport/{tokenId}",
+        RouteId::MessageContactSend => "/sms/v1/messageContact/{id}/send",
+        RouteId::MessageContactDeliveries => "/sms/v1/messageContact/{id}/deliveries/{tokenId}",
+        RouteId::MessageContactHistory => {
+            "/sms/v1/messageContact/{id}/history/{tokenId}/mobileNumber/{mobileNumber}"
+        }
+        RouteId::QueueMo => "/sms/v1/queueMO",
+        RouteId::QueueMoDeliveries => "/sms/v1/queueMO/deliveries/{tokenId}",
+        RouteId::QueueMoHistory => "/sms/v1/queueMO/history/{tokenId}",
+        RouteId::Keyword => "/sms/v1/keyword",
+        RouteId::KeywordDelete => "/sms/v1/keyword/{keywordId}",
+        RouteId::Subscriptions => "/sms/v1/contacts/subscriptions",
+        RouteId::QueueImport => "/sms/v1/contacts/queueImport/{listId}",
+        RouteId::QueueImportStatus => "/sms/v1/contacts/queueImport/{listId}/status/{tokenId}",
+        RouteId::RefreshList => "/sms/v1/contacts/refreshList/{listId}",
+        RouteId::RefreshListStatus => "/sms/v1/contacts/refreshList/{listId}/status/{tokenId}",
+        RouteId::AdminAccounts => "/admin/v1/accounts",
+        RouteId::AdminAccount => "/admin/v1/accounts/{acct}",
+        RouteId::AdminClients => "/admin/v1/accounts/{acct}/clients",
+        RouteId::AdminClient => "/admin/v1/accounts/{acct}/clients/{clientId}",
+        RouteId::AdminCodes => "/admin/v1/accounts/{acct}/codes",
+        RouteId::AdminCode => "/admin/v1/accounts/{acct}/codes/{code}",
+        RouteId::AdminKeywords => "/admin/v1/accounts/{acct}/keywords",
+        RouteId::AdminKeyword => "/admin/v1/accounts/{acct}/keywords/{keywordId}",
+        RouteId::AdminMessages => "/admin/v1/accounts/{acct}/messages",
+        RouteId::AdminMessage => "/admin/v1/accounts/{acct}/messages/{id}",
+        RouteId::AdminLists => "/admin/v1/accounts/{acct}/lists",
+        RouteId::AdminList => "/admin/v1/accounts/{acct}/lists/{list}",
+        RouteId::AdminListContacts => "/admin/v1/accounts/{acct}/lists/{list}/contacts",
+        RouteId::AdminListContact => {
+            "/admin/v1/accounts/{acct}/lists/{list}/contacts/{mobileNumber}"
+        }
+        RouteId::AdminSends => "/admin/v1/accounts/{acct}/sends",
+        RouteId::AdminSend => "/admin/v1/sends/{tokenId}",
+        RouteId::AdminSendCancel => "/admin/v1/sends/{tokenId}/cancel",
+        RouteId::AdminOutbox => "/admin/v1/outbox",
+        RouteId::AdminSubscriptions => "/admin/v1/accounts/{acct}/subscriptions",
+    }
+}
+
+/// What one operation takes and gives, besides what follows from its route (path parameters,
+/// security, and the errors every route of its kind can give).
+struct Operation {
+    operation_id: &'static str,
+    summary: &'static str,
+    description: Option<&'static str>,
+    /// Query and header parameters.
+    parameters: Vec<Value>,
+    /// The request body's content (media type → media object); `None` when none is read.
+    body: Option<Value>,
+    /// Status, description and schema of the success response.
+    success: (u16, &'static str, Value),
+    /// The handler's own errors: 400 (validation) and 409 (duplicates, conflicts).
+    errors: &'static [u16],
+}
+
+impl Operation {
+    fn new(
+        operation_id: &'static str,
+        summary: &'static str,
+        success: (u16, &'static str, Value),
+    ) -> Operation {
+        Operation {
+            operation_id,
+            summary,
+            description: None,
+            parameters: Vec::new(),
+            body: None,
+            success,
+            errors: &[],
+        }
+    }
+    fn describe(mut self, description: &'static str) -> Operation {
+        self.description = Some(description);
+        self
+    }
+    fn param(mut self, parameter: Value) -> Operation {
+        self.parameters.push(parameter);
+        self
+    }
+    /// A JSON body with the given schema.
+    fn json_body(mut self, schema: Value) -> Operation {
+        self.body = Some(json!({ "application/json": { "schema": schema } }));
+        self
+    }
+    fn content(mut self, content: Value) -> Operation {
+        self.body = Some(content);
+        self
+    }
+    fn errors(mut self, errors: &'static [u16]) -> Operation {
+        self.errors = errors;
+        self
+    }
+}
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn response(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/responses/{name}") })
+}
+
+fn ok(description: &'static str, name: &str) -> (u16, &'static str, Value) {
+    (200, description, schema(name))
+}
+
+fn accepted(description: &'static str, name: &str) -> (u16, &'static str, Value) {
+    (202, description, schema(name))
+}
+
+fn created(description: &'static str, name: &str) -> (u16, &'static str, Value) {
+    (201, description, schema(name))
+}
+
+fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
+    json!({
+        "name": name, "in": "query", "required": required, "description": description,
+        "schema": schema,
+    })
+}
+
+fn idempotency_key() -> Value {
+    json!({
+        "name": "Idempotency-Key", "in": "header", "required": false,
+        "description": "Makes the call safe to retry (API.md §4): the same key from the same API \
+            client within 24 hours answers the original 202 and tokenId without creating another \
+            send; with a different body, 409. 1–255 printable ASCII characters (else 400).",
+        "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+    })
+}
+
+fn paging_params(op: Operation) -> Operation {
+    op.param(query(
+        "$page",
+        "Page of `tracking`, from 1 (default 1).",
+        json!({ "type": "integer", "minimum": 1 }),
+        false,
+    ))
+    .param(query(
+        "$pageSize",
+        "Entries per page (default 1000; above 10000 is taken as 10000).",
+        json!({ "type": "integer", "minimum": 1 }),
+        false,
+    ))
+}
+
+/// The operation of a (route, method) of the table; `None` for a method the route does not
+/// describe (the sync test then fails).
+fn operation(id: RouteId, method: &Method) -> Option<Operation> {
+    let m = method.clone();
+    let op = match id {
+        RouteId::Token if m == Method::POST => Operation::new(
+            "token",
+            "Get an access token (OAuth2 client credentials)",
+            ok("A fresh bearer token for /sms/v1.", "TokenResponse"),
+        )
+        .describe(
+            "API.md §2. The body is JSON (as the Node clients send it) or \
+             application/x-www-form-urlencoded; field names are case-insensitive.",
+        )
+        .content(json!({
+            "application/json": { "schema": schema("TokenRequest") },
+            "application/x-www-form-urlencoded": { "schema": schema("TokenRequest") },
+        }))
+        .errors(&[400]),
+        RouteId::Token => return None,
+
+        RouteId::MessageListSend if m == Method::POST => Operation::new(
+            "sendMessageList",
+            "Send a stored message to contact lists",
+            accepted("The send is recorded; it runs in the background.", "SendAccepted"),
+        )
+        .describe(
+            "API.md §4. A 400 lists every applicable message of §4's table, in order. \
+             409: the Idempotency-Key was used with a different request.",
+        )
+        .param(idempotency_key())
+        .json_body(schema("SendListRequest"))
+        .errors(&[400, 409]),
+        RouteId::MessageListSend => return None,
+
+        RouteId::MessageListDeliveries if m == Method::GET => paging_params(Operation::new(
+            "messageListDeliveries",
+            "Status and tracking of a messageList send",
+            ok("The send's status (API.md §5).", "SendStatus"),
+        ))
+        .describe("API.md §5. 400: a malformed id or token, or a token of another message.")
+        .errors(&[400]),
+        RouteId::MessageListDeliveries => return None,
+
+        RouteId::DeliveryReport if m == Method::POST => Operation::new(
+            "deliveryReport",
+            "Write a send's per-recipient results to a CSV file in the reports directory",
+            accepted("The report is being written.", "DeliveryReportAccepted"),
+        )
+        .describe("API.md §6. 409: a report file of that name already exists.")
+        .json_body(schema("DeliveryReportRequest"))
+        .errors(&[400, 409]),
+        RouteId::DeliveryReport => return None,
+
+        RouteId::MessageContactSend if m == Method::POST => Operation::new(
+            "sendMessageContact",
+            "Send a stored message to explicit mobile numbers",
+            accepted("The send is recorded; it runs in the background.", "SendAccepted"),
+        )
+        .describe(
+            "API.md §6. A 400 lists every applicable message, in the contract's order. \
+             409: the Idempotency-Key was used with a different request.",
+        )
+        .param(idempotency_key())
+        .json_body(schema("SendContactRequest"))
+        .errors(&[400, 409]),
+        RouteId::MessageContactSend => return None,
+
+        RouteId::MessageContactDeliveries if m == Method::GET => paging_params(Operation::new(
+            "messageContactDeliveries",
+            "Status and tracking of a messageContact send",
+            ok("The send's status (API.md §5).", "SendStatus"),
+        ))
+        .errors(&[400]),
+        RouteId::MessageContactDeliveries => return None,
+
+        RouteId::MessageContactHistory if m == Method::GET => Operation::new(
+            "messageContactHistory",
+            "What a messageContact send texted one number, and what the number texted since",
+            ok("The number's history.", "ContactHistory"),
+        )
+        .errors(&[400]),
+        RouteId::MessageContactHistory => return None,
+
+        RouteId::QueueMo if m == Method::POST => Operation::new(
+            "queueMO",
+            "Handle texts as if the numbers had sent them to a code",
+            accepted("The texts were handled; replies are sent in the background.", "QueueMoAccepted"),
+        )
+        .describe("API.md §6 (keywords: STOP, START, HELP, opt-in keywords).")
+        .json_body(schema("QueueMoRequest"))
+        .errors(&[400]),
+        RouteId::QueueMo => return None,
+
+        RouteId::QueueMoDeliveries if m == Method::GET => paging_params(Operation::new(
+            "queueMODeliveries",
+            "Status of the replies of a queueMO call",
+            ok("One tracking entry per reply sent.", "MoSendStatus"),
+        ))
+        .errors(&[400]),
+        RouteId::QueueMoDeliveries => return None,
+
+        RouteId::QueueMoHistory if m == Method::GET => Operation::new(
+            "queueMOHistory",
+            "Texts in and out since a queueMO call",
+            ok("The history of the call's numbers.", "MoHistory"),
+        )
+        .errors(&[400]),
+        RouteId::QueueMoHistory => return None,
+
+        RouteId::Keyword if m == Method::POST => Operation::new(
+            "createKeyword",
+            "Create an opt-in keyword on one of the account's codes",
+            accepted("The keyword exists.", "KeywordCreated"),
+        )
+        .describe("API.md §6. 409: the keyword already exists on the code.")
+        .json_body(schema("KeywordRequest"))
+        .errors(&[400, 409]),
+        RouteId::Keyword => return None,
+
+        RouteId::KeywordDelete if m == Method::DELETE => Operation::new(
+            "deleteKeyword",
+            "Delete a keyword",
+            accepted("The keyword is deleted.", "Success"),
+        )
+        .errors(&[400]),
+        RouteId::KeywordDelete => return None,
+
+        RouteId::Subscriptions if m == Method::POST => Operation::new(
+            "contactSubscriptions",
+            "Subscriptions of mobile numbers or subscriber keys (a lookup)",
+            ok("Every subscription of those numbers in the account.", "SubscriptionLookup"),
+        )
+        .json_body(schema("SubscriptionLookupRequest"))
+        .errors(&[400]),
+        RouteId::Subscriptions => return None,
+
+        RouteId::QueueImport if m == Method::POST => Operation::new(
+            "queueImport",
+            "Import contacts into a list from a file of the import directory",
+            accepted("The import is queued.", "SendAccepted"),
+        )
+        .describe("API.md §6. The file is checked (name, existence, content) when requested.")
+        .json_body(schema("QueueImportRequest"))
+        .errors(&[400]),
+        RouteId::QueueImport => return None,
+
+        RouteId::QueueImportStatus if m == Method::GET => Operation::new(
+            "queueImportStatus",
+            "Status of an import",
+            ok("The import's progress.", "ImportStatus"),
+        )
+        .errors(&[400]),
+        RouteId::QueueImportStatus => return None,
+
+        RouteId::RefreshList if m == Method::POST => Operation::new(
+            "refreshList",
+            "Refresh a list (lists are always current: it completes at once)",
+            accepted("The refresh is recorded.", "RefreshAccepted"),
+        )
+        .errors(&[400]),
+        RouteId::RefreshList => return None,
+
+        RouteId::RefreshListStatus if m == Method::GET => Operation::new(
+            "refreshListStatus",
+            "Status of a refresh",
+            ok("When the list was published.", "RefreshStatus"),
+        )
+        .errors(&[400]),
+        RouteId::RefreshListStatus => return None,
+
+        RouteId::AdminAccounts if m == Method::GET => Operation::new(
+            "listAccounts",
+            "List accounts",
+            ok("Every account.", "AccountList"),
+        ),
+        RouteId::AdminAccounts if m == Method::POST => Operation::new(
+            "createAccount",
+            "Create an account",
+            created("The account.", "Account"),
+        )
+        .describe("409: an account with that ID (ignoring case) exists.")
+        .json_body(schema("NewAccount"))
+        .errors(&[400, 409]),
+        RouteId::AdminAccounts => return None,
+
+        RouteId::AdminAccount if m == Method::GET => Operation::new(
+            "getAccount",
+            "Get an account",
+            ok("The account.", "Account"),
+        ),
+        RouteId::AdminAccount => return None,
+
+        RouteId::AdminClients if m == Method::GET => Operation::new(
+            "listClients",
+            "List the account's API clients (no secrets)",
+            ok("The account's clients.", "ClientList"),
+        ),
+        RouteId::AdminClients if m == Method::POST => Operation::new(
+            "createClient",
+            "Create an API client",
+            created("The client, with its secret (shown only here).", "ClientCreated"),
+        )
+        .json_body(schema("NewClient"))
+        .errors(&[400]),
+        RouteId::AdminClients => return None,
+
+        RouteId::AdminClient if m == Method::DELETE => Operation::new(
+            "revokeClient",
+            "Revoke an API client and every token it holds",
+            ok("Revoked.", "Deleted"),
+        ),
+        RouteId::AdminClient => return None,
+
+        RouteId::AdminCodes if m == Method::GET => Operation::new(
+            "listCodes",
+            "List the account's codes",
+            ok("The account's codes.", "CodeList"),
+        ),
+        RouteId::AdminCodes if m == Method::POST => Operation::new(
+            "createCode",
+            "Create a short or long code",
+            created("The code.", "Code"),
+        )
+        .describe("409: the code exists in the account.")
+        .json_body(schema("NewCode"))
+        .errors(&[400, 409]),
+        RouteId::AdminCodes => return None,
+
+        RouteId::AdminCode if m == Method::GET => {
+            Operation::new("getCode", "Get a code", ok("The code.", "Code"))
+        }
+        RouteId::AdminCode if m == Method::DELETE => {
+            Operation::new("deleteCode", "Delete a code", ok("Deleted.", "Deleted"))
+        }
+        RouteId::AdminCode => return None,
+
+        RouteId::AdminKeywords if m == Method::GET => Operation::new(
+            "listKeywords",
+            "List the account's keywords",
+            ok("The account's keywords.", "KeywordList"),
+        ),
+        RouteId::AdminKeywords if m == Method::POST => Operation::new(
+            "createAdminKeyword",
+            "Create a keyword (optionally double opt-in)",
+            created("The keyword.", "Keyword"),
+        )
+        .describe("409: the keyword exists on the code.")
+        .json_body(schema("NewKeyword"))
+        .errors(&[400, 409]),
+        RouteId::AdminKeywords => return None,
+
+        RouteId::AdminKeyword if m == Method::GET => {
+            Operation::new("getKeyword", "Get a keyword", ok("The keyword.", "Keyword"))
+        }
+        RouteId::AdminKeyword if m == Method::DELETE => Operation::new(
+            "deleteAdminKeyword",
+            "Delete a keyword",
+            ok("Deleted.", "Deleted"),
+        ),
+        RouteId::AdminKeyword => return None,
+
+        RouteId::AdminMessages if m == Method::GET => Operation::new(
+            "listMessages",
+            "List the account's messages",
+            ok("The account's messages.", "MessageList"),
+        ),
+        RouteId::AdminMessages if m == Method::POST => Operation::new(
+            "createMessage",
+            "Create a message",
+            created("The message.", "Message"),
+        )
+        .describe("409: a message with that ID (ignoring case) exists in the account.")
+        .json_body(schema("NewMessage"))
+        .errors(&[400, 409]),
+        RouteId::AdminMessages => return None,
+
+        RouteId::AdminMessage if m == Method::GET => {
+            Operation::new("getMessage", "Get a message", ok("The message.", "Message"))
+        }
+        RouteId::AdminMessage if m == Method::PATCH => Operation::new(
+            "updateMessage",
+            "Change some fields of a message",
+            ok("The message as changed.", "Message"),
+        )
+        .json_body(schema("MessagePatch"))
+        .errors(&[400]),
+        RouteId::AdminMessage if m == Method::DELETE => Operation::new(
+            "deleteMessage",
+            "Delete a message (accepted sends that are not yet due end in Error)",
+            ok("Deleted.", "Deleted"),
+        ),
+        RouteId::AdminMessage => return None,
+
+        RouteId::AdminLists if m == Method::GET => Operation::new(
+            "listLists",
+            "List the account's contact lists",
+            ok("The account's lists.", "ListList"),
+        ),
+        RouteId::AdminLists if m == Method::POST => Operation::new(
+            "createList",
+            "Create a contact list",
+            created("The list.", "List"),
+        )
+        .describe("409: a list with that ID (ignoring case) exists in the account.")
+        .json_body(schema("NewList"))
+        .errors(&[400, 409]),
+        RouteId::AdminLists => return None,
+
+        RouteId::AdminList if m == Method::GET => {
+            Operation::new("getList", "Get a list", ok("The list.", "List"))
+        }
+        RouteId::AdminList if m == Method::DELETE => {
+            Operation::new("deleteList", "Delete a list", ok("Deleted.", "Deleted"))
+        }
+        RouteId::AdminList => return None,
+
+        RouteId::AdminListContacts if m == Method::POST => Operation::new(
+            "importContacts",
+            "Add contacts to a list (JSON, or a streamed CSV of up to 1 GiB)",
+            ok("What was added, updated and refused; a bad row never rejects the good ones.", "ImportReport"),
+        )
+        .describe(
+            "API.md §7. A CSV body has a header row; the columns `mobileNumber` and \
+             `subscriberKey`, any other column becomes an attribute.",
+        )
+        .param(query(
+            "subscribeCode",
+            "CSV bodies: subscribe the imported numbers to a keyword on this code (with subscribeKeyword).",
+            json!({ "type": "string" }),
+            false,
+        ))
+        .param(query(
+            "subscribeKeyword",
+            "CSV bodies: the keyword to subscribe the imported numbers to (with subscribeCode).",
+            json!({ "type": "string" }),
+            false,
+        ))
+        .content(json!({
+            "application/json": { "schema": schema("ContactsImport") },
+            "text/csv": { "schema": { "type": "string" } },
+        }))
+        .errors(&[400]),
+        RouteId::AdminListContacts => return None,
+
+        RouteId::AdminListContact if m == Method::DELETE => Operation::new(
+            "removeContact",
+            "Remove a number from a list",
+            ok("Removed.", "Deleted"),
+        ),
+        RouteId::AdminListContact => return None,
+
+        RouteId::AdminSends if m == Method::GET => Operation::new(
+            "listSends",
+            "The account's sends, newest first",
+            ok("A page of sends.", "SendList"),
+        )
+        .param(query(
+            "state",
+            "Only sends in this state.",
+            json!({ "type": "string", "enum": SEND_STATES }),
+            false,
+        ))
+        .param(query(
+            "after",
+            "The `next` of the previous page.",
+            json!({ "type": "string" }),
+            false,
+        ))
+        .param(query(
+            "limit",
+            "Sends per page (default 100, at most 1000).",
+            json!({ "type": "integer", "minimum": 1 }),
+            false,
+        ))
+        .errors(&[400]),
+        RouteId::AdminSends => return None,
+
+        RouteId::AdminSend if m == Method::GET => Operation::new(
+            "getSend",
+            "A send's status, whatever its account",
+            ok("The send's status (API.md §5), first page of tracking.", "AdminSendStatus"),
+        ),
+        RouteId::AdminSend => return None,
+
+        RouteId::AdminSendCancel if m == Method::POST => Operation::new(
+            "cancelSend",
+            "Cancel a send: recipients not yet handed over never are",
+            ok("Canceled.", "Canceled"),
+        )
+        .describe("409: the send is already final (Finished, Error or Canceled).")
+        .errors(&[409]),
+        RouteId::AdminSendCancel => return None,
+
+        RouteId::AdminOutbox if m == Method::GET => Operation::new(
+            "outbox",
+            "What the simulator carrier accepted, oldest first",
+            ok("A page of the outbox.", "Outbox"),
+        )
+        .param(query(
+            "after",
+            "Only entries after this sequence number (the `next` of the previous page).",
+            json!({ "type": "integer" }),
+            false,
+        ))
+        .param(query(
+            "limit",
+            "Entries per page (default 1000, at most 10000).",
+            json!({ "type": "integer", "minimum": 1 }),
+            false,
+        ))
+        .errors(&[400]),
+        RouteId::AdminOutbox => return None,
+
+        RouteId::AdminSubscriptions if m == Method::GET => Operation::new(
+            "listSubscriptions",
+            "A number's subscriptions in the account",
+            ok("The number's subscriptions.", "SubscriptionList"),
+        )
+        .param(query(
+            "mobileNumber",
+            "The number (8–15 digits, a leading + allowed).",
+            json!({ "type": "string" }),
+            true,
+        ))
+        .errors(&[400]),
+        RouteId::AdminSubscriptions if m == Method::POST => Operation::new(
+            "setSubscription",
+            "Set one subscription of a number to a keyword, as an operator would",
+            ok("The subscription.", "Subscription"),
+        )
+        .json_body(schema("SubscriptionSet"))
+        .errors(&[400]),
+        RouteId::AdminSubscriptions => return None,
+    };
+    Some(op)
+}
+
+const SEND_STATES: [&str; 6] = ["New", "Queuing", "Started", "Finished", "Error", "Canceled"];
+
+/// A path parameter of the contract's templates.
+fn path_parameter(name: &str) -> Value {
+    let id = json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" });
+    let (description, schema) = match name {
+        "id" => ("A message ID (API.md §3).", id),
+        "tokenId" => ("A send or job token (API.md §3).", id),
+        "listId" | "list" => ("A list ID (API.md §3).", id),
+        "keywordId" => ("A keyword ID (API.md §3).", id),
+        "acct" => ("An account ID (API.md §3).", id),
+        "mobileNumber" => (
+            "A mobile number: 8–15 digits, country code first, a leading + allowed.",
+            json!({ "type": "string", "pattern": "^\\+?[0-9]{8,15}$" }),
+        ),
+        "code" => (
+            "The code's ID or its code string (`88976`).",
+            json!({ "type": "string", "minLength": 1 }),
+        ),
+        "clientId" => (
+            "An API client's ID.",
+            json!({ "type": "string", "minLength": 1 }),
+        ),
+        _ => (
+            "A path parameter.",
+            json!({ "type": "string", "minLength": 1 }),
+        ),
+    };
+    json!({
+        "name": name, "in": "path", "required": true, "description": description,
+        "schema": schema,
+    })
+}
+
+/// The `{name}` parameters of a template, in order.
+fn template_parameters(template: &str) -> Vec<&str> {
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// True when a request with the last path parameter empty names the parent path, which the
+/// table routes without this method: the answer is then 405 (API.md §1).
+fn empty_last_parameter_is_405(route: &RouteInfo, method: &Method) -> bool {
+    let Some(parent) = route.pattern.strip_suffix("/{}") else {
+        return false;
+    };
+    routing::routes().any(|r| r.pattern == parent && !r.methods.contains(method))
+}
+
+fn responses(route: &RouteInfo, method: &Method, op: &Operation) -> Value {
+    let mut out = Map::new();
+    let (status, description, body) = &op.success;
+    out.insert(
+        status.to_string(),
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": body } },
+        }),
+    );
+    for status in op.errors {
+        let name = match (route.access, status) {
+            (Access::Public, 400) => "TokenBadRequest",
+            (_, 400) => "BadRequest",
+            (_, 409) => "Conflict",
+            _ => continue,
+        };
+        out.insert(status.to_string(), response(name));
+    }
+    match route.access {
+        Access::Public => {
+            out.insert("401".into(), response("TokenUnauthorized"));
+            out.insert("429".into(), response("RateLimited"));
+        }
+        Access::Sms => {
+            out.insert("401".into(), response("SmsUnauthorized"));
+            out.insert("403".into(), response("Forbidden"));
+            out.insert("429".into(), response("RateLimited"));
+        }
+        Access::Admin => {
+            out.insert("401".into(), response("AdminUnauthorized"));
+        }
+    }
+    if route.pattern.contains("{}") {
+        out.insert("404".into(), response("NotFound"));
+    }
+    if empty_last_parameter_is_405(route, method) {
+        out.insert("405".into(), response("MethodNotAllowed"));
+    }
+    if op.body.is_some() {
+        out.insert("413".into(), response("TooLarge"));
+    }
+    out.insert("500".into(), response("InternalError"));
+    Value::Object(out)
+}
+
+fn security(route: &RouteInfo, method: &Method) -> Value {
+    match route.access {
+        Access::Public => json!([]),
+        Access::Sms => json!([{ "accessToken": [routing::required_scope(route.id, method)] }]),
+        Access::Admin => json!([{ "adminToken": [] }]),
+    }
+}
+
+fn tag(access: Access) -> &'static str {
+    match access {
+        Access::Public => "auth",
+        Access::Sms => "sms",
+        Access::Admin => "admin",
+    }
+}
+
+fn operation_object(route: &RouteInfo, method: &Method, op: Operation) -> Value {
+    let mut params: Vec<Value> = template_parameters(contract_path(route.id))
+        .into_iter()
+        .map(path_parameter)
+        .collect();
+    params.extend(op.parameters.iter().cloned());
+    let mut obj = json!({
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [tag(route.access)],
+        "security": security(route, method),
+        "responses": responses(route, method, &op),
+    });
+    if let Some(d) = op.description {
+        obj["description"] = json!(d);
+    }
+    if route.access == Access::Sms {
+        let scope = routing::required_scope(route.id, method);
+        let d = op.description.unwrap_or("");
+        obj["description"] = json!(format!("Scope `{scope}`. {d}").trim_end().to_string());
+    }
+    if !params.is_empty() {
+        obj["parameters"] = Value::Array(params);
+    }
+    if let Some(content) = op.body {
+        obj["requestBody"] = json!({
+            "required": false,
+            "description": "JSON bodies: field names are case-insensitive, unknown fields are \
+                ignored, `null` means absent, an empty body is `{}` (API.md §1).",
+            "content": content,
+        });
+    }
+    obj
+}
+
+fn method_key(method: &Method) -> String {
+    method.as_str().to_ascii_lowercase()
+}
+
+fn operational_paths(paths: &mut Map<String, Value>) {
+    paths.insert(
+        "/healthz".into(),
+        json!({ "get": {
+            "operationId": "healthz", "summary": "The process is up", "tags": ["operations"],
+            "security": [],
+            "responses": { "200": { "description": "Up.", "content": { "application/json": {
+                "schema": schema("Health") } } } },
+        } }),
+    );
+    paths.insert(
+        "/readyz".into(),
+        json!({ "get": {
+            "operationId": "readyz", "summary": "The database is reachable and migrated",
+            "tags": ["operations"], "security": [],
+            "responses": {
+                "200": { "description": "Ready.", "content": { "application/json": {
+                    "schema": schema("Ready") } } },
+                "503": { "description": "Not ready.", "content": { "application/json": {
+                    "schema": schema("NotReady") } } },
+            },
+        } }),
+    );
+    paths.insert(
+        PATH.into(),
+        json!({ "get": {
+            "operationId": "openapi", "summary": "This document", "tags": ["operations"],
+            "security": [],
+            "responses": { "200": { "description": "The OpenAPI 3.1 document.", "content": {
+                "application/json": { "schema": { "type": "object",
+                    "required": ["openapi", "info", "paths"] } } } } },
+        } }),
+    );
+}
+
+/// Builds the document from the route table.
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for route in routing::routes() {
+        let mut item = Map::new();
+        for method in route.methods {
+            if let Some(op) = operation(route.id, method) {
+                item.insert(method_key(method), operation_object(&route, method, op));
+            }
+        }
+        match paths.get_mut(contract_path(route.id)) {
+            Some(Value::Object(existing)) => existing.extend(item),
+            _ => {
+                paths.insert(contract_path(route.id).to_string(), Value::Object(item));
+            }
+        }
+    }
+    operational_paths(&mut paths);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tidings",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": INFO_DESCRIPTION,
+            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
+        },
+        "servers": [{ "url": "/" }],
+        "tags": [
+            { "name": "auth", "description": "OAuth2 token endpoint (API.md §2)." },
+            { "name": "sms", "description": "The MobileConnect API (API.md §4–§6)." },
+            { "name": "admin", "description": "The admin API (API.md §7)." },
+            { "name": "operations", "description": "Health and this document." },
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": security_schemes(),
+            "schemas": schemas(),
+            "responses": error_responses(),
+        },
+    })
+}
+
+const INFO_DESCRIPTION: &str = "Tidings' API: `/v2/token` and `/sms/v1` are wire-compatible \
+with the MobileConnect REST API; `/admin/v1` is Tidings' own. Every response is JSON with \
+`Content-Type: application/json; charset=utf-8`. Paths, query parameter names and request field \
+names match case-insensitively; IDs in paths resolve case-insensitively. When several failures \
+apply the answer is the first of 404, 405, 401, 403, 413, 400. Any method a path does not list \
+answers 405 `{\"errors\": [\"Method not allowed.\"]}`; an unknown path answers 404 \
+`{\"errors\": [\"Not found.\"]}`. Timestamps are `yyyy-MM-ddTHH:mm:ss.fff` in CST (UTC−06:00), \
+or UTC with a `Z` suffix when `api.timestamps = \"utc\"`.";
+
+fn security_schemes() -> Value {
+    json!({
+        "accessToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "An access token from POST /v2/token (API.md §2). The scope each \
+                operation needs is listed in its security requirement.",
+        },
+        "adminToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "The admin token: TIDINGS_ADMIN_TOKEN, config `admin.token`, or the \
+                one generated into the data directory on first start (API.md §7).",
+        },
+    })
+}
+
+/// A closed object schema (responses): every listed property, `required` always present.
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
+/// An open request object: unknown fields are ignored (API.md §1).
+fn request(required: &[&str], properties: Value) -> Value {
+    let mut obj = json!({ "type": "object", "properties": properties });
+    if !required.is_empty() {
+        obj["required"] = json!(required);
+    }
+    obj
+}
+
+fn items_of(name: &str) -> Value {
+    object(
+        &["items"],
+        json!({ "items": { "type": "array", "items": schema(name) } }),
+    )
+}
+
+/// A request field that may also be `null` (absent).
+fn nullable(type_name: &str, description: &str) -> Value {
+    json!({ "type": [type_name, "null"], "description": description })
+}
+
+fn nullable_strings(description: &str) -> Value {
+    json!({ "type": ["array", "null"], "items": { "type": "string" }, "description": description })
+}
+
+const BOOLEAN_NOTE: &str = "JSON true/false; the strings \"true\"/\"false\" in any letter case \
+are accepted too.";
+
+fn flag(description: &str) -> Value {
+    json!({
+        "type": ["boolean", "null"],
+        "description": format!("{description} {BOOLEAN_NOTE}"),
+    })
+}
+
+fn messages_const(message: &str) -> Value {
+    object(
+        &["errors"],
+        json!({ "errors": {
+            "type": "array", "minItems": 1, "maxItems": 1, "items": { "const": message },
+        } }),
+    )
+}
+
+fn schemas() -> Value {
+    let timestamp_pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z?$";
+    let token = json!({ "type": "string", "pattern": "^[a-z0-9]{26,40}$",
+        "description": "A send or job token, as minted (API.md §3)." });
+    let status_code = json!({ "type": "string", "pattern": "^[0-9]{4}$" });
+    let mut s = Map::new();
+    let mut put = |name: &str, value: Value| {
+        s.insert(name.to_string(), value);
+    };
+
+    // Common pieces.
+    put(
+        "Timestamp",
+        json!({ "type": "string", "pattern": timestamp_pattern,
+            "description": "`yyyy-MM-ddTHH:mm:ss.fff`, CST (UTC−06:00) without an offset, or UTC \
+                with a `Z` suffix (`api.timestamps = \"utc\"`)." }),
+    );
+    put(
+        "NullableTimestamp",
+        json!({ "type": ["string", "null"], "pattern": timestamp_pattern }),
+    );
+    put(
+        "Errors",
+        object(
+            &["errors"],
+            json!({ "errors": { "type": "array", "minItems": 1, "items": { "type": "string" } } }),
+        ),
+    );
+    put(
+        "NotAuthorized",
+        object(
+            &["documentation", "errorcode", "message"],
+            json!({
+                "documentation": { "type": "string" },
+                "errorcode": { "const": 0 },
+                "message": { "const": "Not Authorized" },
+            }),
+        ),
+    );
+    put(
+        "InsufficientPrivileges",
+        object(
+            &["documentation", "errorcode", "message"],
+            json!({
+                "documentation": { "type": "string" },
+                "errorcode": { "const": 40003 },
+                "message": { "const": "Insufficient privileges" },
+            }),
+        ),
+    );
+    put(
+        "RateLimited",
+        object(
+            &["message", "errorcode", "retryAfter", "documentation"],
+            json!({
+                "message": { "const": "Rate limit exceeded" },
+                "errorcode": { "const": 50100 },
+                "retryAfter": { "type": "integer", "minimum": 1 },
+                "documentation": { "type": "string" },
+            }),
+        ),
+    );
+    put(
+        "OAuthError",
+        object(
+            &["error", "error_description", "error_uri"],
+            json!({
+                "error": { "type": "string", "enum": [
+                    "invalid_client", "unsupported_grant_type", "invalid_request",
+                    "unauthorized_client"] },
+                "error_description": { "type": "string" },
+                "error_uri": { "type": "string" },
+            }),
+        ),
+    );
+    put(
+        "InternalError",
+        object(
+            &["errors"],
+            json!({ "errors": { "type": "array", "minItems": 1, "maxItems": 1, "items": {
+                "type": "string",
+                "pattern": "^An unexpected error occurred, please contact Customer Support with reference id [A-Za-z0-9_-]+\\.$",
+            } } }),
+        ),
+    );
+    put("NotFound", schema_errors_note("Not found."));
+    put("MethodNotAllowed", messages_const("Method not allowed."));
+    put("TooLarge", messages_const("The request body is too large."));
+    put("AdminNotAuthorized", messages_const("Not authorized."));
+
+    // /v2/token
+    put(
+        "TokenRequest",
+        request(
+            &["grant_type", "client_id", "client_secret"],
+            json!({
+                "grant_type": { "const": "client_credentials",
+                    "description": "Must be `client_credentials` (checked first)." },
+                "client_id": { "type": ["string", "number"] },
+                "client_secret": { "type": "string" },
+                "account_id": { "type": ["string", "number", "null"],
+                    "description": "The account the token acts for; one the client is granted. Default: the client's own." },
+                "scope": nullable("string", "Space-separated; the token gets the intersection with the client's scopes. Omitted: all granted; \"\": none."),
+            }),
+        ),
+    );
+    put(
+        "TokenResponse",
+        object(
+            &[
+                "access_token",
+                "expires_in",
+                "token_type",
+                "rest_instance_url",
+                "soap_instance_url",
+                "scope",
+            ],
+            json!({
+                "access_token": { "type": "string", "minLength": 1, "maxLength": 512 },
+                "expires_in": { "type": "integer", "description": "Seconds (1079 for a fresh token)." },
+                "token_type": { "const": "Bearer" },
+                "rest_instance_url": { "type": "string", "pattern": "^https?://.*/$" },
+                "soap_instance_url": { "type": "string", "pattern": "^https?://.*/$" },
+                "scope": { "type": "string", "description": "Granted scopes, sorted, space-separated." },
+            }),
+        ),
+    );
+
+    // Sends.
+    put(
+        "BlackoutWindow",
+        json!({ "type": ["object", "null"], "properties": {
+            "UtcOffset": nullable("string", "`±HHMM`, `±HH:MM` or whole hours (`-5`, `+10`); −12:00…+14:00."),
+            "WindowStart": nullable("string", "`HHMM` or `H:MM`/`HH:MM`, local to UtcOffset."),
+            "WindowEnd": nullable("string", "`HHMM` or `H:MM`/`HH:MM`; earlier than WindowStart crosses midnight."),
+        } }),
+    );
+    put(
+        "SendListRequest",
+        request(
+            &[],
+            json!({
+                "TargetListIds": nullable_strings("Lists whose contacts receive the message (needs OverrideTemplateTargetLists true)."),
+                "OverrideTemplateTargetLists": flag("Use TargetListIds instead of the message's default target lists."),
+                "ExclusionListIds": nullable_strings("Lists whose contacts are excluded (needs OverrideTemplateExclusionLists true)."),
+                "OverrideTemplateExclusionLists": flag("Use ExclusionListIds instead of the message's default exclusion lists."),
+                "IgnoreExclusionLists": flag("Exclude nobody."),
+                "OverrideMessageText": flag("Send MessageText instead of the stored text."),
+                "MessageText": nullable("string", "The override text."),
+                "blackoutWindow": schema("BlackoutWindow"),
+                "sendTime": nullable("string", "`yyyy-MM-dd HH:mm` (also with `T`, with `:ss`), UTC; absent or past = now."),
+                "allowDuplication": flag("One text per list membership instead of one per number."),
+                "ContentURL": nullable("string", "http(s) URL of media: the send becomes MMS."),
+            }),
+        ),
+    );
+    put(
+        "Subscriber",
+        request(
+            &[],
+            json!({
+                "MobileNumber": nullable("string", "8–15 digits, a leading + allowed."),
+                "SubscriberKey": nullable("string", ""),
+                "Attributes": { "type": ["object", "null"],
+                    "description": "Values for `%%Name%%` placeholders." },
+            }),
+        ),
+    );
+    put(
+        "SendContactRequest",
+        request(
+            &[],
+            json!({
+                "mobileNumbers": json!({ "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 }),
+                "Subscribers": { "type": ["array", "null"], "items": schema("Subscriber"), "maxItems": 250 },
+                "Subscribe": flag("Subscribe numbers that have no subscription to `keyword`."),
+                "Resubscribe": flag("Re-subscribe numbers that opted out of `keyword`."),
+                "keyword": nullable("string", "A keyword on the message's code."),
+                "Override": flag("Send messageText instead of the stored text."),
+                "messageText": nullable("string", "The override text."),
+                "blackoutWindow": schema("BlackoutWindow"),
+                "SendTime": nullable("string", "As sendTime of messageList send."),
+                "ContentURL": nullable("string", "http(s) URL of media."),
+            }),
+        ),
+    );
+    put(
+        "SendAccepted",
+        object(&["tokenId"], json!({ "tokenId": token.clone() })),
+    );
+    put(
+        "SendCounts",
+        object(
+            &[
+                "recipients",
+                "queued",
+                "deferred",
+                "sent",
+                "delivered",
+                "failed",
+                "unknown",
+                "suppressed",
+                "canceled",
+            ],
+            json!({
+                "recipients": { "type": "integer" }, "queued": { "type": "integer" },
+                "deferred": { "type": "integer" }, "sent": { "type": "integer" },
+                "delivered": { "type": "integer" }, "failed": { "type": "integer" },
+                "unknown": { "type": "integer" }, "suppressed": { "type": "integer" },
+                "canceled": { "type": "integer" },
+            }),
+        ),
+    );
+    put(
+        "TrackingEntry",
+        object(
+            &[
+                "mobileNumber",
+                "statusCode",
+                "message",
+                "standardStatusCode",
+                "description",
+                "date",
+            ],
+            json!({
+                "mobileNumber": { "type": "string" },
+                "statusCode": status_code.clone(),
+                "message": { "type": "string", "description": "The short name of the code (`Delivered`); a queueMO reply's text." },
+                "standardStatusCode": status_code.clone(),
+                "description": { "type": "string" },
+                "date": schema("Timestamp"),
+                "segments": { "type": "integer" },
+                "encoding": { "type": "string", "enum": ["GSM-7", "UCS-2", ""] },
+                "note": { "type": "string" },
+            }),
+        ),
+    );
+    let status_properties = |with_message: bool, admin: bool| {
+        let mut p = json!({
+            "count": { "type": "integer" },
+            "createDate": schema("Timestamp"),
+            "completeDate": schema("NullableTimestamp"),
+            "status": { "type": "string", "enum": SEND_STATES },
+            "tracking": { "type": "array", "items": schema("TrackingEntry") },
+            "counts": schema("SendCounts"),
+            "scheduledFor": schema("NullableTimestamp"),
+            "segments": { "type": "integer" },
+            "encoding": { "type": "string", "enum": ["GSM-7", "UCS-2"] },
+            "page": { "type": "integer" },
+            "pageSize": { "type": "integer" },
+            "trackingTotal": { "type": "integer" },
+            "errors": { "type": "array", "items": { "type": "string" },
+                "description": "Why a send in Error could not run." },
+        });
+        let mut required = vec![
+            "count",
+            "createDate",
+            "completeDate",
+            "status",
+            "tracking",
+            "counts",
+            "scheduledFor",
+            "segments",
+            "encoding",
+            "page",
+            "pageSize",
+            "trackingTotal",
+        ];
+        if with_message {
+            p["message"] = json!({ "type": "string",
+                "description": "The text as sent, before per-contact substitution." });
+            required.push("message");
+        }
+        if admin {
+            p["tokenId"] = token.clone();
+            p["accountId"] = json!({ "type": "string" });
+            p["messageId"] = json!({ "type": "string" });
+            required.extend(["tokenId", "accountId", "messageId"]);
+        }
+        object(&required, p)
+    };
+    put("SendStatus", status_properties(true, false));
+    put("MoSendStatus", status_properties(false, false));
+    put("AdminSendStatus", status_properties(true, true));
+    put(
+        "ContactHistory",
+        object(
+            &["count", "createDate", "status", "history"],
+            json!({
+                "count": { "type": "integer" },
+                "createDate": schema("Timestamp"),
+                "status": { "const": "Active" },
+                "history": { "type": "array", "items": object(
+                    &["type", "message", "date"],
+                    json!({
+                        "type": { "type": "string", "enum": ["MT", "MO"] },
+                        "message": { "type": "string" },
+                        "date": schema("Timestamp"),
+                    }),
+                ) },
+            }),
+        ),
+    );
+    put(
+        "MoHistory",
+        object(
+            &["count", "createDate", "status", "history"],
+            json!({
+                "count": { "type": "integer" },
+                "createDate": schema("Timestamp"),
+                "status": { "const": "Active" },
+                "history": { "type": "array", "items": object(
+                    &["type", "mobileNumber", "message", "date"],
+                    json!({
+                        "type": { "type": "string", "enum": ["MT", "MO"] },
+                        "mobileNumber": { "type": "string" },
+                        "message": { "type": "string" },
+                        "date": schema("Timestamp"),
+                    }),
+                ) },
+            }),
+        ),
+    );
+    put(
+        "QueueMoRequest",
+        request(
+            &[],
+            json!({
+                "mobileNumbers": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
+                "subscribers": { "type": ["array", "null"], "maxItems": 250, "items": request(&[], json!({
+                    "mobilenumber": nullable("string", ""),
+                    "subscriberkey": nullable("string", ""),
+                })) },
+                "shortCode": nullable("string", "A code of the account."),
+                "messageText": nullable("string", "The text the numbers send."),
+            }),
+        ),
+    );
+    put(
+        "QueueMoAccepted",
+        object(
+            &["tokenId", "results"],
+            json!({
+                "tokenId": token.clone(),
+                "results": { "type": "array", "items": object(
+                    &["identifier", "mobileNumber", "result"],
+                    json!({
+                        "identifier": { "type": "string", "description": "The subscriber key, else the number." },
+                        "mobileNumber": { "type": "string" },
+                        "result": { "const": "OK" },
+                    }),
+                ) },
+            }),
+        ),
+    );
+    put(
+        "KeywordRequest",
+        request(
+            &[],
+            json!({
+                "ShortCode": nullable("string", "A short code of the account (or LongCode)."),
+                "LongCode": nullable("string", "A long code of the account (or ShortCode)."),
+                "CountryCode": nullable("string", "When given, the code's country."),
+                "Keyword": nullable("string", "One word, not reserved (STOP, HELP, ...)."),
+            }),
+        ),
+    );
+    put(
+        "KeywordCreated",
+        object(&["keywordId"], json!({ "keywordId": { "type": "string" } })),
+    );
+    put(
+        "Success",
+        object(&["status"], json!({ "status": { "const": "Success" } })),
+    );
+    put(
+        "SubscriptionLookupRequest",
+        request(
+            &[],
+            json!({
+                "mobileNumber": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
+                "subscriberKey": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
+            }),
+        ),
+    );
+    put(
+        "SubscriptionLookup",
+        object(
+            &["count", "createDate", "completeDate", "contacts"],
+            json!({
+                "count": { "type": "string", "pattern": "^[0-9]+$", "description": "The number of contacts, as a string." },
+                "createDate": schema("Timestamp"),
+                "completeDate": schema("Timestamp"),
+                "contacts": { "type": "array", "items": object(
+                    &["mobileNumber", "shortCode", "keyword", "optInDate", "optOutDate", "status"],
+                    json!({
+                        "mobileNumber": { "type": "string" },
+                        "shortCode": { "type": "string" },
+                        "keyword": { "type": "string" },
+                        "optInDate": schema("NullableTimestamp"),
+                        "optOutDate": schema("NullableTimestamp"),
+                        "status": schema("SubscriptionStatus"),
+                    }),
+                ) },
+            }),
+        ),
+    );
+    put(
+        "SubscriptionStatus",
+        json!({ "type": "string", "enum": ["Subscribed", "Unsubscribed", "InProgress"] }),
+    );
+    put(
+        "FieldMap",
+        request(
+            &[],
+            json!({
+                "Destination": nullable("string", "`_MobileNumber`, `_CountryCode`, `_SubscriberKey` or an attribute name."),
+                "Ordinal": { "type": ["integer", "string", "null"], "description": "0-based column (MapByOrdinal)." },
+                "Source": nullable("string", "Header name, matched case-insensitively (MapByHeader)."),
+            }),
+        ),
+    );
+    put(
+        "QueueImportRequest",
+        request(
+            &[],
+            json!({
+                "ListId": nullable("string", "Ignored: the path names the list."),
+                "ShortCode": nullable("string", "With Keyword: subscribe the imported numbers."),
+                "Keyword": nullable("string", "A keyword on ShortCode."),
+                "FileName": nullable("string", "A plain file name in `<data dir>/imports`."),
+                "FileType": nullable("string", "`csv`."),
+                "IsFirstRowHeader": flag("The first row names the columns."),
+                "ImportMappingType": { "type": ["string", "null"], "enum": ["MapByOrdinal", "MapByHeader", null],
+                    "description": "Matched ignoring case." },
+                "FieldMaps": { "type": ["array", "null"], "items": schema("FieldMap") },
+            }),
+        ),
+    );
+    put(
+        "ImportStatus",
+        object(
+            &[
+                "tokenId",
+                "status",
+                "createdDate",
+                "type",
+                "inserted",
+                "updated",
+                "invalid",
+            ],
+            json!({
+                "tokenId": token.clone(),
+                "status": { "type": "string", "enum": ["Queued", "Processing", "Completed", "Error"] },
+                "createdDate": schema("Timestamp"),
+                "type": { "const": "Import" },
+                "inserted": { "type": "integer" },
+                "updated": { "type": "integer" },
+                "invalid": { "type": "integer" },
+                "errors": { "type": "array", "items": { "type": "string" },
+                    "description": "Row errors (the first 100) or why the import stopped." },
+                "completedDate": schema("Timestamp"),
+            }),
+        ),
+    );
+    put(
+        "RefreshAccepted",
+        object(
+            &["tokenId", "lastPublishDate"],
+            json!({ "tokenId": token.clone(), "lastPublishDate": schema("Timestamp") }),
+        ),
+    );
+    put(
+        "RefreshStatus",
+        object(
+            &["tokenId", "publishDate"],
+            json!({ "tokenId": token.clone(), "publishDate": schema("NullableTimestamp") }),
+        ),
+    );
+    put(
+        "DeliveryReportRequest",
+        request(
+            &[],
+            json!({ "filename": nullable("string", "A plain file name, written in `<data dir>/reports`.") }),
+        ),
+    );
+    put(
+        "DeliveryReportAccepted",
+        object(
+            &["tokenId", "filename"],
+            json!({ "tokenId": token.clone(), "filename": { "type": "string" } }),
+        ),
+    );
+
+    // Admin.
+    let id = json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" });
+    put(
+        "NewAccount",
+        request(
+            &["name"],
+            json!({
+                "id": nullable("string", "An explicit ID (API.md §3); minted when absent."),
+                "name": { "type": "string", "minLength": 1 },
+            }),
+        ),
+    );
+    put(
+        "Account",
+        object(
+            &["id", "name", "createdDate"],
+            json!({ "id": id.clone(), "name": { "type": "string" }, "createdDate": schema("Timestamp") }),
+        ),
+    );
+    put("AccountList", items_of("Account"));
+    put(
+        "NewClient",
+        request(
+            &[],
+            json!({
+                "scopes": { "type": ["array", "null"], "items": { "type": "string",
+                    "enum": ["sms_read", "sms_send", "sms_write"] }, "description": "Default: all three." },
+                "accounts": nullable_strings("Other accounts the client may act for (`account_id` of /v2/token)."),
+            }),
+        ),
+    );
+    let scopes = json!({ "type": "array", "items": { "type": "string",
+        "enum": ["sms_read", "sms_send", "sms_write"] } });
+    put(
+        "ClientCreated",
+        object(
+            &[
+                "clientId",
+                "clientSecret",
+                "accountId",
+                "scopes",
+                "accounts",
+            ],
+            json!({
+                "clientId": { "type": "string" },
+                "clientSecret": { "type": "string", "description": "Shown only here; stored hashed." },
+                "accountId": { "type": "string" },
+                "scopes": scopes.clone(),
+                "accounts": { "type": "array", "items": { "type": "string" } },
+            }),
+        ),
+    );
+    put(
+        "Client",
+        object(
+            &[
+                "clientId",
+                "accountId",
+                "scopes",
+                "accounts",
+                "createdDate",
+                "revoked",
+            ],
+            json!({
+                "clientId": { "type": "string" },
+                "accountId": { "type": "string" },
+                "scopes": scopes,
+                "accounts": { "type": "array", "items": { "type": "string" } },
+                "createdDate": schema("Timestamp"),
+                "revoked": { "type": "boolean" },
+            }),
+        ),
+    );
+    put("ClientList", items_of("Client"));
+    put(
+        "NewCode",
+        request(
+            &["code"],
+            json!({
+                "code": { "type": "string", "pattern": "^[A-Za-z0-9]{3,15}$" },
+                "countryCode": nullable("string", "Default `US`."),
+                "type": { "type": ["string", "null"], "enum": ["short", "long", null], "description": "Default `short`." },
+                "carrier": nullable("string", "A configured carrier; default `simulator`."),
+                "optOutText": nullable("string", "Reply to STOP."),
+                "helpText": nullable("string", "Reply to HELP."),
+            }),
+        ),
+    );
+    put(
+        "Code",
+        object(
+            &[
+                "id",
+                "code",
+                "countryCode",
+                "type",
+                "carrier",
+                "optOutText",
+                "helpText",
+                "createdDate",
+            ],
+            json!({
+                "id": id.clone(),
+                "code": { "type": "string" },
+                "countryCode": { "type": "string" },
+                "type": { "type": "string", "enum": ["short", "long"] },
+                "carrier": { "type": "string" },
+                "optOutText": { "type": "string" },
+                "helpText": { "type": "string" },
+                "createdDate": schema("Timestamp"),
+            }),
+        ),
+    );
+    put("CodeList", items_of("Code"));
+    put(
+        "NewKeyword",
+        request(
+            &["code", "keyword"],
+            json!({
+                "code": { "type": "string", "minLength": 1, "description": "The code string (or its ID)." },
+                "keyword": { "type": "string", "minLength": 1, "description": "One word." },
+                "response": nullable("string", "Reply to an opt-in."),
+                "doubleOptIn": flag("The first text asks for a Y/YES confirmation."),
+                "confirmText": nullable("string", "The confirmation request (required with doubleOptIn)."),
+            }),
+        ),
+    );
+    put(
+        "Keyword",
+        object(
+            &[
+                "id",
+                "code",
+                "keyword",
+                "response",
+                "doubleOptIn",
+                "confirmText",
+                "createdDate",
+            ],
+            json!({
+                "id": id.clone(),
+                "code": { "type": "string" },
+                "keyword": { "type": "string" },
+                "response": { "type": ["string", "null"] },
+                "doubleOptIn": { "type": "boolean" },
+                "confirmText": { "type": ["string", "null"] },
+                "createdDate": schema("Timestamp"),
+            }),
+        ),
+    );
+    put("KeywordList", items_of("Keyword"));
+    let message_status =
+        json!({ "type": "string", "enum": ["Active", "Scheduled", "Inactive", "Draft"] });
+    let message_fields = |with_id: bool| {
+        let mut p = json!({
+            "name": nullable("string", "Default: the ID."),
+            "code": { "type": "string", "description": "A code of the account." },
+            "text": nullable("string", "The text; `%%Name%%` placeholders take contact attributes."),
+            "status": { "type": ["string", "null"], "enum": ["Active", "Scheduled", "Inactive", "Draft", null],
+                "description": "Default Active; matched ignoring case." },
+            "targetListIds": nullable_strings("Default target lists."),
+            "exclusionListIds": nullable_strings("Default exclusion lists."),
+            "contentUrl": nullable("string", "http(s) URL of media; null or \"\" clears it."),
+        });
+        if with_id {
+            p["id"] = nullable("string", "An explicit ID (API.md §3); minted when absent.");
+            request(&["code"], p)
+        } else {
+            p["code"] = nullable("string", "A code of the account.");
+            request(&[], p)
+        }
+    };
+    put("NewMessage", message_fields(true));
+    put("MessagePatch", message_fields(false));
+    put(
+        "Message",
+        object(
+            &[
+                "id",
+                "name",
+                "code",
+                "text",
+                "status",
+                "targetListIds",
+                "exclusionListIds",
+                "contentUrl",
+                "createdDate",
+                "modifiedDate",
+            ],
+            json!({
+                "id": id.clone(),
+                "name": { "type": "string" },
+                "code": { "type": "string" },
+                "text": { "type": "string" },
+                "status": message_status,
+                "targetListIds": { "type": "array", "items": { "type": "string" } },
+                "exclusionListIds": { "type": "array", "items": { "type": "string" } },
+                "contentUrl": { "type": ["string", "null"] },
+                "createdDate": schema("Timestamp"),
+                "modifiedDate": schema("Timestamp"),
+            }),
+        ),
+    );
+    put("MessageList", items_of("Message"));
+    put(
+        "NewList",
+        request(
+            &["name"],
+            json!({
+                "id": nullable("string", "An explicit ID (API.md §3); minted when absent."),
+                "name": { "type": "string", "minLength": 1 },
+            }),
+        ),
+    );
+    put(
+        "List",
+        object(
+            &["id", "name", "size", "createdDate"],
+            json!({
+                "id": id.clone(),
+                "name": { "type": "string" },
+                "size": { "type": "integer", "minimum": 0 },
+                "createdDate": schema("Timestamp"),
+            }),
+        ),
+    );
+    put("ListList", items_of("List"));
+    put(
+        "ContactsImport",
+        request(
+            &["contacts"],
+            json!({
+                "contacts": { "type": "array", "items": request(&["mobileNumber"], json!({
+                    "mobileNumber": { "type": "string" },
+                    "subscriberKey": nullable("string", ""),
+                    "attributes": { "type": ["object", "null"],
+                        "description": "String, number or boolean values; others are ignored." },
+                })) },
+                "subscribe": { "type": ["object", "null"], "required": ["code", "keyword"], "properties": {
+                    "code": { "type": "string" },
+                    "keyword": { "type": "string" },
+                }, "description": "Subscribe the imported numbers to this keyword on this code." },
+            }),
+        ),
+    );
+    put(
+        "ImportReport",
+        object(
+            &["added", "updated", "invalid", "errors"],
+            json!({
+                "added": { "type": "integer" },
+                "updated": { "type": "integer", "description": "Numbers already in the list." },
+                "invalid": { "type": "integer" },
+                "errors": { "type": "array", "items": object(
+                    &["row", "value", "reason"],
+                    json!({
+                        "row": { "type": "integer", "description": "1-based; a CSV's header is row 1." },
+                        "value": { "type": "string" },
+                        "reason": { "type": "string" },
+                    }),
+                ) },
+            }),
+        ),
+    );
+    put(
+        "Deleted",
+        object(&["deleted"], json!({ "deleted": { "const": true } })),
+    );
+    put(
+        "AdminSend",
+        object(
+            &[
+                "tokenId",
+                "messageId",
+                "kind",
+                "state",
+                "count",
+                "text",
+                "createDate",
+                "completeDate",
+                "scheduledFor",
+                "errors",
+            ],
+            json!({
+                "tokenId": token.clone(),
+                "messageId": { "type": "string" },
+                "kind": { "type": "string", "enum": ["list", "contact", "mo"] },
+                "state": { "type": "string", "enum": SEND_STATES },
+                "count": { "type": "integer" },
+                "text": { "type": "string" },
+                "createDate": schema("Timestamp"),
+                "completeDate": schema("NullableTimestamp"),
+                "scheduledFor": schema("NullableTimestamp"),
+                "errors": { "type": "array", "items": { "type": "string" } },
+            }),
+        ),
+    );
+    put(
+        "SendList",
+        object(
+            &["items", "next"],
+            json!({
+                "items": { "type": "array", "items": schema("AdminSend") },
+                "next": { "type": ["string", "null"], "description": "The `after` of the next page; null at the end." },
+            }),
+        ),
+    );
+    put(
+        "Canceled",
+        object(
+            &["status", "canceledRecipients"],
+            json!({
+                "status": { "const": "Canceled" },
+                "canceledRecipients": { "type": "integer", "minimum": 0 },
+            }),
+        ),
+    );
+    put(
+        "OutboxItem",
+        object(
+            &[
+                "seq",
+                "carrier",
+                "from",
+                "to",
+                "text",
+                "contentUrl",
+                "encoding",
+                "segments",
+                "tokenId",
+                "acceptedAt",
+            ],
+            json!({
+                "seq": { "type": "integer" },
+                "carrier": { "type": "string" },
+                "from": { "type": "string" },
+                "to": { "type": "string" },
+                "text": { "type": "string" },
+                "contentUrl": { "type": ["string", "null"] },
+                "encoding": { "type": "string", "enum": ["GSM-7", "UCS-2"] },
+                "segments": { "type": "integer" },
+                "tokenId": { "type": ["string", "null"] },
+                "acceptedAt": schema("Timestamp"),
+            }),
+        ),
+    );
+    put(
+        "Outbox",
+        object(
+            &["items", "next"],
+            json!({
+                "items": { "type": "array", "items": schema("OutboxItem") },
+                "next": { "type": ["integer", "null"], "description": "The `after` of the next page; null at the end." },
+            }),
+        ),
+    );
+    put(
+        "SubscriptionSet",
+        request(
+            &["mobileNumber", "code", "keyword", "status"],
+            json!({
+                "mobileNumber": { "type": "string" },
+                "code": { "type": "string" },
+                "keyword": { "type": "string" },
+                "status": { "type": "string", "enum": ["Subscribed", "Unsubscribed", "InProgress"],
+                    "description": "Matched ignoring case." },
+            }),
+        ),
+    );
+    put(
+        "Subscription",
+        object(
+            &[
+                "mobileNumber",
+                "code",
+                "keyword",
+                "status",
+                "optInDate",
+                "optOutDate",
+            ],
+            json!({
+                "mobileNumber": { "type": "string" },
+                "code": { "type": "string" },
+                "keyword": { "type": "string" },
+                "status": schema("SubscriptionStatus"),
+                "optInDate": schema("NullableTimestamp"),
+                "optOutDate": schema("NullableTimestamp"),
+            }),
+        ),
+    );
+    put("SubscriptionList", items_of("Subscription"));
+
+    // Operations.
+    put(
+        "Health",
+        object(&["status"], json!({ "status": { "const": "ok" } })),
+    );
+    put(
+        "Ready",
+        object(&["status"], json!({ "status": { "const": "ready" } })),
+    );
+    put(
+        "NotReady",
+        object(
+            &["status", "reason"],
+            json!({ "status": { "const": "unavailable" }, "reason": { "type": "string" } }),
+        ),
+    );
+    Value::Object(s)
+}
+
+/// `{"errors": [...]}` whose messages the description names.
+fn schema_errors_note(example: &str) -> Value {
+    let mut v = object(
+        &["errors"],
+        json!({ "errors": { "type": "array", "minItems": 1, "maxItems": 1, "items": { "type": "string" } } }),
+    );
+    v["description"] = json!(format!(
+        "`{example}` for a path that names nothing; on the admin API, the object not found \
+         (`Account abc not found.`)."
+    ));
+    v
+}
+
+fn error_response(description: &str, name: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": schema(name) } },
+    })
+}
+
+fn error_responses() -> Value {
+    let mut sms_unauthorized = error_response(
+        "Missing, unknown, expired or revoked access token (API.md §2).",
+        "NotAuthorized",
+    );
+    sms_unauthorized["headers"] = json!({
+        "WWW-Authenticate": {
+            "required": true,
+            "description": "`Bearer error=\"invalid_token\", error_description=\"The access token is invalid or expired\"`",
+            "schema": { "type": "string", "pattern": "^Bearer\\s.+?invalid_token" },
+        },
+    });
+    let mut rate_limited = error_response(
+        "Too many requests from this API client (API.md §2).",
+        "RateLimited",
+    );
+    rate_limited["headers"] = json!({
+        "Retry-After": {
+            "required": true,
+            "description": "Seconds to wait.",
+            "schema": { "type": "integer", "minimum": 1 },
+        },
+    });
+    json!({
+        "BadRequest": error_response(
+            "Validation failed: every applicable message, in the contract's order (API.md §1).",
+            "Errors",
+        ),
+        "TokenBadRequest": error_response(
+            "`unsupported_grant_type` (checked first) or `invalid_request` (a body that is neither JSON nor form-encoded).",
+            "OAuthError",
+        ),
+        "TokenUnauthorized": error_response(
+            "`invalid_client` (unknown client or wrong secret) or `unauthorized_client` (account_id not granted).",
+            "OAuthError",
+        ),
+        "SmsUnauthorized": sms_unauthorized,
+        "Forbidden": error_response("The token lacks the operation's scope.", "InsufficientPrivileges"),
+        "AdminUnauthorized": error_response("Missing or wrong admin token.", "AdminNotAuthorized"),
+        "NotFound": error_response("Not found.", "NotFound"),
+        "MethodNotAllowed": error_response(
+            "The path (here: with an empty last parameter) does not take this method.",
+            "MethodNotAllowed",
+        ),
+        "Conflict": error_response("A duplicate or a conflicting state.", "Errors"),
+        "TooLarge": error_response(
+            "JSON bodies over 1 MiB (CSV uploads to the admin API: over 1 GiB).",
+            "TooLarge",
+        ),
+        "RateLimited": rate_limited,
+        "InternalError": error_response(
+            "Unexpected failure; the reference id is logged with the cause.",
+            "InternalError",
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/sms/v1/messageList/{id}/send` → `sms/v1/messagelist/{}/send`.
+    fn normalised(template: &str) -> String {
+        template
+            .trim_start_matches('/')
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') && s.ends_with('}') {
+                    "{}".to_string()
+                } else {
+                    s.to_ascii_lowercase()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// (normalised path, method) of every operation of a document, operational paths aside.
+    fn documented(doc: &Value) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            if OPERATIONAL_PATHS.contains(&path.as_str()) {
+                continue;
+            }
+            for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+                out.push((normalised(path), method.to_ascii_uppercase()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn table() -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = routing::routes()
+            .flat_map(|r| {
+                r.methods
+                    .iter()
+                    .map(move |m| (r.pattern.to_string(), m.as_str().to_string()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// What differs between a document's operations and the route table.
+    fn sync_problems(doc: &Value) -> Vec<String> {
+        let (doc_ops, table_ops) = (documented(doc), table());
+        let missing = table_ops.iter().filter(|o| !doc_ops.contains(o));
+        let extra = doc_ops.iter().filter(|o| !table_ops.contains(o));
+        missing
+            .map(|(p, m)| format!("route without an operation: {m} {p}"))
+            .chain(extra.map(|(p, m)| format!("operation without a route: {m} {p}")))
+            .collect()
+    }
+
+    #[test]
+    fn every_route_and_method_is_documented_and_nothing_else() {
+        let problems = sync_problems(document());
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_sync_check_fails_when_a_path_or_method_is_missing_or_extra() {
+        let mut doc = document().clone();
+        let paths = doc["paths"].as_object_mut().expect("paths");
+        paths.remove("/sms/v1/queueMO");
+        assert_eq!(
+            sync_problems(&doc),
+            ["route without an operation: POST sms/v1/queuemo"]
+        );
+
+        let mut doc = document().clone();
+        doc["paths"]["/admin/v1/outbox"]["delete"] = json!({});
+        assert_eq!(
+            sync_problems(&doc),
+            ["operation without a route: DELETE admin/v1/outbox"]
+        );
+    }
+
+    #[test]
+    fn contract_paths_match_the_table_patterns() {
+        for route in routing::routes() {
+            assert_eq!(
+                normalised(contract_path(route.id)),
+                route.pattern,
+                "{:?}",
+                route.id
+            );
+        }
+    }
+
+    /// Every `$ref` names a component that exists.
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(v: &Value, doc: &Value, seen: &mut usize) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::String(r)) = map.get("$ref") {
+                        let pointer = r.trim_start_matches('#');
+                        assert!(doc.pointer(pointer).is_some(), "dangling {r}");
+                        *seen += 1;
+                    }
+                    map.values().for_each(|x| walk(x, doc, seen));
+                }
+                Value::Array(items) => items.iter().for_each(|x| walk(x, doc, seen)),
+                _ => {}
+            }
+        }
+        let mut seen = 0;
+        walk(document(), document(), &mut seen);
+        assert!(seen > 100, "only {seen} references");
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut ids = Vec::new();
+        for item in document()["paths"].as_object().into_iter().flatten() {
+            for op in item.1.as_object().into_iter().flatten() {
+                ids.push(
+                    op.1["operationId"]
+                        .as_str()
+                        .expect("operationId")
+                        .to_string(),
+                );
+            }
+        }
+        let before = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), before);
+    }
+
+    #[test]
+    fn every_operation_has_a_success_and_typed_errors() {
+        for (path, item) in document()["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let responses = op["responses"].as_object().expect("responses");
+                assert!(
+                    responses.keys().any(|k| k.starts_with('2')),
+                    "{method} {path} has no success"
+                );
+                assert!(!responses.contains_key("default"), "{method} {path}");
+                if !OPERATIONAL_PATHS.contains(&path.as_str()) {
+                    assert!(responses.contains_key("401"), "{method} {path}");
+                    assert!(responses.contains_key("500"), "{method} {path}");
+                }
+            }
+        }
+    }
+}
