@@ -1685,6 +1685,38 @@ async fn real_responses_conform_to_the_document() {
     }
 }
 
+/// Found by schemathesis: a cursor that names no send of the account was a 500.
+#[tokio::test]
+async fn listing_sends_after_an_unknown_token_is_a_400_not_a_500() {
+    let app = spawn_app().await;
+    fixture(&app, "acct1").await;
+    let r = app
+        .admin(
+            Method::GET,
+            "/admin/v1/accounts/acct1/sends?after=nope",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"errors": ["nope isn't a valid value for after."]})
+    );
+    let r = app
+        .admin(
+            Method::GET,
+            "/admin/v1/accounts/acct1/sends?after=",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "an empty cursor is no cursor: {}",
+        r.body
+    );
+}
+
 /// A queueMO 202: `{"tokenId", "results"}`; returns the token.
 fn assert_mo_accepted(r: &Reply) -> String {
     expect(r, 202);

@@ -44,17 +44,23 @@ pub async fn list_sends(state: &AppState, ctx: Ctx) -> Result<Response, ApiError
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let sends = state
-        .store
-        .list_sends(
-            &acct.id,
-            SendQuery {
-                state: filter,
-                after: ctx.query("after").map(str::to_string),
-                limit,
-            },
-        )
-        .await?;
+    let after = ctx.query("after").filter(|s| !s.is_empty());
+    let query = SendQuery {
+        state: filter,
+        after: after.map(str::to_string),
+        limit,
+    };
+    let sends = match state.store.list_sends(&acct.id, query).await {
+        Ok(sends) => sends,
+        // `after` names no send of the account: a bad cursor, not a server failure.
+        Err(store::StoreError::NotFound) => {
+            return Err(ApiError::validation(format!(
+                "{} isn't a valid value for after.",
+                after.unwrap_or_default()
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let next = (sends.len() == limit as usize)
         .then(|| sends.last().map(|s| s.token.clone()))
         .flatten();
