@@ -1101,7 +1101,7 @@ fn schemas() -> Value {
         request(
             &[],
             json!({
-                "mobileNumbers": json!({ "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 }),
+                "mobileNumbers": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
                 "Subscribers": { "type": ["array", "null"], "items": schema("Subscriber"), "maxItems": 250 },
                 "Subscribe": flag("Subscribe numbers that have no subscription to `keyword`."),
                 "Resubscribe": flag("Re-subscribe numbers that opted out of `keyword`."),

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 
 use axum::response::IntoResponse;
 use common::{
-    assert_accepted, fixture, import_contacts, run_engine, spawn_app, spawn_app_with, Reply,
-    TestApp, ADMIN_TOKEN, JSON_CONTENT_TYPE,
+    fixture, import_contacts, run_engine, spawn_app, spawn_app_with, Reply, TestApp, ADMIN_TOKEN,
+    JSON_CONTENT_TYPE,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -295,46 +295,86 @@ impl Checker {
 // ---------------------------------------------------------------------------------------------
 // The flow.
 
-async fn call(
-    app: &TestApp,
-    c: &mut Checker,
-    method: Method,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<Vec<u8>>,
-    content_type: &str,
-) -> Reply {
-    let headers: Vec<(&str, &str)> = if content_type.is_empty() {
-        Vec::new()
-    } else {
-        vec![("content-type", content_type)]
-    };
-    let reply = app
-        .request(method.clone(), path, bearer, body, &headers)
-        .await;
-    c.check(&method, path, &reply);
-    reply
+/// A request body.
+enum Body {
+    None,
+    Json(Value),
+    Raw(Vec<u8>, &'static str),
 }
 
-async fn json_call(
-    app: &TestApp,
-    c: &mut Checker,
-    method: Method,
-    path: &str,
-    bearer: Option<&str>,
-    body: Value,
-) -> Reply {
-    let bytes = (!body.is_null()).then(|| body.to_string().into_bytes());
-    call(app, c, method, path, bearer, bytes, "application/json").await
+/// Drives the server and checks every reply.
+struct Flow<'a> {
+    app: &'a TestApp,
+    c: Checker,
 }
 
-fn expect(reply: &Reply, status: u16) {
-    assert_eq!(
-        reply.status.as_u16(),
-        status,
-        "{}",
-        String::from_utf8_lossy(&reply.raw)
-    );
+impl Flow<'_> {
+    /// Sends a request, checks the reply against the document and asserts its status.
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Body,
+        headers: &[(&str, &str)],
+        status: u16,
+    ) -> Value {
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        let bytes = match body {
+            Body::None => None,
+            Body::Json(v) => {
+                all.push(("content-type", "application/json"));
+                Some(v.to_string().into_bytes())
+            }
+            Body::Raw(b, content_type) => {
+                all.push(("content-type", content_type));
+                Some(b)
+            }
+        };
+        let reply = self
+            .app
+            .request(method.clone(), path, bearer, bytes, &all)
+            .await;
+        self.c.check(&method, path, &reply);
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&reply.raw)
+        );
+        reply.body
+    }
+
+    /// A JSON call (`Value::Null`: no body).
+    async fn json(
+        &mut self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Value,
+        status: u16,
+    ) -> Value {
+        let body = if body.is_null() {
+            Body::None
+        } else {
+            Body::Json(body)
+        };
+        self.call(method, path, bearer, body, &[], status).await
+    }
+
+    /// A GET with no body.
+    async fn get(&mut self, path: &str, bearer: Option<&str>, status: u16) -> Value {
+        self.call(Method::GET, path, bearer, Body::None, &[], status)
+            .await
+    }
+}
+
+/// The string at `field` of a body.
+fn text(body: &Value, field: &str) -> String {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -362,1038 +402,379 @@ async fn openapi_json_is_served_as_the_api_json() {
 
 #[tokio::test]
 async fn real_responses_conform_to_the_document() {
+    use Method as M;
     let app = spawn_app().await;
     let doc = app
-        .request(Method::GET, "/openapi.json", None, None, &[])
+        .request(M::GET, "/openapi.json", None, None, &[])
         .await
         .body;
-    let mut c = Checker::new(doc.clone());
-    let f = fixture(&app, "acct1").await;
-    let admin = Some(ADMIN_TOKEN);
-    let sms = Some(f.token.as_str());
-    let big = vec![b' '; 2 * 1024 * 1024];
+    let fx = fixture(&app, "acct1").await;
+    let mut f = Flow {
+        app: &app,
+        c: Checker::new(doc.clone()),
+    };
+    let (admin, sms) = (Some(ADMIN_TOKEN), Some(fx.token.as_str()));
+    let big = || Body::Raw(vec![b' '; 2 * 1024 * 1024], "application/json");
+    let null = Value::Null;
 
     // Operations.
     for path in ["/healthz", "/readyz", "/openapi.json"] {
-        expect(
-            &call(&app, &mut c, Method::GET, path, None, None, "").await,
-            200,
-        );
+        f.get(path, None, 200).await;
     }
 
-    // /v2/token
-    let creds = json!({"grant_type": "client_credentials", "client_id": f.client_id,
-                       "client_secret": f.secret});
-    expect(
-        &json_call(&app, &mut c, Method::POST, "/v2/token", None, creds.clone()).await,
-        200,
-    );
+    // /v2/token: JSON and form, each OAuth error, 413.
+    let (id, secret) = (fx.client_id.as_str(), fx.secret.as_str());
+    let creds =
+        json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret});
+    f.json(M::POST, "/v2/token", None, creds, 200).await;
     let form = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}&scope=sms_read",
-        f.client_id, f.secret
+        "grant_type=client_credentials&client_id={id}&client_secret={secret}&scope=sms_read"
     );
-    let r = call(
-        &app,
-        &mut c,
-        Method::POST,
+    let form = Body::Raw(form.into_bytes(), "application/x-www-form-urlencoded");
+    let r = f.call(M::POST, "/v2/token", None, form, &[], 200).await;
+    let read_only = text(&r, "access_token");
+    f.json(
+        M::POST,
         "/v2/token",
         None,
-        Some(form.into_bytes()),
-        "application/x-www-form-urlencoded",
+        json!({"grant_type": "password"}),
+        400,
     )
     .await;
-    expect(&r, 200);
-    let read_only = r.body["access_token"].as_str().expect("token").to_string();
-    for (body, status) in [
-        (json!({"grant_type": "password"}), 400),
-        (
-            json!({"grant_type": "client_credentials", "client_id": "nope", "client_secret": "x"}),
-            401,
-        ),
-        (
-            json!({"grant_type": "client_credentials", "client_id": f.client_id,
-                "client_secret": f.secret, "account_id": "elsewhere"}),
-            401,
-        ),
-    ] {
-        expect(
-            &json_call(&app, &mut c, Method::POST, "/v2/token", None, body).await,
-            status,
-        );
-    }
-    let r = call(
-        &app,
-        &mut c,
-        Method::POST,
-        "/v2/token",
-        None,
-        Some(b"{nope".to_vec()),
-        "application/json",
-    )
-    .await;
-    expect(&r, 400);
-    assert_eq!(r.body["error"], "invalid_request");
-    let r = call(
-        &app,
-        &mut c,
-        Method::POST,
-        "/v2/token",
-        None,
-        Some(big.clone()),
-        "application/json",
-    )
-    .await;
-    expect(&r, 413);
+    let unknown =
+        json!({"grant_type": "client_credentials", "client_id": "nope", "client_secret": "x"});
+    f.json(M::POST, "/v2/token", None, unknown, 401).await;
+    let elsewhere = json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret,
+                           "account_id": "elsewhere"});
+    f.json(M::POST, "/v2/token", None, elsewhere, 401).await;
+    let garbage = Body::Raw(b"{nope".to_vec(), "application/json");
+    let r = f.call(M::POST, "/v2/token", None, garbage, &[], 400).await;
+    assert_eq!(r["error"], "invalid_request");
+    f.call(M::POST, "/v2/token", None, big(), &[], 413).await;
 
     // Admin: accounts and clients.
     let accounts = "/admin/v1/accounts";
-    expect(
-        &json_call(&app, &mut c, Method::GET, accounts, admin, Value::Null).await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            accounts,
-            admin,
-            json!({"id": "acct2", "name": "Second"}),
-        )
-        .await,
-        201,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            accounts,
-            admin,
-            json!({"id": "ACCT2", "name": "Again"}),
-        )
-        .await,
-        409,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            accounts,
-            admin,
-            json!({"id": "x y"}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            accounts,
-            None,
-            json!({"name": "n"}),
-        )
-        .await,
-        401,
-    );
-    expect(
-        &call(
-            &app,
-            &mut c,
-            Method::POST,
-            accounts,
-            admin,
-            Some(big.clone()),
-            "application/json",
-        )
-        .await,
-        413,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/admin/v1/accounts/acct1",
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/admin/v1/accounts/nope",
-            admin,
-            Value::Null,
-        )
-        .await,
-        404,
-    );
-    let base = "/admin/v1/accounts/acct1";
-    let clients = format!("{base}/clients");
-    expect(
-        &json_call(&app, &mut c, Method::GET, &clients, admin, Value::Null).await,
-        200,
-    );
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::POST,
-        &clients,
+    f.get(accounts, admin, 200).await;
+    f.json(
+        M::POST,
+        accounts,
         admin,
-        json!({"scopes": ["sms_read"], "accounts": ["acct2"]}),
+        json!({"id": "acct2", "name": "Second"}),
+        201,
     )
     .await;
-    expect(&r, 201);
-    let doomed = r.body["clientId"].as_str().expect("clientId").to_string();
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &clients,
-            admin,
-            json!({"scopes": ["everything"]}),
-        )
-        .await,
+    f.json(
+        M::POST,
+        accounts,
+        admin,
+        json!({"id": "ACCT2", "name": "Again"}),
+        409,
+    )
+    .await;
+    f.json(M::POST, accounts, admin, json!({"id": "x y"}), 400)
+        .await;
+    f.json(M::POST, accounts, None, json!({"name": "n"}), 401)
+        .await;
+    f.call(M::POST, accounts, admin, big(), &[], 413).await;
+    f.get("/admin/v1/accounts/acct1", admin, 200).await;
+    f.get("/admin/v1/accounts/nope", admin, 404).await;
+    let base = "/admin/v1/accounts/acct1";
+    let clients = format!("{base}/clients");
+    f.get(&clients, admin, 200).await;
+    let scoped = json!({"scopes": ["sms_read"], "accounts": ["acct2"]});
+    let doomed = text(
+        &f.json(M::POST, &clients, admin, scoped, 201).await,
+        "clientId",
+    );
+    f.json(
+        M::POST,
+        &clients,
+        admin,
+        json!({"scopes": ["everything"]}),
         400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{clients}/{doomed}"),
-            admin,
-            Value::Null,
-        )
-        .await,
+    )
+    .await;
+    f.json(
+        M::DELETE,
+        &format!("{clients}/{doomed}"),
+        admin,
+        null.clone(),
         200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{clients}/{doomed}x"),
-            admin,
-            Value::Null,
-        )
-        .await,
+    )
+    .await;
+    f.json(
+        M::DELETE,
+        &format!("{clients}/{doomed}x"),
+        admin,
+        null.clone(),
         404,
-    );
+    )
+    .await;
 
     // Admin: codes, keywords, lists, messages.
     let codes = format!("{base}/codes");
-    expect(
-        &json_call(&app, &mut c, Method::GET, &codes, admin, Value::Null).await,
+    f.get(&codes, admin, 200).await;
+    let long = json!({"code": "77777", "type": "long", "optOutText": "Bye"});
+    f.json(M::POST, &codes, admin, long, 201).await;
+    f.json(M::POST, &codes, admin, json!({"code": "77777"}), 409)
+        .await;
+    f.json(M::POST, &codes, admin, json!({"code": "!"}), 400)
+        .await;
+    f.get(&format!("{codes}/88976"), admin, 200).await;
+    f.json(
+        M::DELETE,
+        &format!("{codes}/77777"),
+        admin,
+        null.clone(),
         200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &codes,
-            admin,
-            json!({"code": "77777", "type": "long", "optOutText": "Bye"}),
-        )
-        .await,
-        201,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &codes,
-            admin,
-            json!({"code": "77777"}),
-        )
-        .await,
-        409,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &codes,
-            admin,
-            json!({"code": "!"}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{codes}/88976"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{codes}/77777"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{codes}/77777"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        404,
-    );
+    )
+    .await;
+    f.get(&format!("{codes}/77777"), admin, 404).await;
     let keywords = format!("{base}/keywords");
-    expect(
-        &json_call(&app, &mut c, Method::GET, &keywords, admin, Value::Null).await,
-        200,
-    );
-    let r = json_call(&app, &mut c, Method::POST, &keywords, admin,
-        json!({"code": "88976", "keyword": "DOUBLE", "doubleOptIn": true, "confirmText": "Reply Y"})).await;
-    expect(&r, 201);
-    let kw = r.body["id"].as_str().expect("id").to_string();
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &keywords,
-            admin,
-            json!({"code": "88976", "keyword": "double"}),
-        )
-        .await,
+    f.get(&keywords, admin, 200).await;
+    let double = json!({"code": "88976", "keyword": "DOUBLE", "doubleOptIn": true, "confirmText": "Reply Y"});
+    let kw = text(&f.json(M::POST, &keywords, admin, double, 201).await, "id");
+    f.json(
+        M::POST,
+        &keywords,
+        admin,
+        json!({"code": "88976", "keyword": "double"}),
         409,
-    );
-    expect(
-        &json_call(&app, &mut c, Method::POST, &keywords, admin, json!({})).await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{keywords}/{kw}"),
-            admin,
-            Value::Null,
-        )
-        .await,
+    )
+    .await;
+    f.json(M::POST, &keywords, admin, json!({}), 400).await;
+    f.get(&format!("{keywords}/{kw}"), admin, 200).await;
+    f.json(
+        M::DELETE,
+        &format!("{keywords}/{kw}"),
+        admin,
+        null.clone(),
         200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{keywords}/{kw}"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
+    )
+    .await;
     let lists = format!("{base}/lists");
-    expect(
-        &json_call(&app, &mut c, Method::GET, &lists, admin, Value::Null).await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &lists,
-            admin,
-            json!({"id": "Temp", "name": "Temp"}),
-        )
-        .await,
+    f.get(&lists, admin, 200).await;
+    f.json(
+        M::POST,
+        &lists,
+        admin,
+        json!({"id": "Temp", "name": "Temp"}),
         201,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &lists,
-            admin,
-            json!({"id": "temp", "name": "Temp"}),
-        )
-        .await,
+    )
+    .await;
+    f.json(
+        M::POST,
+        &lists,
+        admin,
+        json!({"id": "temp", "name": "Temp"}),
         409,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &lists,
-            admin,
-            json!({"name": 5}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{lists}/ListA"),
-            admin,
-            Value::Null,
-        )
-        .await,
+    )
+    .await;
+    f.json(M::POST, &lists, admin, json!({"name": 5}), 400)
+        .await;
+    f.get(&format!("{lists}/ListA"), admin, 200).await;
+    f.json(
+        M::DELETE,
+        &format!("{lists}/Temp"),
+        admin,
+        null.clone(),
         200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{lists}/Temp"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
+    )
+    .await;
     let messages = format!("{base}/messages");
-    expect(
-        &json_call(&app, &mut c, Method::GET, &messages, admin, Value::Null).await,
-        200,
-    );
-    expect(&json_call(&app, &mut c, Method::POST, &messages, admin,
-        json!({"id": "Other", "code": "88976", "text": "Hi", "contentUrl": "https://example.com/a.png"})).await, 201);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &messages,
-            admin,
-            json!({"id": "other", "code": "88976"}),
-        )
-        .await,
+    f.get(&messages, admin, 200).await;
+    let other = json!({"id": "Other", "code": "88976", "text": "Hi", "contentUrl": "https://example.com/a.png"});
+    f.json(M::POST, &messages, admin, other, 201).await;
+    f.json(
+        M::POST,
+        &messages,
+        admin,
+        json!({"id": "other", "code": "88976"}),
         409,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &messages,
-            admin,
-            json!({"code": "1"}),
-        )
-        .await,
-        400,
-    );
-    let message = format!("{messages}/{}", f.message);
-    expect(
-        &json_call(&app, &mut c, Method::GET, &message, admin, Value::Null).await,
+    )
+    .await;
+    f.json(M::POST, &messages, admin, json!({"code": "1"}), 400)
+        .await;
+    let message = format!("{messages}/{}", fx.message);
+    f.get(&message, admin, 200).await;
+    f.json(
+        M::PATCH,
+        &message,
+        admin,
+        json!({"name": "Renamed", "contentUrl": null}),
         200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::PATCH,
-            &message,
-            admin,
-            json!({"name": "Renamed", "contentUrl": null}),
-        )
-        .await,
+    )
+    .await;
+    f.json(M::PATCH, &message, admin, json!({"status": "Gone"}), 400)
+        .await;
+    f.json(
+        M::DELETE,
+        &format!("{messages}/Other"),
+        admin,
+        null.clone(),
         200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::PATCH,
-            &message,
-            admin,
-            json!({"status": "Gone"}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{messages}/Other"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{messages}/Other"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        404,
-    );
+    )
+    .await;
+    f.get(&format!("{messages}/Other"), admin, 404).await;
 
     // Admin: contacts and subscriptions.
-    import_contacts(
-        &app,
-        "acct1",
-        "ListA",
-        json!([{"mobileNumber": "15555555510", "attributes": {"FirstName": "Ann"}},
-               {"mobileNumber": "15555555511"}]),
-        true,
-    )
-    .await;
+    let people = json!([{"mobileNumber": "15555555510", "attributes": {"FirstName": "Ann"}},
+                        {"mobileNumber": "15555555511"}]);
+    import_contacts(&app, "acct1", "ListA", people, true).await;
     let contacts = format!("{lists}/ListB/contacts");
-    let r = json_call(&app, &mut c, Method::POST, &contacts, admin, json!({
+    let some_bad = json!({
         "contacts": [{"mobileNumber": "15555555512", "subscriberKey": "k12"}, {"mobileNumber": "12"}, 7],
-        "subscribe": {"code": "88976", "keyword": "JOIN"}})).await;
-    expect(&r, 200);
-    assert_eq!(r.body["invalid"], 2, "{}", r.body);
+        "subscribe": {"code": "88976", "keyword": "JOIN"}});
+    let r = f.json(M::POST, &contacts, admin, some_bad, 200).await;
+    assert_eq!(r["invalid"], 2, "{r}");
     let csv =
         b"mobileNumber,subscriberKey,FirstName\n15555555513,k13,Bo\nnot-a-number,,\n".to_vec();
-    expect(
-        &call(
-            &app,
-            &mut c,
-            Method::POST,
-            &format!("{contacts}?subscribeCode=88976&subscribeKeyword=JOIN"),
-            admin,
-            Some(csv),
-            "text/csv",
-        )
-        .await,
+    let subscribing = format!("{contacts}?subscribeCode=88976&subscribeKeyword=JOIN");
+    f.call(
+        M::POST,
+        &subscribing,
+        admin,
+        Body::Raw(csv, "text/csv"),
+        &[],
         200,
-    );
-    expect(
-        &json_call(&app, &mut c, Method::POST, &contacts, admin, json!({})).await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("{contacts}/15555555513"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    let subs = format!("{base}/subscriptions");
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &subs,
-            admin,
-            json!({"mobileNumber": "15555555511",
-        "code": "88976", "keyword": "JOIN", "status": "Unsubscribed"}),
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(&app, &mut c, Method::POST, &subs, admin, json!({})).await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{subs}?mobileNumber=15555555511"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(&app, &mut c, Method::GET, &subs, admin, Value::Null).await,
-        400,
-    );
-
-    // /sms/v1: messageList.
-    let send = format!("/sms/v1/messageList/{}/send", f.message);
-    let r = json_call(&app, &mut c, Method::POST, &send, sms, json!({})).await;
-    let token = assert_accepted(&r);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &send,
-            sms,
-            json!({"OverrideMessageText": true, "sendTime": "soon"}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(&app, &mut c, Method::POST, &send, None, json!({})).await,
-        401,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &send,
-            Some(&read_only),
-            json!({}),
-        )
-        .await,
-        403,
-    );
-    expect(
-        &call(
-            &app,
-            &mut c,
-            Method::POST,
-            &send,
-            sms,
-            Some(big.clone()),
-            "application/json",
-        )
-        .await,
-        413,
-    );
-    let keyed = app
-        .request(
-            Method::POST,
-            &send,
-            sms,
-            Some(b"{}".to_vec()),
-            &[
-                ("content-type", "application/json"),
-                ("idempotency-key", "k1"),
-            ],
-        )
-        .await;
-    c.check(&Method::POST, &send, &keyed);
-    expect(&keyed, 202);
-    let again = app
-        .request(
-            Method::POST,
-            &send,
-            sms,
-            Some(b"{\"sendTime\":null}".to_vec()),
-            &[
-                ("content-type", "application/json"),
-                ("idempotency-key", "k1"),
-            ],
-        )
-        .await;
-    c.check(&Method::POST, &send, &again);
-    expect(&again, 409);
-    let pending = keyed.body["tokenId"].as_str().expect("tokenId").to_string();
-    expect(
-        &call(
-            &app,
-            &mut c,
-            Method::POST,
-            &format!("/admin/v1/sends/{pending}/cancel"),
-            admin,
-            None,
-            "",
-        )
-        .await,
-        200,
-    );
-    expect(
-        &call(
-            &app,
-            &mut c,
-            Method::POST,
-            &format!("/admin/v1/sends/{pending}/cancel"),
-            admin,
-            None,
-            "",
-        )
-        .await,
-        409,
-    );
-    let deliveries = format!("/sms/v1/messageList/{}/deliveries/{token}", f.message);
-    expect(
-        &json_call(&app, &mut c, Method::GET, &deliveries, sms, Value::Null).await,
-        200,
-    );
-    run_engine(&app).await;
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::GET,
-        &format!("{deliveries}?$pageSize=1"),
-        sms,
-        Value::Null,
     )
     .await;
-    expect(&r, 200);
-    assert_eq!(
-        r.body["tracking"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        r.body
+    f.json(M::POST, &contacts, admin, json!({}), 400).await;
+    f.json(
+        M::DELETE,
+        &format!("{contacts}/15555555513"),
+        admin,
+        null.clone(),
+        200,
+    )
+    .await;
+    let subs = format!("{base}/subscriptions");
+    let opt_out = json!({"mobileNumber": "15555555511", "code": "88976", "keyword": "JOIN",
+                         "status": "Unsubscribed"});
+    f.json(M::POST, &subs, admin, opt_out, 200).await;
+    f.json(M::POST, &subs, admin, json!({}), 400).await;
+    f.get(&format!("{subs}?mobileNumber=15555555511"), admin, 200)
+        .await;
+    f.get(&subs, admin, 400).await;
+
+    // /sms/v1 messageList: send, each auth and body error, idempotency, deliveries, report.
+    let send = format!("/sms/v1/messageList/{}/send", fx.message);
+    let token = text(
+        &f.json(M::POST, &send, sms, json!({}), 202).await,
+        "tokenId",
     );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{deliveries}?$page=x"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/sms/v1/messageList/a%00b/deliveries/x",
-            sms,
-            Value::Null,
-        )
-        .await,
-        404,
-    );
-    let report = format!("/sms/v1/messageList/{}/deliveryReport/{token}", f.message);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &report,
-            sms,
-            json!({"filename": "r.csv"}),
-        )
-        .await,
-        202,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &report,
-            sms,
-            json!({"filename": "r.csv"}),
-        )
-        .await,
-        409,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &report,
-            sms,
-            json!({"filename": "../r.csv"}),
-        )
-        .await,
-        400,
-    );
+    let invalid = json!({"OverrideMessageText": true, "sendTime": "soon"});
+    f.json(M::POST, &send, sms, invalid, 400).await;
+    f.json(M::POST, &send, None, json!({}), 401).await;
+    f.json(M::POST, &send, Some(&read_only), json!({}), 403)
+        .await;
+    f.call(M::POST, &send, sms, big(), &[], 413).await;
+    let key = [("idempotency-key", "k1")];
+    let r = f
+        .call(M::POST, &send, sms, Body::Json(json!({})), &key, 202)
+        .await;
+    let pending = text(&r, "tokenId");
+    let different = Body::Json(json!({"sendTime": null}));
+    f.call(M::POST, &send, sms, different, &key, 409).await;
+    let cancel = format!("/admin/v1/sends/{pending}/cancel");
+    f.call(M::POST, &cancel, admin, Body::None, &[], 200).await;
+    f.call(M::POST, &cancel, admin, Body::None, &[], 409).await;
+    let deliveries = format!("/sms/v1/messageList/{}/deliveries/{token}", fx.message);
+    f.get(&deliveries, sms, 200).await;
+    run_engine(&app).await;
+    let r = f.get(&format!("{deliveries}?$pageSize=1"), sms, 200).await;
+    assert_eq!(r["tracking"].as_array().map(Vec::len), Some(1), "{r}");
+    f.get(&format!("{deliveries}?$page=x"), sms, 400).await;
+    f.get("/sms/v1/messageList/a%00b/deliveries/x", sms, 404)
+        .await;
+    let report = format!("/sms/v1/messageList/{}/deliveryReport/{token}", fx.message);
+    f.json(M::POST, &report, sms, json!({"filename": "r.csv"}), 202)
+        .await;
+    f.json(M::POST, &report, sms, json!({"filename": "r.csv"}), 409)
+        .await;
+    f.json(M::POST, &report, sms, json!({"filename": "../r.csv"}), 400)
+        .await;
 
     // messageContact.
-    let contact_send = format!("/sms/v1/messageContact/{}/send", f.message);
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::POST,
-        &contact_send,
-        sms,
-        json!({
+    let contact = format!("/sms/v1/messageContact/{}", fx.message);
+    let to_one = json!({
         "Subscribers": [{"MobileNumber": "15555555520", "SubscriberKey": "s20",
                          "Attributes": {"FirstName": "Cy"}}],
-        "Subscribe": true, "keyword": "JOIN"}),
-    )
-    .await;
-    let contact_token = assert_accepted(&r);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            &contact_send,
-            sms,
-            json!({"mobileNumbers": []}),
-        )
-        .await,
-        400,
-    );
-    run_engine(&app).await;
-    let base_contact = format!("/sms/v1/messageContact/{}", f.message);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{base_contact}/deliveries/{contact_token}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{base_contact}/deliveries/{token}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::GET,
-        &format!("{base_contact}/history/{contact_token}/mobileNumber/15555555520"),
+        "Subscribe": true, "keyword": "JOIN"});
+    let r = f
+        .json(M::POST, &format!("{contact}/send"), sms, to_one, 202)
+        .await;
+    let contact_token = text(&r, "tokenId");
+    f.json(
+        M::POST,
+        &format!("{contact}/send"),
         sms,
-        Value::Null,
+        json!({"mobileNumbers": []}),
+        400,
     )
     .await;
-    expect(&r, 200);
-    assert!(r.body["count"].as_i64() > Some(0), "{}", r.body);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{base_contact}/history/{contact_token}/mobileNumber/12"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
+    run_engine(&app).await;
+    f.get(&format!("{contact}/deliveries/{contact_token}"), sms, 200)
+        .await;
+    f.get(&format!("{contact}/deliveries/{token}"), sms, 400)
+        .await;
+    let history = format!("{contact}/history/{contact_token}/mobileNumber");
+    let r = f.get(&format!("{history}/15555555520"), sms, 200).await;
+    assert!(r["count"].as_i64() > Some(0), "{r}");
+    f.get(&format!("{history}/12"), sms, 400).await;
 
     // queueMO, keywords, subscriptions.
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::POST,
-        "/sms/v1/queueMO",
-        sms,
-        json!({
-        "subscribers": [{"mobilenumber": "15555555530", "subscriberkey": "s30"}],
-        "shortCode": "88976", "messageText": "JOIN"}),
-    )
-    .await;
-    let mo = assert_mo_accepted(&r);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/sms/v1/queueMO",
-            sms,
-            json!({}),
-        )
-        .await,
-        400,
+    let join = json!({"subscribers": [{"mobilenumber": "15555555530", "subscriberkey": "s30"}],
+                      "shortCode": "88976", "messageText": "JOIN"});
+    let mo = text(
+        &f.json(M::POST, "/sms/v1/queueMO", sms, join, 202).await,
+        "tokenId",
     );
+    f.json(M::POST, "/sms/v1/queueMO", sms, json!({}), 400)
+        .await;
     run_engine(&app).await;
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::GET,
-        &format!("/sms/v1/queueMO/deliveries/{mo}"),
-        sms,
-        Value::Null,
-    )
-    .await;
-    expect(&r, 200);
+    let r = f
+        .get(&format!("/sms/v1/queueMO/deliveries/{mo}"), sms, 200)
+        .await;
     assert!(
-        !r.body["tracking"].as_array().expect("tracking").is_empty(),
-        "{}",
-        r.body
+        r["tracking"].as_array().is_some_and(|t| !t.is_empty()),
+        "{r}"
     );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/sms/v1/queueMO/deliveries/not%20valid",
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
+    f.get("/sms/v1/queueMO/deliveries/not%20valid", sms, 400)
+        .await;
+    let r = f
+        .get(&format!("/sms/v1/queueMO/history/{mo}"), sms, 200)
+        .await;
+    assert!(r["count"].as_i64() >= Some(2), "{r}");
+    f.get(&format!("/sms/v1/queueMO/history/{token}"), sms, 400)
+        .await;
+    let promo = json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "PROMO"});
+    let promo = text(
+        &f.json(M::POST, "/sms/v1/keyword", sms, promo, 202).await,
+        "keywordId",
     );
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::GET,
-        &format!("/sms/v1/queueMO/history/{mo}"),
-        sms,
-        Value::Null,
-    )
-    .await;
-    expect(&r, 200);
-    assert!(r.body["count"].as_i64() >= Some(2), "{}", r.body);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("/sms/v1/queueMO/history/{token}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::POST,
+    let again = json!({"ShortCode": "88976", "Keyword": "promo"});
+    f.json(M::POST, "/sms/v1/keyword", sms, again, 409).await;
+    f.json(
+        M::POST,
         "/sms/v1/keyword",
         sms,
-        json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "PROMO"}),
+        json!({"Keyword": "STOP"}),
+        400,
     )
     .await;
-    expect(&r, 202);
-    let promo = r.body["keywordId"].as_str().expect("keywordId").to_string();
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/sms/v1/keyword",
-            sms,
-            json!({"ShortCode": "88976", "Keyword": "promo"}),
-        )
-        .await,
-        409,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/sms/v1/keyword",
-            sms,
-            json!({"Keyword": "STOP"}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("/sms/v1/keyword/{promo}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        202,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::DELETE,
-            &format!("/sms/v1/keyword/{promo}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::DELETE,
-        "/sms/v1/keyword/",
-        sms,
-        Value::Null,
-    )
-    .await;
-    expect(&r, 405);
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::POST,
-        "/sms/v1/contacts/subscriptions",
-        sms,
-        json!({"mobileNumber": ["15555555510", "15555555511", "15555555530"]}),
-    )
-    .await;
-    expect(&r, 200);
-    assert!(
-        r.body["contacts"].as_array().map(Vec::len) >= Some(3),
-        "{}",
-        r.body
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/sms/v1/contacts/subscriptions",
-            sms,
-            json!({"subscriberKey": ["k12"]}),
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/sms/v1/contacts/subscriptions",
-            sms,
-            json!({}),
-        )
-        .await,
-        400,
-    );
+    let delete = format!("/sms/v1/keyword/{promo}");
+    f.json(M::DELETE, &delete, sms, null.clone(), 202).await;
+    f.json(M::DELETE, &delete, sms, null.clone(), 400).await;
+    f.json(M::DELETE, "/sms/v1/keyword/", sms, null.clone(), 405)
+        .await;
+    let lookup = "/sms/v1/contacts/subscriptions";
+    let numbers = json!({"mobileNumber": ["15555555510", "15555555511", "15555555530"]});
+    let r = f.json(M::POST, lookup, sms, numbers, 200).await;
+    assert!(r["contacts"].as_array().map(Vec::len) >= Some(3), "{r}");
+    f.json(M::POST, lookup, sms, json!({"subscriberKey": ["k12"]}), 200)
+        .await;
+    f.json(M::POST, lookup, sms, json!({}), 400).await;
 
     // queueImport and refreshList.
     let imports = app.data_dir().join("imports");
@@ -1404,210 +785,68 @@ async fn real_responses_conform_to_the_document() {
     )
     .expect("csv");
     let import = "/sms/v1/contacts/queueImport/ListB";
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::POST,
-        import,
-        sms,
-        json!({
+    let by_header = json!({
         "FileName": "people.csv", "FileType": "csv", "IsFirstRowHeader": true,
         "ImportMappingType": "MapByHeader",
         "FieldMaps": [{"Destination": "_MobileNumber", "Source": "phone"},
-                      {"Destination": "FirstName", "Source": "first"}]}),
+                      {"Destination": "FirstName", "Source": "first"}]});
+    let job = text(
+        &f.json(M::POST, import, sms, by_header, 202).await,
+        "tokenId",
+    );
+    f.json(M::POST, import, sms, json!({"FileName": "../x"}), 400)
+        .await;
+    f.get(&format!("{import}/status/{job}"), sms, 200).await;
+    f.get(&format!("{import}/status/{token}"), sms, 400).await;
+    let refresh = "/sms/v1/contacts/refreshList/ListB";
+    let refreshed = text(
+        &f.json(M::POST, refresh, sms, null.clone(), 202).await,
+        "tokenId",
+    );
+    f.json(
+        M::POST,
+        "/sms/v1/contacts/refreshList/Nope",
+        sms,
+        null.clone(),
+        400,
     )
     .await;
-    let job = assert_accepted(&r);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            import,
-            sms,
-            json!({"FileName": "../x"}),
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{import}/status/{job}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{import}/status/{token}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
-    let refresh = "/sms/v1/contacts/refreshList/ListB";
-    let r = json_call(&app, &mut c, Method::POST, refresh, sms, Value::Null).await;
-    expect(&r, 202);
-    let refreshed = r.body["tokenId"].as_str().expect("tokenId").to_string();
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/sms/v1/contacts/refreshList/Nope",
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{refresh}/status/{refreshed}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{refresh}/status/{job}"),
-            sms,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
+    f.get(&format!("{refresh}/status/{refreshed}"), sms, 200)
+        .await;
+    f.get(&format!("{refresh}/status/{job}"), sms, 400).await;
 
     // Admin: sends and the outbox.
     let sends = format!("{base}/sends");
-    expect(
-        &json_call(&app, &mut c, Method::GET, &sends, admin, Value::Null).await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{sends}?state=Finished&limit=1"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            &format!("{sends}?limit=0"),
-            admin,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
+    f.get(&sends, admin, 200).await;
+    f.get(&format!("{sends}?state=Finished&limit=1"), admin, 200)
+        .await;
+    f.get(&format!("{sends}?limit=0"), admin, 400).await;
+    f.get(&format!("{sends}?after=nope"), admin, 400).await;
     for t in [&token, &mo] {
-        expect(
-            &json_call(
-                &app,
-                &mut c,
-                Method::GET,
-                &format!("/admin/v1/sends/{t}"),
-                admin,
-                Value::Null,
-            )
-            .await,
-            200,
-        );
+        f.get(&format!("/admin/v1/sends/{t}"), admin, 200).await;
     }
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/admin/v1/sends/nope",
-            admin,
-            Value::Null,
-        )
-        .await,
-        404,
-    );
-    expect(
-        &call(
-            &app,
-            &mut c,
-            Method::POST,
-            "/admin/v1/sends/nope/cancel",
-            admin,
-            None,
-            "",
-        )
-        .await,
-        404,
-    );
-    let r = json_call(
-        &app,
-        &mut c,
-        Method::GET,
-        "/admin/v1/outbox?limit=2",
+    f.get("/admin/v1/sends/nope", admin, 404).await;
+    f.call(
+        M::POST,
+        "/admin/v1/sends/nope/cancel",
         admin,
-        Value::Null,
+        Body::None,
+        &[],
+        404,
     )
     .await;
-    expect(&r, 200);
-    assert!(r.body["next"].is_i64(), "{}", r.body);
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/admin/v1/outbox",
-            admin,
-            Value::Null,
-        )
-        .await,
-        200,
-    );
-    expect(
-        &json_call(
-            &app,
-            &mut c,
-            Method::GET,
-            "/admin/v1/outbox?after=x",
-            admin,
-            Value::Null,
-        )
-        .await,
-        400,
-    );
+    let r = f.get("/admin/v1/outbox?limit=2", admin, 200).await;
+    assert!(r["next"].is_i64(), "{r}");
+    f.get("/admin/v1/outbox", admin, 200).await;
+    f.get("/admin/v1/outbox?after=x", admin, 400).await;
+    let mut c = f.c;
 
     // Routes no operation describes: an unknown path, an undocumented method.
-    let r = app
-        .request(Method::GET, "/sms/v1/nothing", sms, None, &[])
-        .await;
-    expect(&r, 404);
+    let r = app.request(M::GET, "/sms/v1/nothing", sms, None, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     c.check_component("NotFound", "GET /sms/v1/nothing", &r);
-    let r = app.request(Method::GET, &send, sms, None, &[]).await;
-    expect(&r, 405);
+    let r = app.request(M::GET, &send, sms, None, &[]).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     c.check_component("MethodNotAllowed", "GET …/send", &r);
     // A 500 as the one error type renders it (no request can cause one on purpose).
     let resp = api::ApiError::internal("checked by the OpenAPI test").into_response();
@@ -1624,28 +863,28 @@ async fn real_responses_conform_to_the_document() {
     };
     c.check_component("InternalError", "500", &internal);
 
-    // 429: a server with a rate limit of 1/s (burst 2).
+    // 429: a server with a rate limit of 1/s (burst 2), on /sms/v1 and /v2/token.
     let limited = spawn_app_with(|file| file.api.rate_limit = Some(1)).await;
     let lf = fixture(&limited, "acct1").await;
-    let mut seen_429 = (false, false);
+    let history = format!("/sms/v1/queueMO/history/{}", "a".repeat(30));
+    let wrong = json!({"grant_type": "client_credentials", "client_id": lf.client_id, "client_secret": "x"})
+        .to_string()
+        .into_bytes();
+    let (mut sms_429, mut token_429) = (false, false);
     for _ in 0..5 {
-        let r = json_call(
-            &limited,
-            &mut c,
-            Method::GET,
-            &format!("/sms/v1/queueMO/history/{}", "a".repeat(30)),
-            Some(&lf.token),
-            Value::Null,
-        )
-        .await;
-        seen_429.0 |= r.status == StatusCode::TOO_MANY_REQUESTS;
-        let r = json_call(&limited, &mut c, Method::POST, "/v2/token", None,
-            json!({"grant_type": "client_credentials", "client_id": lf.client_id, "client_secret": "x"})).await;
-        seen_429.1 |= r.status == StatusCode::TOO_MANY_REQUESTS;
+        let r = limited
+            .request(M::GET, &history, Some(&lf.token), None, &[])
+            .await;
+        c.check(&M::GET, &history, &r);
+        sms_429 |= r.status == StatusCode::TOO_MANY_REQUESTS;
+        let r = limited
+            .token_raw(wrong.clone(), Some("application/json"))
+            .await;
+        c.check(&M::POST, "/v2/token", &r);
+        token_429 |= r.status == StatusCode::TOO_MANY_REQUESTS;
     }
-    assert_eq!(
-        seen_429,
-        (true, true),
+    assert!(
+        sms_429 && token_429,
         "both /sms/v1 and /v2/token are limited"
     );
 
@@ -1715,10 +954,4 @@ async fn listing_sends_after_an_unknown_token_is_a_400_not_a_500() {
         "an empty cursor is no cursor: {}",
         r.body
     );
-}
-
-/// A queueMO 202: `{"tokenId", "results"}`; returns the token.
-fn assert_mo_accepted(r: &Reply) -> String {
-    expect(r, 202);
-    r.body["tokenId"].as_str().expect("tokenId").to_string()
 }
