@@ -3,6 +3,7 @@
 //! is bounded by the batch size, whatever the file's size. The admin API, the CLI (and later
 //! `queueImport` and the console) all use it.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -156,7 +157,7 @@ fn header_names(record: &csv::ByteRecord) -> Vec<String> {
             String::from_utf8_lossy(h)
                 .trim()
                 .trim_start_matches('\u{feff}')
-                .to_string()
+                .replace('\0', "")
         })
         .collect()
 }
@@ -300,12 +301,21 @@ fn import_rows<R: Read>(
                 .reject(row, "", "The row isn't valid UTF-8.".to_string());
             continue;
         };
-        let raw_number = fields.get(layout.number).copied().unwrap_or("").trim();
+        // U+0000 is dropped from every cell, as from JSON strings (API.md §1 bodies).
+        let fields: Vec<Cow<'_, str>> = fields
+            .into_iter()
+            .map(|f| {
+                if f.contains('\0') {
+                    Cow::Owned(f.replace('\0', ""))
+                } else {
+                    Cow::Borrowed(f)
+                }
+            })
+            .collect();
+        let cell = |i: usize| fields.get(i).map_or("", |f| f.as_ref());
+        let raw_number = cell(layout.number).trim();
         let prefixed;
-        let candidate = match layout
-            .country
-            .map(|c| fields.get(c).copied().unwrap_or("").trim())
-        {
+        let candidate = match layout.country.map(|c| cell(c).trim()) {
             None | Some("") => raw_number,
             Some(country) => match calling_code(country) {
                 Some(cc) => {
@@ -550,6 +560,16 @@ mod tests {
         assert_eq!(rows[0].attributes.get("FirstName"), Some(&"Ann".into()));
         assert_eq!(rows[1].subscriber_key, None);
         assert!(rows[1].attributes.is_empty());
+    }
+
+    #[test]
+    fn nul_characters_are_dropped_from_every_cell_and_header() {
+        let (report, rows) =
+            run("Mobile\0Number,subscriberKey,First\0Name\n1555555\x005510,k\x001,A\0nn\n");
+        assert_eq!(report.added, 1, "{report:?}");
+        assert_eq!(rows[0].mobile_number, "15555555510");
+        assert_eq!(rows[0].subscriber_key.as_deref(), Some("k1"));
+        assert_eq!(rows[0].attributes.get("FirstName"), Some(&"Ann".into()));
     }
 
     #[test]

@@ -247,11 +247,15 @@ async fn openapi_json() -> Response {
     resp
 }
 
+/// Query parameters with lowercased names; U+0000 is dropped, as from JSON strings.
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .map(|(k, v)| {
+                    let name = domain::without_nul(k.to_ascii_lowercase());
+                    (name, domain::without_nul(v.into_owned()))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -385,5 +389,18 @@ async fn handle(
             auth::admin(state, &ctx.headers)?;
             admin::handle(state, id, ctx).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_names_are_lowercased_and_nul_is_dropped() {
+        assert_eq!(
+            parse_query(Some("After=a%00b&%00limit=2")),
+            vec![("after".into(), "ab".into()), ("limit".into(), "2".into())]
+        );
     }
 }

@@ -37,7 +37,7 @@ fn from_json(fields: &Fields) -> TokenRequest {
 fn from_form(body: &[u8]) -> TokenRequest {
     let mut req = TokenRequest::default();
     for (k, v) in url::form_urlencoded::parse(body) {
-        let v = Some(v.into_owned());
+        let v = Some(domain::without_nul(v.into_owned()));
         match k.to_ascii_lowercase().as_str() {
             "grant_type" => req.grant_type = v,
             "client_id" => req.client_id = v,

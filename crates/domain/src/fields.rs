@@ -95,8 +95,9 @@ impl<'de> Deserialize<'de> for Json {
 
 /// U+0000 (`"\u0000"` in JSON) is dropped from every string and key: it means nothing in a text
 /// message, an ID or a number, and PostgreSQL cannot store it in text, so keeping it would make
-/// one backend refuse what the other stores.
-fn without_nul(s: String) -> String {
+/// one backend refuse what the other stores. The same holds for every other text of a request
+/// (query parameters, form fields, CSV cells).
+pub fn without_nul(s: String) -> String {
     if s.contains('\0') {
         s.replace('\0', "")
     } else {

@@ -11,7 +11,7 @@ pub mod send_list;
 pub mod text;
 pub mod time;
 
-pub use fields::{BodyError, FieldReader, Fields, Json};
+pub use fields::{without_nul, BodyError, FieldReader, Fields, Json};
 pub use ids::{mint_id, mint_token, EncodedId, TokenId};
 pub use mobile::{MobileNumber, MobileNumberError};
 pub use send_contact::{

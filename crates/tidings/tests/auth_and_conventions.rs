@@ -896,3 +896,65 @@ async fn a_client_expecting_100_continue_gets_the_answer_without_sending_the_bod
     assert!(!text.contains("100 continue"), "{text}");
     assert!(text.contains("connection: close"), "{text}");
 }
+
+/// U+0000 is dropped from query parameters, form fields and CSV cells as it is from JSON
+/// strings: PostgreSQL stores no NUL, and schemathesis found the 500s it caused there.
+#[tokio::test]
+async fn nul_is_dropped_from_query_parameters_form_fields_and_csv_cells() {
+    let app = spawn_app().await;
+    let fx = fixture(&app, "A").await;
+    let r = app
+        .admin(
+            Method::GET,
+            "/admin/v1/accounts/A/sends?after=%C3%AB%00",
+            Value::Null,
+        )
+        .await;
+    assert_errors(&r, &["ë isn't a valid value for after."]);
+    let r = app
+        .admin(
+            Method::GET,
+            "/admin/v1/accounts/A/subscriptions?mobileNumber=1555555551%000",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let form = format!(
+        "grant_type=client_credentials&client_id=%00{}&client_secret={}%00",
+        fx.client_id, fx.secret
+    );
+    let r = app
+        .token_raw(form.into_bytes(), Some("application/x-www-form-urlencoded"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .token_raw(
+            b"grant_type=client_credentials&client_id=%00&client_secret=x".to_vec(),
+            Some("application/x-www-form-urlencoded"),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::UNAUTHORIZED, invalid_client())
+    );
+    let csv = "mobileNumber,subscriberKey,First\0Name\n15555555510,k\u{0}1,A\0nn\n";
+    let r = app
+        .request(
+            Method::POST,
+            "/admin/v1/accounts/A/lists/ListA/contacts?subscribeCode=889%0076&subscribeKeyword=JOIN",
+            Some(common::ADMIN_TOKEN),
+            Some(csv.as_bytes().to_vec()),
+            &[("content-type", "text/csv")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["added"], 1, "{}", r.body);
+    let r = app
+        .admin(
+            Method::GET,
+            "/admin/v1/accounts/A/subscriptions?mobileNumber=15555555510",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["status"], "Subscribed", "{}", r.body);
+}
