@@ -90,6 +90,10 @@ struct Operation {
     success: (u16, &'static str, Value),
     /// The handler's own errors: 400 (validation) and 409 (duplicates, conflicts).
     errors: &'static [u16],
+    /// Headers of the success response.
+    success_headers: Map<String, Value>,
+    /// Operations the success response leads to (OpenAPI links), by operationId.
+    links: Map<String, Value>,
 }
 
 impl Operation {
@@ -106,6 +110,8 @@ impl Operation {
             body: None,
             success,
             errors: &[],
+            success_headers: Map::new(),
+            links: Map::new(),
         }
     }
     fn describe(mut self, description: &'static str) -> Operation {
@@ -129,6 +135,47 @@ impl Operation {
         self.errors = errors;
         self
     }
+    /// A header the success response always carries.
+    fn success_header(mut self, name: &str, description: &str, schema: Value) -> Operation {
+        self.success_headers.insert(
+            name.to_string(),
+            json!({ "required": true, "description": description, "schema": schema }),
+        );
+        self
+    }
+    /// The success response leads to `operation_id`, whose parameters are taken from this
+    /// request (`$request.path.id`) or response (`$response.body#/tokenId`).
+    fn link(mut self, operation_id: &str, parameters: Value) -> Operation {
+        self.links.insert(
+            operation_id.to_string(),
+            json!({ "operationId": operation_id, "parameters": parameters }),
+        );
+        self
+    }
+    /// Links to the operations that take `{acct}` and a `{name}` minted in the response's `id`.
+    fn links_by_id(self, name: &str, operation_ids: &[&str]) -> Operation {
+        operation_ids.iter().fold(self, |op, target| {
+            op.link(
+                target,
+                json!({ "acct": "$request.path.acct", name: "$response.body#/id" }),
+            )
+        })
+    }
+}
+
+/// Link parameters of a send's status: the message in the path and the minted token.
+fn send_status_link() -> Value {
+    json!({ "id": "$request.path.id", "tokenId": "$response.body#/tokenId" })
+}
+
+/// Link parameters of a list job's status: the list in the path and the minted token.
+fn job_status_link() -> Value {
+    json!({ "listId": "$request.path.listId", "tokenId": "$response.body#/tokenId" })
+}
+
+/// Link parameters naming only the minted token.
+fn token_link() -> Value {
+    json!({ "tokenId": "$response.body#/tokenId" })
 }
 
 fn schema(name: &str) -> Value {
@@ -201,6 +248,11 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
             "application/json": { "schema": schema("TokenRequest") },
             "application/x-www-form-urlencoded": { "schema": schema("TokenRequest") },
         }))
+        .success_header(
+            "Cache-Control",
+            "The token is not to be cached.",
+            json!({ "const": "no-store" }),
+        )
         .errors(&[400]),
         RouteId::Token => return None,
 
@@ -215,7 +267,11 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .param(idempotency_key())
         .json_body(schema("SendListRequest"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .link("messageListDeliveries", send_status_link())
+        .link("deliveryReport", send_status_link())
+        .link("getSend", token_link())
+        .link("cancelSend", token_link()),
         RouteId::MessageListSend => return None,
 
         RouteId::MessageListDeliveries if m == Method::GET => paging_params(Operation::new(
@@ -248,7 +304,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .param(idempotency_key())
         .json_body(schema("SendContactRequest"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .link("messageContactDeliveries", send_status_link()),
         RouteId::MessageContactSend => return None,
 
         RouteId::MessageContactDeliveries if m == Method::GET => paging_params(Operation::new(
@@ -274,7 +331,9 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("API.md §6 (keywords: STOP, START, HELP, opt-in keywords).")
         .json_body(schema("QueueMoRequest"))
-        .errors(&[400]),
+        .errors(&[400])
+        .link("queueMODeliveries", token_link())
+        .link("queueMOHistory", token_link()),
         RouteId::QueueMo => return None,
 
         RouteId::QueueMoDeliveries if m == Method::GET => paging_params(Operation::new(
@@ -300,7 +359,11 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("API.md §6. 409: the keyword already exists on the code.")
         .json_body(schema("KeywordRequest"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .link(
+            "deleteKeyword",
+            json!({ "keywordId": "$response.body#/keywordId" }),
+        ),
         RouteId::Keyword => return None,
 
         RouteId::KeywordDelete if m == Method::DELETE => Operation::new(
@@ -327,7 +390,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("API.md §6. The file is checked (name, existence, content) when requested.")
         .json_body(schema("QueueImportRequest"))
-        .errors(&[400]),
+        .errors(&[400])
+        .link("queueImportStatus", job_status_link()),
         RouteId::QueueImport => return None,
 
         RouteId::QueueImportStatus if m == Method::GET => Operation::new(
@@ -343,7 +407,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
             "Refresh a list (lists are always current: it completes at once)",
             accepted("The refresh is recorded.", "RefreshAccepted"),
         )
-        .errors(&[400]),
+        .errors(&[400])
+        .link("refreshListStatus", job_status_link()),
         RouteId::RefreshList => return None,
 
         RouteId::RefreshListStatus if m == Method::GET => Operation::new(
@@ -366,7 +431,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("409: an account with that ID (ignoring case) exists.")
         .json_body(schema("NewAccount"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .link("getAccount", json!({ "acct": "$response.body#/id" })),
         RouteId::AdminAccounts => return None,
 
         RouteId::AdminAccount if m == Method::GET => Operation::new(
@@ -387,7 +453,11 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
             created("The client, with its secret (shown only here).", "ClientCreated"),
         )
         .json_body(schema("NewClient"))
-        .errors(&[400]),
+        .errors(&[400])
+        .link(
+            "revokeClient",
+            json!({ "acct": "$request.path.acct", "clientId": "$response.body#/clientId" }),
+        ),
         RouteId::AdminClients => return None,
 
         RouteId::AdminClient if m == Method::DELETE => Operation::new(
@@ -409,7 +479,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("409: the code exists in the account.")
         .json_body(schema("NewCode"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .links_by_id("code", &["getCode", "deleteCode"]),
         RouteId::AdminCodes => return None,
 
         RouteId::AdminCode if m == Method::GET => {
@@ -432,7 +503,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("409: the keyword exists on the code.")
         .json_body(schema("NewKeyword"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .links_by_id("keywordId", &["getKeyword", "deleteAdminKeyword"]),
         RouteId::AdminKeywords => return None,
 
         RouteId::AdminKeyword if m == Method::GET => {
@@ -457,7 +529,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("409: a message with that ID (ignoring case) exists in the account.")
         .json_body(schema("NewMessage"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .links_by_id("id", &["getMessage", "updateMessage", "deleteMessage"]),
         RouteId::AdminMessages => return None,
 
         RouteId::AdminMessage if m == Method::GET => {
@@ -489,7 +562,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .describe("409: a list with that ID (ignoring case) exists in the account.")
         .json_body(schema("NewList"))
-        .errors(&[400, 409]),
+        .errors(&[400, 409])
+        .links_by_id("list", &["getList", "deleteList", "importContacts"]),
         RouteId::AdminLists => return None,
 
         RouteId::AdminList if m == Method::GET => {
@@ -675,13 +749,17 @@ fn empty_last_parameter_is_405(route: &RouteInfo, method: &Method) -> bool {
 fn responses(route: &RouteInfo, method: &Method, op: &Operation) -> Value {
     let mut out = Map::new();
     let (status, description, body) = &op.success;
-    out.insert(
-        status.to_string(),
-        json!({
-            "description": description,
-            "content": { "application/json": { "schema": body } },
-        }),
-    );
+    let mut success = json!({
+        "description": description,
+        "content": { "application/json": { "schema": body } },
+    });
+    if !op.success_headers.is_empty() {
+        success["headers"] = Value::Object(op.success_headers.clone());
+    }
+    if !op.links.is_empty() {
+        success["links"] = Value::Object(op.links.clone());
+    }
+    out.insert(status.to_string(), success);
     for status in op.errors {
         let name = match (route.access, status) {
             (Access::Public, 400) => "TokenBadRequest",
@@ -2024,6 +2102,41 @@ mod tests {
         let mut seen = 0;
         walk(document(), document(), &mut seen);
         assert!(seen > 100, "only {seen} references");
+    }
+
+    /// Every link names an operation, and only parameters of it.
+    #[test]
+    fn links_name_operations_and_their_parameters() {
+        let mut operations = std::collections::HashMap::new();
+        for (_, item) in document()["paths"].as_object().into_iter().flatten() {
+            for (_, op) in item.as_object().into_iter().flatten() {
+                let names: Vec<String> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["name"].as_str().map(str::to_string))
+                    .collect();
+                operations.insert(op["operationId"].as_str().unwrap_or("").to_string(), names);
+            }
+        }
+        let mut links = 0;
+        for (_, item) in document()["paths"].as_object().into_iter().flatten() {
+            for (_, op) in item.as_object().into_iter().flatten() {
+                for (_, response) in op["responses"].as_object().into_iter().flatten() {
+                    for (name, link) in response["links"].as_object().into_iter().flatten() {
+                        let target = link["operationId"].as_str().unwrap_or("");
+                        let params = operations
+                            .get(target)
+                            .unwrap_or_else(|| panic!("link {name} names no operation"));
+                        for (p, _) in link["parameters"].as_object().into_iter().flatten() {
+                            assert!(params.contains(p), "{target} has no parameter {p}");
+                        }
+                        links += 1;
+                    }
+                }
+            }
+        }
+        assert!(links >= 20, "only {links} links");
     }
 
     #[test]

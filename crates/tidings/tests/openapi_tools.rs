@@ -272,14 +272,23 @@ async fn the_document_is_valid_and_the_server_conforms_to_it() {
     );
     let sms_auth = format!("Authorization: Bearer {}", data.token);
     let admin_auth = format!("Authorization: Bearer {ADMIN_TOKEN}");
-    let runs: [(&str, &str, Option<&str>); 3] = [
-        ("/v2/token", "^/v2/token$", None),
-        ("/sms/v1", "^/sms/v1/", Some(&sms_auth)),
-        ("/admin/v1", "^/admin/v1/", Some(&admin_auth)),
+    // (name, paths, credentials, phases): the token endpoint alone has no links to follow, so
+    // no stateful phase; the others follow the document's links (send → its deliveries, create
+    // → get, update, delete).
+    let every_phase = "examples,coverage,fuzzing,stateful";
+    let runs: [(&str, &str, Option<&str>, &str); 3] = [
+        (
+            "/v2/token",
+            "^/v2/token$",
+            None,
+            "examples,coverage,fuzzing",
+        ),
+        ("/sms/v1", "^/sms/v1/", Some(&sms_auth), every_phase),
+        ("/admin/v1", "^/admin/v1/", Some(&admin_auth), every_phase),
     ];
     let mut failed = Vec::new();
     let mut total = 0;
-    for (name, paths, header) in runs {
+    for (name, paths, header, phases) in runs {
         let mut args = vec![
             "--config-file".to_string(),
             config_file.display().to_string(),
@@ -289,6 +298,8 @@ async fn the_document_is_valid_and_the_server_conforms_to_it() {
             CHECKS.into(),
             "--include-path-regex".into(),
             paths.into(),
+            "--phases".into(),
+            phases.into(),
             "--max-examples".into(),
             max_examples.to_string(),
             "--seed".into(),
