@@ -20,9 +20,9 @@ use store::{
     ContactList, ContactRow, CreatedSend, DispatchSend, Expansion, HistoryEntry, InboundRecord,
     InboundText, Keyword, ListJob, ListJobProgress, ListJobState, MemberCounts, Message,
     MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword,
-    NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts,
-    SendQuery, Store, StoreError, StoreResult, SubmissionResult, SubscribeTo, Subscription,
-    SubscriptionStatus, TrackingRow,
+    NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem, QueueGauges, Receipt, Send,
+    SendCounts, SendQuery, Store, StoreError, StoreResult, SubmissionResult, SubscribeTo,
+    Subscription, SubscriptionStatus, TrackingRow,
 };
 
 mod accounts;
@@ -522,6 +522,9 @@ impl Store for SqliteStore {
     }
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
         tracking::send_next_at(self, token).await
+    }
+    async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges> {
+        tracking::queue_gauges(self, now).await
     }
 
     async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {

@@ -64,17 +64,20 @@ impl SendState {
 
     /// Parses the exact name (case-insensitive).
     pub fn parse(s: &str) -> Option<SendState> {
-        [
-            SendState::New,
-            SendState::Queuing,
-            SendState::Started,
-            SendState::Finished,
-            SendState::Error,
-            SendState::Canceled,
-        ]
-        .into_iter()
-        .find(|st| st.as_str().eq_ignore_ascii_case(s))
+        SendState::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
+
+    /// Every state, in the order above.
+    pub const ALL: [SendState; 6] = [
+        SendState::New,
+        SendState::Queuing,
+        SendState::Started,
+        SendState::Finished,
+        SendState::Error,
+        SendState::Canceled,
+    ];
 
     /// Finished, Error and Canceled are final.
     pub fn is_final(self) -> bool {
@@ -368,6 +371,9 @@ pub trait Store: std::marker::Send + Sync + 'static {
     ) -> StoreResult<Vec<TrackingRow>>;
     /// When the send's next recipient may go (`next_at`), `None` once nothing waits.
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>>;
+    /// The database-wide gauges of the metrics listener (docs/metrics.md): sends by state, and
+    /// recipients waiting, waiting out a blackout window at `now`, or being handed over.
+    async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges>;
 
     // ---- inbound texts ------------------------------------------------------------------------
     /// Records an inbound text, matched to a code by its destination address among the codes
