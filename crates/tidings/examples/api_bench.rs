@@ -51,6 +51,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
+        metrics_listen: Some("127.0.0.1:0".into()),
         database_url: Some(format!(
             "sqlite://{}",
             dir.path().join("bench.db").display()

@@ -1090,6 +1090,7 @@ async fn an_open_progress_stream_does_not_hold_up_shutdown() {
     let database = common::test_database(dir.path());
     let mut file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
+        metrics_listen: Some("127.0.0.1:0".into()),
         database_url: Some(database.url.clone()),
         data_dir: Some(dir.path().join("data").display().to_string()),
         ..FileConfig::default()
