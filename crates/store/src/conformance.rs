@@ -11,12 +11,13 @@ use std::fmt::Debug;
 use serde_json::json;
 
 use crate::{
-    codes, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList, ContactRow,
-    CreatedSend, Expansion, Idempotency, InboundRecord, InboundText, Keyword, MemberCounts,
-    Message, MessagePatch, MessageStatus, Millis, NewAccessToken, NewAccount, NewClient, NewCode,
-    NewKeyword, NewList, NewMessage, NewSend, OutboxEntry, OutboxItem, Outcome, QueueGauges,
-    Receipt, Send, SendCounts, SendKind, SendQuery, SendState, Store, StoreError, StoreResult,
-    StoredWindow, SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
+    codes, Account, Attributes, ClaimedRecipient, Client, Code, CodePatch, Contact, ContactList,
+    ContactRow, CreatedSend, Expansion, Idempotency, InboundRecord, InboundText, Keyword,
+    KeywordPatch, MemberCounts, Message, MessagePatch, MessageStatus, Millis, NewAccessToken,
+    NewAccount, NewClient, NewCode, NewKeyword, NewList, NewMessage, NewSend, OutboxEntry,
+    OutboxItem, Outcome, QueueGauges, Receipt, Send, SendCounts, SendKind, SendQuery, SendState,
+    Store, StoreError, StoreResult, StoredWindow, SubmissionResult, SubscribeTo, Subscription,
+    SubscriptionStatus, TrackingRow,
 };
 
 /// Runs every behaviour of this module as a `#[tokio::test]`.
@@ -48,6 +49,7 @@ macro_rules! store_conformance_tests {
             token_is_found_until_it_expires,
             revoking_a_client_deletes_its_tokens,
             code_resolves_by_id_or_code_string,
+            codes_and_keywords_are_updated_field_by_field,
             code_conflicts_on_code_string_or_id,
             keyword_resolves_ignoring_case_and_conflicts_per_code,
             deleting_a_keyword_removes_it_and_its_subscriptions,
@@ -747,6 +749,118 @@ pub async fn revoking_a_client_deletes_its_tokens(store: &dyn Store) {
 }
 
 // ---- codes and keywords -----------------------------------------------------------------------
+
+pub async fn codes_and_keywords_are_updated_field_by_field(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    let code = ok(
+        store.create_code(new_code("acme", "Code-1", "88976")).await,
+        "create code",
+    );
+    let unchanged = ok(
+        store
+            .update_code("ACME", "code-1", CodePatch::default())
+            .await,
+        "empty code patch",
+    );
+    assert_eq!(unchanged, code, "an empty patch changes nothing");
+    let patched = ok(
+        store
+            .update_code(
+                "acme",
+                "88976",
+                CodePatch {
+                    carrier: Some("acme-smpp".into()),
+                    kind: Some("long".into()),
+                    opt_out_text: Some(None),
+                    help_text: Some(Some("Text HELP for help.".into())),
+                    ..CodePatch::default()
+                },
+            )
+            .await,
+        "patch code by its code string",
+    );
+    assert_eq!(
+        patched,
+        Code {
+            carrier: "acme-smpp".into(),
+            kind: "long".into(),
+            opt_out_text: None,
+            help_text: Some("Text HELP for help.".into()),
+            ..code.clone()
+        }
+    );
+    assert_eq!(ok(store.get_code("acme", "Code-1").await, "get"), patched);
+    assert_not_found(
+        store
+            .update_code("other", "code-1", CodePatch::default())
+            .await,
+        "another account's code",
+    );
+    assert_not_found(
+        store
+            .update_code("acme", "nosuchcode", CodePatch::default())
+            .await,
+        "unknown code",
+    );
+
+    let keyword = ok(
+        store
+            .create_keyword(new_keyword("acme", "Kw-1", "88976", "JOIN"))
+            .await,
+        "create keyword",
+    );
+    let patched = ok(
+        store
+            .update_keyword(
+                "acme",
+                "KW-1",
+                KeywordPatch {
+                    response: Some(None),
+                    double_opt_in: Some(true),
+                    confirm_text: Some(Some("Reply Y to confirm.".into())),
+                },
+            )
+            .await,
+        "patch keyword",
+    );
+    assert_eq!(
+        patched,
+        Keyword {
+            response: None,
+            double_opt_in: true,
+            confirm_text: Some("Reply Y to confirm.".into()),
+            ..keyword.clone()
+        }
+    );
+    let back = ok(
+        store
+            .update_keyword(
+                "acme",
+                "kw-1",
+                KeywordPatch {
+                    double_opt_in: Some(false),
+                    ..KeywordPatch::default()
+                },
+            )
+            .await,
+        "patch one field",
+    );
+    assert_eq!(
+        back,
+        Keyword {
+            double_opt_in: false,
+            ..patched.clone()
+        }
+    );
+    assert_eq!(ok(store.get_keyword("acme", "kw-1").await, "get"), back);
+    assert_not_found(
+        store
+            .update_keyword("other", "kw-1", KeywordPatch::default())
+            .await,
+        "another account's keyword",
+    );
+}
 
 pub async fn code_resolves_by_id_or_code_string(store: &dyn Store) {
     given_account(store, "acme").await;

@@ -197,6 +197,13 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn list_codes(&self, account_id: &str) -> StoreResult<Vec<Code>>;
     /// Deletes the code, its keywords and their subscriptions.
     async fn delete_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<()>;
+    /// Applies `patch` to the account's code named by ID or code string; the updated code.
+    async fn update_code(
+        &self,
+        account_id: &str,
+        id_or_code: &str,
+        patch: CodePatch,
+    ) -> StoreResult<Code>;
     /// `new.code` names the code by its code string; NotFound when it does not exist.
     /// Conflict when the keyword (ignoring case) already exists on that code.
     async fn create_keyword(&self, new: NewKeyword) -> StoreResult<Keyword>;
@@ -204,6 +211,13 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn list_keywords(&self, account_id: &str) -> StoreResult<Vec<Keyword>>;
     /// Deletes the keyword and its subscriptions.
     async fn delete_keyword(&self, account_id: &str, id: &str) -> StoreResult<()>;
+    /// Applies `patch` to the account's keyword; the updated keyword.
+    async fn update_keyword(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: KeywordPatch,
+    ) -> StoreResult<Keyword>;
 
     // ---- messages ------------------------------------------------------------------------------
     async fn create_message(&self, new: NewMessage) -> StoreResult<Message>;
