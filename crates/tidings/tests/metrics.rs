@@ -49,6 +49,11 @@ impl Scrape {
         self.0.get(&(name.to_string(), key)).copied().unwrap_or(0.0)
     }
 
+    /// How much `name{labels}` grew since the scrape `before`.
+    fn since(&self, before: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels) - before.get(name, labels)
+    }
+
     /// Whether any sample of `name` exists.
     fn has(&self, name: &str) -> bool {
         self.0.keys().any(|(n, _)| n == name)
@@ -251,46 +256,31 @@ async fn the_counters_move_as_a_send_progresses() {
         0.0,
         "the batch's answers are recorded"
     );
-    let delta = |name: &str, labels: &[(&str, &str)], a: &Scrape, b: &Scrape| {
-        b.get(name, labels) - a.get(name, labels)
-    };
     assert_eq!(
-        delta(
-            "tidings_expansion_duration_seconds_count",
-            &[],
-            &accepted,
-            &first
-        ),
+        first.since(&accepted, "tidings_expansion_duration_seconds_count", &[]),
         1.0
     );
     assert_eq!(
-        delta("tidings_expanded_recipients_total", &[], &accepted, &first),
+        first.since(&accepted, "tidings_expanded_recipients_total", &[]),
         5.0
     );
     assert_eq!(
-        delta(
-            "tidings_dispatch_batch_duration_seconds_count",
-            &[],
+        first.since(
             &accepted,
-            &first
+            "tidings_dispatch_batch_duration_seconds_count",
+            &[]
         ),
         1.0
     );
     assert_eq!(
-        delta(
-            "tidings_carrier_submits_total",
-            &[CARRIER],
-            &accepted,
-            &first
-        ),
+        first.since(&accepted, "tidings_carrier_submits_total", &[CARRIER]),
         2.0
     );
     assert_eq!(
-        delta(
-            "tidings_carrier_batch_duration_seconds_count",
-            &[CARRIER],
+        first.since(
             &accepted,
-            &first
+            "tidings_carrier_batch_duration_seconds_count",
+            &[CARRIER]
         ),
         1.0
     );
@@ -312,31 +302,24 @@ async fn the_counters_move_as_a_send_progresses() {
         (0.0, 0.0, 0.0)
     );
     assert_eq!(
-        delta(
-            "tidings_carrier_submits_total",
-            &[CARRIER],
-            &accepted,
-            &done
-        ),
+        done.since(&accepted, "tidings_carrier_submits_total", &[CARRIER]),
         5.0
     );
     assert_eq!(
-        delta(
-            "tidings_dispatch_batch_duration_seconds_count",
-            &[],
+        done.since(
             &accepted,
-            &done
+            "tidings_dispatch_batch_duration_seconds_count",
+            &[]
         ),
         3.0
     );
     assert_eq!(status(&done, "2000") - status(&accepted, "2000"), 5.0);
     assert_eq!(status(&done, "4000") - status(&accepted, "4000"), 5.0);
     assert_eq!(
-        delta(
-            "tidings_carrier_submit_failures_total",
-            &[CARRIER, ("status_code", "2500")],
+        done.since(
             &accepted,
-            &done
+            "tidings_carrier_submit_failures_total",
+            &[CARRIER, ("status_code", "2500")]
         ),
         0.0
     );
@@ -367,7 +350,7 @@ async fn the_counters_move_as_a_send_progresses() {
     assert_eq!(queue(&waiting, "deferred"), 3.0, "waiting out the window");
     assert_eq!(queue(&waiting, "ready"), 0.0);
     assert_eq!(
-        delta("tidings_carrier_submits_total", &[CARRIER], &done, &waiting),
+        waiting.since(&done, "tidings_carrier_submits_total", &[CARRIER]),
         2.0
     );
     app.clock.set(NOW_MS + 60 * MINUTE);
@@ -376,12 +359,7 @@ async fn the_counters_move_as_a_send_progresses() {
     assert_eq!(sends(&after, "Finished"), 2.0, "{paused} finished");
     assert_eq!(queue(&after, "deferred"), 0.0);
     assert_eq!(
-        delta(
-            "tidings_carrier_submits_total",
-            &[CARRIER],
-            &waiting,
-            &after
-        ),
+        after.since(&waiting, "tidings_carrier_submits_total", &[CARRIER]),
         3.0
     );
     assert!(after.has("tidings_http_request_duration_seconds_bucket"));
