@@ -17,6 +17,7 @@ pub mod mo;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routing;
+pub mod telemetry;
 mod token;
 
 use std::path::PathBuf;
@@ -220,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         )
         .nest(console::BASE, console::router())
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn(telemetry::track))
         .with_state(state)
 }
 
@@ -326,6 +328,20 @@ async fn route_and_handle(
         Matched::MethodNotAllowed => return ApiError::MethodNotAllowed.into_response(),
         Matched::Route { id, access, params } => (id, access, params),
     };
+    let mut resp = handle_route(state, parts, body, id, access, params).await;
+    resp.extensions_mut()
+        .insert(telemetry::RouteLabel(routing::label(id)));
+    resp
+}
+
+async fn handle_route(
+    state: AppState,
+    parts: axum::http::request::Parts,
+    body: Arc<std::sync::Mutex<Body>>,
+    id: RouteId,
+    access: Access,
+    params: Vec<String>,
+) -> Response {
     let ctx = Ctx {
         method: parts.method.clone(),
         params,

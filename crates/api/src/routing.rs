@@ -109,9 +109,9 @@ const ROUTES: &[RouteDef] = &[
     route(RouteId::AdminClients, Access::Admin, "admin/v1/accounts/{}/clients", &[GET, POST]),
     route(RouteId::AdminClient, Access::Admin, "admin/v1/accounts/{}/clients/{}", &[DELETE]),
     route(RouteId::AdminCodes, Access::Admin, "admin/v1/accounts/{}/codes", &[GET, POST]),
-    route(RouteId::AdminCode, Access::Admin, "admin/v1/accounts/{}/codes/{}", &[GET, DELETE]),
+    route(RouteId::AdminCode, Access::Admin, "admin/v1/accounts/{}/codes/{}", &[GET, PATCH, DELETE]),
     route(RouteId::AdminKeywords, Access::Admin, "admin/v1/accounts/{}/keywords", &[GET, POST]),
-    route(RouteId::AdminKeyword, Access::Admin, "admin/v1/accounts/{}/keywords/{}", &[GET, DELETE]),
+    route(RouteId::AdminKeyword, Access::Admin, "admin/v1/accounts/{}/keywords/{}", &[GET, PATCH, DELETE]),
     route(RouteId::AdminMessages, Access::Admin, "admin/v1/accounts/{}/messages", &[GET, POST]),
     route(RouteId::AdminMessage, Access::Admin, "admin/v1/accounts/{}/messages/{}", &[GET, PATCH, DELETE]),
     route(RouteId::AdminLists, Access::Admin, "admin/v1/accounts/{}/lists", &[GET, POST]),
@@ -219,6 +219,15 @@ pub fn required_scope(id: RouteId, method: &Method) -> &'static str {
         _ if method == Method::GET => "sms_read",
         _ => "sms_write",
     }
+}
+
+/// The route's path pattern, as metrics label it: `/sms/v1/messagelist/{}/send`.
+pub fn label(id: RouteId) -> String {
+    let pattern = ROUTES
+        .iter()
+        .find(|def| def.id == id)
+        .map_or("", |def| def.pattern);
+    format!("/{pattern}")
 }
 
 #[cfg(test)]

@@ -86,6 +86,7 @@ pub struct TwilioCarrier {
     messages_url: String,
     client: reqwest::Client,
     events: EventSink,
+    response_seconds: metrics::Histogram,
 }
 
 /// The provider's JSON answer (only what we read).
@@ -142,8 +143,10 @@ impl TwilioCarrier {
             .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
+        let name: String = name.into();
         Ok(TwilioCarrier {
-            name: name.into(),
+            response_seconds: crate::telemetry::response_histogram(&name),
+            name,
             settings,
             messages_url,
             client,
@@ -172,6 +175,7 @@ impl TwilioCarrier {
         let started = tokio::time::Instant::now();
         let mut backoff = RETRY_FIRST;
         loop {
+            let asked = tokio::time::Instant::now();
             let sent = self
                 .client
                 .post(&self.messages_url)
@@ -179,6 +183,9 @@ impl TwilioCarrier {
                 .form(&form)
                 .send()
                 .await;
+            if sent.is_ok() {
+                self.response_seconds.record(asked.elapsed());
+            }
             let mut wait = None;
             let transient_note = match sent {
                 Err(e) if e.is_connect() => format!("could not connect: {e}"),

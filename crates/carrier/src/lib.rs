@@ -9,6 +9,7 @@ pub mod http;
 pub mod simulator;
 pub mod smpp;
 pub mod smsc;
+pub mod telemetry;
 
 pub use http::TwilioCarrier;
 pub use simulator::Simulator;

@@ -6,6 +6,7 @@
 
 pub mod keywords;
 mod limiter;
+pub mod telemetry;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -187,6 +188,11 @@ impl Engine {
         }
         let recovered = self.inner.store.recover_expired(now).await?;
         if recovered > 0 {
+            metrics::counter!(
+                telemetry::RECIPIENT_STATUS,
+                "status_code" => telemetry::code_label(codes::UNKNOWN)
+            )
+            .increment(recovered);
             tracing::warn!(
                 recovered,
                 "recipients left submitting by a stopped process are now 3400 Unknown"
@@ -214,6 +220,7 @@ impl Engine {
             .await?;
         let did = !sends.is_empty();
         for send in sends {
+            let started = Instant::now();
             loop {
                 let now = self.now();
                 let outcome = self
@@ -230,6 +237,9 @@ impl Engine {
                 match outcome {
                     Expansion::More => continue,
                     Expansion::Done { recipients } => {
+                        metrics::histogram!(telemetry::EXPANSION_SECONDS).record(started.elapsed());
+                        metrics::counter!(telemetry::EXPANDED_RECIPIENTS)
+                            .increment(u64::try_from(recipients).unwrap_or(0));
                         tracing::info!(token = %send.token, recipients, "audience expanded");
                         self.inner.store.finish_if_done(&send.token, now).await?;
                         break;
@@ -321,6 +331,7 @@ impl Engine {
             }
             return store.finish_if_done(token, now).await;
         }
+        let batch_started = Instant::now();
         // Receipts wait while a batch is between its hand-over and the record of the carrier's
         // answers: a receipt may come back before the answer is recorded, and would then find
         // no recipient to update (API.md §5: receipts update tracking later).
@@ -344,6 +355,8 @@ impl Engine {
         };
         self.record_answers(&results).await?;
         drop(handing);
+        metrics::histogram!(telemetry::DISPATCH_BATCH_SECONDS).record(batch_started.elapsed());
+        telemetry::count_statuses(results.iter().map(|r| r.status_code));
         store.finish_if_done(token, self.now()).await?;
         Ok(true)
     }
@@ -436,7 +449,25 @@ impl Engine {
                 l.refund(reserved - segments_total).await;
             }
         }
+        let name = metrics::SharedString::from(carrier.name().to_string());
+        let handed = batch.len() as f64;
+        metrics::counter!(telemetry::CARRIER_SUBMITS, "carrier" => name.clone())
+            .increment(batch.len() as u64);
+        let in_flight = metrics::gauge!(telemetry::CARRIER_IN_FLIGHT, "carrier" => name.clone());
+        in_flight.increment(handed);
+        let started = Instant::now();
         let outcomes = carrier.submit(batch).await;
+        in_flight.decrement(handed);
+        metrics::histogram!(telemetry::CARRIER_BATCH_SECONDS, "carrier" => name.clone())
+            .record(started.elapsed());
+        for o in outcomes
+            .iter()
+            .filter(|o| o.status_code != codes::DELIVERED_TO_AGGREGATOR)
+        {
+            metrics::counter!(telemetry::CARRIER_FAILURES, "carrier" => name.clone(),
+                "status_code" => telemetry::code_label(o.status_code))
+            .increment(1);
+        }
         let mut results: Vec<SubmissionResult> = outcomes
             .into_iter()
             .map(|o| {
@@ -505,6 +536,8 @@ impl Engine {
                     to,
                     text,
                 } => {
+                    metrics::counter!(telemetry::INBOUND_TEXTS, "carrier" => carrier.clone())
+                        .increment(1);
                     let inbound = store::InboundText {
                         carrier,
                         from,
@@ -552,6 +585,7 @@ impl Engine {
                 .store
                 .apply_receipts(receipts, self.now())
                 .await?;
+            telemetry::count_statuses(receipts.iter().map(|r| r.status_code));
         } else if unmatched.len() < receipts.len() {
             let matched: Vec<Receipt> = receipts
                 .iter()
@@ -563,6 +597,7 @@ impl Engine {
                 .store
                 .apply_receipts(&matched, self.now())
                 .await?;
+            telemetry::count_statuses(matched.iter().map(|r| r.status_code));
         }
         Ok(unmatched)
     }
@@ -578,6 +613,7 @@ impl Engine {
                 "too many receipts match no submission; the oldest are dropped"
             );
         }
+        metrics::gauge!(telemetry::HELD_RECEIPTS).set(held.len() as f64);
     }
 
     /// Receipts waiting for their submission to be recorded.

@@ -1,7 +1,7 @@
 //! Short and long codes and the keywords on them (API.md §6, §7). Deleting either cascades, in
 //! the schema, to the keywords and subscriptions below it.
 
-use store::{Code, Keyword, NewCode, NewKeyword, StoreError, StoreResult};
+use store::{Code, CodePatch, Keyword, KeywordPatch, NewCode, NewKeyword, StoreError, StoreResult};
 
 use crate::{account, db, flag, flag_value, id_key, parent_gone, AccountRef, PgStore};
 
@@ -299,4 +299,67 @@ where
     .await
     .map_err(db("resolve keyword"))?
     .ok_or(StoreError::NotFound)
+}
+
+pub(crate) async fn update_code(
+    store: &PgStore,
+    account_id: &str,
+    id_or_code: &str,
+    patch: CodePatch,
+) -> StoreResult<Code> {
+    let owner = account(&store.pool, account_id).await?;
+    let row = sqlx::query_as::<_, CodeRow>(
+        "UPDATE codes SET country_code = coalesce($4, country_code), kind = coalesce($5, kind), \
+         carrier = coalesce($6, carrier), \
+         opt_out_text = CASE WHEN $7 THEN $8 ELSE opt_out_text END, \
+         help_text = CASE WHEN $9 THEN $10 ELSE help_text END \
+         WHERE pk = (SELECT pk FROM codes WHERE account_pk = $1 \
+                     AND (id_key = $2 OR code_key = $3) ORDER BY id_key = $2 DESC LIMIT 1) \
+         RETURNING id, code, country_code, kind, carrier, opt_out_text, help_text, created_at",
+    )
+    .bind(owner.pk)
+    .bind(id_key(id_or_code))
+    .bind(code_key(id_or_code))
+    .bind(&patch.country_code)
+    .bind(&patch.kind)
+    .bind(&patch.carrier)
+    .bind(patch.opt_out_text.is_some())
+    .bind(patch.opt_out_text.flatten())
+    .bind(patch.help_text.is_some())
+    .bind(patch.help_text.flatten())
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("update code"))?
+    .ok_or(StoreError::NotFound)?;
+    Ok(row.into_code(&owner.id))
+}
+
+pub(crate) async fn update_keyword(
+    store: &PgStore,
+    account_id: &str,
+    id: &str,
+    patch: KeywordPatch,
+) -> StoreResult<Keyword> {
+    let owner = account(&store.pool, account_id).await?;
+    let updated = sqlx::query(
+        "UPDATE keywords SET response = CASE WHEN $3 THEN $4 ELSE response END, \
+         double_opt_in = coalesce($5, double_opt_in), \
+         confirm_text = CASE WHEN $6 THEN $7 ELSE confirm_text END \
+         WHERE account_pk = $1 AND id_key = $2",
+    )
+    .bind(owner.pk)
+    .bind(id_key(id))
+    .bind(patch.response.is_some())
+    .bind(patch.response.flatten())
+    .bind(patch.double_opt_in.map(flag_value))
+    .bind(patch.confirm_text.is_some())
+    .bind(patch.confirm_text.flatten())
+    .execute(&store.pool)
+    .await
+    .map_err(db("update keyword"))?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get_keyword(store, account_id, id).await
 }

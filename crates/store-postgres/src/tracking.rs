@@ -1,7 +1,7 @@
 //! What the status of a send reports (API.md §5): counts by standard code, pages of tracking
 //! entries, and when its next recipient may go.
 
-use store::{Millis, Outcome, SendCounts, StoreResult, TrackingRow};
+use store::{Millis, Outcome, QueueGauges, SendCounts, StoreResult, TrackingRow};
 
 use crate::dispatch::send_ref;
 use crate::{bad_value, db, flag, PgStore};
@@ -145,4 +145,32 @@ pub(crate) async fn send_next_at(store: &PgStore, token: &str) -> StoreResult<Op
         }
         _ => Ok(None),
     }
+}
+
+/// The metrics listener's gauges, one statement per partial index: sends by state, waiting
+/// recipients per send (split by whether the send is paused at `now`), recipients being handed
+/// over.
+pub(crate) async fn queue_gauges(store: &PgStore, now: Millis) -> StoreResult<QueueGauges> {
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM sends GROUP BY state")
+            .fetch_all(&store.pool)
+            .await
+            .map_err(db("count sends by state"))?;
+    let waiting: Vec<(bool, i64)> = sqlx::query_as(
+        "SELECT coalesce(s.next_at > $1, false) AS paused, sum(c.n)::bigint \
+         FROM (SELECT send_pk, count(*) AS n FROM recipients WHERE state = 'ready' \
+               GROUP BY send_pk) AS c \
+         JOIN sends AS s ON s.pk = c.send_pk \
+         GROUP BY paused",
+    )
+    .bind(now)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("count waiting recipients"))?;
+    let leased: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM recipients WHERE state = 'submitting'")
+            .fetch_one(&store.pool)
+            .await
+            .map_err(db("count recipients being handed over"))?;
+    QueueGauges::from_counts(states, waiting, leased)
 }

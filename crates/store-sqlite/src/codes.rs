@@ -1,7 +1,7 @@
 //! Short and long codes and the keywords on them (API.md §6, §7). Deleting either cascades, in
 //! the schema, to the keywords and subscriptions below it.
 
-use store::{Code, Keyword, NewCode, NewKeyword, StoreError, StoreResult};
+use store::{Code, CodePatch, Keyword, KeywordPatch, NewCode, NewKeyword, StoreError, StoreResult};
 
 use crate::{account, db, id_key, AccountRef, SqliteStore};
 
@@ -310,4 +310,83 @@ where
     .await
     .map_err(db("resolve keyword"))?
     .ok_or(StoreError::NotFound)
+}
+
+pub(crate) async fn update_code(
+    store: &SqliteStore,
+    account_id: &str,
+    id_or_code: &str,
+    patch: CodePatch,
+) -> StoreResult<Code> {
+    let mut tx = store.write().await?;
+    let owner = account(&mut *tx, account_id).await?;
+    let code_pk: i64 = sqlx::query_scalar(CODE_BY_ID_OR_CODE)
+        .bind(owner.pk)
+        .bind(id_key(id_or_code))
+        .bind(code_key(id_or_code))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("find code to update"))?
+        .ok_or(StoreError::NotFound)?;
+    let row = sqlx::query_as::<_, CodeRow>(
+        "UPDATE codes SET country_code = coalesce(?2, country_code), kind = coalesce(?3, kind), \
+         carrier = coalesce(?4, carrier), \
+         opt_out_text = CASE WHEN ?5 THEN ?6 ELSE opt_out_text END, \
+         help_text = CASE WHEN ?7 THEN ?8 ELSE help_text END \
+         WHERE pk = ?1 \
+         RETURNING id, code, country_code, kind, carrier, opt_out_text, help_text, created_at",
+    )
+    .bind(code_pk)
+    .bind(&patch.country_code)
+    .bind(&patch.kind)
+    .bind(&patch.carrier)
+    .bind(patch.opt_out_text.is_some())
+    .bind(patch.opt_out_text.flatten())
+    .bind(patch.help_text.is_some())
+    .bind(patch.help_text.flatten())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("update code"))?;
+    tx.commit().await.map_err(db("commit code update"))?;
+    Ok(row.into_code(&owner.id))
+}
+
+pub(crate) async fn update_keyword(
+    store: &SqliteStore,
+    account_id: &str,
+    id: &str,
+    patch: KeywordPatch,
+) -> StoreResult<Keyword> {
+    let mut tx = store.write().await?;
+    let owner = account(&mut *tx, account_id).await?;
+    let updated = sqlx::query(
+        "UPDATE keywords SET response = CASE WHEN ?3 THEN ?4 ELSE response END, \
+         double_opt_in = coalesce(?5, double_opt_in), \
+         confirm_text = CASE WHEN ?6 THEN ?7 ELSE confirm_text END \
+         WHERE account_pk = ?1 AND id_key = ?2",
+    )
+    .bind(owner.pk)
+    .bind(id_key(id))
+    .bind(patch.response.is_some())
+    .bind(patch.response.flatten())
+    .bind(patch.double_opt_in)
+    .bind(patch.confirm_text.is_some())
+    .bind(patch.confirm_text.flatten())
+    .execute(&mut *tx)
+    .await
+    .map_err(db("update keyword"))?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let row = sqlx::query_as::<_, KeywordRow>(select_keyword!(
+        "WHERE k.account_pk = ?1 AND k.id_key = ?2"
+    ))
+    .bind(owner.pk)
+    .bind(id_key(id))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("read the updated keyword"))?;
+    tx.commit().await.map_err(db("commit keyword update"))?;
+    Ok(row.into_keyword(&owner.id))
 }

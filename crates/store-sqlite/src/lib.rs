@@ -16,13 +16,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Sqlite, Transaction};
 use store::{
-    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactAudience,
-    ContactList, ContactRow, CreatedSend, DispatchSend, Expansion, HistoryEntry, InboundRecord,
-    InboundText, Keyword, ListJob, ListJobProgress, ListJobState, MemberCounts, Message,
-    MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient, NewCode, NewKeyword,
-    NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem, Receipt, Send, SendCounts,
-    SendQuery, Store, StoreError, StoreResult, SubmissionResult, SubscribeTo, Subscription,
-    SubscriptionStatus, TrackingRow,
+    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, CodePatch, Contact,
+    ContactAudience, ContactList, ContactRow, CreatedSend, DispatchSend, Expansion, HistoryEntry,
+    InboundRecord, InboundText, Keyword, KeywordPatch, ListJob, ListJobProgress, ListJobState,
+    MemberCounts, Message, MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient,
+    NewCode, NewKeyword, NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem,
+    QueueGauges, Receipt, Send, SendCounts, SendQuery, Store, StoreError, StoreResult,
+    SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
 };
 
 mod accounts;
@@ -337,6 +337,14 @@ impl Store for SqliteStore {
     async fn delete_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<()> {
         codes::delete_code(self, account_id, id_or_code).await
     }
+    async fn update_code(
+        &self,
+        account_id: &str,
+        id_or_code: &str,
+        patch: CodePatch,
+    ) -> StoreResult<Code> {
+        codes::update_code(self, account_id, id_or_code, patch).await
+    }
     async fn create_keyword(&self, new: NewKeyword) -> StoreResult<Keyword> {
         codes::create_keyword(self, new).await
     }
@@ -348,6 +356,14 @@ impl Store for SqliteStore {
     }
     async fn delete_keyword(&self, account_id: &str, id: &str) -> StoreResult<()> {
         codes::delete_keyword(self, account_id, id).await
+    }
+    async fn update_keyword(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: KeywordPatch,
+    ) -> StoreResult<Keyword> {
+        codes::update_keyword(self, account_id, id, patch).await
     }
 
     async fn create_message(&self, new: NewMessage) -> StoreResult<Message> {
@@ -522,6 +538,9 @@ impl Store for SqliteStore {
     }
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
         tracking::send_next_at(self, token).await
+    }
+    async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges> {
+        tracking::queue_gauges(self, now).await
     }
 
     async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {

@@ -11,12 +11,13 @@ use std::fmt::Debug;
 use serde_json::json;
 
 use crate::{
-    codes, Account, Attributes, ClaimedRecipient, Client, Code, Contact, ContactList, ContactRow,
-    CreatedSend, Expansion, Idempotency, InboundRecord, InboundText, Keyword, MemberCounts,
-    Message, MessagePatch, MessageStatus, Millis, NewAccessToken, NewAccount, NewClient, NewCode,
-    NewKeyword, NewList, NewMessage, NewSend, OutboxEntry, OutboxItem, Outcome, Receipt, Send,
-    SendCounts, SendKind, SendQuery, SendState, Store, StoreError, StoreResult, StoredWindow,
-    SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
+    codes, Account, Attributes, ClaimedRecipient, Client, Code, CodePatch, Contact, ContactList,
+    ContactRow, CreatedSend, Expansion, Idempotency, InboundRecord, InboundText, Keyword,
+    KeywordPatch, MemberCounts, Message, MessagePatch, MessageStatus, Millis, NewAccessToken,
+    NewAccount, NewClient, NewCode, NewKeyword, NewList, NewMessage, NewSend, OutboxEntry,
+    OutboxItem, Outcome, QueueGauges, Receipt, Send, SendCounts, SendKind, SendQuery, SendState,
+    Store, StoreError, StoreResult, StoredWindow, SubmissionResult, SubscribeTo, Subscription,
+    SubscriptionStatus, TrackingRow,
 };
 
 /// Runs every behaviour of this module as a `#[tokio::test]`.
@@ -48,6 +49,7 @@ macro_rules! store_conformance_tests {
             token_is_found_until_it_expires,
             revoking_a_client_deletes_its_tokens,
             code_resolves_by_id_or_code_string,
+            codes_and_keywords_are_updated_field_by_field,
             code_conflicts_on_code_string_or_id,
             keyword_resolves_ignoring_case_and_conflicts_per_code,
             deleting_a_keyword_removes_it_and_its_subscriptions,
@@ -87,6 +89,7 @@ macro_rules! store_conformance_tests {
             unmatched_receipts_are_those_without_a_recorded_submission,
             canceling_settles_waiting_recipients_and_final_sends_conflict,
             a_paused_send_counts_waiting_recipients_as_deferred,
+            queue_gauges_count_sends_by_state_and_waiting_deferred_and_leased_recipients,
             tracking_is_ordered_by_number_then_list_and_paged,
             send_next_at_follows_the_send,
             delivery_methods_of_an_unknown_token_are_not_found,
@@ -746,6 +749,118 @@ pub async fn revoking_a_client_deletes_its_tokens(store: &dyn Store) {
 }
 
 // ---- codes and keywords -----------------------------------------------------------------------
+
+pub async fn codes_and_keywords_are_updated_field_by_field(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    let code = ok(
+        store.create_code(new_code("acme", "Code-1", "88976")).await,
+        "create code",
+    );
+    let unchanged = ok(
+        store
+            .update_code("ACME", "code-1", CodePatch::default())
+            .await,
+        "empty code patch",
+    );
+    assert_eq!(unchanged, code, "an empty patch changes nothing");
+    let patched = ok(
+        store
+            .update_code(
+                "acme",
+                "88976",
+                CodePatch {
+                    carrier: Some("acme-smpp".into()),
+                    kind: Some("long".into()),
+                    opt_out_text: Some(None),
+                    help_text: Some(Some("Text HELP for help.".into())),
+                    ..CodePatch::default()
+                },
+            )
+            .await,
+        "patch code by its code string",
+    );
+    assert_eq!(
+        patched,
+        Code {
+            carrier: "acme-smpp".into(),
+            kind: "long".into(),
+            opt_out_text: None,
+            help_text: Some("Text HELP for help.".into()),
+            ..code.clone()
+        }
+    );
+    assert_eq!(ok(store.get_code("acme", "Code-1").await, "get"), patched);
+    assert_not_found(
+        store
+            .update_code("other", "code-1", CodePatch::default())
+            .await,
+        "another account's code",
+    );
+    assert_not_found(
+        store
+            .update_code("acme", "nosuchcode", CodePatch::default())
+            .await,
+        "unknown code",
+    );
+
+    let keyword = ok(
+        store
+            .create_keyword(new_keyword("acme", "Kw-1", "88976", "JOIN"))
+            .await,
+        "create keyword",
+    );
+    let patched = ok(
+        store
+            .update_keyword(
+                "acme",
+                "KW-1",
+                KeywordPatch {
+                    response: Some(None),
+                    double_opt_in: Some(true),
+                    confirm_text: Some(Some("Reply Y to confirm.".into())),
+                },
+            )
+            .await,
+        "patch keyword",
+    );
+    assert_eq!(
+        patched,
+        Keyword {
+            response: None,
+            double_opt_in: true,
+            confirm_text: Some("Reply Y to confirm.".into()),
+            ..keyword.clone()
+        }
+    );
+    let back = ok(
+        store
+            .update_keyword(
+                "acme",
+                "kw-1",
+                KeywordPatch {
+                    double_opt_in: Some(false),
+                    ..KeywordPatch::default()
+                },
+            )
+            .await,
+        "patch one field",
+    );
+    assert_eq!(
+        back,
+        Keyword {
+            double_opt_in: false,
+            ..patched.clone()
+        }
+    );
+    assert_eq!(ok(store.get_keyword("acme", "kw-1").await, "get"), back);
+    assert_not_found(
+        store
+            .update_keyword("other", "kw-1", KeywordPatch::default())
+            .await,
+        "another account's keyword",
+    );
+}
 
 pub async fn code_resolves_by_id_or_code_string(store: &dyn Store) {
     given_account(store, "acme").await;
@@ -3591,6 +3706,80 @@ pub async fn a_paused_send_counts_waiting_recipients_as_deferred(store: &dyn Sto
         store.pause_send("nosuchsend0000000000000000", until).await,
         "pause unknown",
     );
+}
+
+pub async fn queue_gauges_count_sends_by_state_and_waiting_deferred_and_leased_recipients(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3]).await;
+    given_members(store, "list-b", &[D4, D5]).await;
+    given_subscribed(store, &[D1, D2, D3, D4, D5]).await;
+    let now = T0 + 1000;
+    let empty = ok(store.queue_gauges(now).await, "gauges of an empty store");
+    assert_eq!(
+        empty.sends_by_state,
+        SendState::ALL
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect::<Vec<_>>(),
+        "every state is listed, with zero sends"
+    );
+    assert_eq!((empty.ready, empty.deferred, empty.leased), (0, 0, 0));
+
+    let going = "gaugego0000000000000000000";
+    let paused = "gaugepause0000000000000000";
+    let later = "gaugelater0000000000000000";
+    given_send(
+        store,
+        list_send(later, &["list-a"], &[], false, T0 + 10 * HOUR),
+    )
+    .await;
+    given_send(store, list_send(going, &["list-a"], &[], false, T0)).await;
+    start_send(store, going, now).await;
+    given_send(store, list_send(paused, &["list-b"], &[], false, T0)).await;
+    start_send(store, paused, now).await;
+    let claimed = claim(store, going, now, 1).await;
+    let until = now + HOUR;
+    ok(store.pause_send(paused, until).await, "pause");
+
+    let gauges = ok(store.queue_gauges(now).await, "gauges");
+    let by_state = |g: &QueueGauges, state: SendState| {
+        g.sends_by_state
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(by_state(&gauges, SendState::New), Some(1), "{gauges:?}");
+    assert_eq!(by_state(&gauges, SendState::Started), Some(2), "{gauges:?}");
+    assert_eq!(
+        by_state(&gauges, SendState::Finished),
+        Some(0),
+        "{gauges:?}"
+    );
+    assert_eq!(
+        (gauges.ready, gauges.deferred, gauges.leased),
+        (2, 2, 1),
+        "two waiting, two waiting out the blackout window, one being handed over"
+    );
+
+    ok(
+        store
+            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now)
+            .await,
+        "record",
+    );
+    let after = ok(store.queue_gauges(until).await, "gauges after the window");
+    assert_eq!(
+        (after.ready, after.deferred, after.leased),
+        (4, 0, 0),
+        "once the window is over the paused send's recipients are ready again"
+    );
+    ok(store.cancel_send(going, until).await, "cancel");
+    let canceled = ok(store.queue_gauges(until).await, "gauges after a cancel");
+    assert_eq!(by_state(&canceled, SendState::Canceled), Some(1));
+    assert_eq!(by_state(&canceled, SendState::Started), Some(1));
+    assert_eq!((canceled.ready, canceled.deferred), (2, 0));
 }
 
 pub async fn tracking_is_ordered_by_number_then_list_and_paged(store: &dyn Store) {

@@ -129,6 +129,53 @@ pub struct SendCounts {
     pub canceled: i64,
 }
 
+/// What every node's metrics listener reports of the shared database (docs/metrics.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueGauges {
+    /// Sends per state, every state listed (zeros included), in `SendState::ALL` order.
+    pub sends_by_state: Vec<(crate::SendState, i64)>,
+    /// Recipients waiting to be handed over, of sends not paused by a blackout window.
+    pub ready: i64,
+    /// Recipients waiting while their send is paused by its blackout window.
+    pub deferred: i64,
+    /// Recipients claimed under a lease: being handed over right now.
+    pub leased: i64,
+}
+
+impl QueueGauges {
+    /// From a backend's counts: `(state name, sends)`, `(paused, waiting recipients)` and the
+    /// leased recipients. Every state is listed, zeros included.
+    pub fn from_counts(
+        states: Vec<(String, i64)>,
+        waiting: Vec<(bool, i64)>,
+        leased: i64,
+    ) -> crate::StoreResult<QueueGauges> {
+        let mut sends_by_state: Vec<(crate::SendState, i64)> =
+            crate::SendState::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (name, n) in states {
+            let state = crate::SendState::parse(&name).ok_or_else(|| {
+                crate::StoreError::Other(format!("stored send state {name:?} is not valid"))
+            })?;
+            if let Some(slot) = sends_by_state.iter_mut().find(|(s, _)| *s == state) {
+                slot.1 += n;
+            }
+        }
+        let mut gauges = QueueGauges {
+            sends_by_state,
+            leased,
+            ..QueueGauges::default()
+        };
+        for (paused, n) in waiting {
+            if paused {
+                gauges.deferred += n;
+            } else {
+                gauges.ready += n;
+            }
+        }
+        Ok(gauges)
+    }
+}
+
 /// One tracking entry (API.md §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingRow {

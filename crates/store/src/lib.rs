@@ -64,17 +64,20 @@ impl SendState {
 
     /// Parses the exact name (case-insensitive).
     pub fn parse(s: &str) -> Option<SendState> {
-        [
-            SendState::New,
-            SendState::Queuing,
-            SendState::Started,
-            SendState::Finished,
-            SendState::Error,
-            SendState::Canceled,
-        ]
-        .into_iter()
-        .find(|st| st.as_str().eq_ignore_ascii_case(s))
+        SendState::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
+
+    /// Every state, in the order above.
+    pub const ALL: [SendState; 6] = [
+        SendState::New,
+        SendState::Queuing,
+        SendState::Started,
+        SendState::Finished,
+        SendState::Error,
+        SendState::Canceled,
+    ];
 
     /// Finished, Error and Canceled are final.
     pub fn is_final(self) -> bool {
@@ -194,6 +197,13 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn list_codes(&self, account_id: &str) -> StoreResult<Vec<Code>>;
     /// Deletes the code, its keywords and their subscriptions.
     async fn delete_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<()>;
+    /// Applies `patch` to the account's code named by ID or code string; the updated code.
+    async fn update_code(
+        &self,
+        account_id: &str,
+        id_or_code: &str,
+        patch: CodePatch,
+    ) -> StoreResult<Code>;
     /// `new.code` names the code by its code string; NotFound when it does not exist.
     /// Conflict when the keyword (ignoring case) already exists on that code.
     async fn create_keyword(&self, new: NewKeyword) -> StoreResult<Keyword>;
@@ -201,6 +211,13 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn list_keywords(&self, account_id: &str) -> StoreResult<Vec<Keyword>>;
     /// Deletes the keyword and its subscriptions.
     async fn delete_keyword(&self, account_id: &str, id: &str) -> StoreResult<()>;
+    /// Applies `patch` to the account's keyword; the updated keyword.
+    async fn update_keyword(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: KeywordPatch,
+    ) -> StoreResult<Keyword>;
 
     // ---- messages ------------------------------------------------------------------------------
     async fn create_message(&self, new: NewMessage) -> StoreResult<Message>;
@@ -368,6 +385,9 @@ pub trait Store: std::marker::Send + Sync + 'static {
     ) -> StoreResult<Vec<TrackingRow>>;
     /// When the send's next recipient may go (`next_at`), `None` once nothing waits.
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>>;
+    /// The database-wide gauges of the metrics listener (docs/metrics.md): sends by state, and
+    /// recipients waiting, waiting out a blackout window at `now`, or being handed over.
+    async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges>;
 
     // ---- inbound texts ------------------------------------------------------------------------
     /// Records an inbound text, matched to a code by its destination address among the codes

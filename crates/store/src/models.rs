@@ -116,6 +116,28 @@ pub struct Keyword {
     pub created_at: Millis,
 }
 
+/// Changes to a code (`None`: unchanged). Its ID and code string stay: keywords,
+/// subscriptions, messages and sends name it by them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodePatch {
+    pub country_code: Option<String>,
+    /// `short` or `long`.
+    pub kind: Option<String>,
+    pub carrier: Option<String>,
+    /// `Some(None)` goes back to the default reply.
+    pub opt_out_text: Option<Option<String>>,
+    pub help_text: Option<Option<String>>,
+}
+
+/// Changes to a keyword (`None`: unchanged). Its code and word stay: subscriptions are to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeywordPatch {
+    /// `Some(None)` removes the reply.
+    pub response: Option<Option<String>>,
+    pub double_opt_in: Option<bool>,
+    pub confirm_text: Option<Option<String>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub id: String,

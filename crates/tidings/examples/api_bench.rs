@@ -3,7 +3,8 @@
 //! loopback, on SQLite, rate limit disabled. The server runs in this process on its own runtime
 //! threads; the load generator shares the machine, as the target requires.
 //!
-//! `cargo run --release -p tidings --example api_bench -- [--concurrency 64] [--seconds 10]`
+//! `cargo run --release -p tidings --example api_bench -- [--concurrency 64] [--seconds 10]
+//! [--metrics 0]` (`--metrics 0`: without the metrics listener and recorder, to measure their cost)
 //! Prints one JSON object.
 
 use std::sync::Arc;
@@ -48,9 +49,11 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 fn main() {
     let concurrency = arg("--concurrency", 64) as usize;
     let seconds = arg("--seconds", 10);
+    let metrics = arg("--metrics", 1) != 0;
     let dir = tempfile::tempdir().expect("temp dir");
     let file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
+        metrics_listen: Some(if metrics { "127.0.0.1:0" } else { "off" }.into()),
         database_url: Some(format!(
             "sqlite://{}",
             dir.path().join("bench.db").display()
@@ -169,6 +172,7 @@ fn main() {
             "benchmark": "send_endpoint",
             "database": "sqlite",
             "concurrency": concurrency,
+            "metrics": metrics,
             "seconds": elapsed,
             "accepted": accepted,
             "non_202": other,

@@ -31,6 +31,7 @@ fn arg(name: &str) -> Option<String> {
 fn serve(dir: &str) {
     let file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
+        metrics_listen: Some("127.0.0.1:0".into()),
         database_url: Some(format!("sqlite://{dir}/bench.db")),
         data_dir: Some(format!("{dir}/data")),
         admin: tidings::config::AdminSection {

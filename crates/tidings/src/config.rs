@@ -171,6 +171,11 @@ impl Config {
             file.metrics_listen,
             DEFAULT_METRICS_LISTEN,
         );
+        if !metrics_listen.eq_ignore_ascii_case("off") {
+            metrics_listen.parse::<SocketAddr>().map_err(|_| {
+                anyhow!("metrics listen address {metrics_listen:?} isn't HOST:PORT or \"off\"")
+            })?;
+        }
         let public_url = env("TIDINGS_PUBLIC_URL")
             .filter(|s| !s.is_empty())
             .or(file.public_url)

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod smsc;
 pub mod startup;
 pub mod transfer;

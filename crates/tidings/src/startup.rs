@@ -188,6 +188,11 @@ pub fn process_owner() -> String {
 pub struct Application {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    /// The metrics listener and the recorder's handle (none when `metrics_listen = "off"`).
+    metrics: Option<(
+        tokio::net::TcpListener,
+        metrics_exporter_prometheus::PrometheusHandle,
+    )>,
     state: AppState,
     engine: engine::Engine,
     mode: EngineMode,
@@ -210,6 +215,16 @@ impl Application {
         clock: Arc<dyn Clock>,
         mode: EngineMode,
     ) -> anyhow::Result<Application> {
+        // Bound and installed first: carriers take their metric handles when built.
+        let metrics = if config.metrics_listen.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            let handle = crate::metrics::recorder()?;
+            let listener = tokio::net::TcpListener::bind(&config.metrics_listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (metrics)", config.metrics_listen))?;
+            Some((listener, handle))
+        };
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let carriers = build_carriers(config, &store, &clock, &events_tx)?;
         let engine = engine::Engine::new(
@@ -243,6 +258,7 @@ impl Application {
         Ok(Application {
             listener,
             addr,
+            metrics,
             state,
             engine,
             mode,
@@ -256,6 +272,13 @@ impl Application {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `GET /metrics` is served, unless the metrics listener is off.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -289,6 +312,33 @@ impl Application {
                 ),
             }
         }
+        let mut metrics_tasks = Vec::new();
+        if let Some((listener, handle)) = self.metrics {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "metrics listening");
+            }
+            let app = crate::metrics::router(
+                handle.clone(),
+                self.state.store.clone(),
+                self.state.clock.clone(),
+            );
+            let mut stop = stop_rx.clone();
+            metrics_tasks.push(tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            }));
+            metrics_tasks.push(tokio::spawn(crate::metrics::upkeep(
+                handle,
+                stop_rx.clone(),
+            )));
+        }
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
         // Live console streams end at shutdown, or they would hold their connections open.
@@ -311,6 +361,9 @@ impl Application {
             }
         }
         if let Some(task) = signals_task {
+            let _ = task.await;
+        }
+        for task in metrics_tasks {
             let _ = task.await;
         }
         served

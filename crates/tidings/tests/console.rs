@@ -297,6 +297,13 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         )
         .await;
     let token = common::assert_accepted(&created);
+    let keywords = app
+        .admin_ok(Method::GET, "/admin/v1/accounts/Acct/keywords", Value::Null)
+        .await;
+    let keyword_id = keywords["items"][0]["id"]
+        .as_str()
+        .expect("keyword id")
+        .to_string();
     let mut op = Operator::new(&app);
     let csrf = op.sign_in().await;
 
@@ -335,6 +342,14 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
             vec![],
         ),
         ("/console/accounts/Acct/lists/ListA/delete".into(), vec![]),
+        (
+            "/console/accounts/Acct/codes/88976".into(),
+            vec![("type", "long"), ("carrier", "simulator")],
+        ),
+        (
+            format!("/console/accounts/Acct/keywords/{keyword_id}"),
+            vec![("response", "Forged")],
+        ),
         (
             format!("/console/accounts/Acct/sends/{token}/cancel"),
             vec![],
@@ -375,6 +390,15 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         .admin_ok(Method::GET, &format!("{base}/codes"), Value::Null)
         .await;
     assert_eq!(codes["items"].as_array().expect("codes").len(), 1);
+    assert_eq!(codes["items"][0]["type"], "short");
+    let keyword = app
+        .admin_ok(
+            Method::GET,
+            &format!("{base}/keywords/{keyword_id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(keyword["response"], "Welcome");
     let message = app
         .admin_ok(
             Method::GET,
@@ -776,6 +800,130 @@ async fn codes_keywords_lists_and_messages_are_managed_through_the_admin_operati
 }
 
 #[tokio::test]
+async fn codes_and_keywords_are_edited_on_their_own_pages() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acct").await;
+    let mut op = Operator::new(&app);
+    let csrf = op.sign_in().await;
+    let base = "/console/accounts/Acct";
+    let code = app
+        .admin_ok(
+            Method::GET,
+            "/admin/v1/accounts/Acct/codes/88976",
+            Value::Null,
+        )
+        .await;
+    let code_id = code["id"].as_str().expect("code id").to_string();
+
+    let codes = op.get(&format!("{base}/codes")).await;
+    let edit = format!("{base}/codes/{code_id}");
+    assert!(
+        codes.html.contains(&format!("href=\"{edit}\"")),
+        "{}",
+        codes.html
+    );
+    let page = op.get(&edit).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Save code"), "{}", page.html);
+
+    // A refused edit shows the admin API's message, with its status, and keeps what was typed.
+    let bad = op
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("countryCode", "US"),
+                ("type", "short"),
+                ("carrier", "nowhere"),
+                ("helpText", "Typed help"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.html.contains("Carrier nowhere isn&#39;t configured.")
+            || bad.html.contains("Carrier nowhere isn't configured."),
+        "{}",
+        bad.html
+    );
+    assert!(bad.html.contains("Typed help"), "{}", bad.html);
+    let saved = op
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("countryCode", "CA"),
+                ("type", "long"),
+                ("carrier", "simulator"),
+                ("optOutText", ""),
+                ("helpText", "Reply STOP to end."),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let code = app
+        .admin_ok(
+            Method::GET,
+            "/admin/v1/accounts/Acct/codes/88976",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (&code["countryCode"], &code["type"], &code["helpText"]),
+        (&json!("CA"), &json!("long"), &json!("Reply STOP to end."))
+    );
+
+    let keywords = app
+        .admin_ok(Method::GET, "/admin/v1/accounts/Acct/keywords", Value::Null)
+        .await;
+    let keyword_id = keywords["items"][0]["id"].as_str().expect("id").to_string();
+    let edit = format!("{base}/keywords/{keyword_id}");
+    assert!(op
+        .get(&format!("{base}/keywords"))
+        .await
+        .html
+        .contains(&format!("href=\"{edit}\"")));
+    let bad = op
+        .post(
+            &edit,
+            &[("csrf", &csrf), ("response", "Hi"), ("doubleOptIn", "true")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.html
+            .contains("confirmText is required when doubleOptIn is true."),
+        "{}",
+        bad.html
+    );
+    let saved = op
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("response", "You are in!"),
+                ("doubleOptIn", "true"),
+                ("confirmText", "Reply Y to join."),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let keyword = app
+        .admin_ok(
+            Method::GET,
+            &format!("/admin/v1/accounts/Acct/keywords/{keyword_id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(keyword["response"], "You are in!");
+    assert_eq!(keyword["doubleOptIn"], true);
+    assert_eq!(keyword["confirmText"], "Reply Y to join.");
+    let missing = op.get(&format!("{base}/keywords/nosuchkeyword")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    drop(f);
+}
+
+#[tokio::test]
 async fn a_csv_upload_imports_the_good_rows_and_lists_every_bad_one() {
     let app = spawn_app().await;
     fixture(&app, "Acct").await;
@@ -1090,6 +1238,7 @@ async fn an_open_progress_stream_does_not_hold_up_shutdown() {
     let database = common::test_database(dir.path());
     let mut file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
+        metrics_listen: Some("127.0.0.1:0".into()),
         database_url: Some(database.url.clone()),
         data_dir: Some(dir.path().join("data").display().to_string()),
         ..FileConfig::default()

@@ -12,79 +12,10 @@ mod smsc_process;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{fixture, spawn_app_with, TestApp};
+use common::{fixture, smpp_carrier, smpp_send_setup, spawn_app_with, TestApp, SMPP_CODE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use smsc_process::SmscProcess;
-use tidings::config::CarrierConfig;
-
-const CODE: &str = "77777";
-
-fn smpp_carrier(port: u16) -> CarrierConfig {
-    let settings = [
-        ("host", toml::Value::String("127.0.0.1".into())),
-        ("port", toml::Value::Integer(i64::from(port))),
-        ("system_id", toml::Value::String("tidings".into())),
-        ("password", toml::Value::String("s3cret".into())),
-        ("window", toml::Value::Integer(64)),
-        ("response_timeout_secs", toml::Value::Integer(5)),
-    ];
-    CarrierConfig {
-        name: "acme".into(),
-        kind: "smpp".into(),
-        settings: settings
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    }
-}
-
-/// A code routed to the SMPP carrier, a keyword, a list of `n` subscribed numbers and a
-/// message on it. Returns the message id.
-async fn smpp_send_setup(app: &TestApp, account: &str, numbers: &[String]) -> String {
-    let base = format!("/admin/v1/accounts/{account}");
-    app.admin_ok(
-        Method::POST,
-        &format!("{base}/codes"),
-        json!({"code": CODE, "countryCode": "US", "type": "short", "carrier": "acme"}),
-    )
-    .await;
-    app.admin_ok(
-        Method::POST,
-        &format!("{base}/keywords"),
-        json!({"code": CODE, "keyword": "GO", "response": "Welcome"}),
-    )
-    .await;
-    app.admin_ok(
-        Method::POST,
-        &format!("{base}/lists"),
-        json!({"id": "Fault", "name": "Fault"}),
-    )
-    .await;
-    let mut csv = String::from("mobileNumber\n");
-    for n in numbers {
-        csv.push_str(n);
-        csv.push('\n');
-    }
-    let r = app
-        .request(
-            Method::POST,
-            &format!("{base}/lists/Fault/contacts?subscribeCode={CODE}&subscribeKeyword=GO"),
-            Some(common::ADMIN_TOKEN),
-            Some(csv.into_bytes()),
-            &[("content-type", "text/csv")],
-        )
-        .await;
-    assert!(r.status.is_success(), "import: {} {}", r.status, r.body);
-    app.admin_ok(
-        Method::POST,
-        &format!("{base}/messages"),
-        json!({"id": "RmF1bHQ6MQ", "name": "Fault", "code": CODE, "status": "Active",
-               "text": "Hello from the fault test", "targetListIds": ["Fault"]}),
-    )
-    .await;
-    "RmF1bHQ6MQ".to_string()
-}
 
 /// Every tracking entry of a send: number → standard code.
 async fn tracking(app: &TestApp, token: &str, message: &str, send: &str) -> HashMap<String, i32> {
@@ -162,10 +93,10 @@ async fn fifty_thousand_through_drops_and_throttling_none_twice_lost_ones_unknow
         "1",
     ]);
     let port = smsc.smpp_port;
-    let app = spawn_app_with(|f| f.carriers.push(smpp_carrier(port))).await;
+    let app = spawn_app_with(|f| f.carriers.push(smpp_carrier("acme", port))).await;
     let f = fixture(&app, "FaultAcct").await;
     let numbers: Vec<String> = (0..N).map(|i| format!("1555{i:06}1")).collect();
-    let message = smpp_send_setup(&app, &f.account, &numbers).await;
+    let message = smpp_send_setup(&app, &f.account, "acme", &numbers).await;
     let r = app.send_list(&f.token, &message, &json!({})).await;
     let send = common::assert_accepted(&r);
 
@@ -252,10 +183,10 @@ async fn fifty_thousand_through_drops_and_throttling_none_twice_lost_ones_unknow
 async fn receipts_and_inbound_texts_travel_the_whole_path() {
     let smsc = SmscProcess::start(&["--receipt-delay-ms", "20"]);
     let port = smsc.smpp_port;
-    let app = spawn_app_with(|f| f.carriers.push(smpp_carrier(port))).await;
+    let app = spawn_app_with(|f| f.carriers.push(smpp_carrier("acme", port))).await;
     let f = fixture(&app, "PathAcct").await;
     let numbers: Vec<String> = vec!["15555550100".into(), "15555550000".into()];
-    let message = smpp_send_setup(&app, &f.account, &numbers).await;
+    let message = smpp_send_setup(&app, &f.account, "acme", &numbers).await;
     let long = format!("{} 😀", "Grüße ".repeat(20));
     let r = app
         .send_list(
@@ -299,7 +230,7 @@ async fn receipts_and_inbound_texts_travel_the_whole_path() {
     assert!(parts.iter().all(|p| p["dataCoding"] == 8));
 
     // An inbound text from the SMSC reaches the engine's inbound path.
-    let (code, body) = smsc.mo("15555550100", CODE, "STOP").await;
+    let (code, body) = smsc.mo("15555550100", SMPP_CODE, "STOP").await;
     assert_eq!(code, 202, "{body}");
     assert_eq!(body, json!({"delivered": true}));
 }

@@ -3,7 +3,10 @@
 use axum::response::Response;
 use domain::{ContentUrl, EncodedId, FieldReader};
 use serde_json::{json, Value};
-use store::{Code, Keyword, Message, MessagePatch, MessageStatus, NewCode, NewKeyword, NewMessage};
+use store::{
+    Code, CodePatch, Keyword, KeywordPatch, Message, MessagePatch, MessageStatus, NewCode,
+    NewKeyword, NewMessage,
+};
 
 use super::{account, check, created, deleted, explicit_id, ok, required, store_err, ts};
 use crate::{ApiError, AppState, Ctx};
@@ -99,6 +102,62 @@ pub async fn get_code(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> 
     ok(code_json(state, &code))
 }
 
+/// A reply text of a patch: a string sets it, an empty one clears it (`Some(None)`).
+fn reply_text(r: &mut FieldReader<'_>, name: &str) -> Option<Option<String>> {
+    r.string(name)
+        .map(|t| (!t.trim().is_empty()).then(|| t.to_string()))
+}
+
+/// `PATCH /admin/v1/accounts/{acct}/codes/{id}`: changes the given fields of a code; an empty
+/// `optOutText` or `helpText` goes back to the default reply. The code string stays (keywords,
+/// subscriptions and messages name the code by it).
+pub async fn update_code(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
+    let acct = account(state, &ctx).await?;
+    let id = ctx.param(1).to_string();
+    let current = state
+        .store
+        .get_code(&acct.id, &id)
+        .await
+        .map_err(store_err(&format!("Code {id}")))?;
+    let (_, fields) = ctx.json_fields().await?;
+    let mut r = FieldReader::new(&fields);
+    // Every field is read first: type errors come before the rest (API.md §1).
+    let code = r.string("code").map(str::to_string);
+    let patch = CodePatch {
+        country_code: r.string("countryCode").map(str::to_string),
+        kind: r.string("type").map(str::to_ascii_lowercase),
+        carrier: r.string("carrier").map(str::to_string),
+        opt_out_text: reply_text(&mut r, "optOutText"),
+        help_text: reply_text(&mut r, "helpText"),
+    };
+    if let Some(c) = code.filter(|c| *c != current.code) {
+        r.push_error(format!(
+            "The code string can't be changed ({c}); create a new code instead."
+        ));
+    }
+    if let Some(k) = patch
+        .kind
+        .as_deref()
+        .filter(|k| *k != "short" && *k != "long")
+    {
+        r.push_error(format!("{k} isn't a valid code type."));
+    }
+    if let Some(c) = patch
+        .carrier
+        .as_deref()
+        .filter(|c| !state.config.carriers.iter().any(|x| x == c))
+    {
+        r.push_error(format!("Carrier {c} isn't configured."));
+    }
+    check(r)?;
+    let code = state
+        .store
+        .update_code(&acct.id, &id, patch)
+        .await
+        .map_err(store_err(&format!("Code {id}")))?;
+    ok(code_json(state, &code))
+}
+
 pub async fn delete_code(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let id = ctx.param(1);
@@ -166,6 +225,57 @@ pub async fn get_keyword(state: &AppState, ctx: Ctx) -> Result<Response, ApiErro
     let k = state
         .store
         .get_keyword(&acct.id, id)
+        .await
+        .map_err(store_err(&format!("Keyword {id}")))?;
+    ok(keyword_json(state, &k))
+}
+
+/// `PATCH /admin/v1/accounts/{acct}/keywords/{id}`: changes the reply, double opt-in and
+/// confirmation text (an empty text removes it). The code and the word stay (subscriptions are
+/// to them).
+pub async fn update_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
+    let acct = account(state, &ctx).await?;
+    let id = ctx.param(1).to_string();
+    let current = state
+        .store
+        .get_keyword(&acct.id, &id)
+        .await
+        .map_err(store_err(&format!("Keyword {id}")))?;
+    let (_, fields) = ctx.json_fields().await?;
+    let mut r = FieldReader::new(&fields);
+    // Every field is read first: type errors come before the rest (API.md §1).
+    let named = [
+        ("code", r.string("code").map(str::to_string), &current.code),
+        (
+            "keyword",
+            r.string("keyword").map(str::to_string),
+            &current.keyword,
+        ),
+    ];
+    let patch = KeywordPatch {
+        response: reply_text(&mut r, "response"),
+        double_opt_in: r.bool("doubleOptIn"),
+        confirm_text: reply_text(&mut r, "confirmText"),
+    };
+    for (name, given, now) in named {
+        if let Some(v) = given.filter(|v| !v.eq_ignore_ascii_case(now)) {
+            r.push_error(format!(
+                "The {name} of a keyword can't be changed ({v}); create a new keyword instead."
+            ));
+        }
+    }
+    let double_opt_in = patch.double_opt_in.unwrap_or(current.double_opt_in);
+    let confirm_text = match &patch.confirm_text {
+        Some(text) => text.as_deref(),
+        None => current.confirm_text.as_deref(),
+    };
+    if double_opt_in && confirm_text.is_none_or(|t| t.trim().is_empty()) {
+        r.push_error("confirmText is required when doubleOptIn is true.".to_string());
+    }
+    check(r)?;
+    let k = state
+        .store
+        .update_keyword(&acct.id, &id, patch)
         .await
         .map_err(store_err(&format!("Keyword {id}")))?;
     ok(keyword_json(state, &k))

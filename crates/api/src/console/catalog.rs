@@ -1,4 +1,5 @@
-//! Codes, keywords and messages of an account: create, edit (messages), activate and deactivate,
+//! Codes, keywords and messages of an account: create, edit (messages; codes and keywords in
+//! `catalog_edit`), activate and deactivate,
 //! delete, and copy their IDs. Every change is the admin API's operation (API.md §7).
 
 use axum::extract::{Path, State};
@@ -20,7 +21,7 @@ use crate::routing::RouteId;
 use crate::AppState;
 
 /// A page of an account section.
-fn account_page(
+pub(crate) fn account_page(
     s: &SessionView,
     notice: Option<&str>,
     account: &Account,
@@ -88,6 +89,7 @@ fn codes_page(
                                 td data-label="Carrier" { (c.carrier) }
                                 td data-label="ID" { (id_with_copy(&c.id)) }
                                 td data-label="Actions" {
+                                    a.action href={ (base) "/codes/" (seg(&c.id)) } { "Edit" }
                                     (button_form(&format!("{base}/codes/{}/delete", seg(&c.id)), &s.csrf,
                                         "Delete", "danger", Some("Delete this code and its keywords?"), &[]))
                                 }
@@ -276,6 +278,7 @@ fn keywords_page(
                                 td data-label="Double opt-in" { (if k.double_opt_in { "Yes" } else { "No" }) }
                                 td data-label="ID" { (id_with_copy(&k.id)) }
                                 td data-label="Actions" {
+                                    a.action href={ (base) "/keywords/" (seg(&k.id)) } { "Edit" }
                                     (button_form(&format!("{base}/keywords/{}/delete", seg(&k.id)), &s.csrf,
                                         "Delete", "danger", Some("Delete this keyword?"), &[]))
                                 }

@@ -7,6 +7,7 @@
 mod accounts;
 mod assets;
 mod catalog;
+mod catalog_edit;
 mod layout;
 mod lists;
 mod sends;
@@ -101,12 +102,20 @@ pub fn router() -> Router<AppState> {
             get(catalog::codes).post(catalog::create_code),
         )
         .route(
+            "/accounts/{acct}/codes/{id}",
+            get(catalog_edit::code).post(catalog_edit::update_code),
+        )
+        .route(
             "/accounts/{acct}/codes/{id}/delete",
             post(catalog::delete_code),
         )
         .route(
             "/accounts/{acct}/keywords",
             get(catalog::keywords).post(catalog::create_keyword),
+        )
+        .route(
+            "/accounts/{acct}/keywords/{id}",
+            get(catalog_edit::keyword).post(catalog_edit::update_keyword),
         )
         .route(
             "/accounts/{acct}/keywords/{id}/delete",

@@ -35,15 +35,6 @@ const TRACKING_PAGE: u32 = 100;
 /// Outbox items per page.
 const OUTBOX_PAGE: u32 = 100;
 
-const STATES: [SendState; 6] = [
-    SendState::New,
-    SendState::Queuing,
-    SendState::Started,
-    SendState::Finished,
-    SendState::Error,
-    SendState::Canceled,
-];
-
 fn send_base(account_id: &str, token: &str) -> String {
     format!("{}/sends/{}", account_base(account_id), seg(token))
 }
@@ -118,7 +109,7 @@ pub(crate) async fn index(
     let base = account_base(&account.id);
     let mut options = vec![(String::new(), "Any state".to_string())];
     options.extend(
-        STATES
+        SendState::ALL
             .iter()
             .map(|st| (st.as_str().to_string(), st.as_str().to_string())),
     );

@@ -242,6 +242,7 @@ struct Shared {
     reference: AtomicU8,
     parts: std::sync::Mutex<PartIndex>,
     stop: watch::Sender<bool>,
+    metrics: crate::telemetry::SmppMetrics,
 }
 
 /// The SMPP carrier. Its binds run in background tasks from `start` until it is dropped.
@@ -278,8 +279,10 @@ impl SmppCarrier {
             validity_minutes: settings.validity_minutes,
             payload: settings.long_messages == LongMessages::Payload,
         };
+        let name: String = name.into();
         let shared = Arc::new(Shared {
-            name: name.into(),
+            metrics: crate::telemetry::SmppMetrics::new(&name),
+            name,
             addressing,
             events,
             sessions: std::sync::Mutex::new(Vec::new()),
@@ -562,9 +565,15 @@ impl Shared {
                 let Ok(permit) = session.window.clone().acquire_owned().await else {
                     continue; // the connection closed while waiting
                 };
+                self.metrics.window.increment(1.0);
+                let asked = Instant::now();
                 let reply = session
                     .request(Pdu::SubmitSm(pdu.clone()), self.response_timeout())
                     .await;
+                self.metrics.window.decrement(1.0);
+                if matches!(reply, Reply::Resp(_) | Reply::Undecodable(_)) {
+                    self.metrics.response.record(asked.elapsed());
+                }
                 drop(permit);
                 let status = match reply {
                     Reply::Resp(resp) => {
@@ -668,6 +677,7 @@ async fn supervise(shared: Arc<Shared>, role: Role, index: u32) {
             Ok(session) => {
                 backoff = REBIND_FIRST;
                 tracing::info!(carrier = %shared.name, ?role, index, "bound");
+                shared.metrics.binds.increment(1.0);
                 if role != Role::Receiver {
                     shared.publish(session.clone());
                 }
@@ -682,6 +692,7 @@ async fn supervise(shared: Arc<Shared>, role: Role, index: u32) {
                             )
                             .await;
                             session.close("stopped");
+                            shared.metrics.binds.decrement(1.0);
                             return;
                         }
                         _ = tokio::time::sleep(interval) => {
@@ -692,6 +703,7 @@ async fn supervise(shared: Arc<Shared>, role: Role, index: u32) {
                         }
                     }
                 }
+                shared.metrics.binds.decrement(1.0);
                 tracing::warn!(
                     carrier = %shared.name,
                     ?role,

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub engine: engine::Engine,
     /// The database it runs on (fresh for this app unless the test chose one).
     pub database_url: String,
+    /// `http://127.0.0.1:PORT/metrics`, unless the test turned the metrics listener off.
+    pub metrics_url: Option<String>,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     /// Last, so the server is told to stop before its database goes.
@@ -76,6 +78,7 @@ pub async fn spawn_app_in(
     let database = test_database(dir.path());
     let mut file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
+        metrics_listen: Some("127.0.0.1:0".into()),
         database_url: Some(database.url.clone()),
         data_dir: Some(dir.path().join("data").display().to_string()),
         ..FileConfig::default()
@@ -99,6 +102,9 @@ pub async fn spawn_app_in(
         .expect("build app");
     let engine = app.engine();
     let base = format!("http://{}/", app.addr());
+    let metrics_url = app
+        .metrics_addr()
+        .map(|addr| format!("http://{addr}/metrics"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -109,6 +115,7 @@ pub async fn spawn_app_in(
         clock,
         engine,
         database_url,
+        metrics_url,
         _dir: dir,
         _shutdown: tx,
         _database: database,
@@ -572,4 +579,79 @@ pub async fn cancel(app: &TestApp, token_id: &str) -> Reply {
         &[],
     )
     .await
+}
+
+/// The code `smpp_send_setup` routes to its SMPP carrier.
+pub const SMPP_CODE: &str = "77777";
+
+/// An SMPP carrier named `name` bound to a local SMSC on `port` (window 64).
+pub fn smpp_carrier(name: &str, port: u16) -> tidings::config::CarrierConfig {
+    let settings = [
+        ("host", toml::Value::String("127.0.0.1".into())),
+        ("port", toml::Value::Integer(i64::from(port))),
+        ("system_id", toml::Value::String("tidings".into())),
+        ("password", toml::Value::String("s3cret".into())),
+        ("window", toml::Value::Integer(64)),
+        ("response_timeout_secs", toml::Value::Integer(5)),
+    ];
+    tidings::config::CarrierConfig {
+        name: name.into(),
+        kind: "smpp".into(),
+        settings: settings
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    }
+}
+
+/// A code routed to the SMPP carrier `carrier`, a keyword, a list of `n` subscribed numbers and a
+/// message on it. Returns the message id.
+pub async fn smpp_send_setup(
+    app: &TestApp,
+    account: &str,
+    carrier: &str,
+    numbers: &[String],
+) -> String {
+    let base = format!("/admin/v1/accounts/{account}");
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/codes"),
+        json!({"code": SMPP_CODE, "countryCode": "US", "type": "short", "carrier": carrier}),
+    )
+    .await;
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/keywords"),
+        json!({"code": SMPP_CODE, "keyword": "GO", "response": "Welcome"}),
+    )
+    .await;
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/lists"),
+        json!({"id": "Fault", "name": "Fault"}),
+    )
+    .await;
+    let mut csv = String::from("mobileNumber\n");
+    for n in numbers {
+        csv.push_str(n);
+        csv.push('\n');
+    }
+    let r = app
+        .request(
+            Method::POST,
+            &format!("{base}/lists/Fault/contacts?subscribeCode={SMPP_CODE}&subscribeKeyword=GO"),
+            Some(ADMIN_TOKEN),
+            Some(csv.into_bytes()),
+            &[("content-type", "text/csv")],
+        )
+        .await;
+    assert!(r.status.is_success(), "import: {} {}", r.status, r.body);
+    app.admin_ok(
+        Method::POST,
+        &format!("{base}/messages"),
+        json!({"id": "RmF1bHQ6MQ", "name": "Fault", "code": SMPP_CODE, "status": "Active",
+               "text": "Hello from the fault test", "targetListIds": ["Fault"]}),
+    )
+    .await;
+    "RmF1bHQ6MQ".to_string()
 }

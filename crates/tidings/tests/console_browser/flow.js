@@ -133,6 +133,22 @@ async function main(browser) {
   if (!(await text(page, '.notice')).includes('Keyword JOIN created.')) { fail('keyword not created'); }
   await check(page, 'keywords', true);
 
+  // Editing a code and a keyword on their own pages.
+  await page.goto(new URL('console/accounts/Demo/codes', base).href);
+  await Promise.all([page.waitForNavigation(), page.click('td a.action')]);
+  await check(page, 'code-edit', false);
+  await page.fill('#code-help', 'Reply STOP to opt out, HELP for help.');
+  await submit(page, 'form[action^="/console/accounts/Demo/codes/"] button[type="submit"]');
+  if (!(await text(page, '.notice')).includes('Code 88976 saved.')) { fail('code not saved'); }
+  const edited = await api('GET', 'admin/v1/accounts/Demo/codes/88976', { bearer: adminToken });
+  expectEqual(edited.body.helpText, 'Reply STOP to opt out, HELP for help.', 'edited help text');
+  await page.goto(new URL('console/accounts/Demo/keywords', base).href);
+  await Promise.all([page.waitForNavigation(), page.click('td a.action')]);
+  await check(page, 'keyword-edit', false);
+  await page.fill('#keyword-response', 'Welcome aboard! Reply STOP to opt out.');
+  await submit(page, 'form[action^="/console/accounts/Demo/keywords/"] button[type="submit"]');
+  if (!(await text(page, '.notice')).includes('Keyword JOIN saved.')) { fail('keyword not saved'); }
+
   // Two lists: one filled from a CSV file with bad rows, one left empty for exclusions.
   await page.goto(new URL('console/accounts/Demo/lists', base).href);
   await check(page, 'lists-empty', false);

@@ -1,0 +1,268 @@
+//! Editing a code or a keyword: one page each, whose form runs the admin API's `PATCH`
+//! (API.md §7), so a refused form shows the API's own messages. The code string, and a keyword's
+//! code and word, are shown but not editable (subscriptions and messages name them).
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use maud::html;
+use serde_json::json;
+use store::{Account, Code, Keyword};
+
+use super::catalog::{account_page, Refused};
+use super::layout::{account_base, checkbox, csrf_field, errors, id_with_copy, select, textarea};
+use super::layout::{Field, Section};
+use super::session::SessionView;
+use super::{admin_call, internal, load_account, see_other, seg, CsrfForm, SignedIn};
+use crate::routing::RouteId;
+use crate::AppState;
+
+fn not_found(s: &SessionView, what: &str) -> Response {
+    super::error_page(
+        Some(s),
+        StatusCode::NOT_FOUND,
+        "Not found",
+        &format!("{what} not found."),
+    )
+}
+
+/// The form's value: what was posted when refused, else the stored one.
+fn value<'a>(refused: &'a Option<Refused<'_>>, name: &str, stored: &'a str) -> &'a str {
+    match refused {
+        Some(r) => r.form.text(name),
+        None => stored,
+    }
+}
+
+fn code_page(
+    state: &AppState,
+    s: &SessionView,
+    account: &Account,
+    code: &Code,
+    refused: Option<Refused<'_>>,
+) -> Response {
+    let base = account_base(&account.id);
+    let (problems, status) = match &refused {
+        Some(r) => (r.errors.as_slice(), r.status),
+        None => (&[][..], StatusCode::OK),
+    };
+    let carriers: Vec<(String, String)> = state
+        .config
+        .carriers
+        .iter()
+        .map(|c| (c.clone(), c.clone()))
+        .collect();
+    let kinds = [
+        ("short".to_string(), "Short code".to_string()),
+        ("long".to_string(), "Long code".to_string()),
+    ];
+    let body = html! {
+        section.card {
+            h2 { "Code " code { (code.code) } }
+            p { "ID " (id_with_copy(&code.id)) }
+            (errors(problems))
+            form method="post" action={ (base) "/codes/" (seg(&code.id)) } {
+                (csrf_field(&s.csrf))
+                div.grid2 {
+                    (Field::text("code-country", "countryCode", "Country code",
+                        value(&refused, "countryCode", &code.country_code)).required().render())
+                    (select("code-type", "type", "Type", &kinds, value(&refused, "type", &code.kind)))
+                    (select("code-carrier", "carrier", "Carrier", &carriers,
+                        value(&refused, "carrier", &code.carrier)))
+                }
+                (textarea("code-optout", "optOutText", "Opt-out reply (empty: the default reply)",
+                    value(&refused, "optOutText", code.opt_out_text.as_deref().unwrap_or("")), false))
+                (textarea("code-help", "helpText", "Help reply (empty: the default reply)",
+                    value(&refused, "helpText", code.help_text.as_deref().unwrap_or("")), false))
+                button type="submit" { "Save code" }
+                " "
+                a href={ (base) "/codes" } { "Back to codes" }
+            }
+        }
+    };
+    let title = format!("Code {}", code.code);
+    account_page(
+        s,
+        s.notice.as_deref(),
+        account,
+        Section::Codes,
+        &title,
+        status,
+        body,
+    )
+}
+
+/// `GET /console/accounts/{acct}/codes/{id}`.
+pub(crate) async fn code(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Path((acct, id)): Path<(String, String)>,
+) -> Response {
+    let account = match load_account(&state, &s, &acct).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.store.get_code(&account.id, &id).await {
+        Ok(code) => code_page(&state, &s, &account, &code, None),
+        Err(store::StoreError::NotFound) => not_found(&s, &format!("Code {id}")),
+        Err(e) => internal(&s, e),
+    }
+}
+
+/// `POST /console/accounts/{acct}/codes/{id}`: `PATCH /admin/v1/accounts/{acct}/codes/{id}`.
+pub(crate) async fn update_code(
+    State(state): State<AppState>,
+    Path((acct, id)): Path<(String, String)>,
+    f: CsrfForm,
+) -> Response {
+    let account = match load_account(&state, &f.session, &acct).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let body = json!({
+        "countryCode": f.form.text("countryCode"),
+        "type": f.form.text("type"),
+        "carrier": f.form.text("carrier"),
+        "optOutText": f.form.text("optOutText"),
+        "helpText": f.form.text("helpText"),
+    });
+    let reply = admin_call(
+        &state,
+        RouteId::AdminCode,
+        Method::PATCH,
+        &[&account.id, &id],
+        Some(body),
+    )
+    .await;
+    if reply.is_success() {
+        state
+            .console
+            .sessions
+            .notify(&f.session.key, format!("Code {} saved.", reply.str("code")));
+        return see_other(&format!("{}/codes", account_base(&account.id)));
+    }
+    match state.store.get_code(&account.id, &id).await {
+        Ok(code) => code_page(
+            &state,
+            &f.session,
+            &account,
+            &code,
+            Some(Refused {
+                form: &f.form,
+                errors: reply.errors(),
+                status: reply.status,
+            }),
+        ),
+        Err(store::StoreError::NotFound) => not_found(&f.session, &format!("Code {id}")),
+        Err(e) => internal(&f.session, e),
+    }
+}
+
+fn keyword_page(
+    s: &SessionView,
+    account: &Account,
+    keyword: &Keyword,
+    refused: Option<Refused<'_>>,
+) -> Response {
+    let base = account_base(&account.id);
+    let (problems, status) = match &refused {
+        Some(r) => (r.errors.as_slice(), r.status),
+        None => (&[][..], StatusCode::OK),
+    };
+    let double = match &refused {
+        Some(r) => r.form.checked("doubleOptIn"),
+        None => keyword.double_opt_in,
+    };
+    let body = html! {
+        section.card {
+            h2 { "Keyword " strong { (keyword.keyword) } " on " code { (keyword.code) } }
+            p { "ID " (id_with_copy(&keyword.id)) }
+            (errors(problems))
+            form method="post" action={ (base) "/keywords/" (seg(&keyword.id)) } {
+                (csrf_field(&s.csrf))
+                (textarea("keyword-response", "response", "Reply (empty: no reply)",
+                    value(&refused, "response", keyword.response.as_deref().unwrap_or("")), false))
+                (checkbox("keyword-double", "doubleOptIn", "true", "Double opt-in (ask for confirmation)",
+                    double))
+                (textarea("keyword-confirm", "confirmText", "Confirmation request (for double opt-in)",
+                    value(&refused, "confirmText", keyword.confirm_text.as_deref().unwrap_or("")), false))
+                button type="submit" { "Save keyword" }
+                " "
+                a href={ (base) "/keywords" } { "Back to keywords" }
+            }
+        }
+    };
+    let title = format!("Keyword {}", keyword.keyword);
+    account_page(
+        s,
+        s.notice.as_deref(),
+        account,
+        Section::Keywords,
+        &title,
+        status,
+        body,
+    )
+}
+
+/// `GET /console/accounts/{acct}/keywords/{id}`.
+pub(crate) async fn keyword(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Path((acct, id)): Path<(String, String)>,
+) -> Response {
+    let account = match load_account(&state, &s, &acct).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.store.get_keyword(&account.id, &id).await {
+        Ok(k) => keyword_page(&s, &account, &k, None),
+        Err(store::StoreError::NotFound) => not_found(&s, &format!("Keyword {id}")),
+        Err(e) => internal(&s, e),
+    }
+}
+
+/// `POST /console/accounts/{acct}/keywords/{id}`: `PATCH /admin/v1/accounts/{acct}/keywords/{id}`.
+pub(crate) async fn update_keyword(
+    State(state): State<AppState>,
+    Path((acct, id)): Path<(String, String)>,
+    f: CsrfForm,
+) -> Response {
+    let account = match load_account(&state, &f.session, &acct).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let body = json!({
+        "response": f.form.text("response"),
+        "doubleOptIn": f.form.checked("doubleOptIn"),
+        "confirmText": f.form.text("confirmText"),
+    });
+    let reply = admin_call(
+        &state,
+        RouteId::AdminKeyword,
+        Method::PATCH,
+        &[&account.id, &id],
+        Some(body),
+    )
+    .await;
+    if reply.is_success() {
+        state.console.sessions.notify(
+            &f.session.key,
+            format!("Keyword {} saved.", reply.str("keyword")),
+        );
+        return see_other(&format!("{}/keywords", account_base(&account.id)));
+    }
+    match state.store.get_keyword(&account.id, &id).await {
+        Ok(k) => keyword_page(
+            &f.session,
+            &account,
+            &k,
+            Some(Refused {
+                form: &f.form,
+                errors: reply.errors(),
+                status: reply.status,
+            }),
+        ),
+        Err(store::StoreError::NotFound) => not_found(&f.session, &format!("Keyword {id}")),
+        Err(e) => internal(&f.session, e),
+    }
+}

@@ -1,0 +1,65 @@
+//! What the engine reports to the process's metrics recorder (docs/metrics.md). Names live here
+//! so the document and the code list the same ones. Without an installed recorder (tests,
+//! benchmarks) every call is a no-op.
+
+/// Histogram: from a send's claim by this node's scheduler to its audience being complete.
+pub const EXPANSION_SECONDS: &str = "tidings_expansion_duration_seconds";
+/// Counter: recipients created by expansions on this node.
+pub const EXPANDED_RECIPIENTS: &str = "tidings_expanded_recipients_total";
+/// Histogram: one dispatch batch, from claiming its recipients to recording the carrier's
+/// answers.
+pub const DISPATCH_BATCH_SECONDS: &str = "tidings_dispatch_batch_duration_seconds";
+/// Counter by `status_code`: statuses this node recorded for recipients (carrier answers,
+/// receipts, crash recovery's 3400).
+pub const RECIPIENT_STATUS: &str = "tidings_recipient_status_total";
+/// Counter by `carrier`: texts handed to the carrier.
+pub const CARRIER_SUBMITS: &str = "tidings_carrier_submits_total";
+/// Counter by `carrier` and `status_code`: texts the carrier did not accept (2500 refused,
+/// 3400 unknown, 2600 queued again).
+pub const CARRIER_FAILURES: &str = "tidings_carrier_submit_failures_total";
+/// Gauge by `carrier`: texts handed over whose answer has not come back yet.
+pub const CARRIER_IN_FLIGHT: &str = "tidings_carrier_in_flight";
+/// Histogram by `carrier`: one batch's hand-over, from `submit` to its last answer.
+pub const CARRIER_BATCH_SECONDS: &str = "tidings_carrier_batch_duration_seconds";
+/// Counter by `carrier`: inbound texts received.
+pub const INBOUND_TEXTS: &str = "tidings_inbound_texts_total";
+/// Gauge: receipts waiting for their submission to be recorded.
+pub const HELD_RECEIPTS: &str = "tidings_held_receipts";
+
+/// The label value of a status code (the common ones without allocating).
+pub fn code_label(code: i32) -> metrics::SharedString {
+    let known: Option<&'static str> = match code {
+        1000 => Some("1000"),
+        1500 => Some("1500"),
+        1501 => Some("1501"),
+        2000 => Some("2000"),
+        2500 => Some("2500"),
+        2501 => Some("2501"),
+        2600 => Some("2600"),
+        3400 => Some("3400"),
+        4000 => Some("4000"),
+        4500 => Some("4500"),
+        4501 => Some("4501"),
+        4502 => Some("4502"),
+        4503 => Some("4503"),
+        _ => None,
+    };
+    match known {
+        Some(s) => metrics::SharedString::const_str(s),
+        None => metrics::SharedString::from(code.to_string()),
+    }
+}
+
+/// Counts `codes` by value and adds them to the recipient status counter.
+pub fn count_statuses(codes: impl IntoIterator<Item = i32>) {
+    let mut tally: Vec<(i32, u64)> = Vec::new();
+    for code in codes {
+        match tally.iter_mut().find(|(c, _)| *c == code) {
+            Some(slot) => slot.1 += 1,
+            None => tally.push((code, 1)),
+        }
+    }
+    for (code, n) in tally {
+        metrics::counter!(RECIPIENT_STATUS, "status_code" => code_label(code)).increment(n);
+    }
+}
