@@ -480,12 +480,20 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         .describe("409: the code exists in the account.")
         .json_body(schema("NewCode"))
         .errors(&[400, 409])
-        .links_by_id("code", &["getCode", "deleteCode"]),
+        .links_by_id("code", &["getCode", "updateCode", "deleteCode"]),
         RouteId::AdminCodes => return None,
 
         RouteId::AdminCode if m == Method::GET => {
             Operation::new("getCode", "Get a code", ok("The code.", "Code"))
         }
+        RouteId::AdminCode if m == Method::PATCH => Operation::new(
+            "updateCode",
+            "Change some fields of a code (not the code string)",
+            ok("The code as changed.", "Code"),
+        )
+        .describe("An empty optOutText or helpText goes back to the default reply.")
+        .json_body(schema("CodePatch"))
+        .errors(&[400]),
         RouteId::AdminCode if m == Method::DELETE => {
             Operation::new("deleteCode", "Delete a code", ok("Deleted.", "Deleted"))
         }
@@ -504,12 +512,23 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         .describe("409: the keyword exists on the code.")
         .json_body(schema("NewKeyword"))
         .errors(&[400, 409])
-        .links_by_id("keywordId", &["getKeyword", "deleteAdminKeyword"]),
+        .links_by_id(
+            "keywordId",
+            &["getKeyword", "updateKeyword", "deleteAdminKeyword"],
+        ),
         RouteId::AdminKeywords => return None,
 
         RouteId::AdminKeyword if m == Method::GET => {
             Operation::new("getKeyword", "Get a keyword", ok("The keyword.", "Keyword"))
         }
+        RouteId::AdminKeyword if m == Method::PATCH => Operation::new(
+            "updateKeyword",
+            "Change the replies or double opt-in of a keyword (not its code or word)",
+            ok("The keyword as changed.", "Keyword"),
+        )
+        .describe("An empty response or confirmText clears it.")
+        .json_body(schema("KeywordPatch"))
+        .errors(&[400]),
         RouteId::AdminKeyword if m == Method::DELETE => Operation::new(
             "deleteAdminKeyword",
             "Delete a keyword",
@@ -1615,6 +1634,20 @@ fn schemas() -> Value {
     );
     put("CodeList", items_of("Code"));
     put(
+        "CodePatch",
+        request(
+            &[],
+            json!({
+                "code": nullable("string", "Only the code's own string: it can't be changed."),
+                "countryCode": nullable("string", ""),
+                "type": { "type": ["string", "null"], "enum": ["short", "long", null] },
+                "carrier": nullable("string", "A configured carrier."),
+                "optOutText": nullable("string", "Reply to STOP; \"\" restores the default."),
+                "helpText": nullable("string", "Reply to HELP; \"\" restores the default."),
+            }),
+        ),
+    );
+    put(
         "NewKeyword",
         request(
             &["code", "keyword"],
@@ -1651,6 +1684,19 @@ fn schemas() -> Value {
         ),
     );
     put("KeywordList", items_of("Keyword"));
+    put(
+        "KeywordPatch",
+        request(
+            &[],
+            json!({
+                "code": nullable("string", "Only the keyword's own code: it can't be changed."),
+                "keyword": nullable("string", "Only the keyword's own word (any case)."),
+                "response": nullable("string", "Reply to an opt-in; \"\" clears it."),
+                "doubleOptIn": flag("The first text asks for a Y/YES confirmation."),
+                "confirmText": nullable("string", "The confirmation request; \"\" clears it."),
+            }),
+        ),
+    );
     let message_status =
         json!({ "type": "string", "enum": ["Active", "Scheduled", "Inactive", "Draft"] });
     let message_fields = |with_id: bool| {

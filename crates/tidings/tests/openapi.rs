@@ -521,6 +521,12 @@ async fn real_responses_conform_to_the_document() {
     f.json(M::POST, &codes, admin, json!({"code": "!"}), 400)
         .await;
     f.get(&format!("{codes}/88976"), admin, 200).await;
+    let reply = json!({"helpText": "Call us", "optOutText": ""});
+    f.json(M::PATCH, &format!("{codes}/77777"), admin, reply, 200)
+        .await;
+    let renamed = json!({"code": "66666"});
+    f.json(M::PATCH, &format!("{codes}/77777"), admin, renamed, 400)
+        .await;
     f.json(
         M::DELETE,
         &format!("{codes}/77777"),
@@ -544,6 +550,12 @@ async fn real_responses_conform_to_the_document() {
     .await;
     f.json(M::POST, &keywords, admin, json!({}), 400).await;
     f.get(&format!("{keywords}/{kw}"), admin, 200).await;
+    let single = json!({"doubleOptIn": false, "response": "Hi", "confirmText": ""});
+    f.json(M::PATCH, &format!("{keywords}/{kw}"), admin, single, 200)
+        .await;
+    let moved = json!({"keyword": "OTHER"});
+    f.json(M::PATCH, &format!("{keywords}/{kw}"), admin, moved, 400)
+        .await;
     f.json(
         M::DELETE,
         &format!("{keywords}/{kw}"),
