@@ -259,7 +259,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::MessageListSend if m == Method::POST => Operation::new(
             "sendMessageList",
             "Send a stored message to contact lists",
-            accepted("The send is recorded; it runs in the background.", "SendAccepted"),
+            accepted(
+                "The send is recorded; it runs in the background.",
+                "SendAccepted",
+            ),
         )
         .describe(
             "API.md §4. A 400 lists every applicable message of §4's table, in order. \
@@ -296,7 +299,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::MessageContactSend if m == Method::POST => Operation::new(
             "sendMessageContact",
             "Send a stored message to explicit mobile numbers",
-            accepted("The send is recorded; it runs in the background.", "SendAccepted"),
+            accepted(
+                "The send is recorded; it runs in the background.",
+                "SendAccepted",
+            ),
         )
         .describe(
             "API.md §6. A 400 lists every applicable message, in the contract's order. \
@@ -327,7 +333,11 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::QueueMo if m == Method::POST => Operation::new(
             "queueMO",
             "Handle texts as if the numbers had sent them to a code",
-            accepted("The texts were handled; replies are sent in the background.", "QueueMoAccepted"),
+            accepted(
+                "The texts were handled; replies are sent in the \
+                background.",
+                "QueueMoAccepted",
+            ),
         )
         .describe("API.md §6 (keywords: STOP, START, HELP, opt-in keywords).")
         .json_body(schema("QueueMoRequest"))
@@ -377,7 +387,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::Subscriptions if m == Method::POST => Operation::new(
             "contactSubscriptions",
             "Subscriptions of mobile numbers or subscriber keys (a lookup)",
-            ok("Every subscription of those numbers in the account.", "SubscriptionLookup"),
+            ok(
+                "Every subscription of those numbers in the account.",
+                "SubscriptionLookup",
+            ),
         )
         .json_body(schema("SubscriptionLookupRequest"))
         .errors(&[400]),
@@ -450,7 +463,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::AdminClients if m == Method::POST => Operation::new(
             "createClient",
             "Create an API client",
-            created("The client, with its secret (shown only here).", "ClientCreated"),
+            created(
+                "The client, with its secret (shown only here).",
+                "ClientCreated",
+            ),
         )
         .json_body(schema("NewClient"))
         .errors(&[400])
@@ -596,7 +612,11 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::AdminListContacts if m == Method::POST => Operation::new(
             "importContacts",
             "Add contacts to a list (JSON, or a streamed CSV of up to 1 GiB)",
-            ok("What was added, updated and refused; a bad row never rejects the good ones.", "ImportReport"),
+            ok(
+                "What was added, updated and refused; a bad row never rejects the good \
+                ones.",
+                "ImportReport",
+            ),
         )
         .describe(
             "API.md §7. A CSV body has a header row; the columns `mobileNumber` and \
@@ -604,7 +624,8 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         )
         .param(query(
             "subscribeCode",
-            "CSV bodies: subscribe the imported numbers to a keyword on this code (with subscribeKeyword).",
+            "CSV bodies: subscribe the imported numbers to a keyword on this code (with \
+                subscribeKeyword).",
             json!({ "type": "string" }),
             false,
         ))
@@ -657,7 +678,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
         RouteId::AdminSend if m == Method::GET => Operation::new(
             "getSend",
             "A send's status, whatever its account",
-            ok("The send's status (API.md §5), first page of tracking.", "AdminSendStatus"),
+            ok(
+                "The send's status (API.md §5), first page of tracking.",
+                "AdminSendStatus",
+            ),
         ),
         RouteId::AdminSend => return None,
 
@@ -1106,7 +1130,8 @@ fn schemas() -> Value {
             &["errors"],
             json!({ "errors": { "type": "array", "minItems": 1, "maxItems": 1, "items": {
                 "type": "string",
-                "pattern": "^An unexpected error occurred, please contact Customer Support with reference id [A-Za-z0-9_-]+\\.$",
+                "pattern": "^An unexpected error occurred, please contact Customer Support with \
+                    reference id [A-Za-z0-9_-]+\\.$",
             } } }),
         ),
     );
@@ -1126,8 +1151,10 @@ fn schemas() -> Value {
                 "client_id": { "type": ["string", "number"] },
                 "client_secret": { "type": "string" },
                 "account_id": { "type": ["string", "number", "null"],
-                    "description": "The account the token acts for; one the client is granted. Default: the client's own." },
-                "scope": nullable("string", "Space-separated; the token gets the intersection with the client's scopes. Omitted: all granted; \"\": none."),
+                    "description": "The account the token acts for; one the client is granted. \
+                        Default: the client's own." },
+                "scope": nullable("string", "Space-separated; the token gets the intersection with \
+                    the client's scopes. Omitted: all granted; \"\": none."),
             }),
         ),
     );
@@ -1144,11 +1171,13 @@ fn schemas() -> Value {
             ],
             json!({
                 "access_token": { "type": "string", "minLength": 1, "maxLength": 512 },
-                "expires_in": { "type": "integer", "description": "Seconds (1079 for a fresh token)." },
+                "expires_in": { "type": "integer", "description": "Seconds (1079 for a fresh \
+                    token)." },
                 "token_type": { "const": "Bearer" },
                 "rest_instance_url": { "type": "string", "pattern": "^https?://.*/$" },
                 "soap_instance_url": { "type": "string", "pattern": "^https?://.*/$" },
-                "scope": { "type": "string", "description": "Granted scopes, sorted, space-separated." },
+                "scope": { "type": "string", "description": "Granted scopes, sorted, \
+                    space-separated." },
             }),
         ),
     );
@@ -1157,9 +1186,11 @@ fn schemas() -> Value {
     put(
         "BlackoutWindow",
         json!({ "type": ["object", "null"], "properties": {
-            "UtcOffset": nullable("string", "`±HHMM`, `±HH:MM` or whole hours (`-5`, `+10`); −12:00…+14:00."),
+            "UtcOffset": nullable("string", "`±HHMM`, `±HH:MM` or whole hours (`-5`, `+10`); \
+                −12:00…+14:00."),
             "WindowStart": nullable("string", "`HHMM` or `H:MM`/`HH:MM`, local to UtcOffset."),
-            "WindowEnd": nullable("string", "`HHMM` or `H:MM`/`HH:MM`; earlier than WindowStart crosses midnight."),
+            "WindowEnd": nullable("string", "`HHMM` or `H:MM`/`HH:MM`; earlier than WindowStart \
+                crosses midnight."),
         } }),
     );
     put(
@@ -1167,15 +1198,20 @@ fn schemas() -> Value {
         request(
             &[],
             json!({
-                "TargetListIds": nullable_strings("Lists whose contacts receive the message (needs OverrideTemplateTargetLists true)."),
-                "OverrideTemplateTargetLists": flag("Use TargetListIds instead of the message's default target lists."),
-                "ExclusionListIds": nullable_strings("Lists whose contacts are excluded (needs OverrideTemplateExclusionLists true)."),
-                "OverrideTemplateExclusionLists": flag("Use ExclusionListIds instead of the message's default exclusion lists."),
+                "TargetListIds": nullable_strings("Lists whose contacts receive the message (needs \
+                    OverrideTemplateTargetLists true)."),
+                "OverrideTemplateTargetLists": flag("Use TargetListIds instead of the message's \
+                    default target lists."),
+                "ExclusionListIds": nullable_strings("Lists whose contacts are excluded (needs \
+                    OverrideTemplateExclusionLists true)."),
+                "OverrideTemplateExclusionLists": flag("Use ExclusionListIds instead of the \
+                    message's default exclusion lists."),
                 "IgnoreExclusionLists": flag("Exclude nobody."),
                 "OverrideMessageText": flag("Send MessageText instead of the stored text."),
                 "MessageText": nullable("string", "The override text."),
                 "blackoutWindow": schema("BlackoutWindow"),
-                "sendTime": nullable("string", "`yyyy-MM-dd HH:mm` (also with `T`, with `:ss`), UTC; absent or past = now."),
+                "sendTime": nullable("string", "`yyyy-MM-dd HH:mm` (also with `T`, with `:ss`), \
+                    UTC; absent or past = now."),
                 "allowDuplication": flag("One text per list membership instead of one per number."),
                 "ContentURL": nullable("string", "http(s) URL of media: the send becomes MMS."),
             }),
@@ -1252,7 +1288,8 @@ fn schemas() -> Value {
             json!({
                 "mobileNumber": { "type": "string" },
                 "statusCode": status_code.clone(),
-                "message": { "type": "string", "description": "The short name of the code (`Delivered`); a queueMO reply's text." },
+                "message": { "type": "string", "description": "The short name of the code \
+                    (`Delivered`); a queueMO reply's text." },
                 "standardStatusCode": status_code.clone(),
                 "description": { "type": "string" },
                 "date": schema("Timestamp"),
@@ -1372,7 +1409,8 @@ fn schemas() -> Value {
                 "results": { "type": "array", "items": object(
                     &["identifier", "mobileNumber", "result"],
                     json!({
-                        "identifier": { "type": "string", "description": "The subscriber key, else the number." },
+                        "identifier": { "type": "string", "description": "The subscriber key, else \
+                            the number." },
                         "mobileNumber": { "type": "string" },
                         "result": { "const": "OK" },
                     }),
@@ -1415,7 +1453,8 @@ fn schemas() -> Value {
         object(
             &["count", "createDate", "completeDate", "contacts"],
             json!({
-                "count": { "type": "string", "pattern": "^[0-9]+$", "description": "The number of contacts, as a string." },
+                "count": { "type": "string", "pattern": "^[0-9]+$", "description": "The number of \
+                    contacts, as a string." },
                 "createDate": schema("Timestamp"),
                 "completeDate": schema("Timestamp"),
                 "contacts": { "type": "array", "items": object(
@@ -1441,9 +1480,12 @@ fn schemas() -> Value {
         request(
             &[],
             json!({
-                "Destination": nullable("string", "`_MobileNumber`, `_CountryCode`, `_SubscriberKey` or an attribute name."),
-                "Ordinal": { "type": ["integer", "string", "null"], "description": "0-based column (MapByOrdinal)." },
-                "Source": nullable("string", "Header name, matched case-insensitively (MapByHeader)."),
+                "Destination": nullable("string", "`_MobileNumber`, `_CountryCode`, \
+                    `_SubscriberKey` or an attribute name."),
+                "Ordinal": { "type": ["integer", "string", "null"], "description": "0-based column \
+                    (MapByOrdinal)." },
+                "Source": nullable("string", "Header name, matched case-insensitively \
+                    (MapByHeader)."),
             }),
         ),
     );
@@ -1508,7 +1550,8 @@ fn schemas() -> Value {
         "DeliveryReportRequest",
         request(
             &[],
-            json!({ "filename": nullable("string", "A plain file name, written in `<data dir>/reports`.") }),
+            json!({ "filename": nullable("string", "A plain file name, written in `<data \
+                dir>/reports`.") }),
         ),
     );
     put(
@@ -1545,8 +1588,10 @@ fn schemas() -> Value {
             &[],
             json!({
                 "scopes": { "type": ["array", "null"], "items": { "type": "string",
-                    "enum": ["sms_read", "sms_send", "sms_write"] }, "description": "Default: all three." },
-                "accounts": nullable_strings("Other accounts the client may act for (`account_id` of /v2/token)."),
+                    "enum": ["sms_read", "sms_send", "sms_write"] }, "description": "Default: all \
+                        three." },
+                "accounts": nullable_strings("Other accounts the client may act for (`account_id` \
+                    of /v2/token)."),
             }),
         ),
     );
@@ -1564,7 +1609,8 @@ fn schemas() -> Value {
             ],
             json!({
                 "clientId": { "type": "string" },
-                "clientSecret": { "type": "string", "description": "Shown only here; stored hashed." },
+                "clientSecret": { "type": "string", "description": "Shown only here; stored \
+                    hashed." },
                 "accountId": { "type": "string" },
                 "scopes": scopes.clone(),
                 "accounts": { "type": "array", "items": { "type": "string" } },
@@ -1652,11 +1698,13 @@ fn schemas() -> Value {
         request(
             &["code", "keyword"],
             json!({
-                "code": { "type": "string", "minLength": 1, "description": "The code string (or its ID)." },
+                "code": { "type": "string", "minLength": 1, "description": "The code string (or \
+                    its ID)." },
                 "keyword": { "type": "string", "minLength": 1, "description": "One word." },
                 "response": nullable("string", "Reply to an opt-in."),
                 "doubleOptIn": flag("The first text asks for a Y/YES confirmation."),
-                "confirmText": nullable("string", "The confirmation request (required with doubleOptIn)."),
+                "confirmText": nullable("string", "The confirmation request (required with \
+                    doubleOptIn)."),
             }),
         ),
     );
@@ -1703,7 +1751,8 @@ fn schemas() -> Value {
         let mut p = json!({
             "name": nullable("string", "Default: the ID."),
             "code": { "type": "string", "description": "A code of the account." },
-            "text": nullable("string", "The text; `%%Name%%` placeholders take contact attributes."),
+            "text": nullable("string", "The text; `%%Name%%` placeholders take contact \
+                attributes."),
             "status": { "type": ["string", "null"], "enum": ["Active", "Scheduled", "Inactive", "Draft", null],
                 "description": "Default Active; matched ignoring case." },
             "targetListIds": nullable_strings("Default target lists."),
@@ -1802,7 +1851,8 @@ fn schemas() -> Value {
                 "errors": { "type": "array", "items": object(
                     &["row", "value", "reason"],
                     json!({
-                        "row": { "type": "integer", "description": "1-based; a CSV's header is row 1." },
+                        "row": { "type": "integer", "description": "1-based; a CSV's header is row \
+                            1." },
                         "value": { "type": "string" },
                         "reason": { "type": "string" },
                     }),
@@ -1849,7 +1899,8 @@ fn schemas() -> Value {
             &["items", "next"],
             json!({
                 "items": { "type": "array", "items": schema("AdminSend") },
-                "next": { "type": ["string", "null"], "description": "The `after` of the next page; null at the end." },
+                "next": { "type": ["string", "null"], "description": "The `after` of the next \
+                    page; null at the end." },
             }),
         ),
     );
@@ -1898,7 +1949,8 @@ fn schemas() -> Value {
             &["items", "next"],
             json!({
                 "items": { "type": "array", "items": schema("OutboxItem") },
-                "next": { "type": ["integer", "null"], "description": "The `after` of the next page; null at the end." },
+                "next": { "type": ["integer", "null"], "description": "The `after` of the next \
+                    page; null at the end." },
             }),
         ),
     );
@@ -1985,7 +2037,8 @@ fn error_responses() -> Value {
     sms_unauthorized["headers"] = json!({
         "WWW-Authenticate": {
             "required": true,
-            "description": "`Bearer error=\"invalid_token\", error_description=\"The access token is invalid or expired\"`",
+            "description": "`Bearer error=\"invalid_token\", error_description=\"The access token \
+                is invalid or expired\"`",
             "schema": { "type": "string", "pattern": "^Bearer\\s.+?invalid_token" },
         },
     });
@@ -2006,15 +2059,18 @@ fn error_responses() -> Value {
             "Errors",
         ),
         "TokenBadRequest": error_response(
-            "`unsupported_grant_type` (checked first) or `invalid_request` (a body that is neither JSON nor form-encoded).",
+            "`unsupported_grant_type` (checked first) or `invalid_request` (a body that is neither \
+                JSON nor form-encoded).",
             "OAuthError",
         ),
         "TokenUnauthorized": error_response(
-            "`invalid_client` (unknown client or wrong secret) or `unauthorized_client` (account_id not granted).",
+            "`invalid_client` (unknown client or wrong secret) or `unauthorized_client` \
+                (account_id not granted).",
             "OAuthError",
         ),
         "SmsUnauthorized": sms_unauthorized,
-        "Forbidden": error_response("The token lacks the operation's scope.", "InsufficientPrivileges"),
+        "Forbidden": error_response("The token lacks the operation's \
+            scope.", "InsufficientPrivileges"),
         "AdminUnauthorized": error_response("Missing or wrong admin token.", "AdminNotAuthorized"),
         "NotFound": error_response("Not found.", "NotFound"),
         "MethodNotAllowed": error_response(
