@@ -10,6 +10,43 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
+async fn type_errors_come_before_the_endpoints_own_messages() {
+    let app = spawn_app().await;
+    let fx = fixture(&app, "ordering").await;
+    let base = format!("/admin/v1/accounts/{}", fx.account);
+    // `code` is read and checked before `countryCode`; its type error still comes first.
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("{base}/codes"),
+            json!({"code": "bad!", "countryCode": 7, "type": "medium"}),
+        )
+        .await;
+    assert_errors(
+        &r,
+        &[
+            "countryCode must be a string.",
+            "Code bad! isn't valid.",
+            "medium isn't a valid code type.",
+        ],
+    );
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("{base}/keywords"),
+            json!({"code": CODE, "keyword": "TWO WORDS", "doubleOptIn": "perhaps"}),
+        )
+        .await;
+    assert_errors(
+        &r,
+        &[
+            "perhaps isn't a valid value for doubleOptIn.",
+            "Keyword TWO WORDS must be a single word.",
+        ],
+    );
+}
+
+#[tokio::test]
 async fn a_code_and_a_keyword_are_edited_and_the_replies_follow() {
     let app = spawn_app().await;
     let fx = fixture(&app, "editing").await;
