@@ -236,7 +236,12 @@ impl Fields {
 /// Reading one field twice records its messages once.
 pub struct FieldReader<'a> {
     fields: &'a Fields,
+    /// The generic messages (wrong types, invalid booleans, duplicates) first, then the
+    /// endpoint's own: API.md §1 puts type errors before the endpoint's table, whatever order
+    /// the fields are read and checked in.
     errors: Vec<String>,
+    /// How many of `errors` are generic.
+    generic: usize,
 }
 
 impl<'a> FieldReader<'a> {
@@ -244,6 +249,7 @@ impl<'a> FieldReader<'a> {
         FieldReader {
             fields,
             errors: Vec::new(),
+            generic: 0,
         }
     }
     /// The client's spelling of the field (its last occurrence), if present (null included).
@@ -321,13 +327,25 @@ impl<'a> FieldReader<'a> {
     pub fn nested(&self, fields: &'a Fields) -> FieldReader<'a> {
         FieldReader::new(fields)
     }
-    /// Appends a nested reader's messages to this one's.
+    /// Merges a nested reader's messages into this one's: its generic messages after this
+    /// one's generic ones, its own messages last.
     pub fn absorb(&mut self, child: FieldReader<'a>) {
-        self.errors.extend(child.errors);
+        let mut messages = child.errors;
+        let own = messages.split_off(child.generic);
+        for message in messages {
+            self.record(message);
+        }
+        self.errors.extend(own);
     }
-    /// Adds an endpoint-specific message after the ones recorded so far.
+    /// Adds an endpoint-specific message after every message recorded so far (generic
+    /// messages recorded later still come before it).
     pub fn push_error(&mut self, message: String) {
         self.errors.push(message);
+    }
+    /// Adds a type error the reader cannot see itself (a shape inside a value), among the
+    /// generic messages.
+    pub fn type_error(&mut self, message: String) {
+        self.record(message);
     }
     pub fn errors(&self) -> &[String] {
         &self.errors
@@ -365,10 +383,12 @@ impl<'a> FieldReader<'a> {
         }
     }
 
-    /// Records a generic message once, however often its field is read.
+    /// Records a generic message once, however often its field is read, after the generic
+    /// messages so far and before every endpoint message.
     fn record(&mut self, message: String) {
-        if !self.errors.contains(&message) {
-            self.errors.push(message);
+        if !self.errors[..self.generic].contains(&message) {
+            self.errors.insert(self.generic, message);
+            self.generic += 1;
         }
     }
 }
@@ -496,6 +516,33 @@ mod tests {
     }
 
     #[test]
+    fn generic_messages_come_before_endpoint_messages_whatever_the_reading_order() {
+        let f = parse(r#"{"code":"12","type":5,"window":{"UtcOffset":3},"flag":"maybe"}"#);
+        let mut r = FieldReader::new(&f);
+        assert_eq!(r.string("code"), Some("12"));
+        r.push_error("Code 12 isn't valid.".to_string());
+        assert_eq!(r.string("type"), None);
+        let window = r.object("window").map(|w| r.nested(w));
+        let mut child = window.expect("window");
+        assert_eq!(child.string("UtcOffset"), None);
+        child.push_error("The window is incomplete.".to_string());
+        r.absorb(child);
+        assert_eq!(r.bool("flag"), None);
+        r.push_error("Last.".to_string());
+        assert_eq!(
+            r.finish(),
+            vec![
+                "type must be a string.",
+                "UtcOffset must be a string.",
+                "maybe isn't a valid value for flag.",
+                "Code 12 isn't valid.",
+                "The window is incomplete.",
+                "Last.",
+            ]
+        );
+    }
+
+    #[test]
     fn type_errors_use_the_clients_spelling() {
         let f = parse(
             r#"{"targetlistids":"abc","Ids2":[1],"Ids3":["a",null],"Ids4":{},"WINDOW":[],"text":5,"num":true}"#,
@@ -567,13 +614,22 @@ mod tests {
     }
 
     #[test]
-    fn push_error_appends_in_order() {
+    fn push_error_appends_in_order_after_the_generic_messages() {
         let f = parse(r#"{"a":1}"#);
         let mut r = FieldReader::new(&f);
         r.push_error("first".into());
         assert_eq!(r.string("a"), None);
         r.push_error("last".into());
-        assert_eq!(r.finish(), ["first", "a must be a string.", "last"]);
+        r.type_error("b must be an array of objects.".into());
+        assert_eq!(
+            r.finish(),
+            [
+                "a must be a string.",
+                "b must be an array of objects.",
+                "first",
+                "last"
+            ]
+        );
     }
 
     fn arb_value() -> impl Strategy<Value = serde_json::Value> {

@@ -64,7 +64,7 @@ impl ExplicitNumbers {
             }
             Some(_) => {
                 let spelling = r.spelling(subscribers_field).unwrap_or(subscribers_field);
-                r.push_error(format!("{spelling} must be an array of objects."));
+                r.type_error(format!("{spelling} must be an array of objects."));
                 None
             }
         };

@@ -460,13 +460,14 @@ impl Engine {
         in_flight.decrement(handed);
         metrics::histogram!(telemetry::CARRIER_BATCH_SECONDS, "carrier" => name.clone())
             .record(started.elapsed());
-        for o in outcomes
+        let refused = outcomes
             .iter()
-            .filter(|o| o.status_code != codes::DELIVERED_TO_AGGREGATOR)
-        {
+            .map(|o| o.status_code)
+            .filter(|code| *code != codes::DELIVERED_TO_AGGREGATOR);
+        for (code, n) in telemetry::tally(refused) {
             metrics::counter!(telemetry::CARRIER_FAILURES, "carrier" => name.clone(),
-                "status_code" => telemetry::code_label(o.status_code))
-            .increment(1);
+                "status_code" => telemetry::code_label(code))
+            .increment(n);
         }
         let mut results: Vec<SubmissionResult> = outcomes
             .into_iter()

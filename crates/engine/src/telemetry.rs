@@ -50,8 +50,8 @@ pub fn code_label(code: i32) -> metrics::SharedString {
     }
 }
 
-/// Counts `codes` by value and adds them to the recipient status counter.
-pub fn count_statuses(codes: impl IntoIterator<Item = i32>) {
+/// How many times each code occurs, in order of first occurrence (a batch holds few codes).
+pub fn tally(codes: impl IntoIterator<Item = i32>) -> Vec<(i32, u64)> {
     let mut tally: Vec<(i32, u64)> = Vec::new();
     for code in codes {
         match tally.iter_mut().find(|(c, _)| *c == code) {
@@ -59,7 +59,12 @@ pub fn count_statuses(codes: impl IntoIterator<Item = i32>) {
             None => tally.push((code, 1)),
         }
     }
-    for (code, n) in tally {
+    tally
+}
+
+/// Counts `codes` by value and adds them to the recipient status counter.
+pub fn count_statuses(codes: impl IntoIterator<Item = i32>) {
+    for (code, n) in tally(codes) {
         metrics::counter!(RECIPIENT_STATUS, "status_code" => code_label(code)).increment(n);
     }
 }

@@ -145,6 +145,24 @@ pub enum CodeAction {
         #[arg(long)]
         help_text: Option<String>,
     },
+    /// Changes the given fields of a code (an empty reply goes back to the default one).
+    Update {
+        #[arg(long)]
+        account: String,
+        /// The code's ID or its code string.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        country_code: Option<String>,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long)]
+        carrier: Option<String>,
+        #[arg(long)]
+        opt_out_text: Option<String>,
+        #[arg(long)]
+        help_text: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -160,6 +178,20 @@ pub enum KeywordAction {
         response: Option<String>,
         #[arg(long)]
         double_opt_in: bool,
+        #[arg(long)]
+        confirm_text: Option<String>,
+    },
+    /// Changes the reply, double opt-in or confirmation text of a keyword (an empty text
+    /// removes it).
+    Update {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        response: Option<String>,
+        #[arg(long)]
+        double_opt_in: Option<bool>,
         #[arg(long)]
         confirm_text: Option<String>,
     },
@@ -470,6 +502,27 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
         }
         Command::Code {
             action:
+                CodeAction::Update {
+                    account,
+                    id,
+                    country_code,
+                    kind,
+                    carrier,
+                    opt_out_text,
+                    help_text,
+                },
+        } => {
+            admin
+                .json(
+                    Method::PATCH,
+                    &format!("/admin/v1/accounts/{}/codes/{}", enc(&account), enc(&id)),
+                    json!({"countryCode": country_code, "type": kind, "carrier": carrier,
+                           "optOutText": opt_out_text, "helpText": help_text}),
+                )
+                .await?
+        }
+        Command::Code {
+            action:
                 CodeAction::Create {
                     account,
                     code,
@@ -486,6 +539,25 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                     &format!("/admin/v1/accounts/{}/codes", enc(&account)),
                     json!({"code": code, "countryCode": country_code, "type": kind,
                            "carrier": carrier, "optOutText": opt_out_text, "helpText": help_text}),
+                )
+                .await?
+        }
+        Command::Keyword {
+            action:
+                KeywordAction::Update {
+                    account,
+                    id,
+                    response,
+                    double_opt_in,
+                    confirm_text,
+                },
+        } => {
+            admin
+                .json(
+                    Method::PATCH,
+                    &format!("/admin/v1/accounts/{}/keywords/{}", enc(&account), enc(&id)),
+                    json!({"response": response, "doubleOptIn": double_opt_in,
+                           "confirmText": confirm_text}),
                 )
                 .await?
         }

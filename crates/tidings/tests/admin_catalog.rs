@@ -10,6 +10,43 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
+async fn type_errors_come_before_the_endpoints_own_messages() {
+    let app = spawn_app().await;
+    let fx = fixture(&app, "ordering").await;
+    let base = format!("/admin/v1/accounts/{}", fx.account);
+    // `code` is read and checked before `countryCode`; its type error still comes first.
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("{base}/codes"),
+            json!({"code": "bad!", "countryCode": 7, "type": "medium"}),
+        )
+        .await;
+    assert_errors(
+        &r,
+        &[
+            "countryCode must be a string.",
+            "Code bad! isn't valid.",
+            "medium isn't a valid code type.",
+        ],
+    );
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("{base}/keywords"),
+            json!({"code": CODE, "keyword": "TWO WORDS", "doubleOptIn": "perhaps"}),
+        )
+        .await;
+    assert_errors(
+        &r,
+        &[
+            "perhaps isn't a valid value for doubleOptIn.",
+            "Keyword TWO WORDS must be a single word.",
+        ],
+    );
+}
+
+#[tokio::test]
 async fn a_code_and_a_keyword_are_edited_and_the_replies_follow() {
     let app = spawn_app().await;
     let fx = fixture(&app, "editing").await;
@@ -134,5 +171,99 @@ async fn a_code_and_a_keyword_are_edited_and_the_replies_follow() {
             "Welcome aboard!".to_string(),
             "Text STOP to stop, HELP for help.".to_string()
         ]
+    );
+}
+
+/// Runs `tidings <args>` on `database`; its JSON output, or its error output.
+fn cli(
+    database: &str,
+    data_dir: &std::path::Path,
+    args: &[&str],
+) -> Result<serde_json::Value, String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(args)
+        .env_remove("TIDINGS_CONFIG")
+        .env("DATABASE_URL", database)
+        .env("TIDINGS_DATA_DIR", data_dir)
+        .env("TIDINGS_ADMIN_TOKEN", common::ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_cli_edits_codes_and_keywords() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = common::test_database(dir.path());
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        cli(&database.url, &data, args).unwrap_or_else(|e| panic!("tidings {args:?}: {e}"))
+    };
+    run(&["account", "create", "--name", "Cli", "--id", "cli"]);
+    run(&["code", "create", "--account", "cli", "--code", "55555"]);
+    let code = run(&[
+        "code",
+        "update",
+        "--account",
+        "cli",
+        "--id",
+        "55555",
+        "--type",
+        "long",
+        "--help-text",
+        "Text STOP to end.",
+    ]);
+    assert_eq!(code["type"], "long", "{code}");
+    assert_eq!(code["helpText"], "Text STOP to end.", "{code}");
+    assert_eq!(code["carrier"], "simulator", "{code}");
+    let keyword = run(&[
+        "keyword",
+        "create",
+        "--account",
+        "cli",
+        "--code",
+        "55555",
+        "--keyword",
+        "GO",
+    ]);
+    let id = keyword["id"].as_str().expect("id").to_string();
+    let keyword = run(&[
+        "keyword",
+        "update",
+        "--account",
+        "cli",
+        "--id",
+        &id,
+        "--response",
+        "Going!",
+        "--double-opt-in",
+        "true",
+        "--confirm-text",
+        "Reply Y.",
+    ]);
+    assert_eq!(keyword["response"], "Going!", "{keyword}");
+    assert_eq!(keyword["doubleOptIn"], true, "{keyword}");
+    let refused = cli(
+        &database.url,
+        &data,
+        &[
+            "code",
+            "update",
+            "--account",
+            "cli",
+            "--id",
+            "55555",
+            "--type",
+            "medium",
+        ],
+    );
+    let message = refused.expect_err("an invalid type is refused");
+    assert!(
+        message.contains("medium isn't a valid code type."),
+        "{message}"
     );
 }

@@ -178,12 +178,13 @@ async fn the_counters_move_as_a_send_progresses() {
     // Batches of two, so five recipients take three dispatch batches.
     let app = spawn_app_with(|f| f.engine.claim_batch = Some(2)).await;
     let fx = fixture(&app, "metrics").await;
+    // The last one the simulator refuses (a number ending in 0001): 2500.
     let numbers = [
         "15555550101",
         "15555550102",
         "15555550103",
         "15555550104",
-        "15555550105",
+        "15555560001",
     ];
     let contacts: Vec<_> = numbers
         .iter()
@@ -287,8 +288,8 @@ async fn the_counters_move_as_a_send_progresses() {
     assert_eq!(status(&first, "2000") - status(&accepted, "2000"), 2.0);
     assert_eq!(first.get("tidings_carrier_in_flight", &[CARRIER]), 0.0);
 
-    // To the end: three batches in all, every recipient sent and (by the simulator's receipts)
-    // delivered, nothing left in the queue.
+    // To the end: three batches in all, four recipients sent and (by the simulator's receipts)
+    // delivered, one refused, nothing left in the queue.
     run_engine(&app).await;
     let done = scrape(&app).await;
     assert_eq!(sends(&done, "Started"), 0.0);
@@ -313,15 +314,17 @@ async fn the_counters_move_as_a_send_progresses() {
         ),
         3.0
     );
-    assert_eq!(status(&done, "2000") - status(&accepted, "2000"), 5.0);
-    assert_eq!(status(&done, "4000") - status(&accepted, "4000"), 5.0);
+    assert_eq!(status(&done, "2000") - status(&accepted, "2000"), 4.0);
+    assert_eq!(status(&done, "2500") - status(&accepted, "2500"), 1.0);
+    assert_eq!(status(&done, "4000") - status(&accepted, "4000"), 4.0);
     assert_eq!(
         done.since(
             &accepted,
             "tidings_carrier_submit_failures_total",
             &[CARRIER, ("status_code", "2500")]
         ),
-        0.0
+        1.0,
+        "the refused number"
     );
     let deliveries = app.deliveries(&fx.token, &fx.message, &token).await;
     assert_eq!(deliveries.status, StatusCode::OK);

@@ -146,7 +146,7 @@ async fn import_json_body(
     let contacts = match r.any("contacts") {
         Some(domain::Json::Array(items)) => Some(items),
         Some(_) => {
-            r.push_error("contacts must be an array of objects.".into());
+            r.type_error("contacts must be an array of objects.".into());
             None
         }
         None => {
