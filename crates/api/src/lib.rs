@@ -330,7 +330,7 @@ async fn route_and_handle(
     };
     let mut resp = handle_route(state, parts, body, id, access, params).await;
     resp.extensions_mut()
-        .insert(telemetry::RouteLabel(routing::label(id)));
+        .insert(telemetry::RouteLabel(openapi::contract_path(id)));
     resp
 }
 

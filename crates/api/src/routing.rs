@@ -221,15 +221,6 @@ pub fn required_scope(id: RouteId, method: &Method) -> &'static str {
     }
 }
 
-/// The route's path pattern, as metrics label it: `/sms/v1/messagelist/{}/send`.
-pub fn label(id: RouteId) -> String {
-    let pattern = ROUTES
-        .iter()
-        .find(|def| def.id == id)
-        .map_or("", |def| def.pattern);
-    format!("/{pattern}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! HTTP metrics (docs/metrics.md): every request counted by route, method and status, and
-//! timed until its response head is ready. The route is the API route table's pattern, the
-//! axum route's pattern (console, health, carrier callbacks), or `unmatched`, so a scan of
-//! random paths adds no label values.
+//! timed until its response head is ready. The route is the API route's path template as
+//! `/openapi.json` spells it, the axum route's pattern (console, health, carrier callbacks), or
+//! `unmatched`, so a scan of random paths adds no label values.
 
 use std::time::Instant;
 
@@ -14,9 +14,10 @@ pub const REQUESTS: &str = "tidings_http_requests_total";
 /// Histogram by `route`, `method`: seconds until the response head.
 pub const REQUEST_SECONDS: &str = "tidings_http_request_duration_seconds";
 
-/// Put on a response by the API dispatcher: the route it matched.
-#[derive(Debug, Clone)]
-pub struct RouteLabel(pub String);
+/// Put on a response by the API dispatcher: the route it matched, in the contract's spelling
+/// (`/sms/v1/messageList/{id}/send`, as in `/openapi.json`).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
 
 /// The method as a label (any method outside the standard ones is `other`).
 fn method_label(method: &axum::http::Method) -> &'static str {
@@ -45,7 +46,7 @@ pub async fn track(req: Request, next: Next) -> Response {
     let route = resp
         .extensions()
         .get::<RouteLabel>()
-        .map(|l| l.0.clone())
+        .map(|l| l.0.to_string())
         .or(matched)
         .unwrap_or_else(|| "unmatched".to_string());
     let status = resp.status().as_u16().to_string();

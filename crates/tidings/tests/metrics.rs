@@ -150,7 +150,7 @@ async fn scrape(app: &TestApp) -> Scrape {
 }
 
 const MINUTE: i64 = 60 * 1000;
-const SEND_ROUTE: &str = "/sms/v1/messagelist/{}/send";
+const SEND_ROUTE: &str = "/sms/v1/messageList/{id}/send";
 const CARRIER: (&str, &str) = ("carrier", "simulator");
 
 fn sends(s: &Scrape, state: &str) -> f64 {
