@@ -49,6 +49,24 @@ pub(crate) struct Refused<'a> {
 // ------------------------------------------------------------------------------------------------
 // Codes
 
+/// The options of a select: (value, label).
+pub(crate) type Choices = Vec<(String, String)>;
+
+/// The choices of a code form: the configured carriers, and the two kinds of code.
+pub(crate) fn code_choices(state: &AppState) -> (Choices, Choices) {
+    let carriers = state
+        .config
+        .carriers
+        .iter()
+        .map(|c| (c.clone(), c.clone()))
+        .collect();
+    let kinds = vec![
+        ("short".to_string(), "Short code".to_string()),
+        ("long".to_string(), "Long code".to_string()),
+    ];
+    (carriers, kinds)
+}
+
 fn codes_page(
     state: &AppState,
     s: &SessionView,
@@ -62,16 +80,7 @@ fn codes_page(
         Some(r) => (r.form, r.errors.as_slice(), r.status),
         None => (&empty, &[][..], StatusCode::OK),
     };
-    let carriers: Vec<(String, String)> = state
-        .config
-        .carriers
-        .iter()
-        .map(|c| (c.clone(), c.clone()))
-        .collect();
-    let kinds = [
-        ("short".to_string(), "Short code".to_string()),
-        ("long".to_string(), "Long code".to_string()),
-    ];
+    let (carriers, kinds) = code_choices(state);
     let body = html! {
         section.card {
             h2 { "Codes" }

@@ -9,7 +9,7 @@ use maud::html;
 use serde_json::json;
 use store::{Account, Code, Keyword};
 
-use super::catalog::{account_page, Refused};
+use super::catalog::{account_page, code_choices, Refused};
 use super::layout::{account_base, checkbox, csrf_field, errors, id_with_copy, select, textarea};
 use super::layout::{Field, Section};
 use super::session::SessionView;
@@ -46,16 +46,7 @@ fn code_page(
         Some(r) => (r.errors.as_slice(), r.status),
         None => (&[][..], StatusCode::OK),
     };
-    let carriers: Vec<(String, String)> = state
-        .config
-        .carriers
-        .iter()
-        .map(|c| (c.clone(), c.clone()))
-        .collect();
-    let kinds = [
-        ("short".to_string(), "Short code".to_string()),
-        ("long".to_string(), "Long code".to_string()),
-    ];
+    let (carriers, kinds) = code_choices(state);
     let body = html! {
         section.card {
             h2 { "Code " code { (code.code) } }
