@@ -183,6 +183,20 @@ async fn record_mo_in(
         .map_err(db("record inbound texts"))?;
     }
 
+    // The code's keywords, read once for the whole batch.
+    let keyword_pks: std::collections::HashMap<String, i64> = if batch.subscriptions.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT keyword_key, pk FROM keywords WHERE code_pk = $1 FOR SHARE",
+        )
+        .bind(code_pk)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("find the keywords of the code"))?
+        .into_iter()
+        .collect()
+    };
     for write in &batch.subscriptions {
         let (number, keyword) = match write {
             SubscriptionWrite::Put(s) => (&s.mobile_number, &s.keyword),
@@ -191,15 +205,9 @@ async fn record_mo_in(
                 keyword,
             } => (mobile_number, keyword),
         };
-        let keyword_pk: i64 = sqlx::query_scalar(
-            "SELECT pk FROM keywords WHERE code_pk = $1 AND keyword_key = $2 FOR SHARE",
-        )
-        .bind(code_pk)
-        .bind(keyword_key(keyword))
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db("find a keyword of the code"))?
-        .ok_or(StoreError::NotFound)?;
+        let keyword_pk = *keyword_pks
+            .get(&keyword_key(keyword))
+            .ok_or(StoreError::NotFound)?;
         match write {
             SubscriptionWrite::Put(s) => {
                 sqlx::query(
