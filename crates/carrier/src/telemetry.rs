@@ -31,3 +31,23 @@ impl SmppMetrics {
         }
     }
 }
+
+/// A share of a gauge held while it lives: added when made, taken back when dropped, so a
+/// future dropped half-way (a stopping process) does not leave the gauge off.
+pub struct GaugeShare {
+    gauge: metrics::Gauge,
+    amount: f64,
+}
+
+impl GaugeShare {
+    pub fn add(gauge: metrics::Gauge, amount: f64) -> GaugeShare {
+        gauge.increment(amount);
+        GaugeShare { gauge, amount }
+    }
+}
+
+impl Drop for GaugeShare {
+    fn drop(&mut self) {
+        self.gauge.decrement(self.amount);
+    }
+}

@@ -405,9 +405,9 @@ impl Engine {
         let mut prepared: HashMap<i64, (i32, String, Option<String>)> = HashMap::new();
         let mut batch = Vec::with_capacity(claimed.len());
         let mut segments_total: u64 = 0;
-        for r in claimed {
-            let mut text = match &r.text {
-                Some(own) => own.clone(),
+        for mut r in claimed {
+            let mut text = match r.text.take() {
+                Some(own) => own,
                 None => domain::text::substitute(&send.text, &|name| {
                     r.attributes
                         .iter()
@@ -453,11 +453,13 @@ impl Engine {
         let handed = batch.len() as f64;
         metrics::counter!(telemetry::CARRIER_SUBMITS, "carrier" => name.clone())
             .increment(batch.len() as u64);
-        let in_flight = metrics::gauge!(telemetry::CARRIER_IN_FLIGHT, "carrier" => name.clone());
-        in_flight.increment(handed);
+        let in_flight = telemetry::GaugeShare::add(
+            metrics::gauge!(telemetry::CARRIER_IN_FLIGHT, "carrier" => name.clone()),
+            handed,
+        );
         let started = Instant::now();
         let outcomes = carrier.submit(batch).await;
-        in_flight.decrement(handed);
+        drop(in_flight);
         metrics::histogram!(telemetry::CARRIER_BATCH_SECONDS, "carrier" => name.clone())
             .record(started.elapsed());
         let refused = outcomes

@@ -26,29 +26,12 @@ pub const INBOUND_TEXTS: &str = "tidings_inbound_texts_total";
 /// Gauge: receipts waiting for their submission to be recorded.
 pub const HELD_RECEIPTS: &str = "tidings_held_receipts";
 
-/// The label value of a status code (the common ones without allocating).
+/// The label value of a status code.
 pub fn code_label(code: i32) -> metrics::SharedString {
-    let known: Option<&'static str> = match code {
-        1000 => Some("1000"),
-        1500 => Some("1500"),
-        1501 => Some("1501"),
-        2000 => Some("2000"),
-        2500 => Some("2500"),
-        2501 => Some("2501"),
-        2600 => Some("2600"),
-        3400 => Some("3400"),
-        4000 => Some("4000"),
-        4500 => Some("4500"),
-        4501 => Some("4501"),
-        4502 => Some("4502"),
-        4503 => Some("4503"),
-        _ => None,
-    };
-    match known {
-        Some(s) => metrics::SharedString::const_str(s),
-        None => metrics::SharedString::from(code.to_string()),
-    }
+    metrics::SharedString::from(code.to_string())
 }
+
+pub use carrier::telemetry::GaugeShare;
 
 /// How many times each code occurs, in order of first occurrence (a batch holds few codes).
 pub fn tally(codes: impl IntoIterator<Item = i32>) -> Vec<(i32, u64)> {

@@ -28,6 +28,7 @@ use store::codes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+use crate::telemetry::GaugeShare;
 use crate::{Carrier, CarrierEvent, EventSink, Submission, SubmitOutcome};
 use session::{DeliverHandler, Reply, Session};
 use wire::Delivery;
@@ -565,12 +566,12 @@ impl Shared {
                 let Ok(permit) = session.window.clone().acquire_owned().await else {
                     continue; // the connection closed while waiting
                 };
-                self.metrics.window.increment(1.0);
+                let in_window = GaugeShare::add(self.metrics.window.clone(), 1.0);
                 let asked = Instant::now();
                 let reply = session
                     .request(Pdu::SubmitSm(pdu.clone()), self.response_timeout())
                     .await;
-                self.metrics.window.decrement(1.0);
+                drop(in_window);
                 if matches!(reply, Reply::Resp(_) | Reply::Undecodable(_)) {
                     self.metrics.response.record(asked.elapsed());
                 }
@@ -677,7 +678,7 @@ async fn supervise(shared: Arc<Shared>, role: Role, index: u32) {
             Ok(session) => {
                 backoff = REBIND_FIRST;
                 tracing::info!(carrier = %shared.name, ?role, index, "bound");
-                shared.metrics.binds.increment(1.0);
+                let _bound = GaugeShare::add(shared.metrics.binds.clone(), 1.0);
                 if role != Role::Receiver {
                     shared.publish(session.clone());
                 }
@@ -692,7 +693,6 @@ async fn supervise(shared: Arc<Shared>, role: Role, index: u32) {
                             )
                             .await;
                             session.close("stopped");
-                            shared.metrics.binds.decrement(1.0);
                             return;
                         }
                         _ = tokio::time::sleep(interval) => {
@@ -703,7 +703,7 @@ async fn supervise(shared: Arc<Shared>, role: Role, index: u32) {
                         }
                     }
                 }
-                shared.metrics.binds.decrement(1.0);
+                drop(_bound);
                 tracing::warn!(
                     carrier = %shared.name,
                     ?role,
