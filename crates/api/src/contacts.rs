@@ -311,15 +311,8 @@ pub async fn queue_import(
     if let Some((code, keyword)) = &request.subscribe {
         match state.store.get_code(&caller.account_id, code).await {
             Ok(c) if c.code.eq_ignore_ascii_case(code) => {
-                let found = state
-                    .store
-                    .list_keywords(&caller.account_id)
-                    .await?
-                    .into_iter()
-                    .find(|k| {
-                        k.code == c.code
-                            && k.keyword.to_lowercase() == keyword.trim().to_lowercase()
-                    });
+                let found =
+                    crate::keyword_on_code(state, &caller.account_id, &c.code, keyword).await?;
                 match found {
                     Some(k) => {
                         subscribe = Some(SubscribeTo {

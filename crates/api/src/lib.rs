@@ -209,6 +209,23 @@ impl Ctx {
     }
 }
 
+/// The account's keyword `word` on the code with code string `code`, matched as the store
+/// matches them (the code string ignoring ASCII case, the word ignoring case beyond ASCII).
+pub(crate) async fn keyword_on_code(
+    state: &AppState,
+    account_id: &str,
+    code: &str,
+    word: &str,
+) -> Result<Option<store::Keyword>, store::StoreError> {
+    let word = word.trim().to_lowercase();
+    Ok(state
+        .store
+        .list_keywords(account_id)
+        .await?
+        .into_iter()
+        .find(|k| k.code.eq_ignore_ascii_case(code) && k.keyword.to_lowercase() == word))
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()

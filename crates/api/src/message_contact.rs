@@ -49,15 +49,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         },
     };
     let keyword = match (&message, request.keyword()) {
-        (Some(m), Some(k)) => state
-            .store
-            .list_keywords(&caller.account_id)
-            .await?
-            .into_iter()
-            .find(|kw| {
-                kw.code.eq_ignore_ascii_case(&m.code)
-                    && kw.keyword.to_lowercase() == k.to_lowercase()
-            }),
+        (Some(m), Some(k)) => crate::keyword_on_code(state, &caller.account_id, &m.code, k).await?,
         _ => None,
     };
     let facts = message.as_ref().map(|m| ContactMessageFacts {

@@ -90,12 +90,7 @@ async fn subscribe_target(
         Err(store::StoreError::NotFound) => return Ok(Err(format!("Code {code} isn't valid."))),
         Err(e) => return Err(e.into()),
     };
-    let found = state
-        .store
-        .list_keywords(account_id)
-        .await?
-        .into_iter()
-        .find(|k| k.code == code.code && k.keyword.eq_ignore_ascii_case(keyword.trim()));
+    let found = crate::keyword_on_code(state, account_id, &code.code, keyword).await?;
     Ok(match found {
         Some(k) => Ok(SubscribeTo {
             code: code.code,
