@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::SharedString;
 
 /// Counter by `route`, `method`, `status`.
 pub const REQUESTS: &str = "tidings_http_requests_total";
@@ -41,14 +42,15 @@ pub async fn track(req: Request, next: Next) -> Response {
     let matched = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
+        .map(|p| SharedString::from(p.as_str().to_string()));
     let resp = next.run(req).await;
+    // API routes (the fallback) carry a static label: no allocation on the hot path.
     let route = resp
         .extensions()
         .get::<RouteLabel>()
-        .map(|l| l.0.to_string())
+        .map(|l| SharedString::const_str(l.0))
         .or(matched)
-        .unwrap_or_else(|| "unmatched".to_string());
+        .unwrap_or(SharedString::const_str("unmatched"));
     let status = resp.status().as_u16().to_string();
     metrics::counter!(REQUESTS, "route" => route.clone(), "method" => method,
         "status" => status)

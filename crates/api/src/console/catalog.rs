@@ -211,7 +211,7 @@ pub(crate) async fn create_code(
 }
 
 /// Runs a delete and comes back to `back` with a notice of the outcome.
-async fn delete_and_return(
+pub(crate) async fn delete_and_return(
     state: &AppState,
     session: &SessionView,
     route: RouteId,
@@ -749,12 +749,7 @@ pub(crate) async fn message_page(
     let m = match state.store.get_message(&account.id, message_id).await {
         Ok(m) => m,
         Err(store::StoreError::NotFound) => {
-            return super::error_page(
-                Some(s),
-                StatusCode::NOT_FOUND,
-                "Not found",
-                &format!("Message {message_id} not found."),
-            )
+            return super::not_found_page(s, &format!("Message {message_id}"))
         }
         Err(e) => return internal(s, e),
     };

@@ -13,18 +13,11 @@ use super::catalog::{account_page, code_choices, Refused};
 use super::layout::{account_base, checkbox, csrf_field, errors, id_with_copy, select, textarea};
 use super::layout::{Field, Section};
 use super::session::SessionView;
-use super::{admin_call, internal, load_account, see_other, seg, CsrfForm, SignedIn};
+use super::{
+    admin_call, internal, load_account, not_found_page, see_other, seg, CsrfForm, SignedIn,
+};
 use crate::routing::RouteId;
 use crate::AppState;
-
-fn not_found(s: &SessionView, what: &str) -> Response {
-    super::error_page(
-        Some(s),
-        StatusCode::NOT_FOUND,
-        "Not found",
-        &format!("{what} not found."),
-    )
-}
 
 /// The form's value: what was posted when refused, else the stored one.
 fn value<'a>(refused: &'a Option<Refused<'_>>, name: &str, stored: &'a str) -> &'a str {
@@ -95,7 +88,7 @@ pub(crate) async fn code(
     };
     match state.store.get_code(&account.id, &id).await {
         Ok(code) => code_page(&state, &s, &account, &code, None),
-        Err(store::StoreError::NotFound) => not_found(&s, &format!("Code {id}")),
+        Err(store::StoreError::NotFound) => not_found_page(&s, &format!("Code {id}")),
         Err(e) => internal(&s, e),
     }
 }
@@ -144,7 +137,7 @@ pub(crate) async fn update_code(
                 status: reply.status,
             }),
         ),
-        Err(store::StoreError::NotFound) => not_found(&f.session, &format!("Code {id}")),
+        Err(store::StoreError::NotFound) => not_found_page(&f.session, &format!("Code {id}")),
         Err(e) => internal(&f.session, e),
     }
 }
@@ -207,7 +200,7 @@ pub(crate) async fn keyword(
     };
     match state.store.get_keyword(&account.id, &id).await {
         Ok(k) => keyword_page(&s, &account, &k, None),
-        Err(store::StoreError::NotFound) => not_found(&s, &format!("Keyword {id}")),
+        Err(store::StoreError::NotFound) => not_found_page(&s, &format!("Keyword {id}")),
         Err(e) => internal(&s, e),
     }
 }
@@ -253,7 +246,7 @@ pub(crate) async fn update_keyword(
                 status: reply.status,
             }),
         ),
-        Err(store::StoreError::NotFound) => not_found(&f.session, &format!("Keyword {id}")),
+        Err(store::StoreError::NotFound) => not_found_page(&f.session, &format!("Keyword {id}")),
         Err(e) => internal(&f.session, e),
     }
 }

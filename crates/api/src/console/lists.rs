@@ -211,12 +211,7 @@ async fn list_page(
     let list = match state.store.get_list(&account.id, list_id).await {
         Ok(l) => l,
         Err(store::StoreError::NotFound) => {
-            return super::error_page(
-                Some(s),
-                StatusCode::NOT_FOUND,
-                "Not found",
-                &format!("List {list_id} not found."),
-            )
+            return super::not_found_page(s, &format!("List {list_id}"))
         }
         Err(e) => return internal(s, e),
     };
@@ -432,19 +427,13 @@ pub(crate) async fn delete(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let reply = admin_call(
+    super::catalog::delete_and_return(
         &state,
+        &f.session,
         RouteId::AdminList,
-        Method::DELETE,
         &[&account.id, &id],
-        None,
+        "List deleted.".into(),
+        format!("{}/lists", account_base(&account.id)),
     )
-    .await;
-    let notice = if reply.is_success() {
-        "List deleted.".to_string()
-    } else {
-        reply.errors().join(" ")
-    };
-    state.console.sessions.notify(&f.session.key, notice);
-    see_other(&format!("{}/lists", account_base(&account.id)))
+    .await
 }

@@ -416,11 +416,16 @@ pub(crate) async fn load_account(
 }
 
 fn account_not_found(session: &SessionView, raw: &str) -> Response {
+    not_found_page(session, &format!("Account {raw}"))
+}
+
+/// The 404 page of an object the console was asked for: "`what` not found."
+pub(crate) fn not_found_page(session: &SessionView, what: &str) -> Response {
     error_page(
         Some(session),
         StatusCode::NOT_FOUND,
         "Not found",
-        &format!("Account {raw} not found."),
+        &format!("{what} not found."),
     )
 }
 

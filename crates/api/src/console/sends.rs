@@ -152,12 +152,7 @@ async fn load_send(
 ) -> Result<Send, Response> {
     match state.store.get_send(&account.id, token).await {
         Ok(x) => Ok(x),
-        Err(store::StoreError::NotFound) => Err(super::error_page(
-            Some(s),
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &format!("Send {token} not found."),
-        )),
+        Err(store::StoreError::NotFound) => Err(super::not_found_page(s, &format!("Send {token}"))),
         Err(e) => Err(internal(s, e)),
     }
 }
@@ -198,6 +193,8 @@ async fn progress(
     Ok(json!({
         "status": send.state.as_str(),
         "final": send.state.is_final(),
+        // Nothing can change any more: final, and no recipient waits for a receipt.
+        "settled": send.state.is_final() && counts.sent == 0 && counts.unknown == 0,
         "count": send.count,
         "counts": counts,
         "scheduledFor": scheduled,
@@ -455,6 +452,8 @@ pub(crate) async fn events(
                 Ok(p) => {
                     let text = p.to_string();
                     if w.last.as_deref() != Some(text.as_str()) {
+                        // A settled send's last event ends the stream (and its polling).
+                        w.ended = p["settled"] == true;
                         w.last = Some(text.clone());
                         return Some((Ok(Event::default().event("progress").data(text)), w));
                     }

@@ -129,6 +129,8 @@
     document.querySelectorAll('[data-while-open]').forEach(function (el) { el.hidden = !!d.final; });
     if (liveNote) { liveNote.textContent = d.final ? 'Live: the send is ' + d.status + '.' : 'Live: updating as the send progresses.'; }
     refreshTracking(JSON.stringify(d.counts) + d.status);
+    // The server ends the stream once nothing can change; do not reconnect.
+    if (d.settled) { source.close(); }
   });
   source.addEventListener('expired', function () {
     source.close();
