@@ -108,7 +108,8 @@ pub struct Config {
     pub listen: String,
     pub database_url: String,
     pub public_url: Option<String>,
-    pub metrics_listen: String,
+    /// `None`: the metrics listener is off.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub admin_token: Option<String>,
     pub timestamps_utc: bool,
@@ -171,11 +172,13 @@ impl Config {
             file.metrics_listen,
             DEFAULT_METRICS_LISTEN,
         );
-        if !metrics_listen.eq_ignore_ascii_case("off") {
-            metrics_listen.parse::<SocketAddr>().map_err(|_| {
+        let metrics_listen = if metrics_listen.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            Some(metrics_listen.parse::<SocketAddr>().map_err(|_| {
                 anyhow!("metrics listen address {metrics_listen:?} isn't HOST:PORT or \"off\"")
-            })?;
-        }
+            })?)
+        };
         let public_url = env("TIDINGS_PUBLIC_URL")
             .filter(|s| !s.is_empty())
             .or(file.public_url)
@@ -252,7 +255,9 @@ impl Config {
             "listen": self.listen,
             "database_url": redact_url(&self.database_url),
             "public_url": self.public_url,
-            "metrics_listen": self.metrics_listen,
+            "metrics_listen": self
+                .metrics_listen
+                .map_or_else(|| "off".to_string(), |a| a.to_string()),
             "data_dir": self.data_dir.display().to_string(),
             "admin": {"token": self.admin_token.as_ref().map(|_| "<redacted>")},
             "api": {

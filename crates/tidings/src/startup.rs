@@ -216,14 +216,15 @@ impl Application {
         mode: EngineMode,
     ) -> anyhow::Result<Application> {
         // Bound and installed first: carriers take their metric handles when built.
-        let metrics = if config.metrics_listen.eq_ignore_ascii_case("off") {
-            None
-        } else {
-            let handle = crate::metrics::recorder()?;
-            let listener = tokio::net::TcpListener::bind(&config.metrics_listen)
-                .await
-                .with_context(|| format!("cannot listen on {} (metrics)", config.metrics_listen))?;
-            Some((listener, handle))
+        let metrics = match config.metrics_listen {
+            None => None,
+            Some(addr) => {
+                let handle = crate::metrics::recorder()?;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (metrics)"))?;
+                Some((listener, handle))
+            }
         };
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let carriers = build_carriers(config, &store, &clock, &events_tx)?;
