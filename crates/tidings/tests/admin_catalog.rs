@@ -180,19 +180,8 @@ fn cli(
     data_dir: &std::path::Path,
     args: &[&str],
 ) -> Result<serde_json::Value, String> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(args)
-        .env_remove("TIDINGS_CONFIG")
-        .env("DATABASE_URL", database)
-        .env("TIDINGS_DATA_DIR", data_dir)
-        .env("TIDINGS_ADMIN_TOKEN", common::ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    let out = common::run_tidings(database, data_dir, args)?;
+    serde_json::from_str(&out).map_err(|e| e.to_string())
 }
 
 #[test]

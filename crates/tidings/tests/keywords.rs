@@ -118,7 +118,10 @@ async fn queue_mo_messages_are_whole_400_bodies() {
         )
         .await;
     assert_errors(&reply, &["Short code 77777 isn't valid for the client."]);
-    drop(other);
+    // No refused request recorded anything: no send in either account, nothing texted.
+    assert_eq!(app.send_count(&f.account).await, 0);
+    assert_eq!(app.send_count(&other.account).await, 0);
+    run_engine(&app).await;
     assert!(outbox(&app).await.is_empty());
 }
 

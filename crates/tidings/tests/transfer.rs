@@ -7,29 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// Runs `tidings <args>` against `database_url`; returns stdout, panicking with stderr on failure.
-fn tidings(database_url: &str, data_dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(args)
-        .env_remove("TIDINGS_CONFIG")
-        .env("DATABASE_URL", database_url)
-        .env("TIDINGS_DATA_DIR", data_dir)
-        .env("TIDINGS_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the tidings binary");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
 
 /// An export file: its header's tables and its rows grouped by table (each table's rows sorted,
 /// so two exports compare as multisets).
@@ -196,7 +177,7 @@ async fn every_table_round_trips_and_the_imported_installation_sends_the_same() 
     // Export the source: every table of the schema must hold rows, so a table added later
     // fails here until `populate` fills it (and the round trip below covers it).
     let first = dir.path().join("first.jsonl");
-    tidings(
+    run_tidings(
         &source_url,
         dir.path(),
         &["export", "--output", first.to_str().expect("path")],
@@ -216,7 +197,7 @@ async fn every_table_round_trips_and_the_imported_installation_sends_the_same() 
     let target_url = target.database_url.clone();
     // The server stops; its (PostgreSQL) database stays for the import.
     let _target_database = target.into_database();
-    let imported = tidings(
+    let imported = run_tidings(
         &target_url,
         dir.path(),
         &["import", "--input", first.to_str().expect("path")],
@@ -228,7 +209,7 @@ async fn every_table_round_trips_and_the_imported_installation_sends_the_same() 
         json!(total)
     );
     let second = dir.path().join("second.jsonl");
-    tidings(
+    run_tidings(
         &target_url,
         dir.path(),
         &["export", "--output", second.to_str().expect("path")],
@@ -252,7 +233,7 @@ async fn every_table_round_trips_and_the_imported_installation_sends_the_same() 
     }
 
     // Importing again is refused: the target is no longer empty, and nothing changes.
-    let refused = tidings(
+    let refused = run_tidings(
         &target_url,
         dir.path(),
         &["import", "--input", first.to_str().expect("path")],
@@ -289,7 +270,7 @@ async fn a_truncated_or_corrupt_export_imports_nothing() {
     .await;
     fixture(&source, "Acme").await;
     let full = dir.path().join("full.jsonl");
-    tidings(
+    run_tidings(
         &source_url,
         dir.path(),
         &["export", "--output", full.to_str().expect("path")],
@@ -325,7 +306,7 @@ async fn a_truncated_or_corrupt_export_imports_nothing() {
         std::fs::write(&file, content).expect("write");
         let target = spawn_app_with(|_| {}).await;
         let url = target.database_url.clone();
-        let err = tidings(
+        let err = run_tidings(
             &url,
             dir.path(),
             &["import", "--input", file.to_str().expect("path")],
@@ -333,7 +314,7 @@ async fn a_truncated_or_corrupt_export_imports_nothing() {
         .expect_err(what);
         assert!(!err.trim().is_empty(), "{what}: an error is reported");
         // Nothing was loaded: the database is still empty, so the good file imports.
-        tidings(
+        run_tidings(
             &url,
             dir.path(),
             &["import", "--input", full.to_str().expect("path")],

@@ -2,6 +2,8 @@
 //! database and data directory, driven over HTTP like any client.
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 
 use api::clock::ManualClock;
@@ -654,4 +656,23 @@ pub async fn smpp_send_setup(
     )
     .await;
     "RmF1bHQ6MQ".to_string()
+}
+
+/// Runs the real `tidings <args>` on `database_url`: its standard output, or its error output
+/// when it fails.
+pub fn run_tidings(database_url: &str, data_dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(args)
+        .env_remove("TIDINGS_CONFIG")
+        .env("DATABASE_URL", database_url)
+        .env("TIDINGS_DATA_DIR", data_dir)
+        .env("TIDINGS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the tidings binary");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
