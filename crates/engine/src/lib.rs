@@ -748,24 +748,36 @@ impl Engine {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or_else(|| keywords::DEFAULT_HELP_TEXT.to_string()),
         };
-        // Numbers in order of first appearance, each with the state its texts evolve.
-        let mut states: Vec<(String, keywords::NumberState)> = Vec::new();
+        // Numbers in order of first appearance, each with the state its texts evolve, read
+        // for the whole batch at once.
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut numbers: Vec<String> = Vec::new();
+        for t in &texts {
+            index.entry(t.from.as_str()).or_insert_with(|| {
+                numbers.push(t.from.clone());
+                numbers.len() - 1
+            });
+        }
+        let mut current: Vec<Vec<store::Subscription>> = vec![Vec::new(); numbers.len()];
+        for sub in store
+            .subscriptions_on_code(&code.account_id, &code.code, &numbers)
+            .await?
+        {
+            if let Some(&i) = index.get(sub.mobile_number.as_str()) {
+                current[i].push(sub);
+            }
+        }
+        let mut states: Vec<(String, keywords::NumberState)> = numbers
+            .into_iter()
+            .zip(current)
+            .map(|(n, subs)| (n, keywords::NumberState::new(subs)))
+            .collect();
         let mut replies = Vec::new();
         for t in &texts {
-            let index = match states.iter().position(|(n, _)| *n == t.from) {
-                Some(i) => i,
-                None => {
-                    let subs = store
-                        .subscriptions_of(&code.account_id, &t.from)
-                        .await?
-                        .into_iter()
-                        .filter(|s| s.code.eq_ignore_ascii_case(&code.code))
-                        .collect();
-                    states.push((t.from.clone(), keywords::NumberState::new(subs)));
-                    states.len() - 1
-                }
+            let Some(&i) = index.get(t.from.as_str()) else {
+                continue;
             };
-            let (number, state) = &mut states[index];
+            let (number, state) = &mut states[i];
             for reply in keywords::react(
                 &code.code,
                 &code_texts,

@@ -2,7 +2,7 @@
 
 use store::{Millis, PendingOptIn, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
 
-use crate::codes::keyword_by_name;
+use crate::codes::{code_key, keyword_by_name};
 use crate::{account, bad_value, db, parent_gone, settle, Ending, PgStore};
 
 #[derive(sqlx::FromRow)]
@@ -108,6 +108,36 @@ pub(crate) async fn of(
     .fetch_all(&store.pool)
     .await
     .map_err(db("subscriptions of a number"))?
+    .into_iter()
+    .map(SubscriptionRow::into_subscription)
+    .collect()
+}
+
+/// The subscriptions of `numbers` to the keywords of one code, in one query.
+pub(crate) async fn on_code(
+    store: &PgStore,
+    account_id: &str,
+    code: &str,
+    numbers: &[String],
+) -> StoreResult<Vec<Subscription>> {
+    let owner = account(&store.pool, account_id).await?;
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as::<_, SubscriptionRow>(
+        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
+         s.pending_since, s.pending_previous FROM subscriptions s \
+         JOIN keywords k ON k.pk = s.keyword_pk \
+         JOIN codes c ON c.pk = k.code_pk \
+         WHERE s.account_pk = $1 AND c.code_key = $2 AND s.mobile_number = ANY($3) \
+         ORDER BY s.mobile_number, k.keyword_key, k.keyword",
+    )
+    .bind(owner.pk)
+    .bind(code_key(code))
+    .bind(numbers)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("subscriptions of numbers on a code"))?
     .into_iter()
     .map(SubscriptionRow::into_subscription)
     .collect()

@@ -446,6 +446,14 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<Subscription>> {
         subscriptions::of(self, account_id, mobile_number).await
     }
+    async fn subscriptions_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<Subscription>> {
+        subscriptions::on_code(self, account_id, code, numbers).await
+    }
 
     async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
         sends::create(self, new).await

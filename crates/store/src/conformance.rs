@@ -67,6 +67,7 @@ macro_rules! store_conformance_tests {
             deleting_a_list_removes_its_memberships,
             set_subscription_sets_dates_when_the_status_changes,
             subscriptions_of_are_ordered_by_code_then_keyword,
+            subscriptions_on_code_are_those_of_the_numbers_on_that_code,
             send_round_trips_every_field,
             send_token_equal_ignoring_case_conflicts,
             idempotency_key_reused_within_24_hours_returns_the_earlier_send,
@@ -1997,6 +1998,49 @@ pub async fn subscriptions_of_are_ordered_by_code_then_keyword(store: &dyn Store
     );
     assert_eq!(subscriptions(store, "acme", N2).await.len(), 1);
     assert!(subscriptions(store, "acme", N3).await.is_empty());
+}
+
+pub async fn subscriptions_on_code_are_those_of_the_numbers_on_that_code(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_code(store, "acme", "code-1", "88976").await;
+    given_code(store, "acme", "code-2", "77777").await;
+    given_keyword(store, "acme", "kw-1", "88976", "NEWS").await;
+    given_keyword(store, "acme", "kw-2", "77777", "JOIN").await;
+    given_keyword(store, "acme", "kw-3", "88976", "ALERTS").await;
+    use SubscriptionStatus::{Subscribed, Unsubscribed};
+    subscribe(store, "acme", &to("88976", "NEWS"), N1, Subscribed, T0 + 1).await;
+    subscribe(store, "acme", &to("77777", "JOIN"), N1, Subscribed, T0 + 2).await;
+    subscribe(
+        store,
+        "acme",
+        &to("88976", "ALERTS"),
+        N2,
+        Unsubscribed,
+        T0 + 3,
+    )
+    .await;
+    subscribe(store, "acme", &to("88976", "NEWS"), N3, Subscribed, T0 + 4).await;
+    let numbers = [N2.to_string(), N1.to_string(), N4.to_string()];
+    let found = ok(
+        store.subscriptions_on_code("ACME", "88976", &numbers).await,
+        "subscriptions on a code",
+    );
+    let mut expected = vec![
+        subscription(N1, "88976", "NEWS", Subscribed, Some(T0 + 1), None),
+        subscription(N2, "88976", "ALERTS", Unsubscribed, None, Some(T0 + 3)),
+    ];
+    expected.sort_by(|a, b| a.mobile_number.cmp(&b.mobile_number));
+    assert_eq!(found, expected, "only the given numbers, only that code");
+    assert!(ok(
+        store.subscriptions_on_code("acme", "88976", &[]).await,
+        "no numbers"
+    )
+    .is_empty());
+    assert!(ok(
+        store.subscriptions_on_code("acme", "11111", &numbers).await,
+        "unknown code"
+    )
+    .is_empty());
 }
 
 // ---- sends ------------------------------------------------------------------------------------

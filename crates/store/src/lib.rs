@@ -286,6 +286,14 @@ pub trait Store: std::marker::Send + Sync + 'static {
         account_id: &str,
         mobile_number: &str,
     ) -> StoreResult<Vec<Subscription>>;
+    /// The subscriptions of `numbers` to the keywords of the code with code string `code`
+    /// (ignoring ASCII case), ordered by number then keyword: one read for a batch of texts.
+    async fn subscriptions_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<Subscription>>;
 
     // ---- sends ------------------------------------------------------------------------------------
     /// Records an accepted send. With an idempotency key that the same client used within the
