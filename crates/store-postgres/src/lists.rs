@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use store::{
-    Attributes, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList, StoreError,
-    StoreResult, SubscribeTo,
+    merge_attributes, merge_rows, Contact, ContactList, ContactRow, MemberCounts, MergedContact,
+    Millis, NewList, StoreError, StoreResult, SubscribeTo,
 };
 
 use crate::codes::keyword_by_name;
@@ -154,21 +154,6 @@ where
         .ok_or(StoreError::NotFound)
 }
 
-/// One number of a batch after merging its rows: what its contact should become.
-struct Pending {
-    subscriber_key: Option<String>,
-    attributes: Attributes,
-}
-
-/// Merges `given` into `stored`: a given attribute replaces any stored one whose name equals it
-/// ignoring ASCII case, and keeps its own spelling.
-fn merge_attributes(stored: &mut Attributes, given: &Attributes) {
-    for (name, value) in given {
-        stored.retain(|existing, _| !existing.eq_ignore_ascii_case(name));
-        stored.insert(name.clone(), value.clone());
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct StoredContact {
     mobile_number: String,
@@ -191,20 +176,8 @@ pub(crate) async fn upsert_members(
     now: Millis,
 ) -> StoreResult<MemberCounts> {
     // Rows for one number merge in batch order: attributes accumulate, a later key wins.
-    let mut pending: HashMap<&str, Pending> = HashMap::new();
-    for row in rows {
-        let entry = pending
-            .entry(row.mobile_number.as_str())
-            .or_insert_with(|| Pending {
-                subscriber_key: None,
-                attributes: Attributes::new(),
-            });
-        if row.subscriber_key.is_some() {
-            entry.subscriber_key.clone_from(&row.subscriber_key);
-        }
-        merge_attributes(&mut entry.attributes, &row.attributes);
-    }
-    let mut numbers: Vec<String> = pending.keys().map(|n| n.to_string()).collect();
+    let (numbers, pending) = merge_rows(rows);
+    let mut numbers: Vec<String> = numbers.into_iter().map(str::to_string).collect();
     numbers.sort_unstable();
     let total = u64::try_from(rows.len())
         .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
@@ -227,7 +200,7 @@ async fn upsert_in(
     account_id: &str,
     list_id: &str,
     numbers: Vec<String>,
-    mut pending: HashMap<&str, Pending>,
+    mut pending: HashMap<&str, MergedContact>,
     subscribe: Option<&SubscribeTo>,
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
@@ -412,26 +385,4 @@ pub(crate) async fn get_contact(
         mobile_number: row.mobile_number,
         subscriber_key: row.subscriber_key,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_given_attribute_replaces_one_equal_ignoring_case() {
-        let mut stored = Attributes::new();
-        stored.insert("FirstName".into(), json!("Ann"));
-        stored.insert("City".into(), json!("Oslo"));
-        let mut given = Attributes::new();
-        given.insert("CITY".into(), json!("Bergen"));
-        given.insert("Tier".into(), json!(2));
-        merge_attributes(&mut stored, &given);
-        let mut expected = Attributes::new();
-        expected.insert("FirstName".into(), json!("Ann"));
-        expected.insert("CITY".into(), json!("Bergen"));
-        expected.insert("Tier".into(), json!(2));
-        assert_eq!(stored, expected);
-    }
 }

@@ -3,12 +3,10 @@
 //! membership is only (list, number). `lists.size` is kept in step with `list_members` in the
 //! same transaction, so reading a list never counts its members.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 use store::{
-    Attributes, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList, StoreError,
-    StoreResult, SubscribeTo,
+    merge_attributes, merge_rows, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList,
+    StoreError, StoreResult, SubscribeTo,
 };
 
 use crate::codes::keyword_by_name;
@@ -160,21 +158,6 @@ where
         .ok_or(StoreError::NotFound)
 }
 
-/// One number of a batch after merging its rows: what its contact should become.
-struct Pending {
-    subscriber_key: Option<String>,
-    attributes: Attributes,
-}
-
-/// Merges `given` into `stored`: a given attribute replaces any stored one whose name equals it
-/// ignoring ASCII case, and keeps its own spelling.
-fn merge_attributes(stored: &mut Attributes, given: &Attributes) {
-    for (name, value) in given {
-        stored.retain(|existing, _| !existing.eq_ignore_ascii_case(name));
-        stored.insert(name.clone(), value.clone());
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct StoredContact {
     mobile_number: String,
@@ -194,22 +177,7 @@ pub(crate) async fn upsert_members(
     now: Millis,
 ) -> StoreResult<MemberCounts> {
     // Rows for one number merge in batch order: attributes accumulate, a later key wins.
-    let mut numbers: Vec<&str> = Vec::new();
-    let mut pending: HashMap<&str, Pending> = HashMap::new();
-    for row in rows {
-        let number = row.mobile_number.as_str();
-        let entry = pending.entry(number).or_insert_with(|| {
-            numbers.push(number);
-            Pending {
-                subscriber_key: None,
-                attributes: Attributes::new(),
-            }
-        });
-        if row.subscriber_key.is_some() {
-            entry.subscriber_key.clone_from(&row.subscriber_key);
-        }
-        merge_attributes(&mut entry.attributes, &row.attributes);
-    }
+    let (numbers, mut pending) = merge_rows(rows);
     let numbers_json = serde_json::to_string(&numbers)
         .map_err(|e| StoreError::Other(format!("encode mobile numbers: {e}")))?;
 
@@ -402,25 +370,4 @@ pub(crate) async fn numbers_of_subscriber_key(
     .fetch_all(&store.reader)
     .await
     .map_err(db("find contacts by subscriber key"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_given_attribute_replaces_one_equal_ignoring_case() {
-        let mut stored = Attributes::new();
-        stored.insert("FirstName".into(), json!("Ann"));
-        stored.insert("City".into(), json!("Oslo"));
-        let mut given = Attributes::new();
-        given.insert("CITY".into(), json!("Bergen"));
-        given.insert("Tier".into(), json!(2));
-        merge_attributes(&mut stored, &given);
-        let mut expected = Attributes::new();
-        expected.insert("FirstName".into(), json!("Ann"));
-        expected.insert("CITY".into(), json!("Bergen"));
-        expected.insert("Tier".into(), json!(2));
-        assert_eq!(stored, expected);
-    }
 }

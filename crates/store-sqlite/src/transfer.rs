@@ -36,27 +36,7 @@ pub(crate) async fn tables(conn: &mut SqliteConnection) -> StoreResult<Vec<Strin
             referenced.into_iter().filter(|p| p != name).collect(),
         );
     }
-    Ok(parents_first(&names, &parents))
-}
-
-/// Orders `names` so that every table comes after the tables it references, keeping the given
-/// order otherwise. A reference cycle (none exists) keeps the remaining tables in given order.
-pub(crate) fn parents_first(
-    names: &[String],
-    parents: &BTreeMap<String, Vec<String>>,
-) -> Vec<String> {
-    let mut placed: Vec<String> = Vec::with_capacity(names.len());
-    let mut pending: Vec<String> = names.to_vec();
-    while !pending.is_empty() {
-        let ready = pending.iter().position(|t| {
-            parents
-                .get(t)
-                .is_none_or(|ps| ps.iter().all(|p| placed.contains(p) || !names.contains(p)))
-        });
-        let next = pending.remove(ready.unwrap_or(0));
-        placed.push(next);
-    }
-    placed
+    Ok(store::parents_first(&names, &parents))
 }
 
 /// The columns of a table (name → declared type) and its primary key columns, in key order.
@@ -243,19 +223,4 @@ pub(crate) async fn import(store: &SqliteStore, mut source: RowSource) -> StoreR
     }
     tx.commit().await.map_err(db("commit the import"))?;
     Ok(loaded)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parents_come_first() {
-        let names: Vec<String> = ["b", "a", "c"].iter().map(|s| s.to_string()).collect();
-        let mut parents = BTreeMap::new();
-        parents.insert("b".to_string(), vec!["c".to_string()]);
-        parents.insert("a".to_string(), vec![]);
-        parents.insert("c".to_string(), vec!["a".to_string()]);
-        assert_eq!(parents_first(&names, &parents), vec!["a", "c", "b"]);
-    }
 }

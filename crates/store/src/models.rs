@@ -209,6 +209,44 @@ pub struct ContactRow {
     pub attributes: Attributes,
 }
 
+/// One number of a batch after merging its rows: what its contact should become.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MergedContact {
+    pub subscriber_key: Option<String>,
+    pub attributes: Attributes,
+}
+
+/// Merges `given` into `stored`: a given attribute replaces any stored one whose name equals it
+/// ignoring ASCII case, and keeps its own spelling.
+pub fn merge_attributes(stored: &mut Attributes, given: &Attributes) {
+    for (name, value) in given {
+        stored.retain(|existing, _| !existing.eq_ignore_ascii_case(name));
+        stored.insert(name.clone(), value.clone());
+    }
+}
+
+/// Merges a batch's rows by number, in batch order (attributes accumulate, a later subscriber
+/// key wins): the numbers in order of first appearance, and what each one's rows come to.
+pub fn merge_rows(
+    rows: &[ContactRow],
+) -> (Vec<&str>, std::collections::HashMap<&str, MergedContact>) {
+    let mut numbers: Vec<&str> = Vec::new();
+    let mut merged: std::collections::HashMap<&str, MergedContact> =
+        std::collections::HashMap::new();
+    for row in rows {
+        let number = row.mobile_number.as_str();
+        let entry = merged.entry(number).or_insert_with(|| {
+            numbers.push(number);
+            MergedContact::default()
+        });
+        if row.subscriber_key.is_some() {
+            entry.subscriber_key.clone_from(&row.subscriber_key);
+        }
+        merge_attributes(&mut entry.attributes, &row.attributes);
+    }
+    (numbers, merged)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
     pub mobile_number: String,
@@ -538,4 +576,49 @@ pub struct ListJob {
     /// Last change (progress is recorded at least once per batch: a heartbeat).
     pub updated_at: Millis,
     pub completed_at: Option<Millis>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_given_attribute_replaces_one_equal_ignoring_case() {
+        let mut stored = Attributes::new();
+        stored.insert("FirstName".into(), json!("Ann"));
+        stored.insert("City".into(), json!("Oslo"));
+        let mut given = Attributes::new();
+        given.insert("CITY".into(), json!("Bergen"));
+        given.insert("Tier".into(), json!(2));
+        merge_attributes(&mut stored, &given);
+        let mut expected = Attributes::new();
+        expected.insert("FirstName".into(), json!("Ann"));
+        expected.insert("CITY".into(), json!("Bergen"));
+        expected.insert("Tier".into(), json!(2));
+        assert_eq!(stored, expected);
+    }
+
+    #[test]
+    fn rows_of_one_number_merge_in_batch_order() {
+        let row = |n: &str, key: Option<&str>, attrs: serde_json::Value| ContactRow {
+            mobile_number: n.into(),
+            subscriber_key: key.map(str::to_string),
+            attributes: attrs.as_object().cloned().unwrap_or_default(),
+        };
+        let rows = [
+            row("2", Some("k1"), json!({"a": 1})),
+            row("1", None, json!({"b": 1})),
+            row("2", None, json!({"A": 2, "c": 3})),
+            row("2", Some("k2"), json!({})),
+        ];
+        let (numbers, merged) = merge_rows(&rows);
+        assert_eq!(numbers, ["2", "1"]);
+        assert_eq!(merged["2"].subscriber_key.as_deref(), Some("k2"));
+        assert_eq!(
+            serde_json::Value::Object(merged["2"].attributes.clone()),
+            json!({"A": 2, "c": 3})
+        );
+        assert_eq!(merged["1"].subscriber_key, None);
+    }
 }
