@@ -236,13 +236,14 @@ pub(crate) async fn record_submissions(
     sorted.sort_by_key(|r| r.id);
     let pks: Vec<i64> = sorted.iter().map(|r| r.id).collect();
     let codes: Vec<i32> = sorted.iter().map(|r| r.status_code).collect();
-    let message_ids: Vec<Option<String>> = sorted
+    // Borrowed: the arrays are bound as they are, nothing is copied per recipient.
+    let message_ids: Vec<Option<&str>> = sorted
         .iter()
-        .map(|r| r.carrier_message_id.clone())
+        .map(|r| r.carrier_message_id.as_deref())
         .collect();
     let segments: Vec<i32> = sorted.iter().map(|r| r.segments).collect();
-    let encodings: Vec<String> = sorted.iter().map(|r| r.encoding.clone()).collect();
-    let notes: Vec<Option<String>> = sorted.iter().map(|r| r.note.clone()).collect();
+    let encodings: Vec<&str> = sorted.iter().map(|r| r.encoding.as_str()).collect();
+    let notes: Vec<Option<&str>> = sorted.iter().map(|r| r.note.as_deref()).collect();
     sqlx::query(
         "UPDATE recipients SET \
          status_code = CASE WHEN u.status_code = $8 THEN 1000 ELSE u.status_code END, \
@@ -402,8 +403,8 @@ pub(crate) async fn apply_receipts(
             });
         }
         let r = &mut rounds[*round];
-        r.carriers.push(receipt.carrier.clone());
-        r.message_ids.push(receipt.carrier_message_id.clone());
+        r.carriers.push(&receipt.carrier);
+        r.message_ids.push(&receipt.carrier_message_id);
         r.codes.push(receipt.status_code);
         *round += 1;
     }
@@ -416,15 +417,15 @@ pub(crate) async fn apply_receipts(
 }
 
 /// One receipt per carrier message: a round of [`apply_receipts`].
-struct Round {
-    carriers: Vec<String>,
-    message_ids: Vec<String>,
+struct Round<'a> {
+    carriers: Vec<&'a str>,
+    message_ids: Vec<&'a str>,
     codes: Vec<i32>,
 }
 
 async fn receipts_in(
     tx: &mut Transaction<'static, Postgres>,
-    rounds: &[Round],
+    rounds: &[Round<'_>],
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
     let mut changed = HashSet::new();
