@@ -2,16 +2,17 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{ContactMessageFacts, EncodedId, SendContactRequest};
+use domain::{ContactMessageFacts, SendContactRequest};
 use serde_json::json;
 use store::{
-    ContactAudience, ContactNumber, ContactSubscribe, CreatedSend, Direction, Idempotency, NewSend,
-    SendKind, StoreError, StoredWindow,
+    ContactAudience, ContactNumber, ContactSubscribe, Direction, Idempotency, NewSend, SendKind,
+    StoreError,
 };
 
 use crate::auth::Caller;
 use crate::message_list::{
-    accepted, fingerprint, idempotency_key, paging, resolve_delivery, status_body,
+    answer, fingerprint, idempotency_key, paging, path_message, replay, resolve_delivery, schedule,
+    status_body,
 };
 use crate::{json_response, ApiError, AppState, Ctx};
 
@@ -19,35 +20,12 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
     let (body, fields) = ctx.json_fields().await?;
     let key = idempotency_key(&ctx)?;
     let request_hash = fingerprint(&ctx.path_key, &body);
-    if let Some(key) = &key {
-        if let Some((earlier, hash)) = state
-            .store
-            .find_idempotent_send(&caller.client_id, key, state.now())
-            .await?
-        {
-            return if hash == request_hash {
-                Ok(accepted(&earlier.token))
-            } else {
-                Err(ApiError::Conflict(
-                    "Idempotency-Key was already used with a different request.".into(),
-                ))
-            };
-        }
+    if let Some(earlier) = replay(state, caller, key.as_ref(), &request_hash).await? {
+        return Ok(earlier);
     }
     let request = SendContactRequest::from_fields(&fields);
     let path_id = ctx.param(0).to_string();
-    let message = match EncodedId::parse(&path_id) {
-        None => None,
-        Some(id) => match state
-            .store
-            .get_message(&caller.account_id, id.as_str())
-            .await
-        {
-            Ok(m) => Some(m),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-    };
+    let message = path_message(state, &caller.account_id, &path_id).await?;
     let keyword = match (&message, request.keyword()) {
         (Some(m), Some(k)) => crate::keyword_on_code(state, &caller.account_id, &m.code, k).await?,
         _ => None,
@@ -112,9 +90,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
 
     let info = domain::text::analyze(&template);
     let now = state.now();
-    let window = valid.window.filter(|w| !w.is_none());
-    let start = valid.send_time.map_or(now, |t| t.max(now));
-    let due_at = window.and_then(|w| w.deferral(start)).unwrap_or(start);
+    let (window, due_at) = schedule(valid.window, valid.send_time, now);
     let created = state
         .store
         .create_contact_send(
@@ -133,11 +109,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
                 target_list_ids: Vec::new(),
                 exclusion_list_ids: Vec::new(),
                 allow_duplication: false,
-                window: window.map(|w| StoredWindow {
-                    utc_offset_minutes: w.offset.minutes(),
-                    start_minute: w.start.minute_of_day(),
-                    end_minute: w.end.minute_of_day(),
-                }),
+                window,
                 send_time: valid.send_time,
                 due_at,
                 segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
@@ -152,19 +124,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
             ContactAudience { numbers, subscribe },
         )
         .await?;
-    match created {
-        CreatedSend::Created(send) => {
-            state.waker.notify_waiters();
-            Ok(accepted(&send.token))
-        }
-        CreatedSend::Existing {
-            send,
-            request_hash: earlier,
-        } if earlier == request_hash => Ok(accepted(&send.token)),
-        CreatedSend::Existing { .. } => Err(ApiError::Conflict(
-            "Idempotency-Key was already used with a different request.".into(),
-        )),
-    }
+    answer(state, created, &request_hash)
 }
 
 pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {

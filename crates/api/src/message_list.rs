@@ -44,41 +44,98 @@ pub(crate) fn accepted(token: &str) -> Response {
     json_response(StatusCode::ACCEPTED, &json!({ "tokenId": token }))
 }
 
+fn key_reused() -> ApiError {
+    ApiError::Conflict("Idempotency-Key was already used with a different request.".into())
+}
+
+/// A retry under an Idempotency-Key the client used within 24 hours answers as the original
+/// did (even if the request would no longer validate), or 409 when the request differs.
+/// `None`: no earlier send, go on.
+pub(crate) async fn replay(
+    state: &AppState,
+    caller: &Caller,
+    key: Option<&String>,
+    request_hash: &str,
+) -> Result<Option<Response>, ApiError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    match state
+        .store
+        .find_idempotent_send(&caller.client_id, key, state.now())
+        .await?
+    {
+        Some((earlier, hash)) if hash == request_hash => Ok(Some(accepted(&earlier.token))),
+        Some(_) => Err(key_reused()),
+        None => Ok(None),
+    }
+}
+
+/// The account's message the path names; `None` for a malformed or unknown ID (the request's
+/// validation reports it).
+pub(crate) async fn path_message(
+    state: &AppState,
+    account_id: &str,
+    path_id: &str,
+) -> Result<Option<store::Message>, ApiError> {
+    let Some(id) = EncodedId::parse(path_id) else {
+        return Ok(None);
+    };
+    match state.store.get_message(account_id, id.as_str()).await {
+        Ok(m) => Ok(Some(m)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// When a send is due and the window it keeps: `SendTime` (never in the past), moved to the
+/// end of the blackout window when it falls inside it.
+pub(crate) fn schedule(
+    window: Option<domain::BlackoutWindow>,
+    send_time: Option<i64>,
+    now: i64,
+) -> (Option<StoredWindow>, i64) {
+    let window = window.filter(|w| !w.is_none());
+    let start = send_time.map_or(now, |t| t.max(now));
+    let due_at = window.and_then(|w| w.deferral(start)).unwrap_or(start);
+    let stored = window.map(|w| StoredWindow {
+        utc_offset_minutes: w.offset.minutes(),
+        start_minute: w.start.minute_of_day(),
+        end_minute: w.end.minute_of_day(),
+    });
+    (stored, due_at)
+}
+
+/// The answer to a recorded send: 202 with its token (waking the engine for a new one), the
+/// earlier send's token for a concurrent retry of the same request, 409 for a different one.
+pub(crate) fn answer(
+    state: &AppState,
+    created: CreatedSend,
+    request_hash: &str,
+) -> Result<Response, ApiError> {
+    match created {
+        CreatedSend::Created(send) => {
+            state.waker.notify_waiters();
+            Ok(accepted(&send.token))
+        }
+        CreatedSend::Existing {
+            send,
+            request_hash: earlier,
+        } if earlier == request_hash => Ok(accepted(&send.token)),
+        CreatedSend::Existing { .. } => Err(key_reused()),
+    }
+}
+
 pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
     let (body, fields) = ctx.json_fields().await?;
     let key = idempotency_key(&ctx)?;
     let request_hash = fingerprint(&ctx.path_key, &body);
-    // A retry answers as the original did, even if the request would no longer validate.
-    if let Some(key) = &key {
-        if let Some((earlier, hash)) = state
-            .store
-            .find_idempotent_send(&caller.client_id, key, state.now())
-            .await?
-        {
-            return if hash == request_hash {
-                Ok(accepted(&earlier.token))
-            } else {
-                Err(ApiError::Conflict(
-                    "Idempotency-Key was already used with a different request.".into(),
-                ))
-            };
-        }
+    if let Some(earlier) = replay(state, caller, key.as_ref(), &request_hash).await? {
+        return Ok(earlier);
     }
     let request = SendListRequest::from_fields(&fields);
     let path_id = ctx.param(0).to_string();
-
-    let message = match EncodedId::parse(&path_id) {
-        None => None,
-        Some(id) => match state
-            .store
-            .get_message(&caller.account_id, id.as_str())
-            .await
-        {
-            Ok(m) => Some(m),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-    };
+    let message = path_message(state, &caller.account_id, &path_id).await?;
     let facts = message.as_ref().map(|m| MessageFacts {
         can_send: m.status.can_send(),
         has_default_targets: !m.target_list_ids.is_empty(),
@@ -136,10 +193,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         .clone()
         .or_else(|| message.content_url.clone());
     let now = state.now();
-    let window = valid.window.filter(|w| !w.is_none());
-    let start = valid.send_time.map_or(now, |t| t.max(now));
-    let due_at = window.and_then(|w| w.deferral(start)).unwrap_or(start);
-
+    let (window, due_at) = schedule(valid.window, valid.send_time, now);
     let created = state
         .store
         .create_send(NewSend {
@@ -154,11 +208,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
             target_list_ids,
             exclusion_list_ids,
             allow_duplication: valid.allow_duplication,
-            window: window.map(|w| StoredWindow {
-                utc_offset_minutes: w.offset.minutes(),
-                start_minute: w.start.minute_of_day(),
-                end_minute: w.end.minute_of_day(),
-            }),
+            window,
             send_time: valid.send_time,
             due_at,
             segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
@@ -171,19 +221,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
             }),
         })
         .await?;
-    match created {
-        CreatedSend::Created(send) => {
-            state.waker.notify_waiters();
-            Ok(accepted(&send.token))
-        }
-        CreatedSend::Existing {
-            send,
-            request_hash: earlier,
-        } if earlier == request_hash => Ok(accepted(&send.token)),
-        CreatedSend::Existing { .. } => Err(ApiError::Conflict(
-            "Idempotency-Key was already used with a different request.".into(),
-        )),
-    }
+    answer(state, created, &request_hash)
 }
 
 /// A positive integer of any size (saturating: `$pageSize` above 10000 is taken as 10000, however
