@@ -1,12 +1,13 @@
 //! `POST /sms/v1/messageContact/{id}/send`, its deliveries and its history (API.md §6).
 
+use std::collections::{HashMap, HashSet};
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{ContactMessageFacts, SendContactRequest};
 use serde_json::json;
 use store::{
     ContactAudience, ContactNumber, ContactSubscribe, Direction, Idempotency, NewSend, SendKind,
-    StoreError,
 };
 
 use crate::auth::Caller;
@@ -46,27 +47,31 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         .override_text
         .clone()
         .unwrap_or_else(|| message.text.clone());
-    let placeholders = template.contains("%%");
+    // Placeholders take the request's attributes, then the contact's (API.md §4.3): the stored
+    // contacts are read in one go, only when the text has placeholders.
+    let mut stored: HashMap<String, store::Attributes> = HashMap::new();
+    if template.contains("%%") {
+        let wanted: Vec<String> = valid
+            .addressees
+            .iter()
+            .map(|a| a.mobile_number.as_str().to_string())
+            .collect();
+        for c in state.store.contacts_of(&caller.account_id, &wanted).await? {
+            stored.insert(c.mobile_number, c.attributes);
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut numbers: Vec<ContactNumber> = Vec::with_capacity(valid.addressees.len());
     for a in &valid.addressees {
         let number = a.mobile_number.as_str();
-        if numbers.iter().any(|n| n.mobile_number == number) {
+        if !seen.insert(number) {
             continue;
         }
-        // Placeholders take the request's attributes, then the contact's (API.md §4.3).
-        let stored = if placeholders {
-            match state.store.get_contact(&caller.account_id, number).await {
-                Ok(c) => Some(c.attributes),
-                Err(StoreError::NotFound) => None,
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
+        let stored = stored.get(number);
         let text = domain::text::substitute(&template, &|name| {
             a.attributes
                 .iter()
-                .chain(stored.iter())
+                .chain(stored)
                 .flat_map(|attrs| attrs.iter())
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| match v {

@@ -570,6 +570,9 @@ impl Store for PgStore {
     async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
         lists::get_contact(self, account_id, mobile_number).await
     }
+    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
+        lists::contacts_of(self, account_id, numbers).await
+    }
 
     async fn set_subscription(
         &self,

@@ -386,3 +386,32 @@ pub(crate) async fn get_contact(
         subscriber_key: row.subscriber_key,
     })
 }
+
+pub(crate) async fn contacts_of(
+    store: &PgStore,
+    account_id: &str,
+    numbers: &[String],
+) -> StoreResult<Vec<Contact>> {
+    let owner = account(&store.pool, account_id).await?;
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as::<_, StoredContact>(
+        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+         WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number",
+    )
+    .bind(owner.pk)
+    .bind(numbers)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("get contacts"))?
+    .into_iter()
+    .map(|row| {
+        Ok(Contact {
+            attributes: attributes_from_json(&row.attributes)?,
+            mobile_number: row.mobile_number,
+            subscriber_key: row.subscriber_key,
+        })
+    })
+    .collect()
+}

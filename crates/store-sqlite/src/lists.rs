@@ -355,6 +355,38 @@ pub(crate) async fn get_contact(
     })
 }
 
+pub(crate) async fn contacts_of(
+    store: &SqliteStore,
+    account_id: &str,
+    numbers: &[String],
+) -> StoreResult<Vec<Contact>> {
+    let owner = account(&store.reader, account_id).await?;
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let numbers = serde_json::to_string(numbers)
+        .map_err(|e| StoreError::Other(format!("encode mobile numbers: {e}")))?;
+    sqlx::query_as::<_, StoredContact>(
+        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+         WHERE account_pk = ?1 AND mobile_number IN (SELECT value FROM json_each(?2)) \
+         ORDER BY mobile_number",
+    )
+    .bind(owner.pk)
+    .bind(numbers)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("get contacts"))?
+    .into_iter()
+    .map(|row| {
+        Ok(Contact {
+            attributes: attributes_from_json(&row.attributes)?,
+            mobile_number: row.mobile_number,
+            subscriber_key: row.subscriber_key,
+        })
+    })
+    .collect()
+}
+
 pub(crate) async fn numbers_of_subscriber_key(
     store: &SqliteStore,
     account_id: &str,

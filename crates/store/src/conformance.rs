@@ -68,6 +68,7 @@ macro_rules! store_conformance_tests {
             set_subscription_sets_dates_when_the_status_changes,
             subscriptions_of_are_ordered_by_code_then_keyword,
             subscriptions_on_code_are_those_of_the_numbers_on_that_code,
+            contacts_of_are_the_accounts_contacts_among_the_numbers,
             send_round_trips_every_field,
             send_token_equal_ignoring_case_conflicts,
             idempotency_key_reused_within_24_hours_returns_the_earlier_send,
@@ -1998,6 +1999,50 @@ pub async fn subscriptions_of_are_ordered_by_code_then_keyword(store: &dyn Store
     );
     assert_eq!(subscriptions(store, "acme", N2).await.len(), 1);
     assert!(subscriptions(store, "acme", N3).await.is_empty());
+}
+
+pub async fn contacts_of_are_the_accounts_contacts_among_the_numbers(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "other").await;
+    given_list(store, "acme", "list-a").await;
+    given_list(store, "other", "list-o").await;
+    let row = |n: &str, first: &str| ContactRow {
+        mobile_number: n.to_string(),
+        subscriber_key: None,
+        attributes: json!({ "FirstName": first })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    ok(
+        store
+            .upsert_members("acme", "list-a", &[row(N2, "Bo"), row(N1, "Al")], None, T0)
+            .await,
+        "add contacts",
+    );
+    ok(
+        store
+            .upsert_members("other", "list-o", &[row(N3, "Cy")], None, T0)
+            .await,
+        "add another account's contact",
+    );
+    let numbers = [
+        N3.to_string(),
+        N2.to_string(),
+        N1.to_string(),
+        N4.to_string(),
+    ];
+    let found = ok(store.contacts_of("ACME", &numbers).await, "contacts of");
+    let mut expected = vec![
+        ok(store.get_contact("acme", N1).await, "get N1"),
+        ok(store.get_contact("acme", N2).await, "get N2"),
+    ];
+    expected.sort_by(|a, b| a.mobile_number.cmp(&b.mobile_number));
+    assert_eq!(
+        found, expected,
+        "the account's own, known numbers only, by number"
+    );
+    assert!(ok(store.contacts_of("acme", &[]).await, "none").is_empty());
 }
 
 pub async fn subscriptions_on_code_are_those_of_the_numbers_on_that_code(store: &dyn Store) {

@@ -267,6 +267,9 @@ pub trait Store: std::marker::Send + Sync + 'static {
         mobile_number: &str,
     ) -> StoreResult<()>;
     async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact>;
+    /// The account's contacts among `numbers` (unknown numbers are left out), by number: one
+    /// read for a batch.
+    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>>;
 
     // ---- subscriptions ------------------------------------------------------------------------
     /// Sets the status of a number's subscription to one keyword (by code string and keyword,
