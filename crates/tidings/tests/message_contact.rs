@@ -148,6 +148,44 @@ async fn each_message_of_the_table_is_a_whole_400_body() {
 }
 
 #[tokio::test]
+async fn placeholders_fall_back_to_the_stored_contacts_attributes() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    import_contacts(
+        &app,
+        "Acme",
+        &f.list_a,
+        json!([{"mobileNumber": N1, "attributes": {"FirstName": "Ann"}},
+               {"mobileNumber": N2, "attributes": {"FirstName": "Bob"}}]),
+        true,
+    )
+    .await;
+    // No attributes in the request: each number's text comes from its stored contact.
+    let reply = send(&app, &f, &f.message, json!({"mobileNumbers": [N2, N1, N2]})).await;
+    let token = assert_accepted(&reply);
+    run_engine(&app).await;
+    let mut texts: Vec<(String, String)> = outbox_of(&app, &token)
+        .await
+        .iter()
+        .map(|o| {
+            (
+                o["to"].as_str().unwrap_or_default().to_string(),
+                o["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        vec![
+            (N1.to_string(), "Hello Ann".to_string()),
+            (N2.to_string(), "Hello Bob".to_string()),
+        ],
+        "one text per number, from the stored attributes"
+    );
+}
+
+#[tokio::test]
 async fn a_send_reaches_subscribed_numbers_with_their_attributes_and_suppresses_the_rest() {
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;
