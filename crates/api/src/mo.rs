@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{is_blank, EncodedId, FieldReader, MobileNumber, QueueMoRequest, TokenId};
+use domain::{is_blank, EncodedId, FieldReader, QueueMoRequest, TokenId};
 use serde_json::{json, Value};
 use store::{Direction, NewKeyword, Send, SendKind, StoreError};
 
@@ -280,23 +280,12 @@ pub async fn subscriptions(
                 .to_string(),
         );
     }
-    let mut parsed = Vec::new();
-    let given = numbers.clone().unwrap_or_default();
-    for kind in [
-        domain::MobileNumberError::NotNumeric,
-        domain::MobileNumberError::InvalidLength,
-    ] {
-        for raw in &given {
-            if MobileNumber::parse(raw).err() == Some(kind) {
-                errors.push(kind.message(raw));
-            }
-        }
-    }
-    for raw in &given {
-        if let Ok(n) = MobileNumber::parse(raw) {
-            parsed.push(n.as_str().to_string());
-        }
-    }
+    let given: Vec<&str> = numbers.iter().flatten().map(String::as_str).collect();
+    let mut parsed: Vec<String> = domain::send_contact::parse_numbers(&given, &mut errors)
+        .into_iter()
+        .flatten()
+        .map(|n| n.as_str().to_string())
+        .collect();
     if numbers.as_ref().map_or(0, Vec::len) > domain::send_contact::MAX_NUMBERS
         || keys.as_ref().map_or(0, Vec::len) > domain::send_contact::MAX_NUMBERS
     {

@@ -13,6 +13,24 @@ use crate::time::BlackoutWindow;
 /// Most numbers or subscribers one request may name.
 pub const MAX_NUMBERS: usize = 250;
 
+/// Parses each number, reporting the malformed ones in the order API.md §6 lists them: every
+/// non-numeric one, then every one of a wrong length. `None` for a malformed number.
+pub fn parse_numbers(raws: &[&str], errors: &mut Vec<String>) -> Vec<Option<MobileNumber>> {
+    let parsed: Vec<Result<MobileNumber, MobileNumberError>> =
+        raws.iter().map(|n| MobileNumber::parse(n)).collect();
+    for kind in [
+        MobileNumberError::NotNumeric,
+        MobileNumberError::InvalidLength,
+    ] {
+        for (raw, p) in raws.iter().zip(&parsed) {
+            if p.as_ref().err() == Some(&kind) {
+                errors.push(kind.message(raw));
+            }
+        }
+    }
+    parsed.into_iter().map(Result::ok).collect()
+}
+
 /// One subscriber object as given.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SubscriberInput {
@@ -110,18 +128,8 @@ impl ExplicitNumbers {
                     .map(|n| (n, Some(s)))
             }))
             .collect();
-        let parsed: Vec<Result<MobileNumber, MobileNumberError>> =
-            given.iter().map(|(n, _)| MobileNumber::parse(n)).collect();
-        for kind in [
-            MobileNumberError::NotNumeric,
-            MobileNumberError::InvalidLength,
-        ] {
-            for ((raw, _), p) in given.iter().zip(&parsed) {
-                if p.as_ref().err() == Some(&kind) {
-                    errors.push(kind.message(raw));
-                }
-            }
-        }
+        let raws: Vec<&str> = given.iter().map(|(n, _)| *n).collect();
+        let parsed = parse_numbers(&raws, errors);
         if numbers.len() > MAX_NUMBERS || subscribers.len() > MAX_NUMBERS {
             errors.push("The count of mobile numbers or subscribers can't exceed 250.".to_owned());
         }
@@ -129,7 +137,7 @@ impl ExplicitNumbers {
             .iter()
             .zip(parsed)
             .filter_map(|((_, s), p)| {
-                p.ok().map(|mobile_number| Addressee {
+                p.map(|mobile_number| Addressee {
                     mobile_number,
                     subscriber_key: s
                         .and_then(|s| s.subscriber_key.clone())
