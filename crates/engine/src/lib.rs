@@ -68,6 +68,8 @@ struct Inner {
     store: Arc<dyn store::Store>,
     carriers: HashMap<String, Arc<dyn Carrier>>,
     limiters: HashMap<String, SegmentLimiter>,
+    /// Each carrier's metric handles, made once.
+    carrier_metrics: HashMap<String, telemetry::CarrierMetrics>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     wake: Arc<Notify>,
@@ -126,6 +128,15 @@ impl Engine {
             .iter()
             .map(|c| (c.name().to_string(), SegmentLimiter::new(c.rate_limit())))
             .collect();
+        let carrier_metrics = carriers
+            .iter()
+            .map(|c| {
+                (
+                    c.name().to_string(),
+                    telemetry::CarrierMetrics::new(c.name()),
+                )
+            })
+            .collect();
         let carriers = carriers
             .into_iter()
             .map(|c| (c.name().to_string(), c))
@@ -135,6 +146,7 @@ impl Engine {
                 store,
                 carriers,
                 limiters,
+                carrier_metrics,
                 clock,
                 config,
                 wake: Arc::new(Notify::new()),
@@ -449,27 +461,13 @@ impl Engine {
                 l.refund(reserved - segments_total).await;
             }
         }
-        let name = metrics::SharedString::from(carrier.name().to_string());
-        let handed = batch.len() as f64;
-        metrics::counter!(telemetry::CARRIER_SUBMITS, "carrier" => name.clone())
-            .increment(batch.len() as u64);
-        let in_flight = telemetry::GaugeShare::add(
-            metrics::gauge!(telemetry::CARRIER_IN_FLIGHT, "carrier" => name.clone()),
-            handed,
-        );
+        let carrier_metrics = self.inner.carrier_metrics.get(carrier.name());
+        let in_flight = carrier_metrics.map(|m| m.handed(batch.len()));
         let started = Instant::now();
         let outcomes = carrier.submit(batch).await;
         drop(in_flight);
-        metrics::histogram!(telemetry::CARRIER_BATCH_SECONDS, "carrier" => name.clone())
-            .record(started.elapsed());
-        let refused = outcomes
-            .iter()
-            .map(|o| o.status_code)
-            .filter(|code| *code != codes::DELIVERED_TO_AGGREGATOR);
-        for (code, n) in telemetry::tally(refused) {
-            metrics::counter!(telemetry::CARRIER_FAILURES, "carrier" => name.clone(),
-                "status_code" => telemetry::code_label(code))
-            .increment(n);
+        if let Some(m) = carrier_metrics {
+            m.answered(started.elapsed(), &outcomes);
         }
         let mut results: Vec<SubmissionResult> = outcomes
             .into_iter()

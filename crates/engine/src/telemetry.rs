@@ -51,3 +51,43 @@ pub fn count_statuses(codes: impl IntoIterator<Item = i32>) {
         metrics::counter!(RECIPIENT_STATUS, "status_code" => code_label(code)).increment(n);
     }
 }
+
+/// A carrier's metric handles, made once when the engine is built (after the recorder).
+pub(crate) struct CarrierMetrics {
+    name: metrics::SharedString,
+    submits: metrics::Counter,
+    in_flight: metrics::Gauge,
+    batch_seconds: metrics::Histogram,
+}
+
+impl CarrierMetrics {
+    pub(crate) fn new(carrier: &str) -> CarrierMetrics {
+        let name = metrics::SharedString::from(carrier.to_string());
+        CarrierMetrics {
+            submits: metrics::counter!(CARRIER_SUBMITS, "carrier" => name.clone()),
+            in_flight: metrics::gauge!(CARRIER_IN_FLIGHT, "carrier" => name.clone()),
+            batch_seconds: metrics::histogram!(CARRIER_BATCH_SECONDS, "carrier" => name.clone()),
+            name,
+        }
+    }
+
+    /// `texts` handed over: counted, and in flight until the share is dropped.
+    pub(crate) fn handed(&self, texts: usize) -> GaugeShare {
+        self.submits.increment(texts as u64);
+        GaugeShare::add(self.in_flight.clone(), texts as f64)
+    }
+
+    /// The batch's answers: its duration, and the texts not accepted by status code.
+    pub(crate) fn answered(&self, took: std::time::Duration, outcomes: &[carrier::SubmitOutcome]) {
+        self.batch_seconds.record(took);
+        let refused = outcomes
+            .iter()
+            .map(|o| o.status_code)
+            .filter(|code| *code != store::codes::DELIVERED_TO_AGGREGATOR);
+        for (code, n) in tally(refused) {
+            metrics::counter!(CARRIER_FAILURES, "carrier" => self.name.clone(),
+                "status_code" => code_label(code))
+            .increment(n);
+        }
+    }
+}
