@@ -647,20 +647,10 @@ async fn receipts_issued_at_once_are_not_lost_to_the_submission_record() {
     server.kill();
 }
 
-/// The PostgreSQL database the multi-node test runs on: it must be configured (and reachable;
-/// the server fails to start otherwise), never silently skipped once asked for.
-fn require_postgres() {
-    let url = std::env::var("TIDINGS_TEST_DATABASE_URL").unwrap_or_default();
-    assert!(
-        url.starts_with("postgres://") || url.starts_with("postgresql://"),
-        "this test needs TIDINGS_TEST_DATABASE_URL=postgres://... (got {url:?})"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: run with TIDINGS_TEST_DATABASE_URL set and --ignored (.ci/run does)"]
 async fn three_nodes_share_a_send_and_one_killed_mid_dispatch_loses_and_doubles_nothing() {
-    require_postgres();
+    common::require_postgres();
     const N: usize = 100_000;
     let http = client();
     let all = numbers(N);

@@ -20,11 +20,7 @@ use tidings::{Application, EngineMode};
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run with TIDINGS_TEST_DATABASE_URL set and --ignored (.ci/run does)"]
 async fn a_send_accepted_by_one_node_wakes_the_idle_engine_of_another() {
-    let url = std::env::var("TIDINGS_TEST_DATABASE_URL").unwrap_or_default();
-    assert!(
-        url.starts_with("postgres://") || url.starts_with("postgresql://"),
-        "this test needs TIDINGS_TEST_DATABASE_URL=postgres://... (got {url:?})"
-    );
+    common::require_postgres();
     // Node A serves the API; its engine is driven by hand and never driven here.
     let a = spawn_app().await;
     let fx = fixture(&a, "A").await;

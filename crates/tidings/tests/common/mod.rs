@@ -676,3 +676,13 @@ pub fn run_tidings(database_url: &str, data_dir: &Path, args: &[&str]) -> Result
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// A PostgreSQL-only test's database must be configured (and reachable: the server fails to
+/// start otherwise); such a test fails, never silently skips, once asked for.
+pub fn require_postgres() {
+    let url = std::env::var("TIDINGS_TEST_DATABASE_URL").unwrap_or_default();
+    assert!(
+        url.starts_with("postgres://") || url.starts_with("postgresql://"),
+        "this test needs TIDINGS_TEST_DATABASE_URL=postgres://... (got {url:?})"
+    );
+}
