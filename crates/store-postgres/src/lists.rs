@@ -369,22 +369,11 @@ pub(crate) async fn get_contact(
     account_id: &str,
     mobile_number: &str,
 ) -> StoreResult<Contact> {
-    let owner = account(&store.pool, account_id).await?;
-    let row = sqlx::query_as::<_, StoredContact>(
-        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-         WHERE account_pk = $1 AND mobile_number = $2",
-    )
-    .bind(owner.pk)
-    .bind(mobile_number)
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(db("get contact"))?
-    .ok_or(StoreError::NotFound)?;
-    Ok(Contact {
-        attributes: attributes_from_json(&row.attributes)?,
-        mobile_number: row.mobile_number,
-        subscriber_key: row.subscriber_key,
-    })
+    contacts_of(store, account_id, &[mobile_number.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
 }
 
 pub(crate) async fn contacts_of(
