@@ -13,13 +13,12 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use common::process::{Server, Site};
 
 const ADMIN_TOKEN: &str = "crash-admin-token";
 const ACCOUNT: &str = "crash";
@@ -49,12 +48,6 @@ type = "simulator"
 rate_limit = 10000
 "#;
 
-/// A free TCP port on the loopback interface (bound, then released).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local addr").port()
-}
-
 /// `n` distinct mobile numbers. None ends in 0000, 0001 or 0002 (the simulator's magic numbers,
 /// API.md §8), so each is accepted and delivered.
 fn numbers(n: usize) -> Vec<String> {
@@ -63,179 +56,9 @@ fn numbers(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// The database and data directory the successive (or concurrent) server processes share.
-struct Site {
-    dir: tempfile::TempDir,
-    /// The suite's database: a SQLite file in `dir`, or a fresh PostgreSQL database.
-    database: common::TestDatabase,
-    runs: usize,
-}
-
-/// One `tidings serve` process.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Site {
-    fn new() -> Site {
-        Site::with_config(CONFIG)
-    }
-
-    fn with_config(config: &str) -> Site {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("tidings.toml"), config).expect("write config");
-        let database = common::test_database(dir.path());
-        Site {
-            dir,
-            database,
-            runs: 0,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Starts `tidings serve` on fresh ports and waits (30 s at most) until it is ready.
-    async fn start(&mut self, http: &reqwest::Client) -> Server {
-        self.runs += 1;
-        let port = free_port();
-        let log = self.path().join(format!("serve-{}.log", self.runs));
-        let out = File::create(&log).expect("log file");
-        let err = out.try_clone().expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .arg("--config")
-            .arg(self.path().join("tidings.toml"))
-            .arg("serve")
-            .env_remove("TIDINGS_CONFIG")
-            .env_remove("TIDINGS_PUBLIC_URL")
-            .env("TIDINGS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", &self.database.url)
-            .env("TIDINGS_DATA_DIR", self.path().join("data"))
-            .env("TIDINGS_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env(
-                "TIDINGS_METRICS_LISTEN",
-                format!("127.0.0.1:{}", free_port()),
-            )
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("spawn tidings serve");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}/"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            server.assert_running();
-            if let Ok(r) = http.get(server.url("/readyz")).send().await {
-                if r.status() == StatusCode::OK {
-                    return server;
-                }
-            }
-            server.check_deadline(deadline, "the server to become ready");
-            tokio::time::sleep(POLL).await;
-        }
-    }
-}
-
-/// A server left running by a failing test is killed with it.
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path.trim_start_matches('/'))
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Fails (with the server's log) when the process has exited.
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().expect("try_wait") {
-            panic!(
-                "tidings serve exited with {status}; log:\n{}",
-                self.log_text()
-            );
-        }
-    }
-
-    fn check_deadline(&self, deadline: Instant, what: &str) {
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}; log:\n{}", self.log_text());
-        }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix), and reap.
-    fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("wait");
-    }
-
-    /// SIGTERM; waits (10 s at most, API.md §8) for the exit and returns its status.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "tidings serve did not exit within 10 s of SIGTERM; log:\n{}",
-                    self.log_text()
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    async fn admin(&self, http: &reqwest::Client, path: &str, body: Value) -> Value {
-        let r = http
-            .post(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .expect("admin request");
-        let status = r.status();
-        let body: Value = r.json().await.expect("admin JSON");
-        assert!(status.is_success(), "POST {path}: {status} {body}");
-        body
-    }
-
-    async fn get(&self, http: &reqwest::Client, path: &str, bearer: &str) -> Value {
-        let r = http
-            .get(self.url(path))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}; log:\n{}", self.log_text()));
-        let status = r.status();
-        let body: Value = r.json().await.expect("JSON");
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        body
-    }
+/// A site running the suite's configuration.
+fn site() -> Site {
+    Site::new(CONFIG, ADMIN_TOKEN)
 }
 
 /// The send's outbox, read incrementally with `after`/`next` across server runs (sequence numbers
@@ -504,7 +327,7 @@ async fn sigkill_mid_send_twice_then_the_send_finishes_without_duplicates() {
     const N: usize = 50_000;
     let http = client();
     let all = numbers(N);
-    let mut site = Site::new();
+    let mut site = site();
     let mut server = site.start(&http).await;
     let access = provision(&server, &http, &all).await;
     let token = send(&server, &http, &access).await;
@@ -589,7 +412,7 @@ async fn sigterm_mid_send_exits_zero_and_a_restart_finishes_without_duplicates()
     const N: usize = 20_000;
     let http = client();
     let all = numbers(N);
-    let mut site = Site::new();
+    let mut site = site();
     let mut server = site.start(&http).await;
     let access = provision(&server, &http, &all).await;
     let token = send(&server, &http, &access).await;
@@ -638,7 +461,7 @@ async fn receipts_issued_at_once_are_not_lost_to_the_submission_record() {
         .replace("[engine]", "[engine]\nworkers = 4\nclaim_batch = 100");
     let http = client();
     let all = numbers(N);
-    let mut site = Site::with_config(&config);
+    let mut site = Site::new(&config, ADMIN_TOKEN);
     let mut server = site.start(&http).await;
     let access = provision(&server, &http, &all).await;
     let token = send(&server, &http, &access).await;
@@ -654,7 +477,7 @@ async fn three_nodes_share_a_send_and_one_killed_mid_dispatch_loses_and_doubles_
     const N: usize = 100_000;
     let http = client();
     let all = numbers(N);
-    let mut site = Site::new();
+    let mut site = site();
     let mut nodes = vec![
         site.start(&http).await,
         site.start(&http).await,

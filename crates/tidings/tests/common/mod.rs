@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+pub mod process;
+
 use api::clock::ManualClock;
 use api::Clock;
 use reqwest::{Method, StatusCode};
