@@ -1,11 +1,18 @@
 //! HTTP messaging providers (API.md §8 `type = "http"`), flavour `twilio`: one form-encoded
 //! `POST {base}/2010-04-01/Accounts/{sid}/Messages.json` per text (To, From, Body, MediaUrl for
-//! MMS, StatusCallback) with basic auth. 429 and 5xx are retried with backoff (honouring
-//! `Retry-After`), and when they persist the text goes back to the engine as 2600; any other
-//! 4xx is a permanent failure of that recipient (2500, with the provider's error); a request
-//! whose answer never came is 3400 Unknown — a POST is not idempotent — unless
-//! `on_unacknowledged = "resend"`. Status callbacks are verified with the `X-Twilio-Signature`
-//! HMAC-SHA1 of the callback URL and the sorted form fields, keyed with the auth token.
+//! MMS, StatusCallback) with basic auth.
+//!
+//! At most once (API.md §8): a POST is not idempotent, so a request is never repeated once it
+//! may have reached the provider. Only answers that prove the provider took nothing send the
+//! recipient back to the queue (2600): a connection refused before any byte was written, 429,
+//! and what the flavour documents as "not created, try again". Any other 4xx is a refusal of that
+//! text (2500, with the provider's error). A 5xx, a timeout or a connection cut after the request
+//! was written may come after the provider created the message: that recipient is 3400 Unknown,
+//! never resent unless `on_unacknowledged = "resend"`. After a fault the carrier pauses (backoff
+//! from 1 s doubling to 60 s, or the provider's `Retry-After`): the submissions of the batch not
+//! yet written go back to the queue untouched and the engine claims nothing for it until then.
+//! Status callbacks are verified with the `X-Twilio-Signature` HMAC-SHA1 of the callback URL and
+//! the sorted form fields, keyed with the auth token.
 
 use std::time::Duration;
 
@@ -18,7 +25,8 @@ use store::codes;
 
 use crate::smpp::OnUnacknowledged;
 use crate::{
-    CallbackError, Carrier, CarrierEvent, EventSink, StatusCallbacks, Submission, SubmitOutcome,
+    CallbackError, Carrier, CarrierEvent, EventSink, Handover, StatusCallbacks, Submission,
+    SubmitOutcome,
 };
 
 /// The keys of an `[[carriers]] type = "http"` entry (docs/carriers.md).
@@ -75,10 +83,20 @@ impl std::fmt::Debug for HttpSettings {
     }
 }
 
-/// Retrying 429/5xx and refused connections stops after this long; the text goes back as 2600.
-const RETRY_BUDGET: Duration = Duration::from_secs(20);
-const RETRY_FIRST: Duration = Duration::from_millis(100);
-const RETRY_MAX: Duration = Duration::from_secs(5);
+/// The pause after a fault starts at this and doubles up to `PAUSE_MAX` while faults go on.
+const PAUSE_FIRST: Duration = Duration::from_secs(1);
+const PAUSE_MAX: Duration = Duration::from_secs(60);
+/// A provider's `Retry-After` is honoured up to this long.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
+/// Connecting may take at most this long (or the request timeout, when shorter): a connection
+/// that never came up wrote nothing, so its text can go back to the queue.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// While the carrier pauses after a fault, and how long the next pause lasts.
+struct Pause {
+    until: Option<tokio::time::Instant>,
+    next: Duration,
+}
 
 pub struct TwilioCarrier {
     name: String,
@@ -87,6 +105,7 @@ pub struct TwilioCarrier {
     client: reqwest::Client,
     events: EventSink,
     response_seconds: metrics::Histogram,
+    pause: std::sync::Mutex<Pause>,
 }
 
 /// The provider's JSON answer (only what we read).
@@ -139,8 +158,10 @@ impl TwilioCarrier {
                 percent_encoding::NON_ALPHANUMERIC
             )
         );
+        let timeout = Duration::from_secs(settings.timeout_secs.max(1));
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         let name: String = name.into();
@@ -151,118 +172,190 @@ impl TwilioCarrier {
             messages_url,
             client,
             events,
+            pause: std::sync::Mutex::new(Pause {
+                until: None,
+                next: PAUSE_FIRST,
+            }),
         })
     }
 
-    async fn submit_one(&self, s: Submission) -> SubmitOutcome {
-        let outcome = |status_code: i32, id: Option<String>, note: Option<String>| SubmitOutcome {
-            id: s.id,
-            status_code,
-            carrier_message_id: id,
-            note,
+    fn pause_state(&self) -> std::sync::MutexGuard<'_, Pause> {
+        self.pause.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pauses the carrier after a fault: for `retry_after` when the provider said, else for the
+    /// current backoff, which doubles.
+    fn pause_after_fault(&self, retry_after: Option<Duration>) {
+        let mut pause = self.pause_state();
+        let wait = match retry_after {
+            Some(wait) => wait.min(RETRY_AFTER_MAX),
+            None => {
+                let wait = pause.next;
+                pause.next = (pause.next * 2).min(PAUSE_MAX);
+                wait
+            }
         };
-        let mut form: Vec<(&str, String)> = vec![
-            ("To", format!("+{}", s.to)),
-            ("From", from_address(&s.from)),
-            ("Body", s.text.clone()),
-        ];
+        let until = tokio::time::Instant::now() + wait;
+        pause.until = Some(pause.until.map_or(until, |u| u.max(until)));
+        tracing::warn!(carrier = %self.name, pause_ms = wait.as_millis() as u64,
+            "pausing the carrier after a fault");
+    }
+
+    /// An accepted text: the next fault pauses briefly again.
+    fn recovered(&self) {
+        self.pause_state().next = PAUSE_FIRST;
+    }
+
+    fn paused(&self) -> bool {
+        self.pause_state()
+            .until
+            .is_some_and(|until| tokio::time::Instant::now() < until)
+    }
+
+    /// One text: written only with the hand-over's leave and while the carrier is not paused;
+    /// its answer classified as the module docs say.
+    async fn submit_one(&self, s: Submission, handover: &Handover) {
+        if handover.is_stopping() || self.paused() {
+            return; // not written: back to the queue untouched
+        }
+        if !handover.clear_one(s.id).await {
+            return;
+        }
+        let answer = |status_code: i32, id: Option<String>, note: Option<String>| {
+            handover.answer(SubmitOutcome {
+                id: s.id,
+                status_code,
+                carrier_message_id: id,
+                note,
+            })
+        };
+        if self.paused() {
+            // Another request of the batch hit a fault while this one waited for leave.
+            return answer(codes::QUEUED, None, None);
+        }
+        let to = format!("+{}", s.to);
+        let from = from_address(&s.from);
+        let mut form: Vec<(&str, &str)> = vec![("To", &to), ("From", &from), ("Body", &s.text)];
         if let Some(url) = &s.content_url {
-            form.push(("MediaUrl", url.clone()));
+            form.push(("MediaUrl", url));
         }
         if let Some(cb) = &self.settings.status_callback_url {
-            form.push(("StatusCallback", cb.clone()));
+            form.push(("StatusCallback", cb));
         }
-        let started = tokio::time::Instant::now();
-        let mut backoff = RETRY_FIRST;
-        loop {
-            let asked = tokio::time::Instant::now();
-            let sent = self
-                .client
-                .post(&self.messages_url)
-                .basic_auth(&self.settings.account_sid, Some(&self.settings.auth_token))
-                .form(&form)
-                .send()
-                .await;
-            if sent.is_ok() {
-                self.response_seconds.record(asked.elapsed());
-            }
-            let mut wait = None;
-            let transient_note = match sent {
-                Err(e) if e.is_connect() => format!("could not connect: {e}"),
-                Err(e) => {
-                    let why = if e.is_timeout() {
-                        "no answer in time".to_string()
-                    } else {
-                        format!("the request failed: {e}")
-                    };
-                    if self.settings.on_unacknowledged == OnUnacknowledged::Resend {
-                        tracing::info!(carrier = %self.name, %why, "resending an unanswered request");
-                        format!("unanswered ({why})")
-                    } else {
-                        return outcome(
-                            codes::UNKNOWN,
-                            None,
-                            Some(format!("The provider did not answer ({why}); not resent.")),
-                        );
-                    }
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    if status.is_success() {
-                        let body = resp.bytes().await.unwrap_or_default();
-                        let sid = serde_json::from_slice::<MessageResource>(&body)
-                            .ok()
-                            .and_then(|m| m.sid)
-                            .filter(|s| !s.is_empty());
-                        let note = sid.is_none().then(|| {
-                            "The provider accepted the text without a message sid.".to_string()
-                        });
-                        return outcome(codes::DELIVERED_TO_AGGREGATOR, sid, note);
-                    }
-                    if status.as_u16() == 429 || status.is_server_error() {
-                        wait = resp
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                            .map(|secs| Duration::from_secs(secs.min(10)));
-                        format!("the provider answered {status}")
-                    } else {
-                        let body = resp.bytes().await.unwrap_or_default();
-                        let detail = serde_json::from_slice::<ErrorResource>(&body)
-                            .ok()
-                            .map(|e| {
-                                let code = e.code.map(|c| c.to_string()).unwrap_or_default();
-                                let message = e.message.unwrap_or_default();
-                                format!(" (error {code}: {message})")
-                            })
-                            .unwrap_or_default();
-                        return outcome(
-                            codes::FAILED_TO_AGGREGATOR,
-                            None,
-                            Some(format!(
-                                "Refused by the provider: HTTP {}{detail}.",
-                                status.as_u16()
-                            )),
-                        );
-                    }
-                }
-            };
-            let pause = wait.unwrap_or_else(|| {
-                let b = backoff;
-                backoff = (backoff * 2).min(RETRY_MAX);
-                b
-            });
-            if started.elapsed() + pause >= RETRY_BUDGET {
-                return outcome(
+        let resend = self.settings.on_unacknowledged == OnUnacknowledged::Resend;
+        let asked = tokio::time::Instant::now();
+        let sent = self
+            .client
+            .post(&self.messages_url)
+            .basic_auth(&self.settings.account_sid, Some(&self.settings.auth_token))
+            .form(&form)
+            .send()
+            .await;
+        let resp = match sent {
+            Err(e) if e.is_connect() => {
+                self.pause_after_fault(None);
+                return answer(
                     codes::THROTTLED,
                     None,
-                    Some(format!("Not accepted yet: {transient_note}; queued again.")),
+                    Some(format!(
+                        "Could not connect to the provider ({e}); queued again."
+                    )),
                 );
             }
-            tokio::time::sleep(pause).await;
+            Err(e) => {
+                self.pause_after_fault(None);
+                let why = if e.is_timeout() {
+                    "no answer in time".to_string()
+                } else {
+                    format!("the request failed: {e}")
+                };
+                if resend {
+                    return answer(
+                        codes::THROTTLED,
+                        None,
+                        Some(format!(
+                            "The provider did not answer ({why}); resent later."
+                        )),
+                    );
+                }
+                return answer(
+                    codes::UNKNOWN,
+                    None,
+                    Some(format!("The provider did not answer ({why}); not resent.")),
+                );
+            }
+            Ok(resp) => resp,
+        };
+        self.response_seconds.record(asked.elapsed());
+        let status = resp.status();
+        if status.is_success() {
+            self.recovered();
+            let body = resp.bytes().await.unwrap_or_default();
+            let sid = serde_json::from_slice::<MessageResource>(&body)
+                .ok()
+                .and_then(|m| m.sid)
+                .filter(|s| !s.is_empty());
+            let note = sid
+                .is_none()
+                .then(|| "The provider accepted the text without a message sid.".to_string());
+            return answer(codes::DELIVERED_TO_AGGREGATOR, sid, note);
         }
+        if not_created(status) {
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            self.pause_after_fault(retry_after);
+            return answer(
+                codes::THROTTLED,
+                None,
+                Some(format!("The provider answered {status}; queued again.")),
+            );
+        }
+        if status.is_server_error() {
+            self.pause_after_fault(None);
+            if resend {
+                return answer(
+                    codes::THROTTLED,
+                    None,
+                    Some(format!("The provider answered {status}; resent later.")),
+                );
+            }
+            return answer(
+                codes::UNKNOWN,
+                None,
+                Some(format!(
+                    "The provider answered {status} after the request was written; delivery \
+                     unknown, not resent."
+                )),
+            );
+        }
+        let body = resp.bytes().await.unwrap_or_default();
+        let detail = serde_json::from_slice::<ErrorResource>(&body)
+            .ok()
+            .map(|e| {
+                let code = e.code.map(|c| c.to_string()).unwrap_or_default();
+                let message = e.message.unwrap_or_default();
+                format!(" (error {code}: {message})")
+            })
+            .unwrap_or_default();
+        answer(
+            codes::FAILED_TO_AGGREGATOR,
+            None,
+            Some(format!(
+                "Refused by the provider: HTTP {}{detail}.",
+                status.as_u16()
+            )),
+        )
     }
+}
+
+/// The answers the flavour documents as "not created, try again" (API.md §8): for `twilio`
+/// (the only flavour so far), 429 Too Many Requests (its error 20429).
+fn not_created(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::TOO_MANY_REQUESTS
 }
 
 #[async_trait]
@@ -279,11 +372,15 @@ impl Carrier for TwilioCarrier {
         self.settings.rate_limit
     }
 
-    async fn submit(&self, batch: Vec<Submission>) -> Vec<SubmitOutcome> {
+    fn available(&self) -> bool {
+        !self.paused()
+    }
+
+    async fn submit(&self, batch: Vec<Submission>, handover: &Handover) {
         futures::stream::iter(batch)
-            .map(|s| self.submit_one(s))
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
+            .for_each_concurrent(self.settings.concurrency.max(1), |s| {
+                self.submit_one(s, handover)
+            })
             .await
     }
 }

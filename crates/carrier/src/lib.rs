@@ -5,12 +5,14 @@
 
 use async_trait::async_trait;
 
+pub mod handover;
 pub mod http;
 pub mod simulator;
 pub mod smpp;
 pub mod smsc;
 pub mod telemetry;
 
+pub use handover::{submit_all, ClearRequest, Handover, HandoverControl};
 pub use http::TwilioCarrier;
 pub use simulator::Simulator;
 pub use smpp::SmppCarrier;
@@ -38,7 +40,8 @@ pub struct Submission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubmitOutcome {
     pub id: i64,
-    /// 2000 accepted; 2500 refused; 3400 when the answer was lost.
+    /// 2000 accepted; 2500 refused; 2600 not taken, to be queued again; 3400 when the answer
+    /// was lost.
     pub status_code: i32,
     pub carrier_message_id: Option<String>,
     pub note: Option<String>,
@@ -72,8 +75,16 @@ pub trait Carrier: Send + Sync + 'static {
     fn rate_limit(&self) -> u32 {
         0
     }
-    /// Hands a batch over; one outcome per submission, in any order.
-    async fn submit(&self, batch: Vec<Submission>) -> Vec<SubmitOutcome>;
+    /// Hands a batch over (API.md §4.6, §8): writes a submission only once `handover` cleared
+    /// it, starts writing nothing once the hand-over is stopping, and reports each answer
+    /// through `handover.answer` as soon as it comes. A cleared submission left unanswered is
+    /// 3400 Unknown; one never cleared goes back to the queue untouched.
+    async fn submit(&self, batch: Vec<Submission>, handover: &Handover);
+    /// False while the carrier takes nothing (it pauses after a fault, API.md §8): the engine
+    /// claims nothing for it meanwhile.
+    fn available(&self) -> bool {
+        true
+    }
     /// Graceful stop: returns once the events this carrier still owes for what it accepted
     /// (receipts it issues itself, like the simulator's delayed ones) are in the sink.
     async fn flush(&self) {}

@@ -3,6 +3,7 @@
 //! after `receipt_delay_ms`. Magic numbers: ending `0001` refused at submission (2500, not in the
 //! outbox); `0000` receipt 4500 Undeliverable; `0002` receipt 4501 Expired; others 4000.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 use domain::clock::Clock;
 use store::{codes, OutboxItem, Store};
 
-use crate::{Carrier, CarrierEvent, EventSink, Submission, SubmitOutcome};
+use crate::{Carrier, CarrierEvent, EventSink, Handover, Submission, SubmitOutcome};
 
 pub const DEFAULT_RECEIPT_DELAY_MS: u64 = 200;
 
@@ -80,21 +81,29 @@ impl Carrier for Simulator {
         while pending.join_next().await.is_some() {}
     }
 
-    async fn submit(&self, batch: Vec<Submission>) -> Vec<SubmitOutcome> {
+    async fn submit(&self, batch: Vec<Submission>, handover: &Handover) {
         let now = self.clock.now_ms();
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut accepted: Vec<&Submission> = Vec::with_capacity(batch.len());
-        for s in &batch {
+        let mut writable: Vec<Submission> = Vec::with_capacity(batch.len());
+        for s in batch {
             if s.to.ends_with("0001") {
-                outcomes.push(SubmitOutcome {
+                handover.answer(SubmitOutcome {
                     id: s.id,
                     status_code: codes::FAILED_TO_AGGREGATOR,
                     carrier_message_id: None,
                     note: Some("Refused by the simulator (number ends in 0001).".into()),
                 });
             } else {
-                accepted.push(s);
+                writable.push(s);
             }
+        }
+        let ids: Vec<i64> = writable.iter().map(|s| s.id).collect();
+        let cleared: HashSet<i64> = handover.clear(&ids).await.into_iter().collect();
+        let accepted: Vec<Submission> = writable
+            .into_iter()
+            .filter(|s| cleared.contains(&s.id))
+            .collect();
+        if accepted.is_empty() {
+            return;
         }
         let items: Vec<OutboxItem> = accepted
             .iter()
@@ -120,7 +129,7 @@ impl Carrier for Simulator {
                         message_id: message_id.clone(),
                         status_code: receipt_for(&s.to),
                     });
-                    outcomes.push(SubmitOutcome {
+                    handover.answer(SubmitOutcome {
                         id: s.id,
                         status_code: codes::DELIVERED_TO_AGGREGATOR,
                         carrier_message_id: Some(message_id),
@@ -152,7 +161,7 @@ impl Carrier for Simulator {
                     tracing::error!(error = %e, "simulator outbox write failed");
                 }
                 for s in accepted {
-                    outcomes.push(SubmitOutcome {
+                    handover.answer(SubmitOutcome {
                         id: s.id,
                         status_code: codes::UNKNOWN,
                         carrier_message_id: None,
@@ -161,7 +170,6 @@ impl Carrier for Simulator {
                 }
             }
         }
-        outcomes
     }
 }
 

@@ -1,6 +1,8 @@
 //! The Twilio-flavoured HTTP carrier against a mock provider (wiremock): the request's shape
-//! (form fields, basic auth, MediaUrl for MMS, StatusCallback), retries of 429/5xx without
-//! duplicates, 4xx as a permanent failure, and signed status callbacks.
+//! (form fields, basic auth, MediaUrl for MMS, StatusCallback), at most once (API.md §8: only a
+//! refused connection and 429 give the text back to the queue; a 5xx or a lost answer is 3400,
+//! never resent; after a fault the carrier pauses and writes nothing more of the batch), 4xx as
+//! a permanent failure, and signed status callbacks.
 
 use std::time::Duration;
 
@@ -79,7 +81,7 @@ async fn a_text_is_one_form_post_with_basic_auth_and_the_callback_url() {
         .mount(&server)
         .await;
     let (c, _rx) = carrier(&server.uri());
-    let out = c.submit(vec![submission(7, "15555550100", None)]).await;
+    let out = carrier::submit_all(&c, vec![submission(7, "15555550100", None)]).await;
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].status_code, 2000);
     assert_eq!(out[0].carrier_message_id.as_deref(), Some("SM0001"));
@@ -104,13 +106,15 @@ async fn mms_carries_its_media_url() {
         .await;
     let (c, _rx) = carrier(&server.uri());
     assert!(c.supports_media());
-    let out = c
-        .submit(vec![submission(
+    let out = carrier::submit_all(
+        &c,
+        vec![submission(
             1,
             "15555550100",
             Some("https://cdn.example/cat.jpg?size=large"),
-        )])
-        .await;
+        )],
+    )
+    .await;
     assert_eq!(out[0].status_code, 2000);
     assert_eq!(out[0].carrier_message_id.as_deref(), Some("MM9"));
     let requests = server.received_requests().await.expect("recorded");
@@ -120,39 +124,148 @@ async fn mms_carries_its_media_url() {
     );
 }
 
+/// Polls (10 s at most) until the carrier takes submissions again.
+async fn wait_available(c: &TwilioCarrier) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !c.available() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the carrier never resumed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
 #[tokio::test]
-async fn throttling_and_server_errors_are_retried_until_accepted_once() {
+async fn a_429_takes_nothing_and_pauses_the_carrier_for_its_retry_after() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(PATH))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .up_to_n_times(2)
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM2"})))
         .with_priority(2)
         .mount(&server)
         .await;
+    let c = TwilioCarrier::new(
+        "provider",
+        HttpSettings {
+            concurrency: 1,
+            ..settings(&server.uri())
+        },
+        mpsc::unbounded_channel().0,
+    )
+    .expect("carrier");
+    let batch = (1..=3)
+        .map(|i| submission(i, &format!("1555555010{i}"), None))
+        .collect();
+    let out = carrier::submit_all(&c, batch).await;
+    assert_eq!(out.len(), 1, "only the first was written: {out:?}");
+    assert_eq!(out[0].status_code, 2600, "{:?}", out[0]);
+    assert!(!c.available(), "the carrier pauses after a 429");
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
+    let paused = wait_available(&c).await;
+    assert!(
+        paused >= Duration::from_millis(800),
+        "paused for its Retry-After: {paused:?}"
+    );
+    let out = carrier::submit_all(&c, vec![submission(1, "15555550101", None)]).await;
+    assert_eq!(out[0].status_code, 2000, "{:?}", out[0]);
+    assert_eq!(out[0].carrier_message_id.as_deref(), Some("SM2"));
+}
+
+#[tokio::test]
+async fn a_5xx_after_the_request_was_written_is_unknown_never_resent_and_pauses() {
+    for status in [502, 503, 504] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(PATH))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+        let (c, _rx) = carrier(&server.uri());
+        let out = carrier::submit_all(&c, vec![submission(1, "15555550100", None)]).await;
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status_code, 3400, "{status}: {:?}", out[0]);
+        assert!(!c.available(), "{status}: the carrier pauses");
+        assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
+        let paused = wait_available(&c).await;
+        assert!(
+            paused <= Duration::from_secs(3),
+            "first pause about 1 s: {paused:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_resend_a_5xx_goes_back_to_the_queue() {
+    let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(PATH))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM2"})))
-        .with_priority(3)
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let c = TwilioCarrier::new(
+        "provider",
+        HttpSettings {
+            on_unacknowledged: OnUnacknowledged::Resend,
+            ..settings(&server.uri())
+        },
+        mpsc::unbounded_channel().0,
+    )
+    .expect("carrier");
+    let out = carrier::submit_all(&c, vec![submission(1, "15555550100", None)]).await;
+    assert_eq!(out[0].status_code, 2600, "{:?}", out[0]);
+}
+
+#[tokio::test]
+async fn a_refused_connection_takes_nothing() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let (c, _rx) = carrier(&format!("http://127.0.0.1:{port}"));
+    let out = carrier::submit_all(&c, vec![submission(1, "15555550100", None)]).await;
+    assert_eq!(out[0].status_code, 2600, "{:?}", out[0]);
+    assert!(
+        out[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Could not connect")),
+        "{:?}",
+        out[0]
+    );
+    assert!(!c.available());
+}
+
+#[tokio::test]
+async fn a_stopping_hand_over_writes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM1"})))
         .mount(&server)
         .await;
     let (c, _rx) = carrier(&server.uri());
-    let out = c.submit(vec![submission(1, "15555550100", None)]).await;
-    assert_eq!(out[0].status_code, 2000, "{:?}", out[0]);
-    assert_eq!(out[0].carrier_message_id.as_deref(), Some("SM2"));
-    let requests = server.received_requests().await.expect("recorded");
-    assert_eq!(
-        requests.len(),
-        4,
-        "two 429s, one 503, then the one that took it"
-    );
+    let (handover, mut control) = carrier::Handover::new();
+    control.stop_writing();
+    c.submit(vec![submission(1, "15555550100", None)], &handover)
+        .await;
+    assert!(control.answers.try_recv().is_err(), "nothing to answer");
+    assert!(control.clears.try_recv().is_err(), "no leave asked");
+    assert!(server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -168,7 +281,7 @@ async fn a_client_error_is_a_permanent_failure_with_the_providers_reason() {
         .mount(&server)
         .await;
     let (c, _rx) = carrier(&server.uri());
-    let out = c.submit(vec![submission(1, "15555550100", None)]).await;
+    let out = carrier::submit_all(&c, vec![submission(1, "15555550100", None)]).await;
     assert_eq!(out[0].status_code, 2500);
     assert_eq!(
         out[0].note.as_deref(),
@@ -185,7 +298,7 @@ async fn an_unanswered_request_is_unknown_and_not_resent() {
         .mount(&server)
         .await;
     let (c, _rx) = carrier(&server.uri());
-    let out = c.submit(vec![submission(1, "15555550100", None)]).await;
+    let out = carrier::submit_all(&c, vec![submission(1, "15555550100", None)]).await;
     assert_eq!(out[0].status_code, 3400, "{:?}", out[0]);
     assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
 }
@@ -210,7 +323,7 @@ async fn a_batch_goes_out_concurrently_one_request_per_text() {
     let batch = (0..20)
         .map(|i| submission(i, &format!("155555501{i:02}"), None))
         .collect();
-    let out = c.submit(batch).await;
+    let out = carrier::submit_all(&c, batch).await;
     for o in &out {
         assert_eq!(
             o.carrier_message_id.as_deref(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use carrier::smpp::{OnUnacknowledged, SmppSettings};
 use carrier::smsc::{Smsc, SmscConfig};
-use carrier::{Carrier, CarrierEvent, SmppCarrier, Submission};
+use carrier::{CarrierEvent, SmppCarrier, Submission};
 use tokio::sync::mpsc;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -89,7 +89,7 @@ async fn texts_go_out_encoded_and_receipts_correlate_to_their_message_ids() {
         submission(4, "15555550000", "undeliverable"),
         submission(5, "15555550002", "expires"),
     ];
-    let mut outcomes = carrier.submit(batch).await;
+    let mut outcomes = carrier::submit_all(&carrier, batch).await;
     outcomes.sort_by_key(|o| o.id);
     for o in &outcomes {
         assert_eq!(o.status_code, 2000, "{o:?}");
@@ -146,9 +146,7 @@ async fn long_texts_can_go_in_message_payload() {
     }))
     .await;
     let long = "x".repeat(400);
-    let out = carrier
-        .submit(vec![submission(1, "15555550100", &long)])
-        .await;
+    let out = carrier::submit_all(&carrier, vec![submission(1, "15555550100", &long)]).await;
     assert_eq!(out[0].status_code, 2000);
     let got = smsc.submits();
     assert_eq!(got.len(), 1);
@@ -163,7 +161,7 @@ async fn throttled_submits_are_retried_and_accepted_once() {
     let batch: Vec<Submission> = (0..200)
         .map(|i| submission(i, &format!("1555560{i:04}"), "hi"))
         .collect();
-    let out = carrier.submit(batch).await;
+    let out = carrier::submit_all(&carrier, batch).await;
     assert!(out.iter().all(|o| o.status_code == 2000), "{out:?}");
     let stats = smsc.stats();
     assert!(stats.throttled > 0, "{stats:?}");
@@ -178,9 +176,7 @@ async fn throttled_submits_are_retried_and_accepted_once() {
 async fn a_permanent_refusal_is_2500_naming_the_smpp_error() {
     let smsc = smsc(|c| c.reject_percent = 100.0).await;
     let (carrier, _rx) = carrier(settings(&smsc, |_| {})).await;
-    let out = carrier
-        .submit(vec![submission(1, "15555550100", "hi")])
-        .await;
+    let out = carrier::submit_all(&carrier, vec![submission(1, "15555550100", "hi")]).await;
     assert_eq!(out[0].status_code, 2500);
     assert_eq!(
         out[0].note.as_deref(),
@@ -196,7 +192,7 @@ async fn a_response_lost_in_a_drop_is_3400_and_not_resent() {
     let batch: Vec<Submission> = (0..100)
         .map(|i| submission(i, &format!("1555570{i:04}"), "hi"))
         .collect();
-    let out = carrier.submit(batch).await;
+    let out = carrier::submit_all(&carrier, batch).await;
     let unknown: Vec<&carrier::SubmitOutcome> =
         out.iter().filter(|o| o.status_code == 3400).collect();
     let sent = out.iter().filter(|o| o.status_code == 2000).count();
@@ -233,7 +229,7 @@ async fn with_resend_a_lost_response_is_sent_again() {
     let batch: Vec<Submission> = (0..15)
         .map(|i| submission(i, &format!("1555580{i:04}"), "hi"))
         .collect();
-    let out = carrier.submit(batch).await;
+    let out = carrier::submit_all(&carrier, batch).await;
     assert!(out.iter().all(|o| o.status_code == 2000), "{out:?}");
     let received = smsc.submits();
     let unanswered: Vec<_> = received.iter().filter(|s| !s.answered).collect();
@@ -287,9 +283,7 @@ async fn transmitter_and_receiver_binds_split_the_work() {
     }))
     .await;
     assert!(carrier.wait_bound(2, DEADLINE).await);
-    let out = carrier
-        .submit(vec![submission(1, "15555550100", "hi")])
-        .await;
+    let out = carrier::submit_all(&carrier, vec![submission(1, "15555550100", "hi")]).await;
     assert_eq!(out[0].status_code, 2000);
     let got = receipts(&mut rx, 1).await;
     assert_eq!(got[0].0, out[0].carrier_message_id.clone().expect("id"));

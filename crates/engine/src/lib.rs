@@ -4,6 +4,7 @@
 //! inbound path that applies carriers' receipts. It reads time from the clock it is given.
 //! It must not know HTTP.
 
+mod dispatch;
 pub mod keywords;
 mod limiter;
 pub mod telemetry;
@@ -12,15 +13,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use carrier::{Carrier, CarrierEvent, Submission};
+use carrier::{Carrier, CarrierEvent};
 use domain::clock::Clock;
 use domain::{BlackoutWindow, ClockTime, UtcOffset};
-use store::{
-    codes, ClaimedRecipient, DispatchSend, Expansion, Receipt, StoreResult, StoredWindow,
-    SubmissionResult,
-};
-use tokio::sync::{mpsc, watch, Mutex, Notify, RwLock};
+use store::{codes, Expansion, Receipt, StoreResult, StoredWindow};
+use tokio::sync::{mpsc, watch, Mutex, Notify};
 
+pub use dispatch::{MAX_TEXT_CHARS, TOO_LONG_NOTE};
 pub use limiter::SegmentLimiter;
 
 /// Tunables of the engine.
@@ -34,13 +33,14 @@ pub struct EngineConfig {
     pub claim_batch: u32,
     /// How long an expansion claim holds without being renewed.
     pub expand_lease_ms: i64,
-    /// How long a batch may stay "submitting" before recovery takes its process for dead and
-    /// reports its recipients 3400 Unknown. Longer than any batch's hand-over.
+    /// The lease on a batch being handed over, renewed every third of it while the batch is
+    /// worked on: only a batch whose process stopped outlives it. Then its claimed recipients
+    /// are taken again, and those that may have left ("submitting") are reported 3400 Unknown.
+    /// Batches are sized to be handed over in about a quarter of it.
     pub submit_lease_ms: i64,
     /// Idle wait between polls when nothing signals work.
     pub idle_poll: Duration,
-    /// Dispatch workers in one process. Each holds at most one batch "submitting" at a time,
-    /// so a crash leaves at most this many batches 3400 Unknown.
+    /// Dispatch workers in one process. Each hands over one batch at a time.
     pub workers: usize,
 }
 
@@ -74,9 +74,11 @@ struct Inner {
     config: EngineConfig,
     wake: Arc<Notify>,
     events: Mutex<mpsc::UnboundedReceiver<CarrierEvent>>,
-    /// Read-held by each batch from its hand-over until the carrier's answers are recorded;
-    /// write-held while receipts are applied.
-    handing: RwLock<()>,
+    /// True once the engine is stopping (API.md §8 SIGTERM): nothing more is written to
+    /// carriers, and batches in flight settle.
+    stop: watch::Sender<bool>,
+    /// Each carrier's pace, which sizes claims.
+    paces: dispatch::Paces,
     last_recovery: std::sync::Mutex<Option<i64>>,
     /// Receipts that matched no recorded submission yet, with when they first came.
     held: std::sync::Mutex<Vec<(Receipt, std::time::Instant)>>,
@@ -98,7 +100,7 @@ const HOLD_RECEIPTS_MAX: usize = 200_000;
 const HELD_RETRY_EVERY: Duration = Duration::from_millis(500);
 
 /// The items of `all` at `indexes` (ascending).
-fn pick<T>(all: Vec<T>, indexes: &[usize]) -> Vec<T> {
+pub(crate) fn pick<T>(all: Vec<T>, indexes: &[usize]) -> Vec<T> {
     all.into_iter()
         .enumerate()
         .filter(|(i, _)| indexes.binary_search(i).is_ok())
@@ -151,7 +153,8 @@ impl Engine {
                 config,
                 wake: Arc::new(Notify::new()),
                 events: Mutex::new(events),
-                handing: RwLock::new(()),
+                stop: watch::channel(false).0,
+                paces: dispatch::Paces::default(),
                 last_recovery: std::sync::Mutex::new(None),
                 held: std::sync::Mutex::new(Vec::new()),
             }),
@@ -167,11 +170,14 @@ impl Engine {
         self.inner.clock.now_ms()
     }
 
+    /// True once the engine is stopping.
+    pub fn is_stopping(&self) -> bool {
+        *self.inner.stop.borrow()
+    }
+
     /// One round of every kind of work. True when something was done.
     pub async fn step(&self) -> StoreResult<bool> {
-        let mut did = self.recover_if_due().await?;
-        did |= self.schedule().await?;
-        did |= self.dispatch().await?;
+        let mut did = self.schedule_and_dispatch().await?;
         did |= self.drain_events().await? > 0;
         did |= self.retry_held_receipts().await? > 0;
         Ok(did)
@@ -267,241 +273,6 @@ impl Engine {
         Ok(did)
     }
 
-    /// Hands one batch of each dispatchable send to its carrier.
-    async fn dispatch(&self) -> StoreResult<bool> {
-        let now = self.now();
-        let sends = self.inner.store.dispatchable_sends(now, 8).await?;
-        let mut did = false;
-        for ds in sends {
-            did |= self.dispatch_batch(&ds).await?;
-        }
-        Ok(did)
-    }
-
-    /// Pauses the send when `now` falls inside its blackout window. True if it did.
-    async fn pause_if_blacked_out(&self, ds: &DispatchSend, now: i64) -> StoreResult<bool> {
-        let Some(end) = ds
-            .send
-            .window
-            .as_ref()
-            .and_then(window_of)
-            .and_then(|w| w.deferral(now))
-        else {
-            return Ok(false);
-        };
-        let token = &ds.send.token;
-        tracing::info!(%token, until = end, "blackout window: pausing the send");
-        self.inner.store.pause_send(token, end).await?;
-        Ok(true)
-    }
-
-    async fn dispatch_batch(&self, ds: &DispatchSend) -> StoreResult<bool> {
-        let store = &self.inner.store;
-        let token = &ds.send.token;
-        if self.pause_if_blacked_out(ds, self.now()).await? {
-            return Ok(true);
-        }
-        let carrier = self.inner.carriers.get(&ds.carrier).cloned();
-        let limiter = carrier
-            .as_ref()
-            .and_then(|_| self.inner.limiters.get(&ds.carrier));
-        let mut limit = self.inner.config.claim_batch;
-        if let Some(rate) = carrier.as_ref().map(|c| c.rate_limit()).filter(|r| *r > 0) {
-            // Claim about one second of the carrier's rate, so a crash strands little.
-            limit = limit.min(rate.max(1));
-        }
-        // The carrier's rate is waited for before claiming, not after: a recipient is recorded
-        // as submitting only when it can leave at once, so a process stopped during the wait
-        // leaves nobody 3400 Unknown (API.md §4.6: Unknown is for a submission that may have
-        // left). The reservation assumes the send's own segment count; `hand_over` settles the
-        // difference once the texts are built.
-        let per_text = u64::try_from(ds.send.segments.max(1)).unwrap_or(1);
-        let reserved = u64::from(limit) * per_text;
-        if let Some(l) = limiter {
-            l.acquire(reserved).await;
-        }
-        let now = self.now();
-        // The wait may have run into the window.
-        if self.pause_if_blacked_out(ds, now).await? {
-            if let Some(l) = limiter {
-                l.refund(reserved).await;
-            }
-            return Ok(true);
-        }
-        let claimed = store
-            .claim_recipients(
-                token,
-                &self.inner.config.owner,
-                now,
-                now + self.inner.config.submit_lease_ms,
-                limit,
-            )
-            .await?;
-        if claimed.is_empty() {
-            if let Some(l) = limiter {
-                l.refund(reserved).await;
-            }
-            return store.finish_if_done(token, now).await;
-        }
-        let batch_started = Instant::now();
-        // Receipts wait while a batch is between its hand-over and the record of the carrier's
-        // answers: a receipt may come back before the answer is recorded, and would then find
-        // no recipient to update (API.md §5: receipts update tracking later).
-        let handing = self.inner.handing.read().await;
-        let results = match carrier {
-            Some(carrier) => {
-                self.hand_over(ds, &carrier, limiter, reserved, claimed)
-                    .await
-            }
-            None => claimed
-                .iter()
-                .map(|r| SubmissionResult {
-                    id: r.id,
-                    status_code: codes::FAILED_TO_AGGREGATOR,
-                    carrier_message_id: None,
-                    segments: 0,
-                    encoding: String::new(),
-                    note: Some(format!("Carrier {} isn't configured.", ds.carrier)),
-                })
-                .collect(),
-        };
-        self.record_answers(&results).await?;
-        drop(handing);
-        metrics::histogram!(telemetry::DISPATCH_BATCH_SECONDS).record(batch_started.elapsed());
-        telemetry::count_statuses(results.iter().map(|r| r.status_code));
-        store.finish_if_done(token, self.now()).await?;
-        Ok(true)
-    }
-
-    /// Records the carrier's answers for a batch that has left. While the database is out of
-    /// reach they are the only record of what left, so they are retried (with backoff) for up
-    /// to half the batch's submit lease; past that, recovery reports the batch 3400 Unknown,
-    /// as for a crash.
-    async fn record_answers(&self, results: &[SubmissionResult]) -> StoreResult<()> {
-        let lease = u64::try_from(self.inner.config.submit_lease_ms / 2).unwrap_or(0);
-        let give_up = Instant::now() + Duration::from_millis(lease);
-        let mut pause = Duration::from_millis(100);
-        loop {
-            match self
-                .inner
-                .store
-                .record_submissions(results, self.now())
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(e @ (store::StoreError::Unavailable(_) | store::StoreError::Other(_)))
-                    if Instant::now() + pause < give_up =>
-                {
-                    tracing::warn!(error = %e, recipients = results.len(),
-                        "could not record the carrier's answers; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Builds each recipient's text, settles the rate reservation (`reserved` segments were
-    /// taken before claiming) and submits the batch.
-    async fn hand_over(
-        &self,
-        ds: &DispatchSend,
-        carrier: &Arc<dyn Carrier>,
-        limiter: Option<&SegmentLimiter>,
-        reserved: u64,
-        claimed: Vec<ClaimedRecipient>,
-    ) -> Vec<SubmissionResult> {
-        let send = &ds.send;
-        let media = carrier.supports_media();
-        let mut prepared: HashMap<i64, (i32, String, Option<String>)> = HashMap::new();
-        let mut batch = Vec::with_capacity(claimed.len());
-        let mut segments_total: u64 = 0;
-        for mut r in claimed {
-            let mut text = match r.text.take() {
-                Some(own) => own,
-                None => domain::text::substitute(&send.text, &|name| {
-                    r.attributes
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                        .map(|(_, v)| match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                }),
-            };
-            let mut note = None;
-            let mut content_url = send.content_url.clone();
-            if let (Some(url), false) = (&send.content_url, media) {
-                text = format!("{text}\n{url}");
-                content_url = None;
-                note = Some(
-                    "Content URL appended to the text: the carrier has no media support.".into(),
-                );
-            }
-            let info = domain::text::analyze(&text);
-            let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
-            segments_total += u64::from(info.segments);
-            prepared.insert(r.id, (segments, info.encoding.as_str().to_string(), note));
-            batch.push(Submission {
-                id: r.id,
-                from: send.code.clone(),
-                to: r.mobile_number,
-                text,
-                content_url,
-                segments,
-                encoding: info.encoding.as_str().to_string(),
-                token_id: Some(send.token.clone()),
-            });
-        }
-        if let Some(l) = limiter {
-            if segments_total > reserved {
-                l.acquire(segments_total - reserved).await;
-            } else {
-                l.refund(reserved - segments_total).await;
-            }
-        }
-        let carrier_metrics = self.inner.carrier_metrics.get(carrier.name());
-        let in_flight = carrier_metrics.map(|m| m.handed(batch.len()));
-        let started = Instant::now();
-        let outcomes = carrier.submit(batch).await;
-        drop(in_flight);
-        if let Some(m) = carrier_metrics {
-            m.answered(started.elapsed(), &outcomes);
-        }
-        let mut results: Vec<SubmissionResult> = outcomes
-            .into_iter()
-            .map(|o| {
-                let (segments, encoding, note) =
-                    prepared.remove(&o.id).unwrap_or((0, String::new(), None));
-                let note = match (note, o.note) {
-                    (Some(a), Some(b)) => Some(format!("{a} {b}")),
-                    (a, b) => a.or(b),
-                };
-                SubmissionResult {
-                    id: o.id,
-                    status_code: o.status_code,
-                    carrier_message_id: o.carrier_message_id,
-                    segments,
-                    encoding,
-                    note,
-                }
-            })
-            .collect();
-        // A carrier that forgot a submission: whether it left is unknown.
-        for (id, (segments, encoding, _)) in prepared {
-            results.push(SubmissionResult {
-                id,
-                status_code: codes::UNKNOWN,
-                carrier_message_id: None,
-                segments,
-                encoding,
-                note: Some("The carrier gave no answer; delivery unknown.".into()),
-            });
-        }
-        results
-    }
-
     /// Applies the receipts (and, later, inbound texts) carriers have reported so far.
     pub async fn drain_events(&self) -> StoreResult<usize> {
         let mut rx = self.inner.events.lock().await;
@@ -577,9 +348,9 @@ impl Engine {
     }
 
     /// Applies the receipts that match a recorded submission; returns the indexes of the
-    /// others (ascending).
+    /// others (ascending), which are held and tried again: a receipt may come back before the
+    /// answer carrying its message id is recorded.
     async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
-        let _recorded = self.inner.handing.write().await;
         let unmatched = self.inner.store.unmatched_receipts(receipts).await?;
         if unmatched.is_empty() {
             self.inner
@@ -837,6 +608,8 @@ impl Engine {
             tokio::spawn(async move { engine.receipt_worker(&mut stop).await })
         };
         let _ = shutdown.wait_for(|s| *s).await;
+        // Batches in flight write nothing more and settle (API.md §8 SIGTERM).
+        self.inner.stop.send_replace(true);
         for t in tasks {
             let _ = t.await;
         }

@@ -77,13 +77,13 @@ impl CarrierMetrics {
         GaugeShare::add(self.in_flight.clone(), texts as f64)
     }
 
-    /// The batch's answers: its duration, and the texts not accepted by status code.
-    pub(crate) fn answered(&self, took: std::time::Duration, outcomes: &[carrier::SubmitOutcome]) {
+    /// The batch's answers: its duration, and the texts not accepted by status code (texts
+    /// that never left, 1000, are not counted).
+    pub(crate) fn answered(&self, took: std::time::Duration, codes: &[i32]) {
         self.batch_seconds.record(took);
-        let refused = outcomes
-            .iter()
-            .map(|o| o.status_code)
-            .filter(|code| *code != store::codes::DELIVERED_TO_AGGREGATOR);
+        let refused = codes.iter().copied().filter(|code| {
+            *code != store::codes::DELIVERED_TO_AGGREGATOR && *code != store::codes::QUEUED
+        });
         for (code, n) in tally(refused) {
             metrics::counter!(CARRIER_FAILURES, "carrier" => self.name.clone(),
                 "status_code" => code_label(code))

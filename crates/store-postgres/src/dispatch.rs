@@ -1,6 +1,7 @@
-//! Handing recipients over (API.md §4 "What a send does" 2, 5, 6; §5 receipts; §7 cancel): the
-//! dispatcher claims ready recipients of Started sends, records them durably as submitting
-//! before they leave, records the carrier's answers, and receipts raise their codes later.
+//! Handing recipients over (API.md §4 "What a send does" 2, 5, 6; §5 receipts; §7 cancel; §8
+//! leases): the dispatcher claims ready recipients of Started sends under a lease (they stay
+//! ready), records each durably as submitting just before it is written to the carrier, renews
+//! its leases while it works, records the carrier's answers, and receipts raise codes later.
 //!
 //! Any number of processes dispatch one send at once. The rules that keep that safe:
 //! - A claim takes the send's row in `FOR KEY SHARE` mode (claims share it) and then its
@@ -77,7 +78,8 @@ pub(crate) async fn dispatchable_sends(
     let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
         with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
         "WHERE s.state = 'Started' AND s.next_at <= $1 ",
-        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready') ",
+        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
+        "AND (r.lease_until IS NULL OR r.lease_until < $1)) ",
         "ORDER BY s.due_at, s.pk LIMIT $2"
     ))
     .bind(now)
@@ -122,9 +124,9 @@ pub(crate) async fn pause_send(store: &PgStore, token: &str, until: Millis) -> S
 type ClaimRow = (i64, String, bool, Option<String>, Option<String>);
 
 /// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
-/// statement that locks the next `limit` ready recipients in queue order, skipping those other
-/// claims hold, and records the Subscribed ones as submitting under `owner` and the others as
-/// suppressed. When a whole batch is suppressed it takes the next one, so an empty answer means
+/// statement that locks the next `limit` ready recipients in queue order that no live lease
+/// holds, skipping those other claims are taking, and leases the Subscribed ones to `owner`
+/// (they stay ready) and records the others as suppressed. When a whole batch is suppressed it takes the next one, so an empty answer means
 /// nothing is ready for this caller.
 pub(crate) async fn claim_recipients(
     store: &PgStore,
@@ -169,10 +171,11 @@ async fn claim_in(
                      WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
                      AND s.status = 'Subscribed') AS subscribed \
                  FROM recipients r WHERE r.send_pk = $1 AND r.state = 'ready' \
+                 AND (r.lease_until IS NULL OR r.lease_until < $6) \
                  ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
              claimed AS ( \
                  UPDATE recipients SET \
-                 state = CASE WHEN b.subscribed THEN 'submitting' ELSE 'done' END, \
+                 state = CASE WHEN b.subscribed THEN 'ready' ELSE 'done' END, \
                  outcome = CASE WHEN b.subscribed THEN NULL ELSE 'suppressed' END, \
                  lease_owner = CASE WHEN b.subscribed THEN $4 END, \
                  lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
@@ -221,17 +224,86 @@ async fn claim_in(
     Ok(Ending::Commit(claimed))
 }
 
-/// One statement for the whole batch. Only rows still submitting change: a recipient that
-/// recovery already settled as 3400 Unknown keeps that. The recipient's `carrier` (the send's,
-/// fixed at expansion) is recorded here, with the message id receipts will name.
+/// Marks the claimed recipients about to be written as submitting, in one statement; only rows
+/// `owner` still holds (ready under its live lease) change.
+pub(crate) async fn mark_submitting(
+    store: &PgStore,
+    owner: &str,
+    ids: &[i64],
+    now: Millis,
+    lease_until: Millis,
+) -> StoreResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let mut marked: Vec<i64> = sqlx::query_scalar(
+        "UPDATE recipients SET state = 'submitting', lease_until = $3, updated_at = $4 \
+         WHERE pk = ANY($1) AND state = 'ready' AND lease_owner = $2 AND lease_until >= $4 \
+         RETURNING pk",
+    )
+    .bind(&sorted)
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("record recipients as submitting"))?;
+    marked.sort_unstable();
+    Ok(marked)
+}
+
+pub(crate) async fn renew_leases(
+    store: &PgStore,
+    owner: &str,
+    ids: &[i64],
+    lease_until: Millis,
+) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let renewed = sqlx::query(
+        "UPDATE recipients SET lease_until = $3 \
+         WHERE pk = ANY($1) AND lease_owner = $2 AND state IN ('ready', 'submitting')",
+    )
+    .bind(&sorted)
+    .bind(owner)
+    .bind(lease_until)
+    .execute(&store.pool)
+    .await
+    .map_err(db("renew leases"))?
+    .rows_affected();
+    Ok(renewed)
+}
+
+/// One transaction for the whole batch: the answers (rows `owner` holds only: claimed or
+/// submitting under its lease, or settled 3400 by recovery from its lease), then, for answers
+/// that put a recipient back in the queue, its send if canceled meanwhile (the recipient is
+/// canceled) or finished by recovery (the send goes on). The recipient's `carrier` (the send's,
+/// fixed at expansion) is recorded with the message id receipts will name.
 pub(crate) async fn record_submissions(
     store: &PgStore,
+    owner: &str,
     results: &[SubmissionResult],
     now: Millis,
 ) -> StoreResult<()> {
     if results.is_empty() {
         return Ok(());
     }
+    let mut tx = store.begin().await?;
+    let work = record_in(&mut tx, owner, results, now).await;
+    settle(tx, work, "commit submissions").await
+}
+
+async fn record_in(
+    tx: &mut Transaction<'static, Postgres>,
+    owner: &str,
+    results: &[SubmissionResult],
+    now: Millis,
+) -> StoreResult<Ending<()>> {
     let mut sorted: Vec<&SubmissionResult> = results.iter().collect();
     sorted.sort_by_key(|r| r.id);
     let pks: Vec<i64> = sorted.iter().map(|r| r.id).collect();
@@ -244,18 +316,27 @@ pub(crate) async fn record_submissions(
     let segments: Vec<i32> = sorted.iter().map(|r| r.segments).collect();
     let encodings: Vec<&str> = sorted.iter().map(|r| r.encoding.as_str()).collect();
     let notes: Vec<Option<&str>> = sorted.iter().map(|r| r.note.as_deref()).collect();
-    sqlx::query(
+    // $8 2600 and $10 1000 go back to the queue (1000: untouched); any other code settles.
+    let requeued: Vec<i64> = sqlx::query_scalar::<_, Option<i64>>(
         "UPDATE recipients SET \
-         status_code = CASE WHEN u.status_code = $8 THEN 1000 ELSE u.status_code END, \
-         carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
-         carrier_message_id = u.carrier_message_id, segments = u.segments, \
-         encoding = u.encoding, note = u.note, \
-         state = CASE WHEN u.status_code = $8 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
-         lease_until = NULL, updated_at = $7, \
-         submitted_at = CASE WHEN u.status_code = $8 THEN NULL ELSE $7 END \
+         status_code = CASE WHEN u.status_code IN ($8, $10) THEN $10 ELSE u.status_code END, \
+         carrier = CASE WHEN u.status_code = $10 THEN recipients.carrier \
+         ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
+         carrier_message_id = CASE WHEN u.status_code = $10 THEN recipients.carrier_message_id \
+         ELSE u.carrier_message_id END, \
+         segments = CASE WHEN u.status_code = $10 THEN recipients.segments ELSE u.segments END, \
+         encoding = CASE WHEN u.status_code = $10 THEN recipients.encoding ELSE u.encoding END, \
+         note = CASE WHEN u.status_code <> $10 THEN u.note \
+         WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
+         state = CASE WHEN u.status_code IN ($8, $10) THEN 'ready' ELSE 'done' END, \
+         lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = $7, \
+         submitted_at = CASE WHEN u.status_code IN ($8, $10) THEN NULL ELSE $7 END \
          FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
          $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
-         WHERE recipients.pk = u.pk AND recipients.state = 'submitting'",
+         WHERE recipients.pk = u.pk AND ( \
+         (recipients.state IN ('ready', 'submitting') AND recipients.lease_owner = $9) \
+         OR (recipients.state = 'done' AND recipients.recovered_from = $9)) \
+         RETURNING CASE WHEN recipients.state = 'ready' THEN recipients.send_pk END",
     )
     .bind(&pks)
     .bind(&codes)
@@ -265,10 +346,38 @@ pub(crate) async fn record_submissions(
     .bind(&notes)
     .bind(now)
     .bind(store::codes::THROTTLED)
-    .execute(&store.pool)
+    .bind(owner)
+    .bind(store::codes::QUEUED)
+    .fetch_all(&mut **tx)
     .await
-    .map_err(db("record submissions"))?;
-    Ok(())
+    .map_err(db("record submissions"))?
+    .into_iter()
+    .flatten()
+    .collect::<HashSet<i64>>()
+    .into_iter()
+    .collect();
+    if !requeued.is_empty() {
+        sqlx::query(
+            "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = $2 \
+             WHERE state = 'ready' AND send_pk IN (SELECT pk FROM sends \
+             WHERE pk = ANY($1) AND state = 'Canceled')",
+        )
+        .bind(&requeued)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(db("cancel requeued recipients"))?;
+        sqlx::query(
+            "UPDATE sends SET state = 'Started', completed_at = NULL, next_at = $2 \
+             WHERE pk = ANY($1) AND state = 'Finished'",
+        )
+        .bind(&requeued)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(db("reopen sends"))?;
+    }
+    Ok(Ending::Commit(()))
 }
 
 /// The receipts that match no recipient, as ascending indexes into `receipts`.
@@ -349,7 +458,8 @@ async fn recover_in(
              SELECT pk FROM recipients WHERE state = 'submitting' AND lease_until < $1 \
              ORDER BY pk FOR UPDATE SKIP LOCKED) \
          UPDATE recipients SET state = 'done', status_code = $2, note = $3, \
-         lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         recovered_from = recipients.lease_owner, lease_owner = NULL, lease_until = NULL, \
+         updated_at = $1 \
          FROM expired WHERE recipients.pk = expired.pk",
     )
     .bind(now)
@@ -491,7 +601,8 @@ async fn cancel_in(
         )));
     }
     let canceled = sqlx::query(
-        "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = $2 \
+        "UPDATE recipients SET state = 'done', outcome = 'canceled', lease_owner = NULL, \
+         lease_until = NULL, updated_at = $2 \
          WHERE send_pk = $1 AND state = 'ready'",
     )
     .bind(send.pk)

@@ -71,6 +71,15 @@ pub(crate) async fn release_leases(store: &PgStore, owner: &str) -> StoreResult<
     .execute(&store.pool)
     .await
     .map_err(db("release expansion leases"))?;
+    // Claims on recipients that never left.
+    sqlx::query(
+        "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
+         WHERE state = 'ready' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(&store.pool)
+    .await
+    .map_err(db("release claims"))?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
-//! Handing recipients over (API.md §4 "What a send does" 2, 5, 6; §5 receipts; §7 cancel): the
-//! dispatcher claims ready recipients of Started sends, records them durably as submitting
-//! before they leave, records the carrier's answers, and receipts raise their codes later.
+//! Handing recipients over (API.md §4 "What a send does" 2, 5, 6; §5 receipts; §7 cancel; §8
+//! leases): the dispatcher claims ready recipients of Started sends under a lease (they stay
+//! ready), records each durably as submitting just before it is written to the carrier, renews
+//! its leases while it works, records the carrier's answers, and receipts raise codes later.
 //!
 //! Every statement is set-based: a batch of recipients travels as one JSON parameter that
 //! `json_each` turns back into rows, so a write transaction costs a fixed number of statements
@@ -62,7 +63,8 @@ pub(crate) async fn dispatchable_sends(
     let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
         with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
         "WHERE s.state = 'Started' AND s.next_at <= ?1 ",
-        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready') ",
+        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
+        "AND (r.lease_until IS NULL OR r.lease_until < ?1)) ",
         "ORDER BY s.due_at, s.pk LIMIT ?2"
     ))
     .bind(now)
@@ -107,11 +109,11 @@ pub(crate) async fn pause_send(store: &SqliteStore, token: &str, until: Millis) 
 /// attributes, its own text.
 type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
 
-/// One write transaction: reads the next `limit` ready recipients in queue order (pk) with
-/// their subscription check and their contact's attributes, then records the Subscribed ones
-/// as submitting under `owner` and the others as suppressed — two statements keyed by pk lists.
-/// When a whole batch is suppressed it takes the next one, so an empty answer means nothing is
-/// ready.
+/// One write transaction: reads the next `limit` ready recipients in queue order (pk) that no
+/// live lease holds, with their subscription check and their contact's attributes, then leases
+/// the Subscribed ones to `owner` (they stay ready) and records the others as suppressed — two
+/// statements keyed by pk lists. When a whole batch is suppressed it takes the next one, so an
+/// empty answer means nothing is ready.
 pub(crate) async fn claim_recipients(
     store: &SqliteStore,
     token: &str,
@@ -147,6 +149,7 @@ pub(crate) async fn claim_recipients(
              FROM recipients r \
              LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
              WHERE r.send_pk = ?1 AND r.state = 'ready' \
+             AND (r.lease_until IS NULL OR r.lease_until < ?6) \
              ORDER BY r.pk LIMIT ?2)",
         )
         .bind(send.pk)
@@ -154,6 +157,7 @@ pub(crate) async fn claim_recipients(
         .bind(code_pk)
         .bind(send.account_pk)
         .bind(send.replies)
+        .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(db("read recipients to claim"))?;
@@ -163,13 +167,13 @@ pub(crate) async fn claim_recipients(
             break;
         }
         let mut suppressed = Vec::new();
-        let mut submitting = Vec::new();
+        let mut leased = Vec::new();
         for (pk, mobile_number, subscribed, attributes, text) in rows {
             if subscribed == 0 {
                 suppressed.push(pk);
                 continue;
             }
-            submitting.push(pk);
+            leased.push(pk);
             claimed.push(ClaimedRecipient {
                 id: pk,
                 mobile_number,
@@ -177,23 +181,23 @@ pub(crate) async fn claim_recipients(
                 text,
             });
         }
-        if !submitting.is_empty() {
+        if !leased.is_empty() {
             sqlx::query(
-                "UPDATE recipients SET state = 'submitting', lease_owner = ?2, \
-                 lease_until = ?3, updated_at = ?4 \
+                "UPDATE recipients SET lease_owner = ?2, lease_until = ?3, updated_at = ?4 \
                  WHERE pk IN (SELECT value FROM json_each(?1))",
             )
-            .bind(json!(submitting).to_string())
+            .bind(json!(leased).to_string())
             .bind(owner)
             .bind(lease_until)
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(db("record recipients as submitting"))?;
+            .map_err(db("claim recipients"))?;
         }
         if !suppressed.is_empty() {
             sqlx::query(
-                "UPDATE recipients SET state = 'done', outcome = 'suppressed', updated_at = ?2 \
+                "UPDATE recipients SET state = 'done', outcome = 'suppressed', \
+                 lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
                  WHERE pk IN (SELECT value FROM json_each(?1))",
             )
             .bind(json!(suppressed).to_string())
@@ -211,11 +215,72 @@ pub(crate) async fn claim_recipients(
     Ok(claimed)
 }
 
-/// One statement for the whole batch. Only rows still submitting change: a recipient that
-/// recovery already settled as 3400 Unknown keeps that. The recipient's `carrier` (the send's,
-/// fixed at expansion) is recorded here, with the message id receipts will name.
+/// Marks the claimed recipients about to be written as submitting, in one statement; only rows
+/// `owner` still holds (ready under its live lease) change.
+pub(crate) async fn mark_submitting(
+    store: &SqliteStore,
+    owner: &str,
+    ids: &[i64],
+    now: Millis,
+    lease_until: Millis,
+) -> StoreResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = store.write().await?;
+    let mut marked: Vec<i64> = sqlx::query_scalar(
+        "UPDATE recipients SET state = 'submitting', lease_until = ?3, updated_at = ?4 \
+         WHERE pk IN (SELECT value FROM json_each(?1)) AND state = 'ready' \
+         AND lease_owner = ?2 AND lease_until >= ?4 \
+         RETURNING pk",
+    )
+    .bind(json!(ids).to_string())
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("record recipients as submitting"))?;
+    tx.commit()
+        .await
+        .map_err(db("commit submitting recipients"))?;
+    marked.sort_unstable();
+    Ok(marked)
+}
+
+pub(crate) async fn renew_leases(
+    store: &SqliteStore,
+    owner: &str,
+    ids: &[i64],
+    lease_until: Millis,
+) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.write().await?;
+    let renewed = sqlx::query(
+        "UPDATE recipients SET lease_until = ?3 \
+         WHERE pk IN (SELECT value FROM json_each(?1)) AND lease_owner = ?2 \
+         AND state IN ('ready', 'submitting')",
+    )
+    .bind(json!(ids).to_string())
+    .bind(owner)
+    .bind(lease_until)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("renew leases"))?
+    .rows_affected();
+    tx.commit().await.map_err(db("commit renewed leases"))?;
+    Ok(renewed)
+}
+
+/// Two statements for the whole batch: the answers, then the sends that answers for recovered
+/// recipients reopen. Only rows `owner` holds change (claimed or submitting under its lease, or
+/// settled 3400 by recovery from its lease). The recipient's `carrier` (the send's, fixed at
+/// expansion) is recorded with the message id receipts will name.
 pub(crate) async fn record_submissions(
     store: &SqliteStore,
+    owner: &str,
     results: &[SubmissionResult],
     now: Millis,
 ) -> StoreResult<()> {
@@ -236,26 +301,66 @@ pub(crate) async fn record_submissions(
         })
         .collect();
     let mut tx = store.write().await?;
-    sqlx::query(
+    // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
+    let requeued: Vec<(i64, i64)> = sqlx::query_as(
         "UPDATE recipients SET \
-         status_code = CASE WHEN u.status_code = ?3 THEN 1000 ELSE u.status_code END, \
-         carrier = (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk), \
-         carrier_message_id = u.carrier_message_id, segments = u.segments, \
-         encoding = u.encoding, note = u.note, \
-         state = CASE WHEN u.status_code = ?3 THEN 'ready' ELSE 'done' END, lease_owner = NULL, \
-         lease_until = NULL, updated_at = ?2, \
-         submitted_at = CASE WHEN u.status_code = ?3 THEN NULL ELSE ?2 END \
+         status_code = CASE WHEN u.status_code IN (?3, ?5) THEN ?5 ELSE u.status_code END, \
+         carrier = CASE WHEN u.status_code = ?5 THEN recipients.carrier \
+         ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
+         carrier_message_id = CASE WHEN u.status_code = ?5 THEN recipients.carrier_message_id \
+         ELSE u.carrier_message_id END, \
+         segments = CASE WHEN u.status_code = ?5 THEN recipients.segments ELSE u.segments END, \
+         encoding = CASE WHEN u.status_code = ?5 THEN recipients.encoding ELSE u.encoding END, \
+         note = CASE WHEN u.status_code <> ?5 THEN u.note \
+         WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
+         state = CASE WHEN u.status_code IN (?3, ?5) THEN 'ready' ELSE 'done' END, \
+         lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = ?2, \
+         submitted_at = CASE WHEN u.status_code IN (?3, ?5) THEN NULL ELSE ?2 END \
          FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
          j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
          j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
-         WHERE recipients.pk = u.pk AND recipients.state = 'submitting'",
+         WHERE recipients.pk = u.pk AND ( \
+         (recipients.state IN ('ready', 'submitting') AND recipients.lease_owner = ?4) \
+         OR (recipients.state = 'done' AND recipients.recovered_from = ?4)) \
+         RETURNING recipients.send_pk, recipients.state = 'ready'",
     )
     .bind(serde_json::Value::Array(rows).to_string())
     .bind(now)
     .bind(store::codes::THROTTLED)
-    .execute(&mut *tx)
+    .bind(owner)
+    .bind(store::codes::QUEUED)
+    .fetch_all(&mut *tx)
     .await
     .map_err(db("record submissions"))?;
+    // Back in the queue of a send canceled meanwhile: canceled. Of a send that recovery
+    // finished (it had settled this recipient 3400): the send goes on.
+    let requeued: HashSet<i64> = requeued
+        .into_iter()
+        .filter(|(_, ready)| *ready != 0)
+        .map(|(send_pk, _)| send_pk)
+        .collect();
+    if !requeued.is_empty() {
+        let pks = json!(requeued.into_iter().collect::<Vec<i64>>()).to_string();
+        sqlx::query(
+            "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = ?2 \
+             WHERE state = 'ready' AND send_pk IN (SELECT s.pk FROM sends s \
+             WHERE s.pk IN (SELECT value FROM json_each(?1)) AND s.state = 'Canceled')",
+        )
+        .bind(&pks)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("cancel requeued recipients"))?;
+        sqlx::query(
+            "UPDATE sends SET state = 'Started', completed_at = NULL, next_at = ?2 \
+             WHERE pk IN (SELECT value FROM json_each(?1)) AND state = 'Finished'",
+        )
+        .bind(&pks)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("reopen sends"))?;
+    }
     tx.commit().await.map_err(db("commit submissions"))
 }
 
@@ -294,8 +399,8 @@ const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unkn
 pub(crate) async fn recover_expired(store: &SqliteStore, now: Millis) -> StoreResult<u64> {
     let mut tx = store.write().await?;
     let recovered = sqlx::query(
-        "UPDATE recipients SET state = 'done', status_code = ?2, note = ?3, lease_owner = NULL, \
-         lease_until = NULL, updated_at = ?1 \
+        "UPDATE recipients SET state = 'done', status_code = ?2, note = ?3, \
+         recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
          WHERE state = 'submitting' AND lease_until < ?1",
     )
     .bind(now)
@@ -400,8 +505,9 @@ pub(crate) async fn unmatched_receipts(
         .collect())
 }
 
-/// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
-/// Recipients being handed over right now are not touched: they may already have left.
+/// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be,
+/// claimed ones included (the dispatcher cannot mark them submitting any more). Recipients
+/// being written right now (submitting) are not touched: they may already have left.
 pub(crate) async fn cancel_send(store: &SqliteStore, token: &str, now: Millis) -> StoreResult<u64> {
     let mut tx = store.write().await?;
     let send = send_ref(&mut *tx, token).await?;
@@ -412,7 +518,8 @@ pub(crate) async fn cancel_send(store: &SqliteStore, token: &str, now: Millis) -
         )));
     }
     let canceled = sqlx::query(
-        "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = ?2 \
+        "UPDATE recipients SET state = 'done', outcome = 'canceled', lease_owner = NULL, \
+         lease_until = NULL, updated_at = ?2 \
          WHERE send_pk = ?1 AND state = 'ready'",
     )
     .bind(send.pk)

@@ -69,6 +69,16 @@ pub(crate) async fn release_leases(store: &SqliteStore, owner: &str) -> StoreRes
         .execute(&mut *tx)
         .await
         .map_err(db("release expansion leases"))?;
+    // Claims on recipients that never left; submitting ones keep their lease (they may have
+    // left: only recovery may settle them).
+    sqlx::query(
+        "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
+         WHERE state = 'ready' AND lease_owner = ?1",
+    )
+    .bind(owner)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("release claims"))?;
     tx.commit().await.map_err(db("commit released leases"))
 }
 

@@ -511,12 +511,30 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<ClaimedRecipient>> {
         dispatch::claim_recipients(self, token, owner, now, lease_until, limit).await
     }
+    async fn mark_submitting(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<i64>> {
+        dispatch::mark_submitting(self, owner, ids, now, lease_until).await
+    }
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        lease_until: Millis,
+    ) -> StoreResult<u64> {
+        dispatch::renew_leases(self, owner, ids, lease_until).await
+    }
     async fn record_submissions(
         &self,
+        owner: &str,
         results: &[SubmissionResult],
         now: Millis,
     ) -> StoreResult<()> {
-        dispatch::record_submissions(self, results, now).await
+        dispatch::record_submissions(self, owner, results, now).await
     }
     async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
         dispatch::finish_if_done(self, token, now).await

@@ -85,7 +85,13 @@ macro_rules! store_conformance_tests {
             expired_expansion_lease_is_taken_over_and_lost_by_its_old_owner,
             claim_hands_out_ready_recipients_once_and_suppresses_opted_out_numbers,
             recorded_submissions_settle_recipients_and_finish_the_send,
-            expired_hand_overs_become_unknown_and_are_never_claimed_again,
+            expired_submissions_become_unknown_and_expired_claims_are_taken_again,
+            a_late_answer_replaces_recoverys_unknown,
+            a_late_answer_that_nothing_left_reopens_a_send_recovery_finished,
+            only_the_claims_owner_marks_renews_and_records,
+            renewed_leases_outlive_their_first_end,
+            a_canceled_send_takes_its_claims_back_and_a_late_requeue_is_canceled,
+            released_claims_are_claimable_at_once,
             receipts_raise_codes_and_only_a_throttled_code_may_go_down,
             a_throttled_submission_is_queued_again_until_its_retry_decides,
             unmatched_receipts_are_those_without_a_recorded_submission,
@@ -3259,6 +3265,7 @@ pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &
     ok(
         store
             .record_submissions(
+                "worker-1",
                 &[
                     accepted_by_carrier(&claimed[0], "m-1"),
                     SubmissionResult {
@@ -3342,7 +3349,21 @@ pub async fn recorded_submissions_settle_recipients_and_finish_the_send(store: &
     assert_eq!(counts_of(store, token, done_at).await.delivered, 1);
 }
 
-pub async fn expired_hand_overs_become_unknown_and_are_never_claimed_again(store: &dyn Store) {
+/// Marks `claimed` submitting for `owner` (leave to write them), asserting all were marked.
+async fn leaving(store: &dyn Store, owner: &str, claimed: &[ClaimedRecipient], now: Millis) {
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    assert_eq!(
+        ok(
+            store.mark_submitting(owner, &ids, now, now + HOUR).await,
+            "mark submitting"
+        ),
+        ids
+    );
+}
+
+pub async fn expired_submissions_become_unknown_and_expired_claims_are_taken_again(
+    store: &dyn Store,
+) {
     delivery_fixture(store).await;
     given_members(store, "list-a", &[D1, D2, D3]).await;
     given_subscribed(store, &[D1, D2, D3]).await;
@@ -3357,7 +3378,21 @@ pub async fn expired_hand_overs_become_unknown_and_are_never_claimed_again(store
         "claim",
     );
     assert_eq!(numbers_of(&claimed), vec![D1, D2]);
-
+    // D1 leaves; D2 is claimed but never written.
+    assert_eq!(
+        ok(
+            store
+                .mark_submitting("worker-1", &[claimed[0].id], now, now + 100)
+                .await,
+            "mark"
+        ),
+        vec![claimed[0].id]
+    );
+    // A claim under a live lease is no one else's.
+    assert_eq!(
+        numbers_of(&claim(store, token, now + 50, 10).await),
+        vec![D3]
+    );
     assert_eq!(
         ok(
             store.recover_expired(now + 100).await,
@@ -3370,52 +3405,338 @@ pub async fn expired_hand_overs_become_unknown_and_are_never_claimed_again(store
             store.recover_expired(now + 101).await,
             "recover after lease"
         ),
-        2
+        1,
+        "only the submission that may have left"
     );
     assert_eq!(
         ok(store.recover_expired(now + 102).await, "recover again"),
         0
     );
-    // The crashed worker's late answer does not overwrite the unknown outcome.
+    let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
+    assert_eq!(page[0].status_code, codes::UNKNOWN);
+    assert_eq!(
+        page[0].note.as_deref(),
+        Some("Process stopped after hand-off; delivery unknown.")
+    );
+    assert_eq!(page[1].status_code, codes::QUEUED);
+    // The expired claim (D2) is taken again, and only it: D3 is still held by its claim.
+    let again = claim(store, token, now + 200, 10).await;
+    assert_eq!(numbers_of(&again), vec![D2]);
+    assert_eq!(claim(store, token, now + 200, 10).await, Vec::new());
+}
+
+pub async fn a_late_answer_replaces_recoverys_unknown(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "lateanswer0000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    start_send(store, token, T0).await;
+    let claimed = ok(
+        store.claim_recipients(token, "slow", T0, T0 + 100, 2).await,
+        "claim",
+    );
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    ok(
+        store.mark_submitting("slow", &ids, T0, T0 + 100).await,
+        "mark",
+    );
+    assert_eq!(ok(store.recover_expired(T0 + 101).await, "recover"), 2);
+    assert_eq!(state_of(store, token).await.state, SendState::Finished);
+    // Another process's answer changes nothing; the slow owner's replaces the 3400, with the
+    // carrier's id (so its receipt matches) — a code going down, as API.md §8 allows.
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "late")], now + 103)
+            .record_submissions(
+                "another",
+                &[accepted_by_carrier(&claimed[0], "x")],
+                T0 + 102,
+            )
+            .await,
+        "foreign record",
+    );
+    ok(
+        store
+            .record_submissions(
+                "slow",
+                &[accepted_by_carrier(&claimed[0], "late-1")],
+                T0 + 103,
+            )
             .await,
         "late record",
     );
     let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
-    for entry in &page[..2] {
-        assert_eq!(entry.status_code, codes::UNKNOWN);
-        assert_eq!(
-            entry.note.as_deref(),
-            Some("Process stopped after hand-off; delivery unknown.")
-        );
-    }
-    assert_eq!(page[2].status_code, codes::QUEUED);
-
-    let rest = claim(store, token, now + 200, 10).await;
+    assert_eq!(page[0].status_code, codes::DELIVERED_TO_AGGREGATOR);
+    assert_eq!(page[1].status_code, codes::UNKNOWN);
+    let receipt = Receipt {
+        carrier: "simulator".into(),
+        carrier_message_id: "late-1".into(),
+        status_code: codes::DELIVERED,
+    };
     assert_eq!(
-        numbers_of(&rest),
-        vec![D3],
-        "only the never-claimed recipient"
+        ok(
+            store
+                .unmatched_receipts(std::slice::from_ref(&receipt))
+                .await,
+            "match"
+        ),
+        Vec::<usize>::new()
     );
-    assert_eq!(claim(store, token, now + 200, 10).await, Vec::new());
+    ok(store.apply_receipts(&[receipt], T0 + 104).await, "receipt");
+    let counts = counts_of(store, token, T0 + 104).await;
+    assert_eq!((counts.delivered, counts.unknown), (1, 1));
+    // Only once: a second answer for it changes nothing.
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&rest[0], "m-3")], now + 201)
+            .record_submissions(
+                "slow",
+                &[accepted_by_carrier(&claimed[0], "late-2")],
+                T0 + 105,
+            )
+            .await,
+        "second late record",
+    );
+    assert_eq!(counts_of(store, token, T0 + 105).await.delivered, 1);
+}
+
+pub async fn a_late_answer_that_nothing_left_reopens_a_send_recovery_finished(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1]).await;
+    given_subscribed(store, &[D1]).await;
+    let token = "latequeued0000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    start_send(store, token, T0).await;
+    let claimed = ok(
+        store.claim_recipients(token, "slow", T0, T0 + 100, 1).await,
+        "claim",
+    );
+    ok(
+        store
+            .mark_submitting("slow", &[claimed[0].id], T0, T0 + 100)
+            .await,
+        "mark",
+    );
+    assert_eq!(ok(store.recover_expired(T0 + 101).await, "recover"), 1);
+    assert_eq!(state_of(store, token).await.state, SendState::Finished);
+    let never_left = SubmissionResult {
+        id: claimed[0].id,
+        status_code: codes::QUEUED,
+        carrier_message_id: None,
+        segments: 0,
+        encoding: String::new(),
+        note: None,
+    };
+    ok(
+        store
+            .record_submissions("slow", &[never_left], T0 + 102)
+            .await,
+        "late requeue",
+    );
+    let send = state_of(store, token).await;
+    assert_eq!(send.state, SendState::Started, "the send goes on");
+    assert_eq!(send.completed_at, None);
+    let counts = counts_of(store, token, T0 + 102).await;
+    assert_eq!((counts.queued, counts.unknown), (1, 0));
+    let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
+    assert_eq!(page[0].note, None, "recovery's note goes with its 3400");
+    let again = claim(store, token, T0 + 103, 10).await;
+    assert_eq!(numbers_of(&again), vec![D1]);
+    ok(
+        store
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&again[0], "m-1")],
+                T0 + 104,
+            )
             .await,
         "record",
     );
-    assert!(ok(store.finish_if_done(token, now + 201).await, "finish"));
-    assert_eq!(
-        counts_of(store, token, now + 201).await,
-        SendCounts {
-            recipients: 3,
-            sent: 1,
-            unknown: 2,
-            ..SendCounts::default()
-        }
+    assert!(ok(store.finish_if_done(token, T0 + 104).await, "finish"));
+}
+
+pub async fn only_the_claims_owner_marks_renews_and_records(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "ownersonly0000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    start_send(store, token, T0).await;
+    let claimed = ok(
+        store
+            .claim_recipients(token, "worker-1", T0, T0 + 100, 2)
+            .await,
+        "claim",
     );
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    assert_eq!(
+        ok(
+            store.mark_submitting("other", &ids, T0, T0 + 100).await,
+            "foreign mark"
+        ),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ok(
+            store.renew_leases("other", &ids, T0 + 500).await,
+            "foreign renew"
+        ),
+        0
+    );
+    ok(
+        store
+            .record_submissions("other", &[accepted_by_carrier(&claimed[0], "x")], T0 + 1)
+            .await,
+        "foreign record",
+    );
+    assert_eq!(counts_of(store, token, T0 + 1).await.queued, 2);
+    // An expired claim cannot be marked by its old owner: another may have taken it.
+    assert_eq!(
+        ok(
+            store
+                .mark_submitting("worker-1", &ids, T0 + 101, T0 + 200)
+                .await,
+            "expired mark"
+        ),
+        Vec::<i64>::new()
+    );
+    let taken = ok(
+        store
+            .claim_recipients(token, "worker-2", T0 + 101, T0 + 300, 2)
+            .await,
+        "take over",
+    );
+    assert_eq!(numbers_of(&taken), vec![D1, D2]);
+    // The old owner's answers (it wrote nothing) change nothing of the new claim.
+    ok(
+        store
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&claimed[1], "y")],
+                T0 + 102,
+            )
+            .await,
+        "stale record",
+    );
+    assert_eq!(
+        ok(
+            store
+                .mark_submitting("worker-2", &[taken[1].id], T0 + 102, T0 + 300)
+                .await,
+            "mark"
+        ),
+        vec![taken[1].id]
+    );
+    ok(
+        store
+            .record_submissions(
+                "worker-2",
+                &[accepted_by_carrier(&taken[1], "m-2")],
+                T0 + 103,
+            )
+            .await,
+        "record",
+    );
+    let page = ok(store.tracking_page(token, 1, 10).await, "tracking");
+    assert_eq!(page[0].status_code, codes::QUEUED);
+    assert_eq!(page[1].status_code, codes::DELIVERED_TO_AGGREGATOR);
+}
+
+pub async fn renewed_leases_outlive_their_first_end(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "renewlease0000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    start_send(store, token, T0).await;
+    let claimed = ok(
+        store
+            .claim_recipients(token, "worker-1", T0, T0 + 100, 2)
+            .await,
+        "claim",
+    );
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    ok(
+        store
+            .mark_submitting("worker-1", &ids[..1], T0, T0 + 100)
+            .await,
+        "mark",
+    );
+    assert_eq!(
+        ok(
+            store.renew_leases("worker-1", &ids, T0 + 1_000).await,
+            "renew"
+        ),
+        2
+    );
+    assert_eq!(ok(store.recover_expired(T0 + 500).await, "recover"), 0);
+    assert_eq!(claim(store, token, T0 + 500, 10).await, Vec::new());
+    assert_eq!(
+        ok(store.recover_expired(T0 + 1_001).await, "recover after"),
+        1
+    );
+}
+
+pub async fn a_canceled_send_takes_its_claims_back_and_a_late_requeue_is_canceled(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2, D3]).await;
+    given_subscribed(store, &[D1, D2, D3]).await;
+    let token = "cancelclaim000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    start_send(store, token, T0).await;
+    let claimed = claim(store, token, T0, 3).await;
+    leaving(store, "worker-1", &claimed[..1], T0).await;
+    // D1 is being written; D2 and D3 are claimed but have not left.
+    assert_eq!(ok(store.cancel_send(token, T0 + 1).await, "cancel"), 2);
+    assert_eq!(
+        ok(
+            store
+                .mark_submitting("worker-1", &[claimed[1].id], T0 + 2, T0 + HOUR)
+                .await,
+            "mark after cancel"
+        ),
+        Vec::<i64>::new(),
+        "a canceled recipient is never written"
+    );
+    // The carrier took nothing for D1 (2600): it cannot go back to a canceled send's queue.
+    let throttled = SubmissionResult {
+        id: claimed[0].id,
+        status_code: codes::THROTTLED,
+        carrier_message_id: None,
+        segments: 1,
+        encoding: "GSM-7".into(),
+        note: Some("Throttled; queued again.".into()),
+    };
+    ok(
+        store
+            .record_submissions("worker-1", &[throttled], T0 + 3)
+            .await,
+        "record",
+    );
+    let counts = counts_of(store, token, T0 + 3).await;
+    assert_eq!((counts.canceled, counts.queued), (3, 0));
+    assert_eq!(state_of(store, token).await.state, SendState::Canceled);
+}
+
+pub async fn released_claims_are_claimable_at_once(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_members(store, "list-a", &[D1, D2]).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let token = "releasedcl0000000000000000";
+    given_send(store, list_send(token, &["list-a"], &[], false, T0)).await;
+    start_send(store, token, T0).await;
+    let claimed = claim(store, token, T0, 2).await;
+    leaving(store, "worker-1", &claimed[..1], T0).await;
+    ok(store.release_leases("worker-1").await, "release");
+    // The claim that never left is free; the submission that may have left is not.
+    let again = ok(
+        store
+            .claim_recipients(token, "worker-2", T0 + 1, T0 + HOUR, 10)
+            .await,
+        "claim again",
+    );
+    assert_eq!(numbers_of(&again), vec![D2]);
 }
 
 pub async fn receipts_raise_codes_and_only_a_throttled_code_may_go_down(store: &dyn Store) {
@@ -3432,7 +3753,10 @@ pub async fn receipts_raise_codes_and_only_a_throttled_code_may_go_down(store: &
         .zip(["m-1", "m-2", "m-3", "m-4"])
         .map(|(r, id)| accepted_by_carrier(r, id))
         .collect();
-    ok(store.record_submissions(&results, now).await, "record");
+    ok(
+        store.record_submissions("worker-1", &results, now).await,
+        "record",
+    );
 
     let receipt = |carrier: &str, id: &str, code: i32| Receipt {
         carrier: carrier.to_string(),
@@ -3529,6 +3853,7 @@ pub async fn a_throttled_submission_is_queued_again_until_its_retry_decides(stor
     ok(
         store
             .record_submissions(
+                "worker-1",
                 &[accepted_by_carrier(&claimed[0], "m-1"), throttled],
                 now + 1,
             )
@@ -3549,7 +3874,11 @@ pub async fn a_throttled_submission_is_queued_again_until_its_retry_decides(stor
     );
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&again[0], "m-2")], now + 4)
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&again[0], "m-2")],
+                now + 4,
+            )
             .await,
         "record the retry",
     );
@@ -3592,7 +3921,11 @@ pub async fn unmatched_receipts_are_those_without_a_recorded_submission(store: &
     );
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now + 1)
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&claimed[0], "m-1")],
+                now + 1,
+            )
             .await,
         "record",
     );
@@ -3614,6 +3947,7 @@ pub async fn canceling_settles_waiting_recipients_and_final_sends_conflict(store
     start_send(store, started, now).await;
     let claimed = claim(store, started, now, 1).await;
     assert_eq!(numbers_of(&claimed), vec![D1]);
+    leaving(store, "worker-1", &claimed, now).await;
 
     assert_eq!(
         ok(
@@ -3633,7 +3967,11 @@ pub async fn canceling_settles_waiting_recipients_and_final_sends_conflict(store
     // The recipient already being handed over is recorded as usual.
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now + 2)
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&claimed[0], "m-1")],
+                now + 2,
+            )
             .await,
         "record",
     );
@@ -3715,7 +4053,10 @@ pub async fn canceling_settles_waiting_recipients_and_final_sends_conflict(store
         .iter()
         .map(|r| accepted_by_carrier(r, &format!("f-{}", r.mobile_number)))
         .collect();
-    ok(store.record_submissions(&results, now).await, "record");
+    ok(
+        store.record_submissions("worker-1", &results, now).await,
+        "record",
+    );
     assert!(ok(store.finish_if_done(finished, now).await, "finish"));
     assert_conflict(store.cancel_send(finished, now).await, "cancel finished");
     let failed = "cancelerror000000000000000";
@@ -3751,7 +4092,7 @@ pub async fn a_paused_send_counts_waiting_recipients_as_deferred(store: &dyn Sto
     let claimed = claim(store, token, now, 1).await;
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now)
+            .record_submissions("worker-1", &[accepted_by_carrier(&claimed[0], "m-1")], now)
             .await,
         "record",
     );
@@ -3829,6 +4170,7 @@ pub async fn queue_gauges_count_sends_by_state_and_waiting_deferred_and_leased_r
     given_send(store, list_send(paused, &["list-b"], &[], false, T0)).await;
     start_send(store, paused, now).await;
     let claimed = claim(store, going, now, 1).await;
+    leaving(store, "worker-1", &claimed, now).await;
     let until = now + HOUR;
     ok(store.pause_send(paused, until).await, "pause");
 
@@ -3854,7 +4196,7 @@ pub async fn queue_gauges_count_sends_by_state_and_waiting_deferred_and_leased_r
 
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], now)
+            .record_submissions("worker-1", &[accepted_by_carrier(&claimed[0], "m-1")], now)
             .await,
         "record",
     );
@@ -3891,7 +4233,7 @@ pub async fn tracking_is_ordered_by_number_then_list_and_paged(store: &dyn Store
     assert_eq!(numbers_of(&first), vec![D1]);
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&first[0], "m-1")], now)
+            .record_submissions("worker-1", &[accepted_by_carrier(&first[0], "m-1")], now)
             .await,
         "record",
     );
@@ -3962,10 +4304,19 @@ pub async fn send_next_at_follows_the_send(store: &dyn Store) {
         Some(due + HOUR)
     );
     let claimed = claim(store, token, due + HOUR, 10).await;
+    assert_eq!(
+        ok(store.send_next_at(token).await, "claimed, not handed over"),
+        Some(due + HOUR)
+    );
+    leaving(store, "worker-1", &claimed, due + HOUR).await;
     assert_eq!(ok(store.send_next_at(token).await, "all handed over"), None);
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], due + HOUR)
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&claimed[0], "m-1")],
+                due + HOUR,
+            )
             .await,
         "record",
     );
@@ -3995,6 +4346,7 @@ pub async fn delivery_methods_of_an_unknown_token_are_not_found(store: &dyn Stor
     ok(
         store
             .record_submissions(
+                "worker-1",
                 &[accepted_by_carrier(
                     &ClaimedRecipient {
                         id: 424_242,
@@ -4195,12 +4547,22 @@ async fn dispatch_worker(
         if claimed.is_empty() {
             return handed;
         }
+        // Only what is marked submitting may be written (a cancel may take claims back).
+        let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+        let leaving = ok(
+            store.mark_submitting(owner, &ids, T0, T0 + HOUR).await,
+            "mark submitting",
+        );
+        let claimed: Vec<ClaimedRecipient> = claimed
+            .into_iter()
+            .filter(|r| leaving.binary_search(&r.id).is_ok())
+            .collect();
         let results: Vec<SubmissionResult> = claimed
             .iter()
             .map(|r| accepted_by_carrier(r, &format!("msg-{}", r.id)))
             .collect();
         ok(
-            store.record_submissions(&results, T0).await,
+            store.record_submissions(owner, &results, T0).await,
             "record submissions",
         );
         ok(store.finish_if_done(token, T0).await, "finish if done");
@@ -4531,6 +4893,13 @@ pub async fn concurrent_recoveries_settle_each_expired_hand_over_once_on(stores:
             "claim",
         );
         assert_eq!(claimed.len(), 20);
+        let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+        ok(
+            stores[0]
+                .mark_submitting("stopped", &ids, T0, T0 + 10)
+                .await,
+            "mark",
+        );
         stranded.extend(claimed.into_iter().map(|r| r.mobile_number));
     }
     let recoveries = (0..4)
@@ -5009,7 +5378,10 @@ pub async fn replies_are_claimed_without_a_subscription_and_carry_their_text(sto
         .iter()
         .map(|r| accepted_by_carrier(r, &format!("m-{}", r.id)))
         .collect();
-    ok(store.record_submissions(&results, T0 + 5).await, "record");
+    ok(
+        store.record_submissions("worker-1", &results, T0 + 5).await,
+        "record",
+    );
     assert!(ok(store.finish_if_done("tok-r1", T0 + 5).await, "finish"));
     let page = ok(store.tracking_page("tok-r1", 1, 10).await, "tracking");
     assert_eq!(
@@ -5096,7 +5468,11 @@ pub async fn history_of_replies_and_of_a_contact_send(store: &dyn Store) {
     let claimed = claim(store, "tok-h1", T0 + 1, 10).await;
     ok(
         store
-            .record_submissions(&[accepted_by_carrier(&claimed[0], "m-1")], T0 + 2)
+            .record_submissions(
+                "worker-1",
+                &[accepted_by_carrier(&claimed[0], "m-1")],
+                T0 + 2,
+            )
             .await,
         "record",
     );

@@ -346,10 +346,11 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Pauses a send's hand-over until `until` (a blackout window).
     async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()>;
     /// Claims up to `limit` ready recipients of a `Started` send, in one transaction: numbers no
-    /// longer Subscribed on the send's code become suppressed; the rest are recorded durably as
-    /// submitting under `owner` until `lease_until` and returned with their attributes.
-    /// Empty only when nothing is ready (or the send is not `Started`): a batch that was all
-    /// suppressed is followed by the next one.
+    /// longer Subscribed on the send's code become suppressed; the rest are claimed by `owner`
+    /// until `lease_until` and returned with their attributes. A claimed recipient is still
+    /// waiting (nothing has left): other claims skip it while its lease lasts, and once the lease
+    /// has expired anyone may claim it again. Empty only when nothing is ready (or the send is
+    /// not `Started`): a batch that was all suppressed is followed by the next one.
     async fn claim_recipients(
         &self,
         token: &str,
@@ -358,22 +359,50 @@ pub trait Store: std::marker::Send + Sync + 'static {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedRecipient>>;
-    /// Records the carrier's answers for claimed recipients (one transaction). A recipient
-    /// answered 2600 (the carrier throttled it and accepted nothing) is queued again: ready
-    /// and 1000 Queued (its note says why) until the retry's outcome replaces it (API.md §5).
+    /// Records durably that the submissions of `ids` are about to be written to the carrier
+    /// (API.md §4.6): those still claimed by `owner` become submitting under `owner` until
+    /// `lease_until`; returns them (ascending). A recipient not returned must not be written
+    /// (its claim expired and was taken, or the send was canceled). After a crash a submitting
+    /// recipient is 3400 Unknown, never resubmitted.
+    async fn mark_submitting(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<i64>>;
+    /// Extends `owner`'s leases on those of `ids` it still holds (claimed or submitting) to
+    /// `lease_until` (API.md §8: leases follow the work). Returns how many it held.
+    async fn renew_leases(&self, owner: &str, ids: &[i64], lease_until: Millis)
+        -> StoreResult<u64>;
+    /// Records the carrier's answers for `owner`'s claimed or submitting recipients (one
+    /// transaction):
+    /// - 1000 (nothing left): back in the queue untouched, the lease given back;
+    /// - 2600 (the carrier took nothing): back in the queue as 1000 Queued with the note saying
+    ///   why, until the retry's outcome replaces it (API.md §5);
+    /// - any other code: settled with it, the carrier message id and the note.
+    ///
+    /// An answer for a recipient that recovery already settled as 3400 Unknown after `owner`'s
+    /// lease ran out replaces that 3400 (API.md §8; the carrier id is kept, so receipts match);
+    /// a 1000 or 2600 answer puts it back in the queue, and its send, if recovery finished it,
+    /// is `Started` again. Answers for recipients `owner` no longer holds change nothing.
     async fn record_submissions(
         &self,
+        owner: &str,
         results: &[SubmissionResult],
         now: Millis,
     ) -> StoreResult<()>;
     /// Moves a `Started` send with nothing left to hand over to `Finished`. True if it did.
     async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool>;
     /// Crash recovery: recipients left submitting with an expired lease become 3400 Unknown
-    /// (maybe sent: never resubmitted), and every `Started` send with nothing ready or
-    /// submitting left becomes `Finished` (its process may have stopped before finishing it).
-    /// Returns how many recipients were recovered.
+    /// (maybe sent: never resubmitted; the owner is remembered so that its late answer may still
+    /// replace the 3400), and every `Started` send with nothing ready or submitting left becomes
+    /// `Finished` (its process may have stopped before finishing it). Claimed recipients need no
+    /// recovery: their expired claims are simply taken again. Returns how many recipients were
+    /// recovered.
     async fn recover_expired(&self, now: Millis) -> StoreResult<u64>;
-    /// Graceful shutdown: gives back `owner`'s expansion leases so another worker resumes them.
+    /// Graceful shutdown: gives back `owner`'s expansion leases and its claims on recipients that
+    /// never left, so that another worker resumes them at once.
     async fn release_leases(&self, owner: &str) -> StoreResult<()>;
     /// Applies receipts: raises each matching recipient's code (2600 may be lowered).
     /// Returns how many recipients changed.

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use carrier::{Carrier, CarrierEvent, SmppCarrier, Submission};
+use carrier::{CarrierEvent, SmppCarrier, Submission};
 use serde_json::json;
 
 fn arg(name: &str, default: u64) -> u64 {
@@ -138,7 +138,7 @@ async fn main() {
                         token_id: None,
                     })
                     .collect();
-                for o in esme.submit(subs).await {
+                for o in carrier::submit_all(&*esme, subs).await {
                     match (o.status_code, o.carrier_message_id) {
                         (2000, Some(id)) => accepted.push(id),
                         _ => other += 1,

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use carrier::{Carrier, CarrierEvent, SmppCarrier, Submission};
+use carrier::{CarrierEvent, SmppCarrier, Submission};
 use serde_json::Value;
 use smsc_process::SmscProcess;
 
@@ -165,9 +165,11 @@ async fn tidings_esme_against_the_npm_smpp_server() {
     // One at a time, so the peer numbers them in this order.
     let mut outcomes = Vec::new();
     for (i, text) in [gsm, ucs2, long.as_str()].iter().enumerate() {
-        let out = esme
-            .submit(vec![submission(i as i64, &format!("1555555010{i}"), text)])
-            .await;
+        let out = carrier::submit_all(
+            &esme,
+            vec![submission(i as i64, &format!("1555555010{i}"), text)],
+        )
+        .await;
         assert_eq!(out[0].status_code, 2000, "{out:?}");
         outcomes.push(out[0].clone());
     }

@@ -8,7 +8,9 @@
 //! a permanent refusal; a transient refusal (ESME_RTHROTTLED, ESME_RMSGQFUL) is retried with
 //! backoff, and when it persists the submission comes back 2600 — the engine queues it again,
 //! nothing was accepted; 3400 when the connection ended after the submit was written and
-//! before its response came (never resent unless `on_unacknowledged = "resend"`).
+//! before its response came (never resent unless `on_unacknowledged = "resend"`). A text is
+//! written only with the hand-over's leave (`Handover::clear`), and one whose first part was
+//! not accepted yet goes back to the queue when the hand-over stops.
 //! The rate limit is the engine's; this carrier owns the window.
 
 pub mod session;
@@ -29,7 +31,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use crate::telemetry::GaugeShare;
-use crate::{Carrier, CarrierEvent, EventSink, Submission, SubmitOutcome};
+use crate::{Carrier, CarrierEvent, EventSink, Handover, Submission, SubmitOutcome};
 use session::{DeliverHandler, Reply, Session};
 use wire::Delivery;
 
@@ -519,21 +521,35 @@ impl Shared {
         self.generation.send_modify(|g| *g += 1);
     }
 
-    async fn submit_one(&self, s: Submission) -> SubmitOutcome {
-        let outcome = |status_code: i32, id: Option<String>, note: Option<String>| SubmitOutcome {
-            id: s.id,
-            status_code,
-            carrier_message_id: id,
-            note,
+    /// One text, part by part. The first part is written only with the hand-over's leave;
+    /// before it is accepted, a stopping hand-over takes the text back to the queue. Later parts
+    /// follow whatever happens, so that a text is never left half sent by a stop.
+    async fn submit_one(&self, s: Submission, handover: &Handover) {
+        let answer = |status_code: i32, id: Option<String>, note: Option<String>| {
+            handover.answer(SubmitOutcome {
+                id: s.id,
+                status_code,
+                carrier_message_id: id,
+                note,
+            })
         };
         let reference = self.reference.fetch_add(1, Ordering::Relaxed);
         let pdus = match wire::submit_pdus(&s.from, &s.to, &s.text, &self.addressing, reference) {
             Ok(p) => p,
-            Err(e) => return outcome(codes::FAILED_TO_AGGREGATOR, None, Some(e)),
+            Err(e) => return answer(codes::FAILED_TO_AGGREGATOR, None, Some(e)),
         };
         let total = pdus.len();
         let started = tokio::time::Instant::now();
         let mut ids: Vec<String> = Vec::with_capacity(total);
+        // Cleared by the hand-over; and whether any byte of the text reached a socket.
+        let mut cleared = false;
+        let mut written = false;
+        // Nothing of the text left: back to the queue (untouched when it was never cleared).
+        let not_sent = |cleared: bool, written: bool| {
+            if cleared && !written {
+                answer(codes::QUEUED, None, None);
+            }
+        };
         let part = |i: usize| {
             if total > 1 {
                 format!(" (part {} of {total})", i + 1)
@@ -545,15 +561,35 @@ impl Shared {
             let mut backoff = RETRY_FIRST;
             loop {
                 let first = ids.first().cloned();
+                let may_stop = first.is_none();
+                if may_stop && handover.is_stopping() {
+                    if written {
+                        return answer(
+                            codes::THROTTLED,
+                            None,
+                            Some("Not accepted before the stop; queued again.".into()),
+                        );
+                    }
+                    return not_sent(cleared, written);
+                }
                 let deadline = tokio::time::Instant::now() + WAIT_FOR_BIND;
-                let Some(session) = self.session(deadline).await else {
+                let session = tokio::select! {
+                    session = self.session(deadline) => session,
+                    _ = handover.stopping(), if may_stop => continue,
+                };
+                let Some(session) = session else {
                     return match first {
-                        None => outcome(
+                        None if !written => answer(
                             codes::THROTTLED,
                             None,
                             Some("No bind to the carrier is up; queued again.".into()),
                         ),
-                        Some(_) => outcome(
+                        None => answer(
+                            codes::THROTTLED,
+                            None,
+                            Some("No bind to the carrier came up to retry; queued again.".into()),
+                        ),
+                        Some(_) => answer(
                             codes::UNKNOWN,
                             first,
                             Some(format!(
@@ -563,9 +599,19 @@ impl Shared {
                         ),
                     };
                 };
-                let Ok(permit) = session.window.clone().acquire_owned().await else {
+                let permit = tokio::select! {
+                    permit = session.window.clone().acquire_owned() => permit,
+                    _ = handover.stopping(), if may_stop => continue,
+                };
+                let Ok(permit) = permit else {
                     continue; // the connection closed while waiting
                 };
+                if !cleared {
+                    if !handover.clear_one(s.id).await {
+                        return; // not written: back to the queue untouched
+                    }
+                    cleared = true;
+                }
                 let in_window = GaugeShare::add(self.metrics.window.clone(), 1.0);
                 let asked = Instant::now();
                 let reply = session
@@ -576,6 +622,9 @@ impl Shared {
                     self.metrics.response.record(asked.elapsed());
                 }
                 drop(permit);
+                if !matches!(reply, Reply::NotSent) {
+                    written = true;
+                }
                 let status = match reply {
                     Reply::Resp(resp) => {
                         let status = u32::from(resp.status());
@@ -597,7 +646,7 @@ impl Shared {
                             tracing::info!(carrier = %self.name, %why, "resending an unacknowledged submit");
                             continue;
                         }
-                        return outcome(
+                        return answer(
                             codes::UNKNOWN,
                             first,
                             Some(format!(
@@ -618,24 +667,27 @@ impl Shared {
                         TRANSIENT_BUDGET * 2
                     };
                     if next.duration_since(started) < budget {
-                        tokio::time::sleep(jitter(backoff)).await;
+                        tokio::select! {
+                            _ = tokio::time::sleep(jitter(backoff)) => {}
+                            _ = handover.stopping(), if may_stop => {}
+                        }
                         backoff = (backoff * 2).min(RETRY_MAX);
                         continue;
                     }
                     return match first {
-                        None => outcome(
+                        None => answer(
                             codes::THROTTLED,
                             None,
                             Some(format!("The carrier answered {name}; queued again.")),
                         ),
-                        Some(_) => outcome(
+                        Some(_) => answer(
                             codes::FAILED_TO_AGGREGATOR,
                             first,
                             Some(format!("Refused by the carrier: {name}{}.", part(i))),
                         ),
                     };
                 }
-                return outcome(
+                return answer(
                     codes::FAILED_TO_AGGREGATOR,
                     first,
                     Some(format!("Refused by the carrier: {name}{}.", part(i))),
@@ -653,7 +705,7 @@ impl Shared {
         let note = first
             .is_none()
             .then(|| "The carrier accepted the text without a message id.".to_string());
-        outcome(codes::DELIVERED_TO_AGGREGATOR, first, note)
+        answer(codes::DELIVERED_TO_AGGREGATOR, first, note)
     }
 }
 
@@ -738,9 +790,9 @@ impl Carrier for SmppCarrier {
         self.shared.settings.rate_limit
     }
 
-    async fn submit(&self, batch: Vec<Submission>) -> Vec<SubmitOutcome> {
+    async fn submit(&self, batch: Vec<Submission>, handover: &Handover) {
         let shared = &self.shared;
-        futures::future::join_all(batch.into_iter().map(|s| shared.submit_one(s))).await
+        futures::future::join_all(batch.into_iter().map(|s| shared.submit_one(s, handover))).await;
     }
 }
 

@@ -1,0 +1,11 @@
+-- Tidings SQLite schema, version 5: leases that follow the work (API.md §4.6, §8).
+--
+-- A recipient is now claimed in two steps. Claiming a batch leases its rows to a dispatcher
+-- while they stay `ready` (`lease_owner`, `lease_until`): nothing has left, other claims skip
+-- them while the lease lasts and anyone may take them once it has expired. Just before each
+-- submission is written to the carrier it becomes `submitting` (durably): after a crash only
+-- those are 3400 Unknown. The dispatcher renews both kinds of lease while it works.
+--
+-- `recovered_from`: the lease owner of a recipient that crash recovery settled as 3400 Unknown;
+-- that owner's late answer from the carrier still replaces the 3400 (API.md §8).
+ALTER TABLE recipients ADD COLUMN recovered_from TEXT;
