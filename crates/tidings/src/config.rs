@@ -477,6 +477,57 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_redacts_every_secret() {
+        let file: FileConfig = toml::from_str(
+            "database_url = \"postgres://u:pw@h/db\"\n[admin]\ntoken = \"t0p-secret-admin-token-0000\"\n\
+             [[carriers]]\nname = \"acme\"\ntype = \"http\"\nauth_token = \"hunter2\"\n\
+             base_url = \"https://h\"\n",
+        )
+        .expect("toml");
+        let shown_file = format!("{file:?}");
+        let c = Config::resolve(file, None, &env_of(&[])).expect("config");
+        for shown in [shown_file, format!("{c:?}"), format!("{:?}", c.carriers)] {
+            for secret in ["t0p-secret", "hunter2", ":pw@"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("https://h"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn admin_tokens_shorter_than_24_characters_are_refused() {
+        let with_token = |t: &str| {
+            let mut file = FileConfig::default();
+            file.admin.token = Some(t.to_string());
+            Config::resolve(file, None, &env_of(&[])).expect("config")
+        };
+        let err = with_token(&"x".repeat(23))
+            .check_admin_token()
+            .expect_err("23 characters");
+        assert!(err.to_string().contains("at least 24"), "{err}");
+        assert!(with_token(&"x".repeat(24)).check_admin_token().is_ok());
+        let generated = Config::resolve(FileConfig::default(), None, &env_of(&[])).expect("config");
+        assert!(
+            generated.check_admin_token().is_ok(),
+            "none configured: one is generated"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_ranges() {
+        let file: FileConfig =
+            toml::from_str("[api]\ntrusted_proxies = [\"10.0.0.1\", \"fd00::/8\"]\n")
+                .expect("toml");
+        let c = Config::resolve(file, None, &env_of(&[])).expect("config");
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.token_failure_rate, DEFAULT_TOKEN_FAILURE_RATE);
+        let bad: FileConfig =
+            toml::from_str("[api]\ntrusted_proxies = [\"proxy.example\"]\n").expect("toml");
+        let err = Config::resolve(bad, None, &env_of(&[])).expect_err("a host name");
+        assert!(err.to_string().contains("api.trusted_proxies"), "{err}");
+    }
+
+    #[test]
     fn public_url_gets_one_trailing_slash() {
         assert_eq!(
             normalize_public_url("https://x.example//").expect("url"),

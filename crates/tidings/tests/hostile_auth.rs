@@ -892,3 +892,47 @@ async fn serve_purges_expired_access_tokens() {
     let _ = stop.send(());
     let _ = served.await;
 }
+
+/// Starts `tidings smsc` with `listen` for its SMPP port; once its control port answers (it
+/// serves only after the start-up checks), stops it and returns what it logged.
+async fn smsc_log(listen: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("smsc.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["smsc", "--listen", listen, "--control", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start tidings smsc");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the smsc's first line");
+    let addrs: Value = serde_json::from_str(&line).expect("a JSON line with the addresses");
+    let control = format!(
+        "http://{}/submits",
+        addrs["control"].as_str().expect("control")
+    );
+    let answered = reqwest::get(&control).await.expect("control port");
+    assert_eq!(answered.status(), StatusCode::OK);
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::read_to_string(&log).expect("log")
+}
+
+#[tokio::test]
+async fn smsc_warns_when_it_listens_beyond_loopback() {
+    let open = smsc_log("0.0.0.0:0").await;
+    assert!(
+        open.contains("listens beyond loopback"),
+        "no warning for 0.0.0.0: {open}"
+    );
+    let local = smsc_log("127.0.0.1:0").await;
+    assert!(
+        !local.contains("beyond loopback"),
+        "a loopback SMSC warns: {local}"
+    );
+}
