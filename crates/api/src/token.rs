@@ -232,7 +232,9 @@ async fn check_secret(
         .replace_client_secret_hash(&client.client_id, &client.secret_hash, &upgraded)
         .await
     {
-        Ok(_) => tracing::info!(client_id = %client.client_id, "client secret hash upgraded"),
+        Ok(true) => tracing::info!(client_id = %client.client_id, "client secret hash upgraded"),
+        // A concurrent request upgraded it first.
+        Ok(false) => {}
         // The secret was correct: the request succeeds, and the next one tries again.
         Err(e) => tracing::warn!(
             client_id = %client.client_id,
