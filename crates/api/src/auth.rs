@@ -1,13 +1,20 @@
-//! Credentials: bearer tokens for `/sms/v1` (API.md §2), the admin token for `/admin/v1`
-//! (API.md §7), and how secrets and tokens are kept at rest (argon2 and SHA-256 hashes).
+//! Credentials: bearer tokens for `/sms/v1` (API.md §2), the admin token for `/admin/v1` and
+//! the console (API.md §7, throttled per peer address as §8 "Protection" says), and how secrets
+//! and tokens are kept at rest: client secrets as a fast keyed hash (`hmac-sha256$salt$mac`;
+//! older Argon2 PHC hashes are still verified, slowly, until upgraded), access tokens as SHA-256.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use argon2::password_hash::PasswordHash;
 use argon2::{Argon2, PasswordVerifier};
 use axum::http::{header, HeaderMap};
+use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::ratelimit::Attempt;
 use crate::{ApiError, AppState};
 
 /// Scopes a client can hold, in the order `/v2/token` reports them.
@@ -53,13 +60,26 @@ pub async fn bearer(
     })
 }
 
-/// Checks the admin token in constant time.
-pub fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = bearer_value(headers).ok_or(ApiError::AdminUnauthorized)?;
-    if !admin_token_matches(state, given) {
-        return Err(ApiError::AdminUnauthorized);
+/// Checks the admin token of an `/admin/v1` request from `peer` (API.md §7, §8 "Protection"):
+/// while the address is over the limit of wrong tokens, 429 whatever the token; a wrong token
+/// counts against the address. A request with no bearer token at all is not a guess and does
+/// not count (it is still refused with 429 while the address is over the limit).
+pub fn admin(state: &AppState, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<(), ApiError> {
+    let given = bearer_value(headers);
+    match state
+        .admin_throttle
+        .attempt(peer, || given.is_none_or(|t| admin_token_matches(state, t)))
+    {
+        Attempt::Throttled { retry_after_secs } => {
+            Err(ApiError::TooManyFailedAttempts { retry_after_secs })
+        }
+        Attempt::Wrong => {
+            tracing::warn!(peer = ?peer, "admin API: wrong admin token");
+            Err(ApiError::AdminUnauthorized)
+        }
+        Attempt::Correct if given.is_none() => Err(ApiError::AdminUnauthorized),
+        Attempt::Correct => Ok(()),
     }
-    Ok(())
 }
 
 /// True when `given` is the admin token (compared in constant time); never for an empty token.
@@ -82,19 +102,86 @@ pub fn random_alnum(len: usize) -> String {
         .collect()
 }
 
-/// PHC string of the secret's argon2id hash.
-pub fn hash_secret(secret: &str) -> Result<String, ApiError> {
-    let mut raw = [0u8; 16];
-    rand::rngs::OsRng.fill(&mut raw);
-    let salt = SaltString::encode_b64(&raw).map_err(ApiError::internal)?;
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(ApiError::internal)
+/// The scheme of the fast keyed hash of client secrets.
+const FAST_SCHEME: &str = "hmac-sha256";
+
+/// A stored client secret hash, by kind.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoredSecret<'a> {
+    /// `hmac-sha256$<salt hex>$<mac hex>`: HMAC-SHA256 of the secret keyed by a random salt.
+    Fast { salt: Vec<u8>, mac: Vec<u8> },
+    /// An Argon2 PHC string (`$argon2id$...`), from before the fast hash; upgraded at the
+    /// client's next successful token request.
+    Slow(&'a str),
+    /// Anything else: matches no secret.
+    Unreadable,
 }
 
-/// True when `secret` matches the stored PHC hash.
-pub fn verify_secret(secret: &str, phc: &str) -> bool {
+impl StoredSecret<'_> {
+    pub fn parse(stored: &str) -> StoredSecret<'_> {
+        if stored.starts_with("$argon2") {
+            return StoredSecret::Slow(stored);
+        }
+        let mut parts = stored.split('$');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(FAST_SCHEME), Some(salt), Some(mac), None) => {
+                match (hex::decode(salt), hex::decode(mac)) {
+                    (Ok(salt), Ok(mac)) if !salt.is_empty() && mac.len() == 32 => {
+                        StoredSecret::Fast { salt, mac }
+                    }
+                    _ => StoredSecret::Unreadable,
+                }
+            }
+            _ => StoredSecret::Unreadable,
+        }
+    }
+}
+
+fn keyed_hash(salt: &[u8], secret: &str) -> Option<Hmac<Sha256>> {
+    // HMAC takes a key of any length: this never fails.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(salt).ok()?;
+    mac.update(secret.as_bytes());
+    Some(mac)
+}
+
+/// The stored form of a new client secret: its HMAC-SHA256 keyed by 16 random bytes (API.md §2:
+/// secrets carry ≥ 128 random bits, so a fast keyed hash suffices).
+pub fn hash_secret(secret: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill(&mut salt);
+    let mac = keyed_hash(&salt, secret)
+        .ok_or_else(|| ApiError::internal("HMAC refused its key"))?
+        .finalize()
+        .into_bytes();
+    Ok(format!(
+        "{FAST_SCHEME}${}${}",
+        hex::encode(salt),
+        hex::encode(mac)
+    ))
+}
+
+/// True when `secret` matches a fast hash's salt and MAC (compared in constant time).
+pub fn verify_fast(secret: &str, salt: &[u8], mac: &[u8]) -> bool {
+    keyed_hash(salt, secret).is_some_and(|h| h.verify_slice(mac).is_ok())
+}
+
+/// Checks `secret` against a fast hash that no secret matches, doing the same work as a real
+/// check: an unknown `client_id` takes as long to refuse as a wrong secret (API.md §2).
+pub fn verify_against_nothing(secret: &str) -> bool {
+    static DUMMY: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    let (salt, mac) = DUMMY.get_or_init(|| {
+        let mut salt = vec![0u8; 16];
+        let mut mac = vec![0u8; 32];
+        rand::rngs::OsRng.fill(&mut salt[..]);
+        rand::rngs::OsRng.fill(&mut mac[..]);
+        (salt, mac)
+    });
+    verify_fast(secret, salt, mac)
+}
+
+/// True when `secret` matches an Argon2 PHC hash (slow and memory-hungry: run it on the blocking
+/// pool, at most `SLOW_CHECKS` at once).
+pub fn verify_slow(secret: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|parsed| {
             Argon2::default()
@@ -104,17 +191,49 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// At most this many slow (Argon2) secret checks run at once (API.md §2); more wait.
+pub const SLOW_CHECKS: usize = 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn verify(secret: &str, stored: &str) -> bool {
+        match StoredSecret::parse(stored) {
+            StoredSecret::Fast { salt, mac } => verify_fast(secret, &salt, &mac),
+            StoredSecret::Slow(phc) => verify_slow(secret, phc),
+            StoredSecret::Unreadable => false,
+        }
+    }
+
     #[test]
     fn secrets_verify_only_against_their_hash() {
-        let phc = hash_secret("s3cret").expect("hash");
-        assert!(phc.starts_with("$argon2"));
-        assert!(verify_secret("s3cret", &phc));
-        assert!(!verify_secret("s3cret!", &phc));
-        assert!(!verify_secret("s3cret", "not a hash"));
+        let stored = hash_secret("s3cret").expect("hash");
+        assert!(stored.starts_with("hmac-sha256$"), "{stored}");
+        assert!(verify("s3cret", &stored));
+        assert!(!verify("s3cret!", &stored));
+        assert!(!verify("s3cret", "not a hash"));
+        assert!(!verify("s3cret", "hmac-sha256$zz$00"));
+        assert_ne!(
+            hash_secret("s3cret").expect("hash"),
+            stored,
+            "every hash has its own salt"
+        );
+        assert!(!verify_against_nothing("s3cret"));
+        assert!(!verify_against_nothing(""));
+    }
+
+    #[test]
+    fn argon2_hashes_still_verify() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let phc = Argon2::default()
+            .hash_password(b"s3cret", &salt)
+            .expect("argon2")
+            .to_string();
+        assert!(matches!(StoredSecret::parse(&phc), StoredSecret::Slow(_)));
+        assert!(verify("s3cret", &phc));
+        assert!(!verify("s3cret!", &phc));
     }
 
     #[test]

@@ -611,11 +611,12 @@ pub async fn delivery_report(
             if std::fs::symlink_metadata(&path).is_ok() {
                 return Ok(None);
             }
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&partial)
-                .map(Some)
+            let mut open = std::fs::OpenOptions::new();
+            open.write(true).create_new(true);
+            // Reports hold mobile numbers: owner-only (API.md §8 "Protection").
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+            open.open(&partial).map(Some)
         }
     })
     .await

@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 pub const DOCS_URL: &str =
     "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm";
 const OAUTH_ERROR_URI: &str = "https://developer.salesforce.com/docs";
+/// The answer to an address over the limit of wrong admin tokens (API.md §8 "Protection"), on
+/// the admin API and the console's sign-in page alike.
+pub const TOO_MANY_FAILED_ATTEMPTS: &str = "Too many failed attempts; try again later.";
 
 /// `/v2/token` failures (API.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,10 @@ pub enum ApiError {
     AdminUnauthorized,
     /// 429 with `Retry-After`.
     RateLimited {
+        retry_after_secs: u64,
+    },
+    /// 429 with `Retry-After`: too many wrong admin tokens from this address (API.md §8).
+    TooManyFailedAttempts {
         retry_after_secs: u64,
     },
     OAuth(OAuthError),
@@ -123,6 +130,15 @@ impl IntoResponse for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     &json!({"message": "Rate limit exceeded", "errorcode": 50100,
                             "retryAfter": retry_after_secs, "documentation": DOCS_URL}),
+                );
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                resp
+            }
+            ApiError::TooManyFailedAttempts { retry_after_secs } => {
+                let mut resp = json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &errors_body(&[TOO_MANY_FAILED_ATTEMPTS.to_string()]),
                 );
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

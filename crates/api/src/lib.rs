@@ -15,6 +15,7 @@ pub mod message_contact;
 pub mod message_list;
 pub mod mo;
 pub mod openapi;
+pub mod peer;
 pub mod ratelimit;
 pub mod routing;
 pub mod telemetry;
@@ -37,7 +38,7 @@ use store::Store;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{json_response, ApiError};
-use ratelimit::RateLimiter;
+use ratelimit::{AdminThrottle, FailureLimiter, RateLimiter};
 use routing::{Access, Matched, RouteId};
 
 /// Largest JSON body accepted (API.md §1).
@@ -46,7 +47,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 pub const MAX_CSV_BODY: u64 = 1024 * 1024 * 1024;
 
 /// What the HTTP layer needs to know of the configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiConfig {
     /// Public base URL with scheme and trailing `/` (`rest_instance_url`).
     pub public_url: String,
@@ -54,12 +55,32 @@ pub struct ApiConfig {
     pub timestamps_utc: bool,
     /// Requests per second per API client; 0 disables the limit.
     pub rate_limit: u32,
+    /// Failed `/v2/token` requests per second per `client_id` (burst twice that); 0 disables.
+    pub token_failure_rate: u32,
+    /// Peers whose `X-Forwarded-For` is believed (API.md §8 "Protection").
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The admin API's bearer token.
     pub admin_token: String,
     /// Data directory (imports, reports).
     pub data_dir: PathBuf,
     /// Names of the configured carriers (a code names one of them).
     pub carriers: Vec<String>,
+}
+
+/// Secrets are redacted.
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("public_url", &self.public_url)
+            .field("timestamps_utc", &self.timestamps_utc)
+            .field("rate_limit", &self.rate_limit)
+            .field("token_failure_rate", &self.token_failure_rate)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("admin_token", &"<redacted>")
+            .field("data_dir", &self.data_dir)
+            .field("carriers", &self.carriers)
+            .finish()
+    }
 }
 
 /// Shared state of every handler.
@@ -69,6 +90,12 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub clock: Arc<dyn Clock>,
     limiter: Arc<RateLimiter>,
+    /// Failed `/v2/token` requests per `client_id` (API.md §2).
+    token_failures: Arc<FailureLimiter>,
+    /// Wrong admin tokens per peer address (API.md §8).
+    admin_throttle: Arc<AdminThrottle>,
+    /// Slow (Argon2) secret checks running at once (API.md §2).
+    slow_checks: Arc<tokio::sync::Semaphore>,
     /// Woken when a send is accepted, so the engine need not wait for its next poll.
     pub waker: Arc<tokio::sync::Notify>,
     /// The engine, for inbound texts (`queueMO`); absent where no engine runs (CLI).
@@ -82,11 +109,15 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig, clock: Arc<dyn Clock>) -> AppState {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit));
+        let token_failures = Arc::new(FailureLimiter::new(config.token_failure_rate));
         AppState {
             store,
             config: Arc::new(config),
             clock,
             limiter,
+            token_failures,
+            admin_throttle: Arc::default(),
+            slow_checks: Arc::new(tokio::sync::Semaphore::new(auth::SLOW_CHECKS)),
             waker: Arc::new(tokio::sync::Notify::new()),
             engine: None,
             callbacks: Arc::default(),
@@ -249,10 +280,14 @@ async fn healthz() -> Response {
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ready().await {
         Ok(()) => json_response(StatusCode::OK, &json!({"status": "ready"})),
-        Err(e) => json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "unavailable", "reason": e.to_string()}),
-        ),
+        // API.md §8: the cause is logged, never answered.
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"status": "unavailable"}),
+            )
+        }
     }
 }
 
@@ -359,6 +394,11 @@ async fn handle_route(
     access: Access,
     params: Vec<String>,
 ) -> Response {
+    let peer = peer::client_ip(
+        &parts.extensions,
+        &parts.headers,
+        &state.config.trusted_proxies,
+    );
     let ctx = Ctx {
         method: parts.method.clone(),
         params,
@@ -367,7 +407,7 @@ async fn handle_route(
         body,
         path_key: parts.uri.path().to_ascii_lowercase(),
     };
-    let handled = std::panic::AssertUnwindSafe(handle(&state, id, access, ctx))
+    let handled = std::panic::AssertUnwindSafe(handle(&state, id, access, ctx, peer))
         .catch_unwind()
         .await;
     match handled {
@@ -382,6 +422,7 @@ async fn handle(
     id: RouteId,
     access: Access,
     ctx: Ctx,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Response, ApiError> {
     match access {
         Access::Public => match id {
@@ -419,7 +460,7 @@ async fn handle(
             }
         }
         Access::Admin => {
-            auth::admin(state, &ctx.headers)?;
+            auth::admin(state, &ctx.headers, peer)?;
             admin::handle(state, id, ctx).await
         }
     }

@@ -824,6 +824,7 @@ fn responses(route: &RouteInfo, method: &Method, op: &Operation) -> Value {
         }
         Access::Admin => {
             out.insert("401".into(), response("AdminUnauthorized"));
+            out.insert("429".into(), response("AdminThrottled"));
         }
     }
     if route.pattern.contains("{}") {
@@ -2043,7 +2044,8 @@ fn error_responses() -> Value {
         },
     });
     let mut rate_limited = error_response(
-        "Too many requests from this API client (API.md §2).",
+        "Too many requests from this API client, or (`/v2/token`) too many failed token \
+            requests for this client_id (API.md §2).",
         "RateLimited",
     );
     rate_limited["headers"] = json!({
@@ -2053,6 +2055,12 @@ fn error_responses() -> Value {
             "schema": { "type": "integer", "minimum": 1 },
         },
     });
+    let mut admin_throttled = error_response(
+        "Too many wrong admin tokens from this address; every admin request from it waits, a \
+            correct token included (API.md §8).",
+        "Errors",
+    );
+    admin_throttled["headers"] = rate_limited["headers"].clone();
     json!({
         "BadRequest": error_response(
             "Validation failed: every applicable message, in the contract's order (API.md §1).",
@@ -2072,6 +2080,7 @@ fn error_responses() -> Value {
         "Forbidden": error_response("The token lacks the operation's \
             scope.", "InsufficientPrivileges"),
         "AdminUnauthorized": error_response("Missing or wrong admin token.", "AdminNotAuthorized"),
+        "AdminThrottled": admin_throttled,
         "NotFound": error_response("Not found.", "NotFound"),
         "MethodNotAllowed": error_response(
             "The path (here: with an empty last parameter) does not take this method.",

@@ -1,4 +1,7 @@
-//! `POST /v2/token`: OAuth2 client credentials (API.md §2).
+//! `POST /v2/token`: OAuth2 client credentials (API.md §2), with the order its "Failed token
+//! requests" paragraph gives: grant type, then the secret (cheap; older slow hashes are checked
+//! at most `auth::SLOW_CHECKS` at once and upgraded), then a failure's own bucket per
+//! `client_id` or a success's request bucket of the client.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -78,24 +81,31 @@ pub async fn issue(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError>
     if req.grant_type.as_deref() != Some("client_credentials") {
         return Err(ApiError::OAuth(OAuthError::UnsupportedGrantType));
     }
-    let (Some(client_id), Some(secret)) = (req.client_id, req.client_secret) else {
-        return Err(ApiError::OAuth(OAuthError::InvalidClient));
-    };
-    state.limiter.check(&client_id.to_ascii_lowercase())?;
+    // API.md §2 "Failed token requests": the secret is checked first; a failure counts in the
+    // `client_id`'s failure bucket, a success takes from the client's request bucket.
+    let client_id = req.client_id.unwrap_or_default();
+    let secret = req.client_secret.unwrap_or_default();
     let client = match state.store.get_client(&client_id).await {
-        Ok(c) if c.revoked_at.is_none() => c,
-        Ok(_) | Err(store::StoreError::NotFound) => {
-            return Err(ApiError::OAuth(OAuthError::InvalidClient))
-        }
+        Ok(c) if c.revoked_at.is_none() => Some(c),
+        Ok(_) | Err(store::StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    let phc = client.secret_hash.clone();
-    let verified = tokio::task::spawn_blocking(move || auth::verify_secret(&secret, &phc))
-        .await
-        .map_err(ApiError::internal)?;
-    if !verified {
+    let client = match client {
+        Some(client) => match check_secret(state, &client, &secret).await? {
+            Checked::Correct => Some(client),
+            Checked::Wrong => None,
+        },
+        None => {
+            // As much work as a wrong secret, so an unknown id is not told apart by timing.
+            auth::verify_against_nothing(&secret);
+            None
+        }
+    };
+    let Some(client) = client else {
+        state.token_failures.failed(&client_id)?;
         return Err(ApiError::OAuth(OAuthError::InvalidClient));
-    }
+    };
+    state.limiter.check(&client.client_id)?;
 
     let account_id = match req.account_id {
         None => client.account_id.clone(),
@@ -161,4 +171,76 @@ pub async fn issue(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError>
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// How long a request waits for one of the slow-check slots before it is answered 429.
+const SLOW_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+enum Checked {
+    Correct,
+    Wrong,
+}
+
+/// Checks `secret` against the client's stored hash: the fast keyed hash inline; an older
+/// Argon2 hash on the blocking pool, at most `auth::SLOW_CHECKS` at once, and when it matches
+/// the client is upgraded to the fast hash (API.md §2).
+async fn check_secret(
+    state: &AppState,
+    client: &store::Client,
+    secret: &str,
+) -> Result<Checked, ApiError> {
+    let verdict = |ok: bool| if ok { Checked::Correct } else { Checked::Wrong };
+    let phc = match auth::StoredSecret::parse(&client.secret_hash) {
+        auth::StoredSecret::Fast { salt, mac } => {
+            return Ok(verdict(auth::verify_fast(secret, &salt, &mac)))
+        }
+        auth::StoredSecret::Unreadable => {
+            auth::verify_against_nothing(secret);
+            return Ok(Checked::Wrong);
+        }
+        auth::StoredSecret::Slow(phc) => phc.to_string(),
+    };
+    let permit = match tokio::time::timeout(
+        SLOW_CHECK_WAIT,
+        state.slow_checks.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(closed)) => return Err(ApiError::internal(closed)),
+        Err(_) => {
+            return Err(ApiError::RateLimited {
+                retry_after_secs: 1,
+            })
+        }
+    };
+    let given = secret.to_string();
+    // The permit moves into the check: a client that hangs up does not free its slot while
+    // the check still runs.
+    let matched = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        auth::verify_slow(&given, &phc)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if !matched {
+        return Ok(Checked::Wrong);
+    }
+    let upgraded = auth::hash_secret(secret)?;
+    match state
+        .store
+        .replace_client_secret_hash(&client.client_id, &client.secret_hash, &upgraded)
+        .await
+    {
+        Ok(true) => tracing::info!(client_id = %client.client_id, "client secret hash upgraded"),
+        // A concurrent request upgraded it first.
+        Ok(false) => {}
+        // The secret was correct: the request succeeds, and the next one tries again.
+        Err(e) => tracing::warn!(
+            client_id = %client.client_id,
+            error = %e,
+            "cannot upgrade the client secret hash"
+        ),
+    }
+    Ok(Checked::Correct)
 }

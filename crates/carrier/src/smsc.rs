@@ -23,6 +23,7 @@ use rusmpp::types::{COctetString, OctetString};
 use rusmpp::values::{DataCoding, EsmClass, MessagePayload, MessageState, Npi, Ton};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -424,16 +425,8 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) {
                 let name = COctetString::<1, 16>::from_string("tidings".into()).unwrap_or_default();
                 let status = if bound != Bound::No {
                     u32::from(CommandStatus::EsmeRalybnd)
-                } else if shared
-                    .config
-                    .system_id
-                    .as_deref()
-                    .is_some_and(|s| s != system_id)
-                    || shared
-                        .config
-                        .password
-                        .as_deref()
-                        .is_some_and(|p| p != password)
+                } else if !credential_matches(shared.config.system_id.as_deref(), system_id)
+                    | !credential_matches(shared.config.password.as_deref(), password)
                 {
                     u32::from(CommandStatus::EsmeRinvpaswd)
                 } else {
@@ -705,4 +698,10 @@ async fn receipt_loop(shared: Arc<Shared>) {
             }
         }
     }
+}
+
+/// Whether a bind's credential is the required one (any when none is required), compared in
+/// constant time (API.md §8 `tidings smsc`).
+fn credential_matches(required: Option<&str>, given: &str) -> bool {
+    required.is_none_or(|r| bool::from(r.as_bytes().ct_eq(given.as_bytes())))
 }

@@ -171,3 +171,50 @@ pub(crate) async fn find_token(
     })
     .transpose()
 }
+
+/// Swaps the client's secret hash for `new_hash` only while it is still `old_hash`.
+pub(crate) async fn replace_secret_hash(
+    store: &PgStore,
+    client_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> StoreResult<bool> {
+    // One statement: whether the client exists, and whether this call replaced its hash.
+    let found: Option<bool> = sqlx::query_scalar(
+        "WITH replaced AS ( \
+             UPDATE clients SET secret_hash = $3 WHERE id_key = $1 AND secret_hash = $2 \
+             RETURNING pk) \
+         SELECT EXISTS (SELECT 1 FROM replaced) FROM clients WHERE id_key = $1",
+    )
+    .bind(id_key(client_id))
+    .bind(old_hash)
+    .bind(new_hash)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db("replace client secret hash"))?;
+    found.ok_or(StoreError::NotFound)
+}
+
+/// Expired tokens are deleted this many at a time, so no statement runs for long.
+const PURGE_BATCH: i64 = 10_000;
+
+/// Deletes the tokens that expired at or before `now`, in batches.
+pub(crate) async fn purge_expired_tokens(store: &PgStore, now: Millis) -> StoreResult<u64> {
+    let mut purged = 0;
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM access_tokens WHERE token_hash IN \
+             (SELECT token_hash FROM access_tokens WHERE expires_at <= $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(PURGE_BATCH)
+        .execute(&store.pool)
+        .await
+        .map_err(db("purge expired tokens"))?
+        .rows_affected();
+        purged += deleted;
+        if deleted < PURGE_BATCH as u64 {
+            return Ok(purged);
+        }
+    }
+}

@@ -466,6 +466,17 @@ impl Store for PgStore {
     async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>> {
         clients::find_token(self, token_hash, now).await
     }
+    async fn replace_client_secret_hash(
+        &self,
+        client_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        clients::replace_secret_hash(self, client_id, old_hash, new_hash).await
+    }
+    async fn purge_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
+        clients::purge_expired_tokens(self, now).await
+    }
 
     async fn create_code(&self, new: NewCode) -> StoreResult<Code> {
         codes::create_code(self, new).await

@@ -180,3 +180,60 @@ pub(crate) async fn find_token(
     })
     .transpose()
 }
+
+/// Swaps the client's secret hash for `new_hash` only while it is still `old_hash`.
+pub(crate) async fn replace_secret_hash(
+    store: &SqliteStore,
+    client_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> StoreResult<bool> {
+    let mut tx = store.write().await?;
+    let replaced =
+        sqlx::query("UPDATE clients SET secret_hash = ?3 WHERE id_key = ?1 AND secret_hash = ?2")
+            .bind(id_key(client_id))
+            .bind(old_hash)
+            .bind(new_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("replace client secret hash"))?
+            .rows_affected();
+    if replaced == 0 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT pk FROM clients WHERE id_key = ?1")
+            .bind(id_key(client_id))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("find client"))?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+    }
+    tx.commit().await.map_err(db("commit secret hash"))?;
+    Ok(replaced > 0)
+}
+
+/// Expired tokens are deleted this many at a time, so the writer is never held for long.
+const PURGE_BATCH: i64 = 10_000;
+
+/// Deletes the tokens that expired at or before `now`, in batches.
+pub(crate) async fn purge_expired_tokens(store: &SqliteStore, now: Millis) -> StoreResult<u64> {
+    let mut purged = 0;
+    loop {
+        let mut tx = store.write().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM access_tokens WHERE token_hash IN \
+             (SELECT token_hash FROM access_tokens WHERE expires_at <= ?1 LIMIT ?2)",
+        )
+        .bind(now)
+        .bind(PURGE_BATCH)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("purge expired tokens"))?
+        .rows_affected();
+        tx.commit().await.map_err(db("commit token purge"))?;
+        purged += deleted;
+        if deleted < PURGE_BATCH as u64 {
+            return Ok(purged);
+        }
+    }
+}

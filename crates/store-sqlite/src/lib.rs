@@ -104,11 +104,7 @@ impl SqliteStore {
         }
 
         let file = options.get_filename().to_path_buf();
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| {
-                StoreError::Unavailable(format!("create directory {}: {e}", parent.display()))
-            })?;
-        }
+        create_private_file(&file).await?;
 
         // The writer connects first: it creates the file and switches it to WAL, which is
         // persistent, so readers need not (and, being query_only, could not) set it.
@@ -179,6 +175,38 @@ fn now_millis() -> Millis {
 }
 
 /// Maps a sqlx error, with what the store was doing, to the store's error type.
+/// Creates the database file, when missing, readable by its owner only (0600), and its missing
+/// parent directories 0700 (API.md §8 "Protection"). SQLite gives the `-wal` and `-shm` files
+/// the mode of the database file. An existing file keeps its mode.
+async fn create_private_file(file: &std::path::Path) -> StoreResult<()> {
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let mut dir = std::fs::DirBuilder::new();
+            dir.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+            dir.create(parent).map_err(|e| {
+                StoreError::Unavailable(format!("create directory {}: {e}", parent.display()))
+            })?;
+        }
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        match open.open(&file) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(StoreError::Unavailable(format!(
+                "create {}: {e}",
+                file.display()
+            ))),
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Other(format!("create database file: {e}")))?
+}
+
 fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| map_error(context, error)
 }
@@ -323,6 +351,17 @@ impl Store for SqliteStore {
     }
     async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>> {
         clients::find_token(self, token_hash, now).await
+    }
+    async fn replace_client_secret_hash(
+        &self,
+        client_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        clients::replace_secret_hash(self, client_id, old_hash, new_hash).await
+    }
+    async fn purge_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
+        clients::purge_expired_tokens(self, now).await
     }
 
     async fn create_code(&self, new: NewCode) -> StoreResult<Code> {

@@ -120,6 +120,8 @@ macro_rules! store_conformance_tests {
             history_of_replies_and_of_a_contact_send,
             numbers_of_subscriber_key_are_the_contacts_with_that_key,
             list_jobs_record_progress_until_final,
+            client_secret_hash_is_replaced_only_while_it_is_the_old_one,
+            purging_expired_tokens_deletes_only_expired_ones,
         );
     };
     (@each $attributes:tt $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -5703,5 +5705,99 @@ pub async fn list_jobs_record_progress_until_final(store: &dyn Store) {
             ))
             .await,
         "token equal ignoring case",
+    );
+}
+
+// ---- credentials: secret-hash upgrade and expired-token purge (API.md §2, §8) -----------------
+
+pub async fn client_secret_hash_is_replaced_only_while_it_is_the_old_one(store: &dyn Store) {
+    given_account(store, "acme").await;
+    let old = new_client("client-one", "acme").secret_hash;
+    ok(
+        store.create_client(new_client("client-one", "acme")).await,
+        "create client",
+    );
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    ok(
+        store
+            .insert_token(new_token(hash, "client-one", "acme", T0 + HOUR))
+            .await,
+        "insert token",
+    );
+
+    let replaced = ok(
+        store
+            .replace_client_secret_hash("CLIENT-ONE", &old, "hmac-sha256$salt$new")
+            .await,
+        "replace hash",
+    );
+    assert!(replaced, "the stored hash was the old one: replaced");
+    let client = ok(store.get_client("client-one").await, "get client");
+    assert_eq!(client.secret_hash, "hmac-sha256$salt$new");
+
+    let again = ok(
+        store
+            .replace_client_secret_hash("client-one", &old, "hmac-sha256$salt$other")
+            .await,
+        "replace hash again",
+    );
+    assert!(
+        !again,
+        "the stored hash is no longer the old one: not replaced"
+    );
+    let client = ok(store.get_client("client-one").await, "get client");
+    assert_eq!(client.secret_hash, "hmac-sha256$salt$new");
+    assert!(
+        ok(store.find_token(hash, T0).await, "find token").is_some(),
+        "the client's tokens outlive the upgrade"
+    );
+
+    assert_not_found(
+        store
+            .replace_client_secret_hash("nobody", &old, "hmac-sha256$salt$new")
+            .await,
+        "unknown client",
+    );
+}
+
+pub async fn purging_expired_tokens_deletes_only_expired_ones(store: &dyn Store) {
+    given_account(store, "acme").await;
+    ok(
+        store.create_client(new_client("client-one", "acme")).await,
+        "create client",
+    );
+    let expired = "1111111111111111111111111111111111111111111111111111111111111111";
+    let at_now = "2222222222222222222222222222222222222222222222222222222222222222";
+    let live = "3333333333333333333333333333333333333333333333333333333333333333";
+    for (hash, expires_at) in [(expired, T0 - HOUR), (at_now, T0), (live, T0 + 1)] {
+        ok(
+            store
+                .insert_token(new_token(hash, "client-one", "acme", expires_at))
+                .await,
+            "insert token",
+        );
+    }
+
+    assert_eq!(ok(store.purge_expired_tokens(T0).await, "purge"), 2);
+    assert_eq!(
+        ok(store.find_token(live, T0).await, "find live token").map(|t| t.expires_at),
+        Some(T0 + 1),
+        "an unexpired token is kept"
+    );
+    // Found at an earlier time only if its row is still there.
+    for hash in [expired, at_now] {
+        assert_eq!(
+            ok(
+                store.find_token(hash, T0 - 2 * HOUR).await,
+                "find purged token"
+            ),
+            None,
+            "an expired token's row is gone"
+        );
+    }
+    assert_eq!(
+        ok(store.purge_expired_tokens(T0).await, "purge again"),
+        0,
+        "nothing left to purge"
     );
 }

@@ -188,6 +188,18 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn insert_token(&self, new: NewAccessToken) -> StoreResult<()>;
     /// The token with this hash if it exists, is unexpired at `now` and its client is not revoked.
     async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>>;
+    /// Replaces the client's secret hash with `new_hash` when it still is `old_hash` (an upgrade
+    /// of an older hash, API.md §2): true when replaced, false when the stored hash had changed
+    /// meanwhile; NotFound for an unknown client. The client's tokens are untouched.
+    async fn replace_client_secret_hash(
+        &self,
+        client_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes every access token that expired at or before `now` (API.md §8 "Retention");
+    /// returns how many.
+    async fn purge_expired_tokens(&self, now: Millis) -> StoreResult<u64>;
 
     // ---- codes and keywords ------------------------------------------------------------------
     /// Conflict when the account already has this code string.

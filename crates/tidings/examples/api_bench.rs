@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tidings::config::{Config, FileConfig};
 use tidings::Application;
 
-const ADMIN: &str = "bench-admin-token";
+const ADMIN: &str = "bench-admin-token-0123456789";
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -63,8 +63,8 @@ fn main() {
             token: Some(ADMIN.into()),
         },
         api: tidings::config::ApiSection {
-            timestamps: None,
             rate_limit: Some(0),
+            ..tidings::config::ApiSection::default()
         },
         ..FileConfig::default()
     };

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tidings::config::{Config, FileConfig};
 use tidings::Application;
 
-const ADMIN: &str = "bench-admin-token";
+const ADMIN: &str = "bench-admin-token-0123456789";
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -38,8 +38,8 @@ fn serve(dir: &str) {
             token: Some(ADMIN.into()),
         },
         api: tidings::config::ApiSection {
-            timestamps: None,
             rate_limit: Some(0),
+            ..tidings::config::ApiSection::default()
         },
         ..FileConfig::default()
     };

@@ -331,7 +331,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = startup::open_migrated_store(&config.database_url).await?;
             let rows = match output {
                 Some(path) => {
-                    let file = tokio::fs::File::create(&path)
+                    // The whole database, secret hashes included: owner-only (API.md §8).
+                    let mut open = tokio::fs::OpenOptions::new();
+                    open.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    open.mode(0o600);
+                    let file = open
+                        .open(&path)
                         .await
                         .with_context(|| format!("cannot create {}", path.display()))?;
                     crate::transfer::export(store, file).await?
@@ -392,6 +398,8 @@ impl AdminClient {
                 .unwrap_or_else(|| format!("http://{}/", config.listen)),
             timestamps_utc: config.timestamps_utc,
             rate_limit: 0,
+            token_failure_rate: 0,
+            trusted_proxies: Vec::new(),
             admin_token: startup::admin_token(config)?,
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),

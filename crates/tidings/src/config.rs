@@ -14,7 +14,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tidings.db";
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9090";
 pub const DEFAULT_DATA_DIR: &str = "data";
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
@@ -34,11 +34,16 @@ pub struct FileConfig {
     pub carriers: Vec<CarrierConfig>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminSection {
     pub token: Option<String>,
 }
+
+/// The shortest admin token `serve` accepts (API.md §8 "Protection").
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 24;
+/// Failed `/v2/token` requests per second per `client_id` by default (API.md §2).
+pub const DEFAULT_TOKEN_FAILURE_RATE: u32 = 10;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +52,11 @@ pub struct ApiSection {
     pub timestamps: Option<String>,
     /// Requests per second per API client; 0 disables. Default 1000.
     pub rate_limit: Option<u32>,
+    /// Failed `/v2/token` requests per second per `client_id` (burst twice that); 0 disables.
+    /// Default 10.
+    pub token_failure_rate: Option<u32>,
+    /// Peers whose `X-Forwarded-For` is believed: IP addresses or CIDR ranges. Default none.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -75,7 +85,7 @@ pub struct EngineSection {
 }
 
 /// One `[[carriers]]` entry: `name`, `type` and the type's own keys (docs/carriers.md).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 pub struct CarrierConfig {
     pub name: String,
     #[serde(rename = "type")]
@@ -103,7 +113,7 @@ pub fn database_kind(url: &str) -> anyhow::Result<DatabaseKind> {
 }
 
 /// The resolved configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: String,
     pub database_url: String,
@@ -114,6 +124,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub timestamps_utc: bool,
     pub rate_limit: u32,
+    pub token_failure_rate: u32,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub console_session_minutes: u32,
     pub engine: EngineSection,
     pub carriers: Vec<CarrierConfig>,
@@ -194,6 +206,16 @@ impl Config {
             Some(t) if t.eq_ignore_ascii_case("utc") => true,
             Some(other) => bail!("api.timestamps must be \"cst\" or \"utc\", not {other:?}"),
         };
+        let trusted_proxies = file
+            .api
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|entry| {
+                api::peer::parse_trusted_proxy(entry)
+                    .map_err(|e| anyhow!("api.trusted_proxies: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut carriers = file.carriers;
         for c in &carriers {
             if !matches!(c.kind.as_str(), "simulator" | "smpp" | "http") {
@@ -225,6 +247,11 @@ impl Config {
             admin_token,
             timestamps_utc,
             rate_limit: file.api.rate_limit.unwrap_or(1000),
+            token_failure_rate: file
+                .api
+                .token_failure_rate
+                .unwrap_or(DEFAULT_TOKEN_FAILURE_RATE),
+            trusted_proxies,
             console_session_minutes: file.console.session_minutes.unwrap_or(60),
             engine: file.engine,
             carriers,
@@ -263,11 +290,92 @@ impl Config {
             "api": {
                 "timestamps": if self.timestamps_utc { "utc" } else { "cst" },
                 "rate_limit": self.rate_limit,
+                "token_failure_rate": self.token_failure_rate,
+                "trusted_proxies": self
+                    .trusted_proxies
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>(),
             },
             "console": {"session_minutes": self.console_session_minutes},
             "engine": self.engine,
             "carriers": carriers,
         })
+    }
+}
+
+impl Config {
+    /// The admin token `serve` must refuse: a configured one shorter than
+    /// [`MIN_ADMIN_TOKEN_CHARS`] (API.md §8 "Protection"; a generated one is long enough).
+    pub fn check_admin_token(&self) -> anyhow::Result<()> {
+        match &self.admin_token {
+            Some(t) if t.chars().count() < MIN_ADMIN_TOKEN_CHARS => bail!(
+                "the admin token (TIDINGS_ADMIN_TOKEN or admin.token) has {} characters; it must \
+                 have at least {MIN_ADMIN_TOKEN_CHARS} (e.g. `openssl rand -hex 16`), or leave it \
+                 unset to have one generated",
+                t.chars().count()
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Debug output shows no secret: the admin token, the database URL's password and carrier
+/// secrets are redacted, as in [`Config::redacted`].
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Config ")?;
+        std::fmt::Display::fmt(&self.redacted(), f)
+    }
+}
+
+impl std::fmt::Debug for FileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileConfig")
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("public_url", &self.public_url)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("data_dir", &self.data_dir)
+            .field("admin", &self.admin)
+            .field("api", &self.api)
+            .field("console", &self.console)
+            .field("engine", &self.engine)
+            .field("carriers", &self.carriers)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AdminSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSection")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CarrierConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings: BTreeMap<&str, String> = self
+            .settings
+            .iter()
+            .map(|(k, v)| {
+                let shown = if is_secret_key(k) {
+                    "<redacted>".to_string()
+                } else {
+                    v.to_string()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("CarrierConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("settings", &settings)
+            .finish()
     }
 }
 
@@ -366,6 +474,57 @@ mod tests {
         let shown = c.redacted().to_string();
         assert!(!shown.contains("hunter2") && !shown.contains("t0p") && !shown.contains(":pw@"));
         assert!(shown.contains("\"host\":\"h\""));
+    }
+
+    #[test]
+    fn debug_output_redacts_every_secret() {
+        let file: FileConfig = toml::from_str(
+            "database_url = \"postgres://u:pw@h/db\"\n[admin]\ntoken = \"t0p-secret-admin-token-0000\"\n\
+             [[carriers]]\nname = \"acme\"\ntype = \"http\"\nauth_token = \"hunter2\"\n\
+             base_url = \"https://h\"\n",
+        )
+        .expect("toml");
+        let shown_file = format!("{file:?}");
+        let c = Config::resolve(file, None, &env_of(&[])).expect("config");
+        for shown in [shown_file, format!("{c:?}"), format!("{:?}", c.carriers)] {
+            for secret in ["t0p-secret", "hunter2", ":pw@"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("https://h"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn admin_tokens_shorter_than_24_characters_are_refused() {
+        let with_token = |t: &str| {
+            let mut file = FileConfig::default();
+            file.admin.token = Some(t.to_string());
+            Config::resolve(file, None, &env_of(&[])).expect("config")
+        };
+        let err = with_token(&"x".repeat(23))
+            .check_admin_token()
+            .expect_err("23 characters");
+        assert!(err.to_string().contains("at least 24"), "{err}");
+        assert!(with_token(&"x".repeat(24)).check_admin_token().is_ok());
+        let generated = Config::resolve(FileConfig::default(), None, &env_of(&[])).expect("config");
+        assert!(
+            generated.check_admin_token().is_ok(),
+            "none configured: one is generated"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_ranges() {
+        let file: FileConfig =
+            toml::from_str("[api]\ntrusted_proxies = [\"10.0.0.1\", \"fd00::/8\"]\n")
+                .expect("toml");
+        let c = Config::resolve(file, None, &env_of(&[])).expect("config");
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.token_failure_rate, DEFAULT_TOKEN_FAILURE_RATE);
+        let bad: FileConfig =
+            toml::from_str("[api]\ntrusted_proxies = [\"proxy.example\"]\n").expect("toml");
+        let err = Config::resolve(bad, None, &env_of(&[])).expect_err("a host name");
+        assert!(err.to_string().contains("api.trusted_proxies"), "{err}");
     }
 
     #[test]

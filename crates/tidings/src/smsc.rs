@@ -164,6 +164,15 @@ pub async fn run(
         json!({"smpp": smsc.addr().to_string(), "control": control_addr.to_string()})
     );
     tracing::info!(smpp = %smsc.addr(), control = %control_addr, "local SMSC listening");
+    // API.md §8: a test peer, with credentials accepted by default; say so when others can reach it.
+    for (what, addr) in [("SMPP", smsc.addr()), ("control", control_addr)] {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "local SMSC {what} port listens beyond loopback: other machines can reach it"
+            );
+        }
+    }
     axum::serve(control, control_router(smsc.clone()))
         .with_graceful_shutdown(shutdown)
         .await

@@ -51,14 +51,29 @@ pub fn admin_token(config: &Config) -> anyhow::Result<String> {
             return Ok(t);
         }
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    create_private_dir(&config.data_dir)?;
     let token = api::auth::random_alnum(40);
     write_private(&path, &token)?;
     tracing::info!(path = %path.display(), "generated an admin token and stored it");
     Ok(token)
 }
 
+/// Creates a directory (and its missing parents) readable by its owner only (0700, API.md §8
+/// "Protection"); an existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Writes a file readable by its owner only (0600, API.md §7, §8).
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
@@ -235,6 +250,10 @@ impl Application {
             clock.clone(),
             engine_config(config),
         );
+        // API.md §8 "Protection": the data directory is private, and a short admin token is
+        // refused before anything listens.
+        config.check_admin_token()?;
+        create_private_dir(&config.data_dir)?;
         let admin_token = admin_token(config)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -248,6 +267,8 @@ impl Application {
             public_url,
             timestamps_utc: config.timestamps_utc,
             rate_limit: config.rate_limit,
+            token_failure_rate: config.token_failure_rate,
+            trusted_proxies: config.trusted_proxies.clone(),
             admin_token,
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
@@ -340,6 +361,12 @@ impl Application {
                 stop_rx.clone(),
             )));
         }
+        // Expired access tokens are purged however long the process runs (API.md §8).
+        let janitor = tokio::spawn(purge_expired_tokens(
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            stop_rx.clone(),
+        ));
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
         // Live console streams end at shutdown, or they would hold their connections open.
@@ -348,7 +375,10 @@ impl Application {
             shutdown.await;
             console.close_streams();
         };
-        let served = axum::serve(self.listener, api::router(self.state))
+        // The peer's address reaches the handlers as `ConnectInfo` (the per-address limit of
+        // wrong admin tokens, API.md §8 "Protection").
+        let app = api::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
@@ -364,10 +394,40 @@ impl Application {
         if let Some(task) = signals_task {
             let _ = task.await;
         }
+        let _ = janitor.await;
         for task in metrics_tasks {
             let _ = task.await;
         }
         served
+    }
+}
+
+/// How often expired access tokens are purged.
+pub const TOKEN_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Purges expired access tokens at start and then every [`TOKEN_PURGE_INTERVAL`] until told to
+/// stop (API.md §8 "Retention": always, whatever `[retention]` says).
+async fn purge_expired_tokens(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(TOKEN_PURGE_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stopped = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = &mut stopped => return,
+        }
+        match store.purge_expired_tokens(clock.now_ms()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "purged expired access tokens"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge expired access tokens"),
+        }
     }
 }
 

@@ -348,7 +348,7 @@ async fn missing_or_garbage_bearer_tokens() {
             Some("Bearer "),
             Some("Basic dXNlcjpwYXNz"),
             Some(fx.token.as_str()),
-            Some("Bearer test-admin-token"),
+            Some("Bearer test-admin-token-0123456789"),
         ] {
             let headers: Vec<(&str, &str)> =
                 auth.map(|a| vec![("authorization", a)]).unwrap_or_default();
@@ -777,21 +777,33 @@ async fn rapid_calls_are_rate_limited() {
     assert_accepted(&send(&app, &token, &fx.message, &json!({})).await);
 }
 
+/// API.md §2: a correct secret takes from the client's request bucket (the one its `/sms/v1`
+/// calls use); failed requests never do — they have a bucket of their own (hostile_auth.rs).
 #[tokio::test]
-async fn token_requests_are_rate_limited_by_client_id() {
+async fn successful_token_requests_take_from_the_clients_bucket_and_failures_do_not() {
     let app = spawn_app_with(|f| f.api.rate_limit = Some(1)).await;
-    let body = json!({"grant_type": "client_credentials", "client_id": "nosuchclient",
-                      "client_secret": "x"});
-    let first = app.token_json(&body).await;
-    assert_reply(&first, StatusCode::UNAUTHORIZED, &invalid_client());
-    let _second = app.token_json(&body).await;
-    let third = app.token_json(&body).await;
+    app.admin_ok(
+        Method::POST,
+        "/admin/v1/accounts",
+        json!({"id": "A", "name": "A"}),
+    )
+    .await;
+    let (client_id, secret) = app.create_client("A", json!({})).await;
+    let wrong = json!({"grant_type": "client_credentials", "client_id": client_id,
+                       "client_secret": "x"});
+    for _ in 0..5 {
+        let r = app.token_json(&wrong).await;
+        assert_reply(&r, StatusCode::UNAUTHORIZED, &invalid_client());
+    }
+    let right = with(wrong, "client_secret", json!(secret));
+    let first = app.token_json(&right).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let _second = app.token_json(&right).await;
+    let third = app.token_json(&right).await;
     assert_rate_limited(&third);
-    // Another client_id is not limited.
-    let r = app
-        .token_json(&with(body, "client_id", json!("anotherclient")))
-        .await;
-    assert_reply(&r, StatusCode::UNAUTHORIZED, &invalid_client());
+    // The client's /sms/v1 calls share that bucket.
+    let token = first.body["access_token"].as_str().expect("token");
+    assert_rate_limited(&app.deliveries(token, "x", "y").await);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -181,6 +181,66 @@ impl Operator {
     }
 }
 
+/// API.md §8 "Protection": wrong tokens on the sign-in form count against the address like
+/// wrong admin API tokens; past 10, the sign-in page answers 429 with the contract's sentence,
+/// a correct token included.
+#[tokio::test]
+async fn sign_in_after_ten_wrong_tokens_answers_429_even_to_the_right_token() {
+    let app = spawn_app().await;
+    let mut op = Operator::new(&app);
+    let mut csrf = op.get("/console/sign-in").await.csrf();
+    for i in 0..7 {
+        let wrong = op
+            .post(
+                "/console/sign-in",
+                &[("csrf", &csrf), ("token", &format!("guess-{i}"))],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "guess {i}");
+        assert!(wrong.html.contains("Not authorized."), "{}", wrong.html);
+        csrf = wrong.csrf();
+    }
+    // The admin API's wrong tokens count against the same address.
+    for _ in 0..3 {
+        let r = app
+            .request(Method::GET, "/admin/v1/accounts", Some("guess"), None, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let throttled = op
+        .post(
+            "/console/sign-in",
+            &[("csrf", &csrf), ("token", ADMIN_TOKEN)],
+        )
+        .await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        throttled.html
+    );
+    assert!(
+        throttled
+            .html
+            .contains("Too many failed attempts; try again later."),
+        "{}",
+        throttled.html
+    );
+    let retry_after: u64 = throttled
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in whole seconds");
+    assert!((1..=6).contains(&retry_after), "{retry_after}");
+    assert!(
+        throttled.set_cookie("tidings_console").is_none(),
+        "no session"
+    );
+    let still_out = op.get("/console/accounts").await;
+    assert_eq!(still_out.status, StatusCode::SEE_OTHER);
+}
+
 async fn accounts(app: &TestApp) -> Vec<Value> {
     app.admin_ok(Method::GET, "/admin/v1/accounts", Value::Null)
         .await["items"]

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use common::process::{Server, Site};
 
-const ADMIN_TOKEN: &str = "crash-admin-token";
+const ADMIN_TOKEN: &str = "crash-admin-token-0123456789";
 const ACCOUNT: &str = "crash";
 const MESSAGE: &str = "Blast";
 const LIST: &str = "All";

@@ -875,13 +875,15 @@ async fn real_responses_conform_to_the_document() {
     };
     c.check_component("InternalError", "500", &internal);
 
-    // 429: a server with a rate limit of 1/s (burst 2), on /sms/v1 and /v2/token.
+    // 429: a server with a rate limit of 1/s (burst 2), on /sms/v1 and /v2/token (a correct
+    // secret takes from the client's bucket; failures have their own, API.md §2).
     let limited = spawn_app_with(|file| file.api.rate_limit = Some(1)).await;
     let lf = fixture(&limited, "acct1").await;
     let history = format!("/sms/v1/queueMO/history/{}", "a".repeat(30));
-    let wrong = json!({"grant_type": "client_credentials", "client_id": lf.client_id, "client_secret": "x"})
-        .to_string()
-        .into_bytes();
+    let right = json!({"grant_type": "client_credentials", "client_id": lf.client_id,
+                       "client_secret": lf.secret})
+    .to_string()
+    .into_bytes();
     let (mut sms_429, mut token_429) = (false, false);
     for _ in 0..5 {
         let r = limited
@@ -890,7 +892,7 @@ async fn real_responses_conform_to_the_document() {
         c.check(&M::GET, &history, &r);
         sms_429 |= r.status == StatusCode::TOO_MANY_REQUESTS;
         let r = limited
-            .token_raw(wrong.clone(), Some("application/json"))
+            .token_raw(right.clone(), Some("application/json"))
             .await;
         c.check(&M::POST, "/v2/token", &r);
         token_429 |= r.status == StatusCode::TOO_MANY_REQUESTS;
@@ -899,6 +901,18 @@ async fn real_responses_conform_to_the_document() {
         sms_429 && token_429,
         "both /sms/v1 and /v2/token are limited"
     );
+    // 429 on the admin API: an address past 10 wrong admin tokens (API.md §8).
+    for _ in 0..10 {
+        let r = limited
+            .request(M::GET, "/admin/v1/accounts", Some("wrong"), None, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = limited
+        .request(M::GET, "/admin/v1/accounts", Some(ADMIN_TOKEN), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    c.check(&M::GET, "/admin/v1/accounts", &r);
 
     assert!(
         c.failures.is_empty(),

@@ -37,7 +37,7 @@ async fn a_send_accepted_by_one_node_wakes_the_idle_engine_of_another() {
         data_dir: Some(dir.path().join("data").display().to_string()),
         ..FileConfig::default()
     };
-    file.admin.token = Some("node-b-admin-token".into());
+    file.admin.token = Some("node-b-admin-token-0123456789".into());
     file.engine.idle_poll_ms = Some(600_000);
     file.carriers.push(tidings::config::CarrierConfig {
         name: "simulator".into(),

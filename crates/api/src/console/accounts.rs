@@ -1,7 +1,7 @@
 //! Signing in and out, the accounts, and an account's overview.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -15,6 +15,9 @@ use super::{
     FormData, SignedIn, BASE, SESSION_COOKIE, SIGN_IN_COOKIE,
 };
 use crate::auth::{admin_token_matches, random_alnum};
+use crate::error::TOO_MANY_FAILED_ATTEMPTS;
+use crate::peer::client_ip;
+use crate::ratelimit::Attempt;
 use crate::routing::RouteId;
 use crate::AppState;
 
@@ -79,9 +82,11 @@ pub(crate) async fn sign_in_page(
     sign_in_form(&state, StatusCode::OK, notice, None)
 }
 
-/// `POST /console/sign-in`: the admin token, checked like the admin API's bearer token.
+/// `POST /console/sign-in`: the admin token, checked like the admin API's bearer token and
+/// counted against the same per-address limit of wrong tokens (API.md §8 "Protection").
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -90,14 +95,32 @@ pub(crate) async fn sign_in(
     if !csrf_matches(form.get("csrf"), expected) {
         return super::csrf_refused(None);
     }
-    if !admin_token_matches(&state, form.text("token")) {
-        tracing::warn!("console: sign-in with a wrong admin token");
-        return sign_in_form(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            None,
-            Some("Not authorized."),
-        );
+    let peer = client_ip(&extensions, &headers, &state.config.trusted_proxies);
+    let attempt = state
+        .admin_throttle
+        .attempt(peer, || admin_token_matches(&state, form.text("token")));
+    match attempt {
+        Attempt::Correct => {}
+        Attempt::Wrong => {
+            tracing::warn!(peer = ?peer, "console: sign-in with a wrong admin token");
+            return sign_in_form(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                None,
+                Some("Not authorized."),
+            );
+        }
+        Attempt::Throttled { retry_after_secs } => {
+            let mut resp = sign_in_form(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(TOO_MANY_FAILED_ATTEMPTS),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return resp;
+        }
     }
     let console = &state.console;
     let value = console.sessions.create(state.now(), console.session_ms());

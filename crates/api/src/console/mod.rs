@@ -291,8 +291,17 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// The fields of an urlencoded form, in order.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub(crate) struct FormData(Vec<(String, String)>);
+
+/// Field names only: a form may carry the admin token (sign-in) or a CSRF token.
+impl std::fmt::Debug for FormData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
 
 impl FormData {
     pub fn parse(bytes: &[u8]) -> FormData {

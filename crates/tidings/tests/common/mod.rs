@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tidings::config::{Config, FileConfig};
 use tidings::Application;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT/`
