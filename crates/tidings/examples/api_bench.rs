@@ -65,6 +65,7 @@ fn main() {
         api: tidings::config::ApiSection {
             timestamps: None,
             rate_limit: Some(0),
+            ..Default::default()
         },
         ..FileConfig::default()
     };

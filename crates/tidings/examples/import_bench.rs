@@ -40,6 +40,7 @@ fn serve(dir: &str) {
         api: tidings::config::ApiSection {
             timestamps: None,
             rate_limit: Some(0),
+            ..Default::default()
         },
         ..FileConfig::default()
     };

@@ -47,6 +47,8 @@ pub struct ApiSection {
     pub timestamps: Option<String>,
     /// Requests per second per API client; 0 disables. Default 1000.
     pub rate_limit: Option<u32>,
+    /// Open API connections at most (API.md §1). Default 10000.
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -114,6 +116,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub timestamps_utc: bool,
     pub rate_limit: u32,
+    /// `[api] max_connections`: open API connections at most (API.md §1).
+    pub max_connections: usize,
     pub console_session_minutes: u32,
     pub engine: EngineSection,
     pub carriers: Vec<CarrierConfig>,
@@ -194,6 +198,13 @@ impl Config {
             Some(t) if t.eq_ignore_ascii_case("utc") => true,
             Some(other) => bail!("api.timestamps must be \"cst\" or \"utc\", not {other:?}"),
         };
+        let max_connections = file
+            .api
+            .max_connections
+            .unwrap_or(crate::server::DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            bail!("api.max_connections must be at least 1");
+        }
         let mut carriers = file.carriers;
         for c in &carriers {
             if !matches!(c.kind.as_str(), "simulator" | "smpp" | "http") {
@@ -225,6 +236,7 @@ impl Config {
             admin_token,
             timestamps_utc,
             rate_limit: file.api.rate_limit.unwrap_or(1000),
+            max_connections,
             console_session_minutes: file.console.session_minutes.unwrap_or(60),
             engine: file.engine,
             carriers,
@@ -263,6 +275,7 @@ impl Config {
             "api": {
                 "timestamps": if self.timestamps_utc { "utc" } else { "cst" },
                 "rate_limit": self.rate_limit,
+                "max_connections": self.max_connections,
             },
             "console": {"session_minutes": self.console_session_minutes},
             "engine": self.engine,
@@ -317,6 +330,8 @@ mod tests {
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.rate_limit, 1000);
+        assert_eq!(c.max_connections, 10_000);
+        assert_eq!(c.redacted()["api"]["max_connections"], 10_000);
         assert!(!c.timestamps_utc);
         assert_eq!(c.carriers.len(), 1);
         assert_eq!(c.carriers[0].name, "simulator");
@@ -334,6 +349,17 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://x.db");
         assert!(c.timestamps_utc);
         assert_eq!(c.rate_limit, 0);
+    }
+
+    #[test]
+    fn max_connections_is_read_from_the_api_section_and_must_be_positive() {
+        let file: FileConfig = toml::from_str("[api]\nmax_connections = 50\n").expect("toml");
+        let c = Config::resolve(file, None, &env_of(&[])).expect("config");
+        assert_eq!(c.max_connections, 50);
+        assert_eq!(c.redacted()["api"]["max_connections"], 50);
+        let zero: FileConfig = toml::from_str("[api]\nmax_connections = 0\n").expect("toml");
+        let err = Config::resolve(zero, None, &env_of(&[])).expect_err("0 is refused");
+        assert!(err.to_string().contains("max_connections"), "{err}");
     }
 
     #[test]

@@ -196,6 +196,8 @@ pub struct Application {
     state: AppState,
     engine: engine::Engine,
     mode: EngineMode,
+    /// The API connections' rules (API.md §1).
+    limits: crate::server::Limits,
 }
 
 impl Application {
@@ -263,6 +265,7 @@ impl Application {
             state,
             engine,
             mode,
+            limits: crate::server::Limits::new(config.max_connections),
         })
     }
 
@@ -348,10 +351,13 @@ impl Application {
             shutdown.await;
             console.close_streams();
         };
-        let served = axum::serve(self.listener, api::router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
+        crate::server::serve(
+            self.listener,
+            api::router(self.state),
+            self.limits,
+            shutdown,
+        )
+        .await;
         let _ = stop_tx.send(true);
         if let Some(task) = engine_task {
             if tokio::time::timeout(std::time::Duration::from_secs(8), task)
@@ -367,7 +373,7 @@ impl Application {
         for task in metrics_tasks {
             let _ = task.await;
         }
-        served
+        Ok(())
     }
 }
 
