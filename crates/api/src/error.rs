@@ -34,6 +34,8 @@ pub enum ApiError {
     Conflict(String),
     /// 413
     TooLarge,
+    /// 408: the body did not arrive in time (API.md §1); the connection is closed.
+    RequestTimeout,
     /// 401 with the bearer challenge (API.md §2).
     InvalidToken,
     /// 403 missing scope.
@@ -104,6 +106,15 @@ impl IntoResponse for ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &errors_body(&["The request body is too large.".to_string()]),
             ),
+            ApiError::RequestTimeout => {
+                let mut resp = json_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &errors_body(&["The request took too long to arrive.".to_string()]),
+                );
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                resp
+            }
             ApiError::InvalidToken => {
                 let mut resp = json_response(
                     StatusCode::UNAUTHORIZED,

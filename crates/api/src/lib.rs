@@ -4,6 +4,7 @@
 //! `domain` (and later the engine); state lives in the `store`.
 
 pub mod admin;
+pub mod arrival;
 pub mod auth;
 pub mod carrier_status;
 pub mod clock;
@@ -36,6 +37,7 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use store::Store;
 
+use arrival::BodyError;
 pub use clock::{Clock, SystemClock};
 pub use error::{json_response, ApiError};
 use ratelimit::{AdminThrottle, FailureLimiter, RateLimiter};
@@ -176,6 +178,8 @@ pub struct Ctx {
     body: Arc<std::sync::Mutex<Body>>,
     /// The request path, lowercased (for idempotency fingerprints).
     pub path_key: String,
+    /// When a JSON or form body must be complete (API.md §1).
+    pub(crate) body_deadline: tokio::time::Instant,
 }
 
 impl Ctx {
@@ -202,7 +206,8 @@ impl Ctx {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Reads the whole body, refusing more than `limit` bytes with 413.
+    /// Reads the whole body, refusing more than `limit` bytes with 413 and a body that is not
+    /// complete 30 s after its head with 408 (API.md §1).
     pub async fn body_bytes(&mut self, limit: usize) -> Result<Bytes, ApiError> {
         if let Some(len) = self
             .headers
@@ -214,21 +219,20 @@ impl Ctx {
                 return Err(ApiError::TooLarge);
             }
         }
-        let mut body = self.take_body();
-        let mut buf = bytes::BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let frame =
-                frame.map_err(|_| ApiError::validation("The request body isn't valid JSON."))?;
-            if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > limit {
-                    // The dispatcher drains the rest before answering.
-                    self.put_back_body(body);
-                    return Err(ApiError::TooLarge);
-                }
-                buf.extend_from_slice(&data);
+        let body = self.take_body();
+        match arrival::read_body(body, limit, self.body_deadline).await {
+            Ok(bytes) => Ok(bytes),
+            Err(BodyError::TooLarge(rest)) => {
+                // The dispatcher drains the rest before answering.
+                self.put_back_body(rest);
+                Err(ApiError::TooLarge)
+            }
+            // The late rest is never read: the answer closes the connection.
+            Err(BodyError::TooSlow) => Err(ApiError::RequestTimeout),
+            Err(BodyError::Broken) => {
+                Err(ApiError::validation("The request body isn't valid JSON."))
             }
         }
-        Ok(buf.freeze())
     }
 
     /// Reads a JSON body (≤ 1 MiB) into fields (API.md §1: parsed whatever its content type).
@@ -403,6 +407,7 @@ async fn handle_route(
         method: parts.method.clone(),
         params,
         query: parse_query(parts.uri.query()),
+        body_deadline: arrival::HeadReceived::body_deadline(&parts.extensions),
         headers: parts.headers,
         body,
         path_key: parts.uri.path().to_ascii_lowercase(),

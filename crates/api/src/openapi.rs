@@ -834,6 +834,7 @@ fn responses(route: &RouteInfo, method: &Method, op: &Operation) -> Value {
         out.insert("405".into(), response("MethodNotAllowed"));
     }
     if op.body.is_some() {
+        out.insert("408".into(), response("RequestTimeout"));
         out.insert("413".into(), response("TooLarge"));
     }
     out.insert("500".into(), response("InternalError"));
@@ -1139,6 +1140,10 @@ fn schemas() -> Value {
     put("NotFound", schema_errors_note("Not found."));
     put("MethodNotAllowed", messages_const("Method not allowed."));
     put("TooLarge", messages_const("The request body is too large."));
+    put(
+        "RequestTimeout",
+        messages_const("The request took too long to arrive."),
+    );
     put("AdminNotAuthorized", messages_const("Not authorized."));
 
     // /v2/token
@@ -2090,6 +2095,11 @@ fn error_responses() -> Value {
         "TooLarge": error_response(
             "JSON bodies over 1 MiB (CSV uploads to the admin API: over 1 GiB).",
             "TooLarge",
+        ),
+        "RequestTimeout": error_response(
+            "The body did not arrive in time: a JSON or form body 30 s after its head, or a \
+            streamed CSV upload that sent no byte for 30 s. The connection is closed.",
+            "RequestTimeout",
         ),
         "RateLimited": rate_limited,
         "InternalError": error_response(

@@ -68,6 +68,7 @@ fn is_form(ctx: &Ctx) -> bool {
 pub async fn issue(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
     let body = ctx.body_bytes(MAX_JSON_BODY).await.map_err(|e| match e {
         ApiError::TooLarge => ApiError::TooLarge,
+        ApiError::RequestTimeout => ApiError::RequestTimeout,
         _ => ApiError::OAuth(OAuthError::InvalidRequest),
     })?;
     let req = match Fields::parse(&body) {

@@ -313,6 +313,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve => {
+            crate::server::fit_open_file_limit(config.max_connections)?;
             let app = Application::build(
                 &config,
                 Arc::new(SystemClock),

@@ -57,6 +57,8 @@ pub struct ApiSection {
     pub token_failure_rate: Option<u32>,
     /// Peers whose `X-Forwarded-For` is believed: IP addresses or CIDR ranges. Default none.
     pub trusted_proxies: Option<Vec<String>>,
+    /// Open API connections at most (API.md §1). Default 10000.
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -126,6 +128,8 @@ pub struct Config {
     pub rate_limit: u32,
     pub token_failure_rate: u32,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `[api] max_connections`: open API connections at most (API.md §1).
+    pub max_connections: usize,
     pub console_session_minutes: u32,
     pub engine: EngineSection,
     pub carriers: Vec<CarrierConfig>,
@@ -216,6 +220,13 @@ impl Config {
                     .map_err(|e| anyhow!("api.trusted_proxies: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let max_connections = file
+            .api
+            .max_connections
+            .unwrap_or(crate::server::DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            bail!("api.max_connections must be at least 1");
+        }
         let mut carriers = file.carriers;
         for c in &carriers {
             if !matches!(c.kind.as_str(), "simulator" | "smpp" | "http") {
@@ -252,6 +263,7 @@ impl Config {
                 .token_failure_rate
                 .unwrap_or(DEFAULT_TOKEN_FAILURE_RATE),
             trusted_proxies,
+            max_connections,
             console_session_minutes: file.console.session_minutes.unwrap_or(60),
             engine: file.engine,
             carriers,
@@ -296,6 +308,7 @@ impl Config {
                     .iter()
                     .map(|n| n.to_string())
                     .collect::<Vec<_>>(),
+                "max_connections": self.max_connections,
             },
             "console": {"session_minutes": self.console_session_minutes},
             "engine": self.engine,
@@ -425,6 +438,8 @@ mod tests {
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.rate_limit, 1000);
+        assert_eq!(c.max_connections, 10_000);
+        assert_eq!(c.redacted()["api"]["max_connections"], 10_000);
         assert!(!c.timestamps_utc);
         assert_eq!(c.carriers.len(), 1);
         assert_eq!(c.carriers[0].name, "simulator");
@@ -442,6 +457,17 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://x.db");
         assert!(c.timestamps_utc);
         assert_eq!(c.rate_limit, 0);
+    }
+
+    #[test]
+    fn max_connections_is_read_from_the_api_section_and_must_be_positive() {
+        let file: FileConfig = toml::from_str("[api]\nmax_connections = 50\n").expect("toml");
+        let c = Config::resolve(file, None, &env_of(&[])).expect("config");
+        assert_eq!(c.max_connections, 50);
+        assert_eq!(c.redacted()["api"]["max_connections"], 50);
+        let zero: FileConfig = toml::from_str("[api]\nmax_connections = 0\n").expect("toml");
+        let err = Config::resolve(zero, None, &env_of(&[])).expect_err("0 is refused");
+        assert!(err.to_string().contains("max_connections"), "{err}");
     }
 
     #[test]

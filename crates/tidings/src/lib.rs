@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod server;
 pub mod smsc;
 pub mod startup;
 pub mod transfer;

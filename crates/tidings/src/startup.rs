@@ -211,6 +211,8 @@ pub struct Application {
     state: AppState,
     engine: engine::Engine,
     mode: EngineMode,
+    /// The API connections' rules (API.md §1).
+    limits: crate::server::Limits,
 }
 
 impl Application {
@@ -284,6 +286,7 @@ impl Application {
             state,
             engine,
             mode,
+            limits: crate::server::Limits::new(config.max_connections),
         })
     }
 
@@ -369,20 +372,22 @@ impl Application {
         ));
         let engine_task = (self.mode == EngineMode::Background)
             .then(|| tokio::spawn(self.engine.clone().run(stop_rx)));
-        // Live console streams end at shutdown, or they would hold their connections open.
+        // At the signal, the HTTP server and the engine stop together (API.md §8 SIGTERM: both
+        // give what is in flight a few seconds, so the process exits well within 10 s). Live
+        // console streams end too, or they would hold their connections open.
         let console = self.state.console.clone();
         let shutdown = async move {
             shutdown.await;
             console.close_streams();
+            let _ = stop_tx.send(true);
         };
-        // The peer's address reaches the handlers as `ConnectInfo` (the per-address limit of
-        // wrong admin tokens, API.md §8 "Protection").
-        let app = api::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
-        let _ = stop_tx.send(true);
+        crate::server::serve(
+            self.listener,
+            api::router(self.state),
+            self.limits,
+            shutdown,
+        )
+        .await;
         if let Some(task) = engine_task {
             if tokio::time::timeout(std::time::Duration::from_secs(8), task)
                 .await
@@ -398,7 +403,7 @@ impl Application {
         for task in metrics_tasks {
             let _ = task.await;
         }
-        served
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use store::{Attributes, ContactList, ContactRow, NewList, Store, SubscribeTo};
 
 use super::{account, check, created, deleted, explicit_id, ok, required, store_err, ts};
+use crate::arrival;
 use crate::import::{self, Batcher, ChunkReader, ImportError, ImportReport};
 use crate::{ApiError, AppState, Ctx, MAX_CSV_BODY};
 
@@ -268,7 +269,18 @@ async fn import_csv_body(
     let mut stream = body.into_data_stream();
     let mut total: u64 = 0;
     let mut too_large = false;
-    while let Some(chunk) = stream.next().await {
+    let mut too_slow = false;
+    loop {
+        // A streamed upload may pause at most 30 s between bytes (API.md §1).
+        let chunk = match arrival::next_within_pause(stream.next()).await {
+            None => {
+                too_slow = true;
+                let _ = tx.send(Err(std::io::Error::other("body too slow"))).await;
+                break;
+            }
+            Some(None) => break,
+            Some(Some(chunk)) => chunk,
+        };
         let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()));
         if let Ok(bytes) = &chunk {
             total += bytes.len() as u64;
@@ -286,6 +298,9 @@ async fn import_csv_body(
     let outcome = worker.await.map_err(ApiError::internal)?;
     if too_large {
         return Err(ApiError::TooLarge);
+    }
+    if too_slow {
+        return Err(ApiError::RequestTimeout);
     }
     match outcome {
         Ok(report) => Ok(report),

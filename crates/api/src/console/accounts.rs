@@ -88,7 +88,7 @@ pub(crate) async fn sign_in(
     State(state): State<AppState>,
     extensions: Extensions,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: crate::arrival::WholeBody<{ super::FORM_LIMIT }>,
 ) -> Response {
     let form = FormData::parse(&body);
     let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");

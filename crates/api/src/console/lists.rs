@@ -312,14 +312,31 @@ pub(crate) async fn upload(
         Ok(m) => m,
         Err(e) => return refuse(e.body_text(), e.status()).await,
     };
+    // The upload is a streamed upload for API.md §1: it may pause at most 30 s between bytes;
+    // a later byte answers 408 and closes the connection.
+    let too_slow = || {
+        refuse(
+            "The request took too long to arrive.".into(),
+            StatusCode::REQUEST_TIMEOUT,
+        )
+    };
     let mut csrf = None;
     let mut subscribe = String::new();
     let mut field = loop {
-        match multipart.next_field().await {
+        let Some(next) = crate::arrival::next_within_pause(multipart.next_field()).await else {
+            return crate::arrival::closing(too_slow().await);
+        };
+        match next {
             Ok(Some(field)) => match field.name() {
                 Some("file") => break field,
-                Some("csrf") => csrf = field.text().await.ok(),
-                Some("subscribe") => subscribe = field.text().await.unwrap_or_default(),
+                Some("csrf") => match crate::arrival::next_within_pause(field.text()).await {
+                    Some(text) => csrf = text.ok(),
+                    None => return crate::arrival::closing(too_slow().await),
+                },
+                Some("subscribe") => match crate::arrival::next_within_pause(field.text()).await {
+                    Some(text) => subscribe = text.unwrap_or_default(),
+                    None => return crate::arrival::closing(too_slow().await),
+                },
                 _ => {}
             },
             Ok(None) => {
@@ -358,9 +375,15 @@ pub(crate) async fn upload(
     let chunks = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
+    // The importer holds the upload to the pause limit; when it stops (done, refused or too
+    // slow), nothing more is read from the client.
     let pump = async move {
         loop {
-            match field.chunk().await {
+            let chunk = tokio::select! {
+                chunk = field.chunk() => chunk,
+                () = tx.closed() => break,
+            };
+            match chunk {
                 Ok(Some(bytes)) => {
                     if tx.send(Ok(bytes)).await.is_err() {
                         break;
@@ -384,6 +407,9 @@ pub(crate) async fn upload(
         Body::from_stream(chunks),
     );
     let (reply, ()) = tokio::join!(import, pump);
+    if reply.status == StatusCode::REQUEST_TIMEOUT {
+        return crate::arrival::closing(too_slow().await);
+    }
     if !reply.is_success() {
         return list_page(
             &state,

@@ -357,8 +357,18 @@ impl FromRequest<AppState> for CsrfForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
-        let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
+        let deadline = crate::arrival::HeadReceived::body_deadline(&parts.extensions);
+        let bytes = match crate::arrival::read_body(body, FORM_LIMIT, deadline).await {
             Ok(b) => b,
+            // A form body must be complete 30 s after its head (API.md §1).
+            Err(crate::arrival::BodyError::TooSlow) => {
+                return Err(crate::arrival::closing(error_page(
+                    Some(&session),
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Form too slow",
+                    "The request took too long to arrive.",
+                )))
+            }
             Err(_) => {
                 return Err(error_page(
                     Some(&session),
@@ -510,6 +520,8 @@ fn internal_ctx(
         headers,
         body: Arc::new(std::sync::Mutex::new(body)),
         path_key: String::new(),
+        // Bodies made in the process; a streamed upload holds its client to the pause limit.
+        body_deadline: tokio::time::Instant::now() + crate::arrival::BODY_TIME,
     }
 }
 
