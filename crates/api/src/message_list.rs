@@ -48,9 +48,9 @@ fn key_reused() -> ApiError {
     ApiError::Conflict("Idempotency-Key was already used with a different request.".into())
 }
 
-/// A retry under an Idempotency-Key the client used within 24 hours answers as the original
-/// did (even if the request would no longer validate), or 409 when the request differs.
-/// `None`: no earlier send, go on.
+/// A retry under an Idempotency-Key the client used for the same account within 24 hours
+/// answers as the original did (even if the request would no longer validate), or 409 when the
+/// request differs. `None`: no earlier send, go on.
 pub(crate) async fn replay(
     state: &AppState,
     caller: &Caller,
@@ -62,7 +62,7 @@ pub(crate) async fn replay(
     };
     match state
         .store
-        .find_idempotent_send(&caller.client_id, key, state.now())
+        .find_idempotent_send(&caller.account_id, &caller.client_id, key, state.now())
         .await?
     {
         Some((earlier, hash)) if hash == request_hash => Ok(Some(accepted(&earlier.token))),

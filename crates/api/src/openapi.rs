@@ -209,8 +209,9 @@ fn idempotency_key() -> Value {
     json!({
         "name": "Idempotency-Key", "in": "header", "required": false,
         "description": "Makes the call safe to retry (API.md §4): the same key from the same API \
-            client within 24 hours answers the original 202 and tokenId without creating another \
-            send; with a different body, 409. 1–255 printable ASCII characters (else 400).",
+            client acting for the same account within 24 hours answers the original 202 and \
+            tokenId without creating another send; with a different body, 409. 1–255 printable \
+            ASCII characters (else 400).",
         "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
     })
 }

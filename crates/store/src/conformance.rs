@@ -114,6 +114,7 @@ macro_rules! store_conformance_tests {
             history_of_replies_and_of_a_contact_send,
             numbers_of_subscriber_key_are_the_contacts_with_that_key,
             list_jobs_record_progress_until_final,
+            idempotency_keys_are_scoped_by_client_and_account,
         );
     };
     (@each $attributes:tt $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -2256,7 +2257,7 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
     given_account(store, "acme").await;
     assert_eq!(
         store
-            .find_idempotent_send("client-one", "key-1", T0)
+            .find_idempotent_send("acme", "client-one", "key-1", T0)
             .await
             .expect("lookup"),
         None,
@@ -2276,13 +2277,13 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
         "first use of the key",
     );
     let found = store
-        .find_idempotent_send("CLIENT-ONE", "key-1", T0 + DAY - 1)
+        .find_idempotent_send("acme", "CLIENT-ONE", "key-1", T0 + DAY - 1)
         .await
         .expect("lookup");
     assert_eq!(found, Some((original, "hash-1".to_string())));
     assert_eq!(
         store
-            .find_idempotent_send("client-one", "KEY-1", T0 + 1)
+            .find_idempotent_send("acme", "client-one", "KEY-1", T0 + 1)
             .await
             .expect("lookup"),
         None,
@@ -2290,7 +2291,7 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
     );
     assert_eq!(
         store
-            .find_idempotent_send("client-two", "key-1", T0 + 1)
+            .find_idempotent_send("acme", "client-two", "key-1", T0 + 1)
             .await
             .expect("lookup"),
         None,
@@ -2298,7 +2299,7 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
     );
     assert_eq!(
         store
-            .find_idempotent_send("client-one", "key-1", T0 + DAY + 1)
+            .find_idempotent_send("acme", "client-one", "key-1", T0 + DAY + 1)
             .await
             .expect("lookup"),
         None,
@@ -5328,4 +5329,125 @@ pub async fn list_jobs_record_progress_until_final(store: &dyn Store) {
             .await,
         "token equal ignoring case",
     );
+}
+
+// ---- tenancy: idempotency keys per account (API.md §4) -----------------------------------------
+
+/// A key sent by one client acting for two accounts names one send per account: the second
+/// account gets a send of its own (not the first account's token), and each account's lookup
+/// finds its own send only.
+pub async fn idempotency_keys_are_scoped_by_client_and_account(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "beta").await;
+    let in_acme = created(
+        store
+            .create_send(keyed_send(
+                "acme",
+                "tok0000000000000000000000a",
+                T0,
+                "client-one",
+                "key-1",
+                "hash-1",
+            ))
+            .await,
+        "the key in acme",
+    );
+    let in_beta = created(
+        store
+            .create_send(keyed_send(
+                "beta",
+                "tok0000000000000000000000b",
+                T0 + 1,
+                "client-one",
+                "key-1",
+                "hash-1",
+            ))
+            .await,
+        "the same client and key in beta is a new send",
+    );
+    assert_eq!(in_beta.account_id, "beta");
+    assert_eq!(
+        ok(
+            store
+                .find_idempotent_send("ACME", "client-one", "key-1", T0 + 2)
+                .await,
+            "lookup in acme",
+        ),
+        Some((in_acme.clone(), "hash-1".to_string()))
+    );
+    assert_eq!(
+        ok(
+            store
+                .find_idempotent_send("beta", "CLIENT-ONE", "key-1", T0 + 2)
+                .await,
+            "lookup in beta",
+        ),
+        Some((in_beta.clone(), "hash-1".to_string()))
+    );
+    assert_eq!(
+        ok(
+            store
+                .find_idempotent_send("gamma", "client-one", "key-1", T0 + 2)
+                .await,
+            "lookup in an unknown account",
+        ),
+        None
+    );
+    // Within each account the key still names its send.
+    let (again, hash) = existing(
+        store
+            .create_send(keyed_send(
+                "beta",
+                "tok0000000000000000000000c",
+                T0 + 3,
+                "client-one",
+                "key-1",
+                "hash-2",
+            ))
+            .await,
+        "the key again in beta",
+    );
+    assert_eq!((again, hash.as_str()), (in_beta, "hash-1"));
+    assert_eq!(
+        send_tokens(store, "acme", query(None, None, 10))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        send_tokens(store, "beta", query(None, None, 10))
+            .await
+            .len(),
+        1
+    );
+    // A contact send honours the same scope.
+    let contact = keyed_send(
+        "beta",
+        "tok0000000000000000000000d",
+        T0 + 4,
+        "client-one",
+        "key-2",
+        "hash-3",
+    );
+    created(
+        store
+            .create_contact_send(contact, audience(vec![number(N1, None, "Hi")]))
+            .await,
+        "a contact send with another key",
+    );
+    let in_acme_too = keyed_send(
+        "acme",
+        "tok0000000000000000000000e",
+        T0 + 5,
+        "client-one",
+        "key-2",
+        "hash-3",
+    );
+    let other = created(
+        store
+            .create_contact_send(in_acme_too, audience(vec![number(N1, None, "Hi")]))
+            .await,
+        "the contact send's key in the other account",
+    );
+    assert_eq!(other.account_id, "acme");
 }
