@@ -673,7 +673,7 @@ async fn write_report(
             let description = match r.outcome {
                 Some(Outcome::Suppressed) => "Not subscribed on the code: not sent",
                 Some(Outcome::Canceled) => "Send canceled before hand-off",
-                None => store::codes::describe(r.status_code).1,
+                None => store::codes::describe_recipient(r.status_code, r.note.as_deref()).1,
             };
             ok &= writeln!(
                 out,

@@ -323,7 +323,8 @@ pub async fn status_body(
             let (short, description) = match r.outcome {
                 Some(Outcome::Suppressed) => ("Suppressed", "Not subscribed on the code: not sent"),
                 Some(Outcome::Canceled) => ("Canceled", "Send canceled before hand-off"),
-                None => codes::describe(r.status_code),
+                // A 1501 says why (API.md §1: `Text too long after substitution`).
+                None => codes::describe_recipient(r.status_code, r.note.as_deref()),
             };
             let code = r.status_code.to_string();
             let mut entry = json!({

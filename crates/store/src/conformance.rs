@@ -115,6 +115,7 @@ macro_rules! store_conformance_tests {
             numbers_of_subscriber_key_are_the_contacts_with_that_key,
             list_jobs_record_progress_until_final,
             idempotency_keys_are_scoped_by_client_and_account,
+            contact_number_without_text_is_a_1501_recipient_never_sent,
         );
     };
     (@each $attributes:tt $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -4606,7 +4607,7 @@ fn number(n: &str, key: Option<&str>, text: &str) -> crate::ContactNumber {
     crate::ContactNumber {
         mobile_number: n.to_string(),
         subscriber_key: key.map(str::to_string),
-        text: text.to_string(),
+        text: Some(text.to_string()),
     }
 }
 
@@ -5331,7 +5332,7 @@ pub async fn list_jobs_record_progress_until_final(store: &dyn Store) {
     );
 }
 
-// ---- tenancy: idempotency keys per account (API.md §4) -----------------------------------------
+// ---- tenancy and limits: idempotency keys per account, over-long contact texts (API.md §1, §4) --
 
 /// A key sent by one client acting for two accounts names one send per account: the second
 /// account gets a send of its own (not the first account's token), and each account's lookup
@@ -5450,4 +5451,84 @@ pub async fn idempotency_keys_are_scoped_by_client_and_account(store: &dyn Store
         "the contact send's key in the other account",
     );
     assert_eq!(other.account_id, "acme");
+}
+
+/// A number whose text was over the limit (no text) becomes a recipient that failed with 1501,
+/// described by [`codes::TEXT_TOO_LONG`], counted, tracked, never claimed, absent from the
+/// history, and its text is never stored.
+pub async fn contact_number_without_text_is_a_1501_recipient_never_sent(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let too_long = |n: &str| crate::ContactNumber {
+        mobile_number: n.to_string(),
+        subscriber_key: None,
+        text: None,
+    };
+    created(
+        store
+            .create_contact_send(
+                contact_send("tok-long", T0),
+                audience(vec![number(D1, None, "Hi Ann"), too_long(D2), too_long(D3)]),
+            )
+            .await,
+        "contact send",
+    );
+    assert_eq!(
+        start_send(store, "tok-long", T0).await,
+        3,
+        "every number counts"
+    );
+    let counts = counts_of(store, "tok-long", T0).await;
+    assert_eq!(
+        (
+            counts.recipients,
+            counts.queued,
+            counts.failed,
+            counts.suppressed
+        ),
+        (3, 1, 2, 0),
+        "{counts:?}"
+    );
+    let claimed = claim(store, "tok-long", T0 + 1, 10).await;
+    assert_eq!(
+        numbers_of(&claimed),
+        vec![D1],
+        "only the number with a text goes out"
+    );
+    let page = ok(store.tracking_page("tok-long", 1, 10).await, "tracking");
+    let failed: Vec<(&str, i32, Option<&str>, Option<&str>)> = page
+        .iter()
+        .filter(|r| r.mobile_number != D1)
+        .map(|r| {
+            (
+                r.mobile_number.as_str(),
+                r.status_code,
+                r.note.as_deref(),
+                r.text.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (
+                D2,
+                codes::VALIDATION_ERROR,
+                Some(codes::TEXT_TOO_LONG),
+                None
+            ),
+            (
+                D3,
+                codes::VALIDATION_ERROR,
+                Some(codes::TEXT_TOO_LONG),
+                None
+            ),
+        ]
+    );
+    assert_eq!(
+        codes::describe_recipient(codes::VALIDATION_ERROR, Some(codes::TEXT_TOO_LONG)).1,
+        "Text too long after substitution"
+    );
+    let history = ok(store.history("acme", "tok-long", Some(D2)).await, "history");
+    assert!(history.is_empty(), "nothing was texted to D2: {history:?}");
 }
