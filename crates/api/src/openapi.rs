@@ -289,10 +289,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
 
         RouteId::DeliveryReport if m == Method::POST => Operation::new(
             "deliveryReport",
-            "Write a send's per-recipient results to a CSV file in the reports directory",
+            "Write a send's per-recipient results to a CSV file in the account's reports folder",
             accepted("The report is being written.", "DeliveryReportAccepted"),
         )
-        .describe("API.md §6. 409: a report file of that name already exists.")
+        .describe("API.md §6. 409: the account already has a report file of that name.")
         .json_body(schema("DeliveryReportRequest"))
         .errors(&[400, 409]),
         RouteId::DeliveryReport => return None,
@@ -1498,7 +1498,8 @@ fn schemas() -> Value {
                 "ListId": nullable("string", "Ignored: the path names the list."),
                 "ShortCode": nullable("string", "With Keyword: subscribe the imported numbers."),
                 "Keyword": nullable("string", "A keyword on ShortCode."),
-                "FileName": nullable("string", "A plain file name in `<data dir>/imports`."),
+                "FileName": nullable("string", "A plain file name of a regular file in the account's \
+                    folder `<data dir>/imports/<accountId>/`."),
                 "FileType": nullable("string", "`csv`."),
                 "IsFirstRowHeader": flag("The first row names the columns."),
                 "ImportMappingType": { "type": ["string", "null"], "enum": ["MapByOrdinal", "MapByHeader", null],
@@ -1551,8 +1552,8 @@ fn schemas() -> Value {
         "DeliveryReportRequest",
         request(
             &[],
-            json!({ "filename": nullable("string", "A plain file name, written in `<data \
-                dir>/reports`.") }),
+            json!({ "filename": nullable("string", "A plain file name of at most 200 bytes, written in \
+                the account's folder `<data dir>/reports/<accountId>/`.") }),
         ),
     );
     put(
