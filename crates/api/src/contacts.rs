@@ -178,6 +178,7 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
                 };
                 let mut m = FieldReader::new(obj);
                 let destination = m.string("Destination").map(|d| d.trim().to_string());
+                let destination_field = m.spelling("Destination").unwrap_or("Destination");
                 let ordinal = match m.any("Ordinal") {
                     Some(Json::Number(n)) => n.as_u64().map(|n| n as usize),
                     Some(Json::String(s)) => s.trim().parse::<usize>().ok(),
@@ -192,6 +193,15 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
                     errors.push("A field map must have a destination.".to_string());
                     continue;
                 };
+                // An attribute name (API.md §1: at most 255 characters).
+                if let Some(m) = domain::limits::check_length(
+                    destination_field,
+                    &destination,
+                    domain::limits::MAX_KEY_CHARS,
+                ) {
+                    errors.push(m);
+                    continue;
+                }
                 match by_header {
                     Some(false) => match ordinal {
                         Some(i) => columns.push((destination, Column::Ordinal(i))),

@@ -6,6 +6,8 @@ mod catalog;
 mod lists;
 mod sends;
 
+pub use lists::MAX_JSON_CONTACTS;
+
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use domain::{EncodedId, FieldReader};
