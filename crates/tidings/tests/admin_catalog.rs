@@ -448,12 +448,24 @@ fn the_cli_edits_codes_and_keywords() {
         message.contains("medium isn't a valid code type."),
         "{message}"
     );
+}
+
+#[test]
+fn the_cli_refuses_a_message_text_over_1600_characters_and_makes_the_accounts_folders() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = common::test_database(dir.path());
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        cli(&database.url, &data, args).unwrap_or_else(|e| panic!("tidings {args:?}: {e}"))
+    };
+    run(&["account", "create", "--name", "Cli", "--id", "cli"]);
+    // `account create` made the account's folders (API.md §6).
+    assert!(data.join("imports").join("cli").is_dir());
+    assert!(data.join("reports").join("cli").is_dir());
+    run(&["code", "create", "--account", "cli", "--code", "55555"]);
     // The CLI's texts have the API's limit (API.md §1).
-    let long = "a".repeat(1601);
-    let refused = cli(
-        &database.url,
-        &data,
-        &[
+    let create = |text: &str| -> Vec<String> {
+        [
             "message",
             "create",
             "--account",
@@ -461,15 +473,25 @@ fn the_cli_edits_codes_and_keywords() {
             "--code",
             "55555",
             "--text",
-            &long,
-        ],
-    );
-    let message = refused.expect_err("a text over 1,600 characters is refused");
+            text,
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let long = create(&"a".repeat(1601));
+    let long: Vec<&str> = long.iter().map(String::as_str).collect();
+    let message = cli(&database.url, &data, &long).expect_err("over 1,600 characters");
     assert!(
         message.contains("text can't be longer than 1600 characters."),
         "{message}"
     );
-    // `account create` made the account's folders.
-    assert!(data.join("imports").join("cli").is_dir());
-    assert!(data.join("reports").join("cli").is_dir());
+    let at_limit = create(&"a".repeat(1600));
+    let at_limit: Vec<&str> = at_limit.iter().map(String::as_str).collect();
+    let created = run(&at_limit);
+    assert_eq!(
+        created["text"].as_str().map(str::len),
+        Some(1600),
+        "{created}"
+    );
 }
