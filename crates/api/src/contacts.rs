@@ -1,7 +1,7 @@
 //! Contacts in bulk and reports (API.md §6): `POST /sms/v1/contacts/queueImport/{listId}` from a
-//! file of the import directory, run in the background with its status; `refreshList` and its
-//! status; `POST /sms/v1/messageList/{id}/deliveryReport/{tokenId}` writing a CSV into the
-//! reports directory.
+//! file of the account's import folder, run in the background with its status; `refreshList`
+//! and its status; `POST /sms/v1/messageList/{id}/deliveryReport/{tokenId}` writing a CSV into
+//! the account's reports folder (the folders: [`crate::folders`]).
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -28,16 +28,8 @@ const STATUS_ERRORS: usize = 100;
 const STALE_AFTER_MS: i64 = 10 * 60 * 1000;
 /// How much of a file is looked at to tell CSV from other content.
 const SNIFF_BYTES: usize = 8 * 1024;
-
-/// The directory queueImport reads from.
-pub fn imports_dir(state: &AppState) -> PathBuf {
-    state.config.data_dir.join("imports")
-}
-
-/// The directory deliveryReport writes to.
-pub fn reports_dir(state: &AppState) -> PathBuf {
-    state.config.data_dir.join("reports")
-}
+/// Longest report file name, in bytes (API.md §6 deliveryReport).
+const MAX_REPORT_NAME_BYTES: usize = 200;
 
 /// A plain file name: no path, nothing hidden, no control characters.
 fn plain_file_name(name: &str) -> bool {
@@ -67,21 +59,18 @@ async fn path_list(
     }
 }
 
-/// Opens `name` inside the import directory, refusing anything that is not a plain file name of
-/// a regular file there (symlinks included), and content that is not text. Nothing is imported
-/// from a refused file.
+/// Opens `name` inside the account's import folder, refusing anything that is not a plain file
+/// name of a regular file there (symlinks included) with one message, whether the file is
+/// missing or not allowed (API.md §6: nothing about other files leaks), and content that is not
+/// text. Nothing is imported from a refused file.
 fn open_import_file(dir: &Path, name: &str) -> Result<std::fs::File, String> {
     let invalid = || format!("{name} isn't a valid import file name.");
     if !plain_file_name(name) {
         return Err(invalid());
     }
     let path = dir.join(name);
-    let meta = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("Import file {name} doesn't exist."))
-        }
-        Err(_) => return Err(invalid()),
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        return Err(invalid());
     };
     if meta.file_type().is_symlink() || !meta.is_file() {
         return Err(invalid());
@@ -189,6 +178,7 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
                 };
                 let mut m = FieldReader::new(obj);
                 let destination = m.string("Destination").map(|d| d.trim().to_string());
+                let destination_field = m.spelling("Destination").unwrap_or("Destination");
                 let ordinal = match m.any("Ordinal") {
                     Some(Json::Number(n)) => n.as_u64().map(|n| n as usize),
                     Some(Json::String(s)) => s.trim().parse::<usize>().ok(),
@@ -203,6 +193,15 @@ fn read_import_request(fields: &domain::Fields, errors: &mut Vec<String>) -> Imp
                     errors.push("A field map must have a destination.".to_string());
                     continue;
                 };
+                // An attribute name (API.md §1: at most 255 characters).
+                if let Some(m) = domain::limits::check_length(
+                    destination_field,
+                    &destination,
+                    domain::limits::MAX_KEY_CHARS,
+                ) {
+                    errors.push(m);
+                    continue;
+                }
                 match by_header {
                     Some(false) => match ordinal {
                         Some(i) => columns.push((destination, Column::Ordinal(i))),
@@ -336,7 +335,7 @@ pub async fn queue_import(
     let mut file = None;
     if errors.is_empty() {
         if let Some(name) = &request.file_name {
-            let dir = imports_dir(state);
+            let dir = state.folders.imports(&caller.account_id);
             let name = name.clone();
             match tokio::task::spawn_blocking(move || open_import_file(&dir, &name))
                 .await
@@ -593,21 +592,22 @@ pub async fn delivery_report(
     match name.as_deref() {
         None => errors.push("File name can't be blank.".to_string()),
         Some(n) if is_blank(n) => errors.push("File name can't be blank.".to_string()),
-        Some(n) if !plain_file_name(n) => {
+        Some(n) if !plain_file_name(n) || n.len() > MAX_REPORT_NAME_BYTES => {
             errors.push(format!("{n} isn't a valid report file name."))
         }
         Some(_) => {}
     }
     let send = resolve_delivery(state, caller, &ctx, SendKind::List, errors).await?;
     let name = name.unwrap_or_default();
-    let dir = reports_dir(state);
+    // The account's own folder: another account's report of the same name is no conflict.
+    let dir = state.folders.reports(&caller.account_id);
     let path = dir.join(&name);
     let partial = dir.join(format!(".{name}.{}.partial", send.token));
     let created = tokio::task::spawn_blocking({
         let (dir, partial) = (dir.clone(), partial.clone());
         let path = path.clone();
         move || -> std::io::Result<Option<std::fs::File>> {
-            std::fs::create_dir_all(&dir)?;
+            crate::folders::create_private_dir(&dir)?;
             if std::fs::symlink_metadata(&path).is_ok() {
                 return Ok(None);
             }
@@ -674,7 +674,7 @@ async fn write_report(
             let description = match r.outcome {
                 Some(Outcome::Suppressed) => "Not subscribed on the code: not sent",
                 Some(Outcome::Canceled) => "Send canceled before hand-off",
-                None => store::codes::describe(r.status_code).1,
+                None => store::codes::describe_recipient(r.status_code, r.note.as_deref()).1,
             };
             ok &= writeln!(
                 out,

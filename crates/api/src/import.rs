@@ -147,6 +147,8 @@ struct Layout {
     number: usize,
     country: Option<usize>,
     key: Option<usize>,
+    /// The subscriber key's column as the file or the mapping names it (for its §1 message).
+    key_name: String,
     attributes: Vec<(String, usize)>,
 }
 
@@ -209,6 +211,10 @@ fn layout(
             number,
             country: None,
             key,
+            key_name: key
+                .and_then(|k| names.get(k))
+                .cloned()
+                .unwrap_or_else(|| "subscriberKey".to_string()),
             attributes,
         });
     };
@@ -216,6 +222,7 @@ fn layout(
         number: usize::MAX,
         country: None,
         key: None,
+        key_name: "_SubscriberKey".to_string(),
         attributes: Vec::new(),
     };
     for (destination, column) in &mapping.maps {
@@ -227,7 +234,10 @@ fn layout(
         match destination.to_ascii_lowercase().as_str() {
             "_mobilenumber" => out.number = index,
             "_countrycode" => out.country = Some(index),
-            "_subscriberkey" => out.key = Some(index),
+            "_subscriberkey" => {
+                out.key = Some(index);
+                out.key_name = destination.clone();
+            }
             _ => out.attributes.push((destination.clone(), index)),
         }
     }
@@ -350,11 +360,33 @@ fn import_rows<R: Read>(
             .map(|k| k.trim())
             .filter(|k| !k.is_empty())
             .map(str::to_string);
+        let given: Vec<(&str, &str)> = layout
+            .attributes
+            .iter()
+            .filter_map(|(name, i)| {
+                fields
+                    .get(*i)
+                    .map(|v| v.as_ref())
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (name.as_str(), v))
+            })
+            .collect();
+        // API.md §1 limits: an over-long key or attribute rejects the row, not the file.
+        let too_long = domain::limits::contact_messages(
+            &layout.key_name,
+            subscriber_key.as_deref(),
+            given.iter().copied(),
+        );
+        if let Some(first) = too_long.into_iter().next() {
+            batcher.report.reject(row, raw_number, first);
+            continue;
+        }
         let mut attributes = Attributes::new();
-        for (name, i) in &layout.attributes {
-            if let Some(value) = fields.get(*i).filter(|v| !v.is_empty()) {
-                attributes.insert(name.clone(), serde_json::Value::String(value.to_string()));
-            }
+        for (name, value) in given {
+            attributes.insert(
+                name.to_string(),
+                serde_json::Value::String(value.to_string()),
+            );
         }
         batcher.push(ContactRow {
             mobile_number: number.as_str().to_string(),
@@ -560,6 +592,40 @@ mod tests {
         assert_eq!(rows[0].attributes.get("FirstName"), Some(&"Ann".into()));
         assert_eq!(rows[1].subscriber_key, None);
         assert!(rows[1].attributes.is_empty());
+    }
+
+    #[test]
+    fn over_long_keys_and_attributes_reject_their_row_only() {
+        let long_name = "N".repeat(256);
+        let csv = format!(
+            "mobileNumber,SubscriberKey,FirstName,{long_name}\n\
+             15555555510,{},Ann,\n\
+             15555555511,k2,{},\n\
+             15555555512,k3,Cy,x\n\
+             15555555513,{},{},\n",
+            "k".repeat(256),
+            "é".repeat(1601),
+            "k".repeat(255),
+            "é".repeat(1600),
+        );
+        let (report, rows) = run(&csv);
+        assert_eq!((report.added, report.invalid), (1, 3), "{report:?}");
+        let reasons: Vec<(u64, &str)> = report
+            .errors
+            .iter()
+            .map(|e| (e.row, e.reason.as_str()))
+            .collect();
+        let name_message = format!("{long_name} can't be longer than 255 characters.");
+        assert_eq!(
+            reasons,
+            vec![
+                (2, "SubscriberKey can't be longer than 255 characters."),
+                (3, "FirstName can't be longer than 1600 characters."),
+                (4, name_message.as_str()),
+            ]
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].mobile_number, "15555555513");
     }
 
     #[test]

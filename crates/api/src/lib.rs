@@ -11,6 +11,7 @@ pub mod clock;
 pub mod console;
 pub mod contacts;
 pub mod error;
+pub mod folders;
 pub mod import;
 pub mod message_contact;
 pub mod message_list;
@@ -106,12 +107,15 @@ pub struct AppState {
     pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
     /// The web console's sessions and settings.
     pub console: Arc<console::Console>,
+    /// Each account's import and report folders (API.md §6).
+    pub folders: Arc<folders::AccountFolders>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig, clock: Arc<dyn Clock>) -> AppState {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit));
         let token_failures = Arc::new(FailureLimiter::new(config.token_failure_rate));
+        let folders = Arc::new(folders::AccountFolders::new(&config.data_dir));
         AppState {
             store,
             config: Arc::new(config),
@@ -124,6 +128,7 @@ impl AppState {
             engine: None,
             callbacks: Arc::default(),
             console: Arc::new(console::Console::new(60)),
+            folders,
         }
     }
 
@@ -438,6 +443,8 @@ async fn handle(
             let scope = routing::required_scope(id, &ctx.method);
             let caller = auth::bearer(state, &ctx.headers, scope).await?;
             state.limiter.check(&caller.client_id)?;
+            // The account is looked up: its folders exist on this node (API.md §6).
+            state.folders.ensure_or_log(&caller.account_id);
             match id {
                 RouteId::MessageListSend => message_list::send(state, &caller, ctx).await,
                 RouteId::MessageListDeliveries => {

@@ -68,17 +68,23 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
             continue;
         }
         let stored = stored.get(number);
-        let text = domain::text::substitute(&template, &|name| {
-            a.attributes
-                .iter()
-                .chain(stored)
-                .flat_map(|attrs| attrs.iter())
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-        });
+        // Rendered once, here, at acceptance. Over 1,600 characters (API.md §1): no text is
+        // kept; the number becomes a 1501 recipient and is never sent.
+        let text = domain::substitute_within(
+            &template,
+            &|name| {
+                a.attributes
+                    .iter()
+                    .chain(stored)
+                    .flat_map(|attrs| attrs.iter())
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+            },
+            domain::limits::MAX_TEXT_CHARS,
+        );
         numbers.push(ContactNumber {
             mobile_number: number.to_string(),
             subscriber_key: a.subscriber_key.clone(),

@@ -48,9 +48,9 @@ fn key_reused() -> ApiError {
     ApiError::Conflict("Idempotency-Key was already used with a different request.".into())
 }
 
-/// A retry under an Idempotency-Key the client used within 24 hours answers as the original
-/// did (even if the request would no longer validate), or 409 when the request differs.
-/// `None`: no earlier send, go on.
+/// A retry under an Idempotency-Key the client used for the same account within 24 hours
+/// answers as the original did (even if the request would no longer validate), or 409 when the
+/// request differs. `None`: no earlier send, go on.
 pub(crate) async fn replay(
     state: &AppState,
     caller: &Caller,
@@ -62,7 +62,7 @@ pub(crate) async fn replay(
     };
     match state
         .store
-        .find_idempotent_send(&caller.client_id, key, state.now())
+        .find_idempotent_send(&caller.account_id, &caller.client_id, key, state.now())
         .await?
     {
         Some((earlier, hash)) if hash == request_hash => Ok(Some(accepted(&earlier.token))),
@@ -323,7 +323,8 @@ pub async fn status_body(
             let (short, description) = match r.outcome {
                 Some(Outcome::Suppressed) => ("Suppressed", "Not subscribed on the code: not sent"),
                 Some(Outcome::Canceled) => ("Canceled", "Send canceled before hand-off"),
-                None => codes::describe(r.status_code),
+                // A 1501 says why (API.md §1: `Text too long after substitution`).
+                None => codes::describe_recipient(r.status_code, r.note.as_deref()),
             };
             let code = r.status_code.to_string();
             let mut entry = json!({

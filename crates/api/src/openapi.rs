@@ -209,8 +209,9 @@ fn idempotency_key() -> Value {
     json!({
         "name": "Idempotency-Key", "in": "header", "required": false,
         "description": "Makes the call safe to retry (API.md §4): the same key from the same API \
-            client within 24 hours answers the original 202 and tokenId without creating another \
-            send; with a different body, 409. 1–255 printable ASCII characters (else 400).",
+            client acting for the same account within 24 hours answers the original 202 and \
+            tokenId without creating another send; with a different body, 409. 1–255 printable \
+            ASCII characters (else 400).",
         "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
     })
 }
@@ -288,10 +289,10 @@ fn operation(id: RouteId, method: &Method) -> Option<Operation> {
 
         RouteId::DeliveryReport if m == Method::POST => Operation::new(
             "deliveryReport",
-            "Write a send's per-recipient results to a CSV file in the reports directory",
+            "Write a send's per-recipient results to a CSV file in the account's reports folder",
             accepted("The report is being written.", "DeliveryReportAccepted"),
         )
-        .describe("API.md §6. 409: a report file of that name already exists.")
+        .describe("API.md §6. 409: the account already has a report file of that name.")
         .json_body(schema("DeliveryReportRequest"))
         .errors(&[400, 409]),
         RouteId::DeliveryReport => return None,
@@ -1028,6 +1029,16 @@ fn nullable(type_name: &str, description: &str) -> Value {
     json!({ "type": [type_name, "null"], "description": description })
 }
 
+/// A string of at most `max` characters (API.md §1 text limits), or null.
+fn limited(max: usize, description: &str) -> Value {
+    json!({ "type": ["string", "null"], "maxLength": max, "description": description })
+}
+
+/// A message text: at most 1,600 characters (API.md §1).
+fn text_field(description: &str) -> Value {
+    limited(domain::limits::MAX_TEXT_CHARS, description)
+}
+
 fn nullable_strings(description: &str) -> Value {
     json!({ "type": ["array", "null"], "items": { "type": "string" }, "description": description })
 }
@@ -1214,7 +1225,7 @@ fn schemas() -> Value {
                     message's default exclusion lists."),
                 "IgnoreExclusionLists": flag("Exclude nobody."),
                 "OverrideMessageText": flag("Send MessageText instead of the stored text."),
-                "MessageText": nullable("string", "The override text."),
+                "MessageText": text_field("The override text."),
                 "blackoutWindow": schema("BlackoutWindow"),
                 "sendTime": nullable("string", "`yyyy-MM-dd HH:mm` (also with `T`, with `:ss`), \
                     UTC; absent or past = now."),
@@ -1229,9 +1240,10 @@ fn schemas() -> Value {
             &[],
             json!({
                 "MobileNumber": nullable("string", "8–15 digits, a leading + allowed."),
-                "SubscriberKey": nullable("string", ""),
+                "SubscriberKey": limited(domain::limits::MAX_KEY_CHARS, ""),
                 "Attributes": { "type": ["object", "null"],
-                    "description": "Values for `%%Name%%` placeholders." },
+                    "description": "Values for `%%Name%%` placeholders: names of at most 255 \
+                        characters, values of at most 1600." },
             }),
         ),
     );
@@ -1246,7 +1258,7 @@ fn schemas() -> Value {
                 "Resubscribe": flag("Re-subscribe numbers that opted out of `keyword`."),
                 "keyword": nullable("string", "A keyword on the message's code."),
                 "Override": flag("Send messageText instead of the stored text."),
-                "messageText": nullable("string", "The override text."),
+                "messageText": text_field("The override text."),
                 "blackoutWindow": schema("BlackoutWindow"),
                 "SendTime": nullable("string", "As sendTime of messageList send."),
                 "ContentURL": nullable("string", "http(s) URL of media."),
@@ -1399,10 +1411,10 @@ fn schemas() -> Value {
                 "mobileNumbers": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
                 "subscribers": { "type": ["array", "null"], "maxItems": 250, "items": request(&[], json!({
                     "mobilenumber": nullable("string", ""),
-                    "subscriberkey": nullable("string", ""),
+                    "subscriberkey": limited(domain::limits::MAX_KEY_CHARS, ""),
                 })) },
                 "shortCode": nullable("string", "A code of the account."),
-                "messageText": nullable("string", "The text the numbers send."),
+                "messageText": text_field("The text the numbers send."),
             }),
         ),
     );
@@ -1503,7 +1515,8 @@ fn schemas() -> Value {
                 "ListId": nullable("string", "Ignored: the path names the list."),
                 "ShortCode": nullable("string", "With Keyword: subscribe the imported numbers."),
                 "Keyword": nullable("string", "A keyword on ShortCode."),
-                "FileName": nullable("string", "A plain file name in `<data dir>/imports`."),
+                "FileName": nullable("string", "A plain file name of a regular file in the account's \
+                    folder `<data dir>/imports/<accountId>/`."),
                 "FileType": nullable("string", "`csv`."),
                 "IsFirstRowHeader": flag("The first row names the columns."),
                 "ImportMappingType": { "type": ["string", "null"], "enum": ["MapByOrdinal", "MapByHeader", null],
@@ -1556,8 +1569,8 @@ fn schemas() -> Value {
         "DeliveryReportRequest",
         request(
             &[],
-            json!({ "filename": nullable("string", "A plain file name, written in `<data \
-                dir>/reports`.") }),
+            json!({ "filename": nullable("string", "A plain file name of at most 200 bytes, written in \
+                the account's folder `<data dir>/reports/<accountId>/`.") }),
         ),
     );
     put(
@@ -1654,8 +1667,8 @@ fn schemas() -> Value {
                 "countryCode": nullable("string", "Default `US`."),
                 "type": { "type": ["string", "null"], "enum": ["short", "long", null], "description": "Default `short`." },
                 "carrier": nullable("string", "A configured carrier; default `simulator`."),
-                "optOutText": nullable("string", "Reply to STOP."),
-                "helpText": nullable("string", "Reply to HELP."),
+                "optOutText": text_field("Reply to STOP."),
+                "helpText": text_field("Reply to HELP."),
             }),
         ),
     );
@@ -1694,8 +1707,8 @@ fn schemas() -> Value {
                 "countryCode": nullable("string", ""),
                 "type": { "type": ["string", "null"], "enum": ["short", "long", null] },
                 "carrier": nullable("string", "A configured carrier."),
-                "optOutText": nullable("string", "Reply to STOP; \"\" restores the default."),
-                "helpText": nullable("string", "Reply to HELP; \"\" restores the default."),
+                "optOutText": text_field("Reply to STOP; \"\" restores the default."),
+                "helpText": text_field("Reply to HELP; \"\" restores the default."),
             }),
         ),
     );
@@ -1707,9 +1720,9 @@ fn schemas() -> Value {
                 "code": { "type": "string", "minLength": 1, "description": "The code string (or \
                     its ID)." },
                 "keyword": { "type": "string", "minLength": 1, "description": "One word." },
-                "response": nullable("string", "Reply to an opt-in."),
+                "response": text_field("Reply to an opt-in."),
                 "doubleOptIn": flag("The first text asks for a Y/YES confirmation."),
-                "confirmText": nullable("string", "The confirmation request (required with \
+                "confirmText": text_field("The confirmation request (required with \
                     doubleOptIn)."),
             }),
         ),
@@ -1745,9 +1758,9 @@ fn schemas() -> Value {
             json!({
                 "code": nullable("string", "Only the keyword's own code: it can't be changed."),
                 "keyword": nullable("string", "Only the keyword's own word (any case)."),
-                "response": nullable("string", "Reply to an opt-in; \"\" clears it."),
+                "response": text_field("Reply to an opt-in; \"\" clears it."),
                 "doubleOptIn": flag("The first text asks for a Y/YES confirmation."),
-                "confirmText": nullable("string", "The confirmation request; \"\" clears it."),
+                "confirmText": text_field("The confirmation request; \"\" clears it."),
             }),
         ),
     );
@@ -1757,7 +1770,7 @@ fn schemas() -> Value {
         let mut p = json!({
             "name": nullable("string", "Default: the ID."),
             "code": { "type": "string", "description": "A code of the account." },
-            "text": nullable("string", "The text; `%%Name%%` placeholders take contact \
+            "text": text_field("The text; `%%Name%%` placeholders take contact \
                 attributes."),
             "status": { "type": ["string", "null"], "enum": ["Active", "Scheduled", "Inactive", "Draft", null],
                 "description": "Default Active; matched ignoring case." },
@@ -1833,11 +1846,14 @@ fn schemas() -> Value {
         request(
             &["contacts"],
             json!({
-                "contacts": { "type": "array", "items": request(&["mobileNumber"], json!({
+                "contacts": { "type": "array", "maxItems": crate::admin::MAX_JSON_CONTACTS,
+                    "items": request(&["mobileNumber"], json!({
                     "mobileNumber": { "type": "string" },
-                    "subscriberKey": nullable("string", ""),
+                    "subscriberKey": limited(domain::limits::MAX_KEY_CHARS, ""),
                     "attributes": { "type": ["object", "null"],
-                        "description": "String, number or boolean values; others are ignored." },
+                        "description": "String, number or boolean values (others are ignored): \
+                            names of at most 255 characters, values of at most 1600; a longer one \
+                            rejects its contact." },
                 })) },
                 "subscribe": { "type": ["object", "null"], "required": ["code", "keyword"], "properties": {
                     "code": { "type": "string" },

@@ -1,10 +1,11 @@
 //! The contract's value types and rules: IDs, mobile numbers, times and blackout windows, message
-//! text encoding, request bodies and the validation of API.md §4. Pure: no I/O, no HTTP, no SQL.
-//! Every type is built only through `parse`, so a value that exists is valid.
+//! text encoding, request bodies, the validation of API.md §4 and the size limits of §1. Pure: no
+//! I/O, no HTTP, no SQL. Every type is built only through `parse`, so a value that exists is valid.
 
 pub mod clock;
 pub mod fields;
 pub mod ids;
+pub mod limits;
 pub mod mobile;
 pub mod send_contact;
 pub mod send_list;
@@ -22,5 +23,5 @@ pub use send_list::{
     is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListRequest, TargetChoice,
     ValidSendList,
 };
-pub use text::{analyze, split_parts, substitute, Encoding, TextInfo};
+pub use text::{analyze, split_parts, substitute, substitute_within, Encoding, TextInfo};
 pub use time::{format_timestamp, BlackoutWindow, ClockTime, ContentUrl, SendTime, UtcOffset};

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::fields::{FieldReader, Fields, Json};
 use crate::ids::EncodedId;
+use crate::limits;
 use crate::mobile::{MobileNumber, MobileNumberError};
 use crate::send_list::{is_blank, validate_content_url, validate_send_time, BlackoutInput};
 use crate::time::BlackoutWindow;
@@ -38,6 +39,9 @@ pub struct SubscriberInput {
     pub subscriber_key: Option<String>,
     /// Attribute values as text (numbers and booleans as their JSON text).
     pub attributes: Option<serde_json::Map<String, Value>>,
+    /// The API.md §1 length messages about the subscriber key and the attributes, in the
+    /// order given.
+    pub length_errors: Vec<String>,
 }
 
 /// A number that passed validation, with what was given for it.
@@ -93,8 +97,10 @@ impl ExplicitNumbers {
     }
 
     /// The messages of API.md §6 about the numbers, in table order: zero entries; both arrays;
-    /// each subscriber without number or key; each non-numeric number; each number of the
-    /// wrong length; more than 250. The valid numbers, in request order.
+    /// each subscriber without number or key; each over-long subscriber key, attribute name or
+    /// attribute value (API.md §1: the subscriber's messages follow that group, in request
+    /// order); each non-numeric number; each number of the wrong length; more than 250. The
+    /// valid numbers, in request order.
     pub fn validate(&self, errors: &mut Vec<String>) -> Vec<Addressee> {
         let numbers = self.numbers.as_deref().unwrap_or_default();
         let subscribers = self.subscribers.as_deref().unwrap_or_default();
@@ -116,6 +122,9 @@ impl ExplicitNumbers {
                         .to_owned(),
                 );
             }
+        }
+        for s in subscribers {
+            errors.extend(s.length_errors.iter().cloned());
         }
         // (raw number, subscriber) in request order; blank subscriber numbers are reported above.
         let given: Vec<(&str, Option<&SubscriberInput>)> = numbers
@@ -152,8 +161,15 @@ impl ExplicitNumbers {
 fn read_subscriber(r: &mut FieldReader<'_>, attributes: bool) -> SubscriberInput {
     let mobile_number = r.string("MobileNumber").map(str::to_owned);
     let subscriber_key = r.string("SubscriberKey").map(str::to_owned);
-    let attributes = if attributes {
-        r.object("Attributes").map(|fields| {
+    let key_field = r.spelling("SubscriberKey").unwrap_or("SubscriberKey");
+    let object = if attributes {
+        r.object("Attributes")
+    } else {
+        None
+    };
+    // In the order given, before the map folds repeated names.
+    let given: Vec<(String, String)> = object
+        .map(|fields| {
             fields
                 .entries()
                 .iter()
@@ -164,17 +180,27 @@ fn read_subscriber(r: &mut FieldReader<'_>, attributes: bool) -> SubscriberInput
                         Json::Bool(b) => b.to_string(),
                         _ => return None,
                     };
-                    Some((k.clone(), Value::String(text)))
+                    Some((k.clone(), text))
                 })
                 .collect()
         })
-    } else {
-        None
-    };
+        .unwrap_or_default();
+    let length_errors = limits::contact_messages(
+        key_field,
+        subscriber_key.as_deref(),
+        given.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let attributes = object.map(|_| {
+        given
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    });
     SubscriberInput {
         mobile_number,
         subscriber_key,
         attributes,
+        length_errors,
     }
 }
 
@@ -303,6 +329,15 @@ impl SendContactRequest {
         if self.message_text.is_some() && !override_text {
             errors.push("MessageText isn't applicable when Override is false.".to_owned());
         }
+        // API.md §6: exact, whatever the client's spelling (§1 text limits).
+        if override_text
+            && self
+                .message_text
+                .as_deref()
+                .is_some_and(|t| limits::longer_than(t, limits::MAX_TEXT_CHARS))
+        {
+            errors.push("MessageText can't be longer than 1600 characters.".to_owned());
+        }
 
         let window = self.blackout.as_ref().and_then(|b| b.validate(&mut errors));
         let send_time = validate_send_time(self.send_time.as_deref(), &mut errors);
@@ -331,6 +366,8 @@ pub struct QueueMoRequest {
     numbers: ExplicitNumbers,
     short_code: Option<String>,
     message_text: Option<String>,
+    /// `messageText` as the client spelled it.
+    message_text_field: String,
     generic_errors: Vec<String>,
 }
 
@@ -348,10 +385,15 @@ impl QueueMoRequest {
         let numbers = ExplicitNumbers::read(&mut r, "mobileNumbers", "subscribers", false);
         let short_code = r.string("shortCode").map(str::to_owned);
         let message_text = r.string("messageText").map(str::to_owned);
+        let message_text_field = r
+            .spelling("messageText")
+            .unwrap_or("messageText")
+            .to_owned();
         QueueMoRequest {
             numbers,
             short_code,
             message_text,
+            message_text_field,
             generic_errors: r.finish(),
         }
     }
@@ -361,8 +403,8 @@ impl QueueMoRequest {
         self.short_code.as_deref().filter(|c| !is_blank(c))
     }
 
-    /// Every applicable message in order (API.md §6 queueMO); `code_exists` answers for the
-    /// given short code.
+    /// Every applicable message in order (API.md §6 queueMO, then the §1 text limit);
+    /// `code_exists` answers for the given short code.
     pub fn validate(&self, code_exists: bool) -> Result<ValidQueueMo, Vec<String>> {
         let mut errors = self.generic_errors.clone();
         let addressees = self.numbers.validate(&mut errors);
@@ -376,6 +418,9 @@ impl QueueMoRequest {
         let text = self.message_text.as_deref().filter(|t| !is_blank(t));
         if text.is_none() {
             errors.push("Message text can't be blank.".to_owned());
+        }
+        if let Some(m) = text.and_then(|t| limits::check_text(&self.message_text_field, t)) {
+            errors.push(m);
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -392,6 +437,14 @@ impl QueueMoRequest {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
+
+    /// `{name: value}` with a computed name.
+    fn object(name: &str, value: Value) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert(name.to_string(), value);
+        Value::Object(map)
+    }
 
     const FACTS: ContactMessageFacts = ContactMessageFacts {
         can_send: true,
@@ -499,6 +552,66 @@ mod tests {
         assert!(v.subscribe && !v.resubscribe);
         assert_eq!(v.keyword.as_deref(), Some("JOIN"));
         assert_eq!(v.override_text.as_deref(), Some("Hi"));
+    }
+
+    #[test]
+    fn over_long_texts_keys_and_attributes_are_refused_in_table_order() {
+        let over_text = "😀".repeat(1601);
+        let long_key = "k".repeat(256);
+        let long_name = "N".repeat(256);
+        let long_value = "v".repeat(1601);
+        let body = json!({
+            "Subscribers": [
+                {"MobileNumber": "15555555510", "subscriberkey": long_key,
+                 "Attributes": {"First": long_value, "Ok": "fine"}},
+                {"MobileNumber": "1x", "SubscriberKey": "k2", "Attributes": object(&long_name, json!(1))},
+                {"MobileNumber": "15555555512"}
+            ],
+            "override": true, "MESSAGETEXT": over_text, "SendTime": "soon",
+        });
+        assert_eq!(
+            contact(&body.to_string(), Some(FACTS)).unwrap_err(),
+            vec![
+                "A subscriber object must have both a mobile number and subscriber key defined."
+                    .to_string(),
+                "subscriberkey can't be longer than 255 characters.".to_string(),
+                "First can't be longer than 1600 characters.".to_string(),
+                format!("{long_name} can't be longer than 255 characters."),
+                "1x isn't a numeric string".to_string(),
+                "MessageText can't be longer than 1600 characters.".to_string(),
+                "soon isn't a valid send time (yyyy-MM-dd HH:mm).".to_string(),
+            ]
+        );
+        // At the limits, everything is accepted.
+        let body = json!({
+            "Subscribers": [{"MobileNumber": "15555555510", "SubscriberKey": "k".repeat(255),
+                             "Attributes": object(&"a".repeat(255), json!("é".repeat(1600)))}],
+            "Override": true, "messageText": "😀".repeat(1600),
+        });
+        assert!(contact(&body.to_string(), Some(FACTS)).is_ok());
+        // Without the override the text is not used: only "isn't applicable".
+        let body = json!({"mobileNumbers": ["15555555510"], "messageText": over_text});
+        assert_eq!(
+            contact(&body.to_string(), Some(FACTS)).unwrap_err(),
+            vec!["MessageText isn't applicable when Override is false."]
+        );
+    }
+
+    #[test]
+    fn queue_mo_text_over_1600_characters_is_refused_last() {
+        let body = json!({"subscribers": [{"mobilenumber": "15555555510",
+                                           "subscriberkey": "k".repeat(256)}],
+                          "shortCode": "88976", "MessageText": "a".repeat(1601)});
+        let fields = Fields::parse(body.to_string().as_bytes()).expect("json");
+        assert_eq!(
+            QueueMoRequest::from_fields(&fields)
+                .validate(true)
+                .unwrap_err(),
+            vec![
+                "subscriberkey can't be longer than 255 characters.",
+                "MessageText can't be longer than 1600 characters."
+            ]
+        );
     }
 
     #[test]

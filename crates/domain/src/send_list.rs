@@ -2,6 +2,7 @@
 
 use crate::fields::{FieldReader, Fields};
 use crate::ids::EncodedId;
+use crate::limits;
 use crate::time::{BlackoutWindow, ClockTime, ContentUrl, SendTime, UtcOffset};
 
 /// Empty or only whitespace (API.md §4 "blank").
@@ -171,6 +172,8 @@ pub struct SendListRequest {
     ignore_exclusions: Option<bool>,
     override_text: Option<bool>,
     message_text: Option<String>,
+    /// `MessageText` as the client spelled it (row 16a names it so).
+    message_text_field: String,
     blackout: Option<BlackoutInput>,
     send_time: Option<String>,
     allow_duplication: Option<bool>,
@@ -189,6 +192,10 @@ impl SendListRequest {
         let ignore_exclusions = r.bool("IgnoreExclusionLists");
         let override_text = r.bool("OverrideMessageText");
         let message_text = r.string("MessageText").map(str::to_owned);
+        let message_text_field = r
+            .spelling("MessageText")
+            .unwrap_or("MessageText")
+            .to_owned();
         let blackout = BlackoutInput::read(&mut r, "blackoutWindow");
         let send_time = r.string("sendTime").map(str::to_owned);
         let allow_duplication = r.bool("allowDuplication");
@@ -201,6 +208,7 @@ impl SendListRequest {
             ignore_exclusions,
             override_text,
             message_text,
+            message_text_field,
             blackout,
             send_time,
             allow_duplication,
@@ -337,7 +345,7 @@ impl SendListRequest {
             );
         }
 
-        // Rows 14–16: text.
+        // Rows 14–16a: text.
         if !override_text && facts.is_some_and(|f| f.text_is_blank) {
             errors.push("Message is blank and no override message was provided.".to_owned());
         }
@@ -347,6 +355,16 @@ impl SendListRequest {
         if self.message_text.is_some() && !override_text {
             errors
                 .push("MessageText isn't applicable when OverrideMessageText is false.".to_owned());
+        }
+        // Row 16a (API.md §1 text limits).
+        if override_text {
+            if let Some(m) = self
+                .message_text
+                .as_deref()
+                .and_then(|t| limits::check_text(&self.message_text_field, t))
+            {
+                errors.push(m);
+            }
         }
 
         // Rows 17–24: blackout window, send time, content URL.
@@ -755,6 +773,35 @@ mod tests {
                 "Message is blank and no override message was provided.",
                 "MessageText isn't applicable when OverrideMessageText is false.",
             ]
+        );
+    }
+
+    #[test]
+    fn row_16a_override_text_over_1600_characters_names_the_field_as_spelled() {
+        let at_limit = "😀".repeat(1600);
+        assert!(request(&format!(
+            r#"{{"OverrideMessageText":true,"MessageText":"{at_limit}"}}"#
+        ))
+        .validate("m", Some(ACTIVE), &exists)
+        .is_ok());
+        let over = "é".repeat(1601);
+        assert_eq!(
+            errors(
+                &format!(
+                    r#"{{"OverrideMessageText":true,"messagetext":"{over}","sendTime":"soon"}}"#
+                ),
+                "m",
+                Some(ACTIVE)
+            ),
+            [
+                "messagetext can't be longer than 1600 characters.",
+                "soon isn't a valid send time (yyyy-MM-dd HH:mm).",
+            ]
+        );
+        // Without the override only row 16 applies: the text is not used.
+        assert_eq!(
+            errors(&format!(r#"{{"MessageText":"{over}"}}"#), "m", Some(ACTIVE)),
+            ["MessageText isn't applicable when OverrideMessageText is false."]
         );
     }
 

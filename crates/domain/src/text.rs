@@ -238,6 +238,43 @@ pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String
     out
 }
 
+/// [`substitute`], refusing a result of more than `max_chars` characters: `None` as soon as
+/// the text being built passes the limit (API.md §1: such a recipient is not sent, 1501), so
+/// placeholders that expand never build more than about `max_chars` characters.
+pub fn substitute_within(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    max_chars: usize,
+) -> Option<String> {
+    let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+    let mut chars = 0usize;
+    let mut push = |out: &mut String, piece: &str| -> bool {
+        chars = chars.saturating_add(piece.chars().count());
+        if chars > max_chars {
+            return false;
+        }
+        out.push_str(piece);
+        true
+    };
+    let mut rest = text;
+    while let Some(open) = rest.find("%%") {
+        let after_open = &rest[open + 2..];
+        let Some(close) = after_open.find("%%") else {
+            break;
+        };
+        if !push(&mut out, &rest[..open]) {
+            return None;
+        }
+        if let Some(value) = lookup(&after_open[..close]) {
+            if !push(&mut out, &value) {
+                return None;
+            }
+        }
+        rest = &after_open[close + 2..];
+    }
+    push(&mut out, rest).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +417,18 @@ mod tests {
         assert_eq!(substitute("é%%first%%é", &lookup), "éAnné");
     }
 
+    #[test]
+    fn bounded_substitution_stops_at_the_limit() {
+        let lookup = |_: &str| Some("😀".repeat(1600));
+        // 320 placeholders would build 512,000 characters: refused without building them.
+        assert_eq!(substitute_within(&"%%a%%".repeat(320), &lookup, 1600), None);
+        assert_eq!(
+            substitute_within("%%a%%", &lookup, 1600),
+            Some("😀".repeat(1600))
+        );
+        assert_eq!(substitute_within("x%%a%%", &lookup, 1600), None);
+    }
+
     fn arb_text() -> impl Strategy<Value = String> {
         prop_oneof![
             "[a-z €\\[\\]{}^~|]{0,400}",
@@ -441,6 +490,24 @@ mod tests {
         fn substitute_never_panics(text in "[a%é]{0,40}") {
             let out = substitute(&text, &|name| Some(format!("<{name}>")));
             prop_assert!(out.matches('%').count() <= text.matches('%').count());
+        }
+
+        /// The bounded substitution is the plain one when the result fits, and refuses exactly
+        /// the results that do not.
+        #[test]
+        fn substitute_within_refuses_exactly_the_results_over_the_limit(
+            text in "[a%é😀N]{0,40}",
+            value in "[xé😀]{0,12}",
+            max in 0usize..60,
+        ) {
+            let lookup = |_: &str| Some(value.clone());
+            let full = substitute(&text, &lookup);
+            let bounded = substitute_within(&text, &lookup, max);
+            if full.chars().count() <= max {
+                prop_assert_eq!(bounded, Some(full));
+            } else {
+                prop_assert_eq!(bounded, None);
+            }
         }
     }
 }

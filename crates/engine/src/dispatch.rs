@@ -19,10 +19,6 @@ use tokio::sync::oneshot;
 
 use crate::{telemetry, window_of, Engine, SegmentLimiter};
 
-/// A text longer than this after substitution is not sent (API.md §1): 1501.
-pub const MAX_TEXT_CHARS: usize = 1600;
-/// Its tracking description.
-pub const TOO_LONG_NOTE: &str = "Text too long after substitution";
 /// After a stop, answers for submissions already written are awaited this long.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// A batch is sized so that its hand-over takes about this share of the lease.
@@ -320,14 +316,15 @@ impl Engine {
                         })
                 }),
             };
-            if text.chars().count() > MAX_TEXT_CHARS {
+            // A text longer than the limit after substitution is not sent (API.md §1): 1501.
+            if text.chars().count() > domain::limits::MAX_TEXT_CHARS {
                 ledger.settle(SubmissionResult {
                     id: r.id,
                     status_code: codes::VALIDATION_ERROR,
                     carrier_message_id: None,
                     segments: 0,
                     encoding: String::new(),
-                    note: Some(TOO_LONG_NOTE.into()),
+                    note: Some(codes::TEXT_TOO_LONG.into()),
                 });
                 continue;
             }

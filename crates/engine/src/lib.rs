@@ -19,7 +19,6 @@ use domain::{BlackoutWindow, ClockTime, UtcOffset};
 use store::{codes, Expansion, Receipt, StoreResult, StoredWindow};
 use tokio::sync::{mpsc, watch, Mutex, Notify};
 
-pub use dispatch::{MAX_TEXT_CHARS, TOO_LONG_NOTE};
 pub use limiter::SegmentLimiter;
 
 /// Tunables of the engine.

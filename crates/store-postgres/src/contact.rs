@@ -61,7 +61,8 @@ async fn create_in(
     let positions: Vec<i32> = (0..audience.numbers.len())
         .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
         .collect();
-    let texts: Vec<&str> = audience.numbers.iter().map(|n| n.text.as_str()).collect();
+    // NULL: over 1,600 characters after substitution (API.md §1), never stored.
+    let texts: Vec<Option<&str>> = audience.numbers.iter().map(|n| n.text.as_deref()).collect();
     let keys: Vec<Option<&str>> = audience
         .numbers
         .iter()
@@ -159,10 +160,12 @@ pub(crate) async fn history(
     .await
     .map_err(db("find the send of a history"))?
     .ok_or(StoreError::NotFound)?;
-    // `$3` NULL: every number.
+    // `$3` NULL: every number. A 1501 recipient (its text too long, API.md §1) was never
+    // texted.
     let own_texts: Vec<Row> = sqlx::query_as(
         "SELECT mobile_number, coalesce(text, $2), coalesce(submitted_at, updated_at) \
          FROM recipients WHERE send_pk = $1 AND expansion_suppressed = 0 AND outcome IS NULL \
+         AND status_code <> 1501 \
          AND ($3::text IS NULL OR mobile_number = $3) ORDER BY pk",
     )
     .bind(send.pk)

@@ -222,13 +222,18 @@ async fn expand_in(
         .map_err(db("find the code's keywords"))?;
 
     // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
-    // hundred), with the same subscription rule as a list's memberships.
+    // hundred), with the same subscription rule as a list's memberships. A number without a
+    // text (over 1,600 characters after substitution, API.md §1) is a recipient that failed
+    // with 1501 and is never sent.
     if send.kind == store::SendKind::Contact.as_str() && send.replies == 0 {
         sqlx::query(
             "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
-             expansion_suppressed, updated_at, text) \
-             SELECT $1, n.mobile_number, 0, CASE WHEN ok THEN 'ready' ELSE 'done' END, \
-             CASE WHEN ok THEN 0 ELSE 1 END, $2, n.text \
+             expansion_suppressed, updated_at, text, status_code, note) \
+             SELECT $1, n.mobile_number, 0, \
+             CASE WHEN ok AND n.text IS NOT NULL THEN 'ready' ELSE 'done' END, \
+             CASE WHEN ok OR n.text IS NULL THEN 0 ELSE 1 END, $2, n.text, \
+             CASE WHEN n.text IS NULL THEN $5 ELSE 1000 END, \
+             CASE WHEN n.text IS NULL THEN $4 END \
              FROM send_numbers n, LATERAL (SELECT EXISTS (SELECT 1 FROM subscriptions s \
              WHERE s.keyword_pk = ANY($3) AND s.mobile_number = n.mobile_number \
              AND s.status = 'Subscribed') AS ok) sub \
@@ -238,6 +243,8 @@ async fn expand_in(
         .bind(send.pk)
         .bind(now)
         .bind(&keywords)
+        .bind(store::codes::TEXT_TOO_LONG)
+        .bind(store::codes::VALIDATION_ERROR)
         .execute(&mut **tx)
         .await
         .map_err(db("expand a contact send"))?;
@@ -308,11 +315,14 @@ async fn expand_in(
     }
 
     // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
-    // still ready.
+    // still ready, except the contact numbers that failed with 1501 at expansion.
     let recipients: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = 'ready'",
+        "SELECT (SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = 'ready') \
+         + (SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = 'done' \
+         AND status_code = $2 AND outcome IS NULL AND expansion_suppressed = 0)",
     )
     .bind(send.pk)
+    .bind(store::codes::VALIDATION_ERROR)
     .fetch_one(&mut **tx)
     .await
     .map_err(db("count recipients"))?;

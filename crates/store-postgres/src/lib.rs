@@ -616,11 +616,12 @@ impl Store for PgStore {
     }
     async fn find_idempotent_send(
         &self,
+        account_id: &str,
         client_id: &str,
         key: &str,
         now: Millis,
     ) -> StoreResult<Option<(Send, String)>> {
-        sends::find_idempotent(self, client_id, key, now).await
+        sends::find_idempotent(self, account_id, client_id, key, now).await
     }
     async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
         sends::get(self, account_id, token).await

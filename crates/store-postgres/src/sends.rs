@@ -129,7 +129,7 @@ macro_rules! select_send {
 pub(crate) use select_send;
 
 /// One statement. The account resolves inside it; with an idempotency key, a send of the same
-/// client and key less than 24 hours away violates `sends_idempotency_window` and the insert
+/// account, client and key less than 24 hours away violates `sends_idempotency_window` and the insert
 /// does nothing (waiting, if that send is still being inserted by another transaction, for its
 /// outcome): the key's send is then read back. A token equal to another ignoring case violates
 /// `token_key`'s uniqueness: Conflict.
@@ -155,11 +155,17 @@ pub(crate) async fn existing(store: &PgStore, new: &NewSend) -> StoreResult<Crea
             "a send without an idempotency key was not inserted".into(),
         ));
     };
-    let (send, request_hash) = find_keyed(store, &client_key, key, new.created_at)
-        .await?
-        .ok_or_else(|| {
-            StoreError::Other("an idempotency key conflicted with a send that is gone".into())
-        })?;
+    let (send, request_hash) = find_keyed(
+        store,
+        &id_key(&new.account_id),
+        &client_key,
+        key,
+        new.created_at,
+    )
+    .await?
+    .ok_or_else(|| {
+        StoreError::Other("an idempotency key conflicted with a send that is gone".into())
+    })?;
     Ok(CreatedSend::Existing { send, request_hash })
 }
 
@@ -228,23 +234,26 @@ pub(crate) fn stored_kind(kind: SendKind) -> &'static str {
     }
 }
 
-/// The latest send that `client_key` (lowercased client ID) created with `key` within 24 hours
-/// before `now`, and the hash of its request.
+/// The latest send that `client_key` (lowercased client ID) created for the account
+/// `account_key` (lowercased account ID) with `key` within 24 hours before `now`, and the hash
+/// of its request.
 pub(crate) async fn find_keyed(
     store: &PgStore,
+    account_key: &str,
     client_key: &str,
     key: &str,
     now: Millis,
 ) -> StoreResult<Option<(Send, String)>> {
     let Some(earlier) = sqlx::query_as::<_, KeyedSendRow>(select_send!(
         with "s.request_hash AS earlier_request_hash";
-        "WHERE s.idempotency_client_key = $1 AND s.idempotency_key = $2 ",
+        "WHERE s.idempotency_client_key = $1 AND s.idempotency_key = $2 AND a.id_key = $5 ",
         "AND s.created_at > $3 - $4 ORDER BY s.created_at DESC, s.pk DESC LIMIT 1"
     ))
     .bind(client_key)
     .bind(key)
     .bind(now)
     .bind(IDEMPOTENCY_WINDOW)
+    .bind(account_key)
     .fetch_optional(&store.pool)
     .await
     .map_err(db("read the send of an idempotency key"))?
@@ -260,11 +269,12 @@ pub(crate) async fn find_keyed(
 /// See [`store::Store::find_idempotent_send`].
 pub(crate) async fn find_idempotent(
     store: &PgStore,
+    account_id: &str,
     client_id: &str,
     key: &str,
     now: Millis,
 ) -> StoreResult<Option<(Send, String)>> {
-    find_keyed(store, &id_key(client_id), key, now).await
+    find_keyed(store, &id_key(account_id), &id_key(client_id), key, now).await
 }
 
 /// A send and the hash of the request that created it.

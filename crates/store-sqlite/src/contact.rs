@@ -132,10 +132,12 @@ pub(crate) async fn history(
     .await
     .map_err(db("find the send of a history"))?
     .ok_or(StoreError::NotFound)?;
-    // `?3` NULL: every number.
+    // `?3` NULL: every number. A 1501 recipient (its text too long, API.md §1) was never
+    // texted.
     let own_texts: Vec<Row> = sqlx::query_as(
         "SELECT mobile_number, coalesce(text, ?2), coalesce(submitted_at, updated_at) \
          FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 AND outcome IS NULL \
+         AND status_code <> 1501 \
          AND (?3 IS NULL OR mobile_number = ?3) ORDER BY pk",
     )
     .bind(send.pk)

@@ -199,13 +199,18 @@ pub(crate) async fn expand_batch(
     let keyword_pks = json!(keywords).to_string();
 
     // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
-    // hundred), with the same subscription rule as a list's memberships.
+    // hundred), with the same subscription rule as a list's memberships. A number without a
+    // text (over 1,600 characters after substitution, API.md §1) is a recipient that failed
+    // with 1501 and is never sent.
     if send.kind == store::SendKind::Contact.as_str() && !send.replies {
         sqlx::query(
             "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
-             expansion_suppressed, updated_at, text) \
-             SELECT ?1, mobile_number, 0, CASE WHEN ok THEN 'ready' ELSE 'done' END, NOT ok, \
-             ?2, text FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
+             expansion_suppressed, updated_at, text, status_code, note) \
+             SELECT ?1, mobile_number, 0, CASE WHEN ok AND text IS NOT NULL THEN 'ready' \
+             ELSE 'done' END, NOT ok AND text IS NOT NULL, ?2, text, \
+             CASE WHEN text IS NULL THEN ?5 ELSE 1000 END, \
+             CASE WHEN text IS NULL THEN ?4 END \
+             FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
              WHERE s.keyword_pk IN (SELECT value FROM json_each(?3)) \
              AND s.mobile_number = n.mobile_number AND s.status = 'Subscribed') AS ok \
              FROM send_numbers n WHERE n.send_pk = ?1 ORDER BY n.position) WHERE true \
@@ -214,6 +219,8 @@ pub(crate) async fn expand_batch(
         .bind(send.pk)
         .bind(now)
         .bind(&keyword_pks)
+        .bind(store::codes::TEXT_TOO_LONG)
+        .bind(store::codes::VALIDATION_ERROR)
         .execute(&mut *tx)
         .await
         .map_err(db("expand a contact send"))?;
@@ -296,11 +303,15 @@ pub(crate) async fn expand_batch(
     }
 
     // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
-    // still ready: the partial index counts them without touching the table.
+    // still ready, except the contact numbers that failed with 1501 at expansion: the partial
+    // indexes count both without touching the table.
     let recipients: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = 'ready'",
+        "SELECT (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = 'ready') \
+         + (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = 'done' \
+         AND status_code = ?2 AND outcome IS NULL AND expansion_suppressed = 0)",
     )
     .bind(send.pk)
+    .bind(store::codes::VALIDATION_ERROR)
     .fetch_one(&mut *tx)
     .await
     .map_err(db("count recipients"))?;

@@ -206,10 +206,15 @@ pub(crate) async fn existing(reader: &SqlitePool, new: &NewSend) -> StoreResult<
     let Some(idem) = &new.idempotency else {
         return Err(StoreError::NotFound);
     };
-    let (send, request_hash) =
-        find_keyed(reader, &id_key(&idem.client_id), &idem.key, new.created_at)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+    let (send, request_hash) = find_keyed(
+        reader,
+        &id_key(&new.account_id),
+        &id_key(&idem.client_id),
+        &idem.key,
+        new.created_at,
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
     Ok(CreatedSend::Existing { send, request_hash })
 }
 
@@ -228,7 +233,7 @@ async fn insert_group(writer: &SqlitePool, group: &[PendingSend]) -> StoreResult
 }
 
 /// One send: the account resolves inside the statement, and with an idempotency key nothing is
-/// inserted while the key names a send of the last 24 hours.
+/// inserted while the key names a send of the same client and account of the last 24 hours.
 pub(crate) async fn insert_one(
     tx: &mut Transaction<'static, Sqlite>,
     new: &NewSend,
@@ -251,7 +256,7 @@ pub(crate) async fn insert_one(
          ?18, ?19, ?20, 0, '[]', ?21, ?22, ?23, ?24, ?26 FROM accounts a \
          WHERE a.id_key = ?3 AND NOT EXISTS (SELECT 1 FROM sends p \
          WHERE p.idempotency_client_key = ?22 AND p.idempotency_key = ?23 \
-         AND p.created_at > ?21 - ?25) \
+         AND p.account_pk = a.pk AND p.created_at > ?21 - ?25) \
          RETURNING (SELECT id FROM accounts WHERE pk = account_pk)",
     )
     .bind(&new.token)
@@ -293,23 +298,26 @@ pub(crate) fn stored_kind(kind: SendKind) -> &'static str {
     }
 }
 
-/// The latest send that `client_key` (lowercased client ID) created with `key` within 24 hours
-/// before `now`, and the hash of its request.
+/// The latest send that `client_key` (lowercased client ID) created for the account
+/// `account_key` (lowercased account ID) with `key` within 24 hours before `now`, and the hash
+/// of its request.
 pub(crate) async fn find_keyed(
     reader: &SqlitePool,
+    account_key: &str,
     client_key: &str,
     key: &str,
     now: Millis,
 ) -> StoreResult<Option<(Send, String)>> {
     let Some(earlier) = sqlx::query_as::<_, KeyedSendRow>(select_send!(
         with "s.request_hash AS earlier_request_hash";
-        "WHERE s.idempotency_client_key = ?1 AND s.idempotency_key = ?2 ",
+        "WHERE s.idempotency_client_key = ?1 AND s.idempotency_key = ?2 AND a.id_key = ?5 ",
         "AND s.created_at > ?3 - ?4 ORDER BY s.created_at DESC, s.pk DESC LIMIT 1"
     ))
     .bind(client_key)
     .bind(key)
     .bind(now)
     .bind(IDEMPOTENCY_WINDOW)
+    .bind(account_key)
     .fetch_optional(reader)
     .await
     .map_err(db("read the send of an idempotency key"))?
@@ -325,11 +333,19 @@ pub(crate) async fn find_keyed(
 /// See [`store::Store::find_idempotent_send`].
 pub(crate) async fn find_idempotent(
     store: &SqliteStore,
+    account_id: &str,
     client_id: &str,
     key: &str,
     now: Millis,
 ) -> StoreResult<Option<(Send, String)>> {
-    find_keyed(&store.reader, &id_key(client_id), key, now).await
+    find_keyed(
+        &store.reader,
+        &id_key(account_id),
+        &id_key(client_id),
+        key,
+        now,
+    )
+    .await
 }
 
 /// A send and the hash of the request that created it.

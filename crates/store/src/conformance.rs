@@ -122,6 +122,8 @@ macro_rules! store_conformance_tests {
             list_jobs_record_progress_until_final,
             client_secret_hash_is_replaced_only_while_it_is_the_old_one,
             purging_expired_tokens_deletes_only_expired_ones,
+            idempotency_keys_are_scoped_by_client_and_account,
+            contact_number_without_text_is_a_1501_recipient_never_sent,
         );
     };
     (@each $attributes:tt $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -2264,7 +2266,7 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
     given_account(store, "acme").await;
     assert_eq!(
         store
-            .find_idempotent_send("client-one", "key-1", T0)
+            .find_idempotent_send("acme", "client-one", "key-1", T0)
             .await
             .expect("lookup"),
         None,
@@ -2284,13 +2286,13 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
         "first use of the key",
     );
     let found = store
-        .find_idempotent_send("CLIENT-ONE", "key-1", T0 + DAY - 1)
+        .find_idempotent_send("acme", "CLIENT-ONE", "key-1", T0 + DAY - 1)
         .await
         .expect("lookup");
     assert_eq!(found, Some((original, "hash-1".to_string())));
     assert_eq!(
         store
-            .find_idempotent_send("client-one", "KEY-1", T0 + 1)
+            .find_idempotent_send("acme", "client-one", "KEY-1", T0 + 1)
             .await
             .expect("lookup"),
         None,
@@ -2298,7 +2300,7 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
     );
     assert_eq!(
         store
-            .find_idempotent_send("client-two", "key-1", T0 + 1)
+            .find_idempotent_send("acme", "client-two", "key-1", T0 + 1)
             .await
             .expect("lookup"),
         None,
@@ -2306,7 +2308,7 @@ pub async fn find_idempotent_send_names_the_keys_send_for_24_hours(store: &dyn S
     );
     assert_eq!(
         store
-            .find_idempotent_send("client-one", "key-1", T0 + DAY + 1)
+            .find_idempotent_send("acme", "client-one", "key-1", T0 + DAY + 1)
             .await
             .expect("lookup"),
         None,
@@ -4976,7 +4978,7 @@ fn number(n: &str, key: Option<&str>, text: &str) -> crate::ContactNumber {
     crate::ContactNumber {
         mobile_number: n.to_string(),
         subscriber_key: key.map(str::to_string),
-        text: text.to_string(),
+        text: Some(text.to_string()),
     }
 }
 
@@ -5800,4 +5802,205 @@ pub async fn purging_expired_tokens_deletes_only_expired_ones(store: &dyn Store)
         0,
         "nothing left to purge"
     );
+}
+
+// ---- tenancy and limits: idempotency keys per account, over-long contact texts (API.md §1, §4) --
+
+/// A key sent by one client acting for two accounts names one send per account: the second
+/// account gets a send of its own (not the first account's token), and each account's lookup
+/// finds its own send only.
+pub async fn idempotency_keys_are_scoped_by_client_and_account(store: &dyn Store) {
+    given_account(store, "acme").await;
+    given_account(store, "beta").await;
+    let in_acme = created(
+        store
+            .create_send(keyed_send(
+                "acme",
+                "tok0000000000000000000000a",
+                T0,
+                "client-one",
+                "key-1",
+                "hash-1",
+            ))
+            .await,
+        "the key in acme",
+    );
+    let in_beta = created(
+        store
+            .create_send(keyed_send(
+                "beta",
+                "tok0000000000000000000000b",
+                T0 + 1,
+                "client-one",
+                "key-1",
+                "hash-1",
+            ))
+            .await,
+        "the same client and key in beta is a new send",
+    );
+    assert_eq!(in_beta.account_id, "beta");
+    assert_eq!(
+        ok(
+            store
+                .find_idempotent_send("ACME", "client-one", "key-1", T0 + 2)
+                .await,
+            "lookup in acme",
+        ),
+        Some((in_acme.clone(), "hash-1".to_string()))
+    );
+    assert_eq!(
+        ok(
+            store
+                .find_idempotent_send("beta", "CLIENT-ONE", "key-1", T0 + 2)
+                .await,
+            "lookup in beta",
+        ),
+        Some((in_beta.clone(), "hash-1".to_string()))
+    );
+    assert_eq!(
+        ok(
+            store
+                .find_idempotent_send("gamma", "client-one", "key-1", T0 + 2)
+                .await,
+            "lookup in an unknown account",
+        ),
+        None
+    );
+    // Within each account the key still names its send.
+    let (again, hash) = existing(
+        store
+            .create_send(keyed_send(
+                "beta",
+                "tok0000000000000000000000c",
+                T0 + 3,
+                "client-one",
+                "key-1",
+                "hash-2",
+            ))
+            .await,
+        "the key again in beta",
+    );
+    assert_eq!((again, hash.as_str()), (in_beta, "hash-1"));
+    assert_eq!(
+        send_tokens(store, "acme", query(None, None, 10))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        send_tokens(store, "beta", query(None, None, 10))
+            .await
+            .len(),
+        1
+    );
+    // A contact send honours the same scope.
+    let contact = keyed_send(
+        "beta",
+        "tok0000000000000000000000d",
+        T0 + 4,
+        "client-one",
+        "key-2",
+        "hash-3",
+    );
+    created(
+        store
+            .create_contact_send(contact, audience(vec![number(N1, None, "Hi")]))
+            .await,
+        "a contact send with another key",
+    );
+    let in_acme_too = keyed_send(
+        "acme",
+        "tok0000000000000000000000e",
+        T0 + 5,
+        "client-one",
+        "key-2",
+        "hash-3",
+    );
+    let other = created(
+        store
+            .create_contact_send(in_acme_too, audience(vec![number(N1, None, "Hi")]))
+            .await,
+        "the contact send's key in the other account",
+    );
+    assert_eq!(other.account_id, "acme");
+}
+
+/// A number whose text was over the limit (no text) becomes a recipient that failed with 1501,
+/// described by [`codes::TEXT_TOO_LONG`], counted, tracked, never claimed, absent from the
+/// history, and its text is never stored.
+pub async fn contact_number_without_text_is_a_1501_recipient_never_sent(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let too_long = |n: &str| crate::ContactNumber {
+        mobile_number: n.to_string(),
+        subscriber_key: None,
+        text: None,
+    };
+    created(
+        store
+            .create_contact_send(
+                contact_send("tok-long", T0),
+                audience(vec![number(D1, None, "Hi Ann"), too_long(D2), too_long(D3)]),
+            )
+            .await,
+        "contact send",
+    );
+    assert_eq!(
+        start_send(store, "tok-long", T0).await,
+        3,
+        "every number counts"
+    );
+    let counts = counts_of(store, "tok-long", T0).await;
+    assert_eq!(
+        (
+            counts.recipients,
+            counts.queued,
+            counts.failed,
+            counts.suppressed
+        ),
+        (3, 1, 2, 0),
+        "{counts:?}"
+    );
+    let claimed = claim(store, "tok-long", T0 + 1, 10).await;
+    assert_eq!(
+        numbers_of(&claimed),
+        vec![D1],
+        "only the number with a text goes out"
+    );
+    let page = ok(store.tracking_page("tok-long", 1, 10).await, "tracking");
+    let failed: Vec<(&str, i32, Option<&str>, Option<&str>)> = page
+        .iter()
+        .filter(|r| r.mobile_number != D1)
+        .map(|r| {
+            (
+                r.mobile_number.as_str(),
+                r.status_code,
+                r.note.as_deref(),
+                r.text.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (
+                D2,
+                codes::VALIDATION_ERROR,
+                Some(codes::TEXT_TOO_LONG),
+                None
+            ),
+            (
+                D3,
+                codes::VALIDATION_ERROR,
+                Some(codes::TEXT_TOO_LONG),
+                None
+            ),
+        ]
+    );
+    assert_eq!(
+        codes::describe_recipient(codes::VALIDATION_ERROR, Some(codes::TEXT_TOO_LONG)).1,
+        "Text too long after substitution"
+    );
+    let history = ok(store.history("acme", "tok-long", Some(D2)).await, "history");
+    assert!(history.is_empty(), "nothing was texted to D2: {history:?}");
 }

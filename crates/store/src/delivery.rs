@@ -24,6 +24,19 @@ pub mod codes {
     pub const DELETED: i32 = 4502;
     pub const REJECTED: i32 = 4503;
 
+    /// The tracking description (and recipient note) of a recipient whose text was over 1,600
+    /// characters after `%%Name%%` substitution: status 1501, never sent (API.md §1).
+    pub const TEXT_TOO_LONG: &str = "Text too long after substitution";
+
+    /// Short name and description of a recipient's code: the code's own, except a 1501 that
+    /// carries a note (such as [`TEXT_TOO_LONG`]), which the note describes.
+    pub fn describe_recipient(code: i32, note: Option<&str>) -> (&'static str, &str) {
+        match (code, note) {
+            (VALIDATION_ERROR, Some(note)) => (describe(code).0, note),
+            _ => describe(code),
+        }
+    }
+
     /// Short name and description of a standard code.
     pub fn describe(code: i32) -> (&'static str, &'static str) {
         match code {

@@ -311,13 +311,16 @@ pub trait Store: std::marker::Send + Sync + 'static {
     ) -> StoreResult<Vec<Subscription>>;
 
     // ---- sends ------------------------------------------------------------------------------------
-    /// Records an accepted send. With an idempotency key that the same client used within the
-    /// last 24 hours (relative to `new.created_at`), records nothing and returns the earlier send.
+    /// Records an accepted send. With an idempotency key that the same client used for the same
+    /// account within the last 24 hours (relative to `new.created_at`), records nothing and
+    /// returns the earlier send.
     async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend>;
-    /// The send that `client_id` created with the idempotency key `key` within the 24 hours
-    /// before `now`, with the hash of the request that created it (API.md §4).
+    /// The send that `client_id`, acting for `account_id`, created with the idempotency key
+    /// `key` within the 24 hours before `now`, with the hash of the request that created it
+    /// (API.md §4: a key is scoped by client and account).
     async fn find_idempotent_send(
         &self,
+        account_id: &str,
         client_id: &str,
         key: &str,
         now: Millis,

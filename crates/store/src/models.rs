@@ -422,7 +422,10 @@ pub struct ContactAudience {
 pub struct ContactNumber {
     pub mobile_number: String,
     pub subscriber_key: Option<String>,
-    pub text: String,
+    /// The number's text, placeholders replaced; `None` when that text was over 1,600
+    /// characters (API.md §1): the number becomes a recipient with 1501 and the description
+    /// [`codes::TEXT_TOO_LONG`](crate::codes::TEXT_TOO_LONG), never sent, and no text is stored.
+    pub text: Option<String>,
 }
 
 /// What `create_contact_send` does to subscriptions before the send is recorded.

@@ -84,8 +84,9 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dir_path = dir.path().display().to_string();
 
-    // The file: mobileNumber, subscriberKey and two attributes per row.
-    let imports = dir.path().join("data").join("imports");
+    // The file, in the account's import folder (`bench`, created below): mobileNumber,
+    // subscriberKey and two attributes per row.
+    let imports = dir.path().join("data").join("imports").join("bench");
     std::fs::create_dir_all(&imports).expect("imports dir");
     {
         let mut out =

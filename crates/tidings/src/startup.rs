@@ -279,6 +279,7 @@ impl Application {
             .with_engine(engine.clone())
             .with_callbacks(carriers.callbacks)
             .with_console_session_minutes(config.console_session_minutes);
+        api::folders::prepare(&state).await?;
         Ok(Application {
             listener,
             addr,

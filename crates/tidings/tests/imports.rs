@@ -1,6 +1,6 @@
-//! `queueImport` from the import directory, its status, `refreshList` and `deliveryReport`
-//! (API.md §6) over HTTP: mappings by ordinal and by header, country codes, bad rows counted,
-//! and file names that must not read anything outside the directory.
+//! `queueImport` from the account's import folder, its status, `refreshList` and
+//! `deliveryReport` (API.md §6) over HTTP: mappings by ordinal and by header, country codes, bad
+//! rows counted, and file names that must not read anything outside the folder.
 
 mod common;
 
@@ -13,8 +13,9 @@ use common::{
 use reqwest::Method;
 use serde_json::{json, Value};
 
+/// Writes an import file into the fixture account's folder, `imports/Acme/`.
 fn write_import(app: &TestApp, name: &str, contents: &[u8]) -> std::path::PathBuf {
-    let dir = app.data_dir().join("imports");
+    let dir = app.data_dir().join("imports").join("Acme");
     std::fs::create_dir_all(&dir).expect("imports dir");
     let path = dir.join(name);
     std::fs::write(&path, contents).expect("write import file");
@@ -199,9 +200,9 @@ async fn import_by_ordinal_with_and_without_a_header_row() {
 async fn unsafe_file_names_are_refused_and_read_nothing() {
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;
-    let imports = app.data_dir().join("imports");
+    let imports = app.data_dir().join("imports").join("Acme");
     std::fs::create_dir_all(&imports).expect("imports");
-    // A real CSV outside the directory, and ways to reach it.
+    // A real CSV outside the folder, and ways to reach it.
     let outside = app.data_dir().join("secret.csv");
     std::fs::write(&outside, "mobileNumber\n15555555599\n").expect("outside file");
     #[cfg(unix)]
@@ -243,7 +244,7 @@ async fn unsafe_file_names_are_refused_and_read_nothing() {
         ("latin1.csv", "latin1.csv isn't a CSV file.".to_string()),
         (
             "missing.csv",
-            "Import file missing.csv doesn't exist.".to_string(),
+            "missing.csv isn't a valid import file name.".to_string(),
         ),
     ] {
         let reply = queue_import(&app, &f, "ListA", body(name)).await;
@@ -374,7 +375,11 @@ async fn delivery_report_writes_one_row_per_recipient_into_the_reports_directory
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body, json!({"tokenId": send, "filename": "report.csv"}));
-    let file = app.data_dir().join("reports").join("report.csv");
+    let file = app
+        .data_dir()
+        .join("reports")
+        .join("Acme")
+        .join("report.csv");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !file.exists() {
         assert!(Instant::now() < deadline, "report not written");

@@ -148,6 +148,124 @@ async fn each_message_of_the_table_is_a_whole_400_body() {
 }
 
 #[tokio::test]
+async fn over_long_texts_keys_and_attributes_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    let long_name = "N".repeat(256);
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("FirstName".into(), json!("é".repeat(1601)));
+    attributes.insert(long_name.clone(), json!("x"));
+    let reply = send(
+        &app,
+        &f,
+        &f.message,
+        json!({"Subscribers": [{"MobileNumber": N1, "SubscriberKey": "k".repeat(256),
+                                "Attributes": attributes}],
+               "Override": true, "MESSAGETEXT": "😀".repeat(1601)}),
+    )
+    .await;
+    let name_message = format!("{long_name} can't be longer than 255 characters.");
+    assert_errors(
+        &reply,
+        &[
+            "SubscriberKey can't be longer than 255 characters.",
+            "FirstName can't be longer than 1600 characters.",
+            name_message.as_str(),
+            "MessageText can't be longer than 1600 characters.",
+        ],
+    );
+    assert_eq!(app.send_count("Acme").await, 0, "no send recorded");
+    let subs = app
+        .sms(
+            Method::POST,
+            "/sms/v1/contacts/subscriptions",
+            &f.token,
+            &json!({"mobileNumber": [N1]}),
+        )
+        .await;
+    assert_eq!(
+        subs.body["count"], "0",
+        "no contact or subscription: {}",
+        subs.body
+    );
+    // At the limits, the same request is accepted.
+    let reply = send(
+        &app,
+        &f,
+        &f.message,
+        json!({"Subscribers": [{"MobileNumber": N1, "SubscriberKey": "k".repeat(255),
+                                "Attributes": {"FirstName": "é".repeat(1600)}}],
+               "Override": true, "messageText": "😀".repeat(1600)}),
+    )
+    .await;
+    assert_accepted(&reply);
+}
+
+#[tokio::test]
+async fn a_number_whose_text_is_over_1600_characters_after_substitution_is_1501_and_never_sent() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    import_contacts(
+        &app,
+        "Acme",
+        &f.list_a,
+        json!([{"mobileNumber": N1}, {"mobileNumber": N2}]),
+        true,
+    )
+    .await;
+    // "Hello " + 1,594 characters is the limit; N2's name makes its text one character longer.
+    let reply = send(
+        &app,
+        &f,
+        &f.message,
+        json!({"Subscribers": [
+            {"MobileNumber": N1, "SubscriberKey": "a", "Attributes": {"FirstName": "😀".repeat(1594)}},
+            {"MobileNumber": N2, "SubscriberKey": "b", "Attributes": {"FirstName": "😀".repeat(1595)}}]}),
+    )
+    .await;
+    let token = assert_accepted(&reply);
+    run_engine(&app).await;
+    let out = outbox_of(&app, &token).await;
+    assert_eq!(out.len(), 1, "only N1 was handed over: {out:?}");
+    assert_eq!(out[0]["to"], N1);
+    assert_eq!(
+        out[0]["text"].as_str().map(|t| t.chars().count()),
+        Some(1600)
+    );
+    let status = app
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/messageContact/{}/deliveries/{token}", f.message),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status.status, 200, "{}", status.body);
+    assert_eq!(status.body["count"], 2, "{}", status.body);
+    assert_eq!(status.body["counts"]["failed"], 1, "{}", status.body);
+    assert_eq!(status.body["counts"]["delivered"], 1, "{}", status.body);
+    let n2 = &status.body["tracking"][1];
+    assert_eq!(n2["mobileNumber"], N2);
+    assert_eq!(n2["standardStatusCode"], "1501");
+    assert_eq!(n2["statusCode"], "1501");
+    assert_eq!(n2["description"], "Text too long after substitution");
+    // Nothing was texted to N2, so its history is empty.
+    let history = app
+        .sms(
+            Method::GET,
+            &format!(
+                "/sms/v1/messageContact/{}/history/{token}/mobileNumber/{N2}",
+                f.message
+            ),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    assert_eq!(history.body["count"], 0, "{}", history.body);
+}
+
+#[tokio::test]
 async fn placeholders_fall_back_to_the_stored_contacts_attributes() {
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;

@@ -160,7 +160,7 @@ fn request() -> impl Strategy<Value = (Method, String, Vec<u8>)> {
 async fn setup() -> (TestApp, Fixture) {
     let app = spawn_app().await;
     let f = fixture(&app, "Acme").await;
-    let dir = app.data_dir().join("imports");
+    let dir = app.data_dir().join("imports").join("Acme");
     std::fs::create_dir_all(&dir).expect("imports dir");
     std::fs::write(
         dir.join("people.csv"),

@@ -789,7 +789,7 @@ async fn real_responses_conform_to_the_document() {
     f.json(M::POST, lookup, sms, json!({}), 400).await;
 
     // queueImport and refreshList.
-    let imports = app.data_dir().join("imports");
+    let imports = app.data_dir().join("imports").join(&fx.account);
     std::fs::create_dir_all(&imports).expect("imports dir");
     std::fs::write(
         imports.join("people.csv"),

@@ -104,7 +104,7 @@ async fn set_up(app: &TestApp) -> Data {
     import_contacts(app, &f.account, &f.list_a, json!(contacts[..4]), true).await;
     import_contacts(app, &f.account, &f.list_b, json!(contacts[2..]), true).await;
     import_contacts(app, &f.account, &f.exclusion, json!(contacts[5..]), true).await;
-    let imports = app.data_dir().join("imports");
+    let imports = app.data_dir().join("imports").join(&f.account);
     std::fs::create_dir_all(&imports).expect("imports dir");
     std::fs::write(
         imports.join("people.csv"),

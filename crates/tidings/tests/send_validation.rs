@@ -690,6 +690,42 @@ async fn row_16_text_without_override() {
     accepted(&app, &fx, json!({"MessageText": null})).await;
 }
 
+#[tokio::test]
+async fn row_16a_override_text_over_1600_characters_is_refused_and_nothing_is_stored() {
+    let (app, fx) = setup().await;
+    // 1,601 characters: refused, the field named as the client spelled it, after row 16's
+    // place and before the blackout window's rows.
+    let over = "😀".repeat(1601);
+    expect(
+        &app,
+        &fx,
+        json!({"OverrideMessageText": true, "messageTEXT": over, "sendTime": "soon"}),
+        &[
+            "messageTEXT can't be longer than 1600 characters.",
+            "soon isn't a valid send time (yyyy-MM-dd HH:mm).",
+        ],
+    )
+    .await;
+    expect(
+        &app,
+        &fx,
+        json!({"OverrideMessageText": true, "MessageText": "a".repeat(1601)}),
+        &["MessageText can't be longer than 1600 characters."],
+    )
+    .await;
+    assert_eq!(app.send_count("A").await, 0, "nothing was recorded");
+    // Without the override only row 16 applies.
+    expect(&app, &fx, json!({"MessageText": over}), &[ROW_16]).await;
+    // Exactly 1,600 characters (6,400 bytes) is accepted.
+    accepted(
+        &app,
+        &fx,
+        json!({"OverrideMessageText": true, "MessageText": "😀".repeat(1600)}),
+    )
+    .await;
+    assert_eq!(app.send_count("A").await, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rows 17–22: blackout window.
 

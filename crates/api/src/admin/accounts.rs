@@ -37,6 +37,9 @@ pub async fn create_account(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         })
         .await
         .map_err(store_err(&format!("Account {id}")))?;
+    // Its import and report folders (API.md §6), whichever way the account was created (admin
+    // API, console, CLI).
+    state.folders.ensure_or_log(&acct.id);
     created(account_json(state, &acct))
 }
 

@@ -42,6 +42,13 @@ fn message_json(state: &AppState, m: &Message) -> Value {
     })
 }
 
+/// The API.md §1 text limit for the admin field `field`, named as the admin API names it.
+fn check_text(r: &mut FieldReader<'_>, field: &str, text: Option<&str>) {
+    if let Some(m) = text.and_then(|t| domain::limits::check_text(field, t)) {
+        r.push_error(m);
+    }
+}
+
 fn valid_code(code: &str) -> bool {
     (3..=15).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -65,6 +72,8 @@ pub async fn create_code(state: &AppState, mut ctx: Ctx) -> Result<Response, Api
     }
     let opt_out_text = r.string("optOutText").map(str::to_string);
     let help_text = r.string("helpText").map(str::to_string);
+    check_text(&mut r, "optOutText", opt_out_text.as_deref());
+    check_text(&mut r, "helpText", help_text.as_deref());
     check(r)?;
     let code = code.unwrap_or_default();
     let stored = state
@@ -149,6 +158,16 @@ pub async fn update_code(state: &AppState, mut ctx: Ctx) -> Result<Response, Api
     {
         r.push_error(format!("Carrier {c} isn't configured."));
     }
+    check_text(
+        &mut r,
+        "optOutText",
+        patch.opt_out_text.as_ref().and_then(|t| t.as_deref()),
+    );
+    check_text(
+        &mut r,
+        "helpText",
+        patch.help_text.as_ref().and_then(|t| t.as_deref()),
+    );
     check(r)?;
     let code = state
         .store
@@ -187,6 +206,8 @@ pub async fn create_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     if double_opt_in && confirm_text.as_deref().is_none_or(|t| t.trim().is_empty()) {
         r.push_error("confirmText is required when doubleOptIn is true.".to_string());
     }
+    check_text(&mut r, "response", response.as_deref());
+    check_text(&mut r, "confirmText", confirm_text.as_deref());
     if let Some(c) = code.as_deref() {
         match state.store.get_code(&acct.id, c).await {
             Ok(_) => {}
@@ -272,6 +293,16 @@ pub async fn update_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     if double_opt_in && confirm_text.is_none_or(|t| t.trim().is_empty()) {
         r.push_error("confirmText is required when doubleOptIn is true.".to_string());
     }
+    check_text(
+        &mut r,
+        "response",
+        patch.response.as_ref().and_then(|t| t.as_deref()),
+    );
+    check_text(
+        &mut r,
+        "confirmText",
+        patch.confirm_text.as_ref().and_then(|t| t.as_deref()),
+    );
     check(r)?;
     let k = state
         .store
@@ -377,6 +408,7 @@ pub async fn create_message(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         None => None,
     };
     let text = r.string("text").unwrap_or("").to_string();
+    check_text(&mut r, "text", Some(&text));
     let status = status(&mut r).unwrap_or(MessageStatus::Active);
     let targets = list_ids(state, &acct.id, &mut r, "targetListIds", "Target").await?;
     let exclusions = list_ids(state, &acct.id, &mut r, "exclusionListIds", "Exclusion").await?;
@@ -435,10 +467,12 @@ pub async fn update_message(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         Some(c) => code_exists(state, &acct.id, &mut r, c).await?,
         None => None,
     };
+    let text = r.string("text").map(str::to_string);
+    check_text(&mut r, "text", text.as_deref());
     let patch = MessagePatch {
         name,
         code,
-        text: r.string("text").map(str::to_string),
+        text,
         status: status(&mut r),
         target_list_ids: list_ids(state, &acct.id, &mut r, "targetListIds", "Target").await?,
         exclusion_list_ids: list_ids(state, &acct.id, &mut r, "exclusionListIds", "Exclusion")

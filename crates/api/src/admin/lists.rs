@@ -14,6 +14,10 @@ use crate::arrival;
 use crate::import::{self, Batcher, ChunkReader, ImportError, ImportReport};
 use crate::{ApiError, AppState, Ctx, MAX_CSV_BODY};
 
+/// Most contacts of one JSON import: with their attributes, what one request stores stays
+/// within the 2 MiB of API.md §1 (larger lists go by CSV, which is streamed).
+pub const MAX_JSON_CONTACTS: usize = 5_000;
+
 fn list_json(state: &AppState, l: &ContactList) -> Value {
     json!({"id": l.id, "name": l.name, "size": l.size, "createdDate": ts(state, l.created_at)})
 }
@@ -140,6 +144,12 @@ async fn import_json_body(
     let (_, fields) = ctx.json_fields().await?;
     let mut r = FieldReader::new(&fields);
     let contacts = match r.any("contacts") {
+        Some(domain::Json::Array(items)) if items.len() > MAX_JSON_CONTACTS => {
+            r.push_error(format!(
+                "The count of contacts can't exceed {MAX_JSON_CONTACTS}."
+            ));
+            None
+        }
         Some(domain::Json::Array(items)) => Some(items),
         Some(_) => {
             r.type_error("contacts must be an array of objects.".into());
@@ -180,23 +190,39 @@ async fn import_json_body(
         let mut c = FieldReader::new(obj);
         let number = c.string("mobileNumber").map(str::to_string);
         let key = c.string("subscriberKey").map(str::to_string);
-        let attributes: Attributes = match c.object("attributes") {
+        let key_field = c.spelling("subscriberKey").unwrap_or("subscriberKey");
+        // In the order given (the map below folds repeated names).
+        let given: Vec<(&str, String)> = match c.object("attributes") {
             Some(attrs) => attrs
                 .entries()
                 .iter()
                 .filter_map(|(k, v)| match v {
-                    domain::Json::String(s) => Some((k.clone(), Value::String(s.clone()))),
-                    domain::Json::Number(n) => Some((k.clone(), Value::String(n.to_string()))),
-                    domain::Json::Bool(b) => Some((k.clone(), Value::String(b.to_string()))),
+                    domain::Json::String(s) => Some((k.as_str(), s.clone())),
+                    domain::Json::Number(n) => Some((k.as_str(), n.to_string())),
+                    domain::Json::Bool(b) => Some((k.as_str(), b.to_string())),
                     _ => None,
                 })
                 .collect(),
-            None => Attributes::new(),
+            None => Vec::new(),
         };
         if let Some(first) = c.errors().first() {
             report.reject(row, number.as_deref().unwrap_or(""), first.clone());
             continue;
         }
+        // API.md §1 limits: an over-long key or attribute rejects the row, not the import.
+        let too_long = domain::limits::contact_messages(
+            key_field,
+            key.as_deref(),
+            given.iter().map(|(k, v)| (*k, v.as_str())),
+        );
+        if let Some(first) = too_long.into_iter().next() {
+            report.reject(row, number.as_deref().unwrap_or(""), first);
+            continue;
+        }
+        let attributes: Attributes = given
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect();
         let raw = number.unwrap_or_default();
         match import::parse_number(&raw) {
             Ok(n) => rows.push(ContactRow {

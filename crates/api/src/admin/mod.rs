@@ -6,6 +6,8 @@ mod catalog;
 mod lists;
 mod sends;
 
+pub use lists::MAX_JSON_CONTACTS;
+
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use domain::{EncodedId, FieldReader};
@@ -76,17 +78,20 @@ pub(crate) fn store_err(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     }
 }
 
-/// The account named by the first path parameter.
+/// The account named by the first path parameter; looked up, its folders exist on this node
+/// (API.md §6).
 pub(crate) async fn account(state: &AppState, ctx: &Ctx) -> Result<Account, ApiError> {
     let raw = ctx.param(0);
     if EncodedId::parse(raw).is_none() {
         return Err(ApiError::NotFound(format!("Account {raw} not found.")));
     }
-    state
+    let account = state
         .store
         .get_account(raw)
         .await
-        .map_err(store_err(&format!("Account {raw}")))
+        .map_err(store_err(&format!("Account {raw}")))?;
+    state.folders.ensure_or_log(&account.id);
+    Ok(account)
 }
 
 /// An optional explicit ID field, checked against API.md §3.
