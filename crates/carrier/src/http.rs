@@ -474,7 +474,7 @@ impl StatusCallbacks for TwilioCarrier {
             return Ok(false);
         };
         self.events
-            .send(CarrierEvent::Receipt {
+            .try_send(CarrierEvent::Receipt {
                 carrier: self.name.clone(),
                 message_id: sid.to_string(),
                 status_code: code,
@@ -539,11 +539,8 @@ mod tests {
         assert_eq!(from_address("Acme"), "Acme");
     }
 
-    fn carrier() -> (
-        TwilioCarrier,
-        tokio::sync::mpsc::UnboundedReceiver<CarrierEvent>,
-    ) {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    fn carrier() -> (TwilioCarrier, crate::EventSource) {
+        let (tx, rx) = crate::event_channel();
         let settings = HttpSettings {
             flavor: "twilio".into(),
             base_url: "http://127.0.0.1:9".into(),

@@ -63,8 +63,20 @@ pub enum CarrierEvent {
     },
 }
 
-/// Where carriers send their events: the engine's inbound path.
-pub type EventSink = tokio::sync::mpsc::UnboundedSender<CarrierEvent>;
+/// Where carriers send their events: the engine's inbound path. Bounded: a carrier that gets
+/// ahead of the engine is told to try again later (SMPP `ESME_RX_T_APPN`, HTTP 503) rather than
+/// growing memory without limit.
+pub type EventSink = tokio::sync::mpsc::Sender<CarrierEvent>;
+/// The engine's end of the event queue.
+pub type EventSource = tokio::sync::mpsc::Receiver<CarrierEvent>;
+
+/// Events waiting for the engine at most.
+pub const EVENT_QUEUE: usize = 100_000;
+
+/// A new event queue of `EVENT_QUEUE` events.
+pub fn event_channel() -> (EventSink, EventSource) {
+    tokio::sync::mpsc::channel(EVENT_QUEUE)
+}
 
 #[async_trait]
 pub trait Carrier: Send + Sync + 'static {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::clock::Clock;
 use store::{codes, OutboxItem, Store};
+use tokio::sync::mpsc::error::TrySendError;
 
 use crate::{Carrier, CarrierEvent, EventSink, Handover, Submission, SubmitOutcome};
 
@@ -136,19 +137,34 @@ impl Carrier for Simulator {
                         note: None,
                     });
                 }
+                // Receipts never hold up the hand-over: what the queue cannot take now is sent
+                // by a task that waits for room.
+                let mut rest = Vec::new();
                 if self.receipt_delay.is_zero() {
-                    for r in receipts {
-                        let _ = self.events.send(r);
+                    let mut receipts = receipts.into_iter();
+                    while let Some(r) = receipts.next() {
+                        match self.events.try_send(r) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(r)) => {
+                                rest.push(r);
+                                rest.extend(receipts);
+                                break;
+                            }
+                            Err(TrySendError::Closed(_)) => return,
+                        }
                     }
                 } else {
+                    rest = receipts;
+                }
+                if !rest.is_empty() {
                     let events = self.events.clone();
                     let delay = self.receipt_delay;
                     let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
                     while pending.try_join_next().is_some() {}
                     pending.spawn(async move {
                         tokio::time::sleep(delay).await;
-                        for r in receipts {
-                            if events.send(r).is_err() {
+                        for r in rest {
+                            if events.send(r).await.is_err() {
                                 break;
                             }
                         }

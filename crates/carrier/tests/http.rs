@@ -9,7 +9,6 @@ use std::time::Duration;
 use carrier::http::{signature, HttpSettings};
 use carrier::smpp::OnUnacknowledged;
 use carrier::{CallbackError, Carrier, CarrierEvent, StatusCallbacks, Submission, TwilioCarrier};
-use tokio::sync::mpsc;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -30,8 +29,8 @@ fn settings(base: &str) -> HttpSettings {
     }
 }
 
-fn carrier(base: &str) -> (TwilioCarrier, mpsc::UnboundedReceiver<CarrierEvent>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+fn carrier(base: &str) -> (TwilioCarrier, carrier::EventSource) {
+    let (tx, rx) = carrier::event_channel();
     (
         TwilioCarrier::new("provider", settings(base), tx).expect("carrier"),
         rx,
@@ -159,7 +158,7 @@ async fn a_429_takes_nothing_and_pauses_the_carrier_for_its_retry_after() {
             concurrency: 1,
             ..settings(&server.uri())
         },
-        mpsc::unbounded_channel().0,
+        carrier::event_channel().0,
     )
     .expect("carrier");
     let batch = (1..=3)
@@ -217,7 +216,7 @@ async fn with_resend_a_5xx_goes_back_to_the_queue() {
             on_unacknowledged: OnUnacknowledged::Resend,
             ..settings(&server.uri())
         },
-        mpsc::unbounded_channel().0,
+        carrier::event_channel().0,
     )
     .expect("carrier");
     let out = carrier::submit_all(&c, vec![submission(1, "15555550100", None)]).await;

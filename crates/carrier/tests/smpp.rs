@@ -8,7 +8,6 @@ use std::time::Duration;
 use carrier::smpp::{OnUnacknowledged, SmppSettings};
 use carrier::smsc::{Smsc, SmscConfig};
 use carrier::{CarrierEvent, SmppCarrier, Submission};
-use tokio::sync::mpsc;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -35,8 +34,8 @@ fn settings(smsc: &Smsc, adjust: impl FnOnce(&mut SmppSettings)) -> SmppSettings
     s
 }
 
-async fn carrier(settings: SmppSettings) -> (SmppCarrier, mpsc::UnboundedReceiver<CarrierEvent>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+async fn carrier(settings: SmppSettings) -> (SmppCarrier, carrier::EventSource) {
+    let (tx, rx) = carrier::event_channel();
     let c = SmppCarrier::start("acme", settings, tx).expect("carrier");
     assert!(c.wait_bound(1, DEADLINE).await, "the carrier did not bind");
     (c, rx)
@@ -57,7 +56,7 @@ fn submission(id: i64, to: &str, text: &str) -> Submission {
 }
 
 /// Collects `n` receipts, or fails at the deadline.
-async fn receipts(rx: &mut mpsc::UnboundedReceiver<CarrierEvent>, n: usize) -> Vec<(String, i32)> {
+async fn receipts(rx: &mut carrier::EventSource, n: usize) -> Vec<(String, i32)> {
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while out.len() < n {
@@ -244,7 +243,7 @@ async fn with_resend_a_lost_response_is_sent_again() {
 #[tokio::test]
 async fn wrong_credentials_never_bind() {
     let smsc = smsc(|_| {}).await;
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let (tx, _rx) = carrier::event_channel();
     let carrier = SmppCarrier::start("acme", settings(&smsc, |s| s.password = "nope".into()), tx)
         .expect("carrier");
     assert!(!carrier.wait_bound(1, Duration::from_millis(1500)).await);

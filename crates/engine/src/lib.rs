@@ -17,7 +17,7 @@ use carrier::{Carrier, CarrierEvent};
 use domain::clock::Clock;
 use domain::{BlackoutWindow, ClockTime, UtcOffset};
 use store::{codes, Expansion, Receipt, StoreResult, StoredWindow};
-use tokio::sync::{mpsc, watch, Mutex, Notify};
+use tokio::sync::{watch, Mutex, Notify};
 
 pub use limiter::SegmentLimiter;
 
@@ -72,7 +72,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     wake: Arc<Notify>,
-    events: Mutex<mpsc::UnboundedReceiver<CarrierEvent>>,
+    events: Mutex<carrier::EventSource>,
     /// True once the engine is stopping (API.md §8 SIGTERM): nothing more is written to
     /// carriers, and batches in flight settle.
     stop: watch::Sender<bool>,
@@ -121,7 +121,7 @@ impl Engine {
     pub fn new(
         store: Arc<dyn store::Store>,
         carriers: Vec<Arc<dyn Carrier>>,
-        events: mpsc::UnboundedReceiver<CarrierEvent>,
+        events: carrier::EventSource,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Engine {

@@ -36,7 +36,7 @@ async fn inbound_texts_from_a_carrier_are_recorded_against_their_code() {
         })
         .await
         .expect("code");
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = carrier::event_channel();
     let clock = Arc::new(ManualClock::new(1_000));
     let engine = engine::Engine::new(
         store.clone(),
@@ -51,6 +51,7 @@ async fn inbound_texts_from_a_carrier_are_recorded_against_their_code() {
         to: "88976".into(),
         text: "STOP".into(),
     })
+    .await
     .expect("event");
     engine.run_until_idle().await.expect("engine");
     let recorded = store.inbound_page(0, 10).await.expect("page");

@@ -246,7 +246,7 @@ async fn fanout(db: &str) -> Value {
 /// so that every node of a run starts together), run until it finds nothing left to do.
 async fn dispatch(db: &str, node: &str, start_at: i64) -> Value {
     let store = open(db).await;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = carrier::event_channel();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sim: Arc<dyn carrier::Carrier> = Arc::new(carrier::Simulator::new(
         "simulator",

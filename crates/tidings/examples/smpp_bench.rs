@@ -89,7 +89,7 @@ async fn main() {
     .expect("toml")
     .try_into()
     .expect("settings");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = carrier::event_channel();
     let esme = Arc::new(SmppCarrier::start("bench", settings, tx).expect("carrier"));
     assert!(esme.wait_bound(1, Duration::from_secs(10)).await, "no bind");
 

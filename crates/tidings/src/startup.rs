@@ -243,7 +243,7 @@ impl Application {
                 Some((listener, handle))
             }
         };
-        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (events_tx, events_rx) = carrier::event_channel();
         let carriers = build_carriers(config, &store, &clock, &events_tx)?;
         let engine = engine::Engine::new(
             store.clone(),

@@ -151,7 +151,7 @@ async fn tidings_esme_against_the_npm_smpp_server() {
     .expect("toml")
     .try_into()
     .expect("settings");
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut events) = carrier::event_channel();
     let esme = SmppCarrier::start("peer", settings, tx).expect("carrier");
     assert!(esme.wait_bound(1, DEADLINE).await, "no bind to the peer");
     let bind = node.next();

@@ -396,9 +396,10 @@ impl Shared {
                 text,
             },
         };
-        match self.events.send(event) {
+        match self.events.try_send(event) {
             Ok(()) => 0,
-            // ESME_RX_T_APPN: temporary application error, the SMSC offers it again later.
+            // ESME_RX_T_APPN: temporary application error (the engine is behind or stopping);
+            // the SMSC offers it again later.
             Err(_) => 0x64,
         }
     }
