@@ -121,7 +121,15 @@ impl Engine {
     /// Hands one batch of each dispatchable send to its carrier.
     pub(crate) async fn dispatch(&self) -> StoreResult<bool> {
         let now = self.now();
-        let sends = self.inner.store.dispatchable_sends(now, 8).await?;
+        // Carriers pausing after a fault get nothing now, and hold up no one else.
+        let paused: Vec<String> = self
+            .inner
+            .carriers
+            .values()
+            .filter(|c| !c.available())
+            .map(|c| c.name().to_string())
+            .collect();
+        let sends = self.inner.store.dispatchable_sends(now, 8, &paused).await?;
         let mut did = false;
         for ds in sends {
             if self.is_stopping() {

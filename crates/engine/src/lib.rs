@@ -239,6 +239,11 @@ impl Engine {
         for send in sends {
             let started = Instant::now();
             loop {
+                if self.is_stopping() {
+                    // The expansion lease is given back at stop; another process (or this one,
+                    // restarted) resumes from the saved cursor.
+                    return Ok(did);
+                }
                 let now = self.now();
                 let outcome = self
                     .inner

@@ -74,16 +74,19 @@ pub(crate) async fn dispatchable_sends(
     store: &PgStore,
     now: Millis,
     limit: u32,
+    except: &[String],
 ) -> StoreResult<Vec<DispatchSend>> {
     let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
         with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
         "WHERE s.state = 'Started' AND s.next_at <= $1 ",
         "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
         "AND (r.lease_until IS NULL OR r.lease_until < $1)) ",
+        "AND NOT (s.carrier = ANY($3)) ",
         "ORDER BY s.due_at, s.pk LIMIT $2"
     ))
     .bind(now)
     .bind(i64::from(limit))
+    .bind(except)
     .fetch_all(&store.pool)
     .await
     .map_err(db("find dispatchable sends"))?;

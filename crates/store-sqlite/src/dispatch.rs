@@ -59,16 +59,19 @@ pub(crate) async fn dispatchable_sends(
     store: &SqliteStore,
     now: Millis,
     limit: u32,
+    except: &[String],
 ) -> StoreResult<Vec<DispatchSend>> {
     let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
         with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
         "WHERE s.state = 'Started' AND s.next_at <= ?1 ",
         "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
         "AND (r.lease_until IS NULL OR r.lease_until < ?1)) ",
+        "AND s.carrier NOT IN (SELECT value FROM json_each(?3)) ",
         "ORDER BY s.due_at, s.pk LIMIT ?2"
     ))
     .bind(now)
     .bind(i64::from(limit))
+    .bind(json!(except).to_string())
     .fetch_all(&store.reader)
     .await
     .map_err(db("find dispatchable sends"))?;

@@ -535,8 +535,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Expansion> {
         expansion::expand_batch(self, token, owner, batch, now, lease_until).await
     }
-    async fn dispatchable_sends(&self, now: Millis, limit: u32) -> StoreResult<Vec<DispatchSend>> {
-        dispatch::dispatchable_sends(self, now, limit).await
+    async fn dispatchable_sends(
+        &self,
+        now: Millis,
+        limit: u32,
+        except: &[String],
+    ) -> StoreResult<Vec<DispatchSend>> {
+        dispatch::dispatchable_sends(self, now, limit, except).await
     }
     async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
         dispatch::pause_send(self, token, until).await

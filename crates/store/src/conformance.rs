@@ -2799,7 +2799,7 @@ pub async fn fan_out_is_one_recipient_per_subscribed_number_minus_exclusions(sto
     );
     let send = state_of(store, token).await;
     assert_eq!((send.state, send.count), (SendState::Started, 3));
-    let dispatchable = ok(store.dispatchable_sends(now, 10).await, "dispatchable");
+    let dispatchable = ok(store.dispatchable_sends(now, 10, &[]).await, "dispatchable");
     assert_eq!(dispatchable.len(), 1);
     assert_eq!(dispatchable[0].send, send);
     assert_eq!(
@@ -3244,7 +3244,7 @@ pub async fn claim_hands_out_ready_recipients_once_and_suppresses_opted_out_numb
         "recipients being handed over keep the send Started"
     );
     assert_eq!(
-        ok(store.dispatchable_sends(now, 10).await, "dispatchable"),
+        ok(store.dispatchable_sends(now, 10, &[]).await, "dispatchable"),
         Vec::new(),
         "nothing ready: not dispatchable"
     );
@@ -4114,14 +4114,14 @@ pub async fn a_paused_send_counts_waiting_recipients_as_deferred(store: &dyn Sto
     );
     assert_eq!(
         ok(
-            store.dispatchable_sends(now, 10).await,
+            store.dispatchable_sends(now, 10, &[]).await,
             "dispatchable while paused"
         ),
         Vec::new()
     );
     assert_eq!(ok(store.send_next_at(token).await, "next at"), Some(until));
     let dispatchable = ok(
-        store.dispatchable_sends(until, 10).await,
+        store.dispatchable_sends(until, 10, &[]).await,
         "dispatchable after",
     );
     assert_eq!(dispatchable.len(), 1);
@@ -5274,7 +5274,10 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
     );
     assert_eq!(send.message_id, "");
     assert_eq!(send.text, "STOP");
-    let dispatchable = ok(store.dispatchable_sends(T0 + 1, 10).await, "dispatchable");
+    let dispatchable = ok(
+        store.dispatchable_sends(T0 + 1, 10, &[]).await,
+        "dispatchable",
+    );
     assert_eq!(dispatchable.len(), 1);
     assert_eq!(dispatchable[0].carrier, "simulator");
 

@@ -356,8 +356,15 @@ pub trait Store: std::marker::Send + Sync + 'static {
         now: Millis,
         lease_until: Millis,
     ) -> StoreResult<Expansion>;
-    /// `Started` sends with recipients ready to hand over and `next_at <= now`, oldest first.
-    async fn dispatchable_sends(&self, now: Millis, limit: u32) -> StoreResult<Vec<DispatchSend>>;
+    /// `Started` sends with recipients ready to hand over (no live claim holds them) and
+    /// `next_at <= now`, oldest first, leaving out those routed to a carrier in `except` (the
+    /// engine's carriers that pause after a fault, so that they hold up no other carrier's sends).
+    async fn dispatchable_sends(
+        &self,
+        now: Millis,
+        limit: u32,
+        except: &[String],
+    ) -> StoreResult<Vec<DispatchSend>>;
     /// Pauses a send's hand-over until `until` (a blackout window).
     async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()>;
     /// Claims up to `limit` ready recipients of a `Started` send, in one transaction: numbers no

@@ -746,7 +746,8 @@ async fn data_directory_database_reports_and_generated_token_are_private() {
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let reports = data.join("reports");
+    // Each account's reports go to its own folder (API.md §6).
+    let reports = data.join("reports").join("A");
     let deadline = Instant::now() + Duration::from_secs(10);
     let report = loop {
         let found = std::fs::read_dir(&reports).ok().and_then(|entries| {
@@ -762,6 +763,7 @@ async fn data_directory_database_reports_and_generated_token_are_private() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(mode(&report), 0o600, "report file");
+    assert_eq!(mode(&reports), 0o700, "the account's report folder");
 }
 
 #[tokio::test]
