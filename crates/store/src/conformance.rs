@@ -113,7 +113,7 @@ macro_rules! store_conformance_tests {
             contact_send_records_its_numbers_and_expands_to_subscribed_ones_with_their_texts,
             contact_send_subscribe_and_resubscribe_change_subscriptions_at_acceptance,
             contact_send_honours_idempotency_keys_and_unknown_keywords_write_nothing,
-            code_for_inbound_matches_the_code_routed_to_the_carrier,
+            codes_for_inbound_are_every_code_routed_to_the_carrier_oldest_first,
             record_mo_records_texts_subscriptions_and_a_ready_send_of_replies,
             replies_are_claimed_without_a_subscription_and_carry_their_text,
             lapse_pending_reverts_or_removes_requests_older_than_the_cutoff,
@@ -379,6 +379,7 @@ fn subscription(
         opt_in_date,
         opt_out_date,
         pending: None,
+        opt_out_by_text: false,
     }
 }
 
@@ -5165,27 +5166,46 @@ pub async fn contact_send_honours_idempotency_keys_and_unknown_keywords_write_no
     );
 }
 
-pub async fn code_for_inbound_matches_the_code_routed_to_the_carrier(store: &dyn Store) {
+pub async fn codes_for_inbound_are_every_code_routed_to_the_carrier_oldest_first(
+    store: &dyn Store,
+) {
     given_account(store, "acme").await;
     given_account(store, "other").await;
+    given_account(store, "third").await;
     given_code(store, "acme", "c1", "88976").await;
     let mut elsewhere = new_code("other", "c2", "77777");
     elsewhere.carrier = "acme-smpp".to_string();
     ok(store.create_code(elsewhere).await, "create code");
-    let found = ok(store.code_for_inbound("simulator", "88976").await, "lookup");
+    let lookup = |carrier: &'static str, to: &'static str| async move {
+        ok(store.codes_for_inbound(carrier, to).await, "lookup")
+            .into_iter()
+            .map(|c| (c.account_id, c.id))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        found.map(|c| (c.account_id, c.id)),
-        Some(("acme".to_string(), "c1".to_string()))
+        lookup("simulator", "88976").await,
+        vec![("acme".to_string(), "c1".to_string())]
     );
+    assert!(lookup("simulator", "77777").await.is_empty());
     assert_eq!(
-        ok(store.code_for_inbound("simulator", "77777").await, "lookup"),
-        None
+        lookup("acme-smpp", "77777").await,
+        vec![("other".to_string(), "c2".to_string())]
     );
-    let other = ok(store.code_for_inbound("acme-smpp", "77777").await, "lookup");
-    assert_eq!(other.map(|c| c.account_id), Some("other".to_string()));
+    assert!(lookup("simulator", "1").await.is_empty());
+    // A code several accounts hold on one carrier: every one, in the order they created it
+    // (not by account ID); the same code on another carrier is not among them.
+    given_code(store, "third", "c3", "88976").await;
+    given_code(store, "other", "c4", "88976").await;
+    let mut smpp = new_code("acme", "c5", "88977");
+    smpp.carrier = "acme-smpp".to_string();
+    ok(store.create_code(smpp).await, "create code");
     assert_eq!(
-        ok(store.code_for_inbound("simulator", "1").await, "lookup"),
-        None
+        lookup("simulator", "88976").await,
+        vec![
+            ("acme".to_string(), "c1".to_string()),
+            ("third".to_string(), "c3".to_string()),
+            ("other".to_string(), "c4".to_string()),
+        ]
     );
 }
 
@@ -5251,6 +5271,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                     crate::SubscriptionWrite::Put(put.clone()),
                     crate::SubscriptionWrite::Put(pending.clone()),
                 ],
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send(
                     "tok-r1",
                     &[(D1, "Bye"), (D2, "Reply Y"), (D2, "Second")],
@@ -5289,6 +5310,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                     mobile_number: D2.to_string(),
                     keyword: "deals".to_string(),
                 }],
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5303,6 +5325,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                 code: "88976".to_string(),
                 texts: vec![inbound(D3, "hello", T0 + 3)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send("tok-r2", &[], T0 + 3)),
             })
             .await,
@@ -5321,6 +5344,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                 code: "55555".to_string(),
                 texts: vec![inbound(D4, "x", T0)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5340,6 +5364,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                     Some(T0),
                     None,
                 ))],
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send("tok-r3", &[(D4, "x")], T0)),
             })
             .await,
@@ -5366,6 +5391,7 @@ pub async fn replies_are_claimed_without_a_subscription_and_carry_their_text(sto
                 code: "88976".to_string(),
                 texts: vec![inbound(D1, "STOP", T0)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send("tok-r1", &[(D1, "Bye"), (D2, "Help")], T0)),
             })
             .await,
@@ -5419,6 +5445,7 @@ pub async fn lapse_pending_reverts_or_removes_requests_older_than_the_cutoff(sto
                     request(D2, "JOIN", T0, Some(SubscriptionStatus::Unsubscribed)),
                     request(D3, "JOIN", T0 + HOUR, None),
                 ],
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5488,6 +5515,7 @@ pub async fn history_of_replies_and_of_a_contact_send(store: &dyn Store) {
                 code: "88976".to_string(),
                 texts: vec![inbound(D1, "early", T0 - 1)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5500,6 +5528,7 @@ pub async fn history_of_replies_and_of_a_contact_send(store: &dyn Store) {
                 code: "88976".to_string(),
                 texts: vec![inbound(D1, "HELP", T0 + 3), inbound(D2, "HELP", T0 + 3)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send(
                     "tok-h2",
                     &[(D1, "Help text"), (D2, "Help text")],

@@ -451,14 +451,31 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Recorded inbound texts, oldest first, `seq > after`.
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>>;
 
-    /// The code an inbound text was sent to: among the codes routed to `carrier`, the oldest
-    /// whose code string equals `to` ignoring case (as `record_inbound` matches).
-    async fn code_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Option<Code>>;
+    /// The codes an inbound text was sent to: every code routed to `carrier` whose code string
+    /// equals `to` ignoring case (as `record_inbound` matches), one per account that holds it,
+    /// oldest first (the account that created the code first comes first; API.md §6 shared
+    /// codes).
+    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>>;
+    /// The numbers among `numbers` that opted out of the account's code `code` (code string,
+    /// ignoring ASCII case) by text, ordered by number. Empty for an unknown code.
+    async fn opt_outs_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<CodeOptOut>>;
     /// Records inbound texts to one code with what keyword handling decided — subscription
-    /// states and the send of the replies — in one transaction (API.md §6). NotFound (and
-    /// nothing written) when the account or code does not exist; a subscription write naming
-    /// a keyword that is not on the code is NotFound too.
-    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()>;
+    /// states, opt-outs of the code and the send of the replies — in one transaction (API.md
+    /// §6). NotFound (and nothing written) when the account or code does not exist; a
+    /// subscription write naming a keyword that is not on the code is NotFound too.
+    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()> {
+        self.record_mo_batches(vec![batch]).await
+    }
+    /// Records several batches — one inbound text acting in every account that holds a shared
+    /// code (API.md §6) — in one transaction: all of them, or (on any error, as `record_mo`)
+    /// none. A text repeated within the call (queueMO's text, one per number) and a reply text
+    /// that several recipients get are each stored once (API.md §1: 2 MiB per request).
+    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()>;
     /// Double opt-in requests pending since `cutoff` or earlier lapse: back to their previous
     /// status, or removed when they had none. Returns how many lapsed.
     async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64>;
