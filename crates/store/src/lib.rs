@@ -258,7 +258,8 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Adds (or updates) one batch of contacts and their membership of the list, in one
     /// transaction. Attributes are merged into the contact's (one contact per number per
     /// account); a given subscriber key replaces the stored one. With `subscribe`, every number of
-    /// the batch is subscribed to that keyword unless it has opted out of it.
+    /// the batch is subscribed to that keyword unless it has opted out of it, or of the keyword's
+    /// code by text (`opt_outs_on_code`, API.md §6).
     ///
     /// An attribute replaces a stored one whose name equals it ignoring ASCII case (the new
     /// spelling is kept). `added` counts numbers new to the list; every other row of the batch
@@ -286,7 +287,8 @@ pub trait Store: std::marker::Send + Sync + 'static {
     // ---- subscriptions ------------------------------------------------------------------------
     /// Sets the status of a number's subscription to one keyword (by code string and keyword,
     /// ignoring case), creating it when absent. `optInDate` is set when it becomes Subscribed and
-    /// `optOutDate` when it becomes Unsubscribed.
+    /// `optOutDate` when it becomes Unsubscribed. Setting Unsubscribed makes it an operator's
+    /// opt-out (`opt_out_by_text` false); other statuses leave that mark as it was.
     async fn set_subscription(
         &self,
         account_id: &str,
@@ -482,9 +484,10 @@ pub trait Store: std::marker::Send + Sync + 'static {
 
     // ---- messageContact, history -------------------------------------------------------------
     /// Records a `messageContact` send (kind Contact) with its explicit audience, after applying
-    /// `Subscribe`/`Resubscribe` to the audience's numbers and recording given subscriber keys on
-    /// their contacts (created when missing), all in one transaction. Idempotency keys behave
-    /// as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
+    /// `Subscribe`/`Resubscribe` to the audience's numbers (`Subscribe` leaves out numbers that
+    /// opted out of the code by text, unless `Resubscribe` is given too) and recording given
+    /// subscriber keys on their contacts (created when missing), all in one transaction.
+    /// Idempotency keys behave as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
     /// on the send's code into recipients with their own text and counts the others suppressed.
     /// NotFound (nothing written) for an unknown account, or a `subscribe` keyword not on the code.
     async fn create_contact_send(
