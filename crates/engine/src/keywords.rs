@@ -268,7 +268,8 @@ pub fn react_with(
     };
     let upper = word.to_uppercase();
     let mut keywords: Vec<&Keyword> = keywords.iter().collect();
-    keywords.sort_by_key(|k| k.keyword.to_lowercase());
+    // Each key computed once: a code may have hundreds of keywords of up to 255 characters.
+    keywords.sort_by_cached_key(|k| k.keyword.to_lowercase());
 
     if STOP_WORDS.contains(&upper.as_str()) {
         state.opt_out.get_or_insert(now);
@@ -324,9 +325,10 @@ pub fn react_with(
         return vec![texts.help_text.clone()];
     }
 
+    let word_key = word.to_lowercase();
     let Some(k) = keywords
         .iter()
-        .find(|k| k.keyword.to_lowercase() == word.to_lowercase())
+        .find(|k| k.keyword.to_lowercase() == word_key)
     else {
         return Vec::new();
     };

@@ -181,6 +181,12 @@ async fn record_mo_all(
     tx: &mut Transaction<'static, Postgres>,
     batches: &[MoBatch],
 ) -> StoreResult<Ending<bool>> {
+    // Every code is found (and held) before the inbound table is locked, in the order a code's
+    // deletion takes them (its row, then its inbound texts): never the other way round.
+    let mut targets = Vec::with_capacity(batches.len());
+    for batch in batches {
+        targets.push(target(tx, batch).await?);
+    }
     if batches.iter().any(|b| !b.texts.is_empty()) {
         sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut **tx)
@@ -189,13 +195,41 @@ async fn record_mo_all(
     }
     let shared = share_texts(tx, batches).await?;
     let mut work = false;
-    for batch in batches {
-        match record_mo_in(tx, batch, &shared).await? {
+    for (batch, target) in batches.iter().zip(targets) {
+        match record_mo_in(tx, batch, target, &shared).await? {
             Ending::Commit(w) => work |= w,
             other => return Ok(other),
         }
     }
     Ok(Ending::Commit(work))
+}
+
+/// The account and code a batch is recorded in.
+struct Target {
+    owner: crate::AccountRef,
+    code_pk: i64,
+    code: String,
+    carrier: String,
+}
+
+/// Finds the batch's account and code, holding the code (FOR SHARE) until the transaction ends.
+async fn target(tx: &mut Transaction<'static, Postgres>, batch: &MoBatch) -> StoreResult<Target> {
+    let owner = account(&mut **tx, &batch.account_id).await?;
+    let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
+        "SELECT pk, code, carrier FROM codes WHERE account_pk = $1 AND code_key = $2 FOR SHARE",
+    )
+    .bind(owner.pk)
+    .bind(code_key(&batch.code))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db("find the code of inbound texts"))?
+    .ok_or(StoreError::NotFound)?;
+    Ok(Target {
+        owner,
+        code_pk,
+        code,
+        carrier,
+    })
 }
 
 /// The texts that occur more than once among the call's inbound texts and replies, each stored
@@ -238,18 +272,15 @@ async fn share_texts<'b>(
 async fn record_mo_in(
     tx: &mut Transaction<'static, Postgres>,
     batch: &MoBatch,
+    target: Target,
     shared: &HashMap<&str, i64>,
 ) -> StoreResult<Ending<bool>> {
-    let owner = account(&mut **tx, &batch.account_id).await?;
-    let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
-        "SELECT pk, code, carrier FROM codes WHERE account_pk = $1 AND code_key = $2 FOR SHARE",
-    )
-    .bind(owner.pk)
-    .bind(code_key(&batch.code))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db("find the code of inbound texts"))?
-    .ok_or(StoreError::NotFound)?;
+    let Target {
+        owner,
+        code_pk,
+        code,
+        carrier,
+    } = target;
     let token_key = batch.reply_send.as_ref().map(|r| id_key(&r.token));
 
     // A text and its batch text: one of them.
