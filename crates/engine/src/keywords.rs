@@ -1,10 +1,13 @@
 //! Keyword handling of inbound texts (API.md §6): what a text to a code does to the sender's
-//! subscriptions on that code, and which replies it gets. Pure: the engine reads the state,
-//! calls [`react`] and records the outcome in one store transaction.
+//! subscriptions on that code, and which replies it gets ([`react`]); and, for a code that
+//! several accounts hold on one carrier, which of them a text acts in ([`route`]). Pure: the
+//! engine reads the state, calls these and records the outcome in one store transaction.
 
 use std::collections::BTreeMap;
 
-use store::{Keyword, PendingOptIn, Subscription, SubscriptionStatus, SubscriptionWrite};
+use store::{
+    Keyword, Millis, OptOutWrite, PendingOptIn, Subscription, SubscriptionStatus, SubscriptionWrite,
+};
 
 /// A double opt-in request lapses after this long.
 pub const PENDING_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
@@ -48,12 +51,14 @@ pub struct CodeTexts {
     pub help_text: String,
 }
 
-/// One number's subscriptions on one code, by keyword (lowercase), as they evolve through the
-/// texts of a batch.
+/// One number's subscriptions on one code, by keyword (lowercase), and its opt-out of the whole
+/// code by text (since when), as they evolve through the texts of a batch.
 #[derive(Debug, Clone, Default)]
 pub struct NumberState {
     original: BTreeMap<String, Subscription>,
     current: BTreeMap<String, Subscription>,
+    original_opt_out: Option<Millis>,
+    opt_out: Option<Millis>,
 }
 
 impl NumberState {
@@ -66,6 +71,58 @@ impl NumberState {
         NumberState {
             current: original.clone(),
             original,
+            original_opt_out: None,
+            opt_out: None,
+        }
+    }
+
+    /// The number opted out of the whole code by text at `since` (`None`: it has not).
+    pub fn with_opt_out(mut self, since: Option<Millis>) -> NumberState {
+        self.original_opt_out = since;
+        self.opt_out = since;
+        self
+    }
+
+    /// The number's opt-out of the whole code by text, if it has one now.
+    pub fn opt_out(&self) -> Option<Millis> {
+        self.opt_out
+    }
+
+    /// The number's subscription to `keyword` (any case) now.
+    pub fn subscription(&self, keyword: &str) -> Option<&Subscription> {
+        self.current.get(&keyword.to_lowercase())
+    }
+
+    /// True when the number opted out here by its own text: of the whole code, or of a keyword
+    /// that is still Unsubscribed (API.md §6: where START acts on a shared code).
+    pub fn opted_out_by_text(&self) -> bool {
+        self.opt_out.is_some()
+            || self
+                .current
+                .values()
+                .any(|s| s.status == SubscriptionStatus::Unsubscribed && s.opt_out_by_text)
+    }
+
+    /// True when a double opt-in request is pending (not lapsed) at `now`.
+    pub fn has_pending(&self, now: Millis) -> bool {
+        self.current.values().any(|s| {
+            s.status == SubscriptionStatus::InProgress
+                && s.pending
+                    .is_some_and(|p| now - p.since < PENDING_LIFETIME_MS)
+        })
+    }
+
+    /// The change to the number's opt-out of the code since `new`, to record.
+    pub fn opt_out_writes(&self, number: &str) -> Vec<OptOutWrite> {
+        match (self.original_opt_out, self.opt_out) {
+            (None, Some(at)) => vec![OptOutWrite::Set {
+                mobile_number: number.to_string(),
+                at,
+            }],
+            (Some(_), None) => vec![OptOutWrite::Clear {
+                mobile_number: number.to_string(),
+            }],
+            _ => Vec::new(),
         }
     }
 
@@ -136,6 +193,7 @@ fn fresh(number: &str, code: &str, keyword: &Keyword) -> Subscription {
         opt_in_date: None,
         opt_out_date: None,
         pending: None,
+        opt_out_by_text: false,
     }
 }
 
@@ -143,17 +201,27 @@ fn non_blank(text: &Option<String>) -> Option<String> {
     text.as_ref().filter(|t| !t.trim().is_empty()).cloned()
 }
 
+/// How [`react_with`] treats START-family texts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReactOptions {
+    /// Re-subscribe only keywords whose last opt-out came from the number's own text (a code
+    /// several accounts hold, API.md §6); otherwise every Unsubscribed keyword.
+    pub start_only_text_opt_outs: bool,
+}
+
 /// Applies one inbound text from `number` to `code` (whose keywords are `keywords`) to the
 /// number's state, and returns the replies to send, in order.
 ///
-/// - `STOP`, `STOPALL`, `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`, `OPTOUT`, `REVOKE`: every keyword
-///   on the code becomes Unsubscribed (pending requests are canceled; a keyword the number never
-///   had is recorded as opted out too, so that a later import cannot subscribe it); one reply,
-///   the code's opt-out text.
+/// - `STOP`, `STOPALL`, `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`, `OPTOUT`, `REVOKE`: the number
+///   opts out of the whole code (one record, however many keywords the code has: no import or
+///   `Subscribe` subscribes it to any keyword of the code, keywords created later included);
+///   each of its subscriptions on the code becomes Unsubscribed (pending requests are canceled),
+///   marked as opted out by text; one reply, the code's opt-out text.
 /// - `Y`/`YES` with requests pending (less than 24 hours old): each becomes Subscribed and its
 ///   keyword's response is sent.
-/// - `START`, `UNSTOP`, `YES`: every Unsubscribed keyword becomes Subscribed; the first of them
-///   (by keyword) with a response sends it.
+/// - `START`, `UNSTOP`, `YES`: the opt-out of the code ends; every Unsubscribed keyword becomes
+///   Subscribed (with [`ReactOptions::start_only_text_opt_outs`], only those the number opted
+///   out of by text); the first of them (by keyword) with a response sends it.
 /// - `HELP`, `INFO`: the code's help text.
 /// - an opt-in keyword: Subscribed with its response; a double opt-in keyword not yet
 ///   Subscribed becomes InProgress (remembering the status it goes back to if the request
@@ -170,22 +238,45 @@ pub fn react(
     text: &str,
     now: i64,
 ) -> Vec<String> {
+    react_with(
+        ReactOptions::default(),
+        code,
+        texts,
+        keywords,
+        state,
+        number,
+        text,
+        now,
+    )
+}
+
+/// [`react`] with options.
+#[allow(clippy::too_many_arguments)]
+pub fn react_with(
+    options: ReactOptions,
+    code: &str,
+    texts: &CodeTexts,
+    keywords: &[Keyword],
+    state: &mut NumberState,
+    number: &str,
+    text: &str,
+    now: i64,
+) -> Vec<String> {
     state.lapse(now);
     let Some(word) = text.split_whitespace().next() else {
         return Vec::new();
     };
     let upper = word.to_uppercase();
     let mut keywords: Vec<&Keyword> = keywords.iter().collect();
-    keywords.sort_by_key(|k| k.keyword.to_lowercase());
+    // Each key computed once: a code may have hundreds of keywords of up to 255 characters.
+    keywords.sort_by_cached_key(|k| k.keyword.to_lowercase());
 
     if STOP_WORDS.contains(&upper.as_str()) {
-        for k in &keywords {
-            let sub = state
-                .current
-                .entry(k.keyword.to_lowercase())
-                .or_insert_with(|| fresh(number, code, k));
+        state.opt_out.get_or_insert(now);
+        for sub in state.current.values_mut() {
             if sub.status != SubscriptionStatus::Unsubscribed || sub.opt_out_date.is_none() {
                 sub.opt_out_date = Some(now);
+                sub.opt_out_by_text = true;
             }
             sub.status = SubscriptionStatus::Unsubscribed;
             sub.pending = None;
@@ -212,12 +303,15 @@ pub fn react(
     }
 
     if START_WORDS.contains(&upper.as_str()) {
+        state.opt_out = None;
         let mut reply = None;
         for k in &keywords {
             let Some(sub) = state.current.get_mut(&k.keyword.to_lowercase()) else {
                 continue;
             };
-            if sub.status == SubscriptionStatus::Unsubscribed {
+            if sub.status == SubscriptionStatus::Unsubscribed
+                && (sub.opt_out_by_text || !options.start_only_text_opt_outs)
+            {
                 set_status(sub, SubscriptionStatus::Subscribed, now);
                 if reply.is_none() {
                     reply = non_blank(&k.response);
@@ -231,9 +325,10 @@ pub fn react(
         return vec![texts.help_text.clone()];
     }
 
+    let word_key = word.to_lowercase();
     let Some(k) = keywords
         .iter()
-        .find(|k| k.keyword.to_lowercase() == word.to_lowercase())
+        .find(|k| k.keyword.to_lowercase() == word_key)
     else {
         return Vec::new();
     };
@@ -264,6 +359,108 @@ pub fn react(
     set_status(&mut sub, SubscriptionStatus::Subscribed, now);
     state.current.insert(key, sub);
     non_blank(&k.response).into_iter().collect()
+}
+
+/// One account that holds a code several accounts share on one carrier, as [`route`] sees it:
+/// its keywords on the code and the sender's state there.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub keywords: &'a [Keyword],
+    pub state: &'a NumberState,
+}
+
+/// Where one inbound text acts: indexes into the holders, ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The holders the text acts in (each records it, with what it does there).
+    pub act: Vec<usize>,
+    /// Those of them that send their replies; the others act silently.
+    pub reply: Vec<usize>,
+}
+
+impl Route {
+    fn only(holder: usize) -> Route {
+        Route {
+            act: vec![holder],
+            reply: vec![holder],
+        }
+    }
+}
+
+/// Which of the accounts holding one code on one carrier an inbound text from the carrier acts
+/// in (API.md §6 shared codes). `holders` come in the order their accounts created the code,
+/// oldest first; `now` is when the text came.
+///
+/// - STOP family: every holder (the number opts out everywhere), one confirmation, from the
+///   oldest.
+/// - `Y`/`YES` while double opt-in requests are pending: every holder where one is pending (each
+///   confirms its own requests and sends their responses).
+/// - START family (and `YES` with nothing pending): every holder where the number opted out by
+///   text; the oldest of them replies. Where it opted out by text nowhere: the oldest holder.
+/// - HELP family, and a text matching no keyword (`Y` with nothing pending included): the
+///   oldest holder.
+/// - An opt-in keyword: the holder whose keyword was created first (ties: the older code); a
+///   keyword only one holder has goes to it.
+///
+/// With no holders, the route is empty.
+pub fn route(holders: &[Holder<'_>], text: &str, now: Millis) -> Route {
+    if holders.is_empty() {
+        return Route {
+            act: Vec::new(),
+            reply: Vec::new(),
+        };
+    }
+    let Some(word) = text.split_whitespace().next() else {
+        return Route::only(0);
+    };
+    let upper = word.to_uppercase();
+    if STOP_WORDS.contains(&upper.as_str()) {
+        return Route {
+            act: (0..holders.len()).collect(),
+            reply: vec![0],
+        };
+    }
+    if upper == "Y" || upper == "YES" {
+        let pending: Vec<usize> = (0..holders.len())
+            .filter(|&i| holders[i].state.has_pending(now))
+            .collect();
+        if !pending.is_empty() {
+            return Route {
+                reply: pending.clone(),
+                act: pending,
+            };
+        }
+        if upper == "Y" {
+            return Route::only(0);
+        }
+    }
+    if START_WORDS.contains(&upper.as_str()) {
+        let opted: Vec<usize> = (0..holders.len())
+            .filter(|&i| holders[i].state.opted_out_by_text())
+            .collect();
+        return match opted.first() {
+            Some(&first) => Route {
+                reply: vec![first],
+                act: opted,
+            },
+            None => Route::only(0),
+        };
+    }
+    if HELP_WORDS.contains(&upper.as_str()) {
+        return Route::only(0);
+    }
+    let word = word.to_lowercase();
+    let first = holders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            h.keywords
+                .iter()
+                .find(|k| k.keyword.to_lowercase() == word)
+                .map(|k| (k.created_at, i))
+        })
+        .min();
+    Route::only(first.map_or(0, |(_, i)| i))
 }
 
 #[cfg(test)]
@@ -312,7 +509,7 @@ mod tests {
     }
 
     #[test]
-    fn stop_unsubscribes_every_keyword_and_confirms_once() {
+    fn stop_opts_out_of_the_code_once_unsubscribes_every_keyword_and_confirms_once() {
         let kws = [
             keyword("JOIN", Some("Welcome"), false),
             keyword("DEALS", None, false),
@@ -322,16 +519,91 @@ mod tests {
         let r = react("88976", &texts(), &kws, &mut st, N, "stop", 2);
         assert_eq!(r, vec!["Bye".to_string()]);
         assert_eq!(status(&st, "JOIN"), Some(SubscriptionStatus::Unsubscribed));
-        assert_eq!(status(&st, "DEALS"), Some(SubscriptionStatus::Unsubscribed));
+        assert!(st.subscription("JOIN").is_some_and(|s| s.opt_out_by_text));
+        // A keyword the number never had gets no row of its own: the one opt-out of the code
+        // covers it (and every keyword created later), whatever the number of keywords.
+        assert_eq!(status(&st, "DEALS"), None);
+        assert_eq!(st.opt_out(), Some(2));
+        assert!(st.opted_out_by_text());
+        assert_eq!(
+            st.opt_out_writes(N),
+            vec![OptOutWrite::Set {
+                mobile_number: N.into(),
+                at: 2
+            }]
+        );
+        // A second STOP keeps the first opt-out's date.
+        react("88976", &texts(), &kws, &mut st, N, "QUIT", 3);
+        assert_eq!(st.opt_out(), Some(2));
         let r = react("88976", &texts(), &kws, &mut st, N, "START", 3);
         assert_eq!(r, vec!["Welcome".to_string()]);
         assert_eq!(status(&st, "JOIN"), Some(SubscriptionStatus::Subscribed));
-        assert_eq!(status(&st, "DEALS"), Some(SubscriptionStatus::Subscribed));
+        assert_eq!(status(&st, "DEALS"), None);
+        assert_eq!(st.opt_out(), None);
+        assert!(!st.opted_out_by_text());
         assert_eq!(
             react("88976", &texts(), &kws, &mut st, N, "info", 4),
             vec!["Help!".to_string()]
         );
         assert!(react("88976", &texts(), &kws, &mut st, N, "hello", 4).is_empty());
+    }
+
+    fn unsubscribed(keyword: &str, by_text: bool) -> Subscription {
+        Subscription {
+            mobile_number: N.into(),
+            code: "88976".into(),
+            keyword: keyword.into(),
+            status: SubscriptionStatus::Unsubscribed,
+            opt_in_date: Some(1),
+            opt_out_date: Some(2),
+            pending: None,
+            opt_out_by_text: by_text,
+        }
+    }
+
+    #[test]
+    fn start_on_a_shared_code_resubscribes_only_what_the_number_opted_out_of_by_text() {
+        let kws = [
+            keyword("JOIN", Some("Welcome"), false),
+            keyword("ALERTS", Some("Alerts on"), false),
+        ];
+        let subs = vec![unsubscribed("ALERTS", false), unsubscribed("JOIN", true)];
+        let shared = ReactOptions {
+            start_only_text_opt_outs: true,
+        };
+        let mut st = NumberState::new(subs.clone()).with_opt_out(Some(2));
+        let r = react_with(shared, "88976", &texts(), &kws, &mut st, N, "unstop", 5);
+        assert_eq!(r, vec!["Welcome".to_string()]);
+        assert_eq!(status(&st, "JOIN"), Some(SubscriptionStatus::Subscribed));
+        assert_eq!(
+            status(&st, "ALERTS"),
+            Some(SubscriptionStatus::Unsubscribed)
+        );
+        assert_eq!(
+            st.opt_out_writes(N),
+            vec![OptOutWrite::Clear {
+                mobile_number: N.into()
+            }]
+        );
+        // One account alone: START re-subscribes every opted-out keyword, as it always did.
+        let mut st = NumberState::new(subs);
+        let r = react("88976", &texts(), &kws, &mut st, N, "START", 5);
+        assert_eq!(r, vec!["Alerts on".to_string()]);
+        assert_eq!(status(&st, "JOIN"), Some(SubscriptionStatus::Subscribed));
+        assert_eq!(status(&st, "ALERTS"), Some(SubscriptionStatus::Subscribed));
+        assert!(st.opt_out_writes(N).is_empty());
+    }
+
+    #[test]
+    fn stop_keeps_an_operators_earlier_opt_out_as_the_operators() {
+        let kws = [keyword("JOIN", Some("Welcome"), false)];
+        let mut st = NumberState::new(vec![unsubscribed("JOIN", false)]);
+        react("88976", &texts(), &kws, &mut st, N, "STOP", 9);
+        let sub = st.subscription("JOIN").expect("kept");
+        assert!(!sub.opt_out_by_text);
+        assert_eq!(sub.opt_out_date, Some(2));
+        assert!(st.writes().is_empty());
+        assert_eq!(st.opt_out(), Some(9));
     }
 
     #[test]
@@ -407,12 +679,274 @@ mod tests {
                 if STOP_WORDS.contains(&first.as_str()) {
                     proptest::prop_assert_eq!(replies, vec!["Bye".to_string()]);
                     proptest::prop_assert!(st.current.values().all(|s| s.status == SubscriptionStatus::Unsubscribed));
+                    proptest::prop_assert!(st.opt_out().is_some());
+                }
+                if first == "START" || first == "UNSTOP" {
+                    proptest::prop_assert!(st.opt_out().is_none());
                 }
                 for sub in st.current.values() {
                     proptest::prop_assert_eq!(sub.status == SubscriptionStatus::InProgress, sub.pending.is_some());
                 }
             }
             let _ = st.writes();
+        }
+    }
+
+    fn keyword_at(word: &str, created_at: i64) -> Keyword {
+        Keyword {
+            created_at,
+            ..keyword(word, Some(&format!("{word} on")), false)
+        }
+    }
+
+    fn pending(keyword: &str, since: i64) -> Subscription {
+        Subscription {
+            status: SubscriptionStatus::InProgress,
+            pending: Some(PendingOptIn {
+                since,
+                previous: None,
+            }),
+            opt_out_by_text: false,
+            ..unsubscribed(keyword, false)
+        }
+    }
+
+    #[test]
+    fn route_sends_stop_everywhere_with_one_confirmation_from_the_oldest() {
+        let kws = [keyword_at("JOIN", 0)];
+        let none = NumberState::default();
+        let holders = [Holder {
+            keywords: &kws,
+            state: &none,
+        }; 3];
+        for text in ["STOP", " optout now", "Cancel"] {
+            assert_eq!(
+                route(&holders, text, 0),
+                Route {
+                    act: vec![0, 1, 2],
+                    reply: vec![0]
+                },
+                "{text}"
+            );
+        }
+        for text in ["HELP", "info", "hello", "", "   ", "Y", "START", "YES"] {
+            assert_eq!(route(&holders, text, 0), Route::only(0), "{text}");
+        }
+        assert_eq!(
+            route(&[], "STOP", 0),
+            Route {
+                act: vec![],
+                reply: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn route_sends_start_where_the_number_opted_out_by_text() {
+        let kws = [keyword_at("JOIN", 0)];
+        let none = NumberState::default();
+        let by_operator = NumberState::new(vec![unsubscribed("JOIN", false)]);
+        let by_text = NumberState::new(vec![unsubscribed("JOIN", true)]);
+        let code_opt_out = NumberState::default().with_opt_out(Some(3));
+        let holders = [
+            Holder {
+                keywords: &kws,
+                state: &by_operator,
+            },
+            Holder {
+                keywords: &kws,
+                state: &by_text,
+            },
+            Holder {
+                keywords: &kws,
+                state: &none,
+            },
+            Holder {
+                keywords: &kws,
+                state: &code_opt_out,
+            },
+        ];
+        for text in ["START", "unstop", "Yes"] {
+            assert_eq!(
+                route(&holders, text, 0),
+                Route {
+                    act: vec![1, 3],
+                    reply: vec![1]
+                },
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn route_sends_a_confirmation_where_a_request_is_pending() {
+        let kws = [keyword_at("VIP", 0)];
+        let none = NumberState::default();
+        let live = NumberState::new(vec![pending("VIP", 10)]);
+        let lapsed = NumberState::new(vec![pending("VIP", 10 - PENDING_LIFETIME_MS)]);
+        let holders = [
+            Holder {
+                keywords: &kws,
+                state: &none,
+            },
+            Holder {
+                keywords: &kws,
+                state: &live,
+            },
+            Holder {
+                keywords: &kws,
+                state: &lapsed,
+            },
+            Holder {
+                keywords: &kws,
+                state: &live,
+            },
+        ];
+        for text in ["Y", "yes please"] {
+            assert_eq!(
+                route(&holders, text, 20),
+                Route {
+                    act: vec![1, 3],
+                    reply: vec![1, 3]
+                },
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn route_sends_a_keyword_to_the_account_that_created_it_first() {
+        let none = NumberState::default();
+        let oldest = [keyword_at("JOIN", 5), keyword_at("SALE", 30)];
+        let middle = [keyword_at("join", 1), keyword_at("SALE", 20)];
+        let youngest = [keyword_at("SALE", 20), keyword_at("ONLY", 50)];
+        let holders = [
+            Holder {
+                keywords: &oldest,
+                state: &none,
+            },
+            Holder {
+                keywords: &middle,
+                state: &none,
+            },
+            Holder {
+                keywords: &youngest,
+                state: &none,
+            },
+        ];
+        assert_eq!(route(&holders, "Join", 0), Route::only(1));
+        // Created at the same instant: the account that created the code first.
+        assert_eq!(route(&holders, "sale now", 0), Route::only(1));
+        assert_eq!(route(&holders, " only", 0), Route::only(2));
+        assert_eq!(route(&holders, "nothing", 0), Route::only(0));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+
+        /// Any holders and text: a route acts somewhere (unless there are no holders), replies
+        /// only where it acts, in ascending order; a STOP-family text acts everywhere with one
+        /// reply from the oldest; anything else but START, `Y`/`YES` acts in one account.
+        #[test]
+        fn routes_keep_the_shared_code_rules(
+            holders in proptest::collection::vec(
+                (
+                    proptest::collection::vec((0usize..4, 0i64..5), 0..4),
+                    proptest::prop_oneof![
+                        proptest::prelude::Just(None),
+                        proptest::prelude::Just(Some(true)),
+                        proptest::prelude::Just(Some(false)),
+                    ],
+                    proptest::option::of(0i64..(2 * PENDING_LIFETIME_MS)),
+                    proptest::prelude::any::<bool>(),
+                ),
+                0..5,
+            ),
+            text in proptest::prop_oneof![
+                proptest::prelude::Just("STOP".to_string()),
+                proptest::prelude::Just("end".to_string()),
+                proptest::prelude::Just("START".to_string()),
+                proptest::prelude::Just("yes".to_string()),
+                proptest::prelude::Just("Y".to_string()),
+                proptest::prelude::Just("help".to_string()),
+                proptest::prelude::Just("a".to_string()),
+                proptest::prelude::Just("C d".to_string()),
+                ".{0,6}",
+            ],
+            now in 0i64..(2 * PENDING_LIFETIME_MS),
+        ) {
+            let words = ["A", "B", "C", "D"];
+            let data: Vec<(Vec<Keyword>, NumberState)> = holders
+                .iter()
+                .map(|(kws, opted, since, code_opt_out)| {
+                    let mut seen = std::collections::BTreeSet::new();
+                    let kws: Vec<Keyword> = kws
+                        .iter()
+                        .filter(|(w, _)| seen.insert(*w))
+                        .map(|(w, at)| keyword_at(words[*w], *at))
+                        .collect();
+                    let mut subs = Vec::new();
+                    if let (Some(by_text), Some(k)) = (opted, kws.first()) {
+                        subs.push(unsubscribed(&k.keyword, *by_text));
+                    }
+                    if let (Some(since), Some(k)) = (since, kws.get(1)) {
+                        subs.push(pending(&k.keyword, *since));
+                    }
+                    let state = NumberState::new(subs)
+                        .with_opt_out(code_opt_out.then_some(1));
+                    (kws, state)
+                })
+                .collect();
+            let hs: Vec<Holder<'_>> = data
+                .iter()
+                .map(|(keywords, state)| Holder { keywords, state })
+                .collect();
+            let r = route(&hs, &text, now);
+            if hs.is_empty() {
+                proptest::prop_assert!(r.act.is_empty() && r.reply.is_empty());
+                return Ok(());
+            }
+            proptest::prop_assert!(!r.act.is_empty());
+            proptest::prop_assert!(r.act.windows(2).all(|w| w[0] < w[1]));
+            proptest::prop_assert!(r.act.iter().all(|&i| i < hs.len()));
+            proptest::prop_assert!(r.reply.iter().all(|i| r.act.contains(i)));
+            let first = text.split_whitespace().next().unwrap_or("").to_uppercase();
+            if STOP_WORDS.contains(&first.as_str()) {
+                proptest::prop_assert_eq!(r.act.clone(), (0..hs.len()).collect::<Vec<_>>());
+                proptest::prop_assert_eq!(r.reply.clone(), vec![0]);
+            } else if first == "Y" || first == "YES" {
+                let pending: Vec<usize> =
+                    (0..hs.len()).filter(|&i| hs[i].state.has_pending(now)).collect();
+                if !pending.is_empty() {
+                    proptest::prop_assert_eq!(r.act.clone(), pending.clone());
+                    proptest::prop_assert_eq!(r.reply.clone(), pending);
+                }
+            } else if first == "START" {
+                proptest::prop_assert_eq!(r.reply.len(), 1);
+                let opted: Vec<usize> =
+                    (0..hs.len()).filter(|&i| hs[i].state.opted_out_by_text()).collect();
+                if opted.is_empty() {
+                    proptest::prop_assert_eq!(r.act.clone(), vec![0]);
+                } else {
+                    proptest::prop_assert_eq!(r.act.clone(), opted);
+                }
+            } else {
+                proptest::prop_assert_eq!(r.act.len(), 1);
+                proptest::prop_assert_eq!(r.reply.clone(), r.act.clone());
+                // A keyword goes to the holder that created it first.
+                let holding: Vec<(i64, usize)> = hs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, h)| {
+                        h.keywords
+                            .iter()
+                            .find(|k| k.keyword.eq_ignore_ascii_case(&first))
+                            .map(|k| (k.created_at, i))
+                    })
+                    .collect();
+                let expected = holding.iter().min().map_or(0, |(_, i)| *i);
+                proptest::prop_assert_eq!(r.act[0], expected);
+            }
         }
     }
 }

@@ -83,6 +83,18 @@ struct Inner {
     held: std::sync::Mutex<Vec<(Receipt, std::time::Instant)>>,
 }
 
+/// What keyword handling read of one account's code for a batch of texts (see `load_mo`).
+struct LoadedMo {
+    keywords: Vec<store::Keyword>,
+    /// Number → its place in `states`.
+    index: HashMap<String, usize>,
+    states: Vec<(String, keywords::NumberState)>,
+}
+
+/// The state of a number with nothing on a code.
+static EMPTY_STATE: std::sync::LazyLock<keywords::NumberState> =
+    std::sync::LazyLock::new(keywords::NumberState::default);
+
 /// How often (engine clock) crashed hand-overs are looked for.
 const RECOVERY_EVERY_MS: i64 = 5_000;
 /// How long a graceful stop waits for a carrier's pending receipts.
@@ -443,14 +455,16 @@ impl Engine {
 
     /// The one entry point for inbound texts from carriers: the text is matched to the code it
     /// was sent to and handled as a keyword (API.md §6); its replies go out as a send of their
-    /// own. A text to no known code is only recorded.
+    /// own. A text to no known code is only recorded. When several accounts hold the code on
+    /// the carrier, [`keywords::route`] decides which of them it acts in; every one of them
+    /// records it, all in one transaction.
     pub async fn inbound(&self, text: store::InboundText) -> StoreResult<()> {
-        let code = self
+        let codes = self
             .inner
             .store
-            .code_for_inbound(&text.carrier, &text.to)
+            .codes_for_inbound(&text.carrier, &text.to)
             .await?;
-        let Some(code) = code else {
+        if codes.is_empty() {
             let record = self.inner.store.record_inbound(text).await?;
             tracing::info!(
                 seq = record.seq,
@@ -458,19 +472,68 @@ impl Engine {
                 "inbound text to no known code recorded"
             );
             return Ok(());
+        }
+        let shared = codes.len() > 1;
+        let mut loaded = Vec::with_capacity(codes.len());
+        for code in &codes {
+            loaded.push(self.load_mo(code, std::slice::from_ref(&text)).await?);
+        }
+        let route = if shared {
+            let holders: Vec<keywords::Holder<'_>> = loaded
+                .iter()
+                .map(|l| keywords::Holder {
+                    keywords: &l.keywords,
+                    state: l.states.first().map_or(&EMPTY_STATE, |(_, s)| s),
+                })
+                .collect();
+            keywords::route(&holders, &text.text, text.received_at)
+        } else {
+            keywords::Route {
+                act: vec![0],
+                reply: vec![0],
+            }
         };
-        let token = self.handle_mo(&code, vec![text], None, false).await?;
+        let options = keywords::ReactOptions {
+            start_only_text_opt_outs: shared,
+        };
+        let mut batches = Vec::with_capacity(route.act.len());
+        let mut tokens = Vec::new();
+        for (i, mo) in loaded.into_iter().enumerate() {
+            if !route.act.contains(&i) {
+                continue;
+            }
+            let replies = route.reply.contains(&i);
+            let batch = self.plan_mo(
+                &codes[i],
+                mo,
+                vec![text.clone()],
+                None,
+                false,
+                replies,
+                options,
+            );
+            if let Some(send) = &batch.reply_send {
+                tokens.push(send.token.clone());
+            }
+            batches.push(batch);
+        }
+        self.inner.store.record_mo_batches(batches).await?;
+        if !tokens.is_empty() {
+            self.inner.wake.notify_waiters();
+        }
         tracing::info!(
-            code = %code.code,
-            replies = token.as_deref().unwrap_or("-"),
+            code = %codes[0].code,
+            accounts = route.act.len(),
+            replies = tokens.first().map_or("-", String::as_str),
             "inbound text handled"
         );
         Ok(())
     }
 
     /// `POST /sms/v1/queueMO` (API.md §6): each number is handled exactly as if it had texted
-    /// `text` to `code`. Returns the token of the send that carries the replies (recorded even
-    /// when there are none, so that its deliveries and history can be read).
+    /// `text` to `code`, in the caller's account only (a code other accounts share is not
+    /// routed). Returns the token of the send that carries the replies (recorded even when
+    /// there are none, so that its deliveries and history can be read).
     pub async fn queue_mo(
         &self,
         code: &store::Code,
@@ -479,7 +542,7 @@ impl Engine {
         client_id: Option<String>,
     ) -> StoreResult<String> {
         let now = self.now();
-        let texts = numbers
+        let texts: Vec<store::InboundText> = numbers
             .iter()
             .map(|n| store::InboundText {
                 carrier: code.carrier.clone(),
@@ -489,19 +552,36 @@ impl Engine {
                 received_at: now,
             })
             .collect();
-        let token = self.handle_mo(code, texts, client_id, true).await?;
+        let mo = self.load_mo(code, &texts).await?;
+        let batch = self.plan_mo(
+            code,
+            mo,
+            texts,
+            client_id,
+            true,
+            true,
+            keywords::ReactOptions::default(),
+        );
+        let token = batch.reply_send.as_ref().map(|s| s.token.clone());
+        let replies = batch
+            .reply_send
+            .as_ref()
+            .is_some_and(|s| !s.replies.is_empty());
+        self.inner.store.record_mo(batch).await?;
+        if replies {
+            self.inner.wake.notify_waiters();
+        }
         token.ok_or_else(|| store::StoreError::Other("queueMO recorded no send".into()))
     }
 
-    /// Keyword handling of texts to one code, recorded in one transaction. Returns the token
-    /// of the reply send, if one was recorded (always with `always_send`).
-    async fn handle_mo(
+    /// What keyword handling needs of one account's code for the senders of `texts`: the
+    /// code's keywords and texts, and each sender's state there (read for the whole batch at
+    /// once), numbers in order of first appearance.
+    async fn load_mo(
         &self,
         code: &store::Code,
-        texts: Vec<store::InboundText>,
-        client_id: Option<String>,
-        always_send: bool,
-    ) -> StoreResult<Option<String>> {
+        texts: &[store::InboundText],
+    ) -> StoreResult<LoadedMo> {
         let store = &self.inner.store;
         let code_keywords: Vec<store::Keyword> = store
             .list_keywords(&code.account_id)
@@ -509,6 +589,58 @@ impl Engine {
             .into_iter()
             .filter(|k| k.code.eq_ignore_ascii_case(&code.code))
             .collect();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut numbers: Vec<String> = Vec::new();
+        for t in texts {
+            if !index.contains_key(&t.from) {
+                index.insert(t.from.clone(), numbers.len());
+                numbers.push(t.from.clone());
+            }
+        }
+        let mut current: Vec<Vec<store::Subscription>> = vec![Vec::new(); numbers.len()];
+        for sub in store
+            .subscriptions_on_code(&code.account_id, &code.code, &numbers)
+            .await?
+        {
+            if let Some(&i) = index.get(&sub.mobile_number) {
+                current[i].push(sub);
+            }
+        }
+        let mut opt_outs: Vec<Option<i64>> = vec![None; numbers.len()];
+        for o in store
+            .opt_outs_on_code(&code.account_id, &code.code, &numbers)
+            .await?
+        {
+            if let Some(&i) = index.get(&o.mobile_number) {
+                opt_outs[i] = Some(o.opted_out_at);
+            }
+        }
+        let states = numbers
+            .into_iter()
+            .zip(current.into_iter().zip(opt_outs))
+            .map(|(n, (subs, opt_out))| (n, keywords::NumberState::new(subs).with_opt_out(opt_out)))
+            .collect();
+        Ok(LoadedMo {
+            keywords: code_keywords,
+            index,
+            states,
+        })
+    }
+
+    /// Keyword handling of `texts` to one account's code: the batch to record. Without
+    /// `replies` the texts act silently (another account confirms); the reply send is recorded
+    /// when there are replies, or always with `always_send`.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_mo(
+        &self,
+        code: &store::Code,
+        mo: LoadedMo,
+        texts: Vec<store::InboundText>,
+        client_id: Option<String>,
+        always_send: bool,
+        replies_allowed: bool,
+        options: keywords::ReactOptions,
+    ) -> store::MoBatch {
         let code_texts = keywords::CodeTexts {
             opt_out_text: code
                 .opt_out_text
@@ -521,37 +653,19 @@ impl Engine {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or_else(|| keywords::DEFAULT_HELP_TEXT.to_string()),
         };
-        // Numbers in order of first appearance, each with the state its texts evolve, read
-        // for the whole batch at once.
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut numbers: Vec<String> = Vec::new();
-        for t in &texts {
-            index.entry(t.from.as_str()).or_insert_with(|| {
-                numbers.push(t.from.clone());
-                numbers.len() - 1
-            });
-        }
-        let mut current: Vec<Vec<store::Subscription>> = vec![Vec::new(); numbers.len()];
-        for sub in store
-            .subscriptions_on_code(&code.account_id, &code.code, &numbers)
-            .await?
-        {
-            if let Some(&i) = index.get(sub.mobile_number.as_str()) {
-                current[i].push(sub);
-            }
-        }
-        let mut states: Vec<(String, keywords::NumberState)> = numbers
-            .into_iter()
-            .zip(current)
-            .map(|(n, subs)| (n, keywords::NumberState::new(subs)))
-            .collect();
+        let LoadedMo {
+            keywords: code_keywords,
+            index,
+            mut states,
+        } = mo;
         let mut replies = Vec::new();
         for t in &texts {
-            let Some(&i) = index.get(t.from.as_str()) else {
+            let Some(&i) = index.get(&t.from) else {
                 continue;
             };
             let (number, state) = &mut states[i];
-            for reply in keywords::react(
+            let reactions = keywords::react_with(
+                options,
                 &code.code,
                 &code_texts,
                 &code_keywords,
@@ -559,14 +673,19 @@ impl Engine {
                 number,
                 &t.text,
                 t.received_at,
-            ) {
-                replies.push(store::ReplyText {
+            );
+            if replies_allowed {
+                replies.extend(reactions.into_iter().map(|reply| store::ReplyText {
                     mobile_number: number.clone(),
                     text: reply,
-                });
+                }));
             }
         }
         let subscriptions = states.iter().flat_map(|(_, s)| s.writes()).collect();
+        let opt_outs = states
+            .iter()
+            .flat_map(|(n, s)| s.opt_out_writes(n))
+            .collect();
         let now = self.now();
         let reply_send = (always_send || !replies.is_empty()).then(|| {
             let shown = texts.first().map(|t| t.text.clone()).unwrap_or_default();
@@ -581,20 +700,14 @@ impl Engine {
                 created_at: now,
             }
         });
-        let token = reply_send.as_ref().map(|s| s.token.clone());
-        store
-            .record_mo(store::MoBatch {
-                account_id: code.account_id.clone(),
-                code: code.code.clone(),
-                texts,
-                subscriptions,
-                reply_send,
-            })
-            .await?;
-        if token.is_some() {
-            self.inner.wake.notify_waiters();
+        store::MoBatch {
+            account_id: code.account_id.clone(),
+            code: code.code.clone(),
+            texts,
+            subscriptions,
+            opt_outs,
+            reply_send,
         }
-        Ok(token)
     }
 
     /// Runs the workers until `shutdown` turns true, then lets the batches in flight finish,

@@ -117,12 +117,15 @@ async fn create_in(
                 "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
                  opt_in_date) \
                  SELECT DISTINCT $1, n, $3, 'Subscribed', $4::bigint FROM unnest($2::text[]) AS n \
+                 WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
+                 AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
                  ON CONFLICT (keyword_pk, mobile_number) DO NOTHING",
             )
             .bind(keyword_pk)
             .bind(&numbers)
             .bind(owner.pk)
             .bind(new.created_at)
+            .bind(options.resubscribe)
             .execute(&mut **tx)
             .await
             .map_err(parent_gone("subscribe numbers"))?;
@@ -163,7 +166,8 @@ pub(crate) async fn history(
     // `$3` NULL: every number. A 1501 recipient (its text too long, API.md §1) was never
     // texted.
     let own_texts: Vec<Row> = sqlx::query_as(
-        "SELECT mobile_number, coalesce(text, $2), coalesce(submitted_at, updated_at) \
+        "SELECT mobile_number, coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk), $2), \
+         coalesce(submitted_at, updated_at) \
          FROM recipients WHERE send_pk = $1 AND expansion_suppressed = 0 AND outcome IS NULL \
          AND status_code <> 1501 \
          AND ($3::text IS NULL OR mobile_number = $3) ORDER BY pk",
@@ -192,7 +196,9 @@ pub(crate) async fn history(
     push(own_texts, Direction::Mt, 1);
     if send.replies != 0 {
         let inbound: Vec<Row> = sqlx::query_as(
-            "SELECT source, text, received_at FROM inbound_texts WHERE token_key = $1 \
+            "SELECT source, CASE WHEN text_pk IS NULL THEN text ELSE \
+             (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk) END, received_at \
+             FROM inbound_texts WHERE token_key = $1 \
              AND ($2::text IS NULL OR source = $2) ORDER BY seq",
         )
         .bind(id_key(token))
@@ -203,7 +209,9 @@ pub(crate) async fn history(
         push(inbound, Direction::Mo, 0);
     } else if let Some(number) = mobile_number {
         let inbound: Vec<Row> = sqlx::query_as(
-            "SELECT i.source, i.text, i.received_at FROM inbound_texts i \
+            "SELECT i.source, CASE WHEN i.text_pk IS NULL THEN i.text ELSE \
+             (SELECT b.text FROM batch_texts b WHERE b.pk = i.text_pk) END, i.received_at \
+             FROM inbound_texts i \
              JOIN codes c ON c.pk = i.code_pk \
              WHERE c.account_pk = $1 AND c.code_key = lower($2) AND i.source = $3 \
              AND i.received_at >= $4 ORDER BY i.seq",
@@ -217,7 +225,8 @@ pub(crate) async fn history(
         .map_err(db("read a number's inbound texts"))?;
         push(inbound, Direction::Mo, 0);
         let replies: Vec<Row> = sqlx::query_as(
-            "SELECT r.mobile_number, coalesce(r.text, s.text), \
+            "SELECT r.mobile_number, \
+             coalesce(r.text, (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk), s.text), \
              coalesce(r.submitted_at, r.updated_at) FROM sends s \
              JOIN recipients r ON r.send_pk = s.pk AND r.mobile_number = $3 \
              WHERE s.account_pk = $1 AND s.code = $2 AND s.replies = 1 AND s.created_at >= $4 \

@@ -185,7 +185,8 @@ async fn claim_in(
                  updated_at = $6 \
                  FROM batch b WHERE recipients.pk = b.pk \
                  RETURNING recipients.pk, recipients.mobile_number, b.subscribed, \
-                 recipients.text) \
+                 coalesce(recipients.text, (SELECT b.text FROM batch_texts b \
+                 WHERE b.pk = recipients.text_pk)) AS text) \
              SELECT c.pk, c.mobile_number, c.subscribed, \
              CASE WHEN c.subscribed THEN ct.attributes END, c.text \
              FROM claimed c \

@@ -1,10 +1,14 @@
-//! Inbound texts (the engine's inbound path): recorded and matched to the code they were sent to.
+//! Inbound texts (the engine's inbound path): recorded and matched to the code they were sent to,
+//! the codes an inbound text reaches (one per account holding a shared code), numbers' opt-outs
+//! of a code, and the recording of keyword handling's outcome — texts stored once per call
+//! (`batch_texts`, API.md §1 2 MiB).
 
 use std::collections::HashMap;
 
 use sqlx::{Postgres, Transaction};
 use store::{
-    Code, InboundRecord, InboundText, MoBatch, StoreError, StoreResult, SubscriptionWrite,
+    Code, CodeOptOut, InboundRecord, InboundText, MoBatch, OptOutWrite, StoreError, StoreResult,
+    SubscriptionWrite,
 };
 
 use crate::codes::{code_key, keyword_key, CodeRow};
@@ -39,7 +43,9 @@ impl InboundRow {
     }
 }
 
-const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, i.text, i.received_at, \
+const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, \
+     CASE WHEN i.text_pk IS NULL THEN i.text ELSE (SELECT b.text FROM batch_texts b \
+     WHERE b.pk = i.text_pk) END AS text, i.received_at, \
      a.id AS account_id, c.code AS code FROM inbound_texts i \
      LEFT JOIN codes c ON c.pk = i.code_pk LEFT JOIN accounts a ON a.pk = c.account_pk";
 
@@ -99,48 +105,115 @@ pub(crate) async fn page(
     Ok(rows.into_iter().map(InboundRow::into_record).collect())
 }
 
-/// The oldest code routed to `carrier` whose code string is `to` (ignoring case).
-pub(crate) async fn code_for_inbound(
+/// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
+pub(crate) async fn codes_for_inbound(
     store: &PgStore,
     carrier: &str,
     to: &str,
-) -> StoreResult<Option<Code>> {
+) -> StoreResult<Vec<Code>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         account_id: String,
         #[sqlx(flatten)]
         code: CodeRow,
     }
-    let row = sqlx::query_as::<_, Row>(
+    let rows = sqlx::query_as::<_, Row>(
         "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
          c.opt_out_text, c.help_text, c.created_at FROM codes c \
          JOIN accounts a ON a.pk = c.account_pk \
-         WHERE c.carrier = $1 AND c.code_key = $2 ORDER BY c.pk LIMIT 1",
+         WHERE c.carrier = $1 AND c.code_key = $2 ORDER BY c.pk",
     )
     .bind(carrier)
     .bind(code_key(to))
-    .fetch_optional(&store.pool)
+    .fetch_all(&store.pool)
     .await
-    .map_err(db("find the code of an inbound text"))?;
-    Ok(row.map(|r| r.code.into_code(&r.account_id)))
+    .map_err(db("find the codes of an inbound text"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.code.into_code(&r.account_id))
+        .collect())
 }
 
-/// Texts, subscription states and the reply send, in one transaction (the inbound table lock
-/// as in `record`).
-pub(crate) async fn record_mo(store: &PgStore, batch: MoBatch) -> StoreResult<()> {
+/// The numbers among `numbers` that opted out of the account's code by text.
+pub(crate) async fn opt_outs_on_code(
+    store: &PgStore,
+    account_id: &str,
+    code: &str,
+    numbers: &[String],
+) -> StoreResult<Vec<CodeOptOut>> {
+    let owner = account(&store.pool, account_id).await?;
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
+         JOIN codes c ON c.pk = o.code_pk \
+         WHERE c.account_pk = $1 AND c.code_key = $2 AND o.mobile_number = ANY($3) \
+         ORDER BY o.mobile_number",
+    )
+    .bind(owner.pk)
+    .bind(code_key(code))
+    .bind(numbers)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("opt-outs of numbers on a code"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(mobile_number, opted_out_at)| CodeOptOut {
+            mobile_number,
+            opted_out_at,
+        })
+        .collect())
+}
+
+/// Every batch in one transaction (the inbound table lock as in `record`): all of them or none.
+pub(crate) async fn record_mo_batches(store: &PgStore, batches: Vec<MoBatch>) -> StoreResult<()> {
     let mut tx = store.begin().await?;
-    let work = record_mo_in(&mut tx, &batch).await;
+    let work = record_mo_all(&mut tx, &batches).await;
     if settle(tx, work, "commit inbound texts").await? {
         store.signal.raise();
     }
     Ok(())
 }
 
-/// The work of `record_mo`; true when replies wait to be handed over.
-async fn record_mo_in(
+/// The work of `record_mo_batches`; true when replies wait to be handed over.
+async fn record_mo_all(
     tx: &mut Transaction<'static, Postgres>,
-    batch: &MoBatch,
+    batches: &[MoBatch],
 ) -> StoreResult<Ending<bool>> {
+    // Every code is found (and held) before the inbound table is locked, in the order a code's
+    // deletion takes them (its row, then its inbound texts): never the other way round.
+    let mut targets = Vec::with_capacity(batches.len());
+    for batch in batches {
+        targets.push(target(tx, batch).await?);
+    }
+    if batches.iter().any(|b| !b.texts.is_empty()) {
+        sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await
+            .map_err(db("lock inbound texts"))?;
+    }
+    let shared = share_texts(tx, batches).await?;
+    let mut work = false;
+    for (batch, target) in batches.iter().zip(targets) {
+        match record_mo_in(tx, batch, target, &shared).await? {
+            Ending::Commit(w) => work |= w,
+            other => return Ok(other),
+        }
+    }
+    Ok(Ending::Commit(work))
+}
+
+/// The account and code a batch is recorded in.
+struct Target {
+    owner: crate::AccountRef,
+    code_pk: i64,
+    code: String,
+    carrier: String,
+}
+
+/// Finds the batch's account and code, holding the code (FOR SHARE) until the transaction ends.
+async fn target(tx: &mut Transaction<'static, Postgres>, batch: &MoBatch) -> StoreResult<Target> {
     let owner = account(&mut **tx, &batch.account_id).await?;
     let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
         "SELECT pk, code, carrier FROM codes WHERE account_pk = $1 AND code_key = $2 FOR SHARE",
@@ -151,24 +224,90 @@ async fn record_mo_in(
     .await
     .map_err(db("find the code of inbound texts"))?
     .ok_or(StoreError::NotFound)?;
+    Ok(Target {
+        owner,
+        code_pk,
+        code,
+        carrier,
+    })
+}
+
+/// The texts that occur more than once among the call's inbound texts and replies, each stored
+/// once in `batch_texts`: text → its pk. The others are stored with their row.
+async fn share_texts<'b>(
+    tx: &mut Transaction<'static, Postgres>,
+    batches: &'b [MoBatch],
+) -> StoreResult<HashMap<&'b str, i64>> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for batch in batches {
+        let replies = batch.reply_send.iter().flat_map(|s| &s.replies);
+        for text in batch
+            .texts
+            .iter()
+            .map(|t| t.text.as_str())
+            .chain(replies.map(|r| r.text.as_str()))
+        {
+            let n = seen.entry(text).or_insert(0);
+            if *n == 1 {
+                order.push(text);
+            }
+            *n += 1;
+        }
+    }
+    let mut shared = HashMap::new();
+    for text in order {
+        let pk: i64 = sqlx::query_scalar("INSERT INTO batch_texts (text) VALUES ($1) RETURNING pk")
+            .bind(text)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db("record a batch text"))?;
+        shared.insert(text, pk);
+    }
+    Ok(shared)
+}
+
+/// Texts, subscription states, opt-outs and the reply send of one account's batch; true when
+/// replies wait to be handed over.
+async fn record_mo_in(
+    tx: &mut Transaction<'static, Postgres>,
+    batch: &MoBatch,
+    target: Target,
+    shared: &HashMap<&str, i64>,
+) -> StoreResult<Ending<bool>> {
+    let Target {
+        owner,
+        code_pk,
+        code,
+        carrier,
+    } = target;
     let token_key = batch.reply_send.as_ref().map(|r| id_key(&r.token));
 
+    // A text and its batch text: one of them.
+    let text_of = |text: &'_ str| match shared.get(text) {
+        Some(pk) => (None, Some(*pk)),
+        None => (Some(text.to_string()), None),
+    };
     if !batch.texts.is_empty() {
-        sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut **tx)
-            .await
-            .map_err(db("lock inbound texts"))?;
         let carriers: Vec<&str> = batch.texts.iter().map(|t| t.carrier.as_str()).collect();
         let sources: Vec<&str> = batch.texts.iter().map(|t| t.from.as_str()).collect();
         let destinations: Vec<&str> = batch.texts.iter().map(|t| t.to.as_str()).collect();
-        let texts: Vec<&str> = batch.texts.iter().map(|t| t.text.as_str()).collect();
+        let (texts, text_pks): (Vec<String>, Vec<Option<i64>>) = batch
+            .texts
+            .iter()
+            .map(|t| {
+                let (text, pk) = text_of(&t.text);
+                (text.unwrap_or_default(), pk)
+            })
+            .unzip();
         let times: Vec<i64> = batch.texts.iter().map(|t| t.received_at).collect();
         sqlx::query(
             "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, \
-             code_pk, token_key) \
-             SELECT u.carrier, u.source, u.destination, u.text, u.received_at, $6, $7 \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
-             WITH ORDINALITY AS u (carrier, source, destination, text, received_at, n) \
+             code_pk, token_key, text_pk) \
+             SELECT u.carrier, u.source, u.destination, u.text, u.received_at, $6, $7, u.text_pk \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+             $8::bigint[]) \
+             WITH ORDINALITY AS u (carrier, source, destination, text, received_at, text_pk, n) \
              ORDER BY u.n",
         )
         .bind(&carriers)
@@ -178,6 +317,7 @@ async fn record_mo_in(
         .bind(&times)
         .bind(code_pk)
         .bind(&token_key)
+        .bind(&text_pks)
         .execute(&mut **tx)
         .await
         .map_err(db("record inbound texts"))?;
@@ -212,13 +352,15 @@ async fn record_mo_in(
             SubscriptionWrite::Put(s) => {
                 sqlx::query(
                     "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-                     opt_in_date, opt_out_date, pending_since, pending_previous) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     opt_in_date, opt_out_date, pending_since, pending_previous, \
+                     opt_out_by_text) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
                      status = excluded.status, opt_in_date = excluded.opt_in_date, \
                      opt_out_date = excluded.opt_out_date, \
                      pending_since = excluded.pending_since, \
-                     pending_previous = excluded.pending_previous",
+                     pending_previous = excluded.pending_previous, \
+                     opt_out_by_text = excluded.opt_out_by_text",
                 )
                 .bind(keyword_pk)
                 .bind(number)
@@ -228,6 +370,7 @@ async fn record_mo_in(
                 .bind(s.opt_out_date)
                 .bind(s.pending.map(|p| p.since))
                 .bind(s.pending.and_then(|p| p.previous).map(|p| p.as_str()))
+                .bind(i32::from(s.opt_out_by_text))
                 .execute(&mut **tx)
                 .await
                 .map_err(parent_gone("write a subscription"))?;
@@ -243,6 +386,26 @@ async fn record_mo_in(
                 .map_err(db("remove a subscription"))?;
             }
         }
+    }
+
+    for write in &batch.opt_outs {
+        match write {
+            OptOutWrite::Set { mobile_number, at } => sqlx::query(
+                "INSERT INTO code_opt_outs (code_pk, mobile_number, opted_out_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (code_pk, mobile_number) DO NOTHING",
+            )
+            .bind(code_pk)
+            .bind(mobile_number)
+            .bind(at),
+            OptOutWrite::Clear { mobile_number } => {
+                sqlx::query("DELETE FROM code_opt_outs WHERE code_pk = $1 AND mobile_number = $2")
+                    .bind(code_pk)
+                    .bind(mobile_number)
+            }
+        }
+        .execute(&mut **tx)
+        .await
+        .map_err(parent_gone("write an opt-out of a code"))?;
     }
 
     let mut work = false;
@@ -281,25 +444,30 @@ async fn record_mo_in(
         let mut numbers = Vec::with_capacity(send.replies.len());
         let mut ordinals = Vec::with_capacity(send.replies.len());
         let mut texts = Vec::with_capacity(send.replies.len());
+        let mut text_pks = Vec::with_capacity(send.replies.len());
         for r in &send.replies {
             let n = ordinal.entry(r.mobile_number.as_str()).or_insert(0);
             *n += 1;
             numbers.push(r.mobile_number.as_str());
             ordinals.push(*n);
-            texts.push(r.text.as_str());
+            let (text, pk) = text_of(&r.text);
+            texts.push(text);
+            text_pks.push(pk);
         }
         if !numbers.is_empty() {
             sqlx::query(
-                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, text) \
-                 SELECT $1, u.number, u.ordinal, 'ready', $5, u.text \
-                 FROM unnest($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY \
-                 AS u (number, ordinal, text, n) ORDER BY u.n",
+                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
+                 text, text_pk) \
+                 SELECT $1, u.number, u.ordinal, 'ready', $5, u.text, u.text_pk \
+                 FROM unnest($2::text[], $3::bigint[], $4::text[], $6::bigint[]) \
+                 WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n",
             )
             .bind(send_pk)
             .bind(&numbers)
             .bind(&ordinals)
             .bind(&texts)
             .bind(send.created_at)
+            .bind(&text_pks)
             .execute(&mut **tx)
             .await
             .map_err(db("queue replies"))?;

@@ -36,12 +36,12 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use store::{
-    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, CodePatch, Contact,
-    ContactAudience, ContactList, ContactRow, CreatedSend, DispatchSend, Expansion, HistoryEntry,
-    InboundRecord, InboundText, Keyword, KeywordPatch, ListJob, ListJobProgress, ListJobState,
-    MemberCounts, Message, MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient,
-    NewCode, NewKeyword, NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem,
-    QueueGauges, Receipt, Send, SendCounts, SendQuery, Store, StoreError, StoreResult,
+    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, CodeOptOut, CodePatch,
+    Contact, ContactAudience, ContactList, ContactRow, CreatedSend, DispatchSend, Expansion,
+    HistoryEntry, InboundRecord, InboundText, Keyword, KeywordPatch, ListJob, ListJobProgress,
+    ListJobState, MemberCounts, Message, MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount,
+    NewClient, NewCode, NewKeyword, NewList, NewListJob, NewMessage, NewSend, OutboxEntry,
+    OutboxItem, QueueGauges, Receipt, Send, SendCounts, SendQuery, Store, StoreError, StoreResult,
     SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
 };
 
@@ -737,11 +737,19 @@ impl Store for PgStore {
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
         inbound::page(self, after, limit).await
     }
-    async fn code_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Option<Code>> {
-        inbound::code_for_inbound(self, carrier, to).await
+    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
+        inbound::codes_for_inbound(self, carrier, to).await
     }
-    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()> {
-        inbound::record_mo(self, batch).await
+    async fn opt_outs_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<CodeOptOut>> {
+        inbound::opt_outs_on_code(self, account_id, code, numbers).await
+    }
+    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
+        inbound::record_mo_batches(self, batches).await
     }
     async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64> {
         subscriptions::lapse_pending(self, cutoff).await

@@ -297,13 +297,16 @@ async fn upsert_in(
             .map_err(db("update list size"))?;
     }
 
-    // Subscriptions: new ones are Subscribed; an opted-out number stays opted out, a subscribed
-    // one keeps its opt-in date, a pending double opt-in is settled by the import's consent.
+    // Subscriptions: new ones are Subscribed; an opted-out number stays opted out (of the
+    // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
+    // a pending double opt-in is settled by the import's consent.
     if let Some(keyword_pk) = keyword_pk {
         sqlx::query(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
              SELECT $1, n, $2, 'Subscribed', $4, NULL FROM unnest($3::text[]) AS n \
+             WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
+             AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
              ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
              status = 'Subscribed', opt_in_date = excluded.opt_in_date, \
              pending_since = NULL, pending_previous = NULL \

@@ -15,6 +15,7 @@ struct SubscriptionRow {
     opt_out_date: Option<i64>,
     pending_since: Option<i64>,
     pending_previous: Option<String>,
+    opt_out_by_text: i32,
 }
 
 impl SubscriptionRow {
@@ -37,6 +38,7 @@ impl SubscriptionRow {
             keyword: self.keyword,
             opt_in_date: self.opt_in_date,
             opt_out_date: self.opt_out_date,
+            opt_out_by_text: self.opt_out_by_text != 0,
         })
     }
 }
@@ -54,7 +56,13 @@ pub(crate) async fn set(
     let owner = account(&store.pool, account_id).await?;
     let (keyword_pk, code, keyword) =
         keyword_by_name(&store.pool, &owner, &to.code, &to.keyword).await?;
-    let (status, opt_in_date, opt_out_date): (String, Option<i64>, Option<i64>) = sqlx::query_as(
+    #[allow(clippy::type_complexity)]
+    let (status, opt_in_date, opt_out_date, opt_out_by_text): (
+        String,
+        Option<i64>,
+        Option<i64>,
+        i32,
+    ) = sqlx::query_as(
         "INSERT INTO subscriptions AS s (keyword_pk, mobile_number, account_pk, status, \
          opt_in_date, opt_out_date) \
          VALUES ($1, $2, $3, $4, \
@@ -65,8 +73,10 @@ pub(crate) async fn set(
          THEN $5 ELSE s.opt_in_date END, \
          opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
          AND s.status <> 'Unsubscribed' THEN $5 ELSE s.opt_out_date END, \
-         status = excluded.status, pending_since = NULL, pending_previous = NULL \
-         RETURNING status, opt_in_date, opt_out_date",
+         status = excluded.status, pending_since = NULL, pending_previous = NULL, \
+         opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
+         ELSE s.opt_out_by_text END \
+         RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
     )
     .bind(keyword_pk)
     .bind(mobile_number)
@@ -85,6 +95,7 @@ pub(crate) async fn set(
         opt_out_date,
         pending_since: None,
         pending_previous: None,
+        opt_out_by_text,
     }
     .into_subscription()
 }
@@ -97,7 +108,7 @@ pub(crate) async fn of(
     let owner = account(&store.pool, account_id).await?;
     sqlx::query_as::<_, SubscriptionRow>(
         "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-         s.pending_since, s.pending_previous FROM subscriptions s \
+         s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
          JOIN keywords k ON k.pk = s.keyword_pk \
          JOIN codes c ON c.pk = k.code_pk \
          WHERE s.account_pk = $1 AND s.mobile_number = $2 \
@@ -126,7 +137,7 @@ pub(crate) async fn on_code(
     }
     sqlx::query_as::<_, SubscriptionRow>(
         "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-         s.pending_since, s.pending_previous FROM subscriptions s \
+         s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
          JOIN keywords k ON k.pk = s.keyword_pk \
          JOIN codes c ON c.pk = k.code_pk \
          WHERE s.account_pk = $1 AND c.code_key = $2 AND s.mobile_number = ANY($3) \

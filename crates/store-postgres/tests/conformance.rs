@@ -211,11 +211,13 @@ async fn every_table_has_the_sqlite_schema_names() {
             "lists",
             "list_members",
             "sends",
-            "recipients",
             "outbox",
-            "inbound_texts",
             "send_numbers",
             "list_jobs",
+            "code_opt_outs",
+            "batch_texts",
+            "recipients",
+            "inbound_texts",
         ]
     );
 }

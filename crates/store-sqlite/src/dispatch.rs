@@ -148,7 +148,8 @@ pub(crate) async fn claim_recipients(
              ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
              WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
              AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
-             c.attributes, r.text \
+             c.attributes, coalesce(r.text, \
+             (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
              FROM recipients r \
              LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
              WHERE r.send_pk = ?1 AND r.state = 'ready' \

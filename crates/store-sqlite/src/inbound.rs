@@ -1,10 +1,14 @@
-//! Inbound texts (the engine's inbound path): recorded and matched to the code they were sent to.
+//! Inbound texts (the engine's inbound path): recorded and matched to the code they were sent to,
+//! the codes an inbound text reaches (one per account holding a shared code), numbers' opt-outs
+//! of a code, and the recording of keyword handling's outcome — texts stored once per call
+//! (`batch_texts`, API.md §1 2 MiB).
 
 use std::collections::HashMap;
 
 use serde_json::json;
 use store::{
-    Code, InboundRecord, InboundText, MoBatch, StoreError, StoreResult, SubscriptionWrite,
+    Code, CodeOptOut, InboundRecord, InboundText, MoBatch, OptOutWrite, StoreError, StoreResult,
+    SubscriptionWrite,
 };
 
 use crate::codes::{code_key, keyword_key, CodeRow};
@@ -39,7 +43,9 @@ impl InboundRow {
     }
 }
 
-const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, i.text, i.received_at, \
+const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, \
+     CASE WHEN i.text_pk IS NULL THEN i.text ELSE (SELECT b.text FROM batch_texts b \
+     WHERE b.pk = i.text_pk) END AS text, i.received_at, \
      a.id AS account_id, c.code AS code FROM inbound_texts i \
      LEFT JOIN codes c ON c.pk = i.code_pk LEFT JOIN accounts a ON a.pk = c.account_pk";
 
@@ -86,76 +92,178 @@ pub(crate) async fn page(
     Ok(rows.into_iter().map(InboundRow::into_record).collect())
 }
 
-/// The oldest code routed to `carrier` whose code string is `to` (ignoring case).
-pub(crate) async fn code_for_inbound(
+/// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
+pub(crate) async fn codes_for_inbound(
     store: &SqliteStore,
     carrier: &str,
     to: &str,
-) -> StoreResult<Option<Code>> {
+) -> StoreResult<Vec<Code>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         account_id: String,
         #[sqlx(flatten)]
         code: CodeRow,
     }
-    let row = sqlx::query_as::<_, Row>(
+    let rows = sqlx::query_as::<_, Row>(
         "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
          c.opt_out_text, c.help_text, c.created_at FROM codes c \
          JOIN accounts a ON a.pk = c.account_pk \
-         WHERE c.carrier = ?1 AND c.code_key = ?2 ORDER BY c.pk LIMIT 1",
+         WHERE c.carrier = ?1 AND c.code_key = ?2 ORDER BY c.pk",
     )
     .bind(carrier)
     .bind(code_key(to))
-    .fetch_optional(&store.reader)
+    .fetch_all(&store.reader)
     .await
-    .map_err(db("find the code of an inbound text"))?;
-    Ok(row.map(|r| r.code.into_code(&r.account_id)))
+    .map_err(db("find the codes of an inbound text"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.code.into_code(&r.account_id))
+        .collect())
 }
 
-/// Texts, subscription states and the reply send, in one write transaction.
-pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResult<()> {
+/// The numbers among `numbers` that opted out of the account's code by text.
+pub(crate) async fn opt_outs_on_code(
+    store: &SqliteStore,
+    account_id: &str,
+    code: &str,
+    numbers: &[String],
+) -> StoreResult<Vec<CodeOptOut>> {
+    let owner = account(&store.reader, account_id).await?;
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let numbers = serde_json::to_string(numbers).map_err(|e| StoreError::Other(e.to_string()))?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
+         JOIN codes c ON c.pk = o.code_pk \
+         WHERE c.account_pk = ?1 AND c.code_key = ?2 \
+         AND o.mobile_number IN (SELECT value FROM json_each(?3)) ORDER BY o.mobile_number",
+    )
+    .bind(owner.pk)
+    .bind(code_key(code))
+    .bind(numbers)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("opt-outs of numbers on a code"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(mobile_number, opted_out_at)| CodeOptOut {
+            mobile_number,
+            opted_out_at,
+        })
+        .collect())
+}
+
+/// Every batch in one write transaction: all of them or none.
+pub(crate) async fn record_mo_batches(
+    store: &SqliteStore,
+    batches: Vec<MoBatch>,
+) -> StoreResult<()> {
     let mut tx = store.write().await?;
-    let owner = account(&mut *tx, &batch.account_id).await?;
+    let shared = share_texts(&mut tx, &batches).await?;
+    for batch in &batches {
+        record_mo_in(&mut tx, batch, &shared).await?;
+    }
+    tx.commit().await.map_err(db("commit inbound texts"))
+}
+
+/// The texts that occur more than once among the call's inbound texts and replies, each stored
+/// once in `batch_texts`: text → its pk. The others are stored with their row.
+async fn share_texts<'b>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    batches: &'b [MoBatch],
+) -> StoreResult<HashMap<&'b str, i64>> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for batch in batches {
+        let replies = batch.reply_send.iter().flat_map(|s| &s.replies);
+        for text in batch
+            .texts
+            .iter()
+            .map(|t| t.text.as_str())
+            .chain(replies.map(|r| r.text.as_str()))
+        {
+            let n = seen.entry(text).or_insert(0);
+            if *n == 1 {
+                order.push(text);
+            }
+            *n += 1;
+        }
+    }
+    let mut shared = HashMap::new();
+    for text in order {
+        let pk: i64 = sqlx::query_scalar("INSERT INTO batch_texts (text) VALUES (?1) RETURNING pk")
+            .bind(text)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db("record a batch text"))?;
+        shared.insert(text, pk);
+    }
+    Ok(shared)
+}
+
+/// Texts, subscription states, opt-outs and the reply send of one account's batch.
+async fn record_mo_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    batch: &MoBatch,
+    shared: &HashMap<&str, i64>,
+) -> StoreResult<()> {
+    let owner = account(&mut **tx, &batch.account_id).await?;
     let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
         "SELECT pk, code, carrier FROM codes WHERE account_pk = ?1 AND code_key = ?2",
     )
     .bind(owner.pk)
     .bind(code_key(&batch.code))
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(db("find the code of inbound texts"))?
     .ok_or(StoreError::NotFound)?;
     let token_key = batch.reply_send.as_ref().map(|r| id_key(&r.token));
+    // A text and its batch text: one of them.
+    let text_of = |text: &str| match shared.get(text) {
+        Some(pk) => (None, Some(*pk)),
+        None => (Some(text.to_string()), None),
+    };
 
     let texts: Vec<serde_json::Value> = batch
         .texts
         .iter()
-        .map(|t| json!([t.carrier, t.from, t.to, t.text, t.received_at]))
+        .map(|t| {
+            let (text, text_pk) = text_of(&t.text);
+            json!([
+                t.carrier,
+                t.from,
+                t.to,
+                text.unwrap_or_default(),
+                t.received_at,
+                text_pk
+            ])
+        })
         .collect();
     if !texts.is_empty() {
         sqlx::query(
             "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, \
-             code_pk, token_key) \
+             code_pk, token_key, text_pk) \
              SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-             ?2, ?3 FROM json_each(?1) AS j ORDER BY j.key",
+             ?2, ?3, j.value ->> 5 FROM json_each(?1) AS j ORDER BY j.key",
         )
         .bind(serde_json::Value::Array(texts).to_string())
         .bind(code_pk)
         .bind(&token_key)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("record inbound texts"))?;
     }
 
     // The code's keywords, read once for the whole batch.
-    let keyword_pks: std::collections::HashMap<String, i64> = if batch.subscriptions.is_empty() {
-        std::collections::HashMap::new()
+    let keyword_pks: HashMap<String, i64> = if batch.subscriptions.is_empty() {
+        HashMap::new()
     } else {
         sqlx::query_as::<_, (String, i64)>(
             "SELECT keyword_key, pk FROM keywords WHERE code_pk = ?1",
         )
         .bind(code_pk)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(db("find the keywords of the code"))?
         .into_iter()
@@ -176,13 +284,15 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
             SubscriptionWrite::Put(s) => {
                 sqlx::query(
                     "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-                     opt_in_date, opt_out_date, pending_since, pending_previous) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     opt_in_date, opt_out_date, pending_since, pending_previous, \
+                     opt_out_by_text) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                      ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
                      status = excluded.status, opt_in_date = excluded.opt_in_date, \
                      opt_out_date = excluded.opt_out_date, \
                      pending_since = excluded.pending_since, \
-                     pending_previous = excluded.pending_previous",
+                     pending_previous = excluded.pending_previous, \
+                     opt_out_by_text = excluded.opt_out_by_text",
                 )
                 .bind(keyword_pk)
                 .bind(number)
@@ -192,7 +302,8 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
                 .bind(s.opt_out_date)
                 .bind(s.pending.map(|p| p.since))
                 .bind(s.pending.and_then(|p| p.previous).map(|p| p.as_str()))
-                .execute(&mut *tx)
+                .bind(i64::from(s.opt_out_by_text))
+                .execute(&mut **tx)
                 .await
                 .map_err(db("write a subscription"))?;
             }
@@ -202,11 +313,30 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
                 )
                 .bind(keyword_pk)
                 .bind(number)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db("remove a subscription"))?;
             }
         }
+    }
+    for write in &batch.opt_outs {
+        match write {
+            OptOutWrite::Set { mobile_number, at } => sqlx::query(
+                "INSERT INTO code_opt_outs (code_pk, mobile_number, opted_out_at) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (code_pk, mobile_number) DO NOTHING",
+            )
+            .bind(code_pk)
+            .bind(mobile_number)
+            .bind(at),
+            OptOutWrite::Clear { mobile_number } => {
+                sqlx::query("DELETE FROM code_opt_outs WHERE code_pk = ?1 AND mobile_number = ?2")
+                    .bind(code_pk)
+                    .bind(mobile_number)
+            }
+        }
+        .execute(&mut **tx)
+        .await
+        .map_err(db("write an opt-out of a code"))?;
     }
 
     if let Some(send) = &batch.reply_send {
@@ -235,7 +365,7 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
         .bind(finished.then_some(send.created_at))
         .bind(&carrier)
         .bind((!finished).then_some(send.created_at))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db("record the send of replies"))?;
         // A number's replies are numbered 1, 2, ... in `list_pk` (the unique key).
@@ -246,22 +376,24 @@ pub(crate) async fn record_mo(store: &SqliteStore, batch: MoBatch) -> StoreResul
             .map(|r| {
                 let n = ordinal.entry(r.mobile_number.as_str()).or_insert(0);
                 *n += 1;
-                json!([r.mobile_number, *n, r.text])
+                let (text, text_pk) = text_of(&r.text);
+                json!([r.mobile_number, *n, text, text_pk])
             })
             .collect();
         if !rows.is_empty() {
             sqlx::query(
-                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, text) \
-                 SELECT ?1, j.value ->> 0, j.value ->> 1, 'ready', ?3, j.value ->> 2 \
-                 FROM json_each(?2) AS j ORDER BY j.key",
+                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
+                 text, text_pk) \
+                 SELECT ?1, j.value ->> 0, j.value ->> 1, 'ready', ?3, j.value ->> 2, \
+                 j.value ->> 3 FROM json_each(?2) AS j ORDER BY j.key",
             )
             .bind(send_pk)
             .bind(serde_json::Value::Array(rows).to_string())
             .bind(send.created_at)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("queue replies"))?;
         }
     }
-    tx.commit().await.map_err(db("commit inbound texts"))
+    Ok(())
 }

@@ -17,6 +17,7 @@ struct SubscriptionRow {
     opt_out_date: Option<i64>,
     pending_since: Option<i64>,
     pending_previous: Option<String>,
+    opt_out_by_text: i64,
 }
 
 impl SubscriptionRow {
@@ -39,6 +40,7 @@ impl SubscriptionRow {
             keyword: self.keyword,
             opt_in_date: self.opt_in_date,
             opt_out_date: self.opt_out_date,
+            opt_out_by_text: self.opt_out_by_text != 0,
         })
     }
 }
@@ -58,7 +60,13 @@ pub(crate) async fn set(
     let (keyword_pk, code, keyword) =
         keyword_by_name(&mut *tx, &owner, &to.code, &to.keyword).await?;
     // In DO UPDATE, bare column names are the stored (old) values.
-    let (status, opt_in_date, opt_out_date): (String, Option<i64>, Option<i64>) = sqlx::query_as(
+    #[allow(clippy::type_complexity)]
+    let (status, opt_in_date, opt_out_date, opt_out_by_text): (
+        String,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    ) = sqlx::query_as(
         "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
              VALUES (?1, ?2, ?3, ?4, \
@@ -68,8 +76,10 @@ pub(crate) async fn set(
              THEN ?5 ELSE opt_in_date END, \
              opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
              AND status <> 'Unsubscribed' THEN ?5 ELSE opt_out_date END, \
-             status = excluded.status, pending_since = NULL, pending_previous = NULL \
-             RETURNING status, opt_in_date, opt_out_date",
+             status = excluded.status, pending_since = NULL, pending_previous = NULL, \
+             opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
+             ELSE opt_out_by_text END \
+             RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
     )
     .bind(keyword_pk)
     .bind(mobile_number)
@@ -89,6 +99,7 @@ pub(crate) async fn set(
         opt_out_date,
         pending_since: None,
         pending_previous: None,
+        opt_out_by_text,
     }
     .into_subscription()
 }
@@ -101,7 +112,7 @@ pub(crate) async fn of(
     let owner = account(&store.reader, account_id).await?;
     sqlx::query_as::<_, SubscriptionRow>(
         "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-         s.pending_since, s.pending_previous \
+         s.pending_since, s.pending_previous, s.opt_out_by_text \
          FROM subscriptions s \
          JOIN keywords k ON k.pk = s.keyword_pk \
          JOIN codes c ON c.pk = k.code_pk \
@@ -132,7 +143,7 @@ pub(crate) async fn on_code(
     let numbers = serde_json::to_string(numbers).map_err(|e| StoreError::Other(e.to_string()))?;
     sqlx::query_as::<_, SubscriptionRow>(
         "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-         s.pending_since, s.pending_previous \
+         s.pending_since, s.pending_previous, s.opt_out_by_text \
          FROM subscriptions s \
          JOIN keywords k ON k.pk = s.keyword_pk \
          JOIN codes c ON c.pk = k.code_pk \

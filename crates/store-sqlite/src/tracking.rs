@@ -97,7 +97,8 @@ pub(crate) async fn tracking_page(
     let offset = i64::from(page.max(1) - 1) * i64::from(page_size);
     sqlx::query_as::<_, TrackingDbRow>(
         "SELECT mobile_number, status_code, outcome, segments, encoding, note, updated_at, \
-         text FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 \
+         coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk)) AS text \
+         FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 \
          ORDER BY mobile_number, list_pk LIMIT ?2 OFFSET ?3",
     )
     .bind(send.pk)

@@ -113,7 +113,7 @@ macro_rules! store_conformance_tests {
             contact_send_records_its_numbers_and_expands_to_subscribed_ones_with_their_texts,
             contact_send_subscribe_and_resubscribe_change_subscriptions_at_acceptance,
             contact_send_honours_idempotency_keys_and_unknown_keywords_write_nothing,
-            code_for_inbound_matches_the_code_routed_to_the_carrier,
+            codes_for_inbound_are_every_code_routed_to_the_carrier_oldest_first,
             record_mo_records_texts_subscriptions_and_a_ready_send_of_replies,
             replies_are_claimed_without_a_subscription_and_carry_their_text,
             lapse_pending_reverts_or_removes_requests_older_than_the_cutoff,
@@ -124,6 +124,10 @@ macro_rules! store_conformance_tests {
             purging_expired_tokens_deletes_only_expired_ones,
             idempotency_keys_are_scoped_by_client_and_account,
             contact_number_without_text_is_a_1501_recipient_never_sent,
+            record_mo_batches_records_every_account_or_none,
+            an_opt_out_of_a_code_keeps_imports_and_subscribe_from_every_keyword_of_it,
+            a_subscription_remembers_whether_its_last_opt_out_came_by_text,
+            texts_repeated_in_a_batch_are_stored_once_and_read_back_everywhere,
         );
     };
     (@each $attributes:tt $factory:expr; $($behaviour:ident),+ $(,)?) => {
@@ -379,6 +383,7 @@ fn subscription(
         opt_in_date,
         opt_out_date,
         pending: None,
+        opt_out_by_text: false,
     }
 }
 
@@ -5165,27 +5170,46 @@ pub async fn contact_send_honours_idempotency_keys_and_unknown_keywords_write_no
     );
 }
 
-pub async fn code_for_inbound_matches_the_code_routed_to_the_carrier(store: &dyn Store) {
+pub async fn codes_for_inbound_are_every_code_routed_to_the_carrier_oldest_first(
+    store: &dyn Store,
+) {
     given_account(store, "acme").await;
     given_account(store, "other").await;
+    given_account(store, "third").await;
     given_code(store, "acme", "c1", "88976").await;
     let mut elsewhere = new_code("other", "c2", "77777");
     elsewhere.carrier = "acme-smpp".to_string();
     ok(store.create_code(elsewhere).await, "create code");
-    let found = ok(store.code_for_inbound("simulator", "88976").await, "lookup");
+    let lookup = |carrier: &'static str, to: &'static str| async move {
+        ok(store.codes_for_inbound(carrier, to).await, "lookup")
+            .into_iter()
+            .map(|c| (c.account_id, c.id))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        found.map(|c| (c.account_id, c.id)),
-        Some(("acme".to_string(), "c1".to_string()))
+        lookup("simulator", "88976").await,
+        vec![("acme".to_string(), "c1".to_string())]
     );
+    assert!(lookup("simulator", "77777").await.is_empty());
     assert_eq!(
-        ok(store.code_for_inbound("simulator", "77777").await, "lookup"),
-        None
+        lookup("acme-smpp", "77777").await,
+        vec![("other".to_string(), "c2".to_string())]
     );
-    let other = ok(store.code_for_inbound("acme-smpp", "77777").await, "lookup");
-    assert_eq!(other.map(|c| c.account_id), Some("other".to_string()));
+    assert!(lookup("simulator", "1").await.is_empty());
+    // A code several accounts hold on one carrier: every one, in the order they created it
+    // (not by account ID); the same code on another carrier is not among them.
+    given_code(store, "third", "c3", "88976").await;
+    given_code(store, "other", "c4", "88976").await;
+    let mut smpp = new_code("acme", "c5", "88977");
+    smpp.carrier = "acme-smpp".to_string();
+    ok(store.create_code(smpp).await, "create code");
     assert_eq!(
-        ok(store.code_for_inbound("simulator", "1").await, "lookup"),
-        None
+        lookup("simulator", "88976").await,
+        vec![
+            ("acme".to_string(), "c1".to_string()),
+            ("third".to_string(), "c3".to_string()),
+            ("other".to_string(), "c4".to_string()),
+        ]
     );
 }
 
@@ -5251,6 +5275,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                     crate::SubscriptionWrite::Put(put.clone()),
                     crate::SubscriptionWrite::Put(pending.clone()),
                 ],
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send(
                     "tok-r1",
                     &[(D1, "Bye"), (D2, "Reply Y"), (D2, "Second")],
@@ -5292,6 +5317,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                     mobile_number: D2.to_string(),
                     keyword: "deals".to_string(),
                 }],
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5306,6 +5332,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                 code: "88976".to_string(),
                 texts: vec![inbound(D3, "hello", T0 + 3)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send("tok-r2", &[], T0 + 3)),
             })
             .await,
@@ -5324,6 +5351,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                 code: "55555".to_string(),
                 texts: vec![inbound(D4, "x", T0)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5343,6 +5371,7 @@ pub async fn record_mo_records_texts_subscriptions_and_a_ready_send_of_replies(s
                     Some(T0),
                     None,
                 ))],
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send("tok-r3", &[(D4, "x")], T0)),
             })
             .await,
@@ -5369,6 +5398,7 @@ pub async fn replies_are_claimed_without_a_subscription_and_carry_their_text(sto
                 code: "88976".to_string(),
                 texts: vec![inbound(D1, "STOP", T0)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send("tok-r1", &[(D1, "Bye"), (D2, "Help")], T0)),
             })
             .await,
@@ -5422,6 +5452,7 @@ pub async fn lapse_pending_reverts_or_removes_requests_older_than_the_cutoff(sto
                     request(D2, "JOIN", T0, Some(SubscriptionStatus::Unsubscribed)),
                     request(D3, "JOIN", T0 + HOUR, None),
                 ],
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5491,6 +5522,7 @@ pub async fn history_of_replies_and_of_a_contact_send(store: &dyn Store) {
                 code: "88976".to_string(),
                 texts: vec![inbound(D1, "early", T0 - 1)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: None,
             })
             .await,
@@ -5503,6 +5535,7 @@ pub async fn history_of_replies_and_of_a_contact_send(store: &dyn Store) {
                 code: "88976".to_string(),
                 texts: vec![inbound(D1, "HELP", T0 + 3), inbound(D2, "HELP", T0 + 3)],
                 subscriptions: Vec::new(),
+                opt_outs: Vec::new(),
                 reply_send: Some(reply_send(
                     "tok-h2",
                     &[(D1, "Help text"), (D2, "Help text")],
@@ -6006,4 +6039,421 @@ pub async fn contact_number_without_text_is_a_1501_recipient_never_sent(store: &
     );
     let history = ok(store.history("acme", "tok-long", Some(D2)).await, "history");
     assert!(history.is_empty(), "nothing was texted to D2: {history:?}");
+}
+
+// ---- shared codes and inbound batches within 2 MiB (API.md §6, §1) --------------------------
+
+fn mo_batch(account_id: &str, texts: Vec<InboundText>) -> crate::MoBatch {
+    crate::MoBatch {
+        account_id: account_id.to_string(),
+        code: "88976".to_string(),
+        texts,
+        subscriptions: Vec::new(),
+        opt_outs: Vec::new(),
+        reply_send: None,
+    }
+}
+
+fn opt_out_of_code(number: &str, at: Millis) -> crate::OptOutWrite {
+    crate::OptOutWrite::Set {
+        mobile_number: number.to_string(),
+        at,
+    }
+}
+
+/// How many rows of `table` an export holds.
+async fn exported_rows(store: &dyn Store, table: &str) -> usize {
+    let (sink, mut rows) = tokio::sync::mpsc::channel(100_000);
+    ok(store.export(sink).await, "export");
+    let mut count = 0;
+    while let Ok(row) = rows.try_recv() {
+        if row.table == table {
+            count += 1;
+        }
+    }
+    count
+}
+
+pub async fn record_mo_batches_records_every_account_or_none(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_account(store, "beta").await;
+    given_code(store, "beta", "beta-code", "88976").await;
+    given_keyword(store, "beta", "beta-join", "88976", "JOIN").await;
+    given_subscribed(store, &[D1]).await;
+    ok(
+        store
+            .set_subscription(
+                "beta",
+                &to("88976", "JOIN"),
+                D1,
+                SubscriptionStatus::Subscribed,
+                T0,
+            )
+            .await,
+        "subscribe in beta",
+    );
+    let mut stopped = subscription(
+        D1,
+        "88976",
+        "JOIN",
+        SubscriptionStatus::Unsubscribed,
+        Some(T0),
+        Some(T0 + 1),
+    );
+    stopped.opt_out_by_text = true;
+    let stop = |account: &str| {
+        let mut batch = mo_batch(account, vec![inbound(D1, "STOP", T0 + 1)]);
+        batch.subscriptions = vec![crate::SubscriptionWrite::Put(stopped.clone())];
+        batch.opt_outs = vec![opt_out_of_code(D1, T0 + 1)];
+        batch
+    };
+    // One batch names a keyword beta does not have: nothing is written in either account.
+    let mut broken = stop("beta");
+    broken
+        .subscriptions
+        .push(crate::SubscriptionWrite::Put(subscription(
+            D1,
+            "88976",
+            "DEALS",
+            SubscriptionStatus::Unsubscribed,
+            None,
+            Some(T0 + 1),
+        )));
+    let mut confirmed = stop("acme");
+    confirmed.reply_send = Some(reply_send("tok-stop", &[(D1, "Bye")], T0 + 1));
+    assert_not_found(
+        store
+            .record_mo_batches(vec![confirmed.clone(), broken])
+            .await,
+        "a keyword not on beta's code",
+    );
+    assert!(ok(store.inbound_page(0, 10).await, "inbound").is_empty());
+    for account in ["acme", "beta"] {
+        assert_eq!(
+            subscriptions(store, account, D1).await[0].status,
+            SubscriptionStatus::Subscribed,
+            "{account}"
+        );
+        assert!(ok(
+            store
+                .opt_outs_on_code(account, "88976", &[D1.to_string()])
+                .await,
+            "opt-outs"
+        )
+        .is_empty());
+    }
+    assert_not_found(store.get_send("acme", "tok-stop").await, "no reply send");
+
+    // Both together: each account records the text, the opt-out and its subscriptions; only
+    // the batch with the reply send has one.
+    ok(
+        store.record_mo_batches(vec![confirmed, stop("beta")]).await,
+        "record both",
+    );
+    let recorded = ok(store.inbound_page(0, 10).await, "inbound");
+    let owners: Vec<Option<String>> = recorded.iter().map(|r| r.account_id.clone()).collect();
+    assert_eq!(
+        owners,
+        vec![Some("acme".to_string()), Some("beta".to_string())]
+    );
+    assert!(recorded.iter().all(|r| r.text.text == "STOP"));
+    for account in ["acme", "beta"] {
+        assert_eq!(
+            subscriptions(store, account, D1).await,
+            vec![stopped.clone()]
+        );
+        assert_eq!(
+            ok(
+                store
+                    .opt_outs_on_code(account, "88976", &[D1.to_string(), D2.to_string()])
+                    .await,
+                "opt-outs"
+            ),
+            vec![crate::CodeOptOut {
+                mobile_number: D1.to_string(),
+                opted_out_at: T0 + 1
+            }]
+        );
+    }
+    assert_eq!(state_of(store, "tok-stop").await.count, 1);
+    assert_eq!(
+        ok(
+            store.list_sends("beta", SendQuery::default()).await,
+            "beta's sends"
+        )
+        .len(),
+        0
+    );
+    // Another number, another code, an unknown code: no opt-outs.
+    assert!(ok(
+        store
+            .opt_outs_on_code("acme", "12345", &[D1.to_string()])
+            .await,
+        "other code"
+    )
+    .is_empty());
+    assert!(ok(
+        store
+            .opt_outs_on_code("acme", "55555", &[D1.to_string()])
+            .await,
+        "unknown code"
+    )
+    .is_empty());
+    assert!(ok(store.opt_outs_on_code("acme", "88976", &[]).await, "none").is_empty());
+    assert_not_found(
+        store
+            .opt_outs_on_code("nobody", "88976", &[D1.to_string()])
+            .await,
+        "unknown account",
+    );
+    // An empty call records nothing and succeeds.
+    ok(store.record_mo_batches(Vec::new()).await, "nothing");
+}
+
+pub async fn an_opt_out_of_a_code_keeps_imports_and_subscribe_from_every_keyword_of_it(
+    store: &dyn Store,
+) {
+    delivery_fixture(store).await;
+    given_account(store, "beta").await;
+    given_code(store, "beta", "beta-code", "88976").await;
+    given_keyword(store, "beta", "beta-join", "88976", "JOIN").await;
+    let mut batch = mo_batch("acme", vec![inbound(D1, "STOP", T0)]);
+    batch.opt_outs = vec![opt_out_of_code(D1, T0), opt_out_of_code(D3, T0)];
+    ok(store.record_mo(batch).await, "opt out");
+    // An import subscribing to JOIN, or to a keyword created after the STOP, leaves D1 out.
+    given_keyword(store, "acme", "kw-later", "88976", "LATER").await;
+    given_list(store, "acme", "L1").await;
+    let rows = [row(D1, None, json!({})), row(D2, None, json!({}))];
+    for keyword in ["JOIN", "later"] {
+        upsert(
+            store,
+            "acme",
+            "L1",
+            &rows,
+            Some(&to("88976", keyword)),
+            T0 + 1,
+        )
+        .await;
+    }
+    assert_eq!(subscriptions(store, "acme", D1).await, vec![]);
+    assert_eq!(subscriptions(store, "acme", D2).await.len(), 2);
+    // The same code in another account is another opt-out: beta's import subscribes D1.
+    given_list(store, "beta", "L1").await;
+    upsert(
+        store,
+        "beta",
+        "L1",
+        &rows,
+        Some(&to("88976", "JOIN")),
+        T0 + 1,
+    )
+    .await;
+    assert_eq!(subscriptions(store, "beta", D1).await.len(), 1);
+    // messageContact's Subscribe leaves it out too; with Resubscribe the operator's explicit
+    // re-subscription wins.
+    let mut options = audience(vec![number(D3, None, "a")]);
+    options.subscribe = Some(crate::ContactSubscribe {
+        keyword: "JOIN".to_string(),
+        subscribe: true,
+        resubscribe: false,
+    });
+    created(
+        store
+            .create_contact_send(contact_send("tok-s1", T0 + 2), options.clone())
+            .await,
+        "subscribe",
+    );
+    assert_eq!(subscriptions(store, "acme", D3).await, vec![]);
+    options.subscribe = Some(crate::ContactSubscribe {
+        keyword: "JOIN".to_string(),
+        subscribe: true,
+        resubscribe: true,
+    });
+    created(
+        store
+            .create_contact_send(contact_send("tok-s2", T0 + 3), options)
+            .await,
+        "resubscribe",
+    );
+    assert_eq!(
+        subscriptions(store, "acme", D3).await[0].status,
+        SubscriptionStatus::Subscribed
+    );
+    // START ends the opt-out (and a second Set keeps the first date): imports subscribe again.
+    let mut again = mo_batch("acme", vec![inbound(D1, "STOP", T0 + 4)]);
+    again.opt_outs = vec![opt_out_of_code(D1, T0 + 4)];
+    ok(store.record_mo(again).await, "stop again");
+    assert_eq!(
+        ok(
+            store
+                .opt_outs_on_code("acme", "88976", &[D1.to_string()])
+                .await,
+            "opt-outs"
+        )[0]
+        .opted_out_at,
+        T0
+    );
+    let mut start = mo_batch("acme", vec![inbound(D1, "START", T0 + 5)]);
+    start.opt_outs = vec![crate::OptOutWrite::Clear {
+        mobile_number: D1.to_string(),
+    }];
+    ok(store.record_mo(start).await, "start");
+    upsert(
+        store,
+        "acme",
+        "L1",
+        &rows,
+        Some(&to("88976", "JOIN")),
+        T0 + 6,
+    )
+    .await;
+    assert_eq!(subscriptions(store, "acme", D1).await.len(), 1);
+    // The opt-out goes with its code.
+    ok(store.delete_code("acme", "88976").await, "delete code");
+    assert!(ok(
+        store
+            .opt_outs_on_code("acme", "88976", &[D3.to_string()])
+            .await,
+        "deleted code"
+    )
+    .is_empty());
+}
+
+pub async fn a_subscription_remembers_whether_its_last_opt_out_came_by_text(store: &dyn Store) {
+    delivery_fixture(store).await;
+    given_subscribed(store, &[D1, D2]).await;
+    let stopped = |number: &str| {
+        let mut s = subscription(
+            number,
+            "88976",
+            "JOIN",
+            SubscriptionStatus::Unsubscribed,
+            Some(T0),
+            Some(T0 + 1),
+        );
+        s.opt_out_by_text = true;
+        s
+    };
+    let mut batch = mo_batch("acme", vec![inbound(D1, "STOP", T0 + 1)]);
+    batch.subscriptions = vec![
+        crate::SubscriptionWrite::Put(stopped(D1)),
+        crate::SubscriptionWrite::Put(stopped(D2)),
+    ];
+    ok(store.record_mo(batch).await, "stop");
+    assert_eq!(subscriptions(store, "acme", D1).await, vec![stopped(D1)]);
+    let on_code = ok(
+        store
+            .subscriptions_on_code("acme", "88976", &[D1.to_string(), D2.to_string()])
+            .await,
+        "on code",
+    );
+    assert!(on_code.iter().all(|s| s.opt_out_by_text), "{on_code:?}");
+    // An operator's opt-out is the operator's, even of a number already opted out by text; an
+    // operator's other changes leave the mark alone.
+    let by_operator = subscribe(
+        store,
+        "acme",
+        &to("88976", "JOIN"),
+        D1,
+        SubscriptionStatus::Unsubscribed,
+        T0 + 2,
+    )
+    .await;
+    assert!(!by_operator.opt_out_by_text);
+    assert_eq!(by_operator.opt_out_date, Some(T0 + 1));
+    assert!(!subscriptions(store, "acme", D1).await[0].opt_out_by_text);
+    let resubscribed = subscribe(
+        store,
+        "acme",
+        &to("88976", "JOIN"),
+        D2,
+        SubscriptionStatus::Subscribed,
+        T0 + 2,
+    )
+    .await;
+    assert!(resubscribed.opt_out_by_text);
+}
+
+pub async fn texts_repeated_in_a_batch_are_stored_once_and_read_back_everywhere(store: &dyn Store) {
+    delivery_fixture(store).await;
+    let long = "é".repeat(1600);
+    let numbers = [D1, D2, D3, D4];
+    let mut batch = mo_batch(
+        "acme",
+        numbers.iter().map(|n| inbound(n, &long, T0)).collect(),
+    );
+    let mut replies: Vec<(&str, &str)> = numbers.iter().map(|n| (*n, "Help!")).collect();
+    replies.push((D1, "only once"));
+    let mut send = reply_send("tok-mo", &replies, T0);
+    send.text = long.clone();
+    batch.reply_send = Some(send);
+    ok(store.record_mo(batch).await, "record");
+    // Two texts are repeated (the inbound text and "Help!"): stored once each.
+    assert_eq!(exported_rows(store, "batch_texts").await, 2);
+    let recorded = ok(store.inbound_page(0, 10).await, "inbound");
+    assert_eq!(recorded.len(), 4);
+    assert!(recorded.iter().all(|r| r.text.text == long));
+    // History: the four texts (MO) and the five replies (MT), with their texts.
+    let history = ok(store.history("acme", "tok-mo", None).await, "history");
+    let mo: Vec<&str> = history
+        .iter()
+        .filter(|e| e.direction == crate::Direction::Mo)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(mo, vec![long.as_str(); 4]);
+    let mut mt: Vec<&str> = history
+        .iter()
+        .filter(|e| e.direction == crate::Direction::Mt)
+        .map(|e| e.text.as_str())
+        .collect();
+    mt.sort_unstable();
+    assert_eq!(mt, vec!["Help!", "Help!", "Help!", "Help!", "only once"]);
+    let d1 = ok(store.history("acme", "tok-mo", Some(D1)).await, "D1");
+    assert_eq!(d1.len(), 3, "{d1:?}");
+    // Tracking (queueMO deliveries' `message`) and the hand-over carry each reply's text.
+    let tracking = ok(store.tracking_page("tok-mo", 1, 10).await, "tracking");
+    let texts: Vec<(String, Option<String>)> = tracking
+        .iter()
+        .map(|t| (t.mobile_number.clone(), t.text.clone()))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            (D1.to_string(), Some("Help!".to_string())),
+            (D1.to_string(), Some("only once".to_string())),
+            (D2.to_string(), Some("Help!".to_string())),
+            (D3.to_string(), Some("Help!".to_string())),
+            (D4.to_string(), Some("Help!".to_string())),
+        ]
+    );
+    let claimed = ok(
+        store
+            .claim_recipients("tok-mo", "worker", T0, T0 + HOUR, 10)
+            .await,
+        "claim",
+    );
+    let mut claimed: Vec<(String, Option<String>)> = claimed
+        .into_iter()
+        .map(|c| (c.mobile_number, c.text))
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, texts);
+    // A contact send's history of a number shows its inbound texts and replies on the code.
+    created(
+        store
+            .create_contact_send(
+                contact_send("tok-c", T0 - 1),
+                audience(vec![number(D2, None, "hi")]),
+            )
+            .await,
+        "contact send",
+    );
+    let d2 = ok(store.history("acme", "tok-c", Some(D2)).await, "D2");
+    let d2: Vec<(crate::Direction, &str)> =
+        d2.iter().map(|e| (e.direction, e.text.as_str())).collect();
+    assert!(
+        d2.contains(&(crate::Direction::Mo, long.as_str())),
+        "{d2:?}"
+    );
+    assert!(d2.contains(&(crate::Direction::Mt, "Help!")), "{d2:?}");
 }

@@ -258,7 +258,8 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Adds (or updates) one batch of contacts and their membership of the list, in one
     /// transaction. Attributes are merged into the contact's (one contact per number per
     /// account); a given subscriber key replaces the stored one. With `subscribe`, every number of
-    /// the batch is subscribed to that keyword unless it has opted out of it.
+    /// the batch is subscribed to that keyword unless it has opted out of it, or of the keyword's
+    /// code by text (`opt_outs_on_code`, API.md §6).
     ///
     /// An attribute replaces a stored one whose name equals it ignoring ASCII case (the new
     /// spelling is kept). `added` counts numbers new to the list; every other row of the batch
@@ -286,7 +287,8 @@ pub trait Store: std::marker::Send + Sync + 'static {
     // ---- subscriptions ------------------------------------------------------------------------
     /// Sets the status of a number's subscription to one keyword (by code string and keyword,
     /// ignoring case), creating it when absent. `optInDate` is set when it becomes Subscribed and
-    /// `optOutDate` when it becomes Unsubscribed.
+    /// `optOutDate` when it becomes Unsubscribed. Setting Unsubscribed makes it an operator's
+    /// opt-out (`opt_out_by_text` false); other statuses leave that mark as it was.
     async fn set_subscription(
         &self,
         account_id: &str,
@@ -458,23 +460,41 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Recorded inbound texts, oldest first, `seq > after`.
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>>;
 
-    /// The code an inbound text was sent to: among the codes routed to `carrier`, the oldest
-    /// whose code string equals `to` ignoring case (as `record_inbound` matches).
-    async fn code_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Option<Code>>;
+    /// The codes an inbound text was sent to: every code routed to `carrier` whose code string
+    /// equals `to` ignoring case (as `record_inbound` matches), one per account that holds it,
+    /// oldest first (the account that created the code first comes first; API.md §6 shared
+    /// codes).
+    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>>;
+    /// The numbers among `numbers` that opted out of the account's code `code` (code string,
+    /// ignoring ASCII case) by text, ordered by number. Empty for an unknown code.
+    async fn opt_outs_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<CodeOptOut>>;
     /// Records inbound texts to one code with what keyword handling decided — subscription
-    /// states and the send of the replies — in one transaction (API.md §6). NotFound (and
-    /// nothing written) when the account or code does not exist; a subscription write naming
-    /// a keyword that is not on the code is NotFound too.
-    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()>;
+    /// states, opt-outs of the code and the send of the replies — in one transaction (API.md
+    /// §6). NotFound (and nothing written) when the account or code does not exist; a
+    /// subscription write naming a keyword that is not on the code is NotFound too.
+    async fn record_mo(&self, batch: MoBatch) -> StoreResult<()> {
+        self.record_mo_batches(vec![batch]).await
+    }
+    /// Records several batches — one inbound text acting in every account that holds a shared
+    /// code (API.md §6) — in one transaction: all of them, or (on any error, as `record_mo`)
+    /// none. A text repeated within the call (queueMO's text, one per number) and a reply text
+    /// that several recipients get are each stored once (API.md §1: 2 MiB per request).
+    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()>;
     /// Double opt-in requests pending since `cutoff` or earlier lapse: back to their previous
     /// status, or removed when they had none. Returns how many lapsed.
     async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64>;
 
     // ---- messageContact, history -------------------------------------------------------------
     /// Records a `messageContact` send (kind Contact) with its explicit audience, after applying
-    /// `Subscribe`/`Resubscribe` to the audience's numbers and recording given subscriber keys on
-    /// their contacts (created when missing), all in one transaction. Idempotency keys behave
-    /// as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
+    /// `Subscribe`/`Resubscribe` to the audience's numbers (`Subscribe` leaves out numbers that
+    /// opted out of the code by text, unless `Resubscribe` is given too) and recording given
+    /// subscriber keys on their contacts (created when missing), all in one transaction.
+    /// Idempotency keys behave as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
     /// on the send's code into recipients with their own text and counts the others suppressed.
     /// NotFound (nothing written) for an unknown account, or a `subscribe` keyword not on the code.
     async fn create_contact_send(

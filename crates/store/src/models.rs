@@ -280,6 +280,28 @@ pub struct Subscription {
     /// A double opt-in request waiting for its `Y`/`YES` (status InProgress): since when, and
     /// the status it goes back to when it lapses (`None`: the subscription is removed).
     pub pending: Option<PendingOptIn>,
+    /// The last opt-out of this subscription came from the number's own STOP-family text
+    /// (false: from the admin API or the console, or it never opted out). Only a text sets it;
+    /// an operator's opt-out clears it (API.md §6: START on a shared code re-subscribes only
+    /// what the number opted out of by text).
+    pub opt_out_by_text: bool,
+}
+
+/// A number that opted out of a code by a STOP-family text (API.md §6), whatever keywords the
+/// code has or gets later: imports and `Subscribe` leave it out; a START-family text ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeOptOut {
+    pub mobile_number: String,
+    pub opted_out_at: Millis,
+}
+
+/// A change to a number's opt-out of a whole code, decided by keyword handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptOutWrite {
+    /// The number opted out of the code by text at `at` (an earlier opt-out keeps its date).
+    Set { mobile_number: String, at: Millis },
+    /// The number opted back in (START-family text).
+    Clear { mobile_number: String },
 }
 
 /// A double opt-in request waiting for confirmation (API.md §6).
@@ -467,6 +489,8 @@ pub struct MoBatch {
     pub code: String,
     pub texts: Vec<InboundText>,
     pub subscriptions: Vec<SubscriptionWrite>,
+    /// Opt-outs of the whole code set or ended by the texts.
+    pub opt_outs: Vec<OptOutWrite>,
     /// The send carrying the replies (kind `Mo`): recorded, with the replies as its recipients,
     /// ready to hand over (or Finished when there are none). The texts are linked to its token.
     pub reply_send: Option<ReplySend>,

@@ -54,7 +54,8 @@ fn read_export(path: &Path) -> Export {
 
 /// Puts at least one row in every table: accounts, a revoked and a live client with a token,
 /// codes, keywords, subscriptions, messages, lists and contacts, a finished send with its
-/// recipients and outbox, a canceled scheduled send, inbound texts.
+/// recipients and outbox, a canceled scheduled send, inbound texts (a STOP's opt-out of the code,
+/// a queueMO's batch texts).
 async fn populate(app: &TestApp) -> Fixture {
     let fx = fixture(app, "Acme").await;
     let other = fixture(app, "Globex").await;
@@ -113,8 +114,20 @@ async fn populate(app: &TestApp) -> Fixture {
         })
         .await
         .expect("inbound");
+    // A STOP from a number on no list: its opt-out of the code.
+    app.engine
+        .inbound(store::InboundText {
+            carrier: "simulator".into(),
+            from: "15555550109".into(),
+            to: fx.code.clone(),
+            text: "STOP".into(),
+            received_at: NOW_MS,
+        })
+        .await
+        .expect("inbound");
     // API.md §6: a messageContact send (its numbers), a queueMO (linked inbound texts and the
-    // send of its replies) and a refreshList (a list job).
+    // send of its replies; two numbers, so their text and their replies' are stored once as
+    // batch texts) and a refreshList (a list job).
     assert_accepted(
         &app.sms(
             Method::POST,
@@ -129,7 +142,8 @@ async fn populate(app: &TestApp) -> Fixture {
             Method::POST,
             "/sms/v1/queueMO",
             &fx.token,
-            &json!({"mobileNumbers": ["15555550101"], "shortCode": fx.code, "messageText": "HELP"}),
+            &json!({"mobileNumbers": ["15555550101", "15555550104"], "shortCode": fx.code,
+                    "messageText": "HELP"}),
         )
         .await;
     assert_eq!(mo.status, 202, "{}", mo.body);
