@@ -71,6 +71,21 @@ impl From<store::StoreError> for ApiError {
     }
 }
 
+/// An operation's refusal as the contract answers it (API.md §1, §7); internal causes are
+/// logged, never answered.
+impl From<service::ServiceError> for ApiError {
+    fn from(e: service::ServiceError) -> ApiError {
+        match e {
+            service::ServiceError::Invalid(messages) => ApiError::Validation(messages),
+            service::ServiceError::NotFound(message) => ApiError::NotFound(message),
+            service::ServiceError::Conflict(message) => ApiError::Conflict(message),
+            service::ServiceError::Unavailable(cause) | service::ServiceError::Internal(cause) => {
+                ApiError::Internal(cause)
+            }
+        }
+    }
+}
+
 /// A JSON response with the contract's content type.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());

@@ -1,18 +1,15 @@
 //! The HTTP surface: `/v2/token`, `/sms/v1` and `/admin/v1` (API.md §1–§7), with the extractors,
 //! routing and the one error type that make every response the contract's JSON.
-//! Handlers parse, call one store operation and shape the response; business rules live in
-//! `domain` (and later the engine); state lives in the `store`.
+//! Handlers parse, call one operation of `service` and shape the response; they hold no
+//! business rule and never call one another.
 
 pub mod admin;
 pub mod arrival;
 pub mod auth;
 pub mod carrier_status;
 pub mod clock;
-pub mod console;
 pub mod contacts;
 pub mod error;
-pub mod folders;
-pub mod import;
 pub mod message_contact;
 pub mod message_list;
 pub mod mo;
@@ -86,9 +83,24 @@ impl std::fmt::Debug for ApiConfig {
     }
 }
 
+/// How timestamps read in bodies (API.md §1): US Central, or UTC with `api.timestamps = "utc"`.
+#[derive(Debug, Clone, Copy)]
+pub struct Dates {
+    pub utc: bool,
+}
+
+impl Dates {
+    pub fn format(self, ms: i64) -> String {
+        domain::format_timestamp(ms, self.utc)
+    }
+}
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
+    /// The operations.
+    pub service: service::Service,
+    /// For credentials (`/v2/token`, bearer tokens) and readiness only.
     pub store: Arc<dyn Store>,
     pub config: Arc<ApiConfig>,
     pub clock: Arc<dyn Clock>,
@@ -99,24 +111,21 @@ pub struct AppState {
     admin_throttle: Arc<AdminThrottle>,
     /// Slow (Argon2) secret checks running at once (API.md §2).
     slow_checks: Arc<tokio::sync::Semaphore>,
-    /// Woken when a send is accepted, so the engine need not wait for its next poll.
-    pub waker: Arc<tokio::sync::Notify>,
-    /// The engine, for inbound texts (`queueMO`); absent where no engine runs (CLI).
-    pub engine: Option<engine::Engine>,
     /// Carriers that take status callbacks, by name (`POST /carriers/{name}/status`).
     pub callbacks: Arc<std::collections::HashMap<String, Arc<dyn carrier::StatusCallbacks>>>,
-    /// The web console's sessions and settings.
-    pub console: Arc<console::Console>,
-    /// Each account's import and report folders (API.md §6).
-    pub folders: Arc<folders::AccountFolders>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: ApiConfig, clock: Arc<dyn Clock>) -> AppState {
+    pub fn new(
+        service: service::Service,
+        store: Arc<dyn Store>,
+        config: ApiConfig,
+        clock: Arc<dyn Clock>,
+    ) -> AppState {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit));
         let token_failures = Arc::new(FailureLimiter::new(config.token_failure_rate));
-        let folders = Arc::new(folders::AccountFolders::new(&config.data_dir));
         AppState {
+            service,
             store,
             config: Arc::new(config),
             clock,
@@ -124,19 +133,8 @@ impl AppState {
             token_failures,
             admin_throttle: Arc::default(),
             slow_checks: Arc::new(tokio::sync::Semaphore::new(auth::SLOW_CHECKS)),
-            waker: Arc::new(tokio::sync::Notify::new()),
-            engine: None,
             callbacks: Arc::default(),
-            console: Arc::new(console::Console::new(60)),
-            folders,
         }
-    }
-
-    /// Shares the engine (and its waker).
-    pub fn with_engine(mut self, engine: engine::Engine) -> AppState {
-        self.waker = engine.waker();
-        self.engine = Some(engine);
-        self
     }
 
     /// Sets the carriers that take status callbacks.
@@ -148,16 +146,9 @@ impl AppState {
         self
     }
 
-    /// Console sessions last this long (`console.session_minutes`).
-    pub fn with_console_session_minutes(mut self, minutes: u32) -> AppState {
-        self.console = Arc::new(console::Console::new(minutes));
-        self
-    }
-
-    /// Shares the engine's waker.
-    pub fn with_waker(mut self, waker: Arc<tokio::sync::Notify>) -> AppState {
-        self.waker = waker;
-        self
+    /// Wrong admin tokens per peer address (API.md §8), shared with the console's sign-in.
+    pub fn admin_throttle(&self) -> Arc<AdminThrottle> {
+        self.admin_throttle.clone()
     }
 
     pub fn now(&self) -> i64 {
@@ -166,7 +157,13 @@ impl AppState {
 
     /// A timestamp in the format of API.md §1.
     pub fn timestamp(&self, ms: i64) -> String {
-        domain::format_timestamp(ms, self.config.timestamps_utc)
+        self.dates().format(ms)
+    }
+
+    pub fn dates(&self) -> Dates {
+        Dates {
+            utc: self.config.timestamps_utc,
+        }
     }
 }
 
@@ -249,26 +246,10 @@ impl Ctx {
     }
 }
 
-/// The account's keyword `word` on the code with code string `code`, matched as the store
-/// matches them (the code string ignoring ASCII case, the word ignoring case beyond ASCII).
-pub(crate) async fn keyword_on_code(
-    state: &AppState,
-    account_id: &str,
-    code: &str,
-    word: &str,
-) -> Result<Option<store::Keyword>, store::StoreError> {
-    let word = word.trim().to_lowercase();
-    Ok(state
-        .store
-        .list_keywords(account_id)
-        .await?
-        .into_iter()
-        .find(|k| k.code.eq_ignore_ascii_case(code) && k.keyword.to_lowercase() == word))
-}
-
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The whole HTTP application; `pages` (the console) is served beside the API, under the same
+/// request metrics.
+pub fn router(state: AppState, pages: Router) -> Router {
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route(openapi::PATH, get(openapi_json))
@@ -276,10 +257,10 @@ pub fn router(state: AppState) -> Router {
             "/carriers/{name}/status",
             axum::routing::post(carrier_status::receive),
         )
-        .nest(console::BASE, console::router())
         .fallback(dispatch)
+        .with_state(state);
+    api.merge(pages)
         .layer(axum::middleware::from_fn(telemetry::track))
-        .with_state(state)
 }
 
 async fn healthz() -> Response {
@@ -444,7 +425,7 @@ async fn handle(
             let caller = auth::bearer(state, &ctx.headers, scope).await?;
             state.limiter.check(&caller.client_id)?;
             // The account is looked up: its folders exist on this node (API.md §6).
-            state.folders.ensure_or_log(&caller.account_id);
+            state.service.folders().ensure_or_log(&caller.account_id);
             match id {
                 RouteId::MessageListSend => message_list::send(state, &caller, ctx).await,
                 RouteId::MessageListDeliveries => {

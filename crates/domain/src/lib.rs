@@ -20,8 +20,8 @@ pub use send_contact::{
     ValidQueueMo, ValidSendContact,
 };
 pub use send_list::{
-    is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListRequest, TargetChoice,
-    ValidSendList,
+    is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListOptions, SendListRequest,
+    TargetChoice, ValidSendList,
 };
 pub use text::{analyze, split_parts, substitute, substitute_within, Encoding, TextInfo};
 pub use time::{format_timestamp, BlackoutWindow, ClockTime, ContentUrl, SendTime, UtcOffset};

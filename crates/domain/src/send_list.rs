@@ -181,6 +181,41 @@ pub struct SendListRequest {
     generic_errors: Vec<String>,
 }
 
+/// A list send put together by a program (the console's test send) rather than read from a
+/// body: what each field means is as in [`SendListRequest::from_fields`], nothing is unreadable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendListOptions {
+    /// Override the message's target lists with these.
+    pub target_list_ids: Option<Vec<String>>,
+    /// Exclude nobody (`IgnoreExclusionLists`).
+    pub ignore_exclusions: bool,
+    /// Send this text instead of the stored one.
+    pub message_text: Option<String>,
+    pub send_time: Option<String>,
+    pub blackout: Option<BlackoutInput>,
+    pub allow_duplication: bool,
+}
+
+impl From<SendListOptions> for SendListRequest {
+    fn from(o: SendListOptions) -> SendListRequest {
+        SendListRequest {
+            override_targets: o.target_list_ids.as_ref().map(|_| true),
+            target_list_ids: o.target_list_ids,
+            exclusion_list_ids: None,
+            override_exclusions: None,
+            ignore_exclusions: o.ignore_exclusions.then_some(true),
+            override_text: o.message_text.as_ref().map(|_| true),
+            message_text: o.message_text,
+            message_text_field: "MessageText".to_owned(),
+            blackout: o.blackout,
+            send_time: o.send_time,
+            allow_duplication: o.allow_duplication.then_some(true),
+            content_url: None,
+            generic_errors: Vec::new(),
+        }
+    }
+}
+
 impl SendListRequest {
     pub fn from_fields(fields: &Fields) -> SendListRequest {
         let mut r = FieldReader::new(fields);

@@ -405,8 +405,10 @@ impl AdminClient {
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
         };
+        let clock: Arc<dyn api::Clock> = Arc::new(SystemClock);
+        let service = startup::operations(config, store.clone(), clock.clone(), None);
         Ok(AdminClient {
-            state: AppState::new(store, api_config, Arc::new(SystemClock)),
+            state: AppState::new(service, store, api_config, clock),
         })
     }
 
@@ -427,7 +429,9 @@ impl AdminClient {
             )
             .header("content-type", content_type)
             .body(body)?;
-        let resp = api::router(self.state.clone()).oneshot(req).await?;
+        let resp = api::router(self.state.clone(), axum::Router::new())
+            .oneshot(req)
+            .await?;
         let status = resp.status();
         let bytes = resp.into_body().collect().await?.to_bytes();
         let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

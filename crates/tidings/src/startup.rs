@@ -90,6 +90,21 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The operations over `store` with the configured settings; `engine` runs inbound texts and
+/// the work they record (absent for the CLI).
+pub fn operations(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    engine: Option<engine::Engine>,
+) -> service::Service {
+    let settings = service::Settings {
+        carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
+        timestamps_utc: config.timestamps_utc,
+    };
+    service::Service::new(store, clock, settings, &config.data_dir, engine)
+}
+
 /// Whether the engine runs its own workers, or is driven by the caller (tests, benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineMode {
@@ -209,6 +224,8 @@ pub struct Application {
         metrics_exporter_prometheus::PrometheusHandle,
     )>,
     state: AppState,
+    /// The web console's sessions (its live streams end at shutdown).
+    console: Arc<console::Console>,
     engine: engine::Engine,
     mode: EngineMode,
     /// The API connections' rules (API.md §1).
@@ -275,16 +292,17 @@ impl Application {
             data_dir: config.data_dir.clone(),
             carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
         };
-        let state = AppState::new(store, api_config, clock)
-            .with_engine(engine.clone())
-            .with_callbacks(carriers.callbacks)
-            .with_console_session_minutes(config.console_session_minutes);
-        api::folders::prepare(&state).await?;
+        let service = operations(config, store.clone(), clock.clone(), Some(engine.clone()));
+        service.prepare_folders().await?;
+        let state =
+            AppState::new(service, store, api_config, clock).with_callbacks(carriers.callbacks);
+        let console = Arc::new(console::Console::new(config.console_session_minutes));
         Ok(Application {
             listener,
             addr,
             metrics,
             state,
+            console,
             engine,
             mode,
             limits: crate::server::Limits::new(config.max_connections),
@@ -376,7 +394,8 @@ impl Application {
         // At the signal, the HTTP server and the engine stop together (API.md §8 SIGTERM: both
         // give what is in flight a few seconds, so the process exits well within 10 s). Live
         // console streams end too, or they would hold their connections open.
-        let console = self.state.console.clone();
+        let console = self.console.clone();
+        let pages = console::router(console::AppState::new(&self.state, self.console.clone()));
         let shutdown = async move {
             shutdown.await;
             console.close_streams();
@@ -384,7 +403,7 @@ impl Application {
         };
         crate::server::serve(
             self.listener,
-            api::router(self.state),
+            api::router(self.state, pages),
             self.limits,
             shutdown,
         )

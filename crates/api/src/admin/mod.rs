@@ -1,18 +1,20 @@
-//! The admin API (`/admin/v1`, API.md §7): what the MobileConnect UI does — accounts, API
-//! clients, codes, keywords, messages, lists and contacts, and the sends of an account.
+//! The admin API (`/admin/v1`, API.md §7): each handler reads its request, runs one operation
+//! of `service` and shapes the answer. The shaping functions (one per response type) are public:
+//! the CLI prints the same JSON.
 
-mod accounts;
-mod catalog;
-mod lists;
-mod sends;
+pub mod accounts;
+pub mod catalog;
+pub mod lists;
+pub mod sends;
 
-pub use lists::MAX_JSON_CONTACTS;
+pub use service::admin::MAX_JSON_CONTACTS;
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use domain::{EncodedId, FieldReader};
+use domain::FieldReader;
 use serde_json::{json, Value};
-use store::{Account, StoreError};
+use service::Field;
+use store::Account;
 
 use crate::routing::RouteId;
 use crate::{json_response, ApiError, AppState, Ctx};
@@ -65,70 +67,34 @@ pub(crate) fn created(body: Value) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
-pub(crate) fn deleted() -> Result<Response, ApiError> {
-    ok(json!({ "deleted": true }))
+/// The answer to a delete.
+pub fn deleted() -> Value {
+    json!({ "deleted": true })
 }
 
-/// Maps a store error for an object named `what` (`Message abc`).
-pub(crate) fn store_err(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("{what} not found.")),
-        StoreError::Conflict(_) => ApiError::Conflict(format!("{what} already exists.")),
-        other => other.into(),
-    }
-}
-
-/// The account named by the first path parameter; looked up, its folders exist on this node
-/// (API.md §6).
+/// The account named by the first path parameter (API.md §7: 404 when unknown).
 pub(crate) async fn account(state: &AppState, ctx: &Ctx) -> Result<Account, ApiError> {
-    let raw = ctx.param(0);
-    if EncodedId::parse(raw).is_none() {
-        return Err(ApiError::NotFound(format!("Account {raw} not found.")));
-    }
-    let account = state
-        .store
-        .get_account(raw)
-        .await
-        .map_err(store_err(&format!("Account {raw}")))?;
-    state.folders.ensure_or_log(&account.id);
-    Ok(account)
+    Ok(state.service.account(ctx.param(0)).await?)
 }
 
-/// An optional explicit ID field, checked against API.md §3.
-pub(crate) fn explicit_id(r: &mut FieldReader<'_>, kind: &str) -> Option<String> {
-    let raw = r.string("id")?;
-    if EncodedId::parse(raw).is_none() {
-        r.push_error(format!("{kind} id {raw} isn't valid."));
-        return None;
-    }
-    Some(raw.to_string())
-}
-
-/// A required non-blank string field.
-pub(crate) fn required<'a>(r: &mut FieldReader<'a>, name: &str) -> Option<&'a str> {
+/// A text field as read: given, absent, null, or unreadable (its message is the reader's).
+pub(crate) fn text_field(r: &mut FieldReader<'_>, name: &str) -> Field<String> {
     let before = r.errors().len();
     match r.string(name) {
-        Some(v) if !v.trim().is_empty() => Some(v),
-        // A wrong type was already reported by the reader.
-        None if r.errors().len() > before => None,
-        _ => {
-            r.push_error(format!("{name} is required."));
-            None
-        }
+        Some(v) => Field::Given(v.to_string()),
+        None if r.errors().len() > before => Field::Unreadable,
+        None if r.spelling(name).is_some() => Field::Null,
+        None => Field::Absent,
     }
 }
 
-/// Finishes a reader: its messages as a 400, or nothing.
-pub(crate) fn check(r: FieldReader<'_>) -> Result<(), ApiError> {
-    let errors = r.finish();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
+/// An optional text field (wrong types read as absent, with the reader's message).
+pub(crate) fn text(r: &mut FieldReader<'_>, name: &str) -> Option<String> {
+    r.string(name).map(str::to_string)
 }
 
-/// Timestamps in admin bodies use the format of API.md §1.
-pub(crate) fn ts(state: &AppState, ms: i64) -> Value {
-    Value::String(state.timestamp(ms))
+/// An optional array of strings.
+pub(crate) fn strings(r: &mut FieldReader<'_>, name: &str) -> Option<Vec<String>> {
+    r.string_array(name)
+        .map(|v| v.into_iter().map(str::to_string).collect())
 }

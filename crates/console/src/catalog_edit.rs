@@ -3,20 +3,17 @@
 //! code and word, are shown but not editable (subscriptions and messages name them).
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use serde_json::json;
+use service::admin::{CodeChanges, KeywordChanges};
 use store::{Account, Code, Keyword};
 
 use super::catalog::{account_page, code_choices, Refused};
 use super::layout::{account_base, checkbox, csrf_field, errors, id_with_copy, select, textarea};
 use super::layout::{Field, Section};
 use super::session::SessionView;
-use super::{
-    admin_call, internal, load_account, not_found_page, see_other, seg, CsrfForm, SignedIn,
-};
-use crate::routing::RouteId;
+use super::{failure_page, load_account, see_other, seg, CsrfForm, Refusal, SignedIn};
 use crate::AppState;
 
 /// The form's value: what was posted when refused, else the stored one.
@@ -86,10 +83,9 @@ pub(crate) async fn code(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.store.get_code(&account.id, &id).await {
+    match state.service.code(&account, &id).await {
         Ok(code) => code_page(&state, &s, &account, &code, None),
-        Err(store::StoreError::NotFound) => not_found_page(&s, &format!("Code {id}")),
-        Err(e) => internal(&s, e),
+        Err(e) => failure_page(&s, e),
     }
 }
 
@@ -103,29 +99,36 @@ pub(crate) async fn update_code(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let body = json!({
-        "countryCode": f.form.text("countryCode"),
-        "type": f.form.text("type"),
-        "carrier": f.form.text("carrier"),
-        "optOutText": f.form.text("optOutText"),
-        "helpText": f.form.text("helpText"),
-    });
-    let reply = admin_call(
-        &state,
-        RouteId::AdminCode,
-        Method::PATCH,
-        &[&account.id, &id],
-        Some(body),
-    )
-    .await;
-    if reply.is_success() {
-        state
-            .console
-            .sessions
-            .notify(&f.session.key, format!("Code {} saved.", reply.str("code")));
-        return see_other(&format!("{}/codes", account_base(&account.id)));
-    }
-    match state.store.get_code(&account.id, &id).await {
+    let text = |name: &str| Some(f.form.text(name).to_string());
+    let changes = CodeChanges {
+        code: None,
+        country_code: text("countryCode"),
+        kind: text("type"),
+        carrier: text("carrier"),
+        opt_out_text: text("optOutText"),
+        help_text: text("helpText"),
+        problems: Vec::new(),
+    };
+    let saved = match state.service.code(&account, &id).await {
+        Ok(current) => {
+            state
+                .service
+                .update_code(&account, &id, &current, changes)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let refusal = match saved {
+        Ok(code) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("Code {} saved.", code.code));
+            return see_other(&format!("{}/codes", account_base(&account.id)));
+        }
+        Err(e) => Refusal::of(e),
+    };
+    match state.service.code(&account, &id).await {
         Ok(code) => code_page(
             &state,
             &f.session,
@@ -133,12 +136,11 @@ pub(crate) async fn update_code(
             &code,
             Some(Refused {
                 form: &f.form,
-                errors: reply.errors(),
-                status: reply.status,
+                errors: refusal.errors,
+                status: refusal.status,
             }),
         ),
-        Err(store::StoreError::NotFound) => not_found_page(&f.session, &format!("Code {id}")),
-        Err(e) => internal(&f.session, e),
+        Err(e) => failure_page(&f.session, e),
     }
 }
 
@@ -198,10 +200,9 @@ pub(crate) async fn keyword(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.store.get_keyword(&account.id, &id).await {
+    match state.service.keyword(&account, &id).await {
         Ok(k) => keyword_page(&s, &account, &k, None),
-        Err(store::StoreError::NotFound) => not_found_page(&s, &format!("Keyword {id}")),
-        Err(e) => internal(&s, e),
+        Err(e) => failure_page(&s, e),
     }
 }
 
@@ -215,38 +216,44 @@ pub(crate) async fn update_keyword(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let body = json!({
-        "response": f.form.text("response"),
-        "doubleOptIn": f.form.checked("doubleOptIn"),
-        "confirmText": f.form.text("confirmText"),
-    });
-    let reply = admin_call(
-        &state,
-        RouteId::AdminKeyword,
-        Method::PATCH,
-        &[&account.id, &id],
-        Some(body),
-    )
-    .await;
-    if reply.is_success() {
-        state.console.sessions.notify(
-            &f.session.key,
-            format!("Keyword {} saved.", reply.str("keyword")),
-        );
-        return see_other(&format!("{}/keywords", account_base(&account.id)));
-    }
-    match state.store.get_keyword(&account.id, &id).await {
+    let changes = KeywordChanges {
+        code: None,
+        keyword: None,
+        response: Some(f.form.text("response").to_string()),
+        double_opt_in: Some(f.form.checked("doubleOptIn")),
+        confirm_text: Some(f.form.text("confirmText").to_string()),
+        problems: Vec::new(),
+    };
+    let saved = match state.service.keyword(&account, &id).await {
+        Ok(current) => {
+            state
+                .service
+                .update_keyword(&account, &id, &current, changes)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let refusal = match saved {
+        Ok(k) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("Keyword {} saved.", k.keyword));
+            return see_other(&format!("{}/keywords", account_base(&account.id)));
+        }
+        Err(e) => Refusal::of(e),
+    };
+    match state.service.keyword(&account, &id).await {
         Ok(k) => keyword_page(
             &f.session,
             &account,
             &k,
             Some(Refused {
                 form: &f.form,
-                errors: reply.errors(),
-                status: reply.status,
+                errors: refusal.errors,
+                status: refusal.status,
             }),
         ),
-        Err(store::StoreError::NotFound) => not_found_page(&f.session, &format!("Keyword {id}")),
-        Err(e) => internal(&f.session, e),
+        Err(e) => failure_page(&f.session, e),
     }
 }

@@ -1,25 +1,25 @@
 //! Signing in and out, the accounts, and an account's overview.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::json;
-use store::{Account, SendQuery};
+use service::admin::NewAccountRequest;
+use service::Field as Given;
+use store::Account;
 
 use super::layout::{self, account_base, csrf_field, errors, id_with_copy, Chrome, Field, Section};
 use super::session::{csrf_matches, Lookup};
 use super::{
-    admin_call, cookie, html_response, internal, load_account, see_other, set_cookie, CsrfForm,
-    FormData, SignedIn, BASE, SESSION_COOKIE, SIGN_IN_COOKIE,
+    cookie, html_response, internal, load_account, see_other, set_cookie, CsrfForm, FormData,
+    Refusal, SignedIn, BASE, SESSION_COOKIE, SIGN_IN_COOKIE,
 };
-use crate::auth::{admin_token_matches, random_alnum};
-use crate::error::TOO_MANY_FAILED_ATTEMPTS;
-use crate::peer::client_ip;
-use crate::ratelimit::Attempt;
-use crate::routing::RouteId;
 use crate::AppState;
+use api::auth::{admin_token_matches, random_alnum};
+use api::error::TOO_MANY_FAILED_ATTEMPTS;
+use api::peer::client_ip;
+use api::ratelimit::Attempt;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct SignInQuery {
@@ -88,7 +88,7 @@ pub(crate) async fn sign_in(
     State(state): State<AppState>,
     extensions: Extensions,
     headers: HeaderMap,
-    body: crate::arrival::WholeBody<{ super::FORM_LIMIT }>,
+    body: api::arrival::WholeBody<{ super::FORM_LIMIT }>,
 ) -> Response {
     let form = FormData::parse(&body);
     let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");
@@ -96,9 +96,9 @@ pub(crate) async fn sign_in(
         return super::csrf_refused(None);
     }
     let peer = client_ip(&extensions, &headers, &state.config.trusted_proxies);
-    let attempt = state
-        .admin_throttle
-        .attempt(peer, || admin_token_matches(&state, form.text("token")));
+    let attempt = state.admin_throttle.attempt(peer, || {
+        admin_token_matches(&state.config, form.text("token"))
+    });
     match attempt {
         Attempt::Correct => {}
         Attempt::Wrong => {
@@ -200,7 +200,7 @@ fn accounts_page(
 
 /// `GET /console/accounts`.
 pub(crate) async fn index(State(state): State<AppState>, SignedIn(s): SignedIn) -> Response {
-    match state.store.list_accounts().await {
+    match state.service.accounts().await {
         Ok(accounts) => accounts_page(
             &state,
             &s.csrf,
@@ -214,36 +214,32 @@ pub(crate) async fn index(State(state): State<AppState>, SignedIn(s): SignedIn) 
     }
 }
 
-/// `POST /console/accounts`: `POST /admin/v1/accounts`.
+/// `POST /console/accounts`: the admin API's account creation (API.md §7).
 pub(crate) async fn create(State(state): State<AppState>, f: CsrfForm) -> Response {
-    let mut body = json!({"name": f.form.text("name")});
-    if let Some(id) = f.form.filled("id") {
-        body["id"] = json!(id);
-    }
-    let reply = admin_call(
-        &state,
-        RouteId::AdminAccounts,
-        Method::POST,
-        &[],
-        Some(body),
-    )
-    .await;
-    if reply.is_success() {
-        state.console.sessions.notify(
-            &f.session.key,
-            format!("Account {} created.", reply.str("name")),
-        );
-        return see_other(&account_base(reply.str("id")));
-    }
-    match state.store.list_accounts().await {
+    let request = NewAccountRequest {
+        id: Given::from_option(f.form.filled("id").map(str::to_string)),
+        name: Given::Given(f.form.text("name").to_string()),
+        problems: Vec::new(),
+    };
+    let refusal = match state.service.create_account(request).await {
+        Ok(account) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("Account {} created.", account.name));
+            return see_other(&account_base(&account.id));
+        }
+        Err(e) => Refusal::of(e),
+    };
+    match state.service.accounts().await {
         Ok(accounts) => accounts_page(
             &state,
             &f.session.csrf,
             None,
             &accounts,
             &f.form,
-            &reply.errors(),
-            reply.status,
+            &refusal.errors,
+            refusal.status,
         ),
         Err(e) => internal(&f.session, e),
     }
@@ -265,23 +261,18 @@ pub(crate) async fn overview(
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let store = &state.store;
+    let service = &state.service;
     let loaded = async {
-        Ok::<_, store::StoreError>((
-            store.list_codes(&account.id).await?.len(),
-            store.list_keywords(&account.id).await?.len(),
-            store.list_messages(&account.id).await?.len(),
-            store.list_lists(&account.id).await?.len(),
-            store
-                .list_sends(
-                    &account.id,
-                    SendQuery {
-                        state: None,
-                        after: None,
-                        limit: 5,
-                    },
-                )
-                .await?,
+        Ok::<_, service::ServiceError>((
+            service.codes(&account).await?.len(),
+            service.keywords(&account).await?.len(),
+            service.messages(&account).await?.len(),
+            service.lists(&account).await?.len(),
+            service
+                .sends_page(&account, None, None, 5)
+                .await?
+                .map(|page| page.sends)
+                .unwrap_or_default(),
         ))
     }
     .await;

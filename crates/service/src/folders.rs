@@ -9,8 +9,6 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::AppState;
-
 /// The folders of every account under one data directory, remembering which accounts' folders
 /// this process has already made sure of (at most one entry per account that exists).
 #[derive(Debug)]
@@ -86,7 +84,7 @@ impl AccountFolders {
 }
 
 /// A directory and its missing parents, mode 0700 where the platform has modes.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -99,9 +97,11 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// At start (`serve`, every node): the folders of every account, and one warning when files
 /// lie directly in `imports/`, where nothing reads them any more.
-pub async fn prepare(state: &AppState) -> Result<(), FolderError> {
-    let folders = &state.folders;
-    for account in state.store.list_accounts().await? {
+pub async fn prepare(
+    store: &dyn store::Store,
+    folders: &AccountFolders,
+) -> Result<(), FolderError> {
+    for account in store.list_accounts().await? {
         folders.ensure(&account.id)?;
     }
     let loose = loose_import_files(&folders.imports_root());

@@ -1,8 +1,9 @@
 //! The web console at `/console` (docs/console.md): server-rendered pages (maud templates compiled
 //! into the binary), a session cookie after signing in with the admin token, a CSRF token on every
-//! form, and Server-Sent Events for live send progress. It is a UI over the admin operations
-//! (API.md §7): every change goes through the same admin handlers as `/admin/v1`, so validation and
-//! error messages are the API's own; pages read the store directly.
+//! form, and Server-Sent Events for live send progress. It is a UI over the operations of
+//! `service` (API.md §7), so validation and error messages are the API's own.
+//! It must not reach an operation through the API's handlers or JSON; from `api` it takes only
+//! the HTTP edge (body deadlines, peer addresses, the admin token and its throttle).
 
 mod accounts;
 mod assets;
@@ -15,21 +16,19 @@ pub mod session;
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use api::ratelimit::AdminThrottle;
+use api::{ApiConfig, Clock};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use http_body_util::BodyExt;
 use maud::{html, Markup};
-use serde_json::Value;
-use store::{Account, StoreError};
+use service::{Service, ServiceError};
+use store::Account;
 use tokio::sync::watch;
 
-use crate::routing::RouteId;
-use crate::{ApiError, AppState, Ctx};
 use layout::Chrome;
 use session::{csrf_matches, Lookup, SessionView, Sessions};
 
@@ -40,7 +39,7 @@ pub const SIGN_IN_COOKIE: &str = "tidings_console_signin";
 /// Where the console lives.
 pub const BASE: &str = "/console";
 /// Largest urlencoded form accepted.
-const FORM_LIMIT: usize = crate::MAX_JSON_BODY;
+const FORM_LIMIT: usize = api::MAX_JSON_BODY;
 
 /// The console's shared state: sessions and settings.
 pub struct Console {
@@ -85,8 +84,45 @@ impl Console {
     }
 }
 
-/// The console's routes, to be nested at [`BASE`].
-pub fn router() -> Router<AppState> {
+/// What every console page needs: the operations, the sessions, and the API's settings and
+/// admin-token throttle (one limit of wrong tokens for the admin API and the sign-in page).
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub console: Arc<Console>,
+    pub config: Arc<ApiConfig>,
+    pub clock: Arc<dyn Clock>,
+    pub admin_throttle: Arc<AdminThrottle>,
+}
+
+impl AppState {
+    /// The console over the API's state (its settings, clock and admin throttle).
+    pub fn new(api: &api::AppState, console: Arc<Console>) -> AppState {
+        AppState {
+            service: api.service.clone(),
+            console,
+            config: api.config.clone(),
+            clock: api.clock.clone(),
+            admin_throttle: api.admin_throttle(),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// A timestamp in the format of API.md §1.
+    pub fn timestamp(&self, ms: i64) -> String {
+        domain::format_timestamp(ms, self.config.timestamps_utc)
+    }
+}
+
+/// The console's routes under [`BASE`], for `api::router` to serve beside the API.
+pub fn router(state: AppState) -> Router {
+    Router::new().nest(BASE, pages()).with_state(state)
+}
+
+fn pages() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
         .route(
@@ -149,7 +185,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/accounts/{acct}/lists/{id}/upload",
             post(lists::upload).layer(DefaultBodyLimit::max(
-                usize::try_from(crate::MAX_CSV_BODY).unwrap_or(usize::MAX) + 64 * 1024,
+                usize::try_from(api::MAX_CSV_BODY).unwrap_or(usize::MAX) + 64 * 1024,
             )),
         )
         .route("/accounts/{acct}/lists/{id}/delete", post(lists::delete))
@@ -357,12 +393,12 @@ impl FromRequest<AppState> for CsrfForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
-        let deadline = crate::arrival::HeadReceived::body_deadline(&parts.extensions);
-        let bytes = match crate::arrival::read_body(body, FORM_LIMIT, deadline).await {
+        let deadline = api::arrival::HeadReceived::body_deadline(&parts.extensions);
+        let bytes = match api::arrival::read_body(body, FORM_LIMIT, deadline).await {
             Ok(b) => b,
             // A form body must be complete 30 s after its head (API.md §1).
-            Err(crate::arrival::BodyError::TooSlow) => {
-                return Err(crate::arrival::closing(error_page(
+            Err(api::arrival::BodyError::TooSlow) => {
+                return Err(api::arrival::closing(error_page(
                     Some(&session),
                     StatusCode::REQUEST_TIMEOUT,
                     "Form too slow",
@@ -424,28 +460,21 @@ pub(crate) async fn load_account(
     session: &SessionView,
     raw: &str,
 ) -> Result<Account, Response> {
-    if domain::EncodedId::parse(raw).is_none() {
-        return Err(account_not_found(session, raw));
-    }
-    match state.store.get_account(raw).await {
-        Ok(a) => Ok(a),
-        Err(StoreError::NotFound) => Err(account_not_found(session, raw)),
-        Err(e) => Err(internal(session, e)),
-    }
+    state
+        .service
+        .account(raw)
+        .await
+        .map_err(|e| failure_page(session, e))
 }
 
-fn account_not_found(session: &SessionView, raw: &str) -> Response {
-    not_found_page(session, &format!("Account {raw}"))
-}
-
-/// The 404 page of an object the console was asked for: "`what` not found."
-pub(crate) fn not_found_page(session: &SessionView, what: &str) -> Response {
-    error_page(
-        Some(session),
-        StatusCode::NOT_FOUND,
-        "Not found",
-        &format!("{what} not found."),
-    )
+/// The page of a failed lookup: its 404 page ("… not found."), or the unexpected-failure page.
+pub(crate) fn failure_page(session: &SessionView, e: ServiceError) -> Response {
+    match e {
+        ServiceError::NotFound(message) => {
+            error_page(Some(session), StatusCode::NOT_FOUND, "Not found", &message)
+        }
+        other => internal(session, other),
+    }
 }
 
 /// An unexpected failure: logged with a reference id, shown with the API's message.
@@ -462,121 +491,65 @@ pub(crate) fn internal(session: &SessionView, cause: impl std::fmt::Display) -> 
     )
 }
 
-/// What an admin operation answered.
+/// A refused operation as a form shows it: the status of the page and the API's messages.
 #[derive(Debug)]
-pub(crate) struct AdminReply {
+pub(crate) struct Refusal {
     pub status: StatusCode,
-    pub body: Value,
+    pub errors: Vec<String>,
 }
 
-impl AdminReply {
-    pub fn is_success(&self) -> bool {
-        self.status.is_success()
+impl Refusal {
+    /// The API's status and messages for the error (API.md §1); an unexpected failure is logged
+    /// with a reference id, which the message gives.
+    pub fn of(e: ServiceError) -> Refusal {
+        let (status, errors) = match e {
+            ServiceError::Invalid(messages) => (StatusCode::BAD_REQUEST, messages),
+            ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, vec![m]),
+            ServiceError::Conflict(m) => (StatusCode::CONFLICT, vec![m]),
+            ServiceError::Unavailable(cause) | ServiceError::Internal(cause) => {
+                let reference = domain::mint_id();
+                tracing::error!(reference = %reference, cause = %cause, "console: unexpected failure");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    vec![format!(
+                        "An unexpected error occurred, please contact Customer Support with reference id {reference}."
+                    )],
+                )
+            }
+        };
+        Refusal { status, errors }
     }
 
-    /// The `errors` of the body (the API's messages), or a generic one.
-    pub fn errors(&self) -> Vec<String> {
-        match self.body.get("errors").and_then(Value::as_array) {
-            Some(items) => items
-                .iter()
-                .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
-                .collect(),
-            None => vec![format!("The operation failed ({}).", self.status)],
+    /// A refusal of the admin API's streamed import (its §1 limits included).
+    pub fn of_api(e: api::ApiError) -> Refusal {
+        use api::ApiError as E;
+        let one = |status: StatusCode, m: &str| Refusal {
+            status,
+            errors: vec![m.to_string()],
+        };
+        match e {
+            E::Validation(messages) => Refusal::of(ServiceError::Invalid(messages)),
+            E::NotFound(m) => Refusal::of(ServiceError::NotFound(m)),
+            E::Conflict(m) => Refusal::of(ServiceError::Conflict(m)),
+            E::TooLarge => one(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            ),
+            E::RequestTimeout => one(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request took too long to arrive.",
+            ),
+            other => Refusal::of(ServiceError::Internal(format!("{other:?}"))),
         }
     }
 
-    pub fn str(&self, field: &str) -> &str {
-        self.body.get(field).and_then(Value::as_str).unwrap_or("")
+    /// The messages as one notice.
+    pub fn notice(&self) -> String {
+        self.errors.join(" ")
     }
 }
 
-/// Reads a handler's JSON answer.
-async fn reply_of(result: Result<Response, ApiError>) -> AdminReply {
-    let resp = result.unwrap_or_else(IntoResponse::into_response);
-    let status = resp.status();
-    let body = match resp.into_body().collect().await {
-        Ok(collected) => serde_json::from_slice(&collected.to_bytes()).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    };
-    AdminReply { status, body }
-}
-
-fn internal_ctx(
-    method: Method,
-    params: &[&str],
-    query: &[(&str, &str)],
-    content_type: &'static str,
-    body: Body,
-) -> Ctx {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ctx {
-        method,
-        params: params.iter().map(|p| p.to_string()).collect(),
-        query: query
-            .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-            .collect(),
-        headers,
-        body: Arc::new(std::sync::Mutex::new(body)),
-        path_key: String::new(),
-        // Bodies made in the process; a streamed upload holds its client to the pause limit.
-        body_deadline: tokio::time::Instant::now() + crate::arrival::BODY_TIME,
-    }
-}
-
-/// Runs one admin operation (API.md §7) with a JSON body, exactly as `/admin/v1` would.
-pub(crate) async fn admin_call(
-    state: &AppState,
-    route: RouteId,
-    method: Method,
-    params: &[&str],
-    body: Option<Value>,
-) -> AdminReply {
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let ctx = internal_ctx(method, params, &[], "application/json", Body::from(bytes));
-    reply_of(crate::admin::handle(state, route, ctx).await).await
-}
-
-/// Runs one admin operation with a streamed body of the given type and query parameters.
-pub(crate) async fn admin_stream(
-    state: &AppState,
-    route: RouteId,
-    params: &[&str],
-    query: &[(&str, &str)],
-    content_type: &'static str,
-    body: Body,
-) -> AdminReply {
-    let ctx = internal_ctx(Method::POST, params, query, content_type, body);
-    reply_of(crate::admin::handle(state, route, ctx).await).await
-}
-
-/// `POST /sms/v1/messageList/{id}/send` (API.md §4) on behalf of the console, with a JSON body:
-/// the same validation and recording as any API client's send.
-pub(crate) async fn send_as_console(
-    state: &AppState,
-    account_id: &str,
-    message_id: &str,
-    body: Value,
-) -> AdminReply {
-    let caller = crate::auth::Caller {
-        client_id: CONSOLE_CLIENT.to_string(),
-        account_id: account_id.to_string(),
-        scopes: vec!["sms_send".to_string()],
-    };
-    let ctx = internal_ctx(
-        Method::POST,
-        &[message_id],
-        &[],
-        "application/json",
-        Body::from(body.to_string()),
-    );
-    reply_of(crate::message_list::send(state, &caller, ctx).await).await
-}
-
-/// The client recorded on sends started from the console (minted client IDs are 24 characters,
-/// so it names no API client).
-pub const CONSOLE_CLIENT: &str = "console";
+pub use service::CONSOLE_CLIENT;
 
 /// Bytes escaped in a path segment: all but unreserved characters.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC

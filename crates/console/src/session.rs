@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use subtle::ConstantTimeEq;
 
-use crate::auth::{hash_token, random_alnum};
-use crate::import::ImportReport;
+use api::auth::{hash_token, random_alnum};
+use service::import::ImportReport;
 
 /// Import reports kept per session (the newest ones).
 const KEPT_IMPORTS: usize = 5;

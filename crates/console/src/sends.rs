@@ -5,13 +5,14 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use domain::{BlackoutInput, SendListOptions, SendListRequest};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::{Account, ContactList, Send, SendQuery, SendState, StoredWindow};
+use store::{Account, ContactList, Send, SendKind, SendState, StoredWindow};
 
 use super::catalog::{list_choices, message_page, MessageRefusal, Refused};
 use super::layout::{
@@ -20,10 +21,9 @@ use super::layout::{
 };
 use super::session::SessionView;
 use super::{
-    admin_call, html_response, internal, load_account, see_other, seg, send_as_console, when,
-    CsrfForm, FormData, SignedIn, BASE,
+    failure_page, html_response, internal, load_account, see_other, seg, when, CsrfForm, FormData,
+    Refusal, SignedIn, BASE,
 };
-use crate::routing::RouteId;
 use crate::AppState;
 
 /// How often a live page's stream looks at the send.
@@ -91,19 +91,14 @@ pub(crate) async fn index(
         Err(r) => return r,
     };
     let filter = q.state.as_deref().and_then(SendState::parse);
+    let after = q.after.clone().filter(|a| !a.is_empty());
     let sends = match state
-        .store
-        .list_sends(
-            &account.id,
-            SendQuery {
-                state: filter,
-                after: q.after.clone().filter(|a| !a.is_empty()),
-                limit: SENDS_PAGE,
-            },
-        )
+        .service
+        .sends_page(&account, filter, after, SENDS_PAGE)
         .await
     {
-        Ok(v) => v,
+        Ok(Some(page)) => page.sends,
+        Ok(None) => return internal(&s, "the page cursor names no send of the account"),
         Err(e) => return internal(&s, e),
     };
     let base = account_base(&account.id);
@@ -150,11 +145,11 @@ async fn load_send(
     account: &Account,
     token: &str,
 ) -> Result<Send, Response> {
-    match state.store.get_send(&account.id, token).await {
-        Ok(x) => Ok(x),
-        Err(store::StoreError::NotFound) => Err(super::not_found_page(s, &format!("Send {token}"))),
-        Err(e) => Err(internal(s, e)),
-    }
+    state
+        .service
+        .send(account, token)
+        .await
+        .map_err(|e| failure_page(s, e))
 }
 
 fn offset_text(minutes: i32) -> String {
@@ -176,13 +171,10 @@ fn window_text(w: &StoredWindow) -> String {
 /// What a live page shows of a send: state, counts, when it may go next.
 async fn progress(
     state: &AppState,
-    account_id: &str,
+    account: &Account,
     token: &str,
-) -> Result<Value, store::StoreError> {
-    let send = state.store.get_send(account_id, token).await?;
-    let now = state.now();
-    let counts = state.store.send_counts(&send.token, now).await?;
-    let next_at = state.store.send_next_at(&send.token).await?;
+) -> Result<Value, service::ServiceError> {
+    let (send, counts, next_at) = state.service.send_progress(account, token).await?;
     let scheduled = next_at.map(|t| when(state, t));
     let deferred_note = match (&scheduled, counts.deferred) {
         (Some(at), n) if n > 0 => {
@@ -224,15 +216,11 @@ pub(crate) async fn show(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let p = match progress(&state, &account.id, &send.token).await {
+    let p = match progress(&state, &account, &send.token).await {
         Ok(p) => p,
         Err(e) => return internal(&s, e),
     };
-    let lists = state
-        .store
-        .list_lists(&account.id)
-        .await
-        .unwrap_or_default();
+    let lists = state.service.lists(&account).await.unwrap_or_default();
     let list_names = |ids: &[String]| -> String {
         if ids.is_empty() {
             return "—".into();
@@ -329,15 +317,25 @@ pub(crate) async fn tracking(
         Err(r) => return r,
     };
     let page = q.page.unwrap_or(1).max(1);
-    let doc = match crate::message_list::status_body(&state, &send, page, TRACKING_PAGE).await {
-        Ok(d) => d,
+    let page_of = service::Page {
+        number: page,
+        size: TRACKING_PAGE,
+    };
+    let report = match state.service.send_report(send.clone(), page_of).await {
+        Ok(report) => report,
         Err(e) => return internal(&s, format!("{e:?}")),
     };
-    let entries = doc["tracking"].as_array().cloned().unwrap_or_default();
+    let entries = &report.tracking;
     let total = send.count.max(0) as u64;
     let pages = total.div_ceil(u64::from(TRACKING_PAGE)).max(1);
     let base = send_base(&account.id, &send.token);
-    let field = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    // What the deliveries endpoint reports of an entry (API.md §5).
+    let status = |e: &store::TrackingRow| -> String {
+        match (send.kind, &e.text) {
+            (SendKind::Mo, Some(text)) => text.clone(),
+            _ => service::describe(e).0.to_string(),
+        }
+    };
     let body = html! {
         section.card data-events={ (base) "/events" } {
             p { "State: " (state_badge(send.state)) " · " a href=(base) { "Back to the send" } }
@@ -352,18 +350,18 @@ pub(crate) async fn tracking(
                             th { "Mobile number" } th { "Code" } th { "Status" } th { "Description" } th { "Updated" }
                         } }
                         tbody {
-                            @for e in &entries {
+                            @for e in entries {
                                 tr {
-                                    td data-label="Mobile number" { code { (field(e, "mobileNumber")) } }
-                                    td data-label="Code" { (field(e, "standardStatusCode")) }
-                                    td data-label="Status" { (field(e, "message")) }
+                                    td data-label="Mobile number" { code { (e.mobile_number) } }
+                                    td data-label="Code" { (e.status_code) }
+                                    td data-label="Status" { (status(e)) }
                                     td data-label="Description" {
-                                        (field(e, "description"))
-                                        @if let Some(note) = e.get("note").and_then(Value::as_str) {
+                                        (service::describe(e).1)
+                                        @if let Some(note) = &e.note {
                                             br; span.muted { (note) }
                                         }
                                     }
-                                    td data-label="Updated" { span.when { (field(e, "date")) } }
+                                    td data-label="Updated" { span.when { (state.timestamp(e.updated_at)) } }
                                 }
                             }
                         }
@@ -389,7 +387,7 @@ pub(crate) async fn tracking(
 struct Watch {
     state: AppState,
     key: String,
-    account_id: String,
+    account: Account,
     token: String,
     last: Option<String>,
     first: bool,
@@ -417,7 +415,7 @@ pub(crate) async fn events(
         closing: state.console.closing(),
         state,
         key: s.key,
-        account_id: account.id,
+        account,
         token: send.token,
         last: None,
         first: true,
@@ -448,7 +446,7 @@ pub(crate) async fn events(
                 let event = Event::default().event("expired").data("expired");
                 return Some((Ok::<Event, Infallible>(event), w));
             }
-            match progress(&w.state, &w.account_id, &w.token).await {
+            match progress(&w.state, &w.account, &w.token).await {
                 Ok(p) => {
                     let text = p.to_string();
                     if w.last.as_deref() != Some(text.as_str()) {
@@ -482,25 +480,9 @@ pub(crate) async fn cancel(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let reply = admin_call(
-        &state,
-        RouteId::AdminSendCancel,
-        Method::POST,
-        &[&send.token],
-        None,
-    )
-    .await;
-    let notice = if reply.is_success() {
-        format!(
-            "Send canceled: {} recipients will not be texted.",
-            reply
-                .body
-                .get("canceledRecipients")
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-        )
-    } else {
-        reply.errors().join(" ")
+    let notice = match state.service.cancel_send(&send.token).await {
+        Ok(n) => format!("Send canceled: {n} recipients will not be texted."),
+        Err(e) => Refusal::of(e).notice(),
     };
     state.console.sessions.notify(&f.session.key, notice);
     see_other(&send_base(&account.id, &send.token))
@@ -561,43 +543,24 @@ pub(crate) fn test_send_form(
     }
 }
 
-/// The JSON body of `POST /sms/v1/messageList/{id}/send` for a test-send form.
-fn send_body(f: &FormData) -> Value {
-    let mut body = json!({});
+/// The send request of a test-send form, as `POST /sms/v1/messageList/{id}/send` would read it.
+fn send_request(f: &FormData) -> SendListRequest {
     let targets = f.all("targetListIds");
-    if !targets.is_empty() {
-        body["OverrideTemplateTargetLists"] = json!(true);
-        body["TargetListIds"] = json!(targets);
-    }
-    if f.get("exclusions") == Some("ignore") {
-        body["IgnoreExclusionLists"] = json!(true);
-    }
-    if let Some(text) = f.filled("messageText") {
-        body["OverrideMessageText"] = json!(true);
-        body["MessageText"] = json!(text);
-    }
-    if let Some(t) = f.filled("sendTime") {
-        body["sendTime"] = json!(t.trim());
-    }
-    let window: Vec<(&str, &str)> = [
-        ("UtcOffset", "utcOffset"),
-        ("WindowStart", "windowStart"),
-        ("WindowEnd", "windowEnd"),
-    ]
-    .into_iter()
-    .filter_map(|(api, field)| f.filled(field).map(|v| (api, v.trim())))
-    .collect();
-    if !window.is_empty() {
-        body["blackoutWindow"] = window
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-    }
-    if f.checked("allowDuplication") {
-        body["allowDuplication"] = json!(true);
-    }
-    body
+    let part = |name: &str| f.filled(name).map(|v| v.trim().to_string());
+    let blackout = BlackoutInput {
+        utc_offset: part("utcOffset"),
+        window_start: part("windowStart"),
+        window_end: part("windowEnd"),
+    };
+    let given = blackout != BlackoutInput::default();
+    SendListRequest::from(SendListOptions {
+        target_list_ids: (!targets.is_empty()).then_some(targets),
+        ignore_exclusions: f.get("exclusions") == Some("ignore"),
+        message_text: f.filled("messageText").map(str::to_string),
+        send_time: part("sendTime"),
+        blackout: given.then_some(blackout),
+        allow_duplication: f.checked("allowDuplication"),
+    })
 }
 
 /// `POST /console/accounts/{acct}/messages/{id}/send`: a send of the message through the API's
@@ -611,14 +574,25 @@ pub(crate) async fn test_send(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let reply = send_as_console(&state, &account.id, &id, send_body(&f.form)).await;
-    if reply.status == StatusCode::ACCEPTED {
-        state
-            .console
-            .sessions
-            .notify(&f.session.key, "Send accepted.");
-        return see_other(&send_base(&account.id, reply.str("tokenId")));
-    }
+    let caller = service::Caller {
+        client_id: super::CONSOLE_CLIENT.to_string(),
+        account_id: account.id.clone(),
+        scopes: vec!["sms_send".to_string()],
+    };
+    let accepted = state
+        .service
+        .accept_list_send(&caller, &id, &send_request(&f.form), None)
+        .await;
+    let refusal = match accepted {
+        Ok(token) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, "Send accepted.");
+            return see_other(&send_base(&account.id, &token));
+        }
+        Err(e) => Refusal::of(e),
+    };
     message_page(
         &state,
         &f.session,
@@ -626,8 +600,8 @@ pub(crate) async fn test_send(
         &id,
         MessageRefusal::Send(Refused {
             form: &f.form,
-            errors: reply.errors(),
-            status: reply.status,
+            errors: refusal.errors,
+            status: refusal.status,
         }),
     )
     .await
@@ -645,13 +619,10 @@ pub(crate) async fn outbox(
     Query(q): Query<OutboxQuery>,
 ) -> Response {
     let after = q.after.unwrap_or(0).max(0);
-    let items = match state.store.outbox_page(after, OUTBOX_PAGE).await {
-        Ok(i) => i,
+    let (items, next) = match state.service.outbox_page(after, OUTBOX_PAGE).await {
+        Ok(page) => (page.items, page.next),
         Err(e) => return internal(&s, e),
     };
-    let next = (items.len() == OUTBOX_PAGE as usize)
-        .then(|| items.last().map(|e| e.seq))
-        .flatten();
     let body = html! {
         section.card {
             p.hint { "Every text the simulator carrier accepted, oldest first. Numbers ending in \

@@ -1,15 +1,15 @@
 //! Contact lists: create, see their size, import contacts from a CSV file with a per-row error
-//! report (the admin API's streamed importer, `crate::import`), delete.
+//! report (the admin API's streamed importer, `service::import`), delete.
 
-use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
+use service::admin::ListRequest;
+use service::Field as Given;
 use store::{Account, ContactList, Keyword};
 
 use super::catalog::Refused;
@@ -19,12 +19,11 @@ use super::layout::{
 };
 use super::session::{csrf_matches, SessionView, StoredImport};
 use super::{
-    admin_call, admin_stream, html_response, internal, load_account, see_other, seg, CsrfForm,
-    FormData, SignedIn,
+    failure_page, html_response, internal, load_account, see_other, seg, CsrfForm, FormData,
+    Refusal, SignedIn,
 };
-use crate::import::ImportReport;
-use crate::routing::RouteId;
 use crate::AppState;
+use service::import::ImportReport;
 
 fn lists_page(
     s: &SessionView,
@@ -85,7 +84,7 @@ async fn show_lists(
     account: &Account,
     refused: Option<Refused<'_>>,
 ) -> Response {
-    match state.store.list_lists(&account.id).await {
+    match state.service.lists(account).await {
         Ok(lists) => lists_page(s, account, &lists, refused),
         Err(e) => internal(s, e),
     }
@@ -113,37 +112,33 @@ pub(crate) async fn create(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let mut body = json!({"name": f.form.text("name")});
-    if let Some(id) = f.form.filled("id") {
-        body["id"] = json!(id);
-    }
-    let reply = admin_call(
-        &state,
-        RouteId::AdminLists,
-        Method::POST,
-        &[&account.id],
-        Some(body),
-    )
-    .await;
-    if reply.is_success() {
-        state.console.sessions.notify(
-            &f.session.key,
-            format!("List {} created.", reply.str("name")),
-        );
-        return see_other(&format!(
-            "{}/lists/{}",
-            account_base(&account.id),
-            seg(reply.str("id"))
-        ));
-    }
+    let request = ListRequest {
+        id: Given::from_option(f.form.filled("id").map(str::to_string)),
+        name: Given::Given(f.form.text("name").to_string()),
+        problems: Vec::new(),
+    };
+    let refusal = match state.service.create_list(&account, request).await {
+        Ok(list) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("List {} created.", list.name));
+            return see_other(&format!(
+                "{}/lists/{}",
+                account_base(&account.id),
+                seg(&list.id)
+            ));
+        }
+        Err(e) => Refusal::of(e),
+    };
     show_lists(
         &state,
         &f.session,
         &account,
         Some(Refused {
             form: &f.form,
-            errors: reply.errors(),
-            status: reply.status,
+            errors: refusal.errors,
+            status: refusal.status,
         }),
     )
     .await
@@ -208,14 +203,11 @@ async fn list_page(
     chosen_subscribe: &str,
     status: StatusCode,
 ) -> Response {
-    let list = match state.store.get_list(&account.id, list_id).await {
+    let list = match state.service.list(account, list_id).await {
         Ok(l) => l,
-        Err(store::StoreError::NotFound) => {
-            return super::not_found_page(s, &format!("List {list_id}"))
-        }
-        Err(e) => return internal(s, e),
+        Err(e) => return failure_page(s, e),
     };
-    let keywords = match state.store.list_keywords(&account.id).await {
+    let keywords = match state.service.keywords(account).await {
         Ok(k) => k,
         Err(e) => return internal(s, e),
     };
@@ -289,8 +281,8 @@ pub(crate) async fn show(
 }
 
 /// `POST /console/accounts/{acct}/lists/{id}/upload` (multipart: `csrf`, `subscribe`, then
-/// `file`): the file streams into `POST /admin/v1/accounts/{acct}/lists/{id}/contacts` as
-/// `text/csv` while it arrives, so memory stays bounded whatever its size.
+/// `file`): the file streams into the admin API's CSV import (API.md §7, its limits included)
+/// while it arrives, so memory stays bounded whatever its size.
 pub(crate) async fn upload(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
@@ -323,19 +315,19 @@ pub(crate) async fn upload(
     let mut csrf = None;
     let mut subscribe = String::new();
     let mut field = loop {
-        let Some(next) = crate::arrival::next_within_pause(multipart.next_field()).await else {
-            return crate::arrival::closing(too_slow().await);
+        let Some(next) = api::arrival::next_within_pause(multipart.next_field()).await else {
+            return api::arrival::closing(too_slow().await);
         };
         match next {
             Ok(Some(field)) => match field.name() {
                 Some("file") => break field,
-                Some("csrf") => match crate::arrival::next_within_pause(field.text()).await {
+                Some("csrf") => match api::arrival::next_within_pause(field.text()).await {
                     Some(text) => csrf = text.ok(),
-                    None => return crate::arrival::closing(too_slow().await),
+                    None => return api::arrival::closing(too_slow().await),
                 },
-                Some("subscribe") => match crate::arrival::next_within_pause(field.text()).await {
+                Some("subscribe") => match api::arrival::next_within_pause(field.text()).await {
                     Some(text) => subscribe = text.unwrap_or_default(),
-                    None => return crate::arrival::closing(too_slow().await),
+                    None => return api::arrival::closing(too_slow().await),
                 },
                 _ => {}
             },
@@ -365,11 +357,39 @@ pub(crate) async fn upload(
         .split_once(' ')
         .map(|(c, k)| (c.to_string(), k.to_string()))
         .unwrap_or_default();
-    let mut query: Vec<(&str, &str)> = Vec::new();
-    if !code.is_empty() {
-        query.push(("subscribeCode", &code));
-        query.push(("subscribeKeyword", &keyword));
-    }
+    let list = match state.service.list(&account, &id).await {
+        Ok(l) => l,
+        Err(e) => {
+            let refusal = Refusal::of(e);
+            return list_page(
+                &state,
+                &s,
+                &account,
+                &id,
+                None,
+                &refusal.errors,
+                &subscribe,
+                refusal.status,
+            )
+            .await;
+        }
+    };
+    let target = if code.is_empty() {
+        Ok(None)
+    } else {
+        match state
+            .service
+            .subscribe_target(&account.id, &code, &keyword)
+            .await
+        {
+            Ok(Ok(to)) => Ok(Some(to)),
+            Ok(Err(message)) => Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                errors: vec![message],
+            }),
+            Err(e) => Err(Refusal::of(e)),
+        }
+    };
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let chunks = futures::stream::unfold(rx, |mut rx| async move {
@@ -397,35 +417,35 @@ pub(crate) async fn upload(
             }
         }
     };
-    let list_params = [account.id.as_str(), id.as_str()];
-    let import = admin_stream(
-        &state,
-        RouteId::AdminListContacts,
-        &list_params,
-        &query,
-        "text/csv",
-        Body::from_stream(chunks),
-    );
-    let (reply, ()) = tokio::join!(import, pump);
-    if reply.status == StatusCode::REQUEST_TIMEOUT {
-        return crate::arrival::closing(too_slow().await);
-    }
-    if !reply.is_success() {
-        return list_page(
-            &state,
-            &s,
-            &account,
-            &id,
-            None,
-            &reply.errors(),
-            &subscribe,
-            reply.status,
-        )
-        .await;
-    }
-    let report: ImportReport = match serde_json::from_value(reply.body.clone()) {
+    let import = async {
+        match target {
+            Ok(to) => {
+                api::admin::lists::import_csv_stream(&state.service, &account, &list, to, chunks)
+                    .await
+                    .map_err(Refusal::of_api)
+            }
+            Err(refusal) => Err(refusal),
+        }
+    };
+    let (outcome, ()) = tokio::join!(import, pump);
+    let report: ImportReport = match outcome {
         Ok(r) => r,
-        Err(e) => return internal(&s, e),
+        Err(refusal) if refusal.status == StatusCode::REQUEST_TIMEOUT => {
+            return api::arrival::closing(too_slow().await)
+        }
+        Err(refusal) => {
+            return list_page(
+                &state,
+                &s,
+                &account,
+                &id,
+                None,
+                &refusal.errors,
+                &subscribe,
+                refusal.status,
+            )
+            .await
+        }
     };
     let summary = format!(
         "Imported {file_name}: {} added, {} updated, {} rejected.",
@@ -453,13 +473,12 @@ pub(crate) async fn delete(
         Ok(a) => a,
         Err(r) => return r,
     };
+    let outcome = state.service.delete_list(&account, &id).await;
     super::catalog::delete_and_return(
         &state,
         &f.session,
-        RouteId::AdminList,
-        &[&account.id, &id],
+        outcome,
         "List deleted.".into(),
         format!("{}/lists", account_base(&account.id)),
     )
-    .await
 }

@@ -3,11 +3,12 @@
 //! delete, and copy their IDs. Every change is the admin API's operation (API.md §7).
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use serde_json::{json, Value};
-use store::{Account, Code, ContactList, Keyword, Message, MessageStatus, SendQuery};
+use service::admin::{CodeRequest, MessageChanges, MessageRequest, OperatorKeywordRequest};
+use service::{Field as Given, ServiceError, ServiceResult};
+use store::{Account, Code, ContactList, Keyword, Message, MessageStatus};
 
 use super::layout::{
     self, account_base, button_form, checkbox, csrf_field, errors, id_with_copy, preview, select,
@@ -15,9 +16,8 @@ use super::layout::{
 };
 use super::session::SessionView;
 use super::{
-    admin_call, html_response, internal, load_account, see_other, seg, CsrfForm, FormData, SignedIn,
+    html_response, internal, load_account, see_other, seg, CsrfForm, FormData, Refusal, SignedIn,
 };
-use crate::routing::RouteId;
 use crate::AppState;
 
 /// A page of an account section.
@@ -149,21 +149,18 @@ pub(crate) async fn codes(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.store.list_codes(&account.id).await {
+    match state.service.codes(&account).await {
         Ok(codes) => codes_page(&state, &s, &account, &codes, None),
         Err(e) => internal(&s, e),
     }
 }
 
-fn optional_fields(form: &FormData, body: &mut Value, names: &[&str]) {
-    for name in names {
-        if let Some(v) = form.filled(name) {
-            body[*name] = json!(v);
-        }
-    }
+/// A form field when filled in.
+fn filled(form: &FormData, name: &str) -> Option<String> {
+    form.filled(name).map(str::to_string)
 }
 
-/// `POST /console/accounts/{acct}/codes`: `POST /admin/v1/accounts/{acct}/codes`.
+/// `POST /console/accounts/{acct}/codes`: the admin API's code creation (API.md §7).
 pub(crate) async fn create_code(
     State(state): State<AppState>,
     Path(acct): Path<String>,
@@ -173,28 +170,26 @@ pub(crate) async fn create_code(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let mut body = json!({"code": f.form.text("code")});
-    optional_fields(
-        &f.form,
-        &mut body,
-        &["countryCode", "type", "carrier", "optOutText", "helpText"],
-    );
-    let reply = admin_call(
-        &state,
-        RouteId::AdminCodes,
-        Method::POST,
-        &[&account.id],
-        Some(body),
-    )
-    .await;
-    if reply.is_success() {
-        state.console.sessions.notify(
-            &f.session.key,
-            format!("Code {} created.", reply.str("code")),
-        );
-        return see_other(&format!("{}/codes", account_base(&account.id)));
-    }
-    match state.store.list_codes(&account.id).await {
+    let request = CodeRequest {
+        code: Given::Given(f.form.text("code").to_string()),
+        country_code: filled(&f.form, "countryCode"),
+        kind: filled(&f.form, "type"),
+        carrier: filled(&f.form, "carrier"),
+        opt_out_text: filled(&f.form, "optOutText"),
+        help_text: filled(&f.form, "helpText"),
+        problems: Vec::new(),
+    };
+    let refusal = match state.service.create_code(&account, request).await {
+        Ok(code) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("Code {} created.", code.code));
+            return see_other(&format!("{}/codes", account_base(&account.id)));
+        }
+        Err(e) => Refusal::of(e),
+    };
+    match state.service.codes(&account).await {
         Ok(codes) => codes_page(
             &state,
             &f.session,
@@ -202,28 +197,25 @@ pub(crate) async fn create_code(
             &codes,
             Some(Refused {
                 form: &f.form,
-                errors: reply.errors(),
-                status: reply.status,
+                errors: refusal.errors,
+                status: refusal.status,
             }),
         ),
         Err(e) => internal(&f.session, e),
     }
 }
 
-/// Runs a delete and comes back to `back` with a notice of the outcome.
-pub(crate) async fn delete_and_return(
+/// Comes back to `back` with a notice of a delete's outcome.
+pub(crate) fn delete_and_return(
     state: &AppState,
     session: &SessionView,
-    route: RouteId,
-    params: &[&str],
+    outcome: ServiceResult<()>,
     done: String,
     back: String,
 ) -> Response {
-    let reply = admin_call(state, route, Method::DELETE, params, None).await;
-    let notice = if reply.is_success() {
-        done
-    } else {
-        reply.errors().join(" ")
+    let notice = match outcome {
+        Ok(()) => done,
+        Err(e) => Refusal::of(e).notice(),
     };
     state.console.sessions.notify(&session.key, notice);
     see_other(&back)
@@ -239,15 +231,14 @@ pub(crate) async fn delete_code(
         Ok(a) => a,
         Err(r) => return r,
     };
+    let outcome = state.service.delete_code(&account, &id).await;
     delete_and_return(
         &state,
         &f.session,
-        RouteId::AdminCode,
-        &[&account.id, &id],
+        outcome,
         "Code deleted.".into(),
         format!("{}/codes", account_base(&account.id)),
     )
-    .await
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -339,9 +330,9 @@ async fn show_keywords(
     refused: Option<Refused<'_>>,
 ) -> Response {
     let loaded = async {
-        Ok::<_, store::StoreError>((
-            state.store.list_keywords(&account.id).await?,
-            state.store.list_codes(&account.id).await?,
+        Ok::<_, ServiceError>((
+            state.service.keywords(account).await?,
+            state.service.codes(account).await?,
         ))
     }
     .await;
@@ -373,35 +364,32 @@ pub(crate) async fn create_keyword(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let mut body = json!({
-        "code": f.form.text("code"),
-        "keyword": f.form.text("keyword"),
-        "doubleOptIn": f.form.checked("doubleOptIn"),
-    });
-    optional_fields(&f.form, &mut body, &["response", "confirmText"]);
-    let reply = admin_call(
-        &state,
-        RouteId::AdminKeywords,
-        Method::POST,
-        &[&account.id],
-        Some(body),
-    )
-    .await;
-    if reply.is_success() {
-        state.console.sessions.notify(
-            &f.session.key,
-            format!("Keyword {} created.", reply.str("keyword")),
-        );
-        return see_other(&format!("{}/keywords", account_base(&account.id)));
-    }
+    let request = OperatorKeywordRequest {
+        code: Given::Given(f.form.text("code").to_string()),
+        keyword: Given::Given(f.form.text("keyword").to_string()),
+        response: filled(&f.form, "response"),
+        double_opt_in: Some(f.form.checked("doubleOptIn")),
+        confirm_text: filled(&f.form, "confirmText"),
+        problems: Vec::new(),
+    };
+    let refusal = match state.service.create_keyword(&account, request).await {
+        Ok(k) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("Keyword {} created.", k.keyword));
+            return see_other(&format!("{}/keywords", account_base(&account.id)));
+        }
+        Err(e) => Refusal::of(e),
+    };
     show_keywords(
         &state,
         &f.session,
         &account,
         Some(Refused {
             form: &f.form,
-            errors: reply.errors(),
-            status: reply.status,
+            errors: refusal.errors,
+            status: refusal.status,
         }),
     )
     .await
@@ -417,15 +405,14 @@ pub(crate) async fn delete_keyword(
         Ok(a) => a,
         Err(r) => return r,
     };
+    let outcome = state.service.delete_keyword(&account, &id).await;
     delete_and_return(
         &state,
         &f.session,
-        RouteId::AdminKeyword,
-        &[&account.id, &id],
+        outcome,
         "Keyword deleted.".into(),
         format!("{}/keywords", account_base(&account.id)),
     )
-    .await
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -544,27 +531,33 @@ fn message_fields(
     }
 }
 
-fn message_body(f: &FormData, create: bool) -> Value {
-    let mut body = json!({
-        "name": f.text("name"),
-        "code": f.text("code"),
-        "text": f.text("text"),
-        "status": f.get("status").unwrap_or("Active"),
-        "targetListIds": f.all("targetListIds"),
-        "exclusionListIds": f.all("exclusionListIds"),
-    });
-    match f.filled("contentUrl") {
-        Some(url) => body["contentUrl"] = json!(url),
-        // On edit an empty field clears the URL.
-        None if !create => body["contentUrl"] = json!(""),
-        None => {}
+/// A new message as the form gives it.
+fn message_request(f: &FormData) -> MessageRequest {
+    MessageRequest {
+        id: Given::from_option(filled(f, "id")),
+        name: Some(f.text("name").to_string()),
+        code: Given::Given(f.text("code").to_string()),
+        text: Some(f.text("text").to_string()),
+        status: Some(f.get("status").unwrap_or("Active").to_string()),
+        target_list_ids: Some(f.all("targetListIds")),
+        exclusion_list_ids: Some(f.all("exclusionListIds")),
+        content_url: Given::from_option(filled(f, "contentUrl")),
+        problems: Vec::new(),
     }
-    if create {
-        if let Some(id) = f.filled("id") {
-            body["id"] = json!(id);
-        }
+}
+
+/// Changes to a message as the edit form gives them: an empty URL clears it.
+fn message_changes(f: &FormData) -> MessageChanges {
+    MessageChanges {
+        name: Some(f.text("name").to_string()),
+        code: Some(f.text("code").to_string()),
+        text: Some(f.text("text").to_string()),
+        status: Some(f.get("status").unwrap_or("Active").to_string()),
+        target_list_ids: Some(f.all("targetListIds")),
+        exclusion_list_ids: Some(f.all("exclusionListIds")),
+        content_url: Given::Given(f.filled("contentUrl").unwrap_or("").to_string()),
+        problems: Vec::new(),
     }
-    body
 }
 
 fn lists_by_id(lists: &[ContactList], ids: &[String]) -> Markup {
@@ -588,10 +581,10 @@ struct Catalog {
     lists: Vec<ContactList>,
 }
 
-async fn catalog(state: &AppState, account: &Account) -> Result<Catalog, store::StoreError> {
+async fn catalog(state: &AppState, account: &Account) -> ServiceResult<Catalog> {
     Ok(Catalog {
-        codes: state.store.list_codes(&account.id).await?,
-        lists: state.store.list_lists(&account.id).await?,
+        codes: state.service.codes(account).await?,
+        lists: state.service.lists(account).await?,
     })
 }
 
@@ -665,8 +658,8 @@ async fn show_messages(
     refused: Option<Refused<'_>>,
 ) -> Response {
     let loaded = async {
-        Ok::<_, store::StoreError>((
-            state.store.list_messages(&account.id).await?,
+        Ok::<_, ServiceError>((
+            state.service.messages(account).await?,
             catalog(state, account).await?,
         ))
     }
@@ -699,33 +692,32 @@ pub(crate) async fn create_message(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let reply = admin_call(
-        &state,
-        RouteId::AdminMessages,
-        Method::POST,
-        &[&account.id],
-        Some(message_body(&f.form, true)),
-    )
-    .await;
-    if reply.is_success() {
-        state.console.sessions.notify(
-            &f.session.key,
-            format!("Message {} created.", reply.str("name")),
-        );
-        return see_other(&format!(
-            "{}/messages/{}",
-            account_base(&account.id),
-            seg(reply.str("id"))
-        ));
-    }
+    let refusal = match state
+        .service
+        .create_message(&account, message_request(&f.form))
+        .await
+    {
+        Ok(m) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, format!("Message {} created.", m.name));
+            return see_other(&format!(
+                "{}/messages/{}",
+                account_base(&account.id),
+                seg(&m.id)
+            ));
+        }
+        Err(e) => Refusal::of(e),
+    };
     show_messages(
         &state,
         &f.session,
         &account,
         Some(Refused {
             form: &f.form,
-            errors: reply.errors(),
-            status: reply.status,
+            errors: refusal.errors,
+            status: refusal.status,
         }),
     )
     .await
@@ -746,27 +738,19 @@ pub(crate) async fn message_page(
     message_id: &str,
     refusal: MessageRefusal<'_>,
 ) -> Response {
-    let m = match state.store.get_message(&account.id, message_id).await {
+    let m = match state.service.message(account, message_id).await {
         Ok(m) => m,
-        Err(store::StoreError::NotFound) => {
-            return super::not_found_page(s, &format!("Message {message_id}"))
-        }
-        Err(e) => return internal(s, e),
+        Err(e) => return super::failure_page(s, e),
     };
     let loaded = async {
         let cat = catalog(state, account).await?;
         let sends = state
-            .store
-            .list_sends(
-                &account.id,
-                SendQuery {
-                    state: None,
-                    after: None,
-                    limit: 200,
-                },
-            )
-            .await?;
-        Ok::<_, store::StoreError>((cat, sends))
+            .service
+            .sends_page(account, None, None, 200)
+            .await?
+            .map(|page| page.sends)
+            .unwrap_or_default();
+        Ok::<_, ServiceError>((cat, sends))
     }
     .await;
     let (cat, sends) = match loaded {
@@ -876,25 +860,29 @@ pub(crate) async fn update_message(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let reply = admin_call(
-        &state,
-        RouteId::AdminMessage,
-        Method::PATCH,
-        &[&account.id, &id],
-        Some(message_body(&f.form, false)),
-    )
-    .await;
-    if reply.is_success() {
-        state
-            .console
-            .sessions
-            .notify(&f.session.key, "Message saved.");
-        return see_other(&format!(
-            "{}/messages/{}",
-            account_base(&account.id),
-            seg(reply.str("id"))
-        ));
-    }
+    let saved = match state.service.message(&account, &id).await {
+        Ok(_) => {
+            state
+                .service
+                .update_message(&account, &id, message_changes(&f.form))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let refusal = match saved {
+        Ok(m) => {
+            state
+                .console
+                .sessions
+                .notify(&f.session.key, "Message saved.");
+            return see_other(&format!(
+                "{}/messages/{}",
+                account_base(&account.id),
+                seg(&m.id)
+            ));
+        }
+        Err(e) => Refusal::of(e),
+    };
     message_page(
         &state,
         &f.session,
@@ -902,8 +890,8 @@ pub(crate) async fn update_message(
         &id,
         MessageRefusal::Edit(Refused {
             form: &f.form,
-            errors: reply.errors(),
-            status: reply.status,
+            errors: refusal.errors,
+            status: refusal.status,
         }),
     )
     .await
@@ -920,18 +908,17 @@ pub(crate) async fn set_status(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let reply = admin_call(
-        &state,
-        RouteId::AdminMessage,
-        Method::PATCH,
-        &[&account.id, &id],
-        Some(json!({"status": f.form.text("status")})),
-    )
-    .await;
-    let notice = if reply.is_success() {
-        format!("Message is now {}.", reply.str("status"))
-    } else {
-        reply.errors().join(" ")
+    let changes = MessageChanges {
+        status: Some(f.form.text("status").to_string()),
+        ..MessageChanges::default()
+    };
+    let saved = match state.service.message(&account, &id).await {
+        Ok(_) => state.service.update_message(&account, &id, changes).await,
+        Err(e) => Err(e),
+    };
+    let notice = match saved {
+        Ok(m) => format!("Message is now {}.", m.status.as_str()),
+        Err(e) => Refusal::of(e).notice(),
     };
     state.console.sessions.notify(&f.session.key, notice);
     see_other(&format!(
@@ -951,13 +938,12 @@ pub(crate) async fn delete_message(
         Ok(a) => a,
         Err(r) => return r,
     };
+    let outcome = state.service.delete_message(&account, &id).await;
     delete_and_return(
         &state,
         &f.session,
-        RouteId::AdminMessage,
-        &[&account.id, &id],
+        outcome,
         "Message deleted.".into(),
         format!("{}/messages", account_base(&account.id)),
     )
-    .await
 }

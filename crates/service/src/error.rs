@@ -1,0 +1,65 @@
+//! The one error of the operations; each adapter turns it into its own answer (the API into the
+//! contract's status codes and bodies, API.md §1).
+
+use store::StoreError;
+
+/// Why an operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is refused: every message, in contract order (API.md §1).
+    #[error("invalid request: {}", .0.join(" "))]
+    Invalid(Vec<String>),
+    /// What the request names does not exist (or is another account's): the message says what.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with what exists: the message says how.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be reached; the cause is for the log only.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the cause is for the log only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    pub fn invalid(message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid(vec![message.into()])
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> ServiceError {
+        ServiceError::Internal(cause.to_string())
+    }
+
+    /// `Invalid` with `errors` unless there are none.
+    pub(crate) fn check(errors: Vec<String>) -> ServiceResult<()> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Invalid(errors))
+        }
+    }
+}
+
+/// A store failure the operation did not expect (not found and conflicts included): internal.
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        match e {
+            StoreError::Unavailable(cause) => ServiceError::Unavailable(cause),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Maps a store error for an object named `what` (`Message abc`): not found and conflicts are
+/// the caller's (API.md §7).
+pub(crate) fn named(what: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ServiceError::NotFound(format!("{what} not found.")),
+        StoreError::Conflict(_) => ServiceError::Conflict(format!("{what} already exists.")),
+        other => other.into(),
+    }
+}
