@@ -1,19 +1,24 @@
-//! The operator CLI (API.md §8). Every command that changes data goes through the admin API
-//! in-process (same validation, same JSON on stdout); the database is the configured one.
+//! The operator CLI (API.md §8). Every command that changes data runs the admin operation of
+//! `service` in-process (same validation as the admin API, and its JSON on stdout); the database
+//! is the configured one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use api::{AppState, SystemClock};
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use api::{admin, SystemClock};
+use axum::response::IntoResponse;
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
+use service::admin::{
+    ClientRequest, CodeChanges, CodeRequest, ContactEntry, ContactsImport, KeywordChanges,
+    ListRequest, MessageChanges, MessageRequest, NewAccountRequest, OperatorKeywordRequest,
+    SubscribeRequest,
+};
+use service::{Field as Given, ServiceError};
 
 use crate::config::Config;
 use crate::startup::{self, Application};
@@ -371,8 +376,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo => demo(&config).await,
         other => {
-            let admin = AdminClient::open(&config).await?;
-            admin_command(&admin, other).await
+            let op = Operator::open(&config).await?;
+            admin_command(&op, other).await
         }
     }
 }
@@ -384,118 +389,81 @@ fn print_json(v: &Value) {
     );
 }
 
-/// The admin API, called in-process.
-pub struct AdminClient {
-    state: AppState,
+/// The admin operations on the configured database, run in-process (no engine: nothing is sent
+/// from here), their answers shaped as the admin API shapes them.
+pub struct Operator {
+    service: service::Service,
+    dates: api::Dates,
 }
 
-impl AdminClient {
-    pub async fn open(config: &Config) -> anyhow::Result<AdminClient> {
+impl Operator {
+    pub async fn open(config: &Config) -> anyhow::Result<Operator> {
         let store = startup::open_migrated_store(&config.database_url).await?;
-        let api_config = api::ApiConfig {
-            public_url: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}/", config.listen)),
-            timestamps_utc: config.timestamps_utc,
-            rate_limit: 0,
-            token_failure_rate: 0,
-            trusted_proxies: Vec::new(),
-            admin_token: startup::admin_token(config)?,
-            data_dir: config.data_dir.clone(),
-            carriers: config.carriers.iter().map(|c| c.name.clone()).collect(),
-        };
         let clock: Arc<dyn api::Clock> = Arc::new(SystemClock);
-        let service = startup::operations(config, store.clone(), clock.clone(), None);
-        Ok(AdminClient {
-            state: AppState::new(service, store, api_config, clock),
+        Ok(Operator {
+            service: startup::operations(config, store, clock, None),
+            dates: api::Dates {
+                utc: config.timestamps_utc,
+            },
         })
     }
 
-    /// Sends one request to the admin API; returns its status and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: Body,
-    ) -> anyhow::Result<(StatusCode, Value)> {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(
-                "authorization",
-                format!("Bearer {}", self.state.config.admin_token),
-            )
-            .header("content-type", content_type)
-            .body(body)?;
-        let resp = api::router(self.state.clone(), axum::Router::new())
-            .oneshot(req)
-            .await?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, value))
-    }
-
-    pub async fn json(&self, method: Method, path: &str, body: Value) -> anyhow::Result<Value> {
-        let (status, value) = self
-            .call(
-                method,
-                path,
-                "application/json",
-                Body::from(body.to_string()),
-            )
-            .await?;
-        if status.is_success() {
-            Ok(value)
-        } else {
-            Err(anyhow!("{} {}", status.as_u16(), value))
-        }
+    async fn account(&self, id: &str) -> anyhow::Result<store::Account> {
+        refused_or(self.service.account(id).await).await
     }
 }
 
-fn enc(s: &str) -> String {
-    percent_encode(s)
-}
-
-fn percent_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn message_body(f: &MessageFields) -> Value {
-    let mut body = json!({});
-    let mut set = |k: &str, v: Option<&String>| {
-        if let Some(v) = v {
-            body[k] = json!(v);
-        }
-    };
-    set("name", f.name.as_ref());
-    set("code", f.code.as_ref());
-    set("text", f.text.as_ref());
-    set("status", f.status.as_ref());
-    set("contentUrl", f.content_url.as_ref());
-    if !f.target_lists.is_empty() {
-        body["targetListIds"] = json!(f.target_lists);
+/// An operation's answer, or the admin API's status and body for its refusal
+/// (`400 {"errors": [...]}`).
+async fn refused_or<T>(outcome: Result<T, ServiceError>) -> anyhow::Result<T> {
+    match outcome {
+        Ok(v) => Ok(v),
+        Err(e) => Err(api_refusal(api::ApiError::from(e)).await),
     }
-    if !f.exclusion_lists.is_empty() {
-        body["exclusionListIds"] = json!(f.exclusion_lists);
-    }
-    body
 }
 
-async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<ExitCode> {
+/// The admin API's answer to an error, as an error of the command.
+async fn api_refusal(e: api::ApiError) -> anyhow::Error {
+    let resp = e.into_response();
+    let status = resp.status();
+    match resp.into_body().collect().await {
+        Ok(body) => anyhow!(
+            "{} {}",
+            status.as_u16(),
+            String::from_utf8_lossy(&body.to_bytes())
+        ),
+        Err(e) => anyhow!("{} {e}", status.as_u16()),
+    }
+}
+
+fn message_request(id: Option<String>, f: MessageFields) -> MessageRequest {
+    MessageRequest {
+        id: Given::from_option(id),
+        name: f.name,
+        code: Given::from_option(f.code),
+        text: f.text,
+        status: f.status,
+        target_list_ids: (!f.target_lists.is_empty()).then_some(f.target_lists),
+        exclusion_list_ids: (!f.exclusion_lists.is_empty()).then_some(f.exclusion_lists),
+        content_url: Given::from_option(f.content_url),
+        problems: Vec::new(),
+    }
+}
+
+async fn admin_command(op: &Operator, command: Command) -> anyhow::Result<ExitCode> {
+    let service = &op.service;
+    let d = op.dates;
     let out = match command {
         Command::Account {
             action: AccountAction::Create { name, id },
         } => {
-            admin
-                .json(
-                    Method::POST,
-                    "/admin/v1/accounts",
-                    json!({"name": name, "id": id}),
-                )
-                .await?
+            let request = NewAccountRequest {
+                id: Given::from_option(id),
+                name: Given::Given(name),
+                problems: Vec::new(),
+            };
+            let account = refused_or(service.create_account(request).await).await?;
+            admin::accounts::account_json(d, &account)
         }
         Command::Client {
             action:
@@ -505,13 +473,14 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                     accounts,
                 },
         } => {
-            admin
-                .json(
-                    Method::POST,
-                    &format!("/admin/v1/accounts/{}/clients", enc(&account)),
-                    json!({"scopes": scopes, "accounts": accounts}),
-                )
-                .await?
+            let account = op.account(&account).await?;
+            let request = ClientRequest {
+                scopes,
+                accounts: accounts.unwrap_or_default(),
+                problems: Vec::new(),
+            };
+            let minted = refused_or(service.create_client(&account, request).await).await?;
+            admin::accounts::minted_client_json(&minted)
         }
         Command::Code {
             action:
@@ -525,14 +494,20 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                     help_text,
                 },
         } => {
-            admin
-                .json(
-                    Method::PATCH,
-                    &format!("/admin/v1/accounts/{}/codes/{}", enc(&account), enc(&id)),
-                    json!({"countryCode": country_code, "type": kind, "carrier": carrier,
-                           "optOutText": opt_out_text, "helpText": help_text}),
-                )
-                .await?
+            let account = op.account(&account).await?;
+            let current = refused_or(service.code(&account, &id).await).await?;
+            let changes = CodeChanges {
+                code: None,
+                country_code,
+                kind,
+                carrier,
+                opt_out_text,
+                help_text,
+                problems: Vec::new(),
+            };
+            let code =
+                refused_or(service.update_code(&account, &id, &current, changes).await).await?;
+            admin::catalog::code_json(d, &code)
         }
         Command::Code {
             action:
@@ -546,14 +521,18 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                     help_text,
                 },
         } => {
-            admin
-                .json(
-                    Method::POST,
-                    &format!("/admin/v1/accounts/{}/codes", enc(&account)),
-                    json!({"code": code, "countryCode": country_code, "type": kind,
-                           "carrier": carrier, "optOutText": opt_out_text, "helpText": help_text}),
-                )
-                .await?
+            let account = op.account(&account).await?;
+            let request = CodeRequest {
+                code: Given::Given(code),
+                country_code: Some(country_code),
+                kind: Some(kind),
+                carrier: Some(carrier),
+                opt_out_text,
+                help_text,
+                problems: Vec::new(),
+            };
+            let code = refused_or(service.create_code(&account, request).await).await?;
+            admin::catalog::code_json(d, &code)
         }
         Command::Keyword {
             action:
@@ -565,14 +544,23 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                     confirm_text,
                 },
         } => {
-            admin
-                .json(
-                    Method::PATCH,
-                    &format!("/admin/v1/accounts/{}/keywords/{}", enc(&account), enc(&id)),
-                    json!({"response": response, "doubleOptIn": double_opt_in,
-                           "confirmText": confirm_text}),
-                )
-                .await?
+            let account = op.account(&account).await?;
+            let current = refused_or(service.keyword(&account, &id).await).await?;
+            let changes = KeywordChanges {
+                code: None,
+                keyword: None,
+                response,
+                double_opt_in,
+                confirm_text,
+                problems: Vec::new(),
+            };
+            let keyword = refused_or(
+                service
+                    .update_keyword(&account, &id, &current, changes)
+                    .await,
+            )
+            .await?;
+            admin::catalog::keyword_json(d, &keyword)
         }
         Command::Keyword {
             action:
@@ -585,14 +573,17 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                     confirm_text,
                 },
         } => {
-            admin
-                .json(
-                    Method::POST,
-                    &format!("/admin/v1/accounts/{}/keywords", enc(&account)),
-                    json!({"code": code, "keyword": keyword, "response": response,
-                           "doubleOptIn": double_opt_in, "confirmText": confirm_text}),
-                )
-                .await?
+            let account = op.account(&account).await?;
+            let request = OperatorKeywordRequest {
+                code: Given::Given(code),
+                keyword: Given::Given(keyword),
+                response,
+                double_opt_in: Some(double_opt_in),
+                confirm_text,
+                problems: Vec::new(),
+            };
+            let keyword = refused_or(service.create_keyword(&account, request).await).await?;
+            admin::catalog::keyword_json(d, &keyword)
         }
         Command::Message { action } => match action {
             MessageAction::Create {
@@ -600,59 +591,53 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                 id,
                 fields,
             } => {
-                let mut body = message_body(&fields);
-                if let Some(id) = id {
-                    body["id"] = json!(id);
-                }
-                admin
-                    .json(
-                        Method::POST,
-                        &format!("/admin/v1/accounts/{}/messages", enc(&account)),
-                        body,
-                    )
-                    .await?
+                let account = op.account(&account).await?;
+                let request = message_request(id, fields);
+                let m = refused_or(service.create_message(&account, request).await).await?;
+                admin::catalog::message_json(d, &m)
             }
             MessageAction::Update {
                 account,
                 id,
                 fields,
             } => {
-                admin
-                    .json(
-                        Method::PATCH,
-                        &format!("/admin/v1/accounts/{}/messages/{}", enc(&account), enc(&id)),
-                        message_body(&fields),
-                    )
-                    .await?
+                let account = op.account(&account).await?;
+                refused_or(service.message(&account, &id).await).await?;
+                let r = message_request(None, fields);
+                let changes = MessageChanges {
+                    name: r.name,
+                    code: r.code.given().cloned(),
+                    text: r.text,
+                    status: r.status,
+                    target_list_ids: r.target_list_ids,
+                    exclusion_list_ids: r.exclusion_list_ids,
+                    content_url: r.content_url,
+                    problems: Vec::new(),
+                };
+                let m = refused_or(service.update_message(&account, &id, changes).await).await?;
+                admin::catalog::message_json(d, &m)
             }
             MessageAction::Show { account, id } => {
-                admin
-                    .json(
-                        Method::GET,
-                        &format!("/admin/v1/accounts/{}/messages/{}", enc(&account), enc(&id)),
-                        json!({}),
-                    )
-                    .await?
+                let account = op.account(&account).await?;
+                let m = refused_or(service.message(&account, &id).await).await?;
+                admin::catalog::message_json(d, &m)
             }
         },
         Command::List { action } => match action {
             ListAction::Create { account, name, id } => {
-                admin
-                    .json(
-                        Method::POST,
-                        &format!("/admin/v1/accounts/{}/lists", enc(&account)),
-                        json!({"name": name, "id": id}),
-                    )
-                    .await?
+                let account = op.account(&account).await?;
+                let request = ListRequest {
+                    id: Given::from_option(id),
+                    name: Given::Given(name),
+                    problems: Vec::new(),
+                };
+                let list = refused_or(service.create_list(&account, request).await).await?;
+                admin::lists::list_json(d, &list)
             }
             ListAction::Show { account, id } => {
-                admin
-                    .json(
-                        Method::GET,
-                        &format!("/admin/v1/accounts/{}/lists/{}", enc(&account), enc(&id)),
-                        json!({}),
-                    )
-                    .await?
+                let account = op.account(&account).await?;
+                let list = refused_or(service.list(&account, &id).await).await?;
+                admin::lists::list_json(d, &list)
             }
             ListAction::Import {
                 account,
@@ -662,7 +647,7 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
                 subscribe_keyword,
             } => {
                 import_file(
-                    admin,
+                    op,
                     &account,
                     &list,
                     &file,
@@ -675,13 +660,8 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
         Command::Send {
             action: SendAction::Status { token },
         } => {
-            admin
-                .json(
-                    Method::GET,
-                    &format!("/admin/v1/sends/{}", enc(&token)),
-                    json!({}),
-                )
-                .await?
+            let (account, report) = refused_or(service.any_send_report(&token).await).await?;
+            admin::sends::admin_status_json(d, &account, &report)
         }
         Command::Serve
         | Command::Migrate
@@ -695,15 +675,27 @@ async fn admin_command(admin: &AdminClient, command: Command) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// Streams a CSV file to the admin import with a progress bar on stderr.
+/// Streams a CSV file into the admin import (its limits included) with a progress bar on
+/// stderr.
 async fn import_file(
-    admin: &AdminClient,
+    op: &Operator,
     account: &str,
     list: &str,
     file: &std::path::Path,
     subscribe_code: Option<String>,
     subscribe_keyword: Option<String>,
 ) -> anyhow::Result<Value> {
+    let account = op.account(account).await?;
+    let list = refused_or(op.service.list(&account, list).await).await?;
+    let subscribe = match (&subscribe_code, &subscribe_keyword) {
+        (Some(c), Some(k)) => {
+            match refused_or(op.service.subscribe_target(&account.id, c, k).await).await? {
+                Ok(to) => Some(to),
+                Err(message) => return Err(api_refusal(api::ApiError::validation(message)).await),
+            }
+        }
+        _ => None,
+    };
     let f = tokio::fs::File::open(file)
         .await
         .with_context(|| format!("cannot open {}", file.display()))?;
@@ -716,148 +708,150 @@ async fn import_file(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let progress = bar.clone();
-    let stream = tokio_util_like_stream(f).map(move |chunk| {
+    let stream = tokio_util::io::ReaderStream::with_capacity(f, 64 * 1024).map(move |chunk| {
         if let Ok(c) = &chunk {
             progress.inc(c.len() as u64);
         }
         chunk
     });
-    let mut path = format!(
-        "/admin/v1/accounts/{}/lists/{}/contacts",
-        enc(account),
-        enc(list)
-    );
-    if let (Some(c), Some(k)) = (&subscribe_code, &subscribe_keyword) {
-        path.push_str(&format!(
-            "?subscribeCode={}&subscribeKeyword={}",
-            enc(c),
-            enc(k)
-        ));
-    }
-    let (status, value) = admin
-        .call(Method::POST, &path, "text/csv", Body::from_stream(stream))
-        .await?;
+    let outcome =
+        admin::lists::import_csv_stream(&op.service, &account, &list, subscribe, stream).await;
     bar.finish_and_clear();
-    if status.is_success() {
-        Ok(value)
-    } else {
-        Err(anyhow!("{} {}", status.as_u16(), value))
+    match outcome {
+        Ok(report) => Ok(admin::lists::import_report_json(&report)),
+        Err(e) => Err(api_refusal(e).await),
     }
-}
-
-/// Reads a file as a stream of chunks.
-fn tokio_util_like_stream(
-    f: tokio::fs::File,
-) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
-    futures::stream::unfold(f, |mut f| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 * 1024];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(e), f)),
-        }
-    })
 }
 
 /// `tidings demo`: a ready-to-use account and the curl commands to try it.
 async fn demo(config: &Config) -> anyhow::Result<ExitCode> {
-    let admin = AdminClient::open(config).await?;
-    let acct = admin
-        .json(
-            Method::POST,
-            "/admin/v1/accounts",
-            json!({"name": "Demo account"}),
-        )
-        .await?;
-    let a = acct["id"].as_str().unwrap_or_default().to_string();
-    let base = format!("/admin/v1/accounts/{}", enc(&a));
-    let client = admin
-        .json(Method::POST, &format!("{base}/clients"), json!({}))
-        .await?;
-    admin
-        .json(
-            Method::POST,
-            &format!("{base}/codes"),
-            json!({"code": "88976", "countryCode": "US", "type": "short", "carrier": "simulator"}),
-        )
-        .await?;
-    admin
-        .json(
-            Method::POST,
-            &format!("{base}/keywords"),
-            json!({"code": "88976", "keyword": "JOIN", "response": "Thanks for joining! Reply STOP to opt out."}),
-        )
-        .await?;
-    let customers = admin
-        .json(
-            Method::POST,
-            &format!("{base}/lists"),
-            json!({"name": "Customers"}),
-        )
-        .await?;
-    let vip = admin
-        .json(
-            Method::POST,
-            &format!("{base}/lists"),
-            json!({"name": "VIP"}),
-        )
-        .await?;
-    let optouts = admin
-        .json(
-            Method::POST,
-            &format!("{base}/lists"),
-            json!({"name": "Do not text"}),
-        )
-        .await?;
-    let id_of = |v: &Value| v["id"].as_str().unwrap_or_default().to_string();
-    let (customers, vip, optouts) = (id_of(&customers), id_of(&vip), id_of(&optouts));
-    let subscribe = json!({"code": "88976", "keyword": "JOIN"});
-    let contact =
-        |n: &str, name: &str| json!({"mobileNumber": n, "attributes": {"FirstName": name}});
-    admin
-        .json(
-            Method::POST,
-            &format!("{base}/lists/{customers}/contacts"),
-            json!({"contacts": [contact("15555555510", "Ada"), contact("15555555511", "Grace"),
-                                contact("15555555512", "Linus"), contact("15555550000", "Ken")],
-                   "subscribe": subscribe}),
-        )
-        .await?;
-    admin
-        .json(
-            Method::POST,
-            &format!("{base}/lists/{vip}/contacts"),
-            json!({"contacts": [contact("15555555510", "Ada"), contact("15555555513", "Barbara")],
-                   "subscribe": subscribe}),
-        )
-        .await?;
-    admin
-        .json(
-            Method::POST,
-            &format!("{base}/lists/{optouts}/contacts"),
-            json!({"contacts": [contact("15555555512", "Linus")]}),
-        )
-        .await?;
-    let message = admin
-        .json(
-            Method::POST,
-            &format!("{base}/messages"),
-            json!({"name": "Welcome", "code": "88976", "status": "Active",
-                   "text": "Hi %%FirstName%%, welcome to Tidings! Reply STOP to opt out.",
-                   "targetListIds": [customers, vip], "exclusionListIds": [optouts]}),
-        )
-        .await?;
-    let m = id_of(&message);
+    let op = Operator::open(config).await?;
+    let service = &op.service;
+    let account = refused_or(
+        service
+            .create_account(NewAccountRequest {
+                name: Given::Given("Demo account".into()),
+                ..NewAccountRequest::default()
+            })
+            .await,
+    )
+    .await?;
+    let a = account.id.clone();
+    let client = refused_or(
+        service
+            .create_client(&account, ClientRequest::default())
+            .await,
+    )
+    .await?;
+    refused_or(
+        service
+            .create_code(
+                &account,
+                CodeRequest {
+                    code: Given::Given("88976".into()),
+                    country_code: Some("US".into()),
+                    kind: Some("short".into()),
+                    carrier: Some("simulator".into()),
+                    ..CodeRequest::default()
+                },
+            )
+            .await,
+    )
+    .await?;
+    refused_or(
+        service
+            .create_keyword(
+                &account,
+                OperatorKeywordRequest {
+                    code: Given::Given("88976".into()),
+                    keyword: Given::Given("JOIN".into()),
+                    response: Some("Thanks for joining! Reply STOP to opt out.".into()),
+                    ..OperatorKeywordRequest::default()
+                },
+            )
+            .await,
+    )
+    .await?;
+    let mut lists = Vec::new();
+    for name in ["Customers", "VIP", "Do not text"] {
+        let request = ListRequest {
+            name: Given::Given(name.into()),
+            ..ListRequest::default()
+        };
+        lists.push(refused_or(service.create_list(&account, request).await).await?);
+    }
+    let subscribe = || {
+        Some(SubscribeRequest {
+            code: Given::Given("88976".into()),
+            keyword: Given::Given("JOIN".into()),
+        })
+    };
+    let contact = |n: &str, name: &str| ContactEntry::Given {
+        mobile_number: Some(n.to_string()),
+        subscriber_key: None,
+        key_field: "subscriberKey".into(),
+        attributes: vec![("FirstName".into(), name.to_string())],
+    };
+    let imports = [
+        (
+            &lists[0],
+            vec![
+                contact("15555555510", "Ada"),
+                contact("15555555511", "Grace"),
+                contact("15555555512", "Linus"),
+                contact("15555550000", "Ken"),
+            ],
+            subscribe(),
+        ),
+        (
+            &lists[1],
+            vec![
+                contact("15555555510", "Ada"),
+                contact("15555555513", "Barbara"),
+            ],
+            subscribe(),
+        ),
+        (&lists[2], vec![contact("15555555512", "Linus")], None),
+    ];
+    for (list, contacts, subscribe) in imports {
+        let request = ContactsImport {
+            contacts: Given::Given(contacts),
+            subscribe,
+            problems: Vec::new(),
+        };
+        refused_or(service.import_contacts(&account, list, request).await).await?;
+    }
+    let (customers, vip, optouts) = (
+        lists[0].id.clone(),
+        lists[1].id.clone(),
+        lists[2].id.clone(),
+    );
+    let message = refused_or(
+        service
+            .create_message(
+                &account,
+                MessageRequest {
+                    name: Some("Welcome".into()),
+                    code: Given::Given("88976".into()),
+                    status: Some("Active".into()),
+                    text: Some(
+                        "Hi %%FirstName%%, welcome to Tidings! Reply STOP to opt out.".into(),
+                    ),
+                    target_list_ids: Some(vec![customers.clone(), vip.clone()]),
+                    exclusion_list_ids: Some(vec![optouts.clone()]),
+                    ..MessageRequest::default()
+                },
+            )
+            .await,
+    )
+    .await?;
+    let m = message.id;
     let url = config
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}/", config.listen));
-    let client_id = client["clientId"].as_str().unwrap_or_default();
-    let secret = client["clientSecret"].as_str().unwrap_or_default();
+    let client_id = &client.client.client_id;
+    let secret = &client.secret;
     println!(
         r#"Demo data created in account {a}:
   client_id      {client_id}
