@@ -473,7 +473,8 @@ impl Service {
     }
 
     /// Writes every recipient, page by page, into the partial file, then links it under its name
-    /// (never replacing a file that appeared meanwhile).
+    /// (never replacing a file that appeared meanwhile). Pages are read from the store on the
+    /// runtime and written on the blocking pool.
     async fn write_report(
         self,
         token: String,
@@ -483,8 +484,9 @@ impl Service {
     ) {
         const PAGE: u32 = 10_000;
         let utc = self.settings().timestamps_utc;
-        let mut out = std::io::BufWriter::new(file);
-        let mut ok = writeln!(out, "mobileNumber,standardStatusCode,description,date").is_ok();
+        let mut out = Some(std::io::BufWriter::new(file));
+        let mut ok = true;
+        let mut header = true;
         let mut page = 1;
         while ok {
             let rows = match self.store().tracking_page(&token, page, PAGE).await {
@@ -495,30 +497,54 @@ impl Service {
                     break;
                 }
             };
-            for r in &rows {
-                ok &= writeln!(
-                    out,
-                    "{},{},{},{}",
-                    r.mobile_number,
-                    r.status_code,
-                    crate::describe(r).1,
-                    domain::format_timestamp(r.updated_at, utc)
-                )
-                .is_ok();
+            let last = rows.len() < PAGE as usize;
+            let Some(mut writer) = out.take() else { break };
+            let written = tokio::task::spawn_blocking(move || {
+                let mut ok = !header
+                    || writeln!(writer, "mobileNumber,standardStatusCode,description,date").is_ok();
+                for r in &rows {
+                    ok &= writeln!(
+                        writer,
+                        "{},{},{},{}",
+                        r.mobile_number,
+                        r.status_code,
+                        crate::describe(r).1,
+                        domain::format_timestamp(r.updated_at, utc)
+                    )
+                    .is_ok();
+                }
+                (writer, ok)
+            })
+            .await;
+            match written {
+                Ok((writer, page_ok)) => {
+                    out = Some(writer);
+                    ok = page_ok;
+                }
+                Err(e) => {
+                    tracing::error!(token = %token, error = %e, "delivery report failed");
+                    ok = false;
+                }
             }
-            if rows.len() < PAGE as usize {
+            header = false;
+            if last {
                 break;
             }
             page += 1;
         }
-        let finished = ok
-            && out.flush().is_ok()
-            && out.get_ref().sync_all().is_ok()
-            && std::fs::hard_link(&partial, &path).is_ok();
-        if !finished {
-            tracing::error!(path = %path.display(), "delivery report could not be written");
+        let finish = tokio::task::spawn_blocking(move || {
+            let finished = ok
+                && out.as_mut().is_some_and(|w| w.flush().is_ok())
+                && out.as_ref().is_some_and(|w| w.get_ref().sync_all().is_ok())
+                && std::fs::hard_link(&partial, &path).is_ok();
+            if !finished {
+                tracing::error!(path = %path.display(), "delivery report could not be written");
+            }
+            let _ = std::fs::remove_file(&partial);
+        });
+        if let Err(e) = finish.await {
+            tracing::error!(error = %e, "delivery report could not be finished");
         }
-        let _ = std::fs::remove_file(&partial);
     }
 }
 

@@ -163,8 +163,7 @@ impl Service {
         check_text("helpText", request.help_text.as_deref(), &mut errors);
         ServiceError::check(errors)?;
         let code = code.unwrap_or_default();
-        Ok(self
-            .store()
+        self.store()
             .create_code(NewCode {
                 id: domain::mint_id(),
                 account_id: account.id.clone(),
@@ -177,7 +176,7 @@ impl Service {
                 created_at: self.now(),
             })
             .await
-            .map_err(named(&format!("Code {code}")))?)
+            .map_err(named(&format!("Code {code}")))
     }
 
     pub async fn codes(&self, account: &Account) -> ServiceResult<Vec<Code>> {
