@@ -1,7 +1,7 @@
 //! The operations: one typed function per use case of the contract (API.md §4–§7) — accept a
 //! send, report its status, queue an inbound text, manage accounts, codes, keywords, messages,
-//! lists and contacts, run imports and reports as durable jobs. The public API, the admin API,
-//! the console and the CLI are thin adapters over them.
+//! lists and contacts, import contacts and write delivery reports. The public API, the admin
+//! API, the console and the CLI are thin adapters over them.
 //! It must not know HTTP, JSON bodies or HTML: callers hand it typed requests (what they read)
 //! and get typed results or one [`ServiceError`]; validation rules live in `domain`, this crate
 //! gathers the facts they need from the store.
