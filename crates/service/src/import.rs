@@ -330,7 +330,7 @@ fn import_rows<R: Read>(
             Some(country) => match calling_code(country) {
                 Some(cc) => {
                     let digits = raw_number.strip_prefix('+').unwrap_or(raw_number);
-                    if digits.starts_with(cc) || digits.is_empty() {
+                    if digits.starts_with(cc.as_str()) || digits.is_empty() {
                         raw_number
                     } else {
                         prefixed = format!("{cc}{digits}");
@@ -402,120 +402,30 @@ fn import_rows<R: Read>(
     Ok(report)
 }
 
-/// The calling code of `_CountryCode`: digits (an optional `+`) as they are, or an ISO 3166
-/// alpha-2 country of the table below.
-pub fn calling_code(value: &str) -> Option<&'static str> {
+/// The calling code of `_CountryCode` (API.md §6): a country calling code as digits (an optional
+/// `+`, no leading zero) that libphonenumber's metadata knows, or an ISO 3166 alpha-2 region it
+/// knows (`US` → `1`, `gb` → `44`). Only lookups in the metadata: nothing here parses a number.
+pub fn calling_code(value: &str) -> Option<String> {
+    let database = &*phonenumber::metadata::DATABASE;
     let v = value.trim();
     let digits = v.strip_prefix('+').unwrap_or(v);
-    if !digits.is_empty() && digits.len() <= 4 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return CALLING_CODES
-            .iter()
-            .map(|(_, cc)| *cc)
-            .find(|cc| *cc == digits);
+    if (1..=3).contains(&digits.len())
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        let code: u16 = digits.parse().ok()?;
+        return database
+            .by_code(&code)
+            .filter(|regions| !regions.is_empty())
+            .map(|_| code.to_string());
     }
-    CALLING_CODES
-        .iter()
-        .find(|(iso, _)| iso.eq_ignore_ascii_case(v))
-        .map(|(_, cc)| *cc)
+    if v.len() != 2 || !v.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    database
+        .by_id(v.to_ascii_uppercase().as_str())
+        .map(|region| region.country_code().to_string())
 }
-
-/// ISO 3166 alpha-2 country → international calling code (ITU-T E.164 assignments).
-const CALLING_CODES: &[(&str, &str)] = &[
-    ("US", "1"),
-    ("CA", "1"),
-    ("PR", "1"),
-    ("GU", "1"),
-    ("VI", "1"),
-    ("AS", "1"),
-    ("MP", "1"),
-    ("BS", "1"),
-    ("BB", "1"),
-    ("JM", "1"),
-    ("TT", "1"),
-    ("DO", "1"),
-    ("BM", "1"),
-    ("KY", "1"),
-    ("RU", "7"),
-    ("KZ", "7"),
-    ("EG", "20"),
-    ("ZA", "27"),
-    ("GR", "30"),
-    ("NL", "31"),
-    ("BE", "32"),
-    ("FR", "33"),
-    ("ES", "34"),
-    ("HU", "36"),
-    ("IT", "39"),
-    ("RO", "40"),
-    ("CH", "41"),
-    ("AT", "43"),
-    ("GB", "44"),
-    ("DK", "45"),
-    ("SE", "46"),
-    ("NO", "47"),
-    ("PL", "48"),
-    ("DE", "49"),
-    ("PE", "51"),
-    ("MX", "52"),
-    ("CU", "53"),
-    ("AR", "54"),
-    ("BR", "55"),
-    ("CL", "56"),
-    ("CO", "57"),
-    ("VE", "58"),
-    ("MY", "60"),
-    ("AU", "61"),
-    ("ID", "62"),
-    ("PH", "63"),
-    ("NZ", "64"),
-    ("SG", "65"),
-    ("TH", "66"),
-    ("JP", "81"),
-    ("KR", "82"),
-    ("VN", "84"),
-    ("CN", "86"),
-    ("TR", "90"),
-    ("IN", "91"),
-    ("PK", "92"),
-    ("AF", "93"),
-    ("LK", "94"),
-    ("MM", "95"),
-    ("IR", "98"),
-    ("MA", "212"),
-    ("DZ", "213"),
-    ("TN", "216"),
-    ("LY", "218"),
-    ("NG", "234"),
-    ("GH", "233"),
-    ("KE", "254"),
-    ("TZ", "255"),
-    ("UG", "256"),
-    ("ET", "251"),
-    ("PT", "351"),
-    ("LU", "352"),
-    ("IE", "353"),
-    ("IS", "354"),
-    ("MT", "356"),
-    ("CY", "357"),
-    ("FI", "358"),
-    ("BG", "359"),
-    ("LT", "370"),
-    ("LV", "371"),
-    ("EE", "372"),
-    ("UA", "380"),
-    ("RS", "381"),
-    ("HR", "385"),
-    ("SI", "386"),
-    ("CZ", "420"),
-    ("SK", "421"),
-    ("HK", "852"),
-    ("TW", "886"),
-    ("BD", "880"),
-    ("AE", "971"),
-    ("IL", "972"),
-    ("SA", "966"),
-    ("QA", "974"),
-];
 
 /// A blocking `Read` over chunks sent from an async body.
 pub struct ChunkReader {
@@ -746,6 +656,24 @@ mod properties {
             if let Some(cc) = calling_code(&s) {
                 prop_assert!(cc.bytes().all(|b| b.is_ascii_digit()));
             }
+        }
+    }
+
+    #[test]
+    fn countries_and_calling_codes_come_from_the_metadata() {
+        for (given, code) in [
+            ("US", "1"),
+            ("ca", "1"),
+            (" GB ", "44"),
+            ("FR", "33"),
+            ("+44", "44"),
+            ("1", "1"),
+            ("353", "353"),
+        ] {
+            assert_eq!(calling_code(given).as_deref(), Some(code), "{given}");
+        }
+        for bad in ["", "X", "USA", "ZZ", "0", "044", "999", "+", "1234"] {
+            assert_eq!(calling_code(bad), None, "{bad}");
         }
     }
 }
