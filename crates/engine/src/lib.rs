@@ -8,6 +8,7 @@
 
 mod dispatch;
 mod inbound;
+mod jobs;
 pub mod keywords;
 mod limiter;
 mod receipts;
@@ -24,6 +25,7 @@ use domain::{BlackoutWindow, ClockTime, UtcOffset};
 use store::{Receipt, StoreResult, StoredWindow};
 use tokio::sync::{watch, Mutex, Notify};
 
+pub use jobs::{JobEnd, JobLease, JobRunner};
 pub use limiter::SegmentLimiter;
 
 /// Tunables of the engine.
@@ -46,6 +48,9 @@ pub struct EngineConfig {
     pub idle_poll: Duration,
     /// Dispatch workers in one process. Each hands over one batch at a time.
     pub workers: usize,
+    /// The lease on a background job, renewed with each batch it records: only a job whose
+    /// process stopped outlives it, and is then resumed by another.
+    pub job_lease_ms: i64,
 }
 
 impl EngineConfig {
@@ -58,6 +63,7 @@ impl EngineConfig {
             submit_lease_ms: 60_000,
             idle_poll: Duration::from_millis(200),
             workers: 1,
+            job_lease_ms: 60_000,
         }
     }
 }
@@ -86,6 +92,8 @@ struct Inner {
     last_recovery: std::sync::Mutex<Option<i64>>,
     /// Receipts that matched no recorded submission yet, with when they first came.
     held: std::sync::Mutex<Vec<(Receipt, std::time::Instant)>>,
+    /// What runs background jobs (imports, reports); none claimed until it is set.
+    jobs: std::sync::OnceLock<Arc<dyn JobRunner>>,
 }
 
 /// How long a graceful stop waits for a carrier's pending receipts.
@@ -140,6 +148,7 @@ impl Engine {
                 paces: dispatch::Paces::default(),
                 last_recovery: std::sync::Mutex::new(None),
                 held: std::sync::Mutex::new(Vec::new()),
+                jobs: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -158,13 +167,15 @@ impl Engine {
         *self.inner.stop.borrow()
     }
 
-    /// One round of every kind of work: a delivery round, then the carriers' events. True when
-    /// something was done. Tests and benchmarks drive the engine with it; `run`'s workers run
-    /// the same delivery round, and its receipt worker the events.
+    /// One round of every kind of work: a delivery round, the carriers' events, then the due
+    /// background jobs, each run to its end. True when something was done. Tests and
+    /// benchmarks drive the engine with it; `run`'s workers run the same delivery round, its
+    /// receipt worker the events and its job worker the jobs.
     pub async fn step(&self) -> StoreResult<bool> {
         let mut did = self.delivery_round().await?;
         did |= self.drain_events().await? > 0;
         did |= self.retry_held_receipts().await? > 0;
+        did |= self.jobs_round().await?;
         Ok(did)
     }
 
@@ -189,12 +200,19 @@ impl Engine {
             let mut stop = shutdown.clone();
             tokio::spawn(async move { engine.receipt_worker(&mut stop).await })
         };
+        let jobs = {
+            let engine = self.clone();
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move { engine.job_worker(&mut stop).await })
+        };
         let _ = shutdown.wait_for(|s| *s).await;
         // Batches in flight write nothing more and settle (API.md §8 SIGTERM).
         self.inner.stop.send_replace(true);
         for t in tasks {
             let _ = t.await;
         }
+        // A running job stops at its next batch boundary, its checkpoint recorded.
+        let _ = jobs.await;
         // Finishing in-flight work (API.md §8 SIGTERM) includes the receipts carriers still
         // owe for what they accepted, such as the simulator's delayed ones.
         for carrier in self.inner.carriers.values() {
@@ -226,6 +244,14 @@ impl Engine {
             .await
         {
             tracing::warn!(error = %e, "could not release leases");
+        }
+        if let Err(e) = self
+            .inner
+            .store
+            .release_jobs(&self.inner.config.owner)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release job leases");
         }
         tracing::info!("engine stopped");
     }

@@ -58,6 +58,47 @@ pub enum ImportError {
     File(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The sink stopped the import at a batch boundary (its process is stopping); what was
+    /// written is recorded with its checkpoint.
+    #[error("the import stopped at a batch boundary")]
+    Stopped,
+    /// The sink lost the import to another process; nothing more was written.
+    #[error("the import was taken over by another process")]
+    Lost,
+}
+
+/// A file refused as a whole is the caller's; the rest is internal.
+impl From<ImportError> for crate::ServiceError {
+    fn from(e: ImportError) -> crate::ServiceError {
+        match e {
+            ImportError::File(message) => crate::ServiceError::invalid(message),
+            ImportError::Store(e) => e.into(),
+            other => crate::ServiceError::internal(other),
+        }
+    }
+}
+
+/// One batch handed to a sink, with how far the file is accounted for once it is written.
+pub struct Flush<'a> {
+    pub rows: &'a [ContactRow],
+    /// The last row of the file whose outcome (imported, rejected or skipped) is known once
+    /// this batch is written: where a resumed import starts after.
+    pub through_row: u64,
+    /// The report so far, without this batch's counts.
+    pub report: &'a ImportReport,
+}
+
+/// Where a sink writes batches.
+pub type Sink<'s> = dyn FnMut(Flush<'_>) -> Result<MemberCounts, ImportError> + 's;
+
+/// Where an import starts: after a row of the file, with the report so far (a resumed job), and
+/// whether it hands the sink a checkpoint every batch of rows even when no row is to be
+/// written (a durable job records its checkpoint, and renews its lease, with each).
+#[derive(Debug, Default)]
+pub struct Start {
+    pub after_row: u64,
+    pub report: ImportReport,
+    pub checkpoints: bool,
 }
 
 /// Parses one mobile number with the contract's messages (API.md §6).
@@ -77,19 +118,18 @@ pub struct Batcher<'s> {
     batch: usize,
     rows: Vec<ContactRow>,
     numbers: HashSet<String>,
-    sink: &'s mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
+    sink: &'s mut Sink<'s>,
     pub report: ImportReport,
+    /// The last row whose outcome is known once the buffered rows are written.
+    pub through_row: u64,
 }
 
 impl<'s> Batcher<'s> {
-    pub fn new(sink: &'s mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>) -> Self {
+    pub fn new(sink: &'s mut Sink<'s>) -> Self {
         Batcher::with_batch(sink, BATCH_SIZE)
     }
 
-    pub fn with_batch(
-        sink: &'s mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
-        batch: usize,
-    ) -> Self {
+    pub fn with_batch(sink: &'s mut Sink<'s>, batch: usize) -> Self {
         let batch = batch.max(1);
         Batcher {
             batch,
@@ -97,10 +137,11 @@ impl<'s> Batcher<'s> {
             numbers: HashSet::with_capacity(batch),
             sink,
             report: ImportReport::default(),
+            through_row: 0,
         }
     }
 
-    pub fn push(&mut self, row: ContactRow) -> Result<(), StoreError> {
+    pub fn push(&mut self, row: ContactRow) -> Result<(), ImportError> {
         if self.numbers.contains(&row.mobile_number) || self.rows.len() >= self.batch {
             self.flush()?;
         }
@@ -109,24 +150,39 @@ impl<'s> Batcher<'s> {
         Ok(())
     }
 
-    pub fn flush(&mut self) -> Result<(), StoreError> {
-        if !self.rows.is_empty() {
-            let counts = (self.sink)(&self.rows)?;
-            self.report.absorb(counts);
-            self.rows.clear();
-            self.numbers.clear();
+    /// Writes the buffered rows, if any.
+    pub fn flush(&mut self) -> Result<(), ImportError> {
+        if self.rows.is_empty() {
+            return Ok(());
         }
+        self.write()
+    }
+
+    /// Hands the sink the buffered rows, even none, with the current checkpoint.
+    pub fn checkpoint(&mut self) -> Result<(), ImportError> {
+        self.write()
+    }
+
+    fn write(&mut self) -> Result<(), ImportError> {
+        let counts = (self.sink)(Flush {
+            rows: &self.rows,
+            through_row: self.through_row,
+            report: &self.report,
+        })?;
+        self.report.absorb(counts);
+        self.rows.clear();
+        self.numbers.clear();
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<ImportReport, StoreError> {
+    pub fn finish(mut self) -> Result<ImportReport, ImportError> {
         self.flush()?;
         Ok(self.report)
     }
 }
 
 /// Where a destination of a field map reads from (API.md §6 queueImport).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Column {
     /// 0-based position in the row (MapByOrdinal).
     Ordinal(usize),
@@ -136,7 +192,7 @@ pub enum Column {
 
 /// An explicit mapping of CSV columns: `_MobileNumber`, `_CountryCode`, `_SubscriberKey` or an
 /// attribute name, each from one column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportMapping {
     pub first_row_header: bool,
     pub maps: Vec<(String, Column)>,
@@ -166,24 +222,19 @@ fn header_names(record: &csv::ByteRecord) -> Vec<String> {
 
 /// Imports a CSV with a header row: the `mobileNumber` column (any case) is required,
 /// `subscriberKey` is optional, every other column becomes an attribute (empty cells are skipped).
-/// `progress` is called after each batch with the number of data rows read so far.
-pub fn import_csv<R: Read>(
-    reader: R,
-    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
-    progress: &mut dyn FnMut(u64, &ImportReport),
-) -> Result<ImportReport, ImportError> {
-    import_rows(reader, None, BATCH_SIZE, sink, progress)
+pub fn import_csv<R: Read>(reader: R, sink: &mut Sink<'_>) -> Result<ImportReport, ImportError> {
+    import_rows(reader, None, BATCH_SIZE, Start::default(), sink)
 }
 
-/// Imports a CSV by an explicit mapping (queueImport), `batch` rows per sink call.
+/// Imports a CSV by an explicit mapping (queueImport), `batch` rows per sink call, from `start`.
 pub fn import_mapped<R: Read>(
     reader: R,
     mapping: &ImportMapping,
     batch: usize,
-    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
-    progress: &mut dyn FnMut(u64, &ImportReport),
+    start: Start,
+    sink: &mut Sink<'_>,
 ) -> Result<ImportReport, ImportError> {
-    import_rows(reader, Some(mapping), batch, sink, progress)
+    import_rows(reader, Some(mapping), batch, start, sink)
 }
 
 /// Resolves the layout from the header (when the file has one) and the mapping.
@@ -253,8 +304,8 @@ fn import_rows<R: Read>(
     reader: R,
     mapping: Option<&ImportMapping>,
     batch: usize,
-    sink: &mut dyn FnMut(&[ContactRow]) -> Result<MemberCounts, StoreError>,
-    progress: &mut dyn FnMut(u64, &ImportReport),
+    start: Start,
+    sink: &mut Sink<'_>,
 ) -> Result<ImportReport, ImportError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -280,10 +331,28 @@ fn import_rows<R: Read>(
     let layout = layout(names.as_deref(), mapping)?;
 
     let mut batcher = Batcher::with_batch(sink, batch);
+    batcher.report = start.report;
     let first_data_row = row + 1;
     loop {
         row += 1;
-        match csv.read_byte_record(&mut record) {
+        // Every row before this one is written, rejected or skipped once the buffer is written.
+        batcher.through_row = row - 1;
+        if start.checkpoints
+            && row > start.after_row + 1
+            && row > first_data_row
+            && (row - first_data_row).is_multiple_of(batch.max(1) as u64)
+        {
+            batcher.checkpoint()?;
+        }
+        let read = csv.read_byte_record(&mut record);
+        if row <= start.after_row && !matches!(read, Ok(false)) {
+            // Accounted for before the import was resumed.
+            if matches!(&read, Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_))) {
+                break;
+            }
+            continue;
+        }
+        match read {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
@@ -293,6 +362,7 @@ fn import_rows<R: Read>(
                     .report
                     .reject(row, "", format!("The row can't be read: {e}."));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    batcher.through_row = row;
                     break;
                 }
                 continue;
@@ -393,13 +463,8 @@ fn import_rows<R: Read>(
             subscriber_key,
             attributes,
         })?;
-        if (row + 1 - first_data_row).is_multiple_of(batch.max(1) as u64) {
-            progress(row + 1 - first_data_row, &batcher.report);
-        }
     }
-    let report = batcher.finish()?;
-    progress(row.saturating_sub(first_data_row), &report);
-    Ok(report)
+    batcher.finish()
 }
 
 /// The calling code of `_CountryCode` (API.md §6): a country calling code as digits (an optional
@@ -464,14 +529,14 @@ mod tests {
 
     fn run(csv: &str) -> (ImportReport, Vec<ContactRow>) {
         let mut seen = Vec::new();
-        let mut sink = |rows: &[ContactRow]| {
-            seen.extend_from_slice(rows);
+        let mut sink = |f: Flush<'_>| {
+            seen.extend_from_slice(f.rows);
             Ok(MemberCounts {
-                added: rows.len() as u64,
+                added: f.rows.len() as u64,
                 updated: 0,
             })
         };
-        let report = import_csv(csv.as_bytes(), &mut sink, &mut |_, _| {}).expect("import");
+        let report = import_csv(csv.as_bytes(), &mut sink).expect("import");
         (report, seen)
     }
 
@@ -550,22 +615,21 @@ mod tests {
 
     #[test]
     fn a_header_without_the_number_column_is_refused() {
-        let mut sink = |_: &[ContactRow]| Ok(MemberCounts::default());
-        let err = import_csv("phone\n1555\n".as_bytes(), &mut sink, &mut |_, _| {});
+        let mut sink = |_: Flush<'_>| Ok(MemberCounts::default());
+        let err = import_csv("phone\n1555\n".as_bytes(), &mut sink);
         assert!(matches!(err, Err(ImportError::File(m)) if m.contains("mobileNumber")));
     }
 
     #[test]
     fn repeated_numbers_go_to_separate_batches() {
         let mut batches = Vec::new();
-        let mut sink = |rows: &[ContactRow]| {
-            batches.push(rows.len());
+        let mut sink = |f: Flush<'_>| {
+            batches.push(f.rows.len());
             Ok(MemberCounts::default())
         };
         import_csv(
             "mobileNumber\n15555555510\n15555555511\n15555555510\n".as_bytes(),
             &mut sink,
-            &mut |_, _| {},
         )
         .expect("import");
         assert_eq!(batches, vec![2, 1]);
@@ -634,21 +698,68 @@ mod properties {
         #[test]
         fn any_file_imports_without_panicking(bytes in csv_like(), mapping in mapping(), batch in 1usize..4) {
             let mut stored = 0u64;
-            let mut sink = |rows: &[ContactRow]| {
-                for r in rows {
+            let mut sink = |f: Flush<'_>| {
+                for r in f.rows {
                     assert!(MobileNumber::parse(&r.mobile_number).is_ok(), "{:?}", r.mobile_number);
                 }
-                stored += rows.len() as u64;
-                Ok(MemberCounts { added: rows.len() as u64, updated: 0 })
+                stored += f.rows.len() as u64;
+                Ok(MemberCounts { added: f.rows.len() as u64, updated: 0 })
             };
-            let result = import_mapped(bytes.as_slice(), &mapping, batch, &mut sink, &mut |_, _| {});
+            let result = import_mapped(bytes.as_slice(), &mapping, batch, Start::default(), &mut sink);
             if let Ok(report) = result {
                 prop_assert_eq!(report.added + report.updated, stored);
             }
-            let default = import_csv(bytes.as_slice(), &mut |rows: &[ContactRow]| {
-                Ok(MemberCounts { added: rows.len() as u64, updated: 0 })
-            }, &mut |_, _| {});
+            let default = import_csv(bytes.as_slice(), &mut |f: Flush<'_>| {
+                Ok(MemberCounts { added: f.rows.len() as u64, updated: 0 })
+            });
             let _ = default;
+        }
+
+        /// An import stopped at any checkpoint and resumed from it (with the report recorded
+        /// there) writes every row exactly once and ends with the report of an uninterrupted
+        /// run: what a job resumed after a crash relies on.
+        #[test]
+        fn an_import_resumed_from_any_checkpoint_ends_as_one_run(
+            bytes in csv_like(),
+            mapping in mapping(),
+            batch in 1usize..4,
+            stop_at in 0usize..12,
+        ) {
+            let mut whole_rows = Vec::new();
+            let whole = import_mapped(bytes.as_slice(), &mapping, batch, Start { checkpoints: true, ..Start::default() }, &mut |f: Flush<'_>| {
+                whole_rows.extend(f.rows.iter().map(|r| r.mobile_number.clone()));
+                Ok(MemberCounts { added: f.rows.len() as u64, updated: 0 })
+            });
+            let Ok(whole) = whole else { return Ok(()) };
+            // The first run stops before its `stop_at`-th write; what it wrote before stays.
+            let mut written = Vec::new();
+            let mut saved: Option<(u64, ImportReport)> = None;
+            let mut calls = 0usize;
+            let first = import_mapped(bytes.as_slice(), &mapping, batch, Start { checkpoints: true, ..Start::default() }, &mut |f: Flush<'_>| {
+                if calls == stop_at {
+                    return Err(ImportError::Stopped);
+                }
+                calls += 1;
+                written.extend(f.rows.iter().map(|r| r.mobile_number.clone()));
+                let mut report = f.report.clone();
+                report.added += f.rows.len() as u64;
+                saved = Some((f.through_row, report));
+                Ok(MemberCounts { added: f.rows.len() as u64, updated: 0 })
+            });
+            let resumed = match first {
+                Ok(report) => report,
+                Err(ImportError::Stopped) => {
+                    let (after_row, report) = saved.unwrap_or_default();
+                    let start = Start { after_row, report, checkpoints: true };
+                    import_mapped(bytes.as_slice(), &mapping, batch, start, &mut |f: Flush<'_>| {
+                        written.extend(f.rows.iter().map(|r| r.mobile_number.clone()));
+                        Ok(MemberCounts { added: f.rows.len() as u64, updated: 0 })
+                    }).expect("a resumed import reads the same file")
+                }
+                Err(e) => panic!("{e}"),
+            };
+            prop_assert_eq!(written, whole_rows);
+            prop_assert_eq!(resumed, whole);
         }
 
         #[test]

@@ -1,25 +1,34 @@
 //! Work on files of the account's folders (API.md §6): `queueImport` from the import folder,
-//! run in the background with its status; `refreshList` and its status; `deliveryReport`
-//! writing a CSV into the reports folder (the folders: [`crate::folders`]).
+//! with its status; `refreshList` and its status; `deliveryReport` writing a CSV into the
+//! reports folder (the folders: [`crate::folders`]).
+//!
+//! An import and a report are durable jobs: the request records the job with what it needs to
+//! run (its payload), and the engine claims it like a send and hands it back here
+//! ([`JobWork`], the engine's [`engine::JobRunner`]). An import writes each batch of rows and
+//! its checkpoint in one transaction and stops at a batch boundary when the engine stops; a
+//! job its process left is resumed from its checkpoint by the next one. Reading a status
+//! changes nothing.
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
 
+use async_trait::async_trait;
 use domain::{EncodedId, TokenId};
+use engine::{JobEnd, JobLease, JobRunner};
+use serde::{Deserialize, Serialize};
 use store::{
-    ContactList, ContactRow, ListJob, ListJobKind, ListJobProgress, ListJobState, NewListJob,
-    SendKind, StoreError, SubscribeTo,
+    ContactList, ListJob, ListJobKind, ListJobProgress, ListJobState, NewListJob, SendKind,
+    StoreError, SubscribeTo,
 };
 
-use crate::import::{self, ImportError, ImportMapping, ImportReport};
+use crate::import::{self, Flush, ImportError, ImportMapping, ImportReport, Start};
 use crate::{Caller, Service, ServiceError, ServiceResult};
 
 /// Rows per transaction of a queueImport.
 pub const QUEUE_IMPORT_BATCH: usize = 5_000;
 /// Row errors kept in a job's status.
 const STATUS_ERRORS: usize = 100;
-/// A job that records no progress for this long stopped with its process.
-const STALE_AFTER_MS: i64 = 10 * 60 * 1000;
 /// How much of a file is looked at to tell CSV from other content.
 const SNIFF_BYTES: usize = 8 * 1024;
 /// Longest report file name, in bytes (API.md §6 deliveryReport).
@@ -105,18 +114,50 @@ pub struct ImportRequest {
     pub problems: Vec<String>,
 }
 
-fn progress_of(report: &ImportReport) -> ListJobProgress {
+/// A job's progress: `prior` errors (recorded before a resume) then the report's.
+fn progress_of(prior: &[String], report: &ImportReport) -> ListJobProgress {
     ListJobProgress {
         inserted: i64::try_from(report.added).unwrap_or(i64::MAX),
         updated: i64::try_from(report.updated).unwrap_or(i64::MAX),
         invalid: i64::try_from(report.invalid).unwrap_or(i64::MAX),
-        errors: report
-            .errors
+        errors: prior
             .iter()
+            .cloned()
+            .chain(
+                report
+                    .errors
+                    .iter()
+                    .map(|e| format!("Row {}: {}", e.row, e.reason)),
+            )
             .take(STATUS_ERRORS)
-            .map(|e| format!("Row {}: {}", e.row, e.reason))
             .collect(),
     }
+}
+
+/// What a job needs to run again in another process, as recorded with it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "job")]
+enum Payload {
+    /// queueImport: the file in the account's import folder, its mapping, and the keyword its
+    /// numbers are subscribed to.
+    Import {
+        file: String,
+        mapping: ImportMapping,
+        subscribe: Option<SubscribeTo>,
+    },
+    /// deliveryReport: the send, and the file in the account's reports folder.
+    Report { send: String, file: String },
+}
+
+impl Payload {
+    fn encode(&self) -> ServiceResult<String> {
+        serde_json::to_string(self).map_err(ServiceError::internal)
+    }
+}
+
+/// The partial file a report is written into before it is linked under its name.
+fn partial_report(dir: &Path, name: &str, send: &str) -> PathBuf {
+    dir.join(format!(".{name}.{send}.partial"))
 }
 
 impl Service {
@@ -189,134 +230,38 @@ impl Service {
                     .await
                     .map_err(ServiceError::internal)?
                 {
-                    Ok(f) => file = Some(f),
+                    // Checked now; the job opens it again when it runs.
+                    Ok(_) => file = Some(()),
                     Err(m) => errors.push(m),
                 }
             }
         }
         ServiceError::check(errors)?;
-        let (Some(list), Some(mapping), Some(file)) = (list, request.mapping, file) else {
+        let (Some(list), Some(mapping), Some(()), Some(file)) =
+            (list, request.mapping, file, request.file_name)
+        else {
             return Err(ServiceError::internal("validated import without its parts"));
         };
         let token = domain::mint_token();
+        let payload = Payload::Import {
+            file,
+            mapping,
+            subscribe,
+        };
         self.store()
             .create_list_job(NewListJob {
                 token: token.clone(),
                 account_id: caller.account_id.clone(),
-                list_id: list.id.clone(),
+                list_id: Some(list.id),
                 kind: ListJobKind::Import,
                 state: ListJobState::Queued,
                 publish_date: None,
+                payload: payload.encode()?,
                 created_at: self.now(),
             })
             .await?;
-        tokio::spawn(self.clone().run_import(
-            caller.account_id.clone(),
-            list.id,
-            token.clone(),
-            file,
-            mapping,
-            subscribe,
-        ));
+        self.inner.waker.notify_waiters();
         Ok(token)
-    }
-
-    /// Runs an import in the background, recording progress after each batch.
-    async fn run_import(
-        self,
-        account_id: String,
-        list_id: String,
-        token: String,
-        file: std::fs::File,
-        mapping: ImportMapping,
-        subscribe: Option<SubscribeTo>,
-    ) {
-        let store = self.inner.store.clone();
-        let clock = self.inner.clock.clone();
-        let handle = tokio::runtime::Handle::current();
-        let job = token.clone();
-        let started = store
-            .update_list_job(
-                &token,
-                ListJobState::Processing,
-                &ListJobProgress::default(),
-                clock.now_ms(),
-            )
-            .await;
-        if let Err(e) = started {
-            tracing::error!(token = %token, error = %e, "could not start an import");
-            return;
-        }
-        let outcome = tokio::task::spawn_blocking(move || {
-            let reader = std::io::BufReader::with_capacity(256 * 1024, file);
-            let now = clock.now_ms();
-            let mut sink = |rows: &[ContactRow]| {
-                handle.block_on(store.upsert_members(
-                    &account_id,
-                    &list_id,
-                    rows,
-                    subscribe.as_ref(),
-                    now,
-                ))
-            };
-            let mut progress = |_: u64, report: &ImportReport| {
-                if let Err(e) = handle.block_on(store.update_list_job(
-                    &job,
-                    ListJobState::Processing,
-                    &progress_of(report),
-                    clock.now_ms(),
-                )) {
-                    tracing::warn!(error = %e, "could not record import progress");
-                }
-            };
-            import::import_mapped(
-                reader,
-                &mapping,
-                QUEUE_IMPORT_BATCH,
-                &mut sink,
-                &mut progress,
-            )
-        })
-        .await;
-        let (state_after, progress) = match outcome {
-            Ok(Ok(report)) => (ListJobState::Completed, progress_of(&report)),
-            Ok(Err(ImportError::File(message))) => (
-                ListJobState::Error,
-                ListJobProgress {
-                    errors: vec![message],
-                    ..ListJobProgress::default()
-                },
-            ),
-            Ok(Err(ImportError::Store(e))) => {
-                tracing::error!(token = %token, error = %e, "import failed");
-                (
-                    ListJobState::Error,
-                    ListJobProgress {
-                        errors: vec![
-                            "The import failed; rows before the failure were imported.".into()
-                        ],
-                        ..ListJobProgress::default()
-                    },
-                )
-            }
-            Err(e) => {
-                tracing::error!(token = %token, error = %e, "import task failed");
-                (
-                    ListJobState::Error,
-                    ListJobProgress {
-                        errors: vec!["The import failed.".into()],
-                        ..ListJobProgress::default()
-                    },
-                )
-            }
-        };
-        if let Err(e) = self
-            .store()
-            .update_list_job(&token, state_after, &progress, self.now())
-            .await
-        {
-            tracing::error!(token = %token, error = %e, "could not record the end of an import");
-        }
     }
 
     /// A job of `kind` named by `{listId}` and `{tokenId}`.
@@ -336,7 +281,7 @@ impl Service {
         }
         ServiceError::check(errors)?;
         let job = match self.store().get_list_job(&caller.account_id, token).await {
-            Ok(j) if j.kind == kind => j,
+            Ok(j) if j.kind == kind && j.list_id.is_some() => j,
             Ok(_) | Err(StoreError::NotFound) => {
                 return Err(ServiceError::invalid(format!(
                     "Token id {token} isn't valid for this client."
@@ -344,7 +289,11 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         };
-        if !job.list_id.eq_ignore_ascii_case(list) {
+        if !job
+            .list_id
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(list))
+        {
             return Err(ServiceError::invalid(format!(
                 "TokenId {token} isn't valid for ListId {list}."
             )));
@@ -359,23 +308,8 @@ impl Service {
         list: &str,
         token: &str,
     ) -> ServiceResult<ListJob> {
-        let mut job = self
-            .path_job(caller, list, token, ListJobKind::Import)
-            .await?;
-        let now = self.now();
-        if !job.state.is_final() && now - job.updated_at > STALE_AFTER_MS {
-            // Its process stopped: rows before were imported, the rest never will be.
-            let mut progress = job.progress.clone();
-            progress.errors.insert(
-                0,
-                "The import stopped before the end of the file; rows before were imported.".into(),
-            );
-            job = self
-                .store()
-                .update_list_job(&job.token, ListJobState::Error, &progress, now)
-                .await?;
-        }
-        Ok(job)
+        self.path_job(caller, list, token, ListJobKind::Import)
+            .await
     }
 
     /// `POST /sms/v1/contacts/refreshList/{listId}` (API.md §6): lists are always current in
@@ -391,10 +325,11 @@ impl Service {
             .create_list_job(NewListJob {
                 token: token.clone(),
                 account_id: caller.account_id.clone(),
-                list_id: list.id.clone(),
+                list_id: Some(list.id.clone()),
                 kind: ListJobKind::Refresh,
                 state: ListJobState::Completed,
                 publish_date: Some(list.last_change_at),
+                payload: String::new(),
                 created_at: self.now(),
             })
             .await?;
@@ -439,60 +374,220 @@ impl Service {
         // The account's own folder: another account's report of the same name is no conflict.
         let dir = self.folders().reports(&caller.account_id);
         let path = dir.join(&name);
-        let partial = dir.join(format!(".{name}.{}.partial", send.token));
+        let partial = partial_report(&dir, &name, &send.token);
+        // The partial file reserves the name until the job links it (a second request for the
+        // same report while it is written is a conflict).
         let created = tokio::task::spawn_blocking({
-            let (dir, partial) = (dir.clone(), partial.clone());
-            let path = path.clone();
-            move || -> std::io::Result<Option<std::fs::File>> {
+            let dir = dir.clone();
+            move || -> std::io::Result<bool> {
                 crate::folders::create_private_dir(&dir)?;
                 if std::fs::symlink_metadata(&path).is_ok() {
-                    return Ok(None);
+                    return Ok(false);
                 }
-                let mut open = std::fs::OpenOptions::new();
-                open.write(true).create_new(true);
-                // Reports hold mobile numbers: owner-only (API.md §8 "Protection").
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-                open.open(&partial).map(Some)
+                create_report_file(&partial, true).map(|_| true)
             }
         })
         .await
         .map_err(ServiceError::internal)?;
         let exists = || ServiceError::Conflict(format!("Report file {name} already exists."));
-        let file = match created {
-            Ok(Some(f)) => f,
-            Ok(None) => return Err(exists()),
+        match created {
+            Ok(true) => {}
+            Ok(false) => return Err(exists()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
             Err(e) => return Err(ServiceError::internal(format!("create report file: {e}"))),
+        }
+        let payload = Payload::Report {
+            send: send.token.clone(),
+            file: name,
         };
-        tokio::spawn(
-            self.clone()
-                .write_report(send.token.clone(), file, partial, path),
-        );
+        self.store()
+            .create_list_job(NewListJob {
+                token: domain::mint_token(),
+                account_id: caller.account_id.clone(),
+                list_id: None,
+                kind: ListJobKind::Report,
+                state: ListJobState::Queued,
+                publish_date: None,
+                payload: payload.encode()?,
+                created_at: self.now(),
+            })
+            .await?;
+        self.inner.waker.notify_waiters();
         Ok(send.token)
     }
 
-    /// Writes every recipient, page by page, into the partial file, then links it under its name
-    /// (never replacing a file that appeared meanwhile). Pages are read from the store on the
-    /// runtime and written on the blocking pool.
-    async fn write_report(
-        self,
-        token: String,
-        file: std::fs::File,
-        partial: PathBuf,
-        path: PathBuf,
-    ) {
+    /// Runs a claimed job to its end, or to the engine's stop.
+    async fn run_job(&self, job: ListJob, lease: JobLease) -> JobEnd {
+        let payload = serde_json::from_str::<Payload>(&job.payload);
+        match (job.kind, payload) {
+            (
+                ListJobKind::Import,
+                Ok(Payload::Import {
+                    file,
+                    mapping,
+                    subscribe,
+                }),
+            ) => self.run_import(job, lease, file, mapping, subscribe).await,
+            (ListJobKind::Report, Ok(Payload::Report { send, file })) => {
+                self.run_report(job, lease, send, file).await
+            }
+            (kind, payload) => {
+                tracing::error!(token = %job.token, ?kind, ok = payload.is_ok(), "a job that cannot run");
+                let progress = ListJobProgress {
+                    errors: vec!["The job failed.".into()],
+                    ..job.progress
+                };
+                finish(&lease, ListJobState::Error, progress, job.checkpoint).await
+            }
+        }
+    }
+
+    /// Runs (or resumes, after its checkpoint) an import: each batch of rows is written with the
+    /// job's progress and checkpoint in one transaction.
+    async fn run_import(
+        &self,
+        job: ListJob,
+        lease: JobLease,
+        file: String,
+        mapping: ImportMapping,
+        subscribe: Option<SubscribeTo>,
+    ) -> JobEnd {
+        let Some(list_id) = job.list_id.clone() else {
+            return finish(&lease, ListJobState::Error, job.progress, job.checkpoint).await;
+        };
+        let dir = self.folders().imports(&job.account_id);
+        let opened = tokio::task::spawn_blocking(move || open_import_file(&dir, &file)).await;
+        let reader = match opened {
+            Ok(Ok(f)) => f,
+            Ok(Err(message)) => {
+                let progress = ListJobProgress {
+                    errors: vec![message],
+                    ..job.progress
+                };
+                return finish(&lease, ListJobState::Error, progress, job.checkpoint).await;
+            }
+            Err(e) => {
+                tracing::error!(token = %job.token, error = %e, "could not open an import file");
+                return JobEnd::Stopped;
+            }
+        };
+        // Resumed: the counts so far continue, and the errors recorded stay first.
+        let prior = job.progress.errors.clone();
+        let start = Start {
+            after_row: u64::try_from(job.checkpoint).unwrap_or(0),
+            report: ImportReport {
+                added: u64::try_from(job.progress.inserted).unwrap_or(0),
+                updated: u64::try_from(job.progress.updated).unwrap_or(0),
+                invalid: u64::try_from(job.progress.invalid).unwrap_or(0),
+                errors: Vec::new(),
+            },
+            checkpoints: true,
+        };
+        let store = self.inner.store.clone();
+        let handle = tokio::runtime::Handle::current();
+        let (account_id, token) = (job.account_id.clone(), job.token.clone());
+        let batch_lease = lease.clone();
+        let batch_prior = prior.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let reader = std::io::BufReader::with_capacity(256 * 1024, reader);
+            let mut sink = |flush: Flush<'_>| {
+                if batch_lease.stopping() {
+                    return Err(ImportError::Stopped);
+                }
+                let update = batch_lease.update(
+                    ListJobState::Processing,
+                    progress_of(&batch_prior, flush.report),
+                    i64::try_from(flush.through_row).unwrap_or(i64::MAX),
+                );
+                match handle.block_on(store.import_batch(
+                    &update,
+                    &account_id,
+                    &list_id,
+                    flush.rows,
+                    subscribe.as_ref(),
+                )) {
+                    Ok(Some(counts)) => Ok(counts),
+                    Ok(None) => Err(ImportError::Lost),
+                    Err(e) => Err(ImportError::Store(e)),
+                }
+            };
+            import::import_mapped(reader, &mapping, QUEUE_IMPORT_BATCH, start, &mut sink)
+        })
+        .await;
+        let (state, progress) = match outcome {
+            Ok(Ok(report)) => (ListJobState::Completed, progress_of(&prior, &report)),
+            Ok(Err(ImportError::Stopped)) => return JobEnd::Stopped,
+            Ok(Err(ImportError::Lost)) => return JobEnd::Lost,
+            Ok(Err(ImportError::File(message))) => (
+                ListJobState::Error,
+                ListJobProgress {
+                    errors: vec![message],
+                    ..ListJobProgress::default()
+                },
+            ),
+            Ok(Err(ImportError::Store(e))) => {
+                tracing::error!(token = %token, error = %e, "import failed");
+                let mut progress = job.progress;
+                progress.errors.insert(
+                    0,
+                    "The import failed; rows before the failure were imported.".into(),
+                );
+                (ListJobState::Error, progress)
+            }
+            Err(e) => {
+                tracing::error!(token = %token, error = %e, "import task failed");
+                let mut progress = job.progress;
+                progress.errors.insert(0, "The import failed.".into());
+                (ListJobState::Error, progress)
+            }
+        };
+        finish(&lease, state, progress, job.checkpoint).await
+    }
+
+    /// Writes (again from the start, when resumed) every recipient, page by page, into the
+    /// partial file, then links it under its name (never replacing a file that appeared
+    /// meanwhile). Pages are read from the store on the runtime and written on the blocking
+    /// pool; the engine's stop ends it between pages.
+    async fn run_report(
+        &self,
+        job: ListJob,
+        lease: JobLease,
+        send: String,
+        name: String,
+    ) -> JobEnd {
         const PAGE: u32 = 10_000;
         let utc = self.settings().timestamps_utc;
+        let dir = self.folders().reports(&job.account_id);
+        let path = dir.join(&name);
+        let partial = partial_report(&dir, &name, &send);
+        let created = tokio::task::spawn_blocking({
+            let partial = partial.clone();
+            move || create_report_file(&partial, false)
+        })
+        .await;
+        let file = match created {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
+                tracing::error!(path = %partial.display(), error = %e, "delivery report could not be written");
+                return finish(&lease, ListJobState::Error, job.progress, 0).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "delivery report could not be started");
+                return JobEnd::Stopped;
+            }
+        };
         let mut out = Some(std::io::BufWriter::new(file));
         let mut ok = true;
         let mut header = true;
         let mut page = 1;
         while ok {
-            let rows = match self.store().tracking_page(&token, page, PAGE).await {
+            if lease.stopping() {
+                return JobEnd::Stopped;
+            }
+            let rows = match self.store().tracking_page(&send, page, PAGE).await {
                 Ok(rows) => rows,
                 Err(e) => {
-                    tracing::error!(token = %token, error = %e, "delivery report failed");
+                    tracing::error!(token = %send, error = %e, "delivery report failed");
                     ok = false;
                     break;
                 }
@@ -522,7 +617,7 @@ impl Service {
                     ok = page_ok;
                 }
                 Err(e) => {
-                    tracing::error!(token = %token, error = %e, "delivery report failed");
+                    tracing::error!(token = %send, error = %e, "delivery report failed");
                     ok = false;
                 }
             }
@@ -531,8 +626,22 @@ impl Service {
                 break;
             }
             page += 1;
+            // Each page renews the lease.
+            let update = lease.update(
+                ListJobState::Processing,
+                job.progress.clone(),
+                i64::from(page),
+            );
+            match lease.record(&update).await {
+                Ok(true) => {}
+                Ok(false) => return JobEnd::Lost,
+                Err(e) => {
+                    tracing::error!(token = %send, error = %e, "delivery report failed");
+                    ok = false;
+                }
+            }
         }
-        let finish = tokio::task::spawn_blocking(move || {
+        let finished = tokio::task::spawn_blocking(move || {
             let finished = ok
                 && out.as_mut().is_some_and(|w| w.flush().is_ok())
                 && out.as_ref().is_some_and(|w| w.get_ref().sync_all().is_ok())
@@ -541,11 +650,74 @@ impl Service {
                 tracing::error!(path = %path.display(), "delivery report could not be written");
             }
             let _ = std::fs::remove_file(&partial);
-        });
-        if let Err(e) = finish.await {
-            tracing::error!(error = %e, "delivery report could not be finished");
+            finished
+        })
+        .await
+        .unwrap_or(false);
+        let state = if finished {
+            ListJobState::Completed
+        } else {
+            ListJobState::Error
+        };
+        finish(&lease, state, job.progress, i64::from(page)).await
+    }
+}
+
+/// Creates a report's partial file, owner-only (reports hold mobile numbers: API.md §8
+/// "Protection"): `new` fails if it exists (reserving the name), otherwise it is emptied.
+fn create_report_file(partial: &Path, new: bool) -> std::io::Result<std::fs::File> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true);
+    if new {
+        open.create_new(true);
+    } else {
+        open.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    open.open(partial)
+}
+
+/// Records a job's final state; how its run ended.
+async fn finish(
+    lease: &JobLease,
+    state: ListJobState,
+    progress: ListJobProgress,
+    checkpoint: i64,
+) -> JobEnd {
+    let update = lease.update(state, progress, checkpoint);
+    match lease.record(&update).await {
+        Ok(true) => JobEnd::Finished,
+        Ok(false) => JobEnd::Lost,
+        Err(e) => {
+            // Unrecorded: the job is run again once its lease runs out.
+            tracing::error!(token = %update.token, error = %e, "could not record the end of a job");
+            JobEnd::Stopped
         }
     }
+}
+
+/// The engine's runner of jobs: the operations, held weakly (the operations hold the engine).
+pub(crate) struct JobWork {
+    pub(crate) service: Weak<crate::Inner>,
+}
+
+#[async_trait]
+impl JobRunner for JobWork {
+    async fn run(&self, job: ListJob, lease: JobLease) -> JobEnd {
+        match self.service.upgrade() {
+            Some(inner) => Service { inner }.run_job(job, lease).await,
+            // The operations are gone (the process is ending): the job is resumed later.
+            None => JobEnd::Stopped,
+        }
+    }
+}
+
+/// Registers the operations as the engine's runner of jobs.
+pub(crate) fn register(engine: &engine::Engine, inner: &Arc<crate::Inner>) {
+    engine.set_job_runner(Arc::new(JobWork {
+        service: Arc::downgrade(inner),
+    }));
 }
 
 #[cfg(test)]

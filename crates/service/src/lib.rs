@@ -82,16 +82,19 @@ impl Service {
             || Arc::new(tokio::sync::Notify::new()),
             engine::Engine::waker,
         );
-        Service {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                settings,
-                folders: Arc::new(folders::AccountFolders::new(data_dir)),
-                engine,
-                waker,
-            }),
+        let inner = Arc::new(Inner {
+            store,
+            clock,
+            settings,
+            folders: Arc::new(folders::AccountFolders::new(data_dir)),
+            engine,
+            waker,
+        });
+        // The engine claims imports and reports and runs them here.
+        if let Some(engine) = &inner.engine {
+            jobs::register(engine, &inner);
         }
+        Service { inner }
     }
 
     pub(crate) fn store(&self) -> &dyn Store {

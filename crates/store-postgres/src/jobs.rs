@@ -1,157 +1,191 @@
-//! Background jobs on a list: `queueImport` and `refreshList` (API.md §6).
+//! Background jobs (API.md §6): `queueImport`, `refreshList` and `deliveryReport`, claimed and
+//! leased by the engine like the recipients queue. The row mapping is shared
+//! ([`store::JobRow`]); this file holds PostgreSQL's statements.
 
+use sqlx::{Postgres, Transaction};
 use store::{
-    ListJob, ListJobKind, ListJobProgress, ListJobState, Millis, NewListJob, StoreError,
-    StoreResult,
+    job_errors_json, ContactRow, JobRow, JobUpdate, ListJob, MemberCounts, Millis, NewListJob,
+    StoreError, StoreResult, SubscribeTo, JOB_COLUMNS,
 };
 
-use crate::{
-    account, bad_value, db, id_key, settle, strings_from_json, strings_to_json, Ending, PgStore,
-};
-
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    token: String,
-    account_id: String,
-    list_id: String,
-    kind: String,
-    state: String,
-    inserted: i64,
-    updated: i64,
-    invalid: i64,
-    errors: String,
-    publish_date: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-    completed_at: Option<i64>,
-}
-
-impl JobRow {
-    fn into_job(self) -> StoreResult<ListJob> {
-        Ok(ListJob {
-            kind: match self.kind.as_str() {
-                "import" => ListJobKind::Import,
-                "refresh" => ListJobKind::Refresh,
-                other => return Err(bad_value("list job kind", other)),
-            },
-            state: ListJobState::parse(&self.state)
-                .ok_or_else(|| bad_value("list job state", &self.state))?,
-            progress: ListJobProgress {
-                inserted: self.inserted,
-                updated: self.updated,
-                invalid: self.invalid,
-                errors: strings_from_json(&self.errors, "list job errors")?,
-            },
-            token: self.token,
-            account_id: self.account_id,
-            list_id: self.list_id,
-            publish_date: self.publish_date,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            completed_at: self.completed_at,
-        })
-    }
-}
-
-const SELECT: &str = "SELECT j.token, a.id AS account_id, j.list_id, j.kind, j.state, \
-     j.inserted, j.updated, j.invalid, j.errors, j.publish_date, j.created_at, j.updated_at, \
-     j.completed_at FROM list_jobs j JOIN accounts a ON a.pk = j.account_pk";
+use crate::{account, db, id_key, lists, settle, Ending, PgStore};
 
 async fn by_token<'e, E>(executor: E, token: &str) -> StoreResult<ListJob>
 where
-    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+    E: sqlx::Executor<'e, Database = Postgres>,
 {
-    sqlx::query_as::<_, JobRow>(&format!("{SELECT} WHERE j.token_key = $1"))
-        .bind(id_key(token))
-        .fetch_optional(executor)
-        .await
-        .map_err(db("read a list job"))?
-        .ok_or(StoreError::NotFound)?
-        .into_job()
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM list_jobs j JOIN accounts a ON a.pk = j.account_pk \
+         WHERE j.token_key = $1"
+    ))
+    .bind(id_key(token))
+    .fetch_optional(executor)
+    .await
+    .map_err(db("read a job"))?
+    .ok_or(StoreError::NotFound)?
+    .into_job()
 }
 
 pub(crate) async fn create(store: &PgStore, new: NewListJob) -> StoreResult<ListJob> {
     let mut tx = store.begin().await?;
     let work = create_in(&mut tx, new).await;
-    settle(tx, work, "commit list job").await
+    settle(tx, work, "commit job").await
 }
 
 async fn create_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tx: &mut Transaction<'static, Postgres>,
     new: NewListJob,
 ) -> StoreResult<Ending<ListJob>> {
     let owner = account(&mut **tx, &new.account_id).await?;
-    let list_id: String =
-        sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = $1 AND id_key = $2")
-            .bind(owner.pk)
-            .bind(id_key(&new.list_id))
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db("find the list of a job"))?
-            .ok_or(StoreError::NotFound)?;
+    let list_id: Option<String> = match &new.list_id {
+        Some(id) => Some(
+            sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = $1 AND id_key = $2")
+                .bind(owner.pk)
+                .bind(id_key(id))
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db("find the list of a job"))?
+                .ok_or(StoreError::NotFound)?,
+        ),
+        None => None,
+    };
     let completed_at = new.state.is_final().then_some(new.created_at);
     sqlx::query(
         "INSERT INTO list_jobs (token, token_key, account_pk, list_id, kind, state, \
-         publish_date, created_at, updated_at, completed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+         publish_date, created_at, updated_at, completed_at, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
     )
     .bind(&new.token)
     .bind(id_key(&new.token))
     .bind(owner.pk)
     .bind(&list_id)
-    .bind(match new.kind {
-        ListJobKind::Import => "import",
-        ListJobKind::Refresh => "refresh",
-    })
+    .bind(new.kind.as_str())
     .bind(new.state.as_str())
     .bind(new.publish_date)
     .bind(new.created_at)
     .bind(completed_at)
+    .bind(&new.payload)
     .execute(&mut **tx)
     .await
-    .map_err(db("record a list job"))?;
+    .map_err(db("record a job"))?;
     let job = by_token(&mut **tx, &new.token).await?;
     Ok(Ending::Commit(job))
 }
 
-pub(crate) async fn update(
+pub(crate) async fn claim(
     store: &PgStore,
-    token: &str,
-    state: ListJobState,
-    progress: &ListJobProgress,
+    owner: &str,
     now: Millis,
-) -> StoreResult<ListJob> {
-    let mut tx = store.begin().await?;
-    let work = update_in(&mut tx, token, state, progress, now).await;
-    settle(tx, work, "commit list job progress").await
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<ListJob>> {
+    // Nodes claiming at once skip each other's rows instead of waiting on them.
+    let mut jobs = sqlx::query_as::<_, JobRow>(&format!(
+        "WITH due AS (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
+         AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
+         FOR UPDATE SKIP LOCKED), \
+         claimed AS (UPDATE list_jobs j SET state = 'Processing', lease_owner = $1, \
+         lease_until = $3, updated_at = $2 FROM due WHERE j.pk = due.pk RETURNING j.*) \
+         SELECT {JOB_COLUMNS} FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
+    ))
+    .bind(owner)
+    .bind(now)
+    .bind(lease_until)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db("claim jobs"))?
+    .into_iter()
+    .map(JobRow::into_job)
+    .collect::<StoreResult<Vec<_>>>()?;
+    jobs.sort_by_key(|j| j.created_at);
+    Ok(jobs)
 }
 
-async fn update_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    token: &str,
-    state: ListJobState,
-    progress: &ListJobProgress,
-    now: Millis,
-) -> StoreResult<Ending<ListJob>> {
-    // A final job does not change (the condition is checked under the row's lock).
-    sqlx::query(
-        "UPDATE list_jobs SET state = $2, inserted = $3, updated = $4, invalid = $5, \
-         errors = $6, updated_at = $7, completed_at = $8 WHERE token_key = $1 \
-         AND state NOT IN ('Completed', 'Error')",
+/// The fenced update of a job, inside `tx`: true when `update.owner` held the lease.
+async fn record_in(
+    tx: &mut Transaction<'static, Postgres>,
+    update: &JobUpdate,
+    added: &MemberCounts,
+) -> StoreResult<bool> {
+    let final_state = update.state.is_final();
+    let inserted = update.progress.inserted.saturating_add(count(added.added)?);
+    let updated = update
+        .progress
+        .updated
+        .saturating_add(count(added.updated)?);
+    let changed = sqlx::query(
+        "UPDATE list_jobs SET state = $3, inserted = $4, updated = $5, invalid = $6, \
+         errors = $7, checkpoint = $8, updated_at = $9, completed_at = $10, \
+         lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END, \
+         lease_until = CASE WHEN $11 THEN NULL ELSE $12 END \
+         WHERE token_key = $1 AND lease_owner = $2 AND state IN ('Queued', 'Processing')",
     )
-    .bind(id_key(token))
-    .bind(state.as_str())
-    .bind(progress.inserted)
-    .bind(progress.updated)
-    .bind(progress.invalid)
-    .bind(strings_to_json(&progress.errors)?)
-    .bind(now)
-    .bind(state.is_final().then_some(now))
+    .bind(id_key(&update.token))
+    .bind(&update.owner)
+    .bind(update.state.as_str())
+    .bind(inserted)
+    .bind(updated)
+    .bind(update.progress.invalid)
+    .bind(job_errors_json(&update.progress.errors)?)
+    .bind(update.checkpoint)
+    .bind(update.now)
+    .bind(final_state.then_some(update.now))
+    .bind(final_state)
+    .bind(update.lease_until)
     .execute(&mut **tx)
     .await
-    .map_err(db("record list job progress"))?;
-    let job = by_token(&mut **tx, token).await?;
-    Ok(Ending::Commit(job))
+    .map_err(db("record job progress"))?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+fn count(n: u64) -> StoreResult<i64> {
+    i64::try_from(n).map_err(|_| StoreError::Other(format!("{n} rows counted")))
+}
+
+pub(crate) async fn record(store: &PgStore, update: &JobUpdate) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    let work = record_in(&mut tx, update, &MemberCounts::default())
+        .await
+        .map(Ending::Commit);
+    settle(tx, work, "commit job progress").await
+}
+
+pub(crate) async fn import_batch(
+    store: &PgStore,
+    job: &JobUpdate,
+    account_id: &str,
+    list_id: &str,
+    rows: &[ContactRow],
+    subscribe: Option<&SubscribeTo>,
+) -> StoreResult<Option<MemberCounts>> {
+    let mut tx = store.begin().await?;
+    let work = async {
+        let counts =
+            lists::upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, job.now)
+                .await?;
+        // Another process holding the job now: none of this batch is written.
+        Ok(if record_in(&mut tx, job, &counts).await? {
+            Ending::Commit(Some(counts))
+        } else {
+            Ending::Rollback(None)
+        })
+    }
+    .await;
+    settle(tx, work, "commit import batch").await
+}
+
+pub(crate) async fn release(store: &PgStore, owner: &str) -> StoreResult<u64> {
+    Ok(sqlx::query(
+        "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
+         WHERE lease_owner = $1 AND state IN ('Queued', 'Processing')",
+    )
+    .bind(owner)
+    .execute(&store.pool)
+    .await
+    .map_err(db("release job leases"))?
+    .rows_affected())
 }
 
 pub(crate) async fn get(store: &PgStore, account_id: &str, token: &str) -> StoreResult<ListJob> {

@@ -175,19 +175,30 @@ pub(crate) async fn upsert_members(
     subscribe: Option<&SubscribeTo>,
     now: Millis,
 ) -> StoreResult<MemberCounts> {
+    let mut tx = store.begin().await?;
+    let work = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now)
+        .await
+        .map(Ending::Commit);
+    settle(tx, work, "commit members").await
+}
+
+/// [`upsert_members`] inside the caller's transaction (an import job writes its checkpoint in
+/// the same one).
+pub(crate) async fn upsert_members_in(
+    tx: &mut Transaction<'static, Postgres>,
+    account_id: &str,
+    list_id: &str,
+    rows: &[ContactRow],
+    subscribe: Option<&SubscribeTo>,
+    now: Millis,
+) -> StoreResult<MemberCounts> {
     // Rows for one number merge in batch order: attributes accumulate, a later key wins.
     let (numbers, pending) = merge_rows(rows);
     let mut numbers: Vec<String> = numbers.into_iter().map(str::to_string).collect();
     numbers.sort_unstable();
     let total = u64::try_from(rows.len())
         .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
-
-    let mut tx = store.begin().await?;
-    let work = upsert_in(
-        &mut tx, account_id, list_id, numbers, pending, subscribe, now,
-    )
-    .await;
-    let added = settle(tx, work, "commit members").await?;
+    let added = upsert_in(tx, account_id, list_id, numbers, pending, subscribe, now).await?;
     Ok(MemberCounts {
         added,
         updated: total.saturating_sub(added),
@@ -203,7 +214,7 @@ async fn upsert_in(
     mut pending: HashMap<&str, MergedContact>,
     subscribe: Option<&SubscribeTo>,
     now: Millis,
-) -> StoreResult<Ending<u64>> {
+) -> StoreResult<u64> {
     let owner = account(&mut **tx, account_id).await?;
     let list_pk = list_pk(&mut **tx, &owner, list_id).await?;
     let keyword_pk = match subscribe {
@@ -215,7 +226,7 @@ async fn upsert_in(
         None => None,
     };
     if numbers.is_empty() {
-        return Ok(Ending::Rollback(0));
+        return Ok(0);
     }
 
     sqlx::query(
@@ -321,7 +332,7 @@ async fn upsert_in(
         .map_err(parent_gone("subscribe batch"))?;
     }
 
-    Ok(Ending::Commit(added))
+    Ok(added)
 }
 
 /// One statement: the membership goes and the list's size and time follow. The trait gives no

@@ -18,10 +18,10 @@ use sqlx::{Executor, Sqlite, Transaction};
 use store::{
     AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, CodeOptOut, CodePatch,
     Contact, ContactAudience, ContactList, ContactRow, CreatedSend, DispatchSend, Expansion,
-    HistoryEntry, InboundRecord, InboundText, Keyword, KeywordPatch, ListJob, ListJobProgress,
-    ListJobState, MemberCounts, Message, MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount,
-    NewClient, NewCode, NewKeyword, NewList, NewListJob, NewMessage, NewSend, OutboxEntry,
-    OutboxItem, QueueGauges, Receipt, Send, SendCounts, SendQuery, Store, StoreError, StoreResult,
+    HistoryEntry, InboundRecord, InboundText, JobUpdate, Keyword, KeywordPatch, ListJob,
+    MemberCounts, Message, MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient,
+    NewCode, NewKeyword, NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem,
+    QueueGauges, Receipt, Send, SendCounts, SendQuery, Store, StoreError, StoreResult,
     SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
 };
 
@@ -665,14 +665,30 @@ impl Store for SqliteStore {
     async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
         jobs::create(self, new).await
     }
-    async fn update_list_job(
+    async fn claim_jobs(
         &self,
-        token: &str,
-        state: ListJobState,
-        progress: &ListJobProgress,
+        owner: &str,
         now: Millis,
-    ) -> StoreResult<ListJob> {
-        jobs::update(self, token, state, progress, now).await
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ListJob>> {
+        jobs::claim(self, owner, now, lease_until, limit).await
+    }
+    async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool> {
+        jobs::record(self, update).await
+    }
+    async fn import_batch(
+        &self,
+        job: &JobUpdate,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+    ) -> StoreResult<Option<MemberCounts>> {
+        jobs::import_batch(self, job, account_id, list_id, rows, subscribe).await
+    }
+    async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
+        jobs::release(self, owner).await
     }
     async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
         jobs::get(self, account_id, token).await

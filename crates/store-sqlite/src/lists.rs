@@ -4,6 +4,7 @@
 //! same transaction, so reading a list never counts its members.
 
 use serde_json::json;
+use sqlx::{Sqlite, Transaction};
 use store::{
     merge_attributes, merge_rows, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList,
     StoreError, StoreResult, SubscribeTo,
@@ -176,17 +177,32 @@ pub(crate) async fn upsert_members(
     subscribe: Option<&SubscribeTo>,
     now: Millis,
 ) -> StoreResult<MemberCounts> {
+    let mut tx = store.write().await?;
+    let counts = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now).await?;
+    tx.commit().await.map_err(db("commit members"))?;
+    Ok(counts)
+}
+
+/// The body of [`upsert_members`], inside the caller's write transaction (an import job writes
+/// its checkpoint in the same one).
+pub(crate) async fn upsert_members_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    account_id: &str,
+    list_id: &str,
+    rows: &[ContactRow],
+    subscribe: Option<&SubscribeTo>,
+    now: Millis,
+) -> StoreResult<MemberCounts> {
     // Rows for one number merge in batch order: attributes accumulate, a later key wins.
     let (numbers, mut pending) = merge_rows(rows);
     let numbers_json = serde_json::to_string(&numbers)
         .map_err(|e| StoreError::Other(format!("encode mobile numbers: {e}")))?;
 
-    let mut tx = store.write().await?;
-    let owner = account(&mut *tx, account_id).await?;
-    let list_pk = list_pk(&mut *tx, &owner, list_id).await?;
+    let owner = account(&mut **tx, account_id).await?;
+    let list_pk = list_pk(&mut **tx, &owner, list_id).await?;
     let keyword_pk = match subscribe {
         Some(to) => Some(
-            keyword_by_name(&mut *tx, &owner, &to.code, &to.keyword)
+            keyword_by_name(&mut **tx, &owner, &to.code, &to.keyword)
                 .await?
                 .0,
         ),
@@ -203,7 +219,7 @@ pub(crate) async fn upsert_members(
     )
     .bind(owner.pk)
     .bind(&numbers_json)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(db("read contacts of the batch"))?;
     for contact in stored {
@@ -242,7 +258,7 @@ pub(crate) async fn upsert_members(
     .bind(owner.pk)
     .bind(&contacts_json)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("upsert contacts"))?;
 
@@ -255,7 +271,7 @@ pub(crate) async fn upsert_members(
     .bind(list_pk)
     .bind(&numbers_json)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db("insert memberships"))?
     .rows_affected();
@@ -266,7 +282,7 @@ pub(crate) async fn upsert_members(
             .bind(list_pk)
             .bind(added)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("update list size"))?;
     }
@@ -290,12 +306,11 @@ pub(crate) async fn upsert_members(
         .bind(owner.pk)
         .bind(&numbers_json)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db("subscribe batch"))?;
     }
 
-    tx.commit().await.map_err(db("commit members"))?;
     let total = u64::try_from(rows.len())
         .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
     Ok(MemberCounts {

@@ -255,7 +255,7 @@ pub struct Contact {
 }
 
 /// A keyword on a code, both by name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscribeTo {
     pub code: String,
     pub keyword: String,
@@ -526,13 +526,34 @@ pub struct HistoryEntry {
     pub at: Millis,
 }
 
-/// Which background job on a list.
+/// Which background job: the work of a list, or a send's delivery report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ListJobKind {
     /// `POST /sms/v1/contacts/queueImport/{listId}`
     Import,
     /// `POST /sms/v1/contacts/refreshList/{listId}`
     Refresh,
+    /// `POST /sms/v1/messageList/{id}/deliveryReport/{tokenId}` (no list).
+    Report,
+}
+
+impl ListJobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListJobKind::Import => "import",
+            ListJobKind::Refresh => "refresh",
+            ListJobKind::Report => "report",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ListJobKind> {
+        [
+            ListJobKind::Import,
+            ListJobKind::Refresh,
+            ListJobKind::Report,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -571,12 +592,16 @@ impl ListJobState {
 pub struct NewListJob {
     pub token: String,
     pub account_id: String,
-    /// Must name a list of the account (NotFound otherwise); stored in its canonical spelling.
-    pub list_id: String,
+    /// When given, must name a list of the account (NotFound otherwise); stored in its
+    /// canonical spelling. Reports name no list.
+    pub list_id: Option<String>,
     pub kind: ListJobKind,
     pub state: ListJobState,
     /// When the list was last published (refresh jobs).
     pub publish_date: Option<Millis>,
+    /// What the job's runner needs to run it again after a restart, in the runner's own
+    /// encoding (the store does not read it).
+    pub payload: String,
     pub created_at: Millis,
 }
 
@@ -590,14 +615,32 @@ pub struct ListJobProgress {
     pub errors: Vec<String>,
 }
 
+/// A job's next recorded state, written only while `owner` holds its lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobUpdate {
+    pub token: String,
+    pub owner: String,
+    pub state: ListJobState,
+    pub progress: ListJobProgress,
+    pub checkpoint: i64,
+    pub now: Millis,
+    /// The renewed lease (ignored once the state is final: the lease is then cleared).
+    pub lease_until: Millis,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListJob {
     pub token: String,
     pub account_id: String,
-    pub list_id: String,
+    /// The list of an import or refresh; none for a report.
+    pub list_id: Option<String>,
     pub kind: ListJobKind,
     pub state: ListJobState,
     pub progress: ListJobProgress,
+    /// How far the runner got, in its own unit (rows of the file for an import): recorded in
+    /// the same transaction as the work it counts, so a resumed job neither repeats nor skips.
+    pub checkpoint: i64,
+    pub payload: String,
     pub publish_date: Option<Millis>,
     pub created_at: Millis,
     /// Last change (progress is recorded at least once per batch: a heartbeat).

@@ -82,6 +82,9 @@ pub struct EngineSection {
     pub submit_lease_ms: Option<i64>,
     /// How long an expansion claim lasts without renewal [30000].
     pub expand_lease_ms: Option<i64>,
+    /// The lease on a background job (import, delivery report), renewed with each batch: a
+    /// job whose process stopped is resumed by another once it runs out [60000].
+    pub job_lease_ms: Option<i64>,
     /// Idle poll interval [200].
     pub idle_poll_ms: Option<u64>,
 }

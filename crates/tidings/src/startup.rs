@@ -198,6 +198,7 @@ pub fn engine_config(config: &Config) -> engine::EngineConfig {
     c.expand_batch = e.expand_batch.unwrap_or(c.expand_batch).max(1);
     c.submit_lease_ms = e.submit_lease_ms.unwrap_or(c.submit_lease_ms).max(1);
     c.expand_lease_ms = e.expand_lease_ms.unwrap_or(c.expand_lease_ms).max(1);
+    c.job_lease_ms = e.job_lease_ms.unwrap_or(c.job_lease_ms).max(1);
     if let Some(ms) = e.idle_poll_ms {
         c.idle_poll = std::time::Duration::from_millis(ms.max(1));
     }

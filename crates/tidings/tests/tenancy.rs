@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use common::process::Site;
 use common::{assert_accepted, assert_errors, fixture, import_contacts, run_engine, spawn_app};
@@ -51,25 +50,24 @@ async fn list_size(app: &TestApp, account: &str, list: &str) -> i64 {
         .expect("size")
 }
 
-/// Polls an import's status until it is final.
+/// Drives the engine (which runs the import as a job) to idle; the import's final status.
 async fn finished_import(app: &TestApp, f: &Fixture, token: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = app
-            .sms(
-                Method::GET,
-                &format!("/sms/v1/contacts/queueImport/{}/status/{token}", f.list_a),
-                &f.token,
-                &Value::Null,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        if r.body["status"] == "Completed" || r.body["status"] == "Error" {
-            return r.body;
-        }
-        assert!(Instant::now() < deadline, "import still {}", r.body);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    run_engine(app).await;
+    let r = app
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/contacts/queueImport/{}/status/{token}", f.list_a),
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body["status"] == "Completed" || r.body["status"] == "Error",
+        "import still {} once the engine is idle",
+        r.body
+    );
+    r.body
 }
 
 #[cfg(unix)]
@@ -187,13 +185,10 @@ async fn delivery_report(app: &TestApp, f: &Fixture, send: &str, name: &str) -> 
     .await
 }
 
-/// Waits until the report file exists (it is written in the background); returns its text.
-async fn written(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "{} not written", path.display());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Drives the engine (which writes reports as jobs) to idle; the report's text.
+async fn written(app: &TestApp, path: &Path) -> String {
+    run_engine(app).await;
+    assert!(path.exists(), "{} not written", path.display());
     std::fs::read_to_string(path).expect("report")
 }
 
@@ -216,7 +211,7 @@ async fn report_names_collide_within_an_account_only_and_files_are_private() {
             .join("reports")
             .join(account)
             .join("report.csv");
-        let text = written(&path).await;
+        let text = written(&app, &path).await;
         assert!(text.starts_with("mobileNumber,standardStatusCode,description,date\n"));
         assert!(
             text.contains("15555555510,4000,Delivered to handset,"),
@@ -261,7 +256,11 @@ async fn report_names_over_200_bytes_are_refused_with_400() {
     let longest = format!("{}.csv", "r".repeat(196));
     let r = delivery_report(&app, &f, &send, &longest).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    written(&app.data_dir().join("reports").join("Acme").join(&longest)).await;
+    written(
+        &app,
+        &app.data_dir().join("reports").join("Acme").join(&longest),
+    )
+    .await;
 }
 
 /// A send with an `Idempotency-Key`.

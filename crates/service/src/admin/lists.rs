@@ -11,7 +11,7 @@ use store::{
 
 use super::explicit_id;
 use crate::error::named;
-use crate::import::{self, Batcher, ChunkReader, ImportError, ImportReport};
+use crate::import::{self, Batcher, ChunkReader, Flush, ImportError, ImportReport};
 use crate::{Field, Service, ServiceError, ServiceResult};
 
 /// Most contacts of one JSON import: with their attributes, what one request stores stays
@@ -236,14 +236,16 @@ impl Service {
         let (account_id, list_id) = (account.id.clone(), list.id.clone());
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let mut sink = |batch: &[ContactRow]| {
-                handle.block_on(store.upsert_members(
-                    &account_id,
-                    &list_id,
-                    batch,
-                    subscribe.as_ref(),
-                    now,
-                ))
+            let mut sink = |batch: Flush<'_>| {
+                handle
+                    .block_on(store.upsert_members(
+                        &account_id,
+                        &list_id,
+                        batch.rows,
+                        subscribe.as_ref(),
+                        now,
+                    ))
+                    .map_err(ImportError::from)
             };
             let mut batcher = Batcher::new(&mut sink);
             batcher.report = report;
@@ -278,16 +280,18 @@ impl Service {
         let now = self.now();
         let handle = tokio::runtime::Handle::current();
         let worker = tokio::task::spawn_blocking(move || {
-            let mut sink = |batch: &[ContactRow]| {
-                handle.block_on(store.upsert_members(
-                    &account_id,
-                    &list_id,
-                    batch,
-                    subscribe.as_ref(),
-                    now,
-                ))
+            let mut sink = |batch: Flush<'_>| {
+                handle
+                    .block_on(store.upsert_members(
+                        &account_id,
+                        &list_id,
+                        batch.rows,
+                        subscribe.as_ref(),
+                        now,
+                    ))
+                    .map_err(ImportError::from)
             };
-            import::import_csv(ChunkReader::new(rx), &mut sink, &mut |_, _| {})
+            import::import_csv(ChunkReader::new(rx), &mut sink)
         });
         let mut chunks = std::pin::pin!(chunks);
         while let Some(chunk) = chunks.next().await {
@@ -297,11 +301,10 @@ impl Service {
             }
         }
         drop(tx);
-        match worker.await.map_err(ServiceError::internal)? {
-            Ok(report) => Ok(report),
-            Err(ImportError::File(message)) => Err(ServiceError::invalid(message)),
-            Err(ImportError::Store(e)) => Err(e.into()),
-        }
+        worker
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::from)
     }
 
     /// `POST /admin/v1/accounts/{acct}/subscriptions`: sets one subscription, as an operator
