@@ -12,6 +12,9 @@
 //! transaction, so a crash resumes after the last committed batch.
 //! The unique key `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
 
+use async_trait::async_trait;
+use store::ExpansionStore;
+
 use serde_json::json;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
@@ -21,66 +24,87 @@ use sqlx::{Postgres, Transaction};
 
 use crate::{db, flag, id_key, settle, strings_from_json, Ending, PgStore};
 
-/// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
-/// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
-/// since this statement's snapshot is re-checked when locked (and then no longer matches).
-pub(crate) async fn claim_due_sends(
-    store: &PgStore,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Vec<Send>> {
-    if limit == 0 {
-        return Ok(Vec::new());
+#[async_trait]
+impl ExpansionStore for PgStore {
+    /// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
+    /// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
+    /// since this statement's snapshot is re-checked when locked (and then no longer matches).
+    async fn claim_due_sends(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Send>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query_as::<_, SendRow>(concat!(
+            "WITH due AS ( \
+                 SELECT pk FROM sends \
+                 WHERE (state = 'New' AND due_at <= $3) OR (state = 'Queuing' AND lease_until < $3) \
+                 ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
+             claimed AS ( \
+                 UPDATE sends SET state = 'Queuing', lease_owner = $1, lease_until = $2 \
+                 FROM due WHERE sends.pk = due.pk RETURNING sends.*) ",
+            select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
+        ))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("claim due sends"))?;
+        rows.into_iter().map(SendRow::into_send).collect()
     }
-    let rows = sqlx::query_as::<_, SendRow>(concat!(
-        "WITH due AS ( \
-             SELECT pk FROM sends \
-             WHERE (state = 'New' AND due_at <= $3) OR (state = 'Queuing' AND lease_until < $3) \
-             ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
-         claimed AS ( \
-             UPDATE sends SET state = 'Queuing', lease_owner = $1, lease_until = $2 \
-             FROM due WHERE sends.pk = due.pk RETURNING sends.*) ",
-        select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
-    ))
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("claim due sends"))?;
-    rows.into_iter().map(SendRow::into_send).collect()
-}
 
-/// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
-/// cursor and are immediately claimable. The other processes are told in the same statement
-/// (the notification goes out when it commits), not through the notifier task, which a process
-/// about to exit might not give the time to run. Recipients being handed over keep their
-/// lease: they may have left, so only recovery may settle them (as 3400 Unknown).
-pub(crate) async fn release_leases(store: &PgStore, owner: &str) -> StoreResult<()> {
-    sqlx::query(
-        "WITH released AS ( \
-             UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = $1 \
-             RETURNING pk) \
-         SELECT pg_notify($2, '') FROM (SELECT 1 FROM released LIMIT 1) AS any_released",
-    )
-    .bind(owner)
-    .bind(crate::signals::CHANNEL)
-    .execute(&store.pool)
-    .await
-    .map_err(db("release expansion leases"))?;
-    // Claims on recipients that never left.
-    sqlx::query(
-        "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
-         WHERE state = 'ready' AND lease_owner = $1",
-    )
-    .bind(owner)
-    .execute(&store.pool)
-    .await
-    .map_err(db("release claims"))?;
-    Ok(())
+    /// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
+    /// cursor and are immediately claimable. The other processes are told in the same statement
+    /// (the notification goes out when it commits), not through the notifier task, which a process
+    /// about to exit might not give the time to run. Recipients being handed over keep their
+    /// lease: they may have left, so only recovery may settle them (as 3400 Unknown).
+    async fn release_leases(&self, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "WITH released AS ( \
+                 UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = $1 \
+                 RETURNING pk) \
+             SELECT pg_notify($2, '') FROM (SELECT 1 FROM released LIMIT 1) AS any_released",
+        )
+        .bind(owner)
+        .bind(crate::signals::CHANNEL)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release expansion leases"))?;
+        // Claims on recipients that never left.
+        sqlx::query(
+            "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
+             WHERE state = 'ready' AND lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release claims"))?;
+        Ok(())
+    }
+
+    async fn expand_batch(
+        &self,
+        token: &str,
+        owner: &str,
+        batch: u32,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Expansion> {
+        let mut tx = self.begin().await?;
+        let work = expand_in(&mut tx, token, owner, batch, now, lease_until).await;
+        let expansion = settle(tx, work, "commit expansion batch").await?;
+        // A complete audience can now be handed over by any process.
+        if matches!(expansion, Expansion::Done { recipients } if recipients > 0) {
+            self.signal.raise();
+        }
+        Ok(expansion)
+    }
 }
 
 /// What a batch needs of its send.
@@ -105,24 +129,6 @@ struct Expanding {
 struct Lists {
     targets: Vec<i64>,
     exclusions: Vec<i64>,
-}
-
-pub(crate) async fn expand_batch(
-    store: &PgStore,
-    token: &str,
-    owner: &str,
-    batch: u32,
-    now: Millis,
-    lease_until: Millis,
-) -> StoreResult<Expansion> {
-    let mut tx = store.begin().await?;
-    let work = expand_in(&mut tx, token, owner, batch, now, lease_until).await;
-    let expansion = settle(tx, work, "commit expansion batch").await?;
-    // A complete audience can now be handed over by any process.
-    if matches!(expansion, Expansion::Done { recipients } if recipients > 0) {
-        store.signal.raise();
-    }
-    Ok(expansion)
 }
 
 async fn expand_in(

@@ -1,5 +1,8 @@
 //! Background jobs on a list: `queueImport` and `refreshList` (API.md §6).
 
+use async_trait::async_trait;
+use store::JobStore;
+
 use store::{
     ListJob, ListJobKind, ListJobProgress, ListJobState, Millis, NewListJob, StoreError,
     StoreResult,
@@ -70,10 +73,33 @@ where
         .into_job()
 }
 
-pub(crate) async fn create(store: &PgStore, new: NewListJob) -> StoreResult<ListJob> {
-    let mut tx = store.begin().await?;
-    let work = create_in(&mut tx, new).await;
-    settle(tx, work, "commit list job").await
+#[async_trait]
+impl JobStore for PgStore {
+    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
+        let mut tx = self.begin().await?;
+        let work = create_in(&mut tx, new).await;
+        settle(tx, work, "commit list job").await
+    }
+
+    async fn update_list_job(
+        &self,
+        token: &str,
+        state: ListJobState,
+        progress: &ListJobProgress,
+        now: Millis,
+    ) -> StoreResult<ListJob> {
+        let mut tx = self.begin().await?;
+        let work = update_in(&mut tx, token, state, progress, now).await;
+        settle(tx, work, "commit list job progress").await
+    }
+
+    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
+        let job = by_token(&self.pool, token).await?;
+        if !job.account_id.eq_ignore_ascii_case(account_id) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(job)
+    }
 }
 
 async fn create_in(
@@ -114,18 +140,6 @@ async fn create_in(
     Ok(Ending::Commit(job))
 }
 
-pub(crate) async fn update(
-    store: &PgStore,
-    token: &str,
-    state: ListJobState,
-    progress: &ListJobProgress,
-    now: Millis,
-) -> StoreResult<ListJob> {
-    let mut tx = store.begin().await?;
-    let work = update_in(&mut tx, token, state, progress, now).await;
-    settle(tx, work, "commit list job progress").await
-}
-
 async fn update_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     token: &str,
@@ -152,12 +166,4 @@ async fn update_in(
     .map_err(db("record list job progress"))?;
     let job = by_token(&mut **tx, token).await?;
     Ok(Ending::Commit(job))
-}
-
-pub(crate) async fn get(store: &PgStore, account_id: &str, token: &str) -> StoreResult<ListJob> {
-    let job = by_token(&store.pool, token).await?;
-    if !job.account_id.eq_ignore_ascii_case(account_id) {
-        return Err(StoreError::NotFound);
-    }
-    Ok(job)
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use store::conformance;
-use store::{Store, StoreError};
+use store::prelude::*;
+use store::StoreError;
 use store_postgres::{PgStore, TestDatabase};
 
 /// A store on a fresh database that is dropped with it.

@@ -1,5 +1,8 @@
 //! Background jobs on a list: `queueImport` and `refreshList` (API.md §6).
 
+use async_trait::async_trait;
+use store::JobStore;
+
 use store::{
     ListJob, ListJobKind, ListJobProgress, ListJobState, Millis, NewListJob, StoreError,
     StoreResult,
@@ -68,83 +71,82 @@ where
         .into_job()
 }
 
-pub(crate) async fn create(store: &SqliteStore, new: NewListJob) -> StoreResult<ListJob> {
-    let mut tx = store.write().await?;
-    let owner = account(&mut *tx, &new.account_id).await?;
-    let list_id: String =
-        sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = ?1 AND id_key = ?2")
-            .bind(owner.pk)
-            .bind(id_key(&new.list_id))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("find the list of a job"))?
-            .ok_or(StoreError::NotFound)?;
-    let completed_at = new.state.is_final().then_some(new.created_at);
-    sqlx::query(
-        "INSERT INTO list_jobs (token, token_key, account_pk, list_id, kind, state, \
-         publish_date, created_at, updated_at, completed_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
-    )
-    .bind(&new.token)
-    .bind(id_key(&new.token))
-    .bind(owner.pk)
-    .bind(&list_id)
-    .bind(match new.kind {
-        ListJobKind::Import => "import",
-        ListJobKind::Refresh => "refresh",
-    })
-    .bind(new.state.as_str())
-    .bind(new.publish_date)
-    .bind(new.created_at)
-    .bind(completed_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("record a list job"))?;
-    let job = by_token(&mut *tx, &new.token).await?;
-    tx.commit().await.map_err(db("commit list job"))?;
-    Ok(job)
-}
-
-pub(crate) async fn update(
-    store: &SqliteStore,
-    token: &str,
-    state: ListJobState,
-    progress: &ListJobProgress,
-    now: Millis,
-) -> StoreResult<ListJob> {
-    let mut tx = store.write().await?;
-    let current = by_token(&mut *tx, token).await?;
-    if current.state.is_final() {
-        return Ok(current);
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
+        let mut tx = self.write().await?;
+        let owner = account(&mut *tx, &new.account_id).await?;
+        let list_id: String =
+            sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = ?1 AND id_key = ?2")
+                .bind(owner.pk)
+                .bind(id_key(&new.list_id))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("find the list of a job"))?
+                .ok_or(StoreError::NotFound)?;
+        let completed_at = new.state.is_final().then_some(new.created_at);
+        sqlx::query(
+            "INSERT INTO list_jobs (token, token_key, account_pk, list_id, kind, state, \
+             publish_date, created_at, updated_at, completed_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+        )
+        .bind(&new.token)
+        .bind(id_key(&new.token))
+        .bind(owner.pk)
+        .bind(&list_id)
+        .bind(match new.kind {
+            ListJobKind::Import => "import",
+            ListJobKind::Refresh => "refresh",
+        })
+        .bind(new.state.as_str())
+        .bind(new.publish_date)
+        .bind(new.created_at)
+        .bind(completed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record a list job"))?;
+        let job = by_token(&mut *tx, &new.token).await?;
+        tx.commit().await.map_err(db("commit list job"))?;
+        Ok(job)
     }
-    sqlx::query(
-        "UPDATE list_jobs SET state = ?2, inserted = ?3, updated = ?4, invalid = ?5, \
-         errors = ?6, updated_at = ?7, completed_at = ?8 WHERE token_key = ?1",
-    )
-    .bind(id_key(token))
-    .bind(state.as_str())
-    .bind(progress.inserted)
-    .bind(progress.updated)
-    .bind(progress.invalid)
-    .bind(strings_to_json(&progress.errors)?)
-    .bind(now)
-    .bind(state.is_final().then_some(now))
-    .execute(&mut *tx)
-    .await
-    .map_err(db("record list job progress"))?;
-    let job = by_token(&mut *tx, token).await?;
-    tx.commit().await.map_err(db("commit list job progress"))?;
-    Ok(job)
-}
 
-pub(crate) async fn get(
-    store: &SqliteStore,
-    account_id: &str,
-    token: &str,
-) -> StoreResult<ListJob> {
-    let job = by_token(&store.reader, token).await?;
-    if !job.account_id.eq_ignore_ascii_case(account_id) {
-        return Err(StoreError::NotFound);
+    async fn update_list_job(
+        &self,
+        token: &str,
+        state: ListJobState,
+        progress: &ListJobProgress,
+        now: Millis,
+    ) -> StoreResult<ListJob> {
+        let mut tx = self.write().await?;
+        let current = by_token(&mut *tx, token).await?;
+        if current.state.is_final() {
+            return Ok(current);
+        }
+        sqlx::query(
+            "UPDATE list_jobs SET state = ?2, inserted = ?3, updated = ?4, invalid = ?5, \
+             errors = ?6, updated_at = ?7, completed_at = ?8 WHERE token_key = ?1",
+        )
+        .bind(id_key(token))
+        .bind(state.as_str())
+        .bind(progress.inserted)
+        .bind(progress.updated)
+        .bind(progress.invalid)
+        .bind(strings_to_json(&progress.errors)?)
+        .bind(now)
+        .bind(state.is_final().then_some(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record list job progress"))?;
+        let job = by_token(&mut *tx, token).await?;
+        tx.commit().await.map_err(db("commit list job progress"))?;
+        Ok(job)
     }
-    Ok(job)
+
+    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
+        let job = by_token(&self.reader, token).await?;
+        if !job.account_id.eq_ignore_ascii_case(account_id) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(job)
+    }
 }

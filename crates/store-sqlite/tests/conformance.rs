@@ -3,7 +3,8 @@
 
 use std::ops::Deref;
 
-use store::{Store, StoreError};
+use store::prelude::*;
+use store::StoreError;
 use store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
