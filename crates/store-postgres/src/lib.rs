@@ -50,11 +50,8 @@ mod outbox;
 mod sends;
 mod signals;
 mod subscriptions;
-pub mod test_database;
 mod tracking;
 mod transfer;
-
-pub use test_database::TestDatabase;
 
 /// The migrations in `crates/store-postgres/migrations`, compiled into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

@@ -14,7 +14,6 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub mod conformance;
 mod delivery;
 mod jobs;
 mod models;
