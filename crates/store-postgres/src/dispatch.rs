@@ -83,8 +83,8 @@ impl DispatchStore for PgStore {
     ) -> StoreResult<Vec<DispatchSend>> {
         let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
             with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
-            "WHERE s.state = 'Started' AND s.next_at <= $1 ",
-            "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
+            concat!("WHERE s.state = ", send_state!(Started), " AND s.next_at <= $1 "),
+            concat!("AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = ", recipient_state!(ready), " "),
             "AND (r.lease_until IS NULL OR r.lease_until < $1)) ",
             "AND NOT (s.carrier = ANY($3)) ",
             "ORDER BY s.due_at, s.pk LIMIT $2"
@@ -159,11 +159,15 @@ impl DispatchStore for PgStore {
         }
         let mut sorted = ids.to_vec();
         sorted.sort_unstable();
-        let mut marked: Vec<i64> = sqlx::query_scalar(
-            "UPDATE recipients SET state = 'submitting', lease_until = $3, updated_at = $4 \
-             WHERE pk = ANY($1) AND state = 'ready' AND lease_owner = $2 AND lease_until >= $4 \
-             RETURNING pk",
-        )
+        let mut marked: Vec<i64> = sqlx::query_scalar(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(submitting),
+            ", lease_until = $3, updated_at = $4 \
+             WHERE pk = ANY($1) AND state = ",
+            recipient_state!(ready),
+            " AND lease_owner = $2 AND lease_until >= $4 \
+             RETURNING pk"
+        ))
         .bind(&sorted)
         .bind(owner)
         .bind(lease_until)
@@ -186,10 +190,14 @@ impl DispatchStore for PgStore {
         }
         let mut sorted = ids.to_vec();
         sorted.sort_unstable();
-        let renewed = sqlx::query(
+        let renewed = sqlx::query(concat!(
             "UPDATE recipients SET lease_until = $3 \
-             WHERE pk = ANY($1) AND lease_owner = $2 AND state IN ('ready', 'submitting')",
-        )
+             WHERE pk = ANY($1) AND lease_owner = $2 AND state IN (",
+            recipient_state!(ready),
+            ", ",
+            recipient_state!(submitting),
+            ")"
+        ))
         .bind(&sorted)
         .bind(owner)
         .bind(lease_until)
@@ -250,18 +258,26 @@ impl DispatchStore for PgStore {
     /// One statement. Each caller finishes after committing its own last batch, so the last batch
     /// of a send to commit, in whichever process, sees every other one settled and finishes it.
     async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
-        let finished: Option<(i64, bool)> = sqlx::query_as(
+        let finished: Option<(i64, bool)> = sqlx::query_as(concat!(
             "WITH target AS (SELECT pk, state FROM sends WHERE token_key = $1), \
              finished AS ( \
-                 UPDATE sends SET state = 'Finished', completed_at = $2, next_at = NULL \
-                 FROM target WHERE sends.pk = target.pk AND sends.state = 'Started' \
+                 UPDATE sends SET state = ",
+            send_state!(Finished),
+            ", completed_at = $2, next_at = NULL \
+                 FROM target WHERE sends.pk = target.pk AND sends.state = ",
+            send_state!(Started),
+            " \
                  AND NOT EXISTS (SELECT 1 FROM recipients \
-                     WHERE send_pk = target.pk AND state = 'ready') \
+                     WHERE send_pk = target.pk AND state = ",
+            recipient_state!(ready),
+            ") \
                  AND NOT EXISTS (SELECT 1 FROM recipients \
-                     WHERE send_pk = target.pk AND state = 'submitting') \
+                     WHERE send_pk = target.pk AND state = ",
+            recipient_state!(submitting),
+            ") \
                  RETURNING sends.pk) \
-             SELECT target.pk, EXISTS (SELECT 1 FROM finished) FROM target",
-        )
+             SELECT target.pk, EXISTS (SELECT 1 FROM finished) FROM target"
+        ))
         .bind(id_key(token))
         .bind(now)
         .fetch_optional(&self.pool)
@@ -356,18 +372,26 @@ async fn claim_in(
     .map_err(db("find the send's keywords"))?;
     let mut claimed = Vec::new();
     loop {
-        let rows: Vec<ClaimRow> = sqlx::query_as(
+        let rows: Vec<ClaimRow> = sqlx::query_as(concat!(
             "WITH batch AS ( \
                  SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
                      WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
                      AND s.status = 'Subscribed') AS subscribed \
-                 FROM recipients r WHERE r.send_pk = $1 AND r.state = 'ready' \
+                 FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
+            recipient_state!(ready),
+            " \
                  AND (r.lease_until IS NULL OR r.lease_until < $6) \
                  ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
              claimed AS ( \
                  UPDATE recipients SET \
-                 state = CASE WHEN b.subscribed THEN 'ready' ELSE 'done' END, \
-                 outcome = CASE WHEN b.subscribed THEN NULL ELSE 'suppressed' END, \
+                 state = CASE WHEN b.subscribed THEN ",
+            recipient_state!(ready),
+            " ELSE ",
+            recipient_state!(done),
+            " END, \
+                 outcome = CASE WHEN b.subscribed THEN NULL ELSE ",
+            outcome!(suppressed),
+            " END, \
                  lease_owner = CASE WHEN b.subscribed THEN $4 END, \
                  lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
                  updated_at = $6 \
@@ -379,8 +403,8 @@ async fn claim_in(
              CASE WHEN c.subscribed THEN ct.attributes END, c.text \
              FROM claimed c \
              LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
-             ORDER BY c.pk",
-        )
+             ORDER BY c.pk"
+        ))
         .bind(send.pk)
         .bind(i64::from(limit))
         .bind(&keywords)
@@ -435,7 +459,7 @@ async fn record_in(
     let encodings: Vec<&str> = sorted.iter().map(|r| r.encoding.as_str()).collect();
     let notes: Vec<Option<&str>> = sorted.iter().map(|r| r.note.as_deref()).collect();
     // $8 2600 and $10 1000 go back to the queue (1000: untouched); any other code settles.
-    let requeued: Vec<i64> = sqlx::query_scalar::<_, Option<i64>>(
+    let requeued: Vec<i64> = sqlx::query_scalar::<_, Option<i64>>(concat!(
         "UPDATE recipients SET \
          status_code = CASE WHEN u.status_code IN ($8, $10) THEN $10 ELSE u.status_code END, \
          carrier = CASE WHEN u.status_code = $10 THEN recipients.carrier \
@@ -446,16 +470,28 @@ async fn record_in(
          encoding = CASE WHEN u.status_code = $10 THEN recipients.encoding ELSE u.encoding END, \
          note = CASE WHEN u.status_code <> $10 THEN u.note \
          WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-         state = CASE WHEN u.status_code IN ($8, $10) THEN 'ready' ELSE 'done' END, \
+         state = CASE WHEN u.status_code IN ($8, $10) THEN ",
+        recipient_state!(ready),
+        " ELSE ",
+        recipient_state!(done),
+        " END, \
          lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = $7, \
          submitted_at = CASE WHEN u.status_code IN ($8, $10) THEN NULL ELSE $7 END \
          FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
          $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
          WHERE recipients.pk = u.pk AND ( \
-         (recipients.state IN ('ready', 'submitting') AND recipients.lease_owner = $9) \
-         OR (recipients.state = 'done' AND recipients.recovered_from = $9)) \
-         RETURNING CASE WHEN recipients.state = 'ready' THEN recipients.send_pk END",
-    )
+         (recipients.state IN (",
+        recipient_state!(ready),
+        ", ",
+        recipient_state!(submitting),
+        ") AND recipients.lease_owner = $9) \
+         OR (recipients.state = ",
+        recipient_state!(done),
+        " AND recipients.recovered_from = $9)) \
+         RETURNING CASE WHEN recipients.state = ",
+        recipient_state!(ready),
+        " THEN recipients.send_pk END"
+    ))
     .bind(&pks)
     .bind(&codes)
     .bind(&message_ids)
@@ -475,20 +511,31 @@ async fn record_in(
     .into_iter()
     .collect();
     if !requeued.is_empty() {
-        sqlx::query(
-            "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = $2 \
-             WHERE state = 'ready' AND send_pk IN (SELECT pk FROM sends \
-             WHERE pk = ANY($1) AND state = 'Canceled')",
-        )
+        sqlx::query(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(done),
+            ", outcome = ",
+            outcome!(canceled),
+            ", updated_at = $2 \
+             WHERE state = ",
+            recipient_state!(ready),
+            " AND send_pk IN (SELECT pk FROM sends \
+             WHERE pk = ANY($1) AND state = ",
+            send_state!(Canceled),
+            ")"
+        ))
         .bind(&requeued)
         .bind(now)
         .execute(&mut **tx)
         .await
         .map_err(db("cancel requeued recipients"))?;
-        sqlx::query(
-            "UPDATE sends SET state = 'Started', completed_at = NULL, next_at = $2 \
-             WHERE pk = ANY($1) AND state = 'Finished'",
-        )
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Started),
+            ", completed_at = NULL, next_at = $2 \
+             WHERE pk = ANY($1) AND state = ",
+            send_state!(Finished)
+        ))
         .bind(&requeued)
         .bind(now)
         .execute(&mut **tx)
@@ -505,15 +552,19 @@ async fn recover_in(
     tx: &mut Transaction<'static, Postgres>,
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
-    let recovered = sqlx::query(
+    let recovered = sqlx::query(concat!(
         "WITH expired AS ( \
-             SELECT pk FROM recipients WHERE state = 'submitting' AND lease_until < $1 \
+             SELECT pk FROM recipients WHERE state = ",
+        recipient_state!(submitting),
+        " AND lease_until < $1 \
              ORDER BY pk FOR UPDATE SKIP LOCKED) \
-         UPDATE recipients SET state = 'done', status_code = $2, note = $3, \
+         UPDATE recipients SET state = ",
+        recipient_state!(done),
+        ", status_code = $2, note = $3, \
          recovered_from = recipients.lease_owner, lease_owner = NULL, lease_until = NULL, \
          updated_at = $1 \
-         FROM expired WHERE recipients.pk = expired.pk",
-    )
+         FROM expired WHERE recipients.pk = expired.pk"
+    ))
     .bind(now)
     .bind(store::codes::UNKNOWN)
     .bind(UNKNOWN_AFTER_CRASH)
@@ -523,17 +574,25 @@ async fn recover_in(
     .rows_affected();
     // A send whose last recipients were settled here, or whose process stopped between recording
     // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH settled AS ( \
-             SELECT pk FROM sends WHERE state = 'Started' \
+             SELECT pk FROM sends WHERE state = ",
+        send_state!(Started),
+        " \
              AND NOT EXISTS (SELECT 1 FROM recipients r \
-                 WHERE r.send_pk = sends.pk AND r.state = 'ready') \
+                 WHERE r.send_pk = sends.pk AND r.state = ",
+        recipient_state!(ready),
+        ") \
              AND NOT EXISTS (SELECT 1 FROM recipients r \
-                 WHERE r.send_pk = sends.pk AND r.state = 'submitting') \
+                 WHERE r.send_pk = sends.pk AND r.state = ",
+        recipient_state!(submitting),
+        ") \
              ORDER BY pk FOR NO KEY UPDATE SKIP LOCKED) \
-         UPDATE sends SET state = 'Finished', completed_at = $1, next_at = NULL \
-         FROM settled WHERE sends.pk = settled.pk",
-    )
+         UPDATE sends SET state = ",
+        send_state!(Finished),
+        ", completed_at = $1, next_at = NULL \
+         FROM settled WHERE sends.pk = settled.pk"
+    ))
     .bind(now)
     .execute(&mut **tx)
     .await
@@ -603,21 +662,28 @@ async fn cancel_in(
             send.state
         )));
     }
-    let canceled = sqlx::query(
-        "UPDATE recipients SET state = 'done', outcome = 'canceled', lease_owner = NULL, \
+    let canceled = sqlx::query(concat!(
+        "UPDATE recipients SET state = ",
+        recipient_state!(done),
+        ", outcome = ",
+        outcome!(canceled),
+        ", lease_owner = NULL, \
          lease_until = NULL, updated_at = $2 \
-         WHERE send_pk = $1 AND state = 'ready'",
-    )
+         WHERE send_pk = $1 AND state = ",
+        recipient_state!(ready)
+    ))
     .bind(send.pk)
     .bind(now)
     .execute(&mut **tx)
     .await
     .map_err(db("cancel recipients"))?
     .rows_affected();
-    sqlx::query(
-        "UPDATE sends SET state = 'Canceled', completed_at = $2, next_at = NULL, \
-         lease_owner = NULL, lease_until = NULL WHERE pk = $1",
-    )
+    sqlx::query(concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Canceled),
+        ", completed_at = $2, next_at = NULL, \
+         lease_owner = NULL, lease_until = NULL WHERE pk = $1"
+    ))
     .bind(send.pk)
     .bind(now)
     .execute(&mut **tx)

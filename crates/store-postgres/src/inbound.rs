@@ -453,13 +453,15 @@ async fn record_mo_in(
             text_pks.push(pk);
         }
         if !numbers.is_empty() {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
                  text, text_pk) \
-                 SELECT $1, u.number, u.ordinal, 'ready', $5, u.text, u.text_pk \
+                 SELECT $1, u.number, u.ordinal, ",
+                recipient_state!(ready),
+                ", $5, u.text, u.text_pk \
                  FROM unnest($2::text[], $3::bigint[], $4::text[], $6::bigint[]) \
-                 WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n",
-            )
+                 WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n"
+            ))
             .bind(send_pk)
             .bind(&numbers)
             .bind(&ordinals)

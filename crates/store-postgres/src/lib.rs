@@ -37,6 +37,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use store::{Attributes, Lifecycle, Millis, StoreError, StoreResult};
 
+#[macro_use]
+mod states;
+
 mod accounts;
 mod codes;
 mod contact;

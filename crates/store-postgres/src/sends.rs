@@ -105,7 +105,7 @@ impl SendRow {
 /// `from` names another source of send rows as `s` (a data-modifying CTE's RETURNING, whose
 /// effects the outer query's reads of `sends` would not see).
 macro_rules! select_send {
-    (from $source:literal; with $column:literal; $($clauses:literal),+) => {
+    (from $source:literal; with $column:literal; $($clauses:expr),+) => {
         concat!(
             "SELECT s.token, a.id AS account_id, s.client_id, s.kind, s.message_id, s.code, \
              s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
@@ -119,13 +119,13 @@ macro_rules! select_send {
             $($clauses),+
         )
     };
-    (with $column:literal; $($clauses:literal),+) => {
+    (with $column:literal; $($clauses:expr),+) => {
         select_send!(from "sends s"; with $column; $($clauses),+)
     };
-    (from $source:literal; $($clauses:literal),+) => {
+    (from $source:literal; $($clauses:expr),+) => {
         select_send!(from $source; with "NULL::text AS unused"; $($clauses),+)
     };
-    ($($clauses:literal),+) => {
+    ($($clauses:expr),+) => {
         select_send!(with "NULL::text AS unused"; $($clauses),+)
     };
 }
@@ -267,7 +267,7 @@ where
     let request_hash = new.idempotency.as_ref().map(|i| i.request_hash.as_str());
     let window = new.window;
 
-    sqlx::query_scalar(
+    sqlx::query_scalar(concat!(
         "WITH owner AS (SELECT pk, id FROM accounts WHERE id_key = $3), \
          inserted AS ( \
          INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
@@ -276,11 +276,13 @@ where
          segments, encoding, state, count, errors, created_at, idempotency_client_key, \
          idempotency_key, request_hash, replies) \
          SELECT $1, $2, owner.pk, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, 'New', 0, '[]', $20, $21, $22, $23, $24 FROM owner \
+         $17, $18, $19, ",
+        send_state!(New),
+        ", 0, '[]', $20, $21, $22, $23, $24 FROM owner \
          ON CONFLICT ON CONSTRAINT sends_idempotency_window DO NOTHING \
          RETURNING account_pk) \
-         SELECT owner.id FROM inserted JOIN owner ON owner.pk = inserted.account_pk",
-    )
+         SELECT owner.id FROM inserted JOIN owner ON owner.pk = inserted.account_pk"
+    ))
     .bind(&new.token)
     .bind(id_key(&new.token))
     .bind(id_key(&new.account_id))

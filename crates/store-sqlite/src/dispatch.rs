@@ -68,8 +68,8 @@ impl DispatchStore for SqliteStore {
     ) -> StoreResult<Vec<DispatchSend>> {
         let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
             with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
-            "WHERE s.state = 'Started' AND s.next_at <= ?1 ",
-            "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
+            concat!("WHERE s.state = ", send_state!(Started), " AND s.next_at <= ?1 "),
+            concat!("AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = ", recipient_state!(ready), " "),
             "AND (r.lease_until IS NULL OR r.lease_until < ?1)) ",
             "AND s.carrier NOT IN (SELECT value FROM json_each(?3)) ",
             "ORDER BY s.due_at, s.pk LIMIT ?2"
@@ -143,7 +143,7 @@ impl DispatchStore for SqliteStore {
         let mut claimed = Vec::new();
         loop {
             // The batch comes back as one JSON array (one row to hand across, not a thousand).
-            let batch: Option<String> = sqlx::query_scalar(
+            let batch: Option<String> = sqlx::query_scalar(concat!(
                 "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
                  json(attributes), text)) FROM ( \
                  SELECT r.pk, r.mobile_number, \
@@ -154,10 +154,12 @@ impl DispatchStore for SqliteStore {
                  (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
                  FROM recipients r \
                  LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
-                 WHERE r.send_pk = ?1 AND r.state = 'ready' \
+                 WHERE r.send_pk = ?1 AND r.state = ",
+                recipient_state!(ready),
+                " \
                  AND (r.lease_until IS NULL OR r.lease_until < ?6) \
-                 ORDER BY r.pk LIMIT ?2)",
-            )
+                 ORDER BY r.pk LIMIT ?2)"
+            ))
             .bind(send.pk)
             .bind(i64::from(limit))
             .bind(code_pk)
@@ -201,11 +203,15 @@ impl DispatchStore for SqliteStore {
                 .map_err(db("claim recipients"))?;
             }
             if !suppressed.is_empty() {
-                sqlx::query(
-                    "UPDATE recipients SET state = 'done', outcome = 'suppressed', \
+                sqlx::query(concat!(
+                    "UPDATE recipients SET state = ",
+                    recipient_state!(done),
+                    ", outcome = ",
+                    outcome!(suppressed),
+                    ", \
                      lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
-                     WHERE pk IN (SELECT value FROM json_each(?1))",
-                )
+                     WHERE pk IN (SELECT value FROM json_each(?1))"
+                ))
                 .bind(json!(suppressed).to_string())
                 .bind(now)
                 .execute(&mut *tx)
@@ -234,12 +240,16 @@ impl DispatchStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
-        let mut marked: Vec<i64> = sqlx::query_scalar(
-            "UPDATE recipients SET state = 'submitting', lease_until = ?3, updated_at = ?4 \
-             WHERE pk IN (SELECT value FROM json_each(?1)) AND state = 'ready' \
+        let mut marked: Vec<i64> = sqlx::query_scalar(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(submitting),
+            ", lease_until = ?3, updated_at = ?4 \
+             WHERE pk IN (SELECT value FROM json_each(?1)) AND state = ",
+            recipient_state!(ready),
+            " \
              AND lease_owner = ?2 AND lease_until >= ?4 \
-             RETURNING pk",
-        )
+             RETURNING pk"
+        ))
         .bind(json!(ids).to_string())
         .bind(owner)
         .bind(lease_until)
@@ -264,11 +274,15 @@ impl DispatchStore for SqliteStore {
             return Ok(0);
         }
         let mut tx = self.write().await?;
-        let renewed = sqlx::query(
+        let renewed = sqlx::query(concat!(
             "UPDATE recipients SET lease_until = ?3 \
              WHERE pk IN (SELECT value FROM json_each(?1)) AND lease_owner = ?2 \
-             AND state IN ('ready', 'submitting')",
-        )
+             AND state IN (",
+            recipient_state!(ready),
+            ", ",
+            recipient_state!(submitting),
+            ")"
+        ))
         .bind(json!(ids).to_string())
         .bind(owner)
         .bind(lease_until)
@@ -308,7 +322,7 @@ impl DispatchStore for SqliteStore {
             .collect();
         let mut tx = self.write().await?;
         // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
-        let requeued: Vec<(i64, i64)> = sqlx::query_as(
+        let requeued: Vec<(i64, i64)> = sqlx::query_as(concat!(
             "UPDATE recipients SET \
              status_code = CASE WHEN u.status_code IN (?3, ?5) THEN ?5 ELSE u.status_code END, \
              carrier = CASE WHEN u.status_code = ?5 THEN recipients.carrier \
@@ -319,17 +333,28 @@ impl DispatchStore for SqliteStore {
              encoding = CASE WHEN u.status_code = ?5 THEN recipients.encoding ELSE u.encoding END, \
              note = CASE WHEN u.status_code <> ?5 THEN u.note \
              WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-             state = CASE WHEN u.status_code IN (?3, ?5) THEN 'ready' ELSE 'done' END, \
+             state = CASE WHEN u.status_code IN (?3, ?5) THEN ",
+            recipient_state!(ready),
+            " ELSE ",
+            recipient_state!(done),
+            " END, \
              lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = ?2, \
              submitted_at = CASE WHEN u.status_code IN (?3, ?5) THEN NULL ELSE ?2 END \
              FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
              j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
              j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
              WHERE recipients.pk = u.pk AND ( \
-             (recipients.state IN ('ready', 'submitting') AND recipients.lease_owner = ?4) \
-             OR (recipients.state = 'done' AND recipients.recovered_from = ?4)) \
-             RETURNING recipients.send_pk, recipients.state = 'ready'",
-        )
+             (recipients.state IN (",
+            recipient_state!(ready),
+            ", ",
+            recipient_state!(submitting),
+            ") AND recipients.lease_owner = ?4) \
+             OR (recipients.state = ",
+            recipient_state!(done),
+            " AND recipients.recovered_from = ?4)) \
+             RETURNING recipients.send_pk, recipients.state = ",
+            recipient_state!(ready)
+        ))
         .bind(serde_json::Value::Array(rows).to_string())
         .bind(now)
         .bind(store::codes::THROTTLED)
@@ -347,20 +372,31 @@ impl DispatchStore for SqliteStore {
             .collect();
         if !requeued.is_empty() {
             let pks = json!(requeued.into_iter().collect::<Vec<i64>>()).to_string();
-            sqlx::query(
-                "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = ?2 \
-                 WHERE state = 'ready' AND send_pk IN (SELECT s.pk FROM sends s \
-                 WHERE s.pk IN (SELECT value FROM json_each(?1)) AND s.state = 'Canceled')",
-            )
+            sqlx::query(concat!(
+                "UPDATE recipients SET state = ",
+                recipient_state!(done),
+                ", outcome = ",
+                outcome!(canceled),
+                ", updated_at = ?2 \
+                 WHERE state = ",
+                recipient_state!(ready),
+                " AND send_pk IN (SELECT s.pk FROM sends s \
+                 WHERE s.pk IN (SELECT value FROM json_each(?1)) AND s.state = ",
+                send_state!(Canceled),
+                ")"
+            ))
             .bind(&pks)
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db("cancel requeued recipients"))?;
-            sqlx::query(
-                "UPDATE sends SET state = 'Started', completed_at = NULL, next_at = ?2 \
-                 WHERE pk IN (SELECT value FROM json_each(?1)) AND state = 'Finished'",
-            )
+            sqlx::query(concat!(
+                "UPDATE sends SET state = ",
+                send_state!(Started),
+                ", completed_at = NULL, next_at = ?2 \
+                 WHERE pk IN (SELECT value FROM json_each(?1)) AND state = ",
+                send_state!(Finished)
+            ))
             .bind(&pks)
             .bind(now)
             .execute(&mut *tx)
@@ -376,12 +412,20 @@ impl DispatchStore for SqliteStore {
         if send.state != "Started" {
             return Ok(false);
         }
-        let finished = sqlx::query(
-            "UPDATE sends SET state = 'Finished', completed_at = ?2, next_at = NULL \
-             WHERE pk = ?1 AND state = 'Started' \
-             AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'ready') \
-             AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'submitting')",
-        )
+        let finished = sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Finished),
+            ", completed_at = ?2, next_at = NULL \
+             WHERE pk = ?1 AND state = ",
+            send_state!(Started),
+            " \
+             AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready),
+            ") \
+             AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(submitting),
+            ")"
+        ))
         .bind(send.pk)
         .bind(now)
         .execute(&mut *tx)
@@ -397,11 +441,15 @@ impl DispatchStore for SqliteStore {
 
     async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
         let mut tx = self.write().await?;
-        let recovered = sqlx::query(
-            "UPDATE recipients SET state = 'done', status_code = ?2, note = ?3, \
+        let recovered = sqlx::query(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(done),
+            ", status_code = ?2, note = ?3, \
              recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
-             WHERE state = 'submitting' AND lease_until < ?1",
-        )
+             WHERE state = ",
+            recipient_state!(submitting),
+            " AND lease_until < ?1"
+        ))
         .bind(now)
         .bind(store::codes::UNKNOWN)
         .bind(UNKNOWN_AFTER_CRASH)
@@ -411,12 +459,20 @@ impl DispatchStore for SqliteStore {
         .rows_affected();
         // A send whose last recipients were settled here, or whose process stopped between recording
         // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
-        sqlx::query(
-            "UPDATE sends SET state = 'Finished', completed_at = ?1, next_at = NULL \
-             WHERE state = 'Started' \
-             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = 'ready') \
-             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = 'submitting')",
-        )
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Finished),
+            ", completed_at = ?1, next_at = NULL \
+             WHERE state = ",
+            send_state!(Started),
+            " \
+             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
+            recipient_state!(ready),
+            ") \
+             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
+            recipient_state!(submitting),
+            ")"
+        ))
         .bind(now)
         .execute(&mut *tx)
         .await
@@ -509,21 +565,28 @@ impl DispatchStore for SqliteStore {
                 send.state
             )));
         }
-        let canceled = sqlx::query(
-            "UPDATE recipients SET state = 'done', outcome = 'canceled', lease_owner = NULL, \
+        let canceled = sqlx::query(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(done),
+            ", outcome = ",
+            outcome!(canceled),
+            ", lease_owner = NULL, \
              lease_until = NULL, updated_at = ?2 \
-             WHERE send_pk = ?1 AND state = 'ready'",
-        )
+             WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready)
+        ))
         .bind(send.pk)
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(db("cancel recipients"))?
         .rows_affected();
-        sqlx::query(
-            "UPDATE sends SET state = 'Canceled', completed_at = ?2, next_at = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE pk = ?1",
-        )
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Canceled),
+            ", completed_at = ?2, next_at = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE pk = ?1"
+        ))
         .bind(send.pk)
         .bind(now)
         .execute(&mut *tx)

@@ -32,15 +32,21 @@ impl ExpansionStore for SqliteStore {
         }
         let mut tx = self.write().await?;
         // Each branch of the union walks its own partial index (`sends_due`, `sends_queuing`).
-        let claimed: Vec<i64> = sqlx::query_scalar(
-            "UPDATE sends SET state = 'Queuing', lease_owner = ?1, lease_until = ?2 \
+        let claimed: Vec<i64> = sqlx::query_scalar(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Queuing),
+            ", lease_owner = ?1, lease_until = ?2 \
              WHERE pk IN (SELECT pk FROM ( \
-                 SELECT pk, due_at FROM sends WHERE state = 'New' AND due_at <= ?3 \
+                 SELECT pk, due_at FROM sends WHERE state = ",
+            send_state!(New),
+            " AND due_at <= ?3 \
                  UNION ALL \
-                 SELECT pk, due_at FROM sends WHERE state = 'Queuing' AND lease_until < ?3) \
+                 SELECT pk, due_at FROM sends WHERE state = ",
+            send_state!(Queuing),
+            " AND lease_until < ?3) \
              ORDER BY due_at, pk LIMIT ?4) \
-             RETURNING pk",
-        )
+             RETURNING pk"
+        ))
         .bind(owner)
         .bind(lease_until)
         .bind(now)
@@ -69,19 +75,23 @@ impl ExpansionStore for SqliteStore {
     /// may have left, so only recovery may settle them (as 3400 Unknown).
     async fn release_leases(&self, owner: &str) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = ?1",
-        )
+        sqlx::query(concat!(
+            "UPDATE sends SET lease_until = 0 WHERE state = ",
+            send_state!(Queuing),
+            " AND lease_owner = ?1"
+        ))
         .bind(owner)
         .execute(&mut *tx)
         .await
         .map_err(db("release expansion leases"))?;
         // Claims on recipients that never left; submitting ones keep their lease (they may have
         // left: only recovery may settle them).
-        sqlx::query(
+        sqlx::query(concat!(
             "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
-             WHERE state = 'ready' AND lease_owner = ?1",
-        )
+             WHERE state = ",
+            recipient_state!(ready),
+            " AND lease_owner = ?1"
+        ))
         .bind(owner)
         .execute(&mut *tx)
         .await
@@ -186,19 +196,23 @@ impl ExpansionStore for SqliteStore {
         // text (over 1,600 characters after substitution, API.md §1) is a recipient that failed
         // with 1501 and is never sent.
         if send.kind == store::SendKind::Contact.as_str() && !send.replies {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
                  expansion_suppressed, updated_at, text, status_code, note) \
-                 SELECT ?1, mobile_number, 0, CASE WHEN ok AND text IS NOT NULL THEN 'ready' \
-                 ELSE 'done' END, NOT ok AND text IS NOT NULL, ?2, text, \
+                 SELECT ?1, mobile_number, 0, CASE WHEN ok AND text IS NOT NULL THEN ",
+                recipient_state!(ready),
+                " \
+                 ELSE ",
+                recipient_state!(done),
+                " END, NOT ok AND text IS NOT NULL, ?2, text, \
                  CASE WHEN text IS NULL THEN ?5 ELSE 1000 END, \
                  CASE WHEN text IS NULL THEN ?4 END \
                  FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
                  WHERE s.keyword_pk IN (SELECT value FROM json_each(?3)) \
                  AND s.mobile_number = n.mobile_number AND s.status = 'Subscribed') AS ok \
                  FROM send_numbers n WHERE n.send_pk = ?1 ORDER BY n.position) WHERE true \
-                 ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING",
-            )
+                 ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+            ))
             .bind(send.pk)
             .bind(now)
             .bind(&keyword_pks)
@@ -288,11 +302,15 @@ impl ExpansionStore for SqliteStore {
         // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
         // still ready, except the contact numbers that failed with 1501 at expansion: the partial
         // indexes count both without touching the table.
-        let recipients: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = 'ready') \
-             + (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = 'done' \
-             AND status_code = ?2 AND outcome IS NULL AND expansion_suppressed = 0)",
-        )
+        let recipients: i64 = sqlx::query_scalar(concat!(
+            "SELECT (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready),
+            ") \
+             + (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(done),
+            " \
+             AND status_code = ?2 AND outcome IS NULL AND expansion_suppressed = 0)"
+        ))
         .bind(send.pk)
         .bind(store::codes::VALIDATION_ERROR)
         .fetch_one(&mut *tx)
@@ -300,11 +318,13 @@ impl ExpansionStore for SqliteStore {
         .map_err(db("count recipients"))?;
         let targets = i64::try_from(lists.targets.len())
             .map_err(|_| StoreError::Other("too many target lists".to_string()))?;
-        sqlx::query(
-            "UPDATE sends SET state = 'Started', count = ?2, carrier = ?3, next_at = ?4, \
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Started),
+            ", count = ?2, carrier = ?3, next_at = ?4, \
              lease_owner = NULL, lease_until = NULL, expand_list = ?5, expand_after = NULL \
-             WHERE pk = ?1",
-        )
+             WHERE pk = ?1"
+        ))
         .bind(send.pk)
         .bind(recipients)
         .bind(&carrier)
@@ -386,10 +406,12 @@ async fn fail(
         .execute(&mut *tx)
         .await
         .map_err(db("drop the recipients of a failed send"))?;
-    sqlx::query(
-        "UPDATE sends SET state = 'Error', errors = ?2, completed_at = ?3, lease_owner = NULL, \
-         lease_until = NULL WHERE pk = ?1",
-    )
+    sqlx::query(concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Error),
+        ", errors = ?2, completed_at = ?3, lease_owner = NULL, \
+         lease_until = NULL WHERE pk = ?1"
+    ))
     .bind(send_pk)
     .bind(json!(errors).to_string())
     .bind(now)
@@ -412,14 +434,14 @@ fn segment_sql(bounded: bool, excluding: bool, one_keyword: bool) -> &'static st
     macro_rules! segment {
         ($keywords:expr $(, $filter:expr)*) => {
             concat!(
-                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
+                concat!("INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
                  expansion_suppressed, updated_at) \
                  SELECT ?1, m.mobile_number, \
                  CASE WHEN s.keyword_pk IS NULL THEN 0 ELSE ?2 END, \
-                 CASE WHEN s.keyword_pk IS NULL THEN 'done' ELSE 'ready' END, \
+                 CASE WHEN s.keyword_pk IS NULL THEN ", recipient_state!(done), " ELSE ", recipient_state!(ready), " END, \
                  s.keyword_pk IS NULL, ?3 \
                  FROM list_members m \
-                 LEFT JOIN subscriptions s ON ",
+                 LEFT JOIN subscriptions s ON "),
                 $keywords,
                 " AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
                  WHERE m.list_pk = ?5 AND m.mobile_number > ?6 ",

@@ -377,12 +377,14 @@ async fn record_mo_in(
             })
             .collect();
         if !rows.is_empty() {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
                  text, text_pk) \
-                 SELECT ?1, j.value ->> 0, j.value ->> 1, 'ready', ?3, j.value ->> 2, \
-                 j.value ->> 3 FROM json_each(?2) AS j ORDER BY j.key",
-            )
+                 SELECT ?1, j.value ->> 0, j.value ->> 1, ",
+                recipient_state!(ready),
+                ", ?3, j.value ->> 2, \
+                 j.value ->> 3 FROM json_each(?2) AS j ORDER BY j.key"
+            ))
             .bind(send_pk)
             .bind(serde_json::Value::Array(rows).to_string())
             .bind(send.created_at)

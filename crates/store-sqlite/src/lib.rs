@@ -17,6 +17,9 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Sqlite, Transaction};
 use store::{Attributes, Lifecycle, Millis, StoreError, StoreResult};
 
+#[macro_use]
+mod states;
+
 mod accounts;
 mod codes;
 mod contact;

@@ -101,7 +101,7 @@ impl SendRow {
 
 /// `SELECT` of a send row, followed by the given clauses.
 macro_rules! select_send {
-    (with $column:literal; $($clauses:literal),+) => {
+    (with $column:literal; $($clauses:expr),+) => {
         concat!(
             "SELECT s.token, a.id AS account_id, s.client_id, s.kind, s.message_id, s.code, \
              s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
@@ -113,7 +113,7 @@ macro_rules! select_send {
             $($clauses),+
         )
     };
-    ($($clauses:literal),+) => {
+    ($($clauses:expr),+) => {
         select_send!(with "NULL AS unused"; $($clauses),+)
     };
 }

@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 use store::TrackingStore;
 
-use store::{Millis, Outcome, QueueGauges, SendCounts, StoreResult, TrackingRow};
+use store::{Millis, Outcome, QueueGauges, RecipientState, SendCounts, StoreResult, TrackingRow};
 
 use crate::dispatch::send_ref;
+use crate::states::outcome_from_stored;
 use crate::{bad_value, db, SqliteStore};
 
 /// One group of a send's rows.
@@ -33,19 +34,31 @@ impl TrackingStore for SqliteStore {
     async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts> {
         let send = send_ref(&self.reader, token).await?;
         let paused = send.state == "Started" && send.next_at.is_some_and(|at| at > now);
-        let groups = sqlx::query_as::<_, CountsGroup>(
-            "SELECT 'ready' AS state, 1000 AS status_code, NULL AS outcome, \
+        let groups = sqlx::query_as::<_, CountsGroup>(concat!(
+            "SELECT ",
+            recipient_state!(ready),
+            " AS state, 1000 AS status_code, NULL AS outcome, \
              0 AS expansion_suppressed, count(*) AS n \
-             FROM recipients WHERE send_pk = ?1 AND state = 'ready' \
+             FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready),
+            " \
              UNION ALL \
-             SELECT 'submitting', status_code, outcome, expansion_suppressed, count(*) \
-             FROM recipients WHERE send_pk = ?1 AND state = 'submitting' \
+             SELECT ",
+            recipient_state!(submitting),
+            ", status_code, outcome, expansion_suppressed, count(*) \
+             FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(submitting),
+            " \
              GROUP BY status_code, outcome, expansion_suppressed \
              UNION ALL \
-             SELECT 'done', status_code, outcome, expansion_suppressed, count(*) \
-             FROM recipients WHERE send_pk = ?1 AND state = 'done' \
-             GROUP BY status_code, outcome, expansion_suppressed",
-        )
+             SELECT ",
+            recipient_state!(done),
+            ", status_code, outcome, expansion_suppressed, count(*) \
+             FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(done),
+            " \
+             GROUP BY status_code, outcome, expansion_suppressed"
+        ))
         .bind(send.pk)
         .fetch_all(&self.reader)
         .await
@@ -58,10 +71,14 @@ impl TrackingStore for SqliteStore {
             }
             counts.recipients += group.n;
             let bucket = match (group.outcome.as_deref(), group.status_code) {
-                (Some("suppressed"), _) => &mut counts.suppressed,
-                (Some("canceled"), _) => &mut counts.canceled,
-                (Some(other), _) => return Err(bad_value("recipient outcome", other)),
-                (None, 1000 | 2600) if paused && group.state == "ready" => &mut counts.deferred,
+                (Some(stored), _) => match outcome_from_stored(stored) {
+                    Some(Outcome::Suppressed) => &mut counts.suppressed,
+                    Some(Outcome::Canceled) => &mut counts.canceled,
+                    None => return Err(bad_value("recipient outcome", stored)),
+                },
+                (None, 1000 | 2600) if paused && group.state == RecipientState::Ready.as_str() => {
+                    &mut counts.deferred
+                }
                 (None, 1000 | 2600) => &mut counts.queued,
                 (None, 1500 | 1501 | 2500 | 2501 | 4500..=4503) => &mut counts.failed,
                 (None, 2000..=3002) => &mut counts.sent,
@@ -100,9 +117,10 @@ impl TrackingStore for SqliteStore {
         .map(|row| {
             let outcome = match row.outcome.as_deref() {
                 None => None,
-                Some("suppressed") => Some(Outcome::Suppressed),
-                Some("canceled") => Some(Outcome::Canceled),
-                Some(other) => return Err(bad_value("recipient outcome", other)),
+                Some(stored) => Some(
+                    outcome_from_stored(stored)
+                        .ok_or_else(|| bad_value("recipient outcome", stored))?,
+                ),
             };
             Ok(TrackingRow {
                 mobile_number: row.mobile_number,
@@ -125,9 +143,11 @@ impl TrackingStore for SqliteStore {
         match send.state.as_str() {
             "New" | "Queuing" => Ok(Some(send.due_at)),
             "Started" => {
-                let waiting: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'ready')",
-                )
+                let waiting: bool = sqlx::query_scalar(concat!(
+                    "SELECT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = ",
+                    recipient_state!(ready),
+                    ")"
+                ))
                 .bind(send.pk)
                 .fetch_one(&self.reader)
                 .await
@@ -147,22 +167,26 @@ impl TrackingStore for SqliteStore {
                 .fetch_all(&self.reader)
                 .await
                 .map_err(db("count sends by state"))?;
-        let waiting: Vec<(bool, i64)> = sqlx::query_as(
+        let waiting: Vec<(bool, i64)> = sqlx::query_as(concat!(
             "SELECT coalesce(s.next_at > ?1, 0) AS paused, sum(c.n) \
-             FROM (SELECT send_pk, count(*) AS n FROM recipients WHERE state = 'ready' \
+             FROM (SELECT send_pk, count(*) AS n FROM recipients WHERE state = ",
+            recipient_state!(ready),
+            " \
                    GROUP BY send_pk) AS c \
              JOIN sends AS s ON s.pk = c.send_pk \
-             GROUP BY paused",
-        )
+             GROUP BY paused"
+        ))
         .bind(now)
         .fetch_all(&self.reader)
         .await
         .map_err(db("count waiting recipients"))?;
-        let leased: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM recipients WHERE state = 'submitting'")
-                .fetch_one(&self.reader)
-                .await
-                .map_err(db("count recipients being handed over"))?;
+        let leased: i64 = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM recipients WHERE state = ",
+            recipient_state!(submitting)
+        ))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db("count recipients being handed over"))?;
         QueueGauges::from_counts(states, waiting, leased)
     }
 }

@@ -51,54 +51,7 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Which states a send can be in (API.md §4 "Send status values").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SendState {
-    New,
-    Queuing,
-    Started,
-    Finished,
-    Error,
-    Canceled,
-}
-
-impl SendState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SendState::New => "New",
-            SendState::Queuing => "Queuing",
-            SendState::Started => "Started",
-            SendState::Finished => "Finished",
-            SendState::Error => "Error",
-            SendState::Canceled => "Canceled",
-        }
-    }
-
-    /// Parses the exact name (case-insensitive).
-    pub fn parse(s: &str) -> Option<SendState> {
-        SendState::ALL
-            .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s))
-    }
-
-    /// Every state, in the order above.
-    pub const ALL: [SendState; 6] = [
-        SendState::New,
-        SendState::Queuing,
-        SendState::Started,
-        SendState::Finished,
-        SendState::Error,
-        SendState::Canceled,
-    ];
-
-    /// Finished, Error and Canceled are final.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            SendState::Finished | SendState::Error | SendState::Canceled
-        )
-    }
-}
+pub use domain::{RecipientState, SendState};
 
 /// Status of a stored message (API.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
