@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use domain::codes;
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use store::codes;
 
 use crate::smpp::OnUnacknowledged;
 use crate::{

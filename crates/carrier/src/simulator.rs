@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::clock::Clock;
-use store::{codes, OutboxItem, Store};
+use domain::codes;
+use store::{OutboxItem, Store};
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::{Carrier, CarrierEvent, EventSink, Handover, Submission, SubmitOutcome};

@@ -3,12 +3,14 @@
 //! I/O, no HTTP, no SQL. Every type is built only through `parse`, so a value that exists is valid.
 
 pub mod clock;
+pub mod codes;
 pub mod fields;
 pub mod ids;
 pub mod limits;
 pub mod mobile;
 pub mod send_contact;
 pub mod send_list;
+pub mod states;
 pub mod text;
 pub mod time;
 
@@ -23,5 +25,6 @@ pub use send_list::{
     is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListOptions, SendListRequest,
     TargetChoice, ValidSendList,
 };
+pub use states::{RecipientState, SendState};
 pub use text::{analyze, split_parts, substitute, substitute_within, Encoding, TextInfo};
 pub use time::{format_timestamp, BlackoutWindow, ClockTime, ContentUrl, SendTime, UtcOffset};

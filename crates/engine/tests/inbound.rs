@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use carrier::CarrierEvent;
 use domain::clock::{Clock, ManualClock};
-use store::{NewAccount, NewCode, Store};
+use store::prelude::*;
+use store::{NewAccount, NewCode};
 
 #[tokio::test]
 async fn inbound_texts_from_a_carrier_are_recorded_against_their_code() {

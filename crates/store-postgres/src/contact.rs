@@ -1,6 +1,9 @@
 //! `messageContact` sends (API.md §6): the explicit audience recorded with the send, the
 //! `Subscribe`/`Resubscribe` options applied at acceptance; and the history of a send.
 
+use async_trait::async_trait;
+use store::ContactSendStore;
+
 use store::{
     ContactAudience, CreatedSend, Direction, HistoryEntry, NewSend, StoreError, StoreResult,
 };
@@ -11,23 +14,126 @@ use sqlx::{Postgres, Transaction};
 
 use crate::{account, db, id_key, parent_gone, settle, Ending, PgStore};
 
-/// One transaction: the send (with the idempotency rule of `create_send`), its numbers, the
-/// subscriber keys on the contacts, and the subscription options.
-pub(crate) async fn create_contact_send(
-    store: &PgStore,
-    new: NewSend,
-    audience: ContactAudience,
-) -> StoreResult<CreatedSend> {
-    let mut tx = store.begin().await?;
-    let work = create_in(&mut tx, &new, &audience).await;
-    let Some(account_id) = settle(tx, work, "commit contact send").await? else {
-        // The idempotency key names an earlier send: nothing was written.
-        return existing(store, &new).await;
-    };
-    if new.due_at <= new.created_at {
-        store.signal.raise();
+#[async_trait]
+impl ContactSendStore for PgStore {
+    /// One transaction: the send (with the idempotency rule of `create_send`), its numbers, the
+    /// subscriber keys on the contacts, and the subscription options.
+    async fn create_contact_send(
+        &self,
+        new: NewSend,
+        audience: ContactAudience,
+    ) -> StoreResult<CreatedSend> {
+        let mut tx = self.begin().await?;
+        let work = create_in(&mut tx, &new, &audience).await;
+        let Some(account_id) = settle(tx, work, "commit contact send").await? else {
+            // The idempotency key names an earlier send: nothing was written.
+            return existing(self, &new).await;
+        };
+        if new.due_at <= new.created_at {
+            self.signal.raise();
+        }
+        Ok(CreatedSend::Created(accepted(new, account_id)))
     }
-    Ok(CreatedSend::Created(accepted(new, account_id)))
+
+    async fn history(
+        &self,
+        account_id: &str,
+        token: &str,
+        mobile_number: Option<&str>,
+    ) -> StoreResult<Vec<HistoryEntry>> {
+        let owner = account(&self.pool, account_id).await?;
+        let send = sqlx::query_as::<_, HistorySend>(
+            "SELECT pk, account_pk, code, text, created_at, replies FROM sends \
+             WHERE token_key = $1 AND account_pk = $2",
+        )
+        .bind(id_key(token))
+        .bind(owner.pk)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("find the send of a history"))?
+        .ok_or(StoreError::NotFound)?;
+        // `$3` NULL: every number. A 1501 recipient (its text too long, API.md §1) was never
+        // texted.
+        let own_texts: Vec<Row> = sqlx::query_as(
+            "SELECT mobile_number, coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk), $2), \
+             coalesce(submitted_at, updated_at) \
+             FROM recipients WHERE send_pk = $1 AND expansion_suppressed = 0 AND outcome IS NULL \
+             AND status_code <> 1501 \
+             AND ($3::text IS NULL OR mobile_number = $3) ORDER BY pk",
+        )
+        .bind(send.pk)
+        .bind(&send.text)
+        .bind(mobile_number)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read the texts of a send"))?;
+        let mut entries: Vec<(i64, u8, HistoryEntry)> = Vec::new();
+        let mut push = |rows: Vec<Row>, direction: Direction, order: u8| {
+            for (number, text, at) in rows {
+                entries.push((
+                    at,
+                    order,
+                    HistoryEntry {
+                        direction,
+                        mobile_number: number,
+                        text,
+                        at,
+                    },
+                ));
+            }
+        };
+        push(own_texts, Direction::Mt, 1);
+        if send.replies != 0 {
+            let inbound: Vec<Row> = sqlx::query_as(
+                "SELECT source, CASE WHEN text_pk IS NULL THEN text ELSE \
+                 (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk) END, received_at \
+                 FROM inbound_texts WHERE token_key = $1 \
+                 AND ($2::text IS NULL OR source = $2) ORDER BY seq",
+            )
+            .bind(id_key(token))
+            .bind(mobile_number)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read the inbound texts of a send"))?;
+            push(inbound, Direction::Mo, 0);
+        } else if let Some(number) = mobile_number {
+            let inbound: Vec<Row> = sqlx::query_as(
+                "SELECT i.source, CASE WHEN i.text_pk IS NULL THEN i.text ELSE \
+                 (SELECT b.text FROM batch_texts b WHERE b.pk = i.text_pk) END, i.received_at \
+                 FROM inbound_texts i \
+                 JOIN codes c ON c.pk = i.code_pk \
+                 WHERE c.account_pk = $1 AND c.code_key = lower($2) AND i.source = $3 \
+                 AND i.received_at >= $4 ORDER BY i.seq",
+            )
+            .bind(send.account_pk)
+            .bind(&send.code)
+            .bind(number)
+            .bind(send.created_at)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read a number's inbound texts"))?;
+            push(inbound, Direction::Mo, 0);
+            let replies: Vec<Row> = sqlx::query_as(
+                "SELECT r.mobile_number, \
+                 coalesce(r.text, (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk), s.text), \
+                 coalesce(r.submitted_at, r.updated_at) FROM sends s \
+                 JOIN recipients r ON r.send_pk = s.pk AND r.mobile_number = $3 \
+                 WHERE s.account_pk = $1 AND s.code = $2 AND s.replies = 1 AND s.created_at >= $4 \
+                 AND r.outcome IS NULL ORDER BY r.pk",
+            )
+            .bind(send.account_pk)
+            .bind(&send.code)
+            .bind(number)
+            .bind(send.created_at)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read a number's replies"))?;
+            push(replies, Direction::Mt, 1);
+        }
+        // Oldest first; at one instant, a text before the reply it caused.
+        entries.sort_by_key(|(at, order, _)| (*at, *order));
+        Ok(entries.into_iter().map(|(_, _, e)| e).collect())
+    }
 }
 
 /// The work of `create_contact_send`: the account ID when the send was recorded.
@@ -145,103 +251,3 @@ struct HistorySend {
 }
 
 type Row = (String, String, i64);
-
-pub(crate) async fn history(
-    store: &PgStore,
-    account_id: &str,
-    token: &str,
-    mobile_number: Option<&str>,
-) -> StoreResult<Vec<HistoryEntry>> {
-    let owner = account(&store.pool, account_id).await?;
-    let send = sqlx::query_as::<_, HistorySend>(
-        "SELECT pk, account_pk, code, text, created_at, replies FROM sends \
-         WHERE token_key = $1 AND account_pk = $2",
-    )
-    .bind(id_key(token))
-    .bind(owner.pk)
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(db("find the send of a history"))?
-    .ok_or(StoreError::NotFound)?;
-    // `$3` NULL: every number. A 1501 recipient (its text too long, API.md §1) was never
-    // texted.
-    let own_texts: Vec<Row> = sqlx::query_as(
-        "SELECT mobile_number, coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk), $2), \
-         coalesce(submitted_at, updated_at) \
-         FROM recipients WHERE send_pk = $1 AND expansion_suppressed = 0 AND outcome IS NULL \
-         AND status_code <> 1501 \
-         AND ($3::text IS NULL OR mobile_number = $3) ORDER BY pk",
-    )
-    .bind(send.pk)
-    .bind(&send.text)
-    .bind(mobile_number)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("read the texts of a send"))?;
-    let mut entries: Vec<(i64, u8, HistoryEntry)> = Vec::new();
-    let mut push = |rows: Vec<Row>, direction: Direction, order: u8| {
-        for (number, text, at) in rows {
-            entries.push((
-                at,
-                order,
-                HistoryEntry {
-                    direction,
-                    mobile_number: number,
-                    text,
-                    at,
-                },
-            ));
-        }
-    };
-    push(own_texts, Direction::Mt, 1);
-    if send.replies != 0 {
-        let inbound: Vec<Row> = sqlx::query_as(
-            "SELECT source, CASE WHEN text_pk IS NULL THEN text ELSE \
-             (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk) END, received_at \
-             FROM inbound_texts WHERE token_key = $1 \
-             AND ($2::text IS NULL OR source = $2) ORDER BY seq",
-        )
-        .bind(id_key(token))
-        .bind(mobile_number)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(db("read the inbound texts of a send"))?;
-        push(inbound, Direction::Mo, 0);
-    } else if let Some(number) = mobile_number {
-        let inbound: Vec<Row> = sqlx::query_as(
-            "SELECT i.source, CASE WHEN i.text_pk IS NULL THEN i.text ELSE \
-             (SELECT b.text FROM batch_texts b WHERE b.pk = i.text_pk) END, i.received_at \
-             FROM inbound_texts i \
-             JOIN codes c ON c.pk = i.code_pk \
-             WHERE c.account_pk = $1 AND c.code_key = lower($2) AND i.source = $3 \
-             AND i.received_at >= $4 ORDER BY i.seq",
-        )
-        .bind(send.account_pk)
-        .bind(&send.code)
-        .bind(number)
-        .bind(send.created_at)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(db("read a number's inbound texts"))?;
-        push(inbound, Direction::Mo, 0);
-        let replies: Vec<Row> = sqlx::query_as(
-            "SELECT r.mobile_number, \
-             coalesce(r.text, (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk), s.text), \
-             coalesce(r.submitted_at, r.updated_at) FROM sends s \
-             JOIN recipients r ON r.send_pk = s.pk AND r.mobile_number = $3 \
-             WHERE s.account_pk = $1 AND s.code = $2 AND s.replies = 1 AND s.created_at >= $4 \
-             AND r.outcome IS NULL ORDER BY r.pk",
-        )
-        .bind(send.account_pk)
-        .bind(&send.code)
-        .bind(number)
-        .bind(send.created_at)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(db("read a number's replies"))?;
-        push(replies, Direction::Mt, 1);
-    }
-    // Oldest first; at one instant, a text before the reply it caused.
-    entries.sort_by_key(|(at, order, _)| (*at, *order));
-    Ok(entries.into_iter().map(|(_, _, e)| e).collect())
-}

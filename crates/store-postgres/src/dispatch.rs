@@ -13,6 +13,9 @@
 //!
 //! Every statement is set-based: a batch travels as arrays that `unnest` turns back into rows.
 
+use async_trait::async_trait;
+use store::DispatchStore;
+
 use std::collections::{HashMap, HashSet};
 
 use store::{
@@ -69,80 +72,281 @@ struct DispatchRow {
     dispatch_next_at: Option<i64>,
 }
 
-/// Every process sees the same sends; their claims share the recipients out.
-pub(crate) async fn dispatchable_sends(
-    store: &PgStore,
-    now: Millis,
-    limit: u32,
-    except: &[String],
-) -> StoreResult<Vec<DispatchSend>> {
-    let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
-        with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
-        "WHERE s.state = 'Started' AND s.next_at <= $1 ",
-        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
-        "AND (r.lease_until IS NULL OR r.lease_until < $1)) ",
-        "AND NOT (s.carrier = ANY($3)) ",
-        "ORDER BY s.due_at, s.pk LIMIT $2"
-    ))
-    .bind(now)
-    .bind(i64::from(limit))
-    .bind(except)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("find dispatchable sends"))?;
-    rows.into_iter()
-        .map(|row| {
-            let send = row.send.into_send()?;
-            let carrier = row
-                .dispatch_carrier
-                .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
-            let next_at = row
-                .dispatch_next_at
-                .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
-            Ok(DispatchSend {
-                send,
-                carrier,
-                next_at,
-            })
-        })
-        .collect()
-}
-
-pub(crate) async fn pause_send(store: &PgStore, token: &str, until: Millis) -> StoreResult<()> {
-    let paused = sqlx::query("UPDATE sends SET next_at = $2 WHERE token_key = $1")
-        .bind(id_key(token))
-        .bind(until)
-        .execute(&store.pool)
+#[async_trait]
+impl DispatchStore for PgStore {
+    /// Every process sees the same sends; their claims share the recipients out.
+    async fn dispatchable_sends(
+        &self,
+        now: Millis,
+        limit: u32,
+        except: &[String],
+    ) -> StoreResult<Vec<DispatchSend>> {
+        let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
+            with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
+            concat!("WHERE s.state = ", send_state!(Started), " AND s.next_at <= $1 "),
+            concat!("AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = ", recipient_state!(ready), " "),
+            "AND (r.lease_until IS NULL OR r.lease_until < $1)) ",
+            "AND NOT (s.carrier = ANY($3)) ",
+            "ORDER BY s.due_at, s.pk LIMIT $2"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(except)
+        .fetch_all(&self.pool)
         .await
-        .map_err(db("pause send"))?
-        .rows_affected();
-    if paused == 0 {
-        return Err(StoreError::NotFound);
+        .map_err(db("find dispatchable sends"))?;
+        rows.into_iter()
+            .map(|row| {
+                let send = row.send.into_send()?;
+                let carrier = row
+                    .dispatch_carrier
+                    .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
+                let next_at = row
+                    .dispatch_next_at
+                    .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
+                Ok(DispatchSend {
+                    send,
+                    carrier,
+                    next_at,
+                })
+            })
+            .collect()
     }
-    Ok(())
+
+    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
+        let paused = sqlx::query("UPDATE sends SET next_at = $2 WHERE token_key = $1")
+            .bind(id_key(token))
+            .bind(until)
+            .execute(&self.pool)
+            .await
+            .map_err(db("pause send"))?
+            .rows_affected();
+        if paused == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
+    /// statement that locks the next `limit` ready recipients in queue order that no live lease
+    /// holds, skipping those other claims are taking, and leases the Subscribed ones to `owner`
+    /// (they stay ready) and records the others as suppressed. When a whole batch is suppressed it takes the next one, so an empty answer means
+    /// nothing is ready for this caller.
+    async fn claim_recipients(
+        &self,
+        token: &str,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedRecipient>> {
+        let mut tx = self.begin().await?;
+        let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
+        settle(tx, work, "commit claimed recipients").await
+    }
+
+    /// Marks the claimed recipients about to be written as submitting, in one statement; only rows
+    /// `owner` still holds (ready under its live lease) change.
+    async fn mark_submitting(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        let mut marked: Vec<i64> = sqlx::query_scalar(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(submitting),
+            ", lease_until = $3, updated_at = $4 \
+             WHERE pk = ANY($1) AND state = ",
+            recipient_state!(ready),
+            " AND lease_owner = $2 AND lease_until >= $4 \
+             RETURNING pk"
+        ))
+        .bind(&sorted)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("record recipients as submitting"))?;
+        marked.sort_unstable();
+        Ok(marked)
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        lease_until: Millis,
+    ) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        let renewed = sqlx::query(concat!(
+            "UPDATE recipients SET lease_until = $3 \
+             WHERE pk = ANY($1) AND lease_owner = $2 AND state IN (",
+            recipient_state!(ready),
+            ", ",
+            recipient_state!(submitting),
+            ")"
+        ))
+        .bind(&sorted)
+        .bind(owner)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await
+        .map_err(db("renew leases"))?
+        .rows_affected();
+        Ok(renewed)
+    }
+
+    /// One transaction for the whole batch: the answers (rows `owner` holds only: claimed or
+    /// submitting under its lease, or settled 3400 by recovery from its lease), then, for answers
+    /// that put a recipient back in the queue, its send if canceled meanwhile (the recipient is
+    /// canceled) or finished by recovery (the send goes on). The recipient's `carrier` (the send's,
+    /// fixed at expansion) is recorded with the message id receipts will name.
+    async fn record_submissions(
+        &self,
+        owner: &str,
+        results: &[SubmissionResult],
+        now: Millis,
+    ) -> StoreResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        let work = record_in(&mut tx, owner, results, now).await;
+        settle(tx, work, "commit submissions").await
+    }
+
+    /// The receipts that match no recipient, as ascending indexes into `receipts`.
+    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let carriers: Vec<&str> = receipts.iter().map(|r| r.carrier.as_str()).collect();
+        let ids: Vec<&str> = receipts
+            .iter()
+            .map(|r| r.carrier_message_id.as_str())
+            .collect();
+        let positions: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+             AS u (carrier, carrier_message_id, i) \
+             WHERE NOT EXISTS (SELECT 1 FROM recipients r \
+             WHERE r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id) \
+             ORDER BY u.i",
+        )
+        .bind(&carriers)
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("match receipts"))?;
+        Ok(positions
+            .into_iter()
+            .filter_map(|i| usize::try_from(i - 1).ok())
+            .collect())
+    }
+
+    /// One statement. Each caller finishes after committing its own last batch, so the last batch
+    /// of a send to commit, in whichever process, sees every other one settled and finishes it.
+    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
+        let finished: Option<(i64, bool)> = sqlx::query_as(concat!(
+            "WITH target AS (SELECT pk, state FROM sends WHERE token_key = $1), \
+             finished AS ( \
+                 UPDATE sends SET state = ",
+            send_state!(Finished),
+            ", completed_at = $2, next_at = NULL \
+                 FROM target WHERE sends.pk = target.pk AND sends.state = ",
+            send_state!(Started),
+            " \
+                 AND NOT EXISTS (SELECT 1 FROM recipients \
+                     WHERE send_pk = target.pk AND state = ",
+            recipient_state!(ready),
+            ") \
+                 AND NOT EXISTS (SELECT 1 FROM recipients \
+                     WHERE send_pk = target.pk AND state = ",
+            recipient_state!(submitting),
+            ") \
+                 RETURNING sends.pk) \
+             SELECT target.pk, EXISTS (SELECT 1 FROM finished) FROM target"
+        ))
+        .bind(id_key(token))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("finish send"))?;
+        match finished {
+            Some((_, done)) => Ok(done),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    /// Every process runs this. Rows another transaction holds are skipped (their owner is recording
+    /// them, or another recovery is settling them), so concurrent recoveries never wait for each
+    /// other and each expired recipient is counted by exactly one of them.
+    async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let work = recover_in(&mut tx, now).await;
+        settle(tx, work, "commit recovery").await
+    }
+
+    /// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
+    /// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
+    /// "round", where a round holds at most one receipt per carrier message (usually one round).
+    /// The recipients are locked in key order first, so receipt batches of different processes
+    /// never deadlock.
+    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
+        let mut rounds: Vec<Round> = Vec::new();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+        for receipt in receipts {
+            let round = seen
+                .entry((&receipt.carrier, &receipt.carrier_message_id))
+                .or_insert(0);
+            if rounds.len() <= *round {
+                rounds.push(Round {
+                    carriers: Vec::new(),
+                    message_ids: Vec::new(),
+                    codes: Vec::new(),
+                });
+            }
+            let r = &mut rounds[*round];
+            r.carriers.push(&receipt.carrier);
+            r.message_ids.push(&receipt.carrier_message_id);
+            r.codes.push(receipt.status_code);
+            *round += 1;
+        }
+        if rounds.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let work = receipts_in(&mut tx, &rounds, now).await;
+        settle(tx, work, "commit receipts").await
+    }
+
+    /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
+    /// Recipients being handed over right now are not touched: they may already have left. The
+    /// send's row lock waits for claims in flight (see the module docs) and is taken before any
+    /// recipient's, in the order claims take them.
+    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let work = cancel_in(&mut tx, token, now).await;
+        let canceled = settle(tx, work, "commit canceled send").await?;
+        self.signal.raise();
+        Ok(canceled)
+    }
 }
 
 /// One claimed row: pk, number, whether it is still Subscribed, the contact's attributes, the
 /// recipient's own text.
 type ClaimRow = (i64, String, bool, Option<String>, Option<String>);
-
-/// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
-/// statement that locks the next `limit` ready recipients in queue order that no live lease
-/// holds, skipping those other claims are taking, and leases the Subscribed ones to `owner`
-/// (they stay ready) and records the others as suppressed. When a whole batch is suppressed it takes the next one, so an empty answer means
-/// nothing is ready for this caller.
-pub(crate) async fn claim_recipients(
-    store: &PgStore,
-    token: &str,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Vec<ClaimedRecipient>> {
-    let mut tx = store.begin().await?;
-    let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
-    settle(tx, work, "commit claimed recipients").await
-}
 
 async fn claim_in(
     tx: &mut Transaction<'static, Postgres>,
@@ -168,18 +372,26 @@ async fn claim_in(
     .map_err(db("find the send's keywords"))?;
     let mut claimed = Vec::new();
     loop {
-        let rows: Vec<ClaimRow> = sqlx::query_as(
+        let rows: Vec<ClaimRow> = sqlx::query_as(concat!(
             "WITH batch AS ( \
                  SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
                      WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
                      AND s.status = 'Subscribed') AS subscribed \
-                 FROM recipients r WHERE r.send_pk = $1 AND r.state = 'ready' \
+                 FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
+            recipient_state!(ready),
+            " \
                  AND (r.lease_until IS NULL OR r.lease_until < $6) \
                  ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
              claimed AS ( \
                  UPDATE recipients SET \
-                 state = CASE WHEN b.subscribed THEN 'ready' ELSE 'done' END, \
-                 outcome = CASE WHEN b.subscribed THEN NULL ELSE 'suppressed' END, \
+                 state = CASE WHEN b.subscribed THEN ",
+            recipient_state!(ready),
+            " ELSE ",
+            recipient_state!(done),
+            " END, \
+                 outcome = CASE WHEN b.subscribed THEN NULL ELSE ",
+            outcome!(suppressed),
+            " END, \
                  lease_owner = CASE WHEN b.subscribed THEN $4 END, \
                  lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
                  updated_at = $6 \
@@ -191,8 +403,8 @@ async fn claim_in(
              CASE WHEN c.subscribed THEN ct.attributes END, c.text \
              FROM claimed c \
              LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
-             ORDER BY c.pk",
-        )
+             ORDER BY c.pk"
+        ))
         .bind(send.pk)
         .bind(i64::from(limit))
         .bind(&keywords)
@@ -228,80 +440,6 @@ async fn claim_in(
     Ok(Ending::Commit(claimed))
 }
 
-/// Marks the claimed recipients about to be written as submitting, in one statement; only rows
-/// `owner` still holds (ready under its live lease) change.
-pub(crate) async fn mark_submitting(
-    store: &PgStore,
-    owner: &str,
-    ids: &[i64],
-    now: Millis,
-    lease_until: Millis,
-) -> StoreResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    let mut marked: Vec<i64> = sqlx::query_scalar(
-        "UPDATE recipients SET state = 'submitting', lease_until = $3, updated_at = $4 \
-         WHERE pk = ANY($1) AND state = 'ready' AND lease_owner = $2 AND lease_until >= $4 \
-         RETURNING pk",
-    )
-    .bind(&sorted)
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("record recipients as submitting"))?;
-    marked.sort_unstable();
-    Ok(marked)
-}
-
-pub(crate) async fn renew_leases(
-    store: &PgStore,
-    owner: &str,
-    ids: &[i64],
-    lease_until: Millis,
-) -> StoreResult<u64> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    let renewed = sqlx::query(
-        "UPDATE recipients SET lease_until = $3 \
-         WHERE pk = ANY($1) AND lease_owner = $2 AND state IN ('ready', 'submitting')",
-    )
-    .bind(&sorted)
-    .bind(owner)
-    .bind(lease_until)
-    .execute(&store.pool)
-    .await
-    .map_err(db("renew leases"))?
-    .rows_affected();
-    Ok(renewed)
-}
-
-/// One transaction for the whole batch: the answers (rows `owner` holds only: claimed or
-/// submitting under its lease, or settled 3400 by recovery from its lease), then, for answers
-/// that put a recipient back in the queue, its send if canceled meanwhile (the recipient is
-/// canceled) or finished by recovery (the send goes on). The recipient's `carrier` (the send's,
-/// fixed at expansion) is recorded with the message id receipts will name.
-pub(crate) async fn record_submissions(
-    store: &PgStore,
-    owner: &str,
-    results: &[SubmissionResult],
-    now: Millis,
-) -> StoreResult<()> {
-    if results.is_empty() {
-        return Ok(());
-    }
-    let mut tx = store.begin().await?;
-    let work = record_in(&mut tx, owner, results, now).await;
-    settle(tx, work, "commit submissions").await
-}
-
 async fn record_in(
     tx: &mut Transaction<'static, Postgres>,
     owner: &str,
@@ -321,7 +459,7 @@ async fn record_in(
     let encodings: Vec<&str> = sorted.iter().map(|r| r.encoding.as_str()).collect();
     let notes: Vec<Option<&str>> = sorted.iter().map(|r| r.note.as_deref()).collect();
     // $8 2600 and $10 1000 go back to the queue (1000: untouched); any other code settles.
-    let requeued: Vec<i64> = sqlx::query_scalar::<_, Option<i64>>(
+    let requeued: Vec<i64> = sqlx::query_scalar::<_, Option<i64>>(concat!(
         "UPDATE recipients SET \
          status_code = CASE WHEN u.status_code IN ($8, $10) THEN $10 ELSE u.status_code END, \
          carrier = CASE WHEN u.status_code = $10 THEN recipients.carrier \
@@ -332,16 +470,28 @@ async fn record_in(
          encoding = CASE WHEN u.status_code = $10 THEN recipients.encoding ELSE u.encoding END, \
          note = CASE WHEN u.status_code <> $10 THEN u.note \
          WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-         state = CASE WHEN u.status_code IN ($8, $10) THEN 'ready' ELSE 'done' END, \
+         state = CASE WHEN u.status_code IN ($8, $10) THEN ",
+        recipient_state!(ready),
+        " ELSE ",
+        recipient_state!(done),
+        " END, \
          lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = $7, \
          submitted_at = CASE WHEN u.status_code IN ($8, $10) THEN NULL ELSE $7 END \
          FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
          $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
          WHERE recipients.pk = u.pk AND ( \
-         (recipients.state IN ('ready', 'submitting') AND recipients.lease_owner = $9) \
-         OR (recipients.state = 'done' AND recipients.recovered_from = $9)) \
-         RETURNING CASE WHEN recipients.state = 'ready' THEN recipients.send_pk END",
-    )
+         (recipients.state IN (",
+        recipient_state!(ready),
+        ", ",
+        recipient_state!(submitting),
+        ") AND recipients.lease_owner = $9) \
+         OR (recipients.state = ",
+        recipient_state!(done),
+        " AND recipients.recovered_from = $9)) \
+         RETURNING CASE WHEN recipients.state = ",
+        recipient_state!(ready),
+        " THEN recipients.send_pk END"
+    ))
     .bind(&pks)
     .bind(&codes)
     .bind(&message_ids)
@@ -361,20 +511,31 @@ async fn record_in(
     .into_iter()
     .collect();
     if !requeued.is_empty() {
-        sqlx::query(
-            "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = $2 \
-             WHERE state = 'ready' AND send_pk IN (SELECT pk FROM sends \
-             WHERE pk = ANY($1) AND state = 'Canceled')",
-        )
+        sqlx::query(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(done),
+            ", outcome = ",
+            outcome!(canceled),
+            ", updated_at = $2 \
+             WHERE state = ",
+            recipient_state!(ready),
+            " AND send_pk IN (SELECT pk FROM sends \
+             WHERE pk = ANY($1) AND state = ",
+            send_state!(Canceled),
+            ")"
+        ))
         .bind(&requeued)
         .bind(now)
         .execute(&mut **tx)
         .await
         .map_err(db("cancel requeued recipients"))?;
-        sqlx::query(
-            "UPDATE sends SET state = 'Started', completed_at = NULL, next_at = $2 \
-             WHERE pk = ANY($1) AND state = 'Finished'",
-        )
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Started),
+            ", completed_at = NULL, next_at = $2 \
+             WHERE pk = ANY($1) AND state = ",
+            send_state!(Finished)
+        ))
         .bind(&requeued)
         .bind(now)
         .execute(&mut **tx)
@@ -384,88 +545,26 @@ async fn record_in(
     Ok(Ending::Commit(()))
 }
 
-/// The receipts that match no recipient, as ascending indexes into `receipts`.
-pub(crate) async fn unmatched_receipts(
-    store: &PgStore,
-    receipts: &[Receipt],
-) -> StoreResult<Vec<usize>> {
-    if receipts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let carriers: Vec<&str> = receipts.iter().map(|r| r.carrier.as_str()).collect();
-    let ids: Vec<&str> = receipts
-        .iter()
-        .map(|r| r.carrier_message_id.as_str())
-        .collect();
-    let positions: Vec<i64> = sqlx::query_scalar(
-        "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
-         AS u (carrier, carrier_message_id, i) \
-         WHERE NOT EXISTS (SELECT 1 FROM recipients r \
-         WHERE r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id) \
-         ORDER BY u.i",
-    )
-    .bind(&carriers)
-    .bind(&ids)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("match receipts"))?;
-    Ok(positions
-        .into_iter()
-        .filter_map(|i| usize::try_from(i - 1).ok())
-        .collect())
-}
-
-/// One statement. Each caller finishes after committing its own last batch, so the last batch
-/// of a send to commit, in whichever process, sees every other one settled and finishes it.
-pub(crate) async fn finish_if_done(store: &PgStore, token: &str, now: Millis) -> StoreResult<bool> {
-    let finished: Option<(i64, bool)> = sqlx::query_as(
-        "WITH target AS (SELECT pk, state FROM sends WHERE token_key = $1), \
-         finished AS ( \
-             UPDATE sends SET state = 'Finished', completed_at = $2, next_at = NULL \
-             FROM target WHERE sends.pk = target.pk AND sends.state = 'Started' \
-             AND NOT EXISTS (SELECT 1 FROM recipients \
-                 WHERE send_pk = target.pk AND state = 'ready') \
-             AND NOT EXISTS (SELECT 1 FROM recipients \
-                 WHERE send_pk = target.pk AND state = 'submitting') \
-             RETURNING sends.pk) \
-         SELECT target.pk, EXISTS (SELECT 1 FROM finished) FROM target",
-    )
-    .bind(id_key(token))
-    .bind(now)
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(db("finish send"))?;
-    match finished {
-        Some((_, done)) => Ok(done),
-        None => Err(StoreError::NotFound),
-    }
-}
-
 /// The note of a recipient whose hand-over was interrupted (API.md §4.6).
 const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
-
-/// Every process runs this. Rows another transaction holds are skipped (their owner is recording
-/// them, or another recovery is settling them), so concurrent recoveries never wait for each
-/// other and each expired recipient is counted by exactly one of them.
-pub(crate) async fn recover_expired(store: &PgStore, now: Millis) -> StoreResult<u64> {
-    let mut tx = store.begin().await?;
-    let work = recover_in(&mut tx, now).await;
-    settle(tx, work, "commit recovery").await
-}
 
 async fn recover_in(
     tx: &mut Transaction<'static, Postgres>,
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
-    let recovered = sqlx::query(
+    let recovered = sqlx::query(concat!(
         "WITH expired AS ( \
-             SELECT pk FROM recipients WHERE state = 'submitting' AND lease_until < $1 \
+             SELECT pk FROM recipients WHERE state = ",
+        recipient_state!(submitting),
+        " AND lease_until < $1 \
              ORDER BY pk FOR UPDATE SKIP LOCKED) \
-         UPDATE recipients SET state = 'done', status_code = $2, note = $3, \
+         UPDATE recipients SET state = ",
+        recipient_state!(done),
+        ", status_code = $2, note = $3, \
          recovered_from = recipients.lease_owner, lease_owner = NULL, lease_until = NULL, \
          updated_at = $1 \
-         FROM expired WHERE recipients.pk = expired.pk",
-    )
+         FROM expired WHERE recipients.pk = expired.pk"
+    ))
     .bind(now)
     .bind(store::codes::UNKNOWN)
     .bind(UNKNOWN_AFTER_CRASH)
@@ -475,59 +574,30 @@ async fn recover_in(
     .rows_affected();
     // A send whose last recipients were settled here, or whose process stopped between recording
     // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH settled AS ( \
-             SELECT pk FROM sends WHERE state = 'Started' \
+             SELECT pk FROM sends WHERE state = ",
+        send_state!(Started),
+        " \
              AND NOT EXISTS (SELECT 1 FROM recipients r \
-                 WHERE r.send_pk = sends.pk AND r.state = 'ready') \
+                 WHERE r.send_pk = sends.pk AND r.state = ",
+        recipient_state!(ready),
+        ") \
              AND NOT EXISTS (SELECT 1 FROM recipients r \
-                 WHERE r.send_pk = sends.pk AND r.state = 'submitting') \
+                 WHERE r.send_pk = sends.pk AND r.state = ",
+        recipient_state!(submitting),
+        ") \
              ORDER BY pk FOR NO KEY UPDATE SKIP LOCKED) \
-         UPDATE sends SET state = 'Finished', completed_at = $1, next_at = NULL \
-         FROM settled WHERE sends.pk = settled.pk",
-    )
+         UPDATE sends SET state = ",
+        send_state!(Finished),
+        ", completed_at = $1, next_at = NULL \
+         FROM settled WHERE sends.pk = settled.pk"
+    ))
     .bind(now)
     .execute(&mut **tx)
     .await
     .map_err(db("finish settled sends"))?;
     Ok(Ending::Commit(recovered))
-}
-
-/// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
-/// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
-/// "round", where a round holds at most one receipt per carrier message (usually one round).
-/// The recipients are locked in key order first, so receipt batches of different processes
-/// never deadlock.
-pub(crate) async fn apply_receipts(
-    store: &PgStore,
-    receipts: &[Receipt],
-    now: Millis,
-) -> StoreResult<u64> {
-    let mut rounds: Vec<Round> = Vec::new();
-    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
-    for receipt in receipts {
-        let round = seen
-            .entry((&receipt.carrier, &receipt.carrier_message_id))
-            .or_insert(0);
-        if rounds.len() <= *round {
-            rounds.push(Round {
-                carriers: Vec::new(),
-                message_ids: Vec::new(),
-                codes: Vec::new(),
-            });
-        }
-        let r = &mut rounds[*round];
-        r.carriers.push(&receipt.carrier);
-        r.message_ids.push(&receipt.carrier_message_id);
-        r.codes.push(receipt.status_code);
-        *round += 1;
-    }
-    if rounds.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = store.begin().await?;
-    let work = receipts_in(&mut tx, &rounds, now).await;
-    settle(tx, work, "commit receipts").await
 }
 
 /// One receipt per carrier message: a round of [`apply_receipts`].
@@ -580,18 +650,6 @@ async fn receipts_in(
     Ok(Ending::Commit(changed.len() as u64))
 }
 
-/// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
-/// Recipients being handed over right now are not touched: they may already have left. The
-/// send's row lock waits for claims in flight (see the module docs) and is taken before any
-/// recipient's, in the order claims take them.
-pub(crate) async fn cancel_send(store: &PgStore, token: &str, now: Millis) -> StoreResult<u64> {
-    let mut tx = store.begin().await?;
-    let work = cancel_in(&mut tx, token, now).await;
-    let canceled = settle(tx, work, "commit canceled send").await?;
-    store.signal.raise();
-    Ok(canceled)
-}
-
 async fn cancel_in(
     tx: &mut Transaction<'static, Postgres>,
     token: &str,
@@ -604,21 +662,28 @@ async fn cancel_in(
             send.state
         )));
     }
-    let canceled = sqlx::query(
-        "UPDATE recipients SET state = 'done', outcome = 'canceled', lease_owner = NULL, \
+    let canceled = sqlx::query(concat!(
+        "UPDATE recipients SET state = ",
+        recipient_state!(done),
+        ", outcome = ",
+        outcome!(canceled),
+        ", lease_owner = NULL, \
          lease_until = NULL, updated_at = $2 \
-         WHERE send_pk = $1 AND state = 'ready'",
-    )
+         WHERE send_pk = $1 AND state = ",
+        recipient_state!(ready)
+    ))
     .bind(send.pk)
     .bind(now)
     .execute(&mut **tx)
     .await
     .map_err(db("cancel recipients"))?
     .rows_affected();
-    sqlx::query(
-        "UPDATE sends SET state = 'Canceled', completed_at = $2, next_at = NULL, \
-         lease_owner = NULL, lease_until = NULL WHERE pk = $1",
-    )
+    sqlx::query(concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Canceled),
+        ", completed_at = $2, next_at = NULL, \
+         lease_owner = NULL, lease_until = NULL WHERE pk = $1"
+    ))
     .bind(send.pk)
     .bind(now)
     .execute(&mut **tx)

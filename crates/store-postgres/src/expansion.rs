@@ -12,6 +12,9 @@
 //! transaction, so a crash resumes after the last committed batch.
 //! The unique key `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
 
+use async_trait::async_trait;
+use store::ExpansionStore;
+
 use serde_json::json;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
@@ -21,66 +24,99 @@ use sqlx::{Postgres, Transaction};
 
 use crate::{db, flag, id_key, settle, strings_from_json, Ending, PgStore};
 
-/// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
-/// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
-/// since this statement's snapshot is re-checked when locked (and then no longer matches).
-pub(crate) async fn claim_due_sends(
-    store: &PgStore,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Vec<Send>> {
-    if limit == 0 {
-        return Ok(Vec::new());
+#[async_trait]
+impl ExpansionStore for PgStore {
+    /// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
+    /// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
+    /// since this statement's snapshot is re-checked when locked (and then no longer matches).
+    async fn claim_due_sends(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Send>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query_as::<_, SendRow>(concat!(
+            concat!(
+                "WITH due AS ( \
+                 SELECT pk FROM sends \
+                 WHERE (state = ",
+                send_state!(New),
+                " AND due_at <= $3) OR (state = ",
+                send_state!(Queuing),
+                " AND lease_until < $3) \
+                 ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
+             claimed AS ( \
+                 UPDATE sends SET state = ",
+                send_state!(Queuing),
+                ", lease_owner = $1, lease_until = $2 \
+                 FROM due WHERE sends.pk = due.pk RETURNING sends.*) "
+            ),
+            select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
+        ))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("claim due sends"))?;
+        rows.into_iter().map(SendRow::into_send).collect()
     }
-    let rows = sqlx::query_as::<_, SendRow>(concat!(
-        "WITH due AS ( \
-             SELECT pk FROM sends \
-             WHERE (state = 'New' AND due_at <= $3) OR (state = 'Queuing' AND lease_until < $3) \
-             ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
-         claimed AS ( \
-             UPDATE sends SET state = 'Queuing', lease_owner = $1, lease_until = $2 \
-             FROM due WHERE sends.pk = due.pk RETURNING sends.*) ",
-        select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
-    ))
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("claim due sends"))?;
-    rows.into_iter().map(SendRow::into_send).collect()
-}
 
-/// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
-/// cursor and are immediately claimable. The other processes are told in the same statement
-/// (the notification goes out when it commits), not through the notifier task, which a process
-/// about to exit might not give the time to run. Recipients being handed over keep their
-/// lease: they may have left, so only recovery may settle them (as 3400 Unknown).
-pub(crate) async fn release_leases(store: &PgStore, owner: &str) -> StoreResult<()> {
-    sqlx::query(
-        "WITH released AS ( \
-             UPDATE sends SET lease_until = 0 WHERE state = 'Queuing' AND lease_owner = $1 \
-             RETURNING pk) \
-         SELECT pg_notify($2, '') FROM (SELECT 1 FROM released LIMIT 1) AS any_released",
-    )
-    .bind(owner)
-    .bind(crate::signals::CHANNEL)
-    .execute(&store.pool)
-    .await
-    .map_err(db("release expansion leases"))?;
-    // Claims on recipients that never left.
-    sqlx::query(
-        "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
-         WHERE state = 'ready' AND lease_owner = $1",
-    )
-    .bind(owner)
-    .execute(&store.pool)
-    .await
-    .map_err(db("release claims"))?;
-    Ok(())
+    /// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
+    /// cursor and are immediately claimable. The other processes are told in the same statement
+    /// (the notification goes out when it commits), not through the notifier task, which a process
+    /// about to exit might not give the time to run. Recipients being handed over keep their
+    /// lease: they may have left, so only recovery may settle them (as 3400 Unknown).
+    async fn release_leases(&self, owner: &str) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "WITH released AS ( \
+                 UPDATE sends SET lease_until = 0 WHERE state = ",
+            send_state!(Queuing),
+            " AND lease_owner = $1 \
+                 RETURNING pk) \
+             SELECT pg_notify($2, '') FROM (SELECT 1 FROM released LIMIT 1) AS any_released"
+        ))
+        .bind(owner)
+        .bind(crate::signals::CHANNEL)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release expansion leases"))?;
+        // Claims on recipients that never left.
+        sqlx::query(concat!(
+            "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
+             WHERE state = ",
+            recipient_state!(ready),
+            " AND lease_owner = $1"
+        ))
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release claims"))?;
+        Ok(())
+    }
+
+    async fn expand_batch(
+        &self,
+        token: &str,
+        owner: &str,
+        batch: u32,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Expansion> {
+        let mut tx = self.begin().await?;
+        let work = expand_in(&mut tx, token, owner, batch, now, lease_until).await;
+        let expansion = settle(tx, work, "commit expansion batch").await?;
+        // A complete audience can now be handed over by any process.
+        if matches!(expansion, Expansion::Done { recipients } if recipients > 0) {
+            self.signal.raise();
+        }
+        Ok(expansion)
+    }
 }
 
 /// What a batch needs of its send.
@@ -105,24 +141,6 @@ struct Expanding {
 struct Lists {
     targets: Vec<i64>,
     exclusions: Vec<i64>,
-}
-
-pub(crate) async fn expand_batch(
-    store: &PgStore,
-    token: &str,
-    owner: &str,
-    batch: u32,
-    now: Millis,
-    lease_until: Millis,
-) -> StoreResult<Expansion> {
-    let mut tx = store.begin().await?;
-    let work = expand_in(&mut tx, token, owner, batch, now, lease_until).await;
-    let expansion = settle(tx, work, "commit expansion batch").await?;
-    // A complete audience can now be handed over by any process.
-    if matches!(expansion, Expansion::Done { recipients } if recipients > 0) {
-        store.signal.raise();
-    }
-    Ok(expansion)
 }
 
 async fn expand_in(
@@ -226,11 +244,15 @@ async fn expand_in(
     // text (over 1,600 characters after substitution, API.md §1) is a recipient that failed
     // with 1501 and is never sent.
     if send.kind == store::SendKind::Contact.as_str() && send.replies == 0 {
-        sqlx::query(
+        sqlx::query(concat!(
             "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
              expansion_suppressed, updated_at, text, status_code, note) \
              SELECT $1, n.mobile_number, 0, \
-             CASE WHEN ok AND n.text IS NOT NULL THEN 'ready' ELSE 'done' END, \
+             CASE WHEN ok AND n.text IS NOT NULL THEN ",
+            recipient_state!(ready),
+            " ELSE ",
+            recipient_state!(done),
+            " END, \
              CASE WHEN ok OR n.text IS NULL THEN 0 ELSE 1 END, $2, n.text, \
              CASE WHEN n.text IS NULL THEN $5 ELSE 1000 END, \
              CASE WHEN n.text IS NULL THEN $4 END \
@@ -238,8 +260,8 @@ async fn expand_in(
              WHERE s.keyword_pk = ANY($3) AND s.mobile_number = n.mobile_number \
              AND s.status = 'Subscribed') AS ok) sub \
              WHERE n.send_pk = $1 ORDER BY n.position \
-             ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING",
-        )
+             ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+        ))
         .bind(send.pk)
         .bind(now)
         .bind(&keywords)
@@ -316,11 +338,15 @@ async fn expand_in(
 
     // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
     // still ready, except the contact numbers that failed with 1501 at expansion.
-    let recipients: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = 'ready') \
-         + (SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = 'done' \
-         AND status_code = $2 AND outcome IS NULL AND expansion_suppressed = 0)",
-    )
+    let recipients: i64 = sqlx::query_scalar(concat!(
+        "SELECT (SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = ",
+        recipient_state!(ready),
+        ") \
+         + (SELECT count(*) FROM recipients WHERE send_pk = $1 AND state = ",
+        recipient_state!(done),
+        " \
+         AND status_code = $2 AND outcome IS NULL AND expansion_suppressed = 0)"
+    ))
     .bind(send.pk)
     .bind(store::codes::VALIDATION_ERROR)
     .fetch_one(&mut **tx)
@@ -328,11 +354,13 @@ async fn expand_in(
     .map_err(db("count recipients"))?;
     let targets = i32::try_from(lists.targets.len())
         .map_err(|_| StoreError::Other("too many target lists".to_string()))?;
-    sqlx::query(
-        "UPDATE sends SET state = 'Started', count = $2, carrier = $3, next_at = $4, \
+    sqlx::query(concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Started),
+        ", count = $2, carrier = $3, next_at = $4, \
          lease_owner = NULL, lease_until = NULL, expand_list = $5, expand_after = NULL \
-         WHERE pk = $1",
-    )
+         WHERE pk = $1"
+    ))
     .bind(send.pk)
     .bind(recipients)
     .bind(&carrier)
@@ -386,10 +414,12 @@ async fn fail(
         .execute(&mut **tx)
         .await
         .map_err(db("drop the recipients of a failed send"))?;
-    sqlx::query(
-        "UPDATE sends SET state = 'Error', errors = $2, completed_at = $3, lease_owner = NULL, \
-         lease_until = NULL WHERE pk = $1",
-    )
+    sqlx::query(concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Error),
+        ", errors = $2, completed_at = $3, lease_owner = NULL, \
+         lease_until = NULL WHERE pk = $1"
+    ))
     .bind(send_pk)
     .bind(json!(errors).to_string())
     .bind(now)
@@ -419,11 +449,11 @@ fn segment_sql(duplication: bool, excluding: bool) -> String {
         ""
     };
     format!(
-        "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, expansion_suppressed, \
+        concat!("INSERT INTO recipients (send_pk, mobile_number, list_pk, state, expansion_suppressed, \
          updated_at) \
          SELECT $1, m.mobile_number, \
          CASE WHEN s.mobile_number IS NULL THEN 0 ELSE {list_pk} END, \
-         CASE WHEN s.mobile_number IS NULL THEN 'done' ELSE 'ready' END, \
+         CASE WHEN s.mobile_number IS NULL THEN ", recipient_state!(done), " ELSE ", recipient_state!(ready), " END, \
          CASE WHEN s.mobile_number IS NULL THEN 1 ELSE 0 END, $2 \
          FROM list_members m \
          LEFT JOIN subscriptions s ON s.keyword_pk = ANY($3) \
@@ -431,6 +461,8 @@ fn segment_sql(duplication: bool, excluding: bool) -> String {
          AND s.mobile_number > $5 AND s.mobile_number <= $6 \
          WHERE m.list_pk = $4 AND m.mobile_number > $5 AND m.mobile_number <= $6 \
          {exclusion}\
-         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"),
+        list_pk = list_pk,
+        exclusion = exclusion
     )
 }

@@ -3,6 +3,9 @@
 //! of a code, and the recording of keyword handling's outcome — texts stored once per call
 //! (`batch_texts`, API.md §1 2 MiB).
 
+use async_trait::async_trait;
+use store::InboundStore;
+
 use std::collections::HashMap;
 
 use sqlx::{Postgres, Transaction};
@@ -49,13 +52,95 @@ const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, \
      a.id AS account_id, c.code AS code FROM inbound_texts i \
      LEFT JOIN codes c ON c.pk = i.code_pk LEFT JOIN accounts a ON a.pk = c.account_pk";
 
-/// One insert: the code is the oldest one routed to the carrier with that address. The table
-/// lock (which only other recordings wait for) makes sequence numbers commit in order, so a
-/// reader paging with `seq > after` never skips a row committed later with a smaller number.
-pub(crate) async fn record(store: &PgStore, text: InboundText) -> StoreResult<InboundRecord> {
-    let mut tx = store.begin().await?;
-    let work = record_in(&mut tx, text).await;
-    settle(tx, work, "commit an inbound text").await
+#[async_trait]
+impl InboundStore for PgStore {
+    /// One insert: the code is the oldest one routed to the carrier with that address. The table
+    /// lock (which only other recordings wait for) makes sequence numbers commit in order, so a
+    /// reader paging with `seq > after` never skips a row committed later with a smaller number.
+    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
+        let mut tx = self.begin().await?;
+        let work = record_in(&mut tx, text).await;
+        settle(tx, work, "commit an inbound text").await
+    }
+
+    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
+        let rows = sqlx::query_as::<_, InboundRow>(&format!(
+            "{SELECT} WHERE i.seq > $1 ORDER BY i.seq LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read inbound texts"))?;
+        Ok(rows.into_iter().map(InboundRow::into_record).collect())
+    }
+
+    /// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
+    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            account_id: String,
+            #[sqlx(flatten)]
+            code: CodeRow,
+        }
+        let rows = sqlx::query_as::<_, Row>(
+            "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
+             c.opt_out_text, c.help_text, c.created_at FROM codes c \
+             JOIN accounts a ON a.pk = c.account_pk \
+             WHERE c.carrier = $1 AND c.code_key = $2 ORDER BY c.pk",
+        )
+        .bind(carrier)
+        .bind(code_key(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("find the codes of an inbound text"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.code.into_code(&r.account_id))
+            .collect())
+    }
+
+    /// The numbers among `numbers` that opted out of the account's code by text.
+    async fn opt_outs_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<CodeOptOut>> {
+        let owner = account(&self.pool, account_id).await?;
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
+             JOIN codes c ON c.pk = o.code_pk \
+             WHERE c.account_pk = $1 AND c.code_key = $2 AND o.mobile_number = ANY($3) \
+             ORDER BY o.mobile_number",
+        )
+        .bind(owner.pk)
+        .bind(code_key(code))
+        .bind(numbers)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("opt-outs of numbers on a code"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(mobile_number, opted_out_at)| CodeOptOut {
+                mobile_number,
+                opted_out_at,
+            })
+            .collect())
+    }
+
+    /// Every batch in one transaction (the inbound table lock as in `record`): all of them or none.
+    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let work = record_mo_all(&mut tx, &batches).await;
+        if settle(tx, work, "commit inbound texts").await? {
+            self.signal.raise();
+        }
+        Ok(())
+    }
 }
 
 async fn record_in(
@@ -87,93 +172,6 @@ async fn record_in(
         .map_err(db("read an inbound text"))?
         .ok_or_else(|| StoreError::Other("an inbound text vanished".into()))?;
     Ok(Ending::Commit(row.into_record()))
-}
-
-pub(crate) async fn page(
-    store: &PgStore,
-    after: i64,
-    limit: u32,
-) -> StoreResult<Vec<InboundRecord>> {
-    let rows = sqlx::query_as::<_, InboundRow>(&format!(
-        "{SELECT} WHERE i.seq > $1 ORDER BY i.seq LIMIT $2"
-    ))
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("read inbound texts"))?;
-    Ok(rows.into_iter().map(InboundRow::into_record).collect())
-}
-
-/// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
-pub(crate) async fn codes_for_inbound(
-    store: &PgStore,
-    carrier: &str,
-    to: &str,
-) -> StoreResult<Vec<Code>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        account_id: String,
-        #[sqlx(flatten)]
-        code: CodeRow,
-    }
-    let rows = sqlx::query_as::<_, Row>(
-        "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
-         c.opt_out_text, c.help_text, c.created_at FROM codes c \
-         JOIN accounts a ON a.pk = c.account_pk \
-         WHERE c.carrier = $1 AND c.code_key = $2 ORDER BY c.pk",
-    )
-    .bind(carrier)
-    .bind(code_key(to))
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("find the codes of an inbound text"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.code.into_code(&r.account_id))
-        .collect())
-}
-
-/// The numbers among `numbers` that opted out of the account's code by text.
-pub(crate) async fn opt_outs_on_code(
-    store: &PgStore,
-    account_id: &str,
-    code: &str,
-    numbers: &[String],
-) -> StoreResult<Vec<CodeOptOut>> {
-    let owner = account(&store.pool, account_id).await?;
-    if numbers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
-         JOIN codes c ON c.pk = o.code_pk \
-         WHERE c.account_pk = $1 AND c.code_key = $2 AND o.mobile_number = ANY($3) \
-         ORDER BY o.mobile_number",
-    )
-    .bind(owner.pk)
-    .bind(code_key(code))
-    .bind(numbers)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("opt-outs of numbers on a code"))?;
-    Ok(rows
-        .into_iter()
-        .map(|(mobile_number, opted_out_at)| CodeOptOut {
-            mobile_number,
-            opted_out_at,
-        })
-        .collect())
-}
-
-/// Every batch in one transaction (the inbound table lock as in `record`): all of them or none.
-pub(crate) async fn record_mo_batches(store: &PgStore, batches: Vec<MoBatch>) -> StoreResult<()> {
-    let mut tx = store.begin().await?;
-    let work = record_mo_all(&mut tx, &batches).await;
-    if settle(tx, work, "commit inbound texts").await? {
-        store.signal.raise();
-    }
-    Ok(())
 }
 
 /// The work of `record_mo_batches`; true when replies wait to be handed over.
@@ -455,13 +453,15 @@ async fn record_mo_in(
             text_pks.push(pk);
         }
         if !numbers.is_empty() {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
                  text, text_pk) \
-                 SELECT $1, u.number, u.ordinal, 'ready', $5, u.text, u.text_pk \
+                 SELECT $1, u.number, u.ordinal, ",
+                recipient_state!(ready),
+                ", $5, u.text, u.text_pk \
                  FROM unnest($2::text[], $3::bigint[], $4::text[], $6::bigint[]) \
-                 WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n",
-            )
+                 WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n"
+            ))
             .bind(send_pk)
             .bind(&numbers)
             .bind(&ordinals)

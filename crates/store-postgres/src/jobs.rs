@@ -2,10 +2,11 @@
 //! leased by the engine like the recipients queue. The row mapping is shared
 //! ([`store::JobRow`]); this file holds PostgreSQL's statements.
 
+use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 use store::{
-    job_errors_json, ContactRow, JobRow, JobUpdate, ListJob, MemberCounts, Millis, NewListJob,
-    StoreError, StoreResult, SubscribeTo, JOB_COLUMNS,
+    job_errors_json, ContactRow, JobRow, JobStore, JobUpdate, ListJob, MemberCounts, Millis,
+    NewListJob, StoreError, StoreResult, SubscribeTo, JOB_COLUMNS,
 };
 
 use crate::{account, db, id_key, lists, settle, Ending, PgStore};
@@ -24,12 +25,6 @@ where
     .map_err(db("read a job"))?
     .ok_or(StoreError::NotFound)?
     .into_job()
-}
-
-pub(crate) async fn create(store: &PgStore, new: NewListJob) -> StoreResult<ListJob> {
-    let mut tx = store.begin().await?;
-    let work = create_in(&mut tx, new).await;
-    settle(tx, work, "commit job").await
 }
 
 async fn create_in(
@@ -70,36 +65,6 @@ async fn create_in(
     .map_err(db("record a job"))?;
     let job = by_token(&mut **tx, &new.token).await?;
     Ok(Ending::Commit(job))
-}
-
-pub(crate) async fn claim(
-    store: &PgStore,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Vec<ListJob>> {
-    // Nodes claiming at once skip each other's rows instead of waiting on them.
-    let mut jobs = sqlx::query_as::<_, JobRow>(&format!(
-        "WITH due AS (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
-         AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
-         FOR UPDATE SKIP LOCKED), \
-         claimed AS (UPDATE list_jobs j SET state = 'Processing', lease_owner = $1, \
-         lease_until = $3, updated_at = $2 FROM due WHERE j.pk = due.pk RETURNING j.*) \
-         SELECT {JOB_COLUMNS} FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
-    ))
-    .bind(owner)
-    .bind(now)
-    .bind(lease_until)
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("claim jobs"))?
-    .into_iter()
-    .map(JobRow::into_job)
-    .collect::<StoreResult<Vec<_>>>()?;
-    jobs.sort_by_key(|j| j.created_at);
-    Ok(jobs)
 }
 
 /// The fenced update of a job, inside `tx`: true when `update.owner` held the lease.
@@ -144,54 +109,93 @@ fn count(n: u64) -> StoreResult<i64> {
     i64::try_from(n).map_err(|_| StoreError::Other(format!("{n} rows counted")))
 }
 
-pub(crate) async fn record(store: &PgStore, update: &JobUpdate) -> StoreResult<bool> {
-    let mut tx = store.begin().await?;
-    let work = record_in(&mut tx, update, &MemberCounts::default())
+#[async_trait]
+impl JobStore for PgStore {
+    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
+        let mut tx = self.begin().await?;
+        let work = create_in(&mut tx, new).await;
+        settle(tx, work, "commit job").await
+    }
+
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ListJob>> {
+        // Nodes claiming at once skip each other's rows instead of waiting on them.
+        let mut jobs = sqlx::query_as::<_, JobRow>(&format!(
+            "WITH due AS (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
+             AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
+             FOR UPDATE SKIP LOCKED), \
+             claimed AS (UPDATE list_jobs j SET state = 'Processing', lease_owner = $1, \
+             lease_until = $3, updated_at = $2 FROM due WHERE j.pk = due.pk RETURNING j.*) \
+             SELECT {JOB_COLUMNS} FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
+        ))
+        .bind(owner)
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
         .await
-        .map(Ending::Commit);
-    settle(tx, work, "commit job progress").await
-}
-
-pub(crate) async fn import_batch(
-    store: &PgStore,
-    job: &JobUpdate,
-    account_id: &str,
-    list_id: &str,
-    rows: &[ContactRow],
-    subscribe: Option<&SubscribeTo>,
-) -> StoreResult<Option<MemberCounts>> {
-    let mut tx = store.begin().await?;
-    let work = async {
-        let counts =
-            lists::upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, job.now)
-                .await?;
-        // Another process holding the job now: none of this batch is written.
-        Ok(if record_in(&mut tx, job, &counts).await? {
-            Ending::Commit(Some(counts))
-        } else {
-            Ending::Rollback(None)
-        })
+        .map_err(db("claim jobs"))?
+        .into_iter()
+        .map(JobRow::into_job)
+        .collect::<StoreResult<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.created_at);
+        Ok(jobs)
     }
-    .await;
-    settle(tx, work, "commit import batch").await
-}
 
-pub(crate) async fn release(store: &PgStore, owner: &str) -> StoreResult<u64> {
-    Ok(sqlx::query(
-        "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
-         WHERE lease_owner = $1 AND state IN ('Queued', 'Processing')",
-    )
-    .bind(owner)
-    .execute(&store.pool)
-    .await
-    .map_err(db("release job leases"))?
-    .rows_affected())
-}
-
-pub(crate) async fn get(store: &PgStore, account_id: &str, token: &str) -> StoreResult<ListJob> {
-    let job = by_token(&store.pool, token).await?;
-    if !job.account_id.eq_ignore_ascii_case(account_id) {
-        return Err(StoreError::NotFound);
+    async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let work = record_in(&mut tx, update, &MemberCounts::default())
+            .await
+            .map(Ending::Commit);
+        settle(tx, work, "commit job progress").await
     }
-    Ok(job)
+
+    async fn import_batch(
+        &self,
+        job: &JobUpdate,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+    ) -> StoreResult<Option<MemberCounts>> {
+        let mut tx = self.begin().await?;
+        let work = async {
+            let counts =
+                lists::upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, job.now)
+                    .await?;
+            // Another process holding the job now: none of this batch is written.
+            Ok(if record_in(&mut tx, job, &counts).await? {
+                Ending::Commit(Some(counts))
+            } else {
+                Ending::Rollback(None)
+            })
+        }
+        .await;
+        settle(tx, work, "commit import batch").await
+    }
+
+    async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = $1 AND state IN ('Queued', 'Processing')",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release job leases"))?
+        .rows_affected())
+    }
+
+    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
+        let job = by_token(&self.pool, token).await?;
+        if !job.account_id.eq_ignore_ascii_case(account_id) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(job)
+    }
 }

@@ -35,18 +35,12 @@ use futures::stream::BoxStream;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
-use store::{
-    AccessToken, Account, Attributes, ClaimedRecipient, Client, Code, CodeOptOut, CodePatch,
-    Contact, ContactAudience, ContactList, ContactRow, CreatedSend, DispatchSend, Expansion,
-    HistoryEntry, InboundRecord, InboundText, JobUpdate, Keyword, KeywordPatch, ListJob,
-    MemberCounts, Message, MessagePatch, Millis, MoBatch, NewAccessToken, NewAccount, NewClient,
-    NewCode, NewKeyword, NewList, NewListJob, NewMessage, NewSend, OutboxEntry, OutboxItem,
-    QueueGauges, Receipt, Send, SendCounts, SendQuery, Store, StoreError, StoreResult,
-    SubmissionResult, SubscribeTo, Subscription, SubscriptionStatus, TrackingRow,
-};
+use store::{Attributes, Lifecycle, Millis, StoreError, StoreResult};
+
+#[macro_use]
+mod states;
 
 mod accounts;
-mod clients;
 mod codes;
 mod contact;
 mod dispatch;
@@ -59,11 +53,8 @@ mod outbox;
 mod sends;
 mod signals;
 mod subscriptions;
-pub mod test_database;
 mod tracking;
 mod transfer;
-
-pub use test_database::TestDatabase;
 
 /// The migrations in `crates/store-postgres/migrations`, compiled into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -180,7 +171,7 @@ impl std::fmt::Debug for PgStore {
 
 impl PgStore {
     /// Connects to the database at `url` (see the crate documentation for its parameters) and
-    /// checks that it answers. Applies no migrations: call [`Store::migrate`].
+    /// checks that it answers. Applies no migrations: call [`Lifecycle::migrate`].
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
         PgStore::connect_with(PgStoreOptions::from_url(url)?).await
     }
@@ -371,10 +362,10 @@ where
         .ok_or(StoreError::NotFound)
 }
 
-// ---- the trait ------------------------------------------------------------------------------------
+// ---- the lifecycle ------------------------------------------------------------------------------------
 
 #[async_trait]
-impl Store for PgStore {
+impl Lifecycle for PgStore {
     /// Applies pending migrations on a connection of its own without a statement timeout (an
     /// index on a large table may take long). sqlx serializes concurrent migrators with an
     /// advisory lock, so processes starting together migrate once.
@@ -436,395 +427,6 @@ impl Store for PgStore {
 
     async fn work_signals(&self) -> StoreResult<Option<BoxStream<'static, ()>>> {
         signals::listen(self.connect.clone()).await.map(Some)
-    }
-
-    async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
-        accounts::create(self, new).await
-    }
-    async fn get_account(&self, id: &str) -> StoreResult<Account> {
-        accounts::get(self, id).await
-    }
-    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
-        accounts::list(self).await
-    }
-
-    async fn create_client(&self, new: NewClient) -> StoreResult<Client> {
-        clients::create(self, new).await
-    }
-    async fn get_client(&self, client_id: &str) -> StoreResult<Client> {
-        clients::get(self, client_id).await
-    }
-    async fn list_clients(&self, account_id: &str) -> StoreResult<Vec<Client>> {
-        clients::list(self, account_id).await
-    }
-    async fn revoke_client(&self, account_id: &str, client_id: &str) -> StoreResult<()> {
-        clients::revoke(self, account_id, client_id).await
-    }
-    async fn insert_token(&self, new: NewAccessToken) -> StoreResult<()> {
-        clients::insert_token(self, new).await
-    }
-    async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>> {
-        clients::find_token(self, token_hash, now).await
-    }
-    async fn replace_client_secret_hash(
-        &self,
-        client_id: &str,
-        old_hash: &str,
-        new_hash: &str,
-    ) -> StoreResult<bool> {
-        clients::replace_secret_hash(self, client_id, old_hash, new_hash).await
-    }
-    async fn purge_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
-        clients::purge_expired_tokens(self, now).await
-    }
-
-    async fn create_code(&self, new: NewCode) -> StoreResult<Code> {
-        codes::create_code(self, new).await
-    }
-    async fn get_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<Code> {
-        codes::get_code(self, account_id, id_or_code).await
-    }
-    async fn list_codes(&self, account_id: &str) -> StoreResult<Vec<Code>> {
-        codes::list_codes(self, account_id).await
-    }
-    async fn delete_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<()> {
-        codes::delete_code(self, account_id, id_or_code).await
-    }
-    async fn update_code(
-        &self,
-        account_id: &str,
-        id_or_code: &str,
-        patch: CodePatch,
-    ) -> StoreResult<Code> {
-        codes::update_code(self, account_id, id_or_code, patch).await
-    }
-    async fn create_keyword(&self, new: NewKeyword) -> StoreResult<Keyword> {
-        codes::create_keyword(self, new).await
-    }
-    async fn get_keyword(&self, account_id: &str, id: &str) -> StoreResult<Keyword> {
-        codes::get_keyword(self, account_id, id).await
-    }
-    async fn list_keywords(&self, account_id: &str) -> StoreResult<Vec<Keyword>> {
-        codes::list_keywords(self, account_id).await
-    }
-    async fn delete_keyword(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        codes::delete_keyword(self, account_id, id).await
-    }
-    async fn update_keyword(
-        &self,
-        account_id: &str,
-        id: &str,
-        patch: KeywordPatch,
-    ) -> StoreResult<Keyword> {
-        codes::update_keyword(self, account_id, id, patch).await
-    }
-
-    async fn create_message(&self, new: NewMessage) -> StoreResult<Message> {
-        messages::create(self, new).await
-    }
-    async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message> {
-        messages::get(self, account_id, id).await
-    }
-    async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>> {
-        messages::list(self, account_id).await
-    }
-    async fn update_message(
-        &self,
-        account_id: &str,
-        id: &str,
-        patch: MessagePatch,
-        now: Millis,
-    ) -> StoreResult<Message> {
-        messages::update(self, account_id, id, patch, now).await
-    }
-    async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        messages::delete(self, account_id, id).await
-    }
-
-    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
-        lists::create(self, new).await
-    }
-    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
-        lists::get(self, account_id, id).await
-    }
-    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
-        lists::list(self, account_id).await
-    }
-    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        lists::delete(self, account_id, id).await
-    }
-    async fn resolve_lists(
-        &self,
-        account_id: &str,
-        ids: &[String],
-    ) -> StoreResult<Vec<Option<String>>> {
-        lists::resolve(self, account_id, ids).await
-    }
-    async fn upsert_members(
-        &self,
-        account_id: &str,
-        list_id: &str,
-        rows: &[ContactRow],
-        subscribe: Option<&SubscribeTo>,
-        now: Millis,
-    ) -> StoreResult<MemberCounts> {
-        lists::upsert_members(self, account_id, list_id, rows, subscribe, now).await
-    }
-    async fn remove_member(
-        &self,
-        account_id: &str,
-        list_id: &str,
-        mobile_number: &str,
-    ) -> StoreResult<()> {
-        lists::remove_member(self, account_id, list_id, mobile_number).await
-    }
-    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
-        lists::get_contact(self, account_id, mobile_number).await
-    }
-    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
-        lists::contacts_of(self, account_id, numbers).await
-    }
-
-    async fn set_subscription(
-        &self,
-        account_id: &str,
-        to: &SubscribeTo,
-        mobile_number: &str,
-        status: SubscriptionStatus,
-        now: Millis,
-    ) -> StoreResult<Subscription> {
-        subscriptions::set(self, account_id, to, mobile_number, status, now).await
-    }
-    async fn subscriptions_of(
-        &self,
-        account_id: &str,
-        mobile_number: &str,
-    ) -> StoreResult<Vec<Subscription>> {
-        subscriptions::of(self, account_id, mobile_number).await
-    }
-    async fn subscriptions_on_code(
-        &self,
-        account_id: &str,
-        code: &str,
-        numbers: &[String],
-    ) -> StoreResult<Vec<Subscription>> {
-        subscriptions::on_code(self, account_id, code, numbers).await
-    }
-
-    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
-        sends::create(self, new).await
-    }
-    async fn find_idempotent_send(
-        &self,
-        account_id: &str,
-        client_id: &str,
-        key: &str,
-        now: Millis,
-    ) -> StoreResult<Option<(Send, String)>> {
-        sends::find_idempotent(self, account_id, client_id, key, now).await
-    }
-    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
-        sends::get(self, account_id, token).await
-    }
-    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
-        sends::list(self, account_id, query).await
-    }
-
-    async fn claim_due_sends(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<Send>> {
-        expansion::claim_due_sends(self, owner, now, lease_until, limit).await
-    }
-    async fn expand_batch(
-        &self,
-        token: &str,
-        owner: &str,
-        batch: u32,
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Expansion> {
-        expansion::expand_batch(self, token, owner, batch, now, lease_until).await
-    }
-    async fn dispatchable_sends(
-        &self,
-        now: Millis,
-        limit: u32,
-        except: &[String],
-    ) -> StoreResult<Vec<DispatchSend>> {
-        dispatch::dispatchable_sends(self, now, limit, except).await
-    }
-    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
-        dispatch::pause_send(self, token, until).await
-    }
-    async fn claim_recipients(
-        &self,
-        token: &str,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<ClaimedRecipient>> {
-        dispatch::claim_recipients(self, token, owner, now, lease_until, limit).await
-    }
-    async fn mark_submitting(
-        &self,
-        owner: &str,
-        ids: &[i64],
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Vec<i64>> {
-        dispatch::mark_submitting(self, owner, ids, now, lease_until).await
-    }
-    async fn renew_leases(
-        &self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: Millis,
-    ) -> StoreResult<u64> {
-        dispatch::renew_leases(self, owner, ids, lease_until).await
-    }
-    async fn record_submissions(
-        &self,
-        owner: &str,
-        results: &[SubmissionResult],
-        now: Millis,
-    ) -> StoreResult<()> {
-        dispatch::record_submissions(self, owner, results, now).await
-    }
-    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
-        dispatch::finish_if_done(self, token, now).await
-    }
-    async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
-        dispatch::recover_expired(self, now).await
-    }
-    async fn release_leases(&self, owner: &str) -> StoreResult<()> {
-        expansion::release_leases(self, owner).await
-    }
-    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
-        dispatch::apply_receipts(self, receipts, now).await
-    }
-    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
-        dispatch::unmatched_receipts(self, receipts).await
-    }
-    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
-        dispatch::cancel_send(self, token, now).await
-    }
-    async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts> {
-        tracking::send_counts(self, token, now).await
-    }
-    async fn tracking_page(
-        &self,
-        token: &str,
-        page: u32,
-        page_size: u32,
-    ) -> StoreResult<Vec<TrackingRow>> {
-        tracking::tracking_page(self, token, page, page_size).await
-    }
-    async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
-        tracking::send_next_at(self, token).await
-    }
-    async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges> {
-        tracking::queue_gauges(self, now).await
-    }
-
-    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
-        inbound::record(self, text).await
-    }
-    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
-        inbound::page(self, after, limit).await
-    }
-    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
-        inbound::codes_for_inbound(self, carrier, to).await
-    }
-    async fn opt_outs_on_code(
-        &self,
-        account_id: &str,
-        code: &str,
-        numbers: &[String],
-    ) -> StoreResult<Vec<CodeOptOut>> {
-        inbound::opt_outs_on_code(self, account_id, code, numbers).await
-    }
-    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
-        inbound::record_mo_batches(self, batches).await
-    }
-    async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64> {
-        subscriptions::lapse_pending(self, cutoff).await
-    }
-    async fn create_contact_send(
-        &self,
-        new: NewSend,
-        audience: ContactAudience,
-    ) -> StoreResult<CreatedSend> {
-        contact::create_contact_send(self, new, audience).await
-    }
-    async fn history(
-        &self,
-        account_id: &str,
-        token: &str,
-        mobile_number: Option<&str>,
-    ) -> StoreResult<Vec<HistoryEntry>> {
-        contact::history(self, account_id, token, mobile_number).await
-    }
-    async fn numbers_of_subscriber_key(
-        &self,
-        account_id: &str,
-        subscriber_key: &str,
-    ) -> StoreResult<Vec<String>> {
-        lists::numbers_of_subscriber_key(self, account_id, subscriber_key).await
-    }
-    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
-        jobs::create(self, new).await
-    }
-    async fn claim_jobs(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<ListJob>> {
-        jobs::claim(self, owner, now, lease_until, limit).await
-    }
-    async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool> {
-        jobs::record(self, update).await
-    }
-    async fn import_batch(
-        &self,
-        job: &JobUpdate,
-        account_id: &str,
-        list_id: &str,
-        rows: &[ContactRow],
-        subscribe: Option<&SubscribeTo>,
-    ) -> StoreResult<Option<MemberCounts>> {
-        jobs::import_batch(self, job, account_id, list_id, rows, subscribe).await
-    }
-    async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
-        jobs::release(self, owner).await
-    }
-    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
-        jobs::get(self, account_id, token).await
-    }
-    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
-        outbox::append(self, items).await
-    }
-    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        outbox::page(self, after, limit).await
-    }
-
-    async fn tables(&self) -> StoreResult<Vec<String>> {
-        let mut conn = self.pool.acquire().await.map_err(db("list tables"))?;
-        transfer::tables(&mut conn).await
-    }
-
-    async fn export(&self, sink: store::RowSink) -> StoreResult<u64> {
-        transfer::export(self, sink).await
-    }
-
-    async fn import(&self, rows: store::RowSource) -> StoreResult<u64> {
-        transfer::import(self, rows).await
     }
 }
 

@@ -3,6 +3,9 @@
 //! membership is only (list, number). `lists.size` is kept in step with `list_members` in the
 //! same transaction, so reading a list never counts its members.
 
+use async_trait::async_trait;
+use store::ContactStore;
+
 use std::collections::HashMap;
 
 use store::{
@@ -40,105 +43,205 @@ impl ListRow {
     }
 }
 
-pub(crate) async fn create(store: &PgStore, new: NewList) -> StoreResult<ContactList> {
-    let owner = account(&store.pool, &new.account_id).await?;
-    sqlx::query(
-        "INSERT INTO lists (account_pk, id, id_key, name, size, created_at, last_change_at) \
-         VALUES ($1, $2, $3, $4, 0, $5, $5)",
-    )
-    .bind(owner.pk)
-    .bind(&new.id)
-    .bind(id_key(&new.id))
-    .bind(&new.name)
-    .bind(new.created_at)
-    .execute(&store.pool)
-    .await
-    .map_err(db("insert list"))?;
-    Ok(ContactList {
-        id: new.id,
-        account_id: owner.id,
-        name: new.name,
-        size: 0,
-        created_at: new.created_at,
-        last_change_at: new.created_at,
-    })
-}
-
-pub(crate) async fn get(store: &PgStore, account_id: &str, id: &str) -> StoreResult<ContactList> {
-    let owner = account(&store.pool, account_id).await?;
-    let row = sqlx::query_as::<_, ListRow>(
-        "SELECT id, name, size, created_at, last_change_at FROM lists \
-         WHERE account_pk = $1 AND id_key = $2",
-    )
-    .bind(owner.pk)
-    .bind(id_key(id))
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(db("get list"))?
-    .ok_or(StoreError::NotFound)?;
-    Ok(row.into_list(&owner.id))
-}
-
-pub(crate) async fn list(store: &PgStore, account_id: &str) -> StoreResult<Vec<ContactList>> {
-    let owner = account(&store.pool, account_id).await?;
-    let rows = sqlx::query_as::<_, ListRow>(
-        "SELECT id, name, size, created_at, last_change_at FROM lists \
-         WHERE account_pk = $1 ORDER BY pk",
-    )
-    .bind(owner.pk)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("list lists"))?;
-    Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
-}
-
-/// Memberships go by ON DELETE CASCADE; contacts stay (they belong to the account).
-pub(crate) async fn delete(store: &PgStore, account_id: &str, id: &str) -> StoreResult<()> {
-    let deleted = sqlx::query(
-        "DELETE FROM lists WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
-         AND id_key = $2",
-    )
-    .bind(id_key(account_id))
-    .bind(id_key(id))
-    .execute(&store.pool)
-    .await
-    .map_err(db("delete list"))?
-    .rows_affected();
-    if deleted == 0 {
-        return Err(StoreError::NotFound);
+#[async_trait]
+impl ContactStore for PgStore {
+    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
+        let owner = account(&self.pool, &new.account_id).await?;
+        sqlx::query(
+            "INSERT INTO lists (account_pk, id, id_key, name, size, created_at, last_change_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $5)",
+        )
+        .bind(owner.pk)
+        .bind(&new.id)
+        .bind(id_key(&new.id))
+        .bind(&new.name)
+        .bind(new.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("insert list"))?;
+        Ok(ContactList {
+            id: new.id,
+            account_id: owner.id,
+            name: new.name,
+            size: 0,
+            created_at: new.created_at,
+            last_change_at: new.created_at,
+        })
     }
-    Ok(())
-}
 
-/// One row per given ID, in order; `id_key` is unique per account.
-pub(crate) async fn resolve(
-    store: &PgStore,
-    account_id: &str,
-    ids: &[String],
-) -> StoreResult<Vec<Option<String>>> {
-    let owner = account(&store.pool, account_id).await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
+        let owner = account(&self.pool, account_id).await?;
+        let row = sqlx::query_as::<_, ListRow>(
+            "SELECT id, name, size, created_at, last_change_at FROM lists \
+             WHERE account_pk = $1 AND id_key = $2",
+        )
+        .bind(owner.pk)
+        .bind(id_key(id))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("get list"))?
+        .ok_or(StoreError::NotFound)?;
+        Ok(row.into_list(&owner.id))
     }
-    let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
-    let resolved: Vec<(Option<String>,)> = sqlx::query_as(
-        "SELECT l.id FROM unnest($2::text[]) WITH ORDINALITY AS j (key, ord) \
-         LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.key \
-         ORDER BY j.ord",
-    )
-    .bind(owner.pk)
-    .bind(&keys)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("resolve lists"))?;
-    if resolved.len() != ids.len() {
-        return Err(StoreError::Other(format!(
-            "resolving {} list IDs gave {} rows",
-            ids.len(),
-            resolved.len()
-        )));
+
+    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
+        let owner = account(&self.pool, account_id).await?;
+        let rows = sqlx::query_as::<_, ListRow>(
+            "SELECT id, name, size, created_at, last_change_at FROM lists \
+             WHERE account_pk = $1 ORDER BY pk",
+        )
+        .bind(owner.pk)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list lists"))?;
+        Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
     }
-    Ok(resolved.into_iter().map(|(id,)| id).collect())
+
+    /// Memberships go by ON DELETE CASCADE; contacts stay (they belong to the account).
+    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
+        let deleted = sqlx::query(
+            "DELETE FROM lists WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
+             AND id_key = $2",
+        )
+        .bind(id_key(account_id))
+        .bind(id_key(id))
+        .execute(&self.pool)
+        .await
+        .map_err(db("delete list"))?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// One row per given ID, in order; `id_key` is unique per account.
+    async fn resolve_lists(
+        &self,
+        account_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Option<String>>> {
+        let owner = account(&self.pool, account_id).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
+        let resolved: Vec<(Option<String>,)> = sqlx::query_as(
+            "SELECT l.id FROM unnest($2::text[]) WITH ORDINALITY AS j (key, ord) \
+             LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.key \
+             ORDER BY j.ord",
+        )
+        .bind(owner.pk)
+        .bind(&keys)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("resolve lists"))?;
+        if resolved.len() != ids.len() {
+            return Err(StoreError::Other(format!(
+                "resolving {} list IDs gave {} rows",
+                ids.len(),
+                resolved.len()
+            )));
+        }
+        Ok(resolved.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// One batch in one transaction, with a fixed number of statements whatever its size (the batch
+    /// travels as arrays that `unnest` turns back into rows). Attribute merging happens here (it
+    /// needs the stored attributes) under the contacts' row locks, so concurrent imports touching
+    /// one contact merge one after the other and none is lost: every contact of the batch exists
+    /// (an empty one is inserted when missing) and is locked, in number order, before it is read.
+    /// Everything is written in number order, so two batches never wait for each other in a cycle.
+    async fn upsert_members(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+        now: Millis,
+    ) -> StoreResult<MemberCounts> {
+        let mut tx = self.begin().await?;
+        let work = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now)
+            .await
+            .map(Ending::Commit);
+        settle(tx, work, "commit members").await
+    }
+
+    /// One statement: the membership goes and the list's size and time follow. The trait gives no
+    /// `now` here: the wall clock, never moving the list's time backwards.
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<()> {
+        let changed: Option<i64> = sqlx::query_scalar(
+            "WITH list AS (SELECT l.pk FROM lists l JOIN accounts a ON a.pk = l.account_pk \
+                 WHERE a.id_key = $1 AND l.id_key = $2), \
+             removed AS (DELETE FROM list_members m USING list \
+                 WHERE m.list_pk = list.pk AND m.mobile_number = $3 RETURNING m.list_pk) \
+             UPDATE lists SET size = size - 1, last_change_at = GREATEST(last_change_at, $4) \
+             WHERE pk IN (SELECT list_pk FROM removed) RETURNING pk",
+        )
+        .bind(id_key(account_id))
+        .bind(id_key(list_id))
+        .bind(mobile_number)
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("remove member"))?;
+        changed.map(|_| ()).ok_or(StoreError::NotFound)
+    }
+
+    async fn numbers_of_subscriber_key(
+        &self,
+        account_id: &str,
+        subscriber_key: &str,
+    ) -> StoreResult<Vec<String>> {
+        let owner = account(&self.pool, account_id).await?;
+        sqlx::query_scalar(
+            "SELECT mobile_number FROM contacts WHERE account_pk = $1 AND subscriber_key = $2 \
+             ORDER BY mobile_number",
+        )
+        .bind(owner.pk)
+        .bind(subscriber_key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("find contacts by subscriber key"))
+    }
+
+    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
+        self.contacts_of(account_id, &[mobile_number.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
+        let owner = account(&self.pool, account_id).await?;
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_as::<_, StoredContact>(
+            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number",
+        )
+        .bind(owner.pk)
+        .bind(numbers)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("get contacts"))?
+        .into_iter()
+        .map(|row| {
+            Ok(Contact {
+                attributes: attributes_from_json(&row.attributes)?,
+                mobile_number: row.mobile_number,
+                subscriber_key: row.subscriber_key,
+            })
+        })
+        .collect()
+    }
 }
 
 async fn list_pk<'e, E>(executor: E, owner: &AccountRef, list_id: &str) -> StoreResult<i64>
@@ -161,28 +264,7 @@ struct StoredContact {
     attributes: String,
 }
 
-/// One batch in one transaction, with a fixed number of statements whatever its size (the batch
-/// travels as arrays that `unnest` turns back into rows). Attribute merging happens here (it
-/// needs the stored attributes) under the contacts' row locks, so concurrent imports touching
-/// one contact merge one after the other and none is lost: every contact of the batch exists
-/// (an empty one is inserted when missing) and is locked, in number order, before it is read.
-/// Everything is written in number order, so two batches never wait for each other in a cycle.
-pub(crate) async fn upsert_members(
-    store: &PgStore,
-    account_id: &str,
-    list_id: &str,
-    rows: &[ContactRow],
-    subscribe: Option<&SubscribeTo>,
-    now: Millis,
-) -> StoreResult<MemberCounts> {
-    let mut tx = store.begin().await?;
-    let work = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now)
-        .await
-        .map(Ending::Commit);
-    settle(tx, work, "commit members").await
-}
-
-/// [`upsert_members`] inside the caller's transaction (an import job writes its checkpoint in
+/// `upsert_members` inside the caller's transaction (an import job writes its checkpoint in
 /// the same one).
 pub(crate) async fn upsert_members_in(
     tx: &mut Transaction<'static, Postgres>,
@@ -205,7 +287,7 @@ pub(crate) async fn upsert_members_in(
     })
 }
 
-/// The body of [`upsert_members`]; the number of memberships added.
+/// The body of `upsert_members_in`; the number of memberships added.
 async fn upsert_in(
     tx: &mut Transaction<'static, Postgres>,
     account_id: &str,
@@ -333,88 +415,4 @@ async fn upsert_in(
     }
 
     Ok(added)
-}
-
-/// One statement: the membership goes and the list's size and time follow. The trait gives no
-/// `now` here: the wall clock, never moving the list's time backwards.
-pub(crate) async fn remove_member(
-    store: &PgStore,
-    account_id: &str,
-    list_id: &str,
-    mobile_number: &str,
-) -> StoreResult<()> {
-    let changed: Option<i64> = sqlx::query_scalar(
-        "WITH list AS (SELECT l.pk FROM lists l JOIN accounts a ON a.pk = l.account_pk \
-             WHERE a.id_key = $1 AND l.id_key = $2), \
-         removed AS (DELETE FROM list_members m USING list \
-             WHERE m.list_pk = list.pk AND m.mobile_number = $3 RETURNING m.list_pk) \
-         UPDATE lists SET size = size - 1, last_change_at = GREATEST(last_change_at, $4) \
-         WHERE pk IN (SELECT list_pk FROM removed) RETURNING pk",
-    )
-    .bind(id_key(account_id))
-    .bind(id_key(list_id))
-    .bind(mobile_number)
-    .bind(now_millis())
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(db("remove member"))?;
-    changed.map(|_| ()).ok_or(StoreError::NotFound)
-}
-
-pub(crate) async fn numbers_of_subscriber_key(
-    store: &PgStore,
-    account_id: &str,
-    subscriber_key: &str,
-) -> StoreResult<Vec<String>> {
-    let owner = account(&store.pool, account_id).await?;
-    sqlx::query_scalar(
-        "SELECT mobile_number FROM contacts WHERE account_pk = $1 AND subscriber_key = $2 \
-         ORDER BY mobile_number",
-    )
-    .bind(owner.pk)
-    .bind(subscriber_key)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("find contacts by subscriber key"))
-}
-
-pub(crate) async fn get_contact(
-    store: &PgStore,
-    account_id: &str,
-    mobile_number: &str,
-) -> StoreResult<Contact> {
-    contacts_of(store, account_id, &[mobile_number.to_string()])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)
-}
-
-pub(crate) async fn contacts_of(
-    store: &PgStore,
-    account_id: &str,
-    numbers: &[String],
-) -> StoreResult<Vec<Contact>> {
-    let owner = account(&store.pool, account_id).await?;
-    if numbers.is_empty() {
-        return Ok(Vec::new());
-    }
-    sqlx::query_as::<_, StoredContact>(
-        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-         WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number",
-    )
-    .bind(owner.pk)
-    .bind(numbers)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("get contacts"))?
-    .into_iter()
-    .map(|row| {
-        Ok(Contact {
-            attributes: attributes_from_json(&row.attributes)?,
-            mobile_number: row.mobile_number,
-            subscriber_key: row.subscriber_key,
-        })
-    })
-    .collect()
 }

@@ -1,6 +1,9 @@
 //! Stored messages (API.md §7). A message names its code by code string; list IDs are kept as
 //! given (sends resolve them when accepted).
 
+use async_trait::async_trait;
+use store::MessageStore;
+
 use store::{Message, MessagePatch, MessageStatus, Millis, NewMessage, StoreError, StoreResult};
 
 use crate::codes::code_by_string;
@@ -55,81 +58,101 @@ macro_rules! select_message {
     };
 }
 
-pub(crate) async fn create(store: &PgStore, new: NewMessage) -> StoreResult<Message> {
-    let target = strings_to_json(&new.target_list_ids)?;
-    let exclusion = strings_to_json(&new.exclusion_list_ids)?;
-    let owner = account(&store.pool, &new.account_id).await?;
-    let (_, code) = code_by_string(&store.pool, &owner, &new.code).await?;
-    sqlx::query(
-        "INSERT INTO messages (account_pk, id, id_key, name, code, text, status, \
-         target_list_ids, exclusion_list_ids, content_url, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-    )
-    .bind(owner.pk)
-    .bind(&new.id)
-    .bind(id_key(&new.id))
-    .bind(&new.name)
-    .bind(&code)
-    .bind(&new.text)
-    .bind(new.status.as_str())
-    .bind(target)
-    .bind(exclusion)
-    .bind(&new.content_url)
-    .bind(new.created_at)
-    .execute(&store.pool)
-    .await
-    .map_err(db("insert message"))?;
-    Ok(Message {
-        id: new.id,
-        account_id: owner.id,
-        name: new.name,
-        code,
-        text: new.text,
-        status: new.status,
-        target_list_ids: new.target_list_ids,
-        exclusion_list_ids: new.exclusion_list_ids,
-        content_url: new.content_url,
-        created_at: new.created_at,
-        updated_at: new.created_at,
-    })
-}
-
-pub(crate) async fn get(store: &PgStore, account_id: &str, id: &str) -> StoreResult<Message> {
-    let owner = account(&store.pool, account_id).await?;
-    sqlx::query_as::<_, MessageRow>(select_message!("WHERE account_pk = $1 AND id_key = $2"))
+#[async_trait]
+impl MessageStore for PgStore {
+    async fn create_message(&self, new: NewMessage) -> StoreResult<Message> {
+        let target = strings_to_json(&new.target_list_ids)?;
+        let exclusion = strings_to_json(&new.exclusion_list_ids)?;
+        let owner = account(&self.pool, &new.account_id).await?;
+        let (_, code) = code_by_string(&self.pool, &owner, &new.code).await?;
+        sqlx::query(
+            "INSERT INTO messages (account_pk, id, id_key, name, code, text, status, \
+             target_list_ids, exclusion_list_ids, content_url, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
         .bind(owner.pk)
+        .bind(&new.id)
+        .bind(id_key(&new.id))
+        .bind(&new.name)
+        .bind(&code)
+        .bind(&new.text)
+        .bind(new.status.as_str())
+        .bind(target)
+        .bind(exclusion)
+        .bind(&new.content_url)
+        .bind(new.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("insert message"))?;
+        Ok(Message {
+            id: new.id,
+            account_id: owner.id,
+            name: new.name,
+            code,
+            text: new.text,
+            status: new.status,
+            target_list_ids: new.target_list_ids,
+            exclusion_list_ids: new.exclusion_list_ids,
+            content_url: new.content_url,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+        })
+    }
+
+    async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message> {
+        let owner = account(&self.pool, account_id).await?;
+        sqlx::query_as::<_, MessageRow>(select_message!("WHERE account_pk = $1 AND id_key = $2"))
+            .bind(owner.pk)
+            .bind(id_key(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("get message"))?
+            .ok_or(StoreError::NotFound)?
+            .into_message(&owner.id)
+    }
+
+    async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>> {
+        let owner = account(&self.pool, account_id).await?;
+        sqlx::query_as::<_, MessageRow>(select_message!("WHERE account_pk = $1 ORDER BY pk"))
+            .bind(owner.pk)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list messages"))?
+            .into_iter()
+            .map(|row| row.into_message(&owner.id))
+            .collect()
+    }
+
+    /// Read, patch, write under the row's lock: concurrent patches apply one after the other, none
+    /// lost.
+    async fn update_message(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: MessagePatch,
+        now: Millis,
+    ) -> StoreResult<Message> {
+        let mut tx = self.begin().await?;
+        let work = update_in(&mut tx, account_id, id, patch, now).await;
+        settle(tx, work, "commit message update").await
+    }
+
+    async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()> {
+        let deleted = sqlx::query(
+            "DELETE FROM messages WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
+             AND id_key = $2",
+        )
+        .bind(id_key(account_id))
         .bind(id_key(id))
-        .fetch_optional(&store.pool)
+        .execute(&self.pool)
         .await
-        .map_err(db("get message"))?
-        .ok_or(StoreError::NotFound)?
-        .into_message(&owner.id)
-}
-
-pub(crate) async fn list(store: &PgStore, account_id: &str) -> StoreResult<Vec<Message>> {
-    let owner = account(&store.pool, account_id).await?;
-    sqlx::query_as::<_, MessageRow>(select_message!("WHERE account_pk = $1 ORDER BY pk"))
-        .bind(owner.pk)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(db("list messages"))?
-        .into_iter()
-        .map(|row| row.into_message(&owner.id))
-        .collect()
-}
-
-/// Read, patch, write under the row's lock: concurrent patches apply one after the other, none
-/// lost.
-pub(crate) async fn update(
-    store: &PgStore,
-    account_id: &str,
-    id: &str,
-    patch: MessagePatch,
-    now: Millis,
-) -> StoreResult<Message> {
-    let mut tx = store.begin().await?;
-    let work = update_in(&mut tx, account_id, id, patch, now).await;
-    settle(tx, work, "commit message update").await
+        .map_err(db("delete message"))?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
 }
 
 async fn update_in(
@@ -192,21 +215,4 @@ async fn update_in(
     .await
     .map_err(db("update message"))?;
     Ok(Ending::Commit(message))
-}
-
-pub(crate) async fn delete(store: &PgStore, account_id: &str, id: &str) -> StoreResult<()> {
-    let deleted = sqlx::query(
-        "DELETE FROM messages WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
-         AND id_key = $2",
-    )
-    .bind(id_key(account_id))
-    .bind(id_key(id))
-    .execute(&store.pool)
-    .await
-    .map_err(db("delete message"))?
-    .rows_affected();
-    if deleted == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
 }

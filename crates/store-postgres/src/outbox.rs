@@ -1,68 +1,104 @@
 //! The simulator carrier's outbox (API.md §7 `GET /admin/v1/outbox`): what it accepted, in
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
 
+use async_trait::async_trait;
+use store::OutboxStore;
+
 use store::{OutboxEntry, OutboxItem, StoreError, StoreResult};
 
 use crate::{db, settle, Ending, PgStore};
 
-/// One insert for the batch, rows in input order. The table lock (which only other appends wait
-/// for; readers never do) makes sequence numbers commit in order, so a reader paging with
-/// `seq > after` never skips a row committed later with a smaller number; within the insert,
-/// rows take their numbers in input order.
-pub(crate) async fn append(store: &PgStore, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let carriers: Vec<&str> = items.iter().map(|i| i.carrier.as_str()).collect();
-    let sources: Vec<&str> = items.iter().map(|i| i.from.as_str()).collect();
-    let destinations: Vec<&str> = items.iter().map(|i| i.to.as_str()).collect();
-    let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
-    let content_urls: Vec<Option<&str>> = items.iter().map(|i| i.content_url.as_deref()).collect();
-    let encodings: Vec<&str> = items.iter().map(|i| i.encoding.as_str()).collect();
-    let segments: Vec<i32> = items.iter().map(|i| i.segments).collect();
-    let token_ids: Vec<Option<&str>> = items.iter().map(|i| i.token_id.as_deref()).collect();
-    let accepted: Vec<i64> = items.iter().map(|i| i.accepted_at).collect();
-    let mut tx = store.begin().await?;
-    let work = async {
-        sqlx::query("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await
-            .map_err(db("lock the outbox"))?;
-        let mut seqs: Vec<i64> = sqlx::query_scalar(
-            "INSERT INTO outbox (carrier, source, destination, text, content_url, encoding, \
-         segments, token_id, accepted_at) \
-         SELECT u.carrier, u.source, u.destination, u.text, u.content_url, u.encoding, \
-         u.segments, u.token_id, u.accepted_at \
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::integer[], $8::text[], $9::bigint[]) WITH ORDINALITY \
-         AS u (carrier, source, destination, text, content_url, encoding, segments, token_id, \
-         accepted_at, ord) ORDER BY u.ord RETURNING seq",
-        )
-        .bind(&carriers)
-        .bind(&sources)
-        .bind(&destinations)
-        .bind(&texts)
-        .bind(&content_urls)
-        .bind(&encodings)
-        .bind(&segments)
-        .bind(&token_ids)
-        .bind(&accepted)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("append to the outbox"))?;
-        if seqs.len() != items.len() {
-            return Err(StoreError::Other(format!(
-                "appending {} outbox rows inserted {}",
-                items.len(),
-                seqs.len()
-            )));
+#[async_trait]
+impl OutboxStore for PgStore {
+    /// One insert for the batch, rows in input order. The table lock (which only other appends wait
+    /// for; readers never do) makes sequence numbers commit in order, so a reader paging with
+    /// `seq > after` never skips a row committed later with a smaller number; within the insert,
+    /// rows take their numbers in input order.
+    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
         }
-        // The rows were numbered as inserted, in input order; RETURNING's order is not promised.
-        seqs.sort_unstable();
-        Ok(Ending::Commit(seqs))
+        let carriers: Vec<&str> = items.iter().map(|i| i.carrier.as_str()).collect();
+        let sources: Vec<&str> = items.iter().map(|i| i.from.as_str()).collect();
+        let destinations: Vec<&str> = items.iter().map(|i| i.to.as_str()).collect();
+        let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        let content_urls: Vec<Option<&str>> =
+            items.iter().map(|i| i.content_url.as_deref()).collect();
+        let encodings: Vec<&str> = items.iter().map(|i| i.encoding.as_str()).collect();
+        let segments: Vec<i32> = items.iter().map(|i| i.segments).collect();
+        let token_ids: Vec<Option<&str>> = items.iter().map(|i| i.token_id.as_deref()).collect();
+        let accepted: Vec<i64> = items.iter().map(|i| i.accepted_at).collect();
+        let mut tx = self.begin().await?;
+        let work = async {
+            sqlx::query("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .map_err(db("lock the outbox"))?;
+            let mut seqs: Vec<i64> = sqlx::query_scalar(
+                "INSERT INTO outbox (carrier, source, destination, text, content_url, encoding, \
+             segments, token_id, accepted_at) \
+             SELECT u.carrier, u.source, u.destination, u.text, u.content_url, u.encoding, \
+             u.segments, u.token_id, u.accepted_at \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::integer[], $8::text[], $9::bigint[]) WITH ORDINALITY \
+             AS u (carrier, source, destination, text, content_url, encoding, segments, token_id, \
+             accepted_at, ord) ORDER BY u.ord RETURNING seq",
+            )
+            .bind(&carriers)
+            .bind(&sources)
+            .bind(&destinations)
+            .bind(&texts)
+            .bind(&content_urls)
+            .bind(&encodings)
+            .bind(&segments)
+            .bind(&token_ids)
+            .bind(&accepted)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("append to the outbox"))?;
+            if seqs.len() != items.len() {
+                return Err(StoreError::Other(format!(
+                    "appending {} outbox rows inserted {}",
+                    items.len(),
+                    seqs.len()
+                )));
+            }
+            // The rows were numbered as inserted, in input order; RETURNING's order is not promised.
+            seqs.sort_unstable();
+            Ok(Ending::Commit(seqs))
+        }
+        .await;
+        settle(tx, work, "commit outbox rows").await
     }
-    .await;
-    settle(tx, work, "commit outbox rows").await
+
+    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let rows = sqlx::query_as::<_, OutboxRow>(
+            "SELECT seq, carrier, source, destination, text, content_url, encoding, segments, \
+             token_id, accepted_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read the outbox"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxEntry {
+                seq: r.seq,
+                item: OutboxItem {
+                    carrier: r.carrier,
+                    from: r.source,
+                    to: r.destination,
+                    text: r.text,
+                    content_url: r.content_url,
+                    encoding: r.encoding,
+                    segments: r.segments,
+                    token_id: r.token_id,
+                    accepted_at: r.accepted_at,
+                },
+            })
+            .collect())
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -77,33 +113,4 @@ struct OutboxRow {
     segments: i32,
     token_id: Option<String>,
     accepted_at: i64,
-}
-
-pub(crate) async fn page(store: &PgStore, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-    let rows = sqlx::query_as::<_, OutboxRow>(
-        "SELECT seq, carrier, source, destination, text, content_url, encoding, segments, \
-         token_id, accepted_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
-    )
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("read the outbox"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| OutboxEntry {
-            seq: r.seq,
-            item: OutboxItem {
-                carrier: r.carrier,
-                from: r.source,
-                to: r.destination,
-                text: r.text,
-                content_url: r.content_url,
-                encoding: r.encoding,
-                segments: r.segments,
-                token_id: r.token_id,
-                accepted_at: r.accepted_at,
-            },
-        })
-        .collect())
 }

@@ -3,6 +3,9 @@
 //! concurrent sends of many connections together on its own (group commit of the WAL), so
 //! each send is its own transaction.
 
+use async_trait::async_trait;
+use store::SendStore;
+
 use store::{
     CreatedSend, Millis, NewSend, Send, SendKind, SendQuery, SendState, StoreError, StoreResult,
     StoredWindow,
@@ -102,7 +105,7 @@ impl SendRow {
 /// `from` names another source of send rows as `s` (a data-modifying CTE's RETURNING, whose
 /// effects the outer query's reads of `sends` would not see).
 macro_rules! select_send {
-    (from $source:literal; with $column:literal; $($clauses:literal),+) => {
+    (from $source:literal; with $column:literal; $($clauses:expr),+) => {
         concat!(
             "SELECT s.token, a.id AS account_id, s.client_id, s.kind, s.message_id, s.code, \
              s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
@@ -116,32 +119,113 @@ macro_rules! select_send {
             $($clauses),+
         )
     };
-    (with $column:literal; $($clauses:literal),+) => {
+    (with $column:literal; $($clauses:expr),+) => {
         select_send!(from "sends s"; with $column; $($clauses),+)
     };
-    (from $source:literal; $($clauses:literal),+) => {
+    (from $source:literal; $($clauses:expr),+) => {
         select_send!(from $source; with "NULL::text AS unused"; $($clauses),+)
     };
-    ($($clauses:literal),+) => {
+    ($($clauses:expr),+) => {
         select_send!(with "NULL::text AS unused"; $($clauses),+)
     };
 }
 pub(crate) use select_send;
 
-/// One statement. The account resolves inside it; with an idempotency key, a send of the same
-/// account, client and key less than 24 hours away violates `sends_idempotency_window` and the insert
-/// does nothing (waiting, if that send is still being inserted by another transaction, for its
-/// outcome): the key's send is then read back. A token equal to another ignoring case violates
-/// `token_key`'s uniqueness: Conflict.
-pub(crate) async fn create(store: &PgStore, new: NewSend) -> StoreResult<CreatedSend> {
-    let inserted = insert(&store.pool, &new).await?;
-    if let Some(account_id) = inserted {
-        if new.due_at <= new.created_at {
-            store.signal.raise();
+#[async_trait]
+impl SendStore for PgStore {
+    /// One statement. The account resolves inside it; with an idempotency key, a send of the same
+    /// account, client and key less than 24 hours away violates `sends_idempotency_window` and the insert
+    /// does nothing (waiting, if that send is still being inserted by another transaction, for its
+    /// outcome): the key's send is then read back. A token equal to another ignoring case violates
+    /// `token_key`'s uniqueness: Conflict.
+    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
+        let inserted = insert(&self.pool, &new).await?;
+        if let Some(account_id) = inserted {
+            if new.due_at <= new.created_at {
+                self.signal.raise();
+            }
+            return Ok(CreatedSend::Created(accepted(new, account_id)));
         }
-        return Ok(CreatedSend::Created(accepted(new, account_id)));
+        existing(self, &new).await
     }
-    existing(store, &new).await
+
+    /// See [`store::SendStore::find_idempotent_send`].
+    async fn find_idempotent_send(
+        &self,
+        account_id: &str,
+        client_id: &str,
+        key: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(Send, String)>> {
+        find_keyed(self, &id_key(account_id), &id_key(client_id), key, now).await
+    }
+
+    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
+        sqlx::query_as::<_, SendRow>(select_send!("WHERE s.token_key = $1 AND a.id_key = $2"))
+            .bind(id_key(token))
+            .bind(id_key(account_id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("get send"))?
+            .ok_or(StoreError::NotFound)?
+            .into_send()
+    }
+
+    /// Newest first by (created_at, pk), keyset-paged from the `after` send. One static statement
+    /// per combination of filters, so each can use its own index.
+    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
+        let owner = account(&self.pool, account_id).await?;
+        let after: Option<(i64, i64)> = match &query.after {
+            Some(token) => Some(
+                sqlx::query_as(
+                    "SELECT created_at, pk FROM sends WHERE account_pk = $1 AND token_key = $2",
+                )
+                .bind(owner.pk)
+                .bind(id_key(token))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("find the `after` send"))?
+                .ok_or(StoreError::NotFound)?,
+            ),
+            None => None,
+        };
+        // LIMIT NULL is no limit.
+        let limit = (query.limit != 0).then(|| i64::from(query.limit));
+        let (after_at, after_pk) = after.unwrap_or((0, 0));
+        let state = query.state.map(SendState::as_str).unwrap_or_default();
+        let sql = match (query.state.is_some(), after.is_some()) {
+            (false, false) => {
+                select_send!(
+                    "WHERE s.account_pk = $1 ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
+                )
+            }
+            (false, true) => select_send!(
+                "WHERE s.account_pk = $1 AND (s.created_at, s.pk) < ($3, $4) ",
+                "ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
+            ),
+            (true, false) => select_send!(
+                "WHERE s.account_pk = $1 AND s.state = $3 ",
+                "ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
+            ),
+            (true, true) => select_send!(
+                "WHERE s.account_pk = $1 AND s.state = $5 AND (s.created_at, s.pk) < ($3, $4) ",
+                "ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
+            ),
+        };
+        let mut q = sqlx::query_as::<_, SendRow>(sql).bind(owner.pk).bind(limit);
+        q = match (query.state.is_some(), after.is_some()) {
+            (false, false) => q,
+            (false, true) => q.bind(after_at).bind(after_pk),
+            (true, false) => q.bind(state),
+            (true, true) => q.bind(after_at).bind(after_pk).bind(state),
+        };
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(db("list sends"))?
+            .into_iter()
+            .map(SendRow::into_send)
+            .collect()
+    }
 }
 
 /// Nothing was inserted for `new`: no such account (NotFound), or its idempotency key names an
@@ -183,7 +267,7 @@ where
     let request_hash = new.idempotency.as_ref().map(|i| i.request_hash.as_str());
     let window = new.window;
 
-    sqlx::query_scalar(
+    sqlx::query_scalar(concat!(
         "WITH owner AS (SELECT pk, id FROM accounts WHERE id_key = $3), \
          inserted AS ( \
          INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
@@ -192,11 +276,13 @@ where
          segments, encoding, state, count, errors, created_at, idempotency_client_key, \
          idempotency_key, request_hash, replies) \
          SELECT $1, $2, owner.pk, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, 'New', 0, '[]', $20, $21, $22, $23, $24 FROM owner \
+         $17, $18, $19, ",
+        send_state!(New),
+        ", 0, '[]', $20, $21, $22, $23, $24 FROM owner \
          ON CONFLICT ON CONSTRAINT sends_idempotency_window DO NOTHING \
          RETURNING account_pk) \
-         SELECT owner.id FROM inserted JOIN owner ON owner.pk = inserted.account_pk",
-    )
+         SELECT owner.id FROM inserted JOIN owner ON owner.pk = inserted.account_pk"
+    ))
     .bind(&new.token)
     .bind(id_key(&new.token))
     .bind(id_key(&new.account_id))
@@ -266,17 +352,6 @@ pub(crate) async fn find_keyed(
     Ok(Some((earlier.send.into_send()?, request_hash)))
 }
 
-/// See [`store::Store::find_idempotent_send`].
-pub(crate) async fn find_idempotent(
-    store: &PgStore,
-    account_id: &str,
-    client_id: &str,
-    key: &str,
-    now: Millis,
-) -> StoreResult<Option<(Send, String)>> {
-    find_keyed(store, &id_key(account_id), &id_key(client_id), key, now).await
-}
-
 /// A send and the hash of the request that created it.
 #[derive(sqlx::FromRow)]
 struct KeyedSendRow {
@@ -310,73 +385,4 @@ pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
         created_at: new.created_at,
         completed_at: None,
     }
-}
-
-pub(crate) async fn get(store: &PgStore, account_id: &str, token: &str) -> StoreResult<Send> {
-    sqlx::query_as::<_, SendRow>(select_send!("WHERE s.token_key = $1 AND a.id_key = $2"))
-        .bind(id_key(token))
-        .bind(id_key(account_id))
-        .fetch_optional(&store.pool)
-        .await
-        .map_err(db("get send"))?
-        .ok_or(StoreError::NotFound)?
-        .into_send()
-}
-
-/// Newest first by (created_at, pk), keyset-paged from the `after` send. One static statement
-/// per combination of filters, so each can use its own index.
-pub(crate) async fn list(
-    store: &PgStore,
-    account_id: &str,
-    query: SendQuery,
-) -> StoreResult<Vec<Send>> {
-    let owner = account(&store.pool, account_id).await?;
-    let after: Option<(i64, i64)> = match &query.after {
-        Some(token) => Some(
-            sqlx::query_as(
-                "SELECT created_at, pk FROM sends WHERE account_pk = $1 AND token_key = $2",
-            )
-            .bind(owner.pk)
-            .bind(id_key(token))
-            .fetch_optional(&store.pool)
-            .await
-            .map_err(db("find the `after` send"))?
-            .ok_or(StoreError::NotFound)?,
-        ),
-        None => None,
-    };
-    // LIMIT NULL is no limit.
-    let limit = (query.limit != 0).then(|| i64::from(query.limit));
-    let (after_at, after_pk) = after.unwrap_or((0, 0));
-    let state = query.state.map(SendState::as_str).unwrap_or_default();
-    let sql = match (query.state.is_some(), after.is_some()) {
-        (false, false) => {
-            select_send!("WHERE s.account_pk = $1 ORDER BY s.created_at DESC, s.pk DESC LIMIT $2")
-        }
-        (false, true) => select_send!(
-            "WHERE s.account_pk = $1 AND (s.created_at, s.pk) < ($3, $4) ",
-            "ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
-        ),
-        (true, false) => select_send!(
-            "WHERE s.account_pk = $1 AND s.state = $3 ",
-            "ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
-        ),
-        (true, true) => select_send!(
-            "WHERE s.account_pk = $1 AND s.state = $5 AND (s.created_at, s.pk) < ($3, $4) ",
-            "ORDER BY s.created_at DESC, s.pk DESC LIMIT $2"
-        ),
-    };
-    let mut q = sqlx::query_as::<_, SendRow>(sql).bind(owner.pk).bind(limit);
-    q = match (query.state.is_some(), after.is_some()) {
-        (false, false) => q,
-        (false, true) => q.bind(after_at).bind(after_pk),
-        (true, false) => q.bind(state),
-        (true, true) => q.bind(after_at).bind(after_pk).bind(state),
-    };
-    q.fetch_all(&store.pool)
-        .await
-        .map_err(db("list sends"))?
-        .into_iter()
-        .map(SendRow::into_send)
-        .collect()
 }

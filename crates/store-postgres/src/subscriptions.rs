@@ -1,5 +1,8 @@
 //! Subscriptions of numbers to keywords (API.md §6).
 
+use async_trait::async_trait;
+use store::SubscriptionStore;
+
 use store::{Millis, PendingOptIn, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
 
 use crate::codes::{code_key, keyword_by_name};
@@ -43,122 +46,125 @@ impl SubscriptionRow {
     }
 }
 
-/// Creates or changes the subscription in one upsert; a date is set only on the change into its
-/// status (every right-hand side reads the stored row as it was).
-pub(crate) async fn set(
-    store: &PgStore,
-    account_id: &str,
-    to: &SubscribeTo,
-    mobile_number: &str,
-    status: SubscriptionStatus,
-    now: Millis,
-) -> StoreResult<Subscription> {
-    let owner = account(&store.pool, account_id).await?;
-    let (keyword_pk, code, keyword) =
-        keyword_by_name(&store.pool, &owner, &to.code, &to.keyword).await?;
-    #[allow(clippy::type_complexity)]
-    let (status, opt_in_date, opt_out_date, opt_out_by_text): (
-        String,
-        Option<i64>,
-        Option<i64>,
-        i32,
-    ) = sqlx::query_as(
-        "INSERT INTO subscriptions AS s (keyword_pk, mobile_number, account_pk, status, \
-         opt_in_date, opt_out_date) \
-         VALUES ($1, $2, $3, $4, \
-         CASE WHEN $4 = 'Subscribed' THEN $5::bigint END, \
-         CASE WHEN $4 = 'Unsubscribed' THEN $5::bigint END) \
-         ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-         opt_in_date = CASE WHEN excluded.status = 'Subscribed' AND s.status <> 'Subscribed' \
-         THEN $5 ELSE s.opt_in_date END, \
-         opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
-         AND s.status <> 'Unsubscribed' THEN $5 ELSE s.opt_out_date END, \
-         status = excluded.status, pending_since = NULL, pending_previous = NULL, \
-         opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
-         ELSE s.opt_out_by_text END \
-         RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
-    )
-    .bind(keyword_pk)
-    .bind(mobile_number)
-    .bind(owner.pk)
-    .bind(status.as_str())
-    .bind(now)
-    .fetch_one(&store.pool)
-    .await
-    .map_err(parent_gone("set subscription"))?;
-    SubscriptionRow {
-        mobile_number: mobile_number.to_string(),
-        code,
-        keyword,
-        status,
-        opt_in_date,
-        opt_out_date,
-        pending_since: None,
-        pending_previous: None,
-        opt_out_by_text,
+#[async_trait]
+impl SubscriptionStore for PgStore {
+    /// Creates or changes the subscription in one upsert; a date is set only on the change into its
+    /// status (every right-hand side reads the stored row as it was).
+    async fn set_subscription(
+        &self,
+        account_id: &str,
+        to: &SubscribeTo,
+        mobile_number: &str,
+        status: SubscriptionStatus,
+        now: Millis,
+    ) -> StoreResult<Subscription> {
+        let owner = account(&self.pool, account_id).await?;
+        let (keyword_pk, code, keyword) =
+            keyword_by_name(&self.pool, &owner, &to.code, &to.keyword).await?;
+        #[allow(clippy::type_complexity)]
+        let (status, opt_in_date, opt_out_date, opt_out_by_text): (
+            String,
+            Option<i64>,
+            Option<i64>,
+            i32,
+        ) = sqlx::query_as(
+            "INSERT INTO subscriptions AS s (keyword_pk, mobile_number, account_pk, status, \
+             opt_in_date, opt_out_date) \
+             VALUES ($1, $2, $3, $4, \
+             CASE WHEN $4 = 'Subscribed' THEN $5::bigint END, \
+             CASE WHEN $4 = 'Unsubscribed' THEN $5::bigint END) \
+             ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
+             opt_in_date = CASE WHEN excluded.status = 'Subscribed' AND s.status <> 'Subscribed' \
+             THEN $5 ELSE s.opt_in_date END, \
+             opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
+             AND s.status <> 'Unsubscribed' THEN $5 ELSE s.opt_out_date END, \
+             status = excluded.status, pending_since = NULL, pending_previous = NULL, \
+             opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
+             ELSE s.opt_out_by_text END \
+             RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
+        )
+        .bind(keyword_pk)
+        .bind(mobile_number)
+        .bind(owner.pk)
+        .bind(status.as_str())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(parent_gone("set subscription"))?;
+        SubscriptionRow {
+            mobile_number: mobile_number.to_string(),
+            code,
+            keyword,
+            status,
+            opt_in_date,
+            opt_out_date,
+            pending_since: None,
+            pending_previous: None,
+            opt_out_by_text,
+        }
+        .into_subscription()
     }
-    .into_subscription()
-}
 
-pub(crate) async fn of(
-    store: &PgStore,
-    account_id: &str,
-    mobile_number: &str,
-) -> StoreResult<Vec<Subscription>> {
-    let owner = account(&store.pool, account_id).await?;
-    sqlx::query_as::<_, SubscriptionRow>(
-        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-         s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
-         JOIN keywords k ON k.pk = s.keyword_pk \
-         JOIN codes c ON c.pk = k.code_pk \
-         WHERE s.account_pk = $1 AND s.mobile_number = $2 \
-         ORDER BY c.code, k.keyword_key, k.keyword",
-    )
-    .bind(owner.pk)
-    .bind(mobile_number)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("subscriptions of a number"))?
-    .into_iter()
-    .map(SubscriptionRow::into_subscription)
-    .collect()
-}
-
-/// The subscriptions of `numbers` to the keywords of one code, in one query.
-pub(crate) async fn on_code(
-    store: &PgStore,
-    account_id: &str,
-    code: &str,
-    numbers: &[String],
-) -> StoreResult<Vec<Subscription>> {
-    let owner = account(&store.pool, account_id).await?;
-    if numbers.is_empty() {
-        return Ok(Vec::new());
+    async fn subscriptions_of(
+        &self,
+        account_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<Vec<Subscription>> {
+        let owner = account(&self.pool, account_id).await?;
+        sqlx::query_as::<_, SubscriptionRow>(
+            "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
+             s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
+             JOIN keywords k ON k.pk = s.keyword_pk \
+             JOIN codes c ON c.pk = k.code_pk \
+             WHERE s.account_pk = $1 AND s.mobile_number = $2 \
+             ORDER BY c.code, k.keyword_key, k.keyword",
+        )
+        .bind(owner.pk)
+        .bind(mobile_number)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("subscriptions of a number"))?
+        .into_iter()
+        .map(SubscriptionRow::into_subscription)
+        .collect()
     }
-    sqlx::query_as::<_, SubscriptionRow>(
-        "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-         s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
-         JOIN keywords k ON k.pk = s.keyword_pk \
-         JOIN codes c ON c.pk = k.code_pk \
-         WHERE s.account_pk = $1 AND c.code_key = $2 AND s.mobile_number = ANY($3) \
-         ORDER BY s.mobile_number, k.keyword_key, k.keyword",
-    )
-    .bind(owner.pk)
-    .bind(code_key(code))
-    .bind(numbers)
-    .fetch_all(&store.pool)
-    .await
-    .map_err(db("subscriptions of numbers on a code"))?
-    .into_iter()
-    .map(SubscriptionRow::into_subscription)
-    .collect()
-}
 
-/// Reverts every request pending since `cutoff` or earlier: to its previous status, or removed.
-pub(crate) async fn lapse_pending(store: &PgStore, cutoff: Millis) -> StoreResult<u64> {
-    let mut tx = store.begin().await?;
-    let work = lapse_in(&mut tx, cutoff).await;
-    settle(tx, work, "commit lapsed opt-in requests").await
+    /// The subscriptions of `numbers` to the keywords of one code, in one query.
+    async fn subscriptions_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<Subscription>> {
+        let owner = account(&self.pool, account_id).await?;
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_as::<_, SubscriptionRow>(
+            "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
+             s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
+             JOIN keywords k ON k.pk = s.keyword_pk \
+             JOIN codes c ON c.pk = k.code_pk \
+             WHERE s.account_pk = $1 AND c.code_key = $2 AND s.mobile_number = ANY($3) \
+             ORDER BY s.mobile_number, k.keyword_key, k.keyword",
+        )
+        .bind(owner.pk)
+        .bind(code_key(code))
+        .bind(numbers)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("subscriptions of numbers on a code"))?
+        .into_iter()
+        .map(SubscriptionRow::into_subscription)
+        .collect()
+    }
+
+    /// Reverts every request pending since `cutoff` or earlier: to its previous status, or removed.
+    async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let work = lapse_in(&mut tx, cutoff).await;
+        settle(tx, work, "commit lapsed opt-in requests").await
+    }
 }
 
 async fn lapse_in(

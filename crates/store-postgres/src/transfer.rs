@@ -3,6 +3,9 @@
 //! so a table added by a later migration moves too. The tables and columns are those of the
 //! SQLite backend, so rows move between the two.
 
+use async_trait::async_trait;
+use store::TransferStore;
+
 use std::collections::{BTreeMap, HashMap};
 
 use futures::TryStreamExt;
@@ -127,17 +130,35 @@ fn to_json(row: &PgRow) -> StoreResult<Map<String, Value>> {
     Ok(out)
 }
 
-/// One read-only repeatable-read transaction: a snapshot of every table at once. Neither the
-/// statement timeout nor the idle-transaction timeout applies: a large table streams for long,
-/// and a slow writer keeps the transaction waiting.
-pub(crate) async fn export(store: &PgStore, sink: RowSink) -> StoreResult<u64> {
-    let mut tx = store
-        .pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(db("begin export"))?;
-    let work = export_in(&mut tx, sink).await;
-    settle(tx, work, "end export").await
+#[async_trait]
+impl TransferStore for PgStore {
+    async fn tables(&self) -> StoreResult<Vec<String>> {
+        let mut conn = self.pool.acquire().await.map_err(db("list tables"))?;
+        tables(&mut conn).await
+    }
+
+    /// One read-only repeatable-read transaction: a snapshot of every table at once. Neither the
+    /// statement timeout nor the idle-transaction timeout applies: a large table streams for long,
+    /// and a slow writer keeps the transaction waiting.
+    async fn export(&self, sink: RowSink) -> StoreResult<u64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(db("begin export"))?;
+        let work = export_in(&mut tx, sink).await;
+        settle(tx, work, "end export").await
+    }
+
+    /// One transaction, committed only at the end mark with the right count. Rows of one table and
+    /// column set are inserted `IMPORT_BATCH` at a time, each value cast to its column's type (a
+    /// value of the wrong kind fails the import). Identity sequences then move past the imported
+    /// keys, so rows created afterwards get fresh ones.
+    async fn import(&self, source: RowSource) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let work = import_in(&mut tx, source).await;
+        settle(tx, work, "commit the import").await
+    }
 }
 
 async fn export_in(
@@ -182,16 +203,6 @@ struct Pending {
     table: String,
     columns: Vec<String>,
     rows: Vec<Map<String, Value>>,
-}
-
-/// One transaction, committed only at the end mark with the right count. Rows of one table and
-/// column set are inserted `IMPORT_BATCH` at a time, each value cast to its column's type (a
-/// value of the wrong kind fails the import). Identity sequences then move past the imported
-/// keys, so rows created afterwards get fresh ones.
-pub(crate) async fn import(store: &PgStore, source: RowSource) -> StoreResult<u64> {
-    let mut tx = store.begin().await?;
-    let work = import_in(&mut tx, source).await;
-    settle(tx, work, "commit the import").await
 }
 
 async fn import_in(

@@ -11,9 +11,11 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use futures::StreamExt;
-use store::conformance;
-use store::{Store, StoreError};
-use store_postgres::{PgStore, TestDatabase};
+use store::prelude::*;
+use store::StoreError;
+use store_conformance as conformance;
+use store_postgres::PgStore;
+use test_database::TestDatabase;
 
 /// A store on a fresh database that is dropped with it.
 struct TestStore {
@@ -47,8 +49,8 @@ async fn unmigrated_store() -> TestStore {
         panic!(
             "{} is not set: the PostgreSQL tests need a server, e.g. \
              {}=postgres://postgres@127.0.0.1:5432/test",
-            store_postgres::test_database::TEST_DATABASE_URL_VAR,
-            store_postgres::test_database::TEST_DATABASE_URL_VAR,
+            test_database::TEST_DATABASE_URL_VAR,
+            test_database::TEST_DATABASE_URL_VAR,
         );
     };
     let db = match TestDatabase::create(&base).await {
@@ -67,7 +69,7 @@ async fn fresh_store() -> TestStore {
     store
 }
 
-store::store_conformance_tests!(
+store_conformance::store_conformance_tests!(
     #[ignore = "needs PostgreSQL: set TIDINGS_TEST_DATABASE_URL, run with --include-ignored"]
     fresh_store()
 );

@@ -7,6 +7,9 @@
 //! `json_each` turns back into rows, so a write transaction costs a fixed number of statements
 //! whatever the batch size.
 
+use async_trait::async_trait;
+use store::DispatchStore;
+
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
@@ -55,492 +58,548 @@ struct DispatchRow {
     dispatch_next_at: Option<i64>,
 }
 
-pub(crate) async fn dispatchable_sends(
-    store: &SqliteStore,
-    now: Millis,
-    limit: u32,
-    except: &[String],
-) -> StoreResult<Vec<DispatchSend>> {
-    let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
-        with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
-        "WHERE s.state = 'Started' AND s.next_at <= ?1 ",
-        "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = 'ready' ",
-        "AND (r.lease_until IS NULL OR r.lease_until < ?1)) ",
-        "AND s.carrier NOT IN (SELECT value FROM json_each(?3)) ",
-        "ORDER BY s.due_at, s.pk LIMIT ?2"
-    ))
-    .bind(now)
-    .bind(i64::from(limit))
-    .bind(json!(except).to_string())
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("find dispatchable sends"))?;
-    rows.into_iter()
-        .map(|row| {
-            let send = row.send.into_send()?;
-            let carrier = row
-                .dispatch_carrier
-                .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
-            let next_at = row
-                .dispatch_next_at
-                .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
-            Ok(DispatchSend {
-                send,
-                carrier,
-                next_at,
+#[async_trait]
+impl DispatchStore for SqliteStore {
+    async fn dispatchable_sends(
+        &self,
+        now: Millis,
+        limit: u32,
+        except: &[String],
+    ) -> StoreResult<Vec<DispatchSend>> {
+        let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
+            with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
+            concat!("WHERE s.state = ", send_state!(Started), " AND s.next_at <= ?1 "),
+            concat!("AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = ", recipient_state!(ready), " "),
+            "AND (r.lease_until IS NULL OR r.lease_until < ?1)) ",
+            "AND s.carrier NOT IN (SELECT value FROM json_each(?3)) ",
+            "ORDER BY s.due_at, s.pk LIMIT ?2"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(json!(except).to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("find dispatchable sends"))?;
+        rows.into_iter()
+            .map(|row| {
+                let send = row.send.into_send()?;
+                let carrier = row
+                    .dispatch_carrier
+                    .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
+                let next_at = row
+                    .dispatch_next_at
+                    .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
+                Ok(DispatchSend {
+                    send,
+                    carrier,
+                    next_at,
+                })
             })
-        })
-        .collect()
-}
+            .collect()
+    }
 
-pub(crate) async fn pause_send(store: &SqliteStore, token: &str, until: Millis) -> StoreResult<()> {
-    let mut tx = store.write().await?;
-    let paused = sqlx::query("UPDATE sends SET next_at = ?2 WHERE token_key = ?1")
-        .bind(id_key(token))
-        .bind(until)
+    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let paused = sqlx::query("UPDATE sends SET next_at = ?2 WHERE token_key = ?1")
+            .bind(id_key(token))
+            .bind(until)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("pause send"))?
+            .rows_affected();
+        if paused == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db("commit paused send"))
+    }
+
+    /// One write transaction: reads the next `limit` ready recipients in queue order (pk) that no
+    /// live lease holds, with their subscription check and their contact's attributes, then leases
+    /// the Subscribed ones to `owner` (they stay ready) and records the others as suppressed — two
+    /// statements keyed by pk lists. When a whole batch is suppressed it takes the next one, so an
+    /// empty answer means nothing is ready.
+    async fn claim_recipients(
+        &self,
+        token: &str,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedRecipient>> {
+        let mut tx = self.write().await?;
+        let send = send_ref(&mut *tx, token).await?;
+        if send.state != "Started" || limit == 0 {
+            return Ok(Vec::new());
+        }
+        // A deleted code has no subscriptions left: every remaining number is then suppressed.
+        let code_pk: Option<i64> = sqlx::query_scalar(
+            "SELECT pk FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)",
+        )
+        .bind(send.account_pk)
+        .bind(&send.code)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("find the send's code"))?;
+        let mut claimed = Vec::new();
+        loop {
+            // The batch comes back as one JSON array (one row to hand across, not a thousand).
+            let batch: Option<String> = sqlx::query_scalar(concat!(
+                "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
+                 json(attributes), text)) FROM ( \
+                 SELECT r.pk, r.mobile_number, \
+                 ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
+                 WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
+                 AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
+                 c.attributes, coalesce(r.text, \
+                 (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
+                 FROM recipients r \
+                 LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
+                 WHERE r.send_pk = ?1 AND r.state = ",
+                recipient_state!(ready),
+                " \
+                 AND (r.lease_until IS NULL OR r.lease_until < ?6) \
+                 ORDER BY r.pk LIMIT ?2)"
+            ))
+            .bind(send.pk)
+            .bind(i64::from(limit))
+            .bind(code_pk)
+            .bind(send.account_pk)
+            .bind(send.replies)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("read recipients to claim"))?;
+            let rows: Vec<ClaimRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
+                .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut suppressed = Vec::new();
+            let mut leased = Vec::new();
+            for (pk, mobile_number, subscribed, attributes, text) in rows {
+                if subscribed == 0 {
+                    suppressed.push(pk);
+                    continue;
+                }
+                leased.push(pk);
+                claimed.push(ClaimedRecipient {
+                    id: pk,
+                    mobile_number,
+                    attributes: attributes.unwrap_or_default(),
+                    text,
+                });
+            }
+            if !leased.is_empty() {
+                sqlx::query(
+                    "UPDATE recipients SET lease_owner = ?2, lease_until = ?3, updated_at = ?4 \
+                     WHERE pk IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(json!(leased).to_string())
+                .bind(owner)
+                .bind(lease_until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("claim recipients"))?;
+            }
+            if !suppressed.is_empty() {
+                sqlx::query(concat!(
+                    "UPDATE recipients SET state = ",
+                    recipient_state!(done),
+                    ", outcome = ",
+                    outcome!(suppressed),
+                    ", \
+                     lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
+                     WHERE pk IN (SELECT value FROM json_each(?1))"
+                ))
+                .bind(json!(suppressed).to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("suppress opted-out recipients"))?;
+            }
+            if !claimed.is_empty() {
+                break;
+            }
+        }
+        tx.commit().await.map_err(db("commit claimed recipients"))?;
+        claimed.sort_by_key(|r| r.id);
+        Ok(claimed)
+    }
+
+    /// Marks the claimed recipients about to be written as submitting, in one statement; only rows
+    /// `owner` still holds (ready under its live lease) change.
+    async fn mark_submitting(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
+        let mut marked: Vec<i64> = sqlx::query_scalar(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(submitting),
+            ", lease_until = ?3, updated_at = ?4 \
+             WHERE pk IN (SELECT value FROM json_each(?1)) AND state = ",
+            recipient_state!(ready),
+            " \
+             AND lease_owner = ?2 AND lease_until >= ?4 \
+             RETURNING pk"
+        ))
+        .bind(json!(ids).to_string())
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("record recipients as submitting"))?;
+        tx.commit()
+            .await
+            .map_err(db("commit submitting recipients"))?;
+        marked.sort_unstable();
+        Ok(marked)
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        lease_until: Millis,
+    ) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write().await?;
+        let renewed = sqlx::query(concat!(
+            "UPDATE recipients SET lease_until = ?3 \
+             WHERE pk IN (SELECT value FROM json_each(?1)) AND lease_owner = ?2 \
+             AND state IN (",
+            recipient_state!(ready),
+            ", ",
+            recipient_state!(submitting),
+            ")"
+        ))
+        .bind(json!(ids).to_string())
+        .bind(owner)
+        .bind(lease_until)
         .execute(&mut *tx)
         .await
-        .map_err(db("pause send"))?
+        .map_err(db("renew leases"))?
         .rows_affected();
-    if paused == 0 {
-        return Err(StoreError::NotFound);
+        tx.commit().await.map_err(db("commit renewed leases"))?;
+        Ok(renewed)
     }
-    tx.commit().await.map_err(db("commit paused send"))
+
+    /// Two statements for the whole batch: the answers, then the sends that answers for recovered
+    /// recipients reopen. Only rows `owner` holds change (claimed or submitting under its lease, or
+    /// settled 3400 by recovery from its lease). The recipient's `carrier` (the send's, fixed at
+    /// expansion) is recorded with the message id receipts will name.
+    async fn record_submissions(
+        &self,
+        owner: &str,
+        results: &[SubmissionResult],
+        now: Millis,
+    ) -> StoreResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                json!([
+                    r.id,
+                    r.status_code,
+                    r.carrier_message_id,
+                    r.segments,
+                    r.encoding,
+                    r.note
+                ])
+            })
+            .collect();
+        let mut tx = self.write().await?;
+        // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
+        let requeued: Vec<(i64, i64)> = sqlx::query_as(concat!(
+            "UPDATE recipients SET \
+             status_code = CASE WHEN u.status_code IN (?3, ?5) THEN ?5 ELSE u.status_code END, \
+             carrier = CASE WHEN u.status_code = ?5 THEN recipients.carrier \
+             ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
+             carrier_message_id = CASE WHEN u.status_code = ?5 THEN recipients.carrier_message_id \
+             ELSE u.carrier_message_id END, \
+             segments = CASE WHEN u.status_code = ?5 THEN recipients.segments ELSE u.segments END, \
+             encoding = CASE WHEN u.status_code = ?5 THEN recipients.encoding ELSE u.encoding END, \
+             note = CASE WHEN u.status_code <> ?5 THEN u.note \
+             WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
+             state = CASE WHEN u.status_code IN (?3, ?5) THEN ",
+            recipient_state!(ready),
+            " ELSE ",
+            recipient_state!(done),
+            " END, \
+             lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = ?2, \
+             submitted_at = CASE WHEN u.status_code IN (?3, ?5) THEN NULL ELSE ?2 END \
+             FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
+             j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
+             j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
+             WHERE recipients.pk = u.pk AND ( \
+             (recipients.state IN (",
+            recipient_state!(ready),
+            ", ",
+            recipient_state!(submitting),
+            ") AND recipients.lease_owner = ?4) \
+             OR (recipients.state = ",
+            recipient_state!(done),
+            " AND recipients.recovered_from = ?4)) \
+             RETURNING recipients.send_pk, recipients.state = ",
+            recipient_state!(ready)
+        ))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now)
+        .bind(store::codes::THROTTLED)
+        .bind(owner)
+        .bind(store::codes::QUEUED)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("record submissions"))?;
+        // Back in the queue of a send canceled meanwhile: canceled. Of a send that recovery
+        // finished (it had settled this recipient 3400): the send goes on.
+        let requeued: HashSet<i64> = requeued
+            .into_iter()
+            .filter(|(_, ready)| *ready != 0)
+            .map(|(send_pk, _)| send_pk)
+            .collect();
+        if !requeued.is_empty() {
+            let pks = json!(requeued.into_iter().collect::<Vec<i64>>()).to_string();
+            sqlx::query(concat!(
+                "UPDATE recipients SET state = ",
+                recipient_state!(done),
+                ", outcome = ",
+                outcome!(canceled),
+                ", updated_at = ?2 \
+                 WHERE state = ",
+                recipient_state!(ready),
+                " AND send_pk IN (SELECT s.pk FROM sends s \
+                 WHERE s.pk IN (SELECT value FROM json_each(?1)) AND s.state = ",
+                send_state!(Canceled),
+                ")"
+            ))
+            .bind(&pks)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("cancel requeued recipients"))?;
+            sqlx::query(concat!(
+                "UPDATE sends SET state = ",
+                send_state!(Started),
+                ", completed_at = NULL, next_at = ?2 \
+                 WHERE pk IN (SELECT value FROM json_each(?1)) AND state = ",
+                send_state!(Finished)
+            ))
+            .bind(&pks)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("reopen sends"))?;
+        }
+        tx.commit().await.map_err(db("commit submissions"))
+    }
+
+    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let send = send_ref(&mut *tx, token).await?;
+        if send.state != "Started" {
+            return Ok(false);
+        }
+        let finished = sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Finished),
+            ", completed_at = ?2, next_at = NULL \
+             WHERE pk = ?1 AND state = ",
+            send_state!(Started),
+            " \
+             AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready),
+            ") \
+             AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(submitting),
+            ")"
+        ))
+        .bind(send.pk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("finish send"))?
+        .rows_affected();
+        if finished == 0 {
+            return Ok(false);
+        }
+        tx.commit().await.map_err(db("commit finished send"))?;
+        Ok(true)
+    }
+
+    async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let recovered = sqlx::query(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(done),
+            ", status_code = ?2, note = ?3, \
+             recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
+             WHERE state = ",
+            recipient_state!(submitting),
+            " AND lease_until < ?1"
+        ))
+        .bind(now)
+        .bind(store::codes::UNKNOWN)
+        .bind(UNKNOWN_AFTER_CRASH)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("recover expired hand-overs"))?
+        .rows_affected();
+        // A send whose last recipients were settled here, or whose process stopped between recording
+        // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Finished),
+            ", completed_at = ?1, next_at = NULL \
+             WHERE state = ",
+            send_state!(Started),
+            " \
+             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
+            recipient_state!(ready),
+            ") \
+             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
+            recipient_state!(submitting),
+            ")"
+        ))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("finish settled sends"))?;
+        tx.commit().await.map_err(db("commit recovery"))?;
+        Ok(recovered)
+    }
+
+    /// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
+    /// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
+    /// "round", where a round holds at most one receipt per carrier message (usually one round).
+    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
+        let mut rounds: Vec<Vec<serde_json::Value>> = Vec::new();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+        for receipt in receipts {
+            let round = seen
+                .entry((&receipt.carrier, &receipt.carrier_message_id))
+                .or_insert(0);
+            if rounds.len() <= *round {
+                rounds.push(Vec::new());
+            }
+            rounds[*round].push(json!([
+                receipt.carrier,
+                receipt.carrier_message_id,
+                receipt.status_code
+            ]));
+            *round += 1;
+        }
+        if rounds.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write().await?;
+        let mut changed = HashSet::new();
+        for round in rounds {
+            let pks: Vec<i64> = sqlx::query_scalar(
+                "UPDATE recipients SET status_code = u.status_code, updated_at = ?2 \
+                 FROM (SELECT j.value ->> 0 AS carrier, j.value ->> 1 AS carrier_message_id, \
+                 j.value ->> 2 AS status_code FROM json_each(?1) AS j) AS u \
+                 WHERE recipients.carrier = u.carrier \
+                 AND recipients.carrier_message_id = u.carrier_message_id \
+                 AND (u.status_code > recipients.status_code \
+                 OR (recipients.status_code = ?3 AND u.status_code <> ?3)) \
+                 RETURNING recipients.pk",
+            )
+            .bind(serde_json::Value::Array(round).to_string())
+            .bind(now)
+            .bind(store::codes::THROTTLED)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("apply receipts"))?;
+            changed.extend(pks);
+        }
+        tx.commit().await.map_err(db("commit receipts"))?;
+        Ok(changed.len() as u64)
+    }
+
+    /// The receipts matching no recipient, as indexes into `receipts`.
+    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<serde_json::Value> = receipts
+            .iter()
+            .map(|r| json!([r.carrier, r.carrier_message_id]))
+            .collect();
+        let keys: Vec<i64> = sqlx::query_scalar(
+            "SELECT j.key FROM json_each(?1) AS j WHERE NOT EXISTS (SELECT 1 FROM recipients r \
+             WHERE r.carrier = j.value ->> 0 AND r.carrier_message_id = j.value ->> 1) \
+             ORDER BY j.key",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("match receipts"))?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|k| usize::try_from(k).ok())
+            .collect())
+    }
+
+    /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be,
+    /// claimed ones included (the dispatcher cannot mark them submitting any more). Recipients
+    /// being written right now (submitting) are not touched: they may already have left.
+    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let send = send_ref(&mut *tx, token).await?;
+        if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
+            return Err(StoreError::Conflict(format!(
+                "send {token} is {} and cannot be canceled",
+                send.state
+            )));
+        }
+        let canceled = sqlx::query(concat!(
+            "UPDATE recipients SET state = ",
+            recipient_state!(done),
+            ", outcome = ",
+            outcome!(canceled),
+            ", lease_owner = NULL, \
+             lease_until = NULL, updated_at = ?2 \
+             WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready)
+        ))
+        .bind(send.pk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("cancel recipients"))?
+        .rows_affected();
+        sqlx::query(concat!(
+            "UPDATE sends SET state = ",
+            send_state!(Canceled),
+            ", completed_at = ?2, next_at = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE pk = ?1"
+        ))
+        .bind(send.pk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("cancel send"))?;
+        tx.commit().await.map_err(db("commit canceled send"))?;
+        Ok(canceled)
+    }
 }
 
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
 /// attributes, its own text.
 type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
 
-/// One write transaction: reads the next `limit` ready recipients in queue order (pk) that no
-/// live lease holds, with their subscription check and their contact's attributes, then leases
-/// the Subscribed ones to `owner` (they stay ready) and records the others as suppressed — two
-/// statements keyed by pk lists. When a whole batch is suppressed it takes the next one, so an
-/// empty answer means nothing is ready.
-pub(crate) async fn claim_recipients(
-    store: &SqliteStore,
-    token: &str,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Vec<ClaimedRecipient>> {
-    let mut tx = store.write().await?;
-    let send = send_ref(&mut *tx, token).await?;
-    if send.state != "Started" || limit == 0 {
-        return Ok(Vec::new());
-    }
-    // A deleted code has no subscriptions left: every remaining number is then suppressed.
-    let code_pk: Option<i64> =
-        sqlx::query_scalar("SELECT pk FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)")
-            .bind(send.account_pk)
-            .bind(&send.code)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("find the send's code"))?;
-    let mut claimed = Vec::new();
-    loop {
-        // The batch comes back as one JSON array (one row to hand across, not a thousand).
-        let batch: Option<String> = sqlx::query_scalar(
-            "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
-             json(attributes), text)) FROM ( \
-             SELECT r.pk, r.mobile_number, \
-             ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
-             WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
-             AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
-             c.attributes, coalesce(r.text, \
-             (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
-             FROM recipients r \
-             LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
-             WHERE r.send_pk = ?1 AND r.state = 'ready' \
-             AND (r.lease_until IS NULL OR r.lease_until < ?6) \
-             ORDER BY r.pk LIMIT ?2)",
-        )
-        .bind(send.pk)
-        .bind(i64::from(limit))
-        .bind(code_pk)
-        .bind(send.account_pk)
-        .bind(send.replies)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db("read recipients to claim"))?;
-        let rows: Vec<ClaimRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
-            .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
-        if rows.is_empty() {
-            break;
-        }
-        let mut suppressed = Vec::new();
-        let mut leased = Vec::new();
-        for (pk, mobile_number, subscribed, attributes, text) in rows {
-            if subscribed == 0 {
-                suppressed.push(pk);
-                continue;
-            }
-            leased.push(pk);
-            claimed.push(ClaimedRecipient {
-                id: pk,
-                mobile_number,
-                attributes: attributes.unwrap_or_default(),
-                text,
-            });
-        }
-        if !leased.is_empty() {
-            sqlx::query(
-                "UPDATE recipients SET lease_owner = ?2, lease_until = ?3, updated_at = ?4 \
-                 WHERE pk IN (SELECT value FROM json_each(?1))",
-            )
-            .bind(json!(leased).to_string())
-            .bind(owner)
-            .bind(lease_until)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("claim recipients"))?;
-        }
-        if !suppressed.is_empty() {
-            sqlx::query(
-                "UPDATE recipients SET state = 'done', outcome = 'suppressed', \
-                 lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
-                 WHERE pk IN (SELECT value FROM json_each(?1))",
-            )
-            .bind(json!(suppressed).to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("suppress opted-out recipients"))?;
-        }
-        if !claimed.is_empty() {
-            break;
-        }
-    }
-    tx.commit().await.map_err(db("commit claimed recipients"))?;
-    claimed.sort_by_key(|r| r.id);
-    Ok(claimed)
-}
-
-/// Marks the claimed recipients about to be written as submitting, in one statement; only rows
-/// `owner` still holds (ready under its live lease) change.
-pub(crate) async fn mark_submitting(
-    store: &SqliteStore,
-    owner: &str,
-    ids: &[i64],
-    now: Millis,
-    lease_until: Millis,
-) -> StoreResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut tx = store.write().await?;
-    let mut marked: Vec<i64> = sqlx::query_scalar(
-        "UPDATE recipients SET state = 'submitting', lease_until = ?3, updated_at = ?4 \
-         WHERE pk IN (SELECT value FROM json_each(?1)) AND state = 'ready' \
-         AND lease_owner = ?2 AND lease_until >= ?4 \
-         RETURNING pk",
-    )
-    .bind(json!(ids).to_string())
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db("record recipients as submitting"))?;
-    tx.commit()
-        .await
-        .map_err(db("commit submitting recipients"))?;
-    marked.sort_unstable();
-    Ok(marked)
-}
-
-pub(crate) async fn renew_leases(
-    store: &SqliteStore,
-    owner: &str,
-    ids: &[i64],
-    lease_until: Millis,
-) -> StoreResult<u64> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = store.write().await?;
-    let renewed = sqlx::query(
-        "UPDATE recipients SET lease_until = ?3 \
-         WHERE pk IN (SELECT value FROM json_each(?1)) AND lease_owner = ?2 \
-         AND state IN ('ready', 'submitting')",
-    )
-    .bind(json!(ids).to_string())
-    .bind(owner)
-    .bind(lease_until)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("renew leases"))?
-    .rows_affected();
-    tx.commit().await.map_err(db("commit renewed leases"))?;
-    Ok(renewed)
-}
-
-/// Two statements for the whole batch: the answers, then the sends that answers for recovered
-/// recipients reopen. Only rows `owner` holds change (claimed or submitting under its lease, or
-/// settled 3400 by recovery from its lease). The recipient's `carrier` (the send's, fixed at
-/// expansion) is recorded with the message id receipts will name.
-pub(crate) async fn record_submissions(
-    store: &SqliteStore,
-    owner: &str,
-    results: &[SubmissionResult],
-    now: Millis,
-) -> StoreResult<()> {
-    if results.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<serde_json::Value> = results
-        .iter()
-        .map(|r| {
-            json!([
-                r.id,
-                r.status_code,
-                r.carrier_message_id,
-                r.segments,
-                r.encoding,
-                r.note
-            ])
-        })
-        .collect();
-    let mut tx = store.write().await?;
-    // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
-    let requeued: Vec<(i64, i64)> = sqlx::query_as(
-        "UPDATE recipients SET \
-         status_code = CASE WHEN u.status_code IN (?3, ?5) THEN ?5 ELSE u.status_code END, \
-         carrier = CASE WHEN u.status_code = ?5 THEN recipients.carrier \
-         ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
-         carrier_message_id = CASE WHEN u.status_code = ?5 THEN recipients.carrier_message_id \
-         ELSE u.carrier_message_id END, \
-         segments = CASE WHEN u.status_code = ?5 THEN recipients.segments ELSE u.segments END, \
-         encoding = CASE WHEN u.status_code = ?5 THEN recipients.encoding ELSE u.encoding END, \
-         note = CASE WHEN u.status_code <> ?5 THEN u.note \
-         WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-         state = CASE WHEN u.status_code IN (?3, ?5) THEN 'ready' ELSE 'done' END, \
-         lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = ?2, \
-         submitted_at = CASE WHEN u.status_code IN (?3, ?5) THEN NULL ELSE ?2 END \
-         FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
-         j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
-         j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
-         WHERE recipients.pk = u.pk AND ( \
-         (recipients.state IN ('ready', 'submitting') AND recipients.lease_owner = ?4) \
-         OR (recipients.state = 'done' AND recipients.recovered_from = ?4)) \
-         RETURNING recipients.send_pk, recipients.state = 'ready'",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .bind(now)
-    .bind(store::codes::THROTTLED)
-    .bind(owner)
-    .bind(store::codes::QUEUED)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db("record submissions"))?;
-    // Back in the queue of a send canceled meanwhile: canceled. Of a send that recovery
-    // finished (it had settled this recipient 3400): the send goes on.
-    let requeued: HashSet<i64> = requeued
-        .into_iter()
-        .filter(|(_, ready)| *ready != 0)
-        .map(|(send_pk, _)| send_pk)
-        .collect();
-    if !requeued.is_empty() {
-        let pks = json!(requeued.into_iter().collect::<Vec<i64>>()).to_string();
-        sqlx::query(
-            "UPDATE recipients SET state = 'done', outcome = 'canceled', updated_at = ?2 \
-             WHERE state = 'ready' AND send_pk IN (SELECT s.pk FROM sends s \
-             WHERE s.pk IN (SELECT value FROM json_each(?1)) AND s.state = 'Canceled')",
-        )
-        .bind(&pks)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("cancel requeued recipients"))?;
-        sqlx::query(
-            "UPDATE sends SET state = 'Started', completed_at = NULL, next_at = ?2 \
-             WHERE pk IN (SELECT value FROM json_each(?1)) AND state = 'Finished'",
-        )
-        .bind(&pks)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("reopen sends"))?;
-    }
-    tx.commit().await.map_err(db("commit submissions"))
-}
-
-pub(crate) async fn finish_if_done(
-    store: &SqliteStore,
-    token: &str,
-    now: Millis,
-) -> StoreResult<bool> {
-    let mut tx = store.write().await?;
-    let send = send_ref(&mut *tx, token).await?;
-    if send.state != "Started" {
-        return Ok(false);
-    }
-    let finished = sqlx::query(
-        "UPDATE sends SET state = 'Finished', completed_at = ?2, next_at = NULL \
-         WHERE pk = ?1 AND state = 'Started' \
-         AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'ready') \
-         AND NOT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'submitting')",
-    )
-    .bind(send.pk)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("finish send"))?
-    .rows_affected();
-    if finished == 0 {
-        return Ok(false);
-    }
-    tx.commit().await.map_err(db("commit finished send"))?;
-    Ok(true)
-}
-
 /// The note of a recipient whose hand-over was interrupted (API.md §4.6).
 const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
-
-pub(crate) async fn recover_expired(store: &SqliteStore, now: Millis) -> StoreResult<u64> {
-    let mut tx = store.write().await?;
-    let recovered = sqlx::query(
-        "UPDATE recipients SET state = 'done', status_code = ?2, note = ?3, \
-         recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
-         WHERE state = 'submitting' AND lease_until < ?1",
-    )
-    .bind(now)
-    .bind(store::codes::UNKNOWN)
-    .bind(UNKNOWN_AFTER_CRASH)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("recover expired hand-overs"))?
-    .rows_affected();
-    // A send whose last recipients were settled here, or whose process stopped between recording
-    // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
-    sqlx::query(
-        "UPDATE sends SET state = 'Finished', completed_at = ?1, next_at = NULL \
-         WHERE state = 'Started' \
-         AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = 'ready') \
-         AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = 'submitting')",
-    )
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("finish settled sends"))?;
-    tx.commit().await.map_err(db("commit recovery"))?;
-    Ok(recovered)
-}
-
-/// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
-/// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
-/// "round", where a round holds at most one receipt per carrier message (usually one round).
-pub(crate) async fn apply_receipts(
-    store: &SqliteStore,
-    receipts: &[Receipt],
-    now: Millis,
-) -> StoreResult<u64> {
-    let mut rounds: Vec<Vec<serde_json::Value>> = Vec::new();
-    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
-    for receipt in receipts {
-        let round = seen
-            .entry((&receipt.carrier, &receipt.carrier_message_id))
-            .or_insert(0);
-        if rounds.len() <= *round {
-            rounds.push(Vec::new());
-        }
-        rounds[*round].push(json!([
-            receipt.carrier,
-            receipt.carrier_message_id,
-            receipt.status_code
-        ]));
-        *round += 1;
-    }
-    if rounds.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = store.write().await?;
-    let mut changed = HashSet::new();
-    for round in rounds {
-        let pks: Vec<i64> = sqlx::query_scalar(
-            "UPDATE recipients SET status_code = u.status_code, updated_at = ?2 \
-             FROM (SELECT j.value ->> 0 AS carrier, j.value ->> 1 AS carrier_message_id, \
-             j.value ->> 2 AS status_code FROM json_each(?1) AS j) AS u \
-             WHERE recipients.carrier = u.carrier \
-             AND recipients.carrier_message_id = u.carrier_message_id \
-             AND (u.status_code > recipients.status_code \
-             OR (recipients.status_code = ?3 AND u.status_code <> ?3)) \
-             RETURNING recipients.pk",
-        )
-        .bind(serde_json::Value::Array(round).to_string())
-        .bind(now)
-        .bind(store::codes::THROTTLED)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("apply receipts"))?;
-        changed.extend(pks);
-    }
-    tx.commit().await.map_err(db("commit receipts"))?;
-    Ok(changed.len() as u64)
-}
-
-/// The receipts matching no recipient, as indexes into `receipts`.
-pub(crate) async fn unmatched_receipts(
-    store: &SqliteStore,
-    receipts: &[Receipt],
-) -> StoreResult<Vec<usize>> {
-    if receipts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<serde_json::Value> = receipts
-        .iter()
-        .map(|r| json!([r.carrier, r.carrier_message_id]))
-        .collect();
-    let keys: Vec<i64> = sqlx::query_scalar(
-        "SELECT j.key FROM json_each(?1) AS j WHERE NOT EXISTS (SELECT 1 FROM recipients r \
-         WHERE r.carrier = j.value ->> 0 AND r.carrier_message_id = j.value ->> 1) \
-         ORDER BY j.key",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("match receipts"))?;
-    Ok(keys
-        .into_iter()
-        .filter_map(|k| usize::try_from(k).ok())
-        .collect())
-}
-
-/// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be,
-/// claimed ones included (the dispatcher cannot mark them submitting any more). Recipients
-/// being written right now (submitting) are not touched: they may already have left.
-pub(crate) async fn cancel_send(store: &SqliteStore, token: &str, now: Millis) -> StoreResult<u64> {
-    let mut tx = store.write().await?;
-    let send = send_ref(&mut *tx, token).await?;
-    if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
-        return Err(StoreError::Conflict(format!(
-            "send {token} is {} and cannot be canceled",
-            send.state
-        )));
-    }
-    let canceled = sqlx::query(
-        "UPDATE recipients SET state = 'done', outcome = 'canceled', lease_owner = NULL, \
-         lease_until = NULL, updated_at = ?2 \
-         WHERE send_pk = ?1 AND state = 'ready'",
-    )
-    .bind(send.pk)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("cancel recipients"))?
-    .rows_affected();
-    sqlx::query(
-        "UPDATE sends SET state = 'Canceled', completed_at = ?2, next_at = NULL, \
-         lease_owner = NULL, lease_until = NULL WHERE pk = ?1",
-    )
-    .bind(send.pk)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("cancel send"))?;
-    tx.commit().await.map_err(db("commit canceled send"))?;
-    Ok(canceled)
-}

@@ -3,6 +3,9 @@
 //! of a code, and the recording of keyword handling's outcome — texts stored once per call
 //! (`batch_texts`, API.md §1 2 MiB).
 
+use async_trait::async_trait;
+use store::InboundStore;
+
 use std::collections::HashMap;
 
 use serde_json::json;
@@ -49,122 +52,115 @@ const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, \
      a.id AS account_id, c.code AS code FROM inbound_texts i \
      LEFT JOIN codes c ON c.pk = i.code_pk LEFT JOIN accounts a ON a.pk = c.account_pk";
 
-/// One statement: the code is the oldest one routed to the carrier with that address.
-pub(crate) async fn record(store: &SqliteStore, text: InboundText) -> StoreResult<InboundRecord> {
-    let mut tx = store.write().await?;
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, code_pk) \
-         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT pk FROM codes WHERE carrier = ?1 AND code_key = ?6 \
-         ORDER BY pk LIMIT 1)) RETURNING seq",
-    )
-    .bind(&text.carrier)
-    .bind(&text.from)
-    .bind(&text.to)
-    .bind(&text.text)
-    .bind(text.received_at)
-    .bind(id_key(&text.to))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db("record an inbound text"))?;
-    let row = sqlx::query_as::<_, InboundRow>(&format!("{SELECT} WHERE i.seq = ?1"))
-        .bind(seq)
-        .fetch_optional(&mut *tx)
+#[async_trait]
+impl InboundStore for SqliteStore {
+    /// One statement: the code is the oldest one routed to the carrier with that address.
+    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
+        let mut tx = self.write().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, code_pk) \
+             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT pk FROM codes WHERE carrier = ?1 AND code_key = ?6 \
+             ORDER BY pk LIMIT 1)) RETURNING seq",
+        )
+        .bind(&text.carrier)
+        .bind(&text.from)
+        .bind(&text.to)
+        .bind(&text.text)
+        .bind(text.received_at)
+        .bind(id_key(&text.to))
+        .fetch_one(&mut *tx)
         .await
-        .map_err(db("read an inbound text"))?
-        .ok_or_else(|| StoreError::Other("an inbound text vanished".into()))?;
-    tx.commit().await.map_err(db("commit an inbound text"))?;
-    Ok(row.into_record())
-}
-
-pub(crate) async fn page(
-    store: &SqliteStore,
-    after: i64,
-    limit: u32,
-) -> StoreResult<Vec<InboundRecord>> {
-    let rows = sqlx::query_as::<_, InboundRow>(&format!(
-        "{SELECT} WHERE i.seq > ?1 ORDER BY i.seq LIMIT ?2"
-    ))
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("read inbound texts"))?;
-    Ok(rows.into_iter().map(InboundRow::into_record).collect())
-}
-
-/// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
-pub(crate) async fn codes_for_inbound(
-    store: &SqliteStore,
-    carrier: &str,
-    to: &str,
-) -> StoreResult<Vec<Code>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        account_id: String,
-        #[sqlx(flatten)]
-        code: CodeRow,
+        .map_err(db("record an inbound text"))?;
+        let row = sqlx::query_as::<_, InboundRow>(&format!("{SELECT} WHERE i.seq = ?1"))
+            .bind(seq)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("read an inbound text"))?
+            .ok_or_else(|| StoreError::Other("an inbound text vanished".into()))?;
+        tx.commit().await.map_err(db("commit an inbound text"))?;
+        Ok(row.into_record())
     }
-    let rows = sqlx::query_as::<_, Row>(
-        "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
-         c.opt_out_text, c.help_text, c.created_at FROM codes c \
-         JOIN accounts a ON a.pk = c.account_pk \
-         WHERE c.carrier = ?1 AND c.code_key = ?2 ORDER BY c.pk",
-    )
-    .bind(carrier)
-    .bind(code_key(to))
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("find the codes of an inbound text"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.code.into_code(&r.account_id))
-        .collect())
-}
 
-/// The numbers among `numbers` that opted out of the account's code by text.
-pub(crate) async fn opt_outs_on_code(
-    store: &SqliteStore,
-    account_id: &str,
-    code: &str,
-    numbers: &[String],
-) -> StoreResult<Vec<CodeOptOut>> {
-    let owner = account(&store.reader, account_id).await?;
-    if numbers.is_empty() {
-        return Ok(Vec::new());
+    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
+        let rows = sqlx::query_as::<_, InboundRow>(&format!(
+            "{SELECT} WHERE i.seq > ?1 ORDER BY i.seq LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("read inbound texts"))?;
+        Ok(rows.into_iter().map(InboundRow::into_record).collect())
     }
-    let numbers = serde_json::to_string(numbers).map_err(|e| StoreError::Other(e.to_string()))?;
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
-         JOIN codes c ON c.pk = o.code_pk \
-         WHERE c.account_pk = ?1 AND c.code_key = ?2 \
-         AND o.mobile_number IN (SELECT value FROM json_each(?3)) ORDER BY o.mobile_number",
-    )
-    .bind(owner.pk)
-    .bind(code_key(code))
-    .bind(numbers)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("opt-outs of numbers on a code"))?;
-    Ok(rows
-        .into_iter()
-        .map(|(mobile_number, opted_out_at)| CodeOptOut {
-            mobile_number,
-            opted_out_at,
-        })
-        .collect())
-}
 
-/// Every batch in one write transaction: all of them or none.
-pub(crate) async fn record_mo_batches(
-    store: &SqliteStore,
-    batches: Vec<MoBatch>,
-) -> StoreResult<()> {
-    let mut tx = store.write().await?;
-    let shared = share_texts(&mut tx, &batches).await?;
-    for batch in &batches {
-        record_mo_in(&mut tx, batch, &shared).await?;
+    /// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
+    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            account_id: String,
+            #[sqlx(flatten)]
+            code: CodeRow,
+        }
+        let rows = sqlx::query_as::<_, Row>(
+            "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
+             c.opt_out_text, c.help_text, c.created_at FROM codes c \
+             JOIN accounts a ON a.pk = c.account_pk \
+             WHERE c.carrier = ?1 AND c.code_key = ?2 ORDER BY c.pk",
+        )
+        .bind(carrier)
+        .bind(code_key(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("find the codes of an inbound text"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.code.into_code(&r.account_id))
+            .collect())
     }
-    tx.commit().await.map_err(db("commit inbound texts"))
+
+    /// The numbers among `numbers` that opted out of the account's code by text.
+    async fn opt_outs_on_code(
+        &self,
+        account_id: &str,
+        code: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<CodeOptOut>> {
+        let owner = account(&self.reader, account_id).await?;
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers =
+            serde_json::to_string(numbers).map_err(|e| StoreError::Other(e.to_string()))?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
+             JOIN codes c ON c.pk = o.code_pk \
+             WHERE c.account_pk = ?1 AND c.code_key = ?2 \
+             AND o.mobile_number IN (SELECT value FROM json_each(?3)) ORDER BY o.mobile_number",
+        )
+        .bind(owner.pk)
+        .bind(code_key(code))
+        .bind(numbers)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("opt-outs of numbers on a code"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(mobile_number, opted_out_at)| CodeOptOut {
+                mobile_number,
+                opted_out_at,
+            })
+            .collect())
+    }
+
+    /// Every batch in one write transaction: all of them or none.
+    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let shared = share_texts(&mut tx, &batches).await?;
+        for batch in &batches {
+            record_mo_in(&mut tx, batch, &shared).await?;
+        }
+        tx.commit().await.map_err(db("commit inbound texts"))
+    }
 }
 
 /// The texts that occur more than once among the call's inbound texts and replies, each stored
@@ -381,12 +377,14 @@ async fn record_mo_in(
             })
             .collect();
         if !rows.is_empty() {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
                  text, text_pk) \
-                 SELECT ?1, j.value ->> 0, j.value ->> 1, 'ready', ?3, j.value ->> 2, \
-                 j.value ->> 3 FROM json_each(?2) AS j ORDER BY j.key",
-            )
+                 SELECT ?1, j.value ->> 0, j.value ->> 1, ",
+                recipient_state!(ready),
+                ", ?3, j.value ->> 2, \
+                 j.value ->> 3 FROM json_each(?2) AS j ORDER BY j.key"
+            ))
             .bind(send_pk)
             .bind(serde_json::Value::Array(rows).to_string())
             .bind(send.created_at)

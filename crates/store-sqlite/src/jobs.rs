@@ -2,10 +2,11 @@
 //! leased by the engine like the recipients queue. The row mapping is shared
 //! ([`store::JobRow`]); this file holds SQLite's statements.
 
+use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 use store::{
-    job_errors_json, ContactRow, JobRow, JobUpdate, ListJob, MemberCounts, Millis, NewListJob,
-    StoreError, StoreResult, SubscribeTo, JOB_COLUMNS,
+    job_errors_json, ContactRow, JobRow, JobStore, JobUpdate, ListJob, MemberCounts, Millis,
+    NewListJob, StoreError, StoreResult, SubscribeTo, JOB_COLUMNS,
 };
 
 use crate::{account, db, id_key, lists, SqliteStore};
@@ -24,76 +25,6 @@ where
     .map_err(db("read a job"))?
     .ok_or(StoreError::NotFound)?
     .into_job()
-}
-
-pub(crate) async fn create(store: &SqliteStore, new: NewListJob) -> StoreResult<ListJob> {
-    let mut tx = store.write().await?;
-    let owner = account(&mut *tx, &new.account_id).await?;
-    let list_id: Option<String> = match &new.list_id {
-        Some(id) => Some(
-            sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = ?1 AND id_key = ?2")
-                .bind(owner.pk)
-                .bind(id_key(id))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("find the list of a job"))?
-                .ok_or(StoreError::NotFound)?,
-        ),
-        None => None,
-    };
-    let completed_at = new.state.is_final().then_some(new.created_at);
-    sqlx::query(
-        "INSERT INTO list_jobs (token, token_key, account_pk, list_id, kind, state, \
-         publish_date, created_at, updated_at, completed_at, payload) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
-    )
-    .bind(&new.token)
-    .bind(id_key(&new.token))
-    .bind(owner.pk)
-    .bind(&list_id)
-    .bind(new.kind.as_str())
-    .bind(new.state.as_str())
-    .bind(new.publish_date)
-    .bind(new.created_at)
-    .bind(completed_at)
-    .bind(&new.payload)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("record a job"))?;
-    let job = by_token(&mut *tx, &new.token).await?;
-    tx.commit().await.map_err(db("commit job"))?;
-    Ok(job)
-}
-
-pub(crate) async fn claim(
-    store: &SqliteStore,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Vec<ListJob>> {
-    let mut tx = store.write().await?;
-    let tokens: Vec<String> = sqlx::query_scalar(
-        "UPDATE list_jobs SET state = 'Processing', lease_owner = ?1, lease_until = ?3, \
-         updated_at = ?2 \
-         WHERE pk IN (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
-         AND (lease_until IS NULL OR lease_until < ?2) ORDER BY created_at, pk LIMIT ?4) \
-         RETURNING token",
-    )
-    .bind(owner)
-    .bind(now)
-    .bind(lease_until)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db("claim jobs"))?;
-    let mut jobs = Vec::with_capacity(tokens.len());
-    for token in &tokens {
-        jobs.push(by_token(&mut *tx, token).await?);
-    }
-    tx.commit().await.map_err(db("commit job claim"))?;
-    jobs.sort_by_key(|j| j.created_at);
-    Ok(jobs)
 }
 
 /// The fenced update of a job, inside `tx`: true when `update.owner` held the lease.
@@ -138,56 +69,126 @@ fn count(n: u64) -> StoreResult<i64> {
     i64::try_from(n).map_err(|_| StoreError::Other(format!("{n} rows counted")))
 }
 
-pub(crate) async fn record(store: &SqliteStore, update: &JobUpdate) -> StoreResult<bool> {
-    let mut tx = store.write().await?;
-    let held = record_in(&mut tx, update, &MemberCounts::default()).await?;
-    tx.commit().await.map_err(db("commit job progress"))?;
-    Ok(held)
-}
-
-pub(crate) async fn import_batch(
-    store: &SqliteStore,
-    job: &JobUpdate,
-    account_id: &str,
-    list_id: &str,
-    rows: &[ContactRow],
-    subscribe: Option<&SubscribeTo>,
-) -> StoreResult<Option<MemberCounts>> {
-    let mut tx = store.write().await?;
-    let counts =
-        lists::upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, job.now).await?;
-    if !record_in(&mut tx, job, &counts).await? {
-        // Another process holds the job now: none of this batch is written.
-        tx.rollback().await.map_err(db("roll back a batch"))?;
-        return Ok(None);
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
+        let mut tx = self.write().await?;
+        let owner = account(&mut *tx, &new.account_id).await?;
+        let list_id: Option<String> = match &new.list_id {
+            Some(id) => Some(
+                sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = ?1 AND id_key = ?2")
+                    .bind(owner.pk)
+                    .bind(id_key(id))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("find the list of a job"))?
+                    .ok_or(StoreError::NotFound)?,
+            ),
+            None => None,
+        };
+        let completed_at = new.state.is_final().then_some(new.created_at);
+        sqlx::query(
+            "INSERT INTO list_jobs (token, token_key, account_pk, list_id, kind, state, \
+             publish_date, created_at, updated_at, completed_at, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
+        )
+        .bind(&new.token)
+        .bind(id_key(&new.token))
+        .bind(owner.pk)
+        .bind(&list_id)
+        .bind(new.kind.as_str())
+        .bind(new.state.as_str())
+        .bind(new.publish_date)
+        .bind(new.created_at)
+        .bind(completed_at)
+        .bind(&new.payload)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record a job"))?;
+        let job = by_token(&mut *tx, &new.token).await?;
+        tx.commit().await.map_err(db("commit job"))?;
+        Ok(job)
     }
-    tx.commit().await.map_err(db("commit import batch"))?;
-    Ok(Some(counts))
-}
 
-pub(crate) async fn release(store: &SqliteStore, owner: &str) -> StoreResult<u64> {
-    let mut tx = store.write().await?;
-    let released = sqlx::query(
-        "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
-         WHERE lease_owner = ?1 AND state IN ('Queued', 'Processing')",
-    )
-    .bind(owner)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("release job leases"))?
-    .rows_affected();
-    tx.commit().await.map_err(db("commit job release"))?;
-    Ok(released)
-}
-
-pub(crate) async fn get(
-    store: &SqliteStore,
-    account_id: &str,
-    token: &str,
-) -> StoreResult<ListJob> {
-    let job = by_token(&store.reader, token).await?;
-    if !job.account_id.eq_ignore_ascii_case(account_id) {
-        return Err(StoreError::NotFound);
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<ListJob>> {
+        let mut tx = self.write().await?;
+        let tokens: Vec<String> = sqlx::query_scalar(
+            "UPDATE list_jobs SET state = 'Processing', lease_owner = ?1, lease_until = ?3, \
+             updated_at = ?2 \
+             WHERE pk IN (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
+             AND (lease_until IS NULL OR lease_until < ?2) ORDER BY created_at, pk LIMIT ?4) \
+             RETURNING token",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("claim jobs"))?;
+        let mut jobs = Vec::with_capacity(tokens.len());
+        for token in &tokens {
+            jobs.push(by_token(&mut *tx, token).await?);
+        }
+        tx.commit().await.map_err(db("commit job claim"))?;
+        jobs.sort_by_key(|j| j.created_at);
+        Ok(jobs)
     }
-    Ok(job)
+
+    async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let held = record_in(&mut tx, update, &MemberCounts::default()).await?;
+        tx.commit().await.map_err(db("commit job progress"))?;
+        Ok(held)
+    }
+
+    async fn import_batch(
+        &self,
+        job: &JobUpdate,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+    ) -> StoreResult<Option<MemberCounts>> {
+        let mut tx = self.write().await?;
+        let counts =
+            lists::upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, job.now)
+                .await?;
+        if !record_in(&mut tx, job, &counts).await? {
+            // Another process holds the job now: none of this batch is written.
+            tx.rollback().await.map_err(db("roll back a batch"))?;
+            return Ok(None);
+        }
+        tx.commit().await.map_err(db("commit import batch"))?;
+        Ok(Some(counts))
+    }
+
+    async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let released = sqlx::query(
+            "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = ?1 AND state IN ('Queued', 'Processing')",
+        )
+        .bind(owner)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("release job leases"))?
+        .rows_affected();
+        tx.commit().await.map_err(db("commit job release"))?;
+        Ok(released)
+    }
+
+    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
+        let job = by_token(&self.reader, token).await?;
+        if !job.account_id.eq_ignore_ascii_case(account_id) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(job)
+    }
 }

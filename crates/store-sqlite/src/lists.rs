@@ -3,6 +3,9 @@
 //! membership is only (list, number). `lists.size` is kept in step with `list_members` in the
 //! same transaction, so reading a list never counts its members.
 
+use async_trait::async_trait;
+use store::ContactStore;
+
 use serde_json::json;
 use sqlx::{Sqlite, Transaction};
 use store::{
@@ -38,112 +41,213 @@ impl ListRow {
     }
 }
 
-pub(crate) async fn create(store: &SqliteStore, new: NewList) -> StoreResult<ContactList> {
-    let mut tx = store.write().await?;
-    let owner = account(&mut *tx, &new.account_id).await?;
-    sqlx::query(
-        "INSERT INTO lists (account_pk, id, id_key, name, size, created_at, last_change_at) \
-         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
-    )
-    .bind(owner.pk)
-    .bind(&new.id)
-    .bind(id_key(&new.id))
-    .bind(&new.name)
-    .bind(new.created_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("insert list"))?;
-    tx.commit().await.map_err(db("commit list"))?;
-    Ok(ContactList {
-        id: new.id,
-        account_id: owner.id,
-        name: new.name,
-        size: 0,
-        created_at: new.created_at,
-        last_change_at: new.created_at,
-    })
-}
-
-pub(crate) async fn get(
-    store: &SqliteStore,
-    account_id: &str,
-    id: &str,
-) -> StoreResult<ContactList> {
-    let owner = account(&store.reader, account_id).await?;
-    let row = sqlx::query_as::<_, ListRow>(
-        "SELECT id, name, size, created_at, last_change_at FROM lists \
-         WHERE account_pk = ?1 AND id_key = ?2",
-    )
-    .bind(owner.pk)
-    .bind(id_key(id))
-    .fetch_optional(&store.reader)
-    .await
-    .map_err(db("get list"))?
-    .ok_or(StoreError::NotFound)?;
-    Ok(row.into_list(&owner.id))
-}
-
-pub(crate) async fn list(store: &SqliteStore, account_id: &str) -> StoreResult<Vec<ContactList>> {
-    let owner = account(&store.reader, account_id).await?;
-    let rows = sqlx::query_as::<_, ListRow>(
-        "SELECT id, name, size, created_at, last_change_at FROM lists \
-         WHERE account_pk = ?1 ORDER BY pk",
-    )
-    .bind(owner.pk)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("list lists"))?;
-    Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
-}
-
-pub(crate) async fn delete(store: &SqliteStore, account_id: &str, id: &str) -> StoreResult<()> {
-    let mut tx = store.write().await?;
-    let owner = account(&mut *tx, account_id).await?;
-    // Memberships go by ON DELETE CASCADE; contacts stay (they belong to the account).
-    let deleted = sqlx::query("DELETE FROM lists WHERE account_pk = ?1 AND id_key = ?2")
+#[async_trait]
+impl ContactStore for SqliteStore {
+    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
+        let mut tx = self.write().await?;
+        let owner = account(&mut *tx, &new.account_id).await?;
+        sqlx::query(
+            "INSERT INTO lists (account_pk, id, id_key, name, size, created_at, last_change_at) \
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+        )
         .bind(owner.pk)
-        .bind(id_key(id))
+        .bind(&new.id)
+        .bind(id_key(&new.id))
+        .bind(&new.name)
+        .bind(new.created_at)
         .execute(&mut *tx)
         .await
-        .map_err(db("delete list"))?
-        .rows_affected();
-    if deleted == 0 {
-        return Err(StoreError::NotFound);
+        .map_err(db("insert list"))?;
+        tx.commit().await.map_err(db("commit list"))?;
+        Ok(ContactList {
+            id: new.id,
+            account_id: owner.id,
+            name: new.name,
+            size: 0,
+            created_at: new.created_at,
+            last_change_at: new.created_at,
+        })
     }
-    tx.commit().await.map_err(db("commit list deletion"))
-}
 
-pub(crate) async fn resolve(
-    store: &SqliteStore,
-    account_id: &str,
-    ids: &[String],
-) -> StoreResult<Vec<Option<String>>> {
-    let owner = account(&store.reader, account_id).await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
+        let owner = account(&self.reader, account_id).await?;
+        let row = sqlx::query_as::<_, ListRow>(
+            "SELECT id, name, size, created_at, last_change_at FROM lists \
+             WHERE account_pk = ?1 AND id_key = ?2",
+        )
+        .bind(owner.pk)
+        .bind(id_key(id))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db("get list"))?
+        .ok_or(StoreError::NotFound)?;
+        Ok(row.into_list(&owner.id))
     }
-    let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
-    let keys = serde_json::to_string(&keys)
-        .map_err(|e| StoreError::Other(format!("encode list IDs: {e}")))?;
-    // One row per given ID, in order (`key` is the array index); id_key is unique per account.
-    let resolved: Vec<(Option<String>,)> = sqlx::query_as(
-        "SELECT l.id FROM json_each(?2) AS j \
-         LEFT JOIN lists l ON l.account_pk = ?1 AND l.id_key = j.value \
-         ORDER BY j.key",
-    )
-    .bind(owner.pk)
-    .bind(keys)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("resolve lists"))?;
-    if resolved.len() != ids.len() {
-        return Err(StoreError::Other(format!(
-            "resolving {} list IDs gave {} rows",
-            ids.len(),
-            resolved.len()
-        )));
+
+    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
+        let owner = account(&self.reader, account_id).await?;
+        let rows = sqlx::query_as::<_, ListRow>(
+            "SELECT id, name, size, created_at, last_change_at FROM lists \
+             WHERE account_pk = ?1 ORDER BY pk",
+        )
+        .bind(owner.pk)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("list lists"))?;
+        Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
     }
-    Ok(resolved.into_iter().map(|(id,)| id).collect())
+
+    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let owner = account(&mut *tx, account_id).await?;
+        // Memberships go by ON DELETE CASCADE; contacts stay (they belong to the account).
+        let deleted = sqlx::query("DELETE FROM lists WHERE account_pk = ?1 AND id_key = ?2")
+            .bind(owner.pk)
+            .bind(id_key(id))
+            .execute(&mut *tx)
+            .await
+            .map_err(db("delete list"))?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db("commit list deletion"))
+    }
+
+    async fn resolve_lists(
+        &self,
+        account_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Option<String>>> {
+        let owner = account(&self.reader, account_id).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
+        let keys = serde_json::to_string(&keys)
+            .map_err(|e| StoreError::Other(format!("encode list IDs: {e}")))?;
+        // One row per given ID, in order (`key` is the array index); id_key is unique per account.
+        let resolved: Vec<(Option<String>,)> = sqlx::query_as(
+            "SELECT l.id FROM json_each(?2) AS j \
+             LEFT JOIN lists l ON l.account_pk = ?1 AND l.id_key = j.value \
+             ORDER BY j.key",
+        )
+        .bind(owner.pk)
+        .bind(keys)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("resolve lists"))?;
+        if resolved.len() != ids.len() {
+            return Err(StoreError::Other(format!(
+                "resolving {} list IDs gave {} rows",
+                ids.len(),
+                resolved.len()
+            )));
+        }
+        Ok(resolved.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// One batch in one write transaction, with a fixed number of statements whatever its size: the
+    /// batch travels as one JSON parameter that `json_each` turns back into rows. Attribute merging
+    /// happens here (it needs the stored attributes), everything else is set-wise SQL.
+    async fn upsert_members(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        rows: &[ContactRow],
+        subscribe: Option<&SubscribeTo>,
+        now: Millis,
+    ) -> StoreResult<MemberCounts> {
+        let mut tx = self.write().await?;
+        let counts = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now).await?;
+        tx.commit().await.map_err(db("commit members"))?;
+        Ok(counts)
+    }
+
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        list_id: &str,
+        mobile_number: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let owner = account(&mut *tx, account_id).await?;
+        let list_pk = list_pk(&mut *tx, &owner, list_id).await?;
+        let removed =
+            sqlx::query("DELETE FROM list_members WHERE list_pk = ?1 AND mobile_number = ?2")
+                .bind(list_pk)
+                .bind(mobile_number)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("remove member"))?
+                .rows_affected();
+        if removed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // The trait gives no `now` here: the wall clock, never moving the list's time backwards.
+        sqlx::query(
+            "UPDATE lists SET size = size - 1, last_change_at = max(last_change_at, ?2) WHERE pk = ?1",
+        )
+        .bind(list_pk)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("update list size"))?;
+        tx.commit().await.map_err(db("commit member removal"))
+    }
+
+    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
+        self.contacts_of(account_id, &[mobile_number.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
+        let owner = account(&self.reader, account_id).await?;
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers = serde_json::to_string(numbers)
+            .map_err(|e| StoreError::Other(format!("encode mobile numbers: {e}")))?;
+        sqlx::query_as::<_, StoredContact>(
+            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = ?1 AND mobile_number IN (SELECT value FROM json_each(?2)) \
+             ORDER BY mobile_number",
+        )
+        .bind(owner.pk)
+        .bind(numbers)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("get contacts"))?
+        .into_iter()
+        .map(|row| {
+            Ok(Contact {
+                attributes: attributes_from_json(&row.attributes)?,
+                mobile_number: row.mobile_number,
+                subscriber_key: row.subscriber_key,
+            })
+        })
+        .collect()
+    }
+
+    async fn numbers_of_subscriber_key(
+        &self,
+        account_id: &str,
+        subscriber_key: &str,
+    ) -> StoreResult<Vec<String>> {
+        let owner = account(&self.reader, account_id).await?;
+        sqlx::query_scalar(
+            "SELECT mobile_number FROM contacts WHERE account_pk = ?1 AND subscriber_key = ?2 \
+             ORDER BY mobile_number",
+        )
+        .bind(owner.pk)
+        .bind(subscriber_key)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("find contacts by subscriber key"))
+    }
 }
 
 async fn list_pk<'e, E>(executor: E, owner: &AccountRef, list_id: &str) -> StoreResult<i64>
@@ -166,24 +270,9 @@ struct StoredContact {
     attributes: String,
 }
 
-/// One batch in one write transaction, with a fixed number of statements whatever its size: the
-/// batch travels as one JSON parameter that `json_each` turns back into rows. Attribute merging
-/// happens here (it needs the stored attributes), everything else is set-wise SQL.
-pub(crate) async fn upsert_members(
-    store: &SqliteStore,
-    account_id: &str,
-    list_id: &str,
-    rows: &[ContactRow],
-    subscribe: Option<&SubscribeTo>,
-    now: Millis,
-) -> StoreResult<MemberCounts> {
-    let mut tx = store.write().await?;
-    let counts = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now).await?;
-    tx.commit().await.map_err(db("commit members"))?;
-    Ok(counts)
-}
-
-/// The body of [`upsert_members`], inside the caller's write transaction (an import job writes
+/// The body of `upsert_members` (one batch in one write transaction, with a fixed number of
+/// statements whatever its size: the batch travels as one JSON parameter that `json_each` turns
+/// back into rows), inside the caller's write transaction (an import job writes
 /// its checkpoint in the same one).
 pub(crate) async fn upsert_members_in(
     tx: &mut Transaction<'static, Sqlite>,
@@ -317,96 +406,4 @@ pub(crate) async fn upsert_members_in(
         added,
         updated: total.saturating_sub(added),
     })
-}
-
-pub(crate) async fn remove_member(
-    store: &SqliteStore,
-    account_id: &str,
-    list_id: &str,
-    mobile_number: &str,
-) -> StoreResult<()> {
-    let mut tx = store.write().await?;
-    let owner = account(&mut *tx, account_id).await?;
-    let list_pk = list_pk(&mut *tx, &owner, list_id).await?;
-    let removed = sqlx::query("DELETE FROM list_members WHERE list_pk = ?1 AND mobile_number = ?2")
-        .bind(list_pk)
-        .bind(mobile_number)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("remove member"))?
-        .rows_affected();
-    if removed == 0 {
-        return Err(StoreError::NotFound);
-    }
-    // The trait gives no `now` here: the wall clock, never moving the list's time backwards.
-    sqlx::query(
-        "UPDATE lists SET size = size - 1, last_change_at = max(last_change_at, ?2) WHERE pk = ?1",
-    )
-    .bind(list_pk)
-    .bind(now_millis())
-    .execute(&mut *tx)
-    .await
-    .map_err(db("update list size"))?;
-    tx.commit().await.map_err(db("commit member removal"))
-}
-
-pub(crate) async fn get_contact(
-    store: &SqliteStore,
-    account_id: &str,
-    mobile_number: &str,
-) -> StoreResult<Contact> {
-    contacts_of(store, account_id, &[mobile_number.to_string()])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)
-}
-
-pub(crate) async fn contacts_of(
-    store: &SqliteStore,
-    account_id: &str,
-    numbers: &[String],
-) -> StoreResult<Vec<Contact>> {
-    let owner = account(&store.reader, account_id).await?;
-    if numbers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let numbers = serde_json::to_string(numbers)
-        .map_err(|e| StoreError::Other(format!("encode mobile numbers: {e}")))?;
-    sqlx::query_as::<_, StoredContact>(
-        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-         WHERE account_pk = ?1 AND mobile_number IN (SELECT value FROM json_each(?2)) \
-         ORDER BY mobile_number",
-    )
-    .bind(owner.pk)
-    .bind(numbers)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("get contacts"))?
-    .into_iter()
-    .map(|row| {
-        Ok(Contact {
-            attributes: attributes_from_json(&row.attributes)?,
-            mobile_number: row.mobile_number,
-            subscriber_key: row.subscriber_key,
-        })
-    })
-    .collect()
-}
-
-pub(crate) async fn numbers_of_subscriber_key(
-    store: &SqliteStore,
-    account_id: &str,
-    subscriber_key: &str,
-) -> StoreResult<Vec<String>> {
-    let owner = account(&store.reader, account_id).await?;
-    sqlx::query_scalar(
-        "SELECT mobile_number FROM contacts WHERE account_pk = ?1 AND subscriber_key = ?2 \
-         ORDER BY mobile_number",
-    )
-    .bind(owner.pk)
-    .bind(subscriber_key)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("find contacts by subscriber key"))
 }

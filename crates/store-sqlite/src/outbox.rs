@@ -1,58 +1,93 @@
 //! The simulator carrier's outbox (API.md §7 `GET /admin/v1/outbox`): what it accepted, in
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
 
+use async_trait::async_trait;
+use store::OutboxStore;
+
 use serde_json::json;
 use store::{OutboxEntry, OutboxItem, StoreError, StoreResult};
 
 use crate::{db, SqliteStore};
 
-/// One statement for the batch, rows in input order.
-pub(crate) async fn append(store: &SqliteStore, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
-    if items.is_empty() {
-        return Ok(Vec::new());
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    /// One statement for the batch, rows in input order.
+    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .map(|i| {
+                json!([
+                    i.carrier,
+                    i.from,
+                    i.to,
+                    i.text,
+                    i.content_url,
+                    i.encoding,
+                    i.segments,
+                    i.token_id,
+                    i.accepted_at
+                ])
+            })
+            .collect();
+        let count = i64::try_from(items.len())
+            .map_err(|_| StoreError::Other(format!("{} outbox rows", items.len())))?;
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (carrier, source, destination, text, content_url, encoding, \
+             segments, token_id, accepted_at) \
+             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+             j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8 \
+             FROM json_each(?1) AS j ORDER BY j.key",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("append to the outbox"))?;
+        if inserted.rows_affected() != items.len() as u64 {
+            return Err(StoreError::Other(format!(
+                "appending {} outbox rows inserted {}",
+                items.len(),
+                inserted.rows_affected()
+            )));
+        }
+        tx.commit().await.map_err(db("commit outbox rows"))?;
+        // One statement under the write lock: AUTOINCREMENT gave the rows consecutive numbers, in
+        // input order, ending at the last one inserted.
+        let last = inserted.last_insert_rowid();
+        Ok((last - count + 1..=last).collect())
     }
-    let rows: Vec<serde_json::Value> = items
-        .iter()
-        .map(|i| {
-            json!([
-                i.carrier,
-                i.from,
-                i.to,
-                i.text,
-                i.content_url,
-                i.encoding,
-                i.segments,
-                i.token_id,
-                i.accepted_at
-            ])
-        })
-        .collect();
-    let count = i64::try_from(items.len())
-        .map_err(|_| StoreError::Other(format!("{} outbox rows", items.len())))?;
-    let mut tx = store.write().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO outbox (carrier, source, destination, text, content_url, encoding, \
-         segments, token_id, accepted_at) \
-         SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-         j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8 \
-         FROM json_each(?1) AS j ORDER BY j.key",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(db("append to the outbox"))?;
-    if inserted.rows_affected() != items.len() as u64 {
-        return Err(StoreError::Other(format!(
-            "appending {} outbox rows inserted {}",
-            items.len(),
-            inserted.rows_affected()
-        )));
+
+    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let rows = sqlx::query_as::<_, OutboxRow>(
+            "SELECT seq, carrier, source, destination, text, content_url, encoding, segments, \
+             token_id, accepted_at FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("read the outbox"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxEntry {
+                seq: r.seq,
+                item: OutboxItem {
+                    carrier: r.carrier,
+                    from: r.source,
+                    to: r.destination,
+                    text: r.text,
+                    content_url: r.content_url,
+                    encoding: r.encoding,
+                    segments: r.segments,
+                    token_id: r.token_id,
+                    accepted_at: r.accepted_at,
+                },
+            })
+            .collect())
     }
-    tx.commit().await.map_err(db("commit outbox rows"))?;
-    // One statement under the write lock: AUTOINCREMENT gave the rows consecutive numbers, in
-    // input order, ending at the last one inserted.
-    let last = inserted.last_insert_rowid();
-    Ok((last - count + 1..=last).collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -67,37 +102,4 @@ struct OutboxRow {
     segments: i32,
     token_id: Option<String>,
     accepted_at: i64,
-}
-
-pub(crate) async fn page(
-    store: &SqliteStore,
-    after: i64,
-    limit: u32,
-) -> StoreResult<Vec<OutboxEntry>> {
-    let rows = sqlx::query_as::<_, OutboxRow>(
-        "SELECT seq, carrier, source, destination, text, content_url, encoding, segments, \
-         token_id, accepted_at FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("read the outbox"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| OutboxEntry {
-            seq: r.seq,
-            item: OutboxItem {
-                carrier: r.carrier,
-                from: r.source,
-                to: r.destination,
-                text: r.text,
-                content_url: r.content_url,
-                encoding: r.encoding,
-                segments: r.segments,
-                token_id: r.token_id,
-                accepted_at: r.accepted_at,
-            },
-        })
-        .collect())
 }

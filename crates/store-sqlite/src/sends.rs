@@ -1,6 +1,9 @@
 //! Accepted sends and the idempotency keys of the send endpoints (API.md §4, §5, §7).
 //! `create_send` is on the API's hot path: one statement, keyed or not.
 
+use async_trait::async_trait;
+use store::SendStore;
+
 use store::{
     CreatedSend, Millis, NewSend, Send, SendKind, SendQuery, SendState, StoreError, StoreResult,
     StoredWindow,
@@ -98,7 +101,7 @@ impl SendRow {
 
 /// `SELECT` of a send row, followed by the given clauses.
 macro_rules! select_send {
-    (with $column:literal; $($clauses:literal),+) => {
+    (with $column:literal; $($clauses:expr),+) => {
         concat!(
             "SELECT s.token, a.id AS account_id, s.client_id, s.kind, s.message_id, s.code, \
              s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
@@ -110,7 +113,7 @@ macro_rules! select_send {
             $($clauses),+
         )
     };
-    ($($clauses:literal),+) => {
+    ($($clauses:expr),+) => {
         select_send!(with "NULL AS unused"; $($clauses),+)
     };
 }
@@ -123,17 +126,107 @@ pub(crate) type PendingSend = (NewSend, oneshot::Sender<StoreResult<CreatedSend>
 /// transaction carries many sends, so the single writer connection is not the limit.
 const MAX_GROUP: usize = 128;
 
-/// Records a send through the committer task.
-pub(crate) async fn create(store: &SqliteStore, new: NewSend) -> StoreResult<CreatedSend> {
-    let (reply, outcome) = oneshot::channel();
-    store
-        .sends
-        .send((new, reply))
+#[async_trait]
+impl SendStore for SqliteStore {
+    /// Records a send through the committer task.
+    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
+        let (reply, outcome) = oneshot::channel();
+        self.sends
+            .send((new, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?
+    }
+
+    /// See [`store::SendStore::find_idempotent_send`].
+    async fn find_idempotent_send(
+        &self,
+        account_id: &str,
+        client_id: &str,
+        key: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(Send, String)>> {
+        find_keyed(
+            &self.reader,
+            &id_key(account_id),
+            &id_key(client_id),
+            key,
+            now,
+        )
         .await
-        .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?;
-    outcome
-        .await
-        .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?
+    }
+
+    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
+        sqlx::query_as::<_, SendRow>(select_send!("WHERE s.token_key = ?1 AND a.id_key = ?2"))
+            .bind(id_key(token))
+            .bind(id_key(account_id))
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db("get send"))?
+            .ok_or(StoreError::NotFound)?
+            .into_send()
+    }
+
+    /// Newest first by (created_at, pk), keyset-paged from the `after` send. One static statement
+    /// per combination of filters, so each can use its own index.
+    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
+        let owner = account(&self.reader, account_id).await?;
+        let after: Option<(i64, i64)> = match &query.after {
+            Some(token) => Some(
+                sqlx::query_as(
+                    "SELECT created_at, pk FROM sends WHERE account_pk = ?1 AND token_key = ?2",
+                )
+                .bind(owner.pk)
+                .bind(id_key(token))
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db("find the `after` send"))?
+                .ok_or(StoreError::NotFound)?,
+            ),
+            None => None,
+        };
+        // SQLite: a negative LIMIT means none.
+        let limit = if query.limit == 0 {
+            -1
+        } else {
+            i64::from(query.limit)
+        };
+        let (after_at, after_pk) = after.unwrap_or((0, 0));
+        let state = query.state.map(SendState::as_str).unwrap_or_default();
+        let sql = match (query.state.is_some(), after.is_some()) {
+            (false, false) => {
+                select_send!(
+                    "WHERE s.account_pk = ?1 ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
+                )
+            }
+            (false, true) => select_send!(
+                "WHERE s.account_pk = ?1 AND (s.created_at, s.pk) < (?3, ?4) ",
+                "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
+            ),
+            (true, false) => select_send!(
+                "WHERE s.account_pk = ?1 AND s.state = ?5 ",
+                "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
+            ),
+            (true, true) => select_send!(
+                "WHERE s.account_pk = ?1 AND s.state = ?5 AND (s.created_at, s.pk) < (?3, ?4) ",
+                "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
+            ),
+        };
+        sqlx::query_as::<_, SendRow>(sql)
+            .bind(owner.pk)
+            .bind(limit)
+            .bind(after_at)
+            .bind(after_pk)
+            .bind(state)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db("list sends"))?
+            .into_iter()
+            .map(SendRow::into_send)
+            .collect()
+    }
 }
 
 /// The committer: takes every send waiting (up to `MAX_GROUP`), inserts them in one
@@ -330,24 +423,6 @@ pub(crate) async fn find_keyed(
     Ok(Some((earlier.send.into_send()?, request_hash)))
 }
 
-/// See [`store::Store::find_idempotent_send`].
-pub(crate) async fn find_idempotent(
-    store: &SqliteStore,
-    account_id: &str,
-    client_id: &str,
-    key: &str,
-    now: Millis,
-) -> StoreResult<Option<(Send, String)>> {
-    find_keyed(
-        &store.reader,
-        &id_key(account_id),
-        &id_key(client_id),
-        key,
-        now,
-    )
-    .await
-}
-
 /// A send and the hash of the request that created it.
 #[derive(sqlx::FromRow)]
 struct KeyedSendRow {
@@ -381,76 +456,4 @@ pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
         created_at: new.created_at,
         completed_at: None,
     }
-}
-
-pub(crate) async fn get(store: &SqliteStore, account_id: &str, token: &str) -> StoreResult<Send> {
-    sqlx::query_as::<_, SendRow>(select_send!("WHERE s.token_key = ?1 AND a.id_key = ?2"))
-        .bind(id_key(token))
-        .bind(id_key(account_id))
-        .fetch_optional(&store.reader)
-        .await
-        .map_err(db("get send"))?
-        .ok_or(StoreError::NotFound)?
-        .into_send()
-}
-
-/// Newest first by (created_at, pk), keyset-paged from the `after` send. One static statement
-/// per combination of filters, so each can use its own index.
-pub(crate) async fn list(
-    store: &SqliteStore,
-    account_id: &str,
-    query: SendQuery,
-) -> StoreResult<Vec<Send>> {
-    let owner = account(&store.reader, account_id).await?;
-    let after: Option<(i64, i64)> = match &query.after {
-        Some(token) => Some(
-            sqlx::query_as(
-                "SELECT created_at, pk FROM sends WHERE account_pk = ?1 AND token_key = ?2",
-            )
-            .bind(owner.pk)
-            .bind(id_key(token))
-            .fetch_optional(&store.reader)
-            .await
-            .map_err(db("find the `after` send"))?
-            .ok_or(StoreError::NotFound)?,
-        ),
-        None => None,
-    };
-    // SQLite: a negative LIMIT means none.
-    let limit = if query.limit == 0 {
-        -1
-    } else {
-        i64::from(query.limit)
-    };
-    let (after_at, after_pk) = after.unwrap_or((0, 0));
-    let state = query.state.map(SendState::as_str).unwrap_or_default();
-    let sql = match (query.state.is_some(), after.is_some()) {
-        (false, false) => {
-            select_send!("WHERE s.account_pk = ?1 ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2")
-        }
-        (false, true) => select_send!(
-            "WHERE s.account_pk = ?1 AND (s.created_at, s.pk) < (?3, ?4) ",
-            "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-        ),
-        (true, false) => select_send!(
-            "WHERE s.account_pk = ?1 AND s.state = ?5 ",
-            "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-        ),
-        (true, true) => select_send!(
-            "WHERE s.account_pk = ?1 AND s.state = ?5 AND (s.created_at, s.pk) < (?3, ?4) ",
-            "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-        ),
-    };
-    sqlx::query_as::<_, SendRow>(sql)
-        .bind(owner.pk)
-        .bind(limit)
-        .bind(after_at)
-        .bind(after_pk)
-        .bind(state)
-        .fetch_all(&store.reader)
-        .await
-        .map_err(db("list sends"))?
-        .into_iter()
-        .map(SendRow::into_send)
-        .collect()
 }

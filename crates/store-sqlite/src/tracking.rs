@@ -1,9 +1,13 @@
 //! What the status of a send reports (API.md §5): counts by standard code, pages of tracking
 //! entries, and when its next recipient may go.
 
-use store::{Millis, Outcome, QueueGauges, SendCounts, StoreResult, TrackingRow};
+use async_trait::async_trait;
+use store::TrackingStore;
+
+use store::{Millis, Outcome, QueueGauges, RecipientState, SendCounts, StoreResult, TrackingRow};
 
 use crate::dispatch::send_ref;
+use crate::states::outcome_from_stored;
 use crate::{bad_value, db, SqliteStore};
 
 /// One group of a send's rows.
@@ -16,61 +20,175 @@ struct CountsGroup {
     n: i64,
 }
 
-/// One aggregate statement over the send's rows that reads indexes only: ready rows are
-/// counted in `recipients_ready` (each is a plain queued recipient: a CHECK says so), the few
-/// submitting ones through `recipients_submitting`, settled ones grouped in `recipients_done`.
-/// The groups are then sorted into API.md §5's buckets: expansion-suppressed rows count only as
-/// suppressed (each is a distinct number); a recipient with an outcome counts only by its
-/// outcome; the rest by standard code — queued 1000 and 2600 (deferred instead while the send
-/// is paused and the recipient still waits), sent 2000–3002 (but for the failed 2500, 2501 and
-/// the queued 2600 inside that range), delivered 4000, failed 1500, 1501, 2500, 2501,
-/// 4500–4503, unknown 3400.
-pub(crate) async fn send_counts(
-    store: &SqliteStore,
-    token: &str,
-    now: Millis,
-) -> StoreResult<SendCounts> {
-    let send = send_ref(&store.reader, token).await?;
-    let paused = send.state == "Started" && send.next_at.is_some_and(|at| at > now);
-    let groups = sqlx::query_as::<_, CountsGroup>(
-        "SELECT 'ready' AS state, 1000 AS status_code, NULL AS outcome, \
-         0 AS expansion_suppressed, count(*) AS n \
-         FROM recipients WHERE send_pk = ?1 AND state = 'ready' \
-         UNION ALL \
-         SELECT 'submitting', status_code, outcome, expansion_suppressed, count(*) \
-         FROM recipients WHERE send_pk = ?1 AND state = 'submitting' \
-         GROUP BY status_code, outcome, expansion_suppressed \
-         UNION ALL \
-         SELECT 'done', status_code, outcome, expansion_suppressed, count(*) \
-         FROM recipients WHERE send_pk = ?1 AND state = 'done' \
-         GROUP BY status_code, outcome, expansion_suppressed",
-    )
-    .bind(send.pk)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("count a send's recipients"))?;
-    let mut counts = SendCounts::default();
-    for group in groups {
-        if group.expansion_suppressed {
-            counts.suppressed += group.n;
-            continue;
+#[async_trait]
+impl TrackingStore for SqliteStore {
+    /// One aggregate statement over the send's rows that reads indexes only: ready rows are
+    /// counted in `recipients_ready` (each is a plain queued recipient: a CHECK says so), the few
+    /// submitting ones through `recipients_submitting`, settled ones grouped in `recipients_done`.
+    /// The groups are then sorted into API.md §5's buckets: expansion-suppressed rows count only as
+    /// suppressed (each is a distinct number); a recipient with an outcome counts only by its
+    /// outcome; the rest by standard code — queued 1000 and 2600 (deferred instead while the send
+    /// is paused and the recipient still waits), sent 2000–3002 (but for the failed 2500, 2501 and
+    /// the queued 2600 inside that range), delivered 4000, failed 1500, 1501, 2500, 2501,
+    /// 4500–4503, unknown 3400.
+    async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts> {
+        let send = send_ref(&self.reader, token).await?;
+        let paused = send.state == "Started" && send.next_at.is_some_and(|at| at > now);
+        let groups = sqlx::query_as::<_, CountsGroup>(concat!(
+            "SELECT ",
+            recipient_state!(ready),
+            " AS state, 1000 AS status_code, NULL AS outcome, \
+             0 AS expansion_suppressed, count(*) AS n \
+             FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(ready),
+            " \
+             UNION ALL \
+             SELECT ",
+            recipient_state!(submitting),
+            ", status_code, outcome, expansion_suppressed, count(*) \
+             FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(submitting),
+            " \
+             GROUP BY status_code, outcome, expansion_suppressed \
+             UNION ALL \
+             SELECT ",
+            recipient_state!(done),
+            ", status_code, outcome, expansion_suppressed, count(*) \
+             FROM recipients WHERE send_pk = ?1 AND state = ",
+            recipient_state!(done),
+            " \
+             GROUP BY status_code, outcome, expansion_suppressed"
+        ))
+        .bind(send.pk)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("count a send's recipients"))?;
+        let mut counts = SendCounts::default();
+        for group in groups {
+            if group.expansion_suppressed {
+                counts.suppressed += group.n;
+                continue;
+            }
+            counts.recipients += group.n;
+            let bucket = match (group.outcome.as_deref(), group.status_code) {
+                (Some(stored), _) => match outcome_from_stored(stored) {
+                    Some(Outcome::Suppressed) => &mut counts.suppressed,
+                    Some(Outcome::Canceled) => &mut counts.canceled,
+                    None => return Err(bad_value("recipient outcome", stored)),
+                },
+                (None, 1000 | 2600) if paused && group.state == RecipientState::Ready.as_str() => {
+                    &mut counts.deferred
+                }
+                (None, 1000 | 2600) => &mut counts.queued,
+                (None, 1500 | 1501 | 2500 | 2501 | 4500..=4503) => &mut counts.failed,
+                (None, 2000..=3002) => &mut counts.sent,
+                (None, 4000) => &mut counts.delivered,
+                (None, 3400) => &mut counts.unknown,
+                (None, _) => continue,
+            };
+            *bucket += group.n;
         }
-        counts.recipients += group.n;
-        let bucket = match (group.outcome.as_deref(), group.status_code) {
-            (Some("suppressed"), _) => &mut counts.suppressed,
-            (Some("canceled"), _) => &mut counts.canceled,
-            (Some(other), _) => return Err(bad_value("recipient outcome", other)),
-            (None, 1000 | 2600) if paused && group.state == "ready" => &mut counts.deferred,
-            (None, 1000 | 2600) => &mut counts.queued,
-            (None, 1500 | 1501 | 2500 | 2501 | 4500..=4503) => &mut counts.failed,
-            (None, 2000..=3002) => &mut counts.sent,
-            (None, 4000) => &mut counts.delivered,
-            (None, 3400) => &mut counts.unknown,
-            (None, _) => continue,
-        };
-        *bucket += group.n;
+        Ok(counts)
     }
-    Ok(counts)
+
+    /// Recipients (suppressed and canceled ones included, numbers suppressed at expansion not) by
+    /// mobile number then list, walking the unique key's index.
+    async fn tracking_page(
+        &self,
+        token: &str,
+        page: u32,
+        page_size: u32,
+    ) -> StoreResult<Vec<TrackingRow>> {
+        let send = send_ref(&self.reader, token).await?;
+        let offset = i64::from(page.max(1) - 1) * i64::from(page_size);
+        sqlx::query_as::<_, TrackingDbRow>(
+            "SELECT mobile_number, status_code, outcome, segments, encoding, note, updated_at, \
+             coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk)) AS text \
+             FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 \
+             ORDER BY mobile_number, list_pk LIMIT ?2 OFFSET ?3",
+        )
+        .bind(send.pk)
+        .bind(i64::from(page_size))
+        .bind(offset)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("read tracking page"))?
+        .into_iter()
+        .map(|row| {
+            let outcome = match row.outcome.as_deref() {
+                None => None,
+                Some(stored) => Some(
+                    outcome_from_stored(stored)
+                        .ok_or_else(|| bad_value("recipient outcome", stored))?,
+                ),
+            };
+            Ok(TrackingRow {
+                mobile_number: row.mobile_number,
+                text: row.text,
+                status_code: row.status_code,
+                outcome,
+                segments: row.segments,
+                encoding: row.encoding,
+                note: row.note,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect()
+    }
+
+    /// The due time until the audience is expanded; then, while a recipient waits, the later of
+    /// the send's pause and its due time; `None` once nothing waits.
+    async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
+        let send = send_ref(&self.reader, token).await?;
+        match send.state.as_str() {
+            "New" | "Queuing" => Ok(Some(send.due_at)),
+            "Started" => {
+                let waiting: bool = sqlx::query_scalar(concat!(
+                    "SELECT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = ",
+                    recipient_state!(ready),
+                    ")"
+                ))
+                .bind(send.pk)
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db("find waiting recipients"))?;
+                Ok(waiting.then(|| send.next_at.unwrap_or(send.due_at).max(send.due_at)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The metrics listener's gauges, from indexes only: sends by state, waiting recipients per
+    /// send through `recipients_ready` (split by whether the send is paused at `now`), recipients
+    /// being handed over through `recipients_submitting`.
+    async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges> {
+        let states: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM sends GROUP BY state")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db("count sends by state"))?;
+        let waiting: Vec<(bool, i64)> = sqlx::query_as(concat!(
+            "SELECT coalesce(s.next_at > ?1, 0) AS paused, sum(c.n) \
+             FROM (SELECT send_pk, count(*) AS n FROM recipients WHERE state = ",
+            recipient_state!(ready),
+            " \
+                   GROUP BY send_pk) AS c \
+             JOIN sends AS s ON s.pk = c.send_pk \
+             GROUP BY paused"
+        ))
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db("count waiting recipients"))?;
+        let leased: i64 = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM recipients WHERE state = ",
+            recipient_state!(submitting)
+        ))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db("count recipients being handed over"))?;
+        QueueGauges::from_counts(states, waiting, leased)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,96 +201,4 @@ struct TrackingDbRow {
     note: Option<String>,
     updated_at: i64,
     text: Option<String>,
-}
-
-/// Recipients (suppressed and canceled ones included, numbers suppressed at expansion not) by
-/// mobile number then list, walking the unique key's index.
-pub(crate) async fn tracking_page(
-    store: &SqliteStore,
-    token: &str,
-    page: u32,
-    page_size: u32,
-) -> StoreResult<Vec<TrackingRow>> {
-    let send = send_ref(&store.reader, token).await?;
-    let offset = i64::from(page.max(1) - 1) * i64::from(page_size);
-    sqlx::query_as::<_, TrackingDbRow>(
-        "SELECT mobile_number, status_code, outcome, segments, encoding, note, updated_at, \
-         coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk)) AS text \
-         FROM recipients WHERE send_pk = ?1 AND expansion_suppressed = 0 \
-         ORDER BY mobile_number, list_pk LIMIT ?2 OFFSET ?3",
-    )
-    .bind(send.pk)
-    .bind(i64::from(page_size))
-    .bind(offset)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("read tracking page"))?
-    .into_iter()
-    .map(|row| {
-        let outcome = match row.outcome.as_deref() {
-            None => None,
-            Some("suppressed") => Some(Outcome::Suppressed),
-            Some("canceled") => Some(Outcome::Canceled),
-            Some(other) => return Err(bad_value("recipient outcome", other)),
-        };
-        Ok(TrackingRow {
-            mobile_number: row.mobile_number,
-            text: row.text,
-            status_code: row.status_code,
-            outcome,
-            segments: row.segments,
-            encoding: row.encoding,
-            note: row.note,
-            updated_at: row.updated_at,
-        })
-    })
-    .collect()
-}
-
-/// The due time until the audience is expanded; then, while a recipient waits, the later of
-/// the send's pause and its due time; `None` once nothing waits.
-pub(crate) async fn send_next_at(store: &SqliteStore, token: &str) -> StoreResult<Option<Millis>> {
-    let send = send_ref(&store.reader, token).await?;
-    match send.state.as_str() {
-        "New" | "Queuing" => Ok(Some(send.due_at)),
-        "Started" => {
-            let waiting: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM recipients WHERE send_pk = ?1 AND state = 'ready')",
-            )
-            .bind(send.pk)
-            .fetch_one(&store.reader)
-            .await
-            .map_err(db("find waiting recipients"))?;
-            Ok(waiting.then(|| send.next_at.unwrap_or(send.due_at).max(send.due_at)))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// The metrics listener's gauges, from indexes only: sends by state, waiting recipients per
-/// send through `recipients_ready` (split by whether the send is paused at `now`), recipients
-/// being handed over through `recipients_submitting`.
-pub(crate) async fn queue_gauges(store: &SqliteStore, now: Millis) -> StoreResult<QueueGauges> {
-    let states: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, count(*) FROM sends GROUP BY state")
-            .fetch_all(&store.reader)
-            .await
-            .map_err(db("count sends by state"))?;
-    let waiting: Vec<(bool, i64)> = sqlx::query_as(
-        "SELECT coalesce(s.next_at > ?1, 0) AS paused, sum(c.n) \
-         FROM (SELECT send_pk, count(*) AS n FROM recipients WHERE state = 'ready' \
-               GROUP BY send_pk) AS c \
-         JOIN sends AS s ON s.pk = c.send_pk \
-         GROUP BY paused",
-    )
-    .bind(now)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(db("count waiting recipients"))?;
-    let leased: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM recipients WHERE state = 'submitting'")
-            .fetch_one(&store.reader)
-            .await
-            .map_err(db("count recipients being handed over"))?;
-    QueueGauges::from_counts(states, waiting, leased)
 }

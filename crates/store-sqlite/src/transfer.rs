@@ -2,6 +2,9 @@
 //! column name (see `store::TableRow`). Table and column names come from the schema itself
 //! (`sqlite_master`, `pragma_table_info`), so a table added by a later migration moves too.
 
+use async_trait::async_trait;
+use store::TransferStore;
+
 use std::collections::{BTreeMap, HashMap};
 
 use futures::TryStreamExt;
@@ -98,129 +101,137 @@ fn to_json(row: &SqliteRow) -> StoreResult<Map<String, Value>> {
     Ok(out)
 }
 
-pub(crate) async fn export(store: &SqliteStore, sink: RowSink) -> StoreResult<u64> {
-    // One read transaction: a WAL snapshot of every table at once.
-    let mut tx = store.reader.begin().await.map_err(db("begin export"))?;
-    let names = tables(&mut tx).await?;
-    let mut sent = 0u64;
-    for table in names {
-        let (_, key) = columns(&mut tx, &table).await?;
-        let order = if key.is_empty() {
-            "rowid".to_string()
-        } else {
-            key.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", ")
-        };
-        let sql = format!("SELECT * FROM {} ORDER BY {order}", quoted(&table));
-        let mut rows = sqlx::query(&sql).fetch(&mut *tx);
-        while let Some(row) = rows.try_next().await.map_err(db("export rows"))? {
-            let row = to_json(&row)?;
-            sink.send(TableRow {
-                table: table.clone(),
-                row,
-            })
-            .await
-            .map_err(|_| StoreError::Other("export stopped: its writer went away".into()))?;
-            sent += 1;
-        }
+#[async_trait]
+impl TransferStore for SqliteStore {
+    async fn tables(&self) -> StoreResult<Vec<String>> {
+        let mut conn = self.reader.acquire().await.map_err(db("list tables"))?;
+        tables(&mut conn).await
     }
-    tx.commit().await.map_err(db("end export"))?;
-    Ok(sent)
-}
 
-pub(crate) async fn import(store: &SqliteStore, mut source: RowSource) -> StoreResult<u64> {
-    let mut tx = store.write().await?;
-    // Rows arrive parents first; deferring the checks to commit also admits any order.
-    sqlx::query("PRAGMA defer_foreign_keys = ON")
-        .execute(&mut *tx)
-        .await
-        .map_err(db("defer foreign keys"))?;
-    let names = tables(&mut tx).await?;
-    for table in &names {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
-        let occupied: bool = sqlx::query_scalar(&sql)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db("check the database is empty"))?;
-        if occupied {
-            return Err(StoreError::Conflict(format!(
-                "the database already holds data (table {table}); import needs an empty one"
-            )));
-        }
-    }
-    let mut schema: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut statements: HashMap<String, String> = HashMap::new();
-    let mut loaded = 0u64;
-    let expected = loop {
-        let Some(item) = source.recv().await else {
-            return Err(StoreError::Other(
-                "the export ended before its end mark: nothing was imported".into(),
-            ));
-        };
-        let TableRow { table, row } = match item {
-            ImportItem::Row(row) => row,
-            ImportItem::End { rows } => break rows,
-        };
-        if !names.contains(&table) {
-            return Err(StoreError::Other(format!(
-                "the export has a table {table:?} this database does not have"
-            )));
-        }
-        if !schema.contains_key(&table) {
-            let (cols, _) = columns(&mut tx, &table).await?;
-            schema.insert(table.clone(), cols);
-        }
-        let known = schema.get(&table).ok_or(StoreError::NotFound)?;
-        if let Some(unknown) = row.keys().find(|c| !known.contains_key(*c)) {
-            return Err(StoreError::Other(format!(
-                "the export has a column {table}.{unknown} this database does not have"
-            )));
-        }
-        // One statement text per table and column list: rows of a table share it, so it is
-        // built (and prepared by sqlx) once, not per row.
-        let shape = format!(
-            "{table}\u{1f}{}",
-            row.keys().cloned().collect::<Vec<_>>().join("\u{1f}")
-        );
-        let sql = statements.entry(shape).or_insert_with(|| {
-            let names: Vec<String> = row.keys().map(|c| quoted(c)).collect();
-            let params: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
-            format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                quoted(&table),
-                names.join(", "),
-                params.join(", ")
-            )
-        });
-        let mut query = sqlx::query(sql.as_str());
-        for (column, value) in row {
-            query = match value {
-                Value::Null => query.bind(None::<String>),
-                Value::Bool(b) => query.bind(i64::from(b)),
-                Value::Number(n) => match n.as_i64() {
-                    Some(i) => query.bind(i),
-                    None => query.bind(n.as_f64().ok_or_else(|| {
-                        StoreError::Other(format!("{table}.{column}: number {n} out of range"))
-                    })?),
-                },
-                Value::String(s) => query.bind(s),
-                Value::Array(_) | Value::Object(_) => {
-                    return Err(StoreError::Other(format!(
-                        "{table}.{column}: a value must be a number, a string or null"
-                    )))
-                }
+    async fn export(&self, sink: RowSink) -> StoreResult<u64> {
+        // One read transaction: a WAL snapshot of every table at once.
+        let mut tx = self.reader.begin().await.map_err(db("begin export"))?;
+        let names = tables(&mut tx).await?;
+        let mut sent = 0u64;
+        for table in names {
+            let (_, key) = columns(&mut tx, &table).await?;
+            let order = if key.is_empty() {
+                "rowid".to_string()
+            } else {
+                key.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", ")
             };
+            let sql = format!("SELECT * FROM {} ORDER BY {order}", quoted(&table));
+            let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await.map_err(db("export rows"))? {
+                let row = to_json(&row)?;
+                sink.send(TableRow {
+                    table: table.clone(),
+                    row,
+                })
+                .await
+                .map_err(|_| StoreError::Other("export stopped: its writer went away".into()))?;
+                sent += 1;
+            }
         }
-        query
+        tx.commit().await.map_err(db("end export"))?;
+        Ok(sent)
+    }
+
+    async fn import(&self, mut source: RowSource) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        // Rows arrive parents first; deferring the checks to commit also admits any order.
+        sqlx::query("PRAGMA defer_foreign_keys = ON")
             .execute(&mut *tx)
             .await
-            .map_err(|e| StoreError::Other(format!("loading a row of {table}: {e}")))?;
-        loaded += 1;
-    };
-    if expected != loaded {
-        return Err(StoreError::Other(format!(
-            "the export says it holds {expected} rows but {loaded} arrived: nothing was imported"
-        )));
+            .map_err(db("defer foreign keys"))?;
+        let names = tables(&mut tx).await?;
+        for table in &names {
+            let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
+            let occupied: bool = sqlx::query_scalar(&sql)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db("check the database is empty"))?;
+            if occupied {
+                return Err(StoreError::Conflict(format!(
+                    "the database already holds data (table {table}); import needs an empty one"
+                )));
+            }
+        }
+        let mut schema: HashMap<String, HashMap<String, String>> = HashMap::new();
+        let mut statements: HashMap<String, String> = HashMap::new();
+        let mut loaded = 0u64;
+        let expected = loop {
+            let Some(item) = source.recv().await else {
+                return Err(StoreError::Other(
+                    "the export ended before its end mark: nothing was imported".into(),
+                ));
+            };
+            let TableRow { table, row } = match item {
+                ImportItem::Row(row) => row,
+                ImportItem::End { rows } => break rows,
+            };
+            if !names.contains(&table) {
+                return Err(StoreError::Other(format!(
+                    "the export has a table {table:?} this database does not have"
+                )));
+            }
+            if !schema.contains_key(&table) {
+                let (cols, _) = columns(&mut tx, &table).await?;
+                schema.insert(table.clone(), cols);
+            }
+            let known = schema.get(&table).ok_or(StoreError::NotFound)?;
+            if let Some(unknown) = row.keys().find(|c| !known.contains_key(*c)) {
+                return Err(StoreError::Other(format!(
+                    "the export has a column {table}.{unknown} this database does not have"
+                )));
+            }
+            // One statement text per table and column list: rows of a table share it, so it is
+            // built (and prepared by sqlx) once, not per row.
+            let shape = format!(
+                "{table}\u{1f}{}",
+                row.keys().cloned().collect::<Vec<_>>().join("\u{1f}")
+            );
+            let sql = statements.entry(shape).or_insert_with(|| {
+                let names: Vec<String> = row.keys().map(|c| quoted(c)).collect();
+                let params: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    quoted(&table),
+                    names.join(", "),
+                    params.join(", ")
+                )
+            });
+            let mut query = sqlx::query(sql.as_str());
+            for (column, value) in row {
+                query = match value {
+                    Value::Null => query.bind(None::<String>),
+                    Value::Bool(b) => query.bind(i64::from(b)),
+                    Value::Number(n) => match n.as_i64() {
+                        Some(i) => query.bind(i),
+                        None => query.bind(n.as_f64().ok_or_else(|| {
+                            StoreError::Other(format!("{table}.{column}: number {n} out of range"))
+                        })?),
+                    },
+                    Value::String(s) => query.bind(s),
+                    Value::Array(_) | Value::Object(_) => {
+                        return Err(StoreError::Other(format!(
+                            "{table}.{column}: a value must be a number, a string or null"
+                        )))
+                    }
+                };
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::Other(format!("loading a row of {table}: {e}")))?;
+            loaded += 1;
+        };
+        if expected != loaded {
+            return Err(StoreError::Other(format!(
+                "the export says it holds {expected} rows but {loaded} arrived: nothing was imported"
+            )));
+        }
+        tx.commit().await.map_err(db("commit the import"))?;
+        Ok(loaded)
     }
-    tx.commit().await.map_err(db("commit the import"))?;
-    Ok(loaded)
 }

@@ -3,7 +3,8 @@
 
 use std::ops::Deref;
 
-use store::{Store, StoreError};
+use store::prelude::*;
+use store::StoreError;
 use store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -41,7 +42,7 @@ async fn fresh_store() -> TempStore {
     store
 }
 
-store::store_conformance_tests!(fresh_store());
+store_conformance::store_conformance_tests!(fresh_store());
 
 mod in_memory {
     //! The same suite against `sqlite::memory:`, which tests of other crates use.
@@ -58,7 +59,7 @@ mod in_memory {
         store
     }
 
-    store::store_conformance_tests!(async {
+    store_conformance::store_conformance_tests!(async {
         Box::new(fresh_memory_store().await) as Box<dyn Store>
     });
 }

@@ -1,5 +1,6 @@
-//! The `Store` trait: every piece of state Tidings keeps, at the level of repository operations.
-//! It owns the models and the error type shared by every backend and the conformance suite that
+//! The `Store` trait: every piece of state Tidings keeps, at the level of repository operations,
+//! as role traits by area (accounts, codes, messages, contacts, subscriptions, sends, expansion,
+//! dispatch, tracking, inbound, list jobs, transfer, outbox) that `Store` gathers. It owns the models and the error type shared by every backend and the conformance suite that
 //! each backend must pass. It must not know SQL, a database driver or HTTP.
 //!
 //! Conventions every backend honours (and the conformance suite checks):
@@ -13,16 +14,27 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub mod conformance;
 mod delivery;
 mod job_rows;
+mod jobs;
 mod models;
 mod transfer;
 
 pub use delivery::*;
 pub use job_rows::*;
+pub use jobs::JobStore;
 pub use models::*;
 pub use transfer::*;
+
+/// The role traits and `Store`: `use store::prelude::*;` lets a caller holding a backend's own
+/// type (not `dyn Store`, whose methods are always in scope) call any store method.
+pub mod prelude {
+    pub use crate::{
+        AccountStore, CodeStore, ContactSendStore, ContactStore, DispatchStore, ExpansionStore,
+        InboundStore, JobStore, Lifecycle, MessageStore, OutboxStore, SendStore, Store,
+        SubscriptionStore, TrackingStore, TransferStore,
+    };
+}
 
 /// UTC epoch milliseconds.
 pub type Millis = i64;
@@ -41,54 +53,7 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Which states a send can be in (API.md §4 "Send status values").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SendState {
-    New,
-    Queuing,
-    Started,
-    Finished,
-    Error,
-    Canceled,
-}
-
-impl SendState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SendState::New => "New",
-            SendState::Queuing => "Queuing",
-            SendState::Started => "Started",
-            SendState::Finished => "Finished",
-            SendState::Error => "Error",
-            SendState::Canceled => "Canceled",
-        }
-    }
-
-    /// Parses the exact name (case-insensitive).
-    pub fn parse(s: &str) -> Option<SendState> {
-        SendState::ALL
-            .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s))
-    }
-
-    /// Every state, in the order above.
-    pub const ALL: [SendState; 6] = [
-        SendState::New,
-        SendState::Queuing,
-        SendState::Started,
-        SendState::Finished,
-        SendState::Error,
-        SendState::Canceled,
-    ];
-
-    /// Finished, Error and Canceled are final.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            SendState::Finished | SendState::Error | SendState::Canceled
-        )
-    }
-}
+pub use domain::{RecipientState, SendState};
 
 /// Status of a stored message (API.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,10 +120,56 @@ impl SubscriptionStatus {
     }
 }
 
-/// The repository every backend implements. All methods are safe to call from many tasks and,
-/// for shared backends, from many processes at once.
+/// The repository every backend implements: one value holding every role below. All methods
+/// are safe to call from many tasks and, for shared backends, from many processes at once.
+///
+/// The program holds it as `Arc<dyn Store>`, on which every role's methods can be called. The
+/// methods belong to the role traits, each implemented by a backend in the module of its area; code
+/// calling them on a backend's own type brings them into scope with `use store::prelude::*;`.
+/// Every type implementing all the roles is a `Store`.
+pub trait Store:
+    Lifecycle
+    + AccountStore
+    + CodeStore
+    + MessageStore
+    + ContactStore
+    + SubscriptionStore
+    + SendStore
+    + ContactSendStore
+    + ExpansionStore
+    + DispatchStore
+    + TrackingStore
+    + InboundStore
+    + JobStore
+    + TransferStore
+    + OutboxStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: Lifecycle
+        + AccountStore
+        + CodeStore
+        + MessageStore
+        + ContactStore
+        + SubscriptionStore
+        + SendStore
+        + ContactSendStore
+        + ExpansionStore
+        + DispatchStore
+        + TrackingStore
+        + InboundStore
+        + JobStore
+        + TransferStore
+        + OutboxStore
+        + 'static
+{
+}
+
 #[async_trait]
-pub trait Store: std::marker::Send + Sync + 'static {
+/// The database itself: its schema and whether it can serve.
+pub trait Lifecycle: std::marker::Send + Sync {
     /// Applies pending migrations. Idempotent.
     async fn migrate(&self) -> StoreResult<()>;
     /// Ok when the database is reachable and every migration is applied.
@@ -173,13 +184,14 @@ pub trait Store: std::marker::Send + Sync + 'static {
     async fn work_signals(&self) -> StoreResult<Option<futures::stream::BoxStream<'static, ()>>> {
         Ok(None)
     }
+}
 
-    // ---- accounts -------------------------------------------------------------------------
+#[async_trait]
+/// Accounts, API clients and their access tokens (API.md §2, §7).
+pub trait AccountStore: std::marker::Send + Sync {
     async fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
     async fn get_account(&self, id: &str) -> StoreResult<Account>;
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
-
-    // ---- API clients and tokens -------------------------------------------------------------
     /// `client_id` must be unique ignoring case (Conflict otherwise).
     async fn create_client(&self, new: NewClient) -> StoreResult<Client>;
     /// Any client, revoked ones included (the caller checks `revoked_at`).
@@ -202,8 +214,11 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Deletes every access token that expired at or before `now` (API.md §8 "Retention");
     /// returns how many.
     async fn purge_expired_tokens(&self, now: Millis) -> StoreResult<u64>;
+}
 
-    // ---- codes and keywords ------------------------------------------------------------------
+#[async_trait]
+/// Codes and their keywords (API.md §7).
+pub trait CodeStore: std::marker::Send + Sync {
     /// Conflict when the account already has this code string.
     async fn create_code(&self, new: NewCode) -> StoreResult<Code>;
     /// By ID or by code string.
@@ -232,8 +247,11 @@ pub trait Store: std::marker::Send + Sync + 'static {
         id: &str,
         patch: KeywordPatch,
     ) -> StoreResult<Keyword>;
+}
 
-    // ---- messages ------------------------------------------------------------------------------
+#[async_trait]
+/// Stored messages (API.md §7).
+pub trait MessageStore: std::marker::Send + Sync {
     async fn create_message(&self, new: NewMessage) -> StoreResult<Message>;
     async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message>;
     async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>>;
@@ -245,8 +263,11 @@ pub trait Store: std::marker::Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<Message>;
     async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()>;
+}
 
-    // ---- lists and contacts ----------------------------------------------------------------------
+#[async_trait]
+/// Lists, their members and the contacts behind them (API.md §6).
+pub trait ContactStore: std::marker::Send + Sync {
     async fn create_list(&self, new: NewList) -> StoreResult<ContactList>;
     async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList>;
     async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>>;
@@ -285,8 +306,17 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// The account's contacts among `numbers` (unknown numbers are left out), by number: one
     /// read for a batch.
     async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>>;
+    /// Mobile numbers of the account's contacts with this subscriber key (exact match), ordered.
+    async fn numbers_of_subscriber_key(
+        &self,
+        account_id: &str,
+        subscriber_key: &str,
+    ) -> StoreResult<Vec<String>>;
+}
 
-    // ---- subscriptions ------------------------------------------------------------------------
+#[async_trait]
+/// Subscriptions of numbers to keywords, and the double opt-in requests that lapse (API.md §6).
+pub trait SubscriptionStore: std::marker::Send + Sync {
     /// Sets the status of a number's subscription to one keyword (by code string and keyword,
     /// ignoring case), creating it when absent. `optInDate` is set when it becomes Subscribed and
     /// `optOutDate` when it becomes Unsubscribed. Setting Unsubscribed makes it an operator's
@@ -313,8 +343,14 @@ pub trait Store: std::marker::Send + Sync + 'static {
         code: &str,
         numbers: &[String],
     ) -> StoreResult<Vec<Subscription>>;
+    /// Double opt-in requests pending since `cutoff` or earlier lapse: back to their previous
+    /// status, or removed when they had none. Returns how many lapsed.
+    async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64>;
+}
 
-    // ---- sends ------------------------------------------------------------------------------------
+#[async_trait]
+/// Accepted sends: recording them (idempotently) and reading them back (API.md §4).
+pub trait SendStore: std::marker::Send + Sync {
     /// Records an accepted send. With an idempotency key that the same client used for the same
     /// account within the last 24 hours (relative to `new.created_at`), records nothing and
     /// returns the earlier send.
@@ -335,9 +371,44 @@ pub trait Store: std::marker::Send + Sync + 'static {
     ///
     /// Newest means latest `created_at`. NotFound when `after` names no send of the account.
     async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>>;
+}
 
-    // ---- delivery engine (API.md §4 "What a send does", §5) ---------------------------------
-    // A send named by token matches ignoring case; an unknown token is NotFound.
+#[async_trait]
+/// `messageContact` sends and the history of a send (API.md §6).
+pub trait ContactSendStore: std::marker::Send + Sync {
+    /// Records a `messageContact` send (kind Contact) with its explicit audience, after applying
+    /// `Subscribe`/`Resubscribe` to the audience's numbers (`Subscribe` leaves out numbers that
+    /// opted out of the code by text, unless `Resubscribe` is given too) and recording given
+    /// subscriber keys on their contacts (created when missing), all in one transaction.
+    /// Idempotency keys behave as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
+    /// on the send's code into recipients with their own text and counts the others suppressed.
+    /// NotFound (nothing written) for an unknown account, or a `subscribe` keyword not on the code.
+    async fn create_contact_send(
+        &self,
+        new: NewSend,
+        audience: ContactAudience,
+    ) -> StoreResult<CreatedSend>;
+    /// The texts of a send's history, oldest first (API.md §6):
+    /// - a send of kind Mo: the inbound texts linked to it (MO) and its replies (MT);
+    /// - any other send (`mobile_number` given): its recipients for that number (MT), and since
+    ///   the send was created, that number's inbound texts to the send's code (MO) and the
+    ///   replies it got on the code (MT).
+    ///
+    /// MT entries are recipients that are neither suppressed nor canceled, dated when handed
+    /// over (or last changed, while waiting). NotFound for a token not in the account.
+    async fn history(
+        &self,
+        account_id: &str,
+        token: &str,
+        mobile_number: Option<&str>,
+    ) -> StoreResult<Vec<HistoryEntry>>;
+}
+
+#[async_trait]
+/// Expansion of due sends into recipients (API.md §4 "What a send does").
+///
+/// A send named by token matches ignoring case; an unknown token is NotFound.
+pub trait ExpansionStore: std::marker::Send + Sync {
     /// Claims up to `limit` sends that are due (`New` with `due_at <= now`), or whose expansion
     /// lease expired (`Queuing`), moving them to `Queuing` under `owner` until `lease_until`.
     async fn claim_due_sends(
@@ -360,6 +431,17 @@ pub trait Store: std::marker::Send + Sync + 'static {
         now: Millis,
         lease_until: Millis,
     ) -> StoreResult<Expansion>;
+    /// Graceful shutdown: gives back `owner`'s expansion leases and its claims on recipients that
+    /// never left, so that another worker resumes them at once.
+    async fn release_leases(&self, owner: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+/// The delivery queue: claiming recipients, handing them over, recording answers and receipts,
+/// recovery and cancellation (API.md §4, §5, §8).
+///
+/// A send named by token matches ignoring case; an unknown token is NotFound.
+pub trait DispatchStore: std::marker::Send + Sync {
     /// `Started` sends with recipients ready to hand over (no live claim holds them) and
     /// `next_at <= now`, oldest first, leaving out those routed to a carrier in `except` (the
     /// engine's carriers that pause after a fault, so that they hold up no other carrier's sends).
@@ -427,9 +509,6 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// recovery: their expired claims are simply taken again. Returns how many recipients were
     /// recovered.
     async fn recover_expired(&self, now: Millis) -> StoreResult<u64>;
-    /// Graceful shutdown: gives back `owner`'s expansion leases and its claims on recipients that
-    /// never left, so that another worker resumes them at once.
-    async fn release_leases(&self, owner: &str) -> StoreResult<()>;
     /// Applies receipts: raises each matching recipient's code (2600 may be lowered).
     /// Returns how many recipients changed.
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64>;
@@ -440,6 +519,11 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// Cancels a send that is not final: recipients not yet handed over never are. Returns the
     /// number of recipients canceled; NotFound for an unknown token, Conflict for a final send.
     async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64>;
+}
+
+#[async_trait]
+/// What a send did: counts, tracking pages and the queue gauges (API.md §5, docs/metrics.md).
+pub trait TrackingStore: std::marker::Send + Sync {
     /// Counts of a send's recipients (API.md §5); `deferred` = queued while paused at `now`.
     async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts>;
     /// One page (1-based) of tracking entries, ordered by mobile number then list.
@@ -454,14 +538,16 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// The database-wide gauges of the metrics listener (docs/metrics.md): sends by state, and
     /// recipients waiting, waiting out a blackout window at `now`, or being handed over.
     async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges>;
+}
 
-    // ---- inbound texts ------------------------------------------------------------------------
+#[async_trait]
+/// Inbound texts and what keyword handling decided about them (API.md §6, §8).
+pub trait InboundStore: std::marker::Send + Sync {
     /// Records an inbound text, matched to a code by its destination address among the codes
     /// routed to its carrier (API.md §8). Returns the record.
     async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord>;
     /// Recorded inbound texts, oldest first, `seq > after`.
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>>;
-
     /// The codes an inbound text was sent to: every code routed to `carrier` whose code string
     /// equals `to` ignoring case (as `record_inbound` matches), one per account that holds it,
     /// oldest first (the account that created the code first comes first; API.md §6 shared
@@ -487,85 +573,15 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// none. A text repeated within the call (queueMO's text, one per number) and a reply text
     /// that several recipients get are each stored once (API.md §1: 2 MiB per request).
     async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()>;
-    /// Double opt-in requests pending since `cutoff` or earlier lapse: back to their previous
-    /// status, or removed when they had none. Returns how many lapsed.
-    async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64>;
+}
 
-    // ---- messageContact, history -------------------------------------------------------------
-    /// Records a `messageContact` send (kind Contact) with its explicit audience, after applying
-    /// `Subscribe`/`Resubscribe` to the audience's numbers (`Subscribe` leaves out numbers that
-    /// opted out of the code by text, unless `Resubscribe` is given too) and recording given
-    /// subscriber keys on their contacts (created when missing), all in one transaction.
-    /// Idempotency keys behave as in `create_send`. When the send becomes due, expansion turns the numbers Subscribed
-    /// on the send's code into recipients with their own text and counts the others suppressed.
-    /// NotFound (nothing written) for an unknown account, or a `subscribe` keyword not on the code.
-    async fn create_contact_send(
-        &self,
-        new: NewSend,
-        audience: ContactAudience,
-    ) -> StoreResult<CreatedSend>;
-    /// The texts of a send's history, oldest first (API.md §6):
-    /// - a send of kind Mo: the inbound texts linked to it (MO) and its replies (MT);
-    /// - any other send (`mobile_number` given): its recipients for that number (MT), and since
-    ///   the send was created, that number's inbound texts to the send's code (MO) and the
-    ///   replies it got on the code (MT).
-    ///
-    /// MT entries are recipients that are neither suppressed nor canceled, dated when handed
-    /// over (or last changed, while waiting). NotFound for a token not in the account.
-    async fn history(
-        &self,
-        account_id: &str,
-        token: &str,
-        mobile_number: Option<&str>,
-    ) -> StoreResult<Vec<HistoryEntry>>;
-    /// Mobile numbers of the account's contacts with this subscriber key (exact match), ordered.
-    async fn numbers_of_subscriber_key(
-        &self,
-        account_id: &str,
-        subscriber_key: &str,
-    ) -> StoreResult<Vec<String>>;
-
-    // ---- background jobs (queueImport, refreshList, deliveryReport) -----------------------------
-    /// NotFound when the account or the named list does not exist; Conflict on a token equal
-    /// ignoring case.
-    async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob>;
-    /// Claims up to `limit` unfinished jobs, oldest first, whose lease is free or ran out before
-    /// `now`: they become Processing, leased to `owner` until `lease_until`. Claimed jobs come
-    /// back with their payload and checkpoint, so a job another process left is resumed.
-    async fn claim_jobs(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<ListJob>>;
-    /// Records a job's state, progress and checkpoint, renewing its lease (or clearing it when
-    /// the state is final), only while `update.owner` holds the lease: false, and nothing
-    /// written, when it does not (another process took the job over).
-    async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool>;
-    /// One batch of an import ([`Store::upsert_members`]) and its job's update in one
-    /// transaction, so a resumed import neither repeats nor skips a row. `job.progress` is the
-    /// progress without this batch's members, whose counts the store adds. `None`, and nothing
-    /// written, when `job.owner` no longer holds the job's lease.
-    async fn import_batch(
-        &self,
-        job: &JobUpdate,
-        account_id: &str,
-        list_id: &str,
-        rows: &[ContactRow],
-        subscribe: Option<&SubscribeTo>,
-    ) -> StoreResult<Option<MemberCounts>>;
-    /// Gives back `owner`'s leases on unfinished jobs (a graceful stop): another process may
-    /// resume them at once. How many.
-    async fn release_jobs(&self, owner: &str) -> StoreResult<u64>;
-    /// By token, ignoring case, within the account.
-    async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob>;
-
-    // ---- moving an installation (tidings export / import) --------------------------------------
+#[async_trait]
+/// Moving an installation (`tidings export` / `tidings import`).
+pub trait TransferStore: std::marker::Send + Sync {
     /// The tables holding the installation's data, parents before children (migration
     /// bookkeeping excluded).
     async fn tables(&self) -> StoreResult<Vec<String>>;
-    /// Sends every row of every table to `sink`, table by table in [`Store::tables`] order, all
+    /// Sends every row of every table to `sink`, table by table in [`TransferStore::tables`] order, all
     /// from one consistent snapshot. Returns how many rows were sent. Fails if `sink` closes.
     async fn export(&self, sink: RowSink) -> StoreResult<u64>;
     /// Loads exported rows, in export order, into this store, which must hold no data yet
@@ -574,8 +590,11 @@ pub trait Store: std::marker::Send + Sync + 'static {
     /// column this store does not have, or a value of the wrong kind, is an error (`Other`);
     /// a column the rows leave out takes its default. Returns how many rows were loaded.
     async fn import(&self, rows: RowSource) -> StoreResult<u64>;
+}
 
-    // ---- simulator carrier outbox ------------------------------------------------------------
+#[async_trait]
+/// The simulator carrier's outbox.
+pub trait OutboxStore: std::marker::Send + Sync {
     /// Appends accepted submissions in one transaction; returns their sequence numbers, in the
     /// order of `items`.
     async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>>;

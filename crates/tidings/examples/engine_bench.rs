@@ -359,14 +359,14 @@ async fn database(
     dir: &Path,
     n: u64,
     postgres: Option<&str>,
-) -> (String, Option<store_postgres::TestDatabase>) {
+) -> (String, Option<test_database::TestDatabase>) {
     match postgres {
         None => (
             format!("sqlite://{}", dir.join(format!("bench-{n}.db")).display()),
             None,
         ),
         Some(base) => {
-            let db = store_postgres::TestDatabase::create(base)
+            let db = test_database::TestDatabase::create(base)
                 .await
                 .expect("create a PostgreSQL database");
             (db.url().to_string(), Some(db))

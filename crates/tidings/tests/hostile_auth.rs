@@ -765,7 +765,7 @@ async fn readyz_answers_unavailable_without_the_cause() {
             .await
             .expect("open store"),
     );
-    store::Store::migrate(&*sqlite).await.expect("migrate");
+    store::Lifecycle::migrate(&*sqlite).await.expect("migrate");
     let mut file = FileConfig {
         listen: Some("127.0.0.1:0".into()),
         metrics_listen: Some("off".into()),

@@ -22,11 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use domain::codes;
 use rusmpp::pdus::{BindReceiver, BindTransceiver, BindTransmitter};
 use rusmpp::values::{InterfaceVersion, Npi, Ton};
 use rusmpp::Pdu;
 use serde::Deserialize;
-use store::codes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 

@@ -5,13 +5,13 @@
 //! receipts in both their forms (the `id:… stat:…` text and the TLVs).
 
 use bytes::BytesMut;
+use domain::codes;
 use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
 use rusmpp::types::{COctetString, EmptyOrFullCOctetString, OctetString};
 use rusmpp::values::{
     DataCoding, EsmClass, MessagePayload, MessageState, Npi, RegisteredDelivery, ServiceType, Ton,
 };
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
-use store::codes;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Largest PDU accepted from a peer. A `submit_sm` with a full `message_payload` stays well

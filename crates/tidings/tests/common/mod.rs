@@ -43,13 +43,13 @@ pub const NOW_MS: i64 = 1_795_708_800_000;
 /// it never falls back to SQLite.
 pub struct TestDatabase {
     pub url: String,
-    _postgres: Option<store_postgres::TestDatabase>,
+    _postgres: Option<test_database::TestDatabase>,
 }
 
 pub fn test_database(dir: &std::path::Path) -> TestDatabase {
-    match store_postgres::TestDatabase::base_url_from_env() {
+    match test_database::TestDatabase::base_url_from_env() {
         Some(base) => {
-            let db = store_postgres::TestDatabase::create_blocking(&base)
+            let db = test_database::TestDatabase::create_blocking(&base)
                 .unwrap_or_else(|e| panic!("cannot create a PostgreSQL test database: {e}"));
             TestDatabase {
                 url: db.url().to_string(),

@@ -1,6 +1,8 @@
 //! Scratch databases for tests and benchmarks: a fresh, empty database created on the server a
 //! base URL points at, and dropped again when the guard goes.
 //!
+//! Dev-only: tests and benchmarks depend on it, production crates do not.
+//!
 //! The variable [`TEST_DATABASE_URL_VAR`] names the server (`postgres://USER@HOST:PORT/DB`: the
 //! database named there is only used to run `CREATE DATABASE` from; the user needs the right to
 //! create databases). Whoever is told to use it and cannot must fail, not skip.
@@ -11,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::{Connection, Executor, PgConnection};
 use store::{StoreError, StoreResult};
 
-use crate::PgStoreOptions;
+use store_postgres::PgStoreOptions;
 
 /// The environment variable naming the PostgreSQL server tests run against.
 pub const TEST_DATABASE_URL_VAR: &str = "TIDINGS_TEST_DATABASE_URL";
