@@ -79,13 +79,17 @@ async fn record_in(
         .progress
         .updated
         .saturating_add(count(added.updated)?);
-    let changed = sqlx::query(
+    let changed = sqlx::query(concat!(
         "UPDATE list_jobs SET state = $3, inserted = $4, updated = $5, invalid = $6, \
-         errors = $7, checkpoint = $8, updated_at = $9, completed_at = $10, \
-         lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END, \
-         lease_until = CASE WHEN $11 THEN NULL ELSE $12 END \
-         WHERE token_key = $1 AND lease_owner = $2 AND state IN ('Queued', 'Processing')",
-    )
+             errors = $7, checkpoint = $8, updated_at = $9, completed_at = $10, \
+             lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END, \
+             lease_until = CASE WHEN $11 THEN NULL ELSE $12 END \
+             WHERE token_key = $1 AND lease_owner = $2 AND state IN (",
+        job_state!(Queued),
+        ", ",
+        job_state!(Processing),
+        ")"
+    ))
     .bind(id_key(&update.token))
     .bind(&update.owner)
     .bind(update.state.as_str())
@@ -126,12 +130,20 @@ impl JobStore for PgStore {
     ) -> StoreResult<Vec<ListJob>> {
         // Nodes claiming at once skip each other's rows instead of waiting on them.
         let mut jobs = sqlx::query_as::<_, JobRow>(&format!(
-            "WITH due AS (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
-             AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
-             FOR UPDATE SKIP LOCKED), \
-             claimed AS (UPDATE list_jobs j SET state = 'Processing', lease_owner = $1, \
-             lease_until = $3, updated_at = $2 FROM due WHERE j.pk = due.pk RETURNING j.*) \
-             SELECT {JOB_COLUMNS} FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
+            concat!(
+                "WITH due AS (SELECT pk FROM list_jobs WHERE state IN (",
+                job_state!(Queued),
+                ", ",
+                job_state!(Processing),
+                ") AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
+                 FOR UPDATE SKIP LOCKED), \
+                 claimed AS (UPDATE list_jobs j SET state = ",
+                job_state!(Processing),
+                ", lease_owner = $1, lease_until = $3, updated_at = $2 FROM due \
+                 WHERE j.pk = due.pk RETURNING j.*) \
+                 SELECT {} FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
+            ),
+            JOB_COLUMNS
         ))
         .bind(owner)
         .bind(now)
@@ -180,10 +192,14 @@ impl JobStore for PgStore {
     }
 
     async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
-        Ok(sqlx::query(
+        Ok(sqlx::query(concat!(
             "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
-             WHERE lease_owner = $1 AND state IN ('Queued', 'Processing')",
-        )
+                 WHERE lease_owner = $1 AND state IN (",
+            job_state!(Queued),
+            ", ",
+            job_state!(Processing),
+            ")"
+        ))
         .bind(owner)
         .execute(&self.pool)
         .await

@@ -39,13 +39,17 @@ async fn record_in(
         .progress
         .updated
         .saturating_add(count(added.updated)?);
-    let changed = sqlx::query(
+    let changed = sqlx::query(concat!(
         "UPDATE list_jobs SET state = ?3, inserted = ?4, updated = ?5, invalid = ?6, \
-         errors = ?7, checkpoint = ?8, updated_at = ?9, completed_at = ?10, \
-         lease_owner = CASE WHEN ?11 THEN NULL ELSE lease_owner END, \
-         lease_until = CASE WHEN ?11 THEN NULL ELSE ?12 END \
-         WHERE token_key = ?1 AND lease_owner = ?2 AND state IN ('Queued', 'Processing')",
-    )
+             errors = ?7, checkpoint = ?8, updated_at = ?9, completed_at = ?10, \
+             lease_owner = CASE WHEN ?11 THEN NULL ELSE lease_owner END, \
+             lease_until = CASE WHEN ?11 THEN NULL ELSE ?12 END \
+             WHERE token_key = ?1 AND lease_owner = ?2 AND state IN (",
+        job_state!(Queued),
+        ", ",
+        job_state!(Processing),
+        ")"
+    ))
     .bind(id_key(&update.token))
     .bind(&update.owner)
     .bind(update.state.as_str())
@@ -118,13 +122,17 @@ impl JobStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ListJob>> {
         let mut tx = self.write().await?;
-        let tokens: Vec<String> = sqlx::query_scalar(
-            "UPDATE list_jobs SET state = 'Processing', lease_owner = ?1, lease_until = ?3, \
-             updated_at = ?2 \
-             WHERE pk IN (SELECT pk FROM list_jobs WHERE state IN ('Queued', 'Processing') \
-             AND (lease_until IS NULL OR lease_until < ?2) ORDER BY created_at, pk LIMIT ?4) \
-             RETURNING token",
-        )
+        let tokens: Vec<String> = sqlx::query_scalar(concat!(
+            "UPDATE list_jobs SET state = ",
+            job_state!(Processing),
+            ", lease_owner = ?1, lease_until = ?3, updated_at = ?2 \
+                 WHERE pk IN (SELECT pk FROM list_jobs WHERE state IN (",
+            job_state!(Queued),
+            ", ",
+            job_state!(Processing),
+            ") AND (lease_until IS NULL OR lease_until < ?2) ORDER BY created_at, pk LIMIT ?4) \
+                 RETURNING token"
+        ))
         .bind(owner)
         .bind(now)
         .bind(lease_until)
@@ -171,10 +179,14 @@ impl JobStore for SqliteStore {
 
     async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
         let mut tx = self.write().await?;
-        let released = sqlx::query(
+        let released = sqlx::query(concat!(
             "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
-             WHERE lease_owner = ?1 AND state IN ('Queued', 'Processing')",
-        )
+                 WHERE lease_owner = ?1 AND state IN (",
+            job_state!(Queued),
+            ", ",
+            job_state!(Processing),
+            ")"
+        ))
         .bind(owner)
         .execute(&mut *tx)
         .await
