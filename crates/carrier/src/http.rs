@@ -116,8 +116,29 @@ struct MessageResource {
 
 #[derive(Deserialize)]
 struct ErrorResource {
-    code: Option<serde_json::Value>,
+    code: Option<ErrorCode>,
     message: Option<String>,
+}
+
+/// A provider's error code: a number (Twilio's `21211`) or, from some providers, a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorCode {
+    Number(serde_json::Number),
+    Text(String),
+    /// Anything else is not shown (the message still is).
+    Other(serde::de::IgnoredAny),
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorCode::Number(n) => write!(f, "{n}"),
+            // Quoted, as the code was shown before.
+            ErrorCode::Text(s) => write!(f, "{s:?}"),
+            ErrorCode::Other(_) => Ok(()),
+        }
+    }
 }
 
 /// A `From` for the provider: a long code in E.164 (`+` and digits), a short code or a
