@@ -44,12 +44,18 @@ impl ServiceError {
     }
 }
 
-/// A store failure the operation did not expect (not found and conflicts included): internal.
+/// A store failure the operation did not map itself (operations name what was not found with
+/// [`named`]). What an operation read a moment ago and is gone now, or a concurrent request that
+/// made the same thing first, is still the caller's (404, 409), never a fault of the server.
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> ServiceError {
         match e {
             StoreError::Unavailable(cause) => ServiceError::Unavailable(cause),
-            other => ServiceError::Internal(other.to_string()),
+            StoreError::NotFound => ServiceError::NotFound("Not found.".into()),
+            StoreError::Conflict(_) => {
+                ServiceError::Conflict("The request conflicts with a concurrent change.".into())
+            }
+            other @ StoreError::Other(_) => ServiceError::Internal(other.to_string()),
         }
     }
 }
