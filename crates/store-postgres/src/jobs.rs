@@ -1,12 +1,13 @@
 //! Background jobs (API.md §6): `queueImport`, `refreshList` and `deliveryReport`, claimed and
-//! leased by the engine like the recipients queue. The row mapping is shared
-//! ([`store::JobRow`]); this file holds PostgreSQL's statements.
+//! leased by the engine like the recipients queue. The statements, their binding and the row
+//! mapping are shared ([`store::JOB_BY_TOKEN`] and its neighbours); this file holds
+//! PostgreSQL's transactions and its claim.
 
 use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 use store::{
-    job_errors_json, ContactRow, JobRow, JobStore, JobUpdate, ListJob, MemberCounts, Millis,
-    NewListJob, StoreError, StoreResult, SubscribeTo, JOB_COLUMNS,
+    bind_job_update, bind_new_job, job_columns, job_state, ContactRow, JobRow, JobStore, JobUpdate,
+    ListJob, MemberCounts, Millis, NewListJob, StoreError, StoreResult, SubscribeTo,
 };
 
 use crate::{account, db, id_key, lists, settle, Ending, PgStore};
@@ -15,16 +16,13 @@ async fn by_token<'e, E>(executor: E, token: &str) -> StoreResult<ListJob>
 where
     E: sqlx::Executor<'e, Database = Postgres>,
 {
-    sqlx::query_as::<_, JobRow>(&format!(
-        "SELECT {JOB_COLUMNS} FROM list_jobs j JOIN accounts a ON a.pk = j.account_pk \
-         WHERE j.token_key = $1"
-    ))
-    .bind(id_key(token))
-    .fetch_optional(executor)
-    .await
-    .map_err(db("read a job"))?
-    .ok_or(StoreError::NotFound)?
-    .into_job()
+    sqlx::query_as::<_, JobRow>(store::JOB_BY_TOKEN)
+        .bind(id_key(token))
+        .fetch_optional(executor)
+        .await
+        .map_err(db("read a job"))?
+        .ok_or(StoreError::NotFound)?
+        .into_job()
 }
 
 async fn create_in(
@@ -34,7 +32,7 @@ async fn create_in(
     let owner = account(&mut **tx, &new.account_id).await?;
     let list_id: Option<String> = match &new.list_id {
         Some(id) => Some(
-            sqlx::query_scalar("SELECT id FROM lists WHERE account_pk = $1 AND id_key = $2")
+            sqlx::query_scalar(store::LIST_OF_JOB)
                 .bind(owner.pk)
                 .bind(id_key(id))
                 .fetch_optional(&mut **tx)
@@ -44,22 +42,13 @@ async fn create_in(
         ),
         None => None,
     };
-    let completed_at = new.state.is_final().then_some(new.created_at);
-    sqlx::query(
-        "INSERT INTO list_jobs (token, token_key, account_pk, list_id, kind, state, \
-         publish_date, created_at, updated_at, completed_at, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+    bind_new_job(
+        sqlx::query(store::INSERT_JOB),
+        &new,
+        id_key(&new.token),
+        owner.pk,
+        list_id,
     )
-    .bind(&new.token)
-    .bind(id_key(&new.token))
-    .bind(owner.pk)
-    .bind(&list_id)
-    .bind(new.kind.as_str())
-    .bind(new.state.as_str())
-    .bind(new.publish_date)
-    .bind(new.created_at)
-    .bind(completed_at)
-    .bind(&new.payload)
     .execute(&mut **tx)
     .await
     .map_err(db("record a job"))?;
@@ -73,44 +62,17 @@ async fn record_in(
     update: &JobUpdate,
     added: &MemberCounts,
 ) -> StoreResult<bool> {
-    let final_state = update.state.is_final();
-    let inserted = update.progress.inserted.saturating_add(count(added.added)?);
-    let updated = update
-        .progress
-        .updated
-        .saturating_add(count(added.updated)?);
-    let changed = sqlx::query(concat!(
-        "UPDATE list_jobs SET state = $3, inserted = $4, updated = $5, invalid = $6, \
-             errors = $7, checkpoint = $8, updated_at = $9, completed_at = $10, \
-             lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END, \
-             lease_until = CASE WHEN $11 THEN NULL ELSE $12 END \
-             WHERE token_key = $1 AND lease_owner = $2 AND state IN (",
-        job_state!(Queued),
-        ", ",
-        job_state!(Processing),
-        ")"
-    ))
-    .bind(id_key(&update.token))
-    .bind(&update.owner)
-    .bind(update.state.as_str())
-    .bind(inserted)
-    .bind(updated)
-    .bind(update.progress.invalid)
-    .bind(job_errors_json(&update.progress.errors)?)
-    .bind(update.checkpoint)
-    .bind(update.now)
-    .bind(final_state.then_some(update.now))
-    .bind(final_state)
-    .bind(update.lease_until)
+    let changed = bind_job_update(
+        sqlx::query(store::RECORD_JOB),
+        update,
+        id_key(&update.token),
+        added,
+    )?
     .execute(&mut **tx)
     .await
     .map_err(db("record job progress"))?
     .rows_affected();
     Ok(changed == 1)
-}
-
-fn count(n: u64) -> StoreResult<i64> {
-    i64::try_from(n).map_err(|_| StoreError::Other(format!("{n} rows counted")))
 }
 
 #[async_trait]
@@ -121,6 +83,7 @@ impl JobStore for PgStore {
         settle(tx, work, "commit job").await
     }
 
+    /// Nodes claiming at once skip each other's rows instead of waiting on them.
     async fn claim_jobs(
         &self,
         owner: &str,
@@ -128,22 +91,20 @@ impl JobStore for PgStore {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<ListJob>> {
-        // Nodes claiming at once skip each other's rows instead of waiting on them.
-        let mut jobs = sqlx::query_as::<_, JobRow>(&format!(
-            concat!(
-                "WITH due AS (SELECT pk FROM list_jobs WHERE state IN (",
-                job_state!(Queued),
-                ", ",
-                job_state!(Processing),
-                ") AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
-                 FOR UPDATE SKIP LOCKED), \
-                 claimed AS (UPDATE list_jobs j SET state = ",
-                job_state!(Processing),
-                ", lease_owner = $1, lease_until = $3, updated_at = $2 FROM due \
-                 WHERE j.pk = due.pk RETURNING j.*) \
-                 SELECT {} FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
-            ),
-            JOB_COLUMNS
+        let mut jobs = sqlx::query_as::<_, JobRow>(concat!(
+            "WITH due AS (SELECT pk FROM list_jobs WHERE state IN (",
+            job_state!(Queued),
+            ", ",
+            job_state!(Processing),
+            ") AND (lease_until IS NULL OR lease_until < $2) ORDER BY created_at, pk LIMIT $4 \
+             FOR UPDATE SKIP LOCKED), \
+             claimed AS (UPDATE list_jobs j SET state = ",
+            job_state!(Processing),
+            ", lease_owner = $1, lease_until = $3, updated_at = $2 FROM due \
+             WHERE j.pk = due.pk RETURNING j.*) \
+             SELECT ",
+            job_columns!(),
+            " FROM claimed j JOIN accounts a ON a.pk = j.account_pk"
         ))
         .bind(owner)
         .bind(now)
@@ -192,19 +153,12 @@ impl JobStore for PgStore {
     }
 
     async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
-        Ok(sqlx::query(concat!(
-            "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL \
-                 WHERE lease_owner = $1 AND state IN (",
-            job_state!(Queued),
-            ", ",
-            job_state!(Processing),
-            ")"
-        ))
-        .bind(owner)
-        .execute(&self.pool)
-        .await
-        .map_err(db("release job leases"))?
-        .rows_affected())
+        Ok(sqlx::query(store::RELEASE_JOBS)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(db("release job leases"))?
+            .rows_affected())
     }
 
     async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {

@@ -51,17 +51,6 @@ macro_rules! outcome {
     };
 }
 
-/// A background job's state (`ListJobState::as_str`) as a quoted SQL literal:
-/// `job_state!(Processing)`. The claim's partial index names the unfinished ones.
-macro_rules! job_state {
-    (Queued) => {
-        "'Queued'"
-    };
-    (Processing) => {
-        "'Processing'"
-    };
-}
-
 /// The stored spelling of an outcome.
 pub(crate) fn outcome_str(outcome: store::Outcome) -> &'static str {
     match outcome {
@@ -112,13 +101,5 @@ mod tests {
             quoted(outcome_str(Outcome::Suppressed))
         );
         assert_eq!(outcome!(canceled), quoted(outcome_str(Outcome::Canceled)));
-        assert_eq!(
-            job_state!(Queued),
-            quoted(store::ListJobState::Queued.as_str())
-        );
-        assert_eq!(
-            job_state!(Processing),
-            quoted(store::ListJobState::Processing.as_str())
-        );
     }
 }

@@ -1,12 +1,151 @@
-//! What both backends share about the jobs table: the columns read, the row they map into, and
-//! the mapping to [`ListJob`]. Only statements and locking differ per backend.
+//! What both backends share about the jobs table: its statements (written once, with `$N`
+//! parameters, which both SQLite and PostgreSQL read by number), how their parameters are
+//! bound, the row they read and its mapping to [`ListJob`], and the spelling of job states in
+//! SQL ([`job_state!`]). The claim, whose locking differs, is each backend's own.
 
-use crate::{ListJob, ListJobKind, ListJobProgress, ListJobState, StoreError, StoreResult};
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Type};
+
+use crate::{
+    JobUpdate, ListJob, ListJobKind, ListJobProgress, ListJobState, MemberCounts, NewListJob,
+    StoreError, StoreResult,
+};
+
+/// A job state (`ListJobState::as_str`) as a quoted SQL literal, for `concat!`:
+/// `job_state!(Processing)`. The only place SQL spells one (the claim's partial index names the
+/// unfinished ones, so these stay literals rather than parameters).
+#[macro_export]
+macro_rules! job_state {
+    (Queued) => {
+        "'Queued'"
+    };
+    (Processing) => {
+        "'Processing'"
+    };
+}
 
 /// The columns of a job as every job query reads them (`j`: the jobs table, `a`: its account).
-pub const JOB_COLUMNS: &str = "j.token, a.id AS account_id, j.list_id, j.kind, j.state, \
-     j.inserted, j.updated, j.invalid, j.errors, j.publish_date, j.created_at, j.updated_at, \
-     j.completed_at, j.payload, j.checkpoint";
+#[macro_export]
+macro_rules! job_columns {
+    () => {
+        "j.token, a.id AS account_id, j.list_id, j.kind, j.state, j.inserted, j.updated, \
+         j.invalid, j.errors, j.publish_date, j.created_at, j.updated_at, j.completed_at, \
+         j.payload, j.checkpoint"
+    };
+}
+
+/// The columns of a job, as a string.
+pub const JOB_COLUMNS: &str = job_columns!();
+
+/// One job by its token key (`$1`).
+pub const JOB_BY_TOKEN: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM list_jobs j JOIN accounts a ON a.pk = j.account_pk WHERE j.token_key = $1"
+);
+
+/// The canonical ID of the account's (`$1`) list by its key (`$2`).
+pub const LIST_OF_JOB: &str = "SELECT id FROM lists WHERE account_pk = $1 AND id_key = $2";
+
+/// Records a new job: bound by [`bind_new_job`].
+pub const INSERT_JOB: &str = "INSERT INTO list_jobs (token, token_key, account_pk, list_id, \
+     kind, state, publish_date, created_at, updated_at, completed_at, payload) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)";
+
+/// Records a job's progress while its owner holds the lease: bound by [`bind_job_update`]; one
+/// row changed when it did.
+pub const RECORD_JOB: &str = concat!(
+    "UPDATE list_jobs SET state = $3, inserted = $4, updated = $5, invalid = $6, errors = $7, \
+     checkpoint = $8, updated_at = $9, completed_at = $10, \
+     lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END, \
+     lease_until = CASE WHEN $11 THEN NULL ELSE $12 END \
+     WHERE token_key = $1 AND lease_owner = $2 AND state IN (",
+    job_state!(Queued),
+    ", ",
+    job_state!(Processing),
+    ")"
+);
+
+/// Gives back the leases of the owner (`$1`) on unfinished jobs.
+pub const RELEASE_JOBS: &str = concat!(
+    "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 \
+     AND state IN (",
+    job_state!(Queued),
+    ", ",
+    job_state!(Processing),
+    ")"
+);
+
+/// A statement of either backend with its parameters.
+pub type Statement<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+/// Binds [`INSERT_JOB`]'s parameters: the job, its token's lookup key, its account's key and
+/// its list's canonical ID.
+pub fn bind_new_job<'q, DB>(
+    query: Statement<'q, DB>,
+    new: &'q NewListJob,
+    token_key: String,
+    account_pk: i64,
+    list_id: Option<String>,
+) -> Statement<'q, DB>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .bind(new.token.as_str())
+        .bind(token_key)
+        .bind(account_pk)
+        .bind(list_id)
+        .bind(new.kind.as_str())
+        .bind(new.state.as_str())
+        .bind(new.publish_date)
+        .bind(new.created_at)
+        .bind(new.state.is_final().then_some(new.created_at))
+        .bind(new.payload.as_str())
+}
+
+/// Binds [`RECORD_JOB`]'s parameters: the update, its token's lookup key, and the members a
+/// batch written with it added to the counts.
+pub fn bind_job_update<'q, DB>(
+    query: Statement<'q, DB>,
+    update: &'q JobUpdate,
+    token_key: String,
+    added: &MemberCounts,
+) -> StoreResult<Statement<'q, DB>>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    let count = |n: u64| i64::try_from(n).map_err(|_| StoreError::Other(format!("{n} rows")));
+    let final_state = update.state.is_final();
+    Ok(query
+        .bind(token_key)
+        .bind(update.owner.as_str())
+        .bind(update.state.as_str())
+        .bind(update.progress.inserted.saturating_add(count(added.added)?))
+        .bind(
+            update
+                .progress
+                .updated
+                .saturating_add(count(added.updated)?),
+        )
+        .bind(update.progress.invalid)
+        .bind(job_errors_json(&update.progress.errors)?)
+        .bind(update.checkpoint)
+        .bind(update.now)
+        .bind(final_state.then_some(update.now))
+        .bind(final_state)
+        .bind(update.lease_until))
+}
 
 /// One job as stored.
 #[derive(Debug, sqlx::FromRow)]
@@ -81,6 +220,14 @@ mod tests {
             assert_eq!(ListJobKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ListJobKind::parse("Import"), None);
+        assert_eq!(
+            job_state!(Queued),
+            format!("'{}'", ListJobState::Queued.as_str())
+        );
+        assert_eq!(
+            job_state!(Processing),
+            format!("'{}'", ListJobState::Processing.as_str())
+        );
         let row = JobRow {
             token: "t".into(),
             account_id: "a".into(),
