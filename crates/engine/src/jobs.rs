@@ -126,22 +126,6 @@ impl Engine {
 
     /// The job worker of [`Engine::run`]: jobs one after another, beside the delivery workers.
     pub(crate) async fn job_worker(&self, stop: &mut watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            let worked = match self.jobs_round().await {
-                Ok(w) => w,
-                Err(e) => {
-                    tracing::error!(error = %e, "job round failed");
-                    false
-                }
-            };
-            if worked {
-                continue;
-            }
-            tokio::select! {
-                _ = self.inner.wake.notified() => {}
-                _ = tokio::time::sleep(self.inner.config.idle_poll) => {}
-                _ = stop.changed() => {}
-            }
-        }
+        self.rounds(stop, "job round", || self.jobs_round()).await
     }
 }

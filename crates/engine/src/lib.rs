@@ -257,11 +257,26 @@ impl Engine {
     }
 
     async fn worker(&self, stop: &mut watch::Receiver<bool>) {
+        self.rounds(stop, "engine step", || self.delivery_round())
+            .await
+    }
+
+    /// Runs `round` until `stop` turns true; whenever a round finds nothing to do, waits for a
+    /// wake-up, the idle poll or the stop.
+    pub(crate) async fn rounds<F, Fut>(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+        what: &'static str,
+        round: F,
+    ) where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = StoreResult<bool>>,
+    {
         while !*stop.borrow() {
-            let worked = match self.delivery_round().await {
+            let worked = match round().await {
                 Ok(w) => w,
                 Err(e) => {
-                    tracing::error!(error = %e, "engine step failed");
+                    tracing::error!(error = %e, "{what} failed");
                     false
                 }
             };
