@@ -124,6 +124,13 @@ impl Engine {
         Ok(did)
     }
 
+    /// Runs due background jobs until none is left, and nothing else (a test that measures
+    /// what one job writes drives the engine this way).
+    pub async fn run_jobs_until_idle(&self) -> StoreResult<()> {
+        while self.jobs_round().await? {}
+        Ok(())
+    }
+
     /// The job worker of [`Engine::run`]: jobs one after another, beside the delivery workers.
     pub(crate) async fn job_worker(&self, stop: &mut watch::Receiver<bool>) {
         self.rounds(stop, "job round", || self.jobs_round()).await

@@ -863,10 +863,10 @@ async fn send(app: &TestApp, c: &Call, bearer: &str) -> Result<(StatusCode, Vec<
     Ok((status, body.to_vec()))
 }
 
-/// Drives the engine (which runs the import as a job) to idle, so that what it stored counts
-/// for its request.
+/// Runs the import (a job of the engine) and nothing else, so that what it stored, and only
+/// that, counts for its request.
 async fn wait_for_import(app: &TestApp, f: &Fixture, token: &str) {
-    run_engine(app).await;
+    common::run_jobs(app).await;
     let r = app
         .sms(
             Method::GET,

@@ -568,6 +568,12 @@ pub async fn run_engine(app: &TestApp) {
     app.engine.run_until_idle().await.expect("engine");
 }
 
+/// Runs the due background jobs (imports, reports) and no other work of the engine.
+#[allow(dead_code)]
+pub async fn run_jobs(app: &TestApp) {
+    app.engine.run_jobs_until_idle().await.expect("jobs");
+}
+
 /// One round of the engine's work; true when something was done.
 pub async fn step_engine(app: &TestApp) -> bool {
     app.engine.step().await.expect("engine step")
