@@ -545,9 +545,6 @@ async fn record_in(
     Ok(Ending::Commit(()))
 }
 
-/// The note of a recipient whose hand-over was interrupted (API.md §4.6).
-const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
-
 async fn recover_in(
     tx: &mut Transaction<'static, Postgres>,
     now: Millis,
@@ -567,7 +564,7 @@ async fn recover_in(
     ))
     .bind(now)
     .bind(store::codes::UNKNOWN)
-    .bind(UNKNOWN_AFTER_CRASH)
+    .bind(store::codes::UNKNOWN_AFTER_CRASH)
     .execute(&mut **tx)
     .await
     .map_err(db("recover expired hand-overs"))?

@@ -452,7 +452,7 @@ impl DispatchStore for SqliteStore {
         ))
         .bind(now)
         .bind(store::codes::UNKNOWN)
-        .bind(UNKNOWN_AFTER_CRASH)
+        .bind(store::codes::UNKNOWN_AFTER_CRASH)
         .execute(&mut *tx)
         .await
         .map_err(db("recover expired hand-overs"))?
@@ -600,6 +600,3 @@ impl DispatchStore for SqliteStore {
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
 /// attributes, its own text.
 type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
-
-/// The note of a recipient whose hand-over was interrupted (API.md §4.6).
-const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";

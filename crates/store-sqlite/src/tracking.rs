@@ -7,7 +7,6 @@ use store::TrackingStore;
 use store::{Millis, Outcome, QueueGauges, RecipientState, SendCounts, StoreResult, TrackingRow};
 
 use crate::dispatch::send_ref;
-use crate::states::outcome_from_stored;
 use crate::{bad_value, db, SqliteStore};
 
 /// One group of a send's rows.
@@ -71,7 +70,7 @@ impl TrackingStore for SqliteStore {
             }
             counts.recipients += group.n;
             let bucket = match (group.outcome.as_deref(), group.status_code) {
-                (Some(stored), _) => match outcome_from_stored(stored) {
+                (Some(stored), _) => match Outcome::parse(stored) {
                     Some(Outcome::Suppressed) => &mut counts.suppressed,
                     Some(Outcome::Canceled) => &mut counts.canceled,
                     None => return Err(bad_value("recipient outcome", stored)),
@@ -118,8 +117,7 @@ impl TrackingStore for SqliteStore {
             let outcome = match row.outcome.as_deref() {
                 None => None,
                 Some(stored) => Some(
-                    outcome_from_stored(stored)
-                        .ok_or_else(|| bad_value("recipient outcome", stored))?,
+                    Outcome::parse(stored).ok_or_else(|| bad_value("recipient outcome", stored))?,
                 ),
             };
             Ok(TrackingRow {

@@ -17,6 +17,23 @@ pub enum Outcome {
     Canceled,
 }
 
+impl Outcome {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Suppressed => "suppressed",
+            Outcome::Canceled => "canceled",
+        }
+    }
+
+    /// The outcome a stored spelling names (exactly), if any.
+    pub fn parse(stored: &str) -> Option<Outcome> {
+        [Outcome::Suppressed, Outcome::Canceled]
+            .into_iter()
+            .find(|o| o.as_str() == stored)
+    }
+}
+
 /// How far audience expansion got after one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expansion {

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 mod delivery;
+pub mod expansion;
 mod jobs;
 mod models;
 mod transfer;
