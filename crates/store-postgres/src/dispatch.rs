@@ -18,6 +18,7 @@ use store::DispatchStore;
 
 use std::collections::{HashMap, HashSet};
 
+use store::SendState;
 use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
@@ -357,7 +358,7 @@ async fn claim_in(
     limit: u32,
 ) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
     let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
-    if send.state != "Started" || limit == 0 {
+    if send.state != SendState::Started.as_str() || limit == 0 {
         return Ok(Ending::Rollback(Vec::new()));
     }
     // A deleted code has no keywords left: every remaining number is then suppressed.

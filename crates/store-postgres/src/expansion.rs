@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use store::ExpansionStore;
 
 use serde_json::json;
+use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::codes::code_key;
@@ -158,7 +159,7 @@ async fn expand_in(
     .await
     .map_err(db("read the send to expand"))?
     .ok_or(StoreError::NotFound)?;
-    if send.state != "Queuing" || send.lease_owner.as_deref() != Some(owner) {
+    if send.state != SendState::Queuing.as_str() || send.lease_owner.as_deref() != Some(owner) {
         return Ok(Ending::Rollback(Expansion::Lost));
     }
 

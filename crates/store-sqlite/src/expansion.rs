@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use store::ExpansionStore;
 
 use serde_json::json;
+use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::sends::{select_send, SendRow};
@@ -119,7 +120,7 @@ impl ExpansionStore for SqliteStore {
         .await
         .map_err(db("read the send to expand"))?
         .ok_or(StoreError::NotFound)?;
-        if send.state != "Queuing" || send.lease_owner.as_deref() != Some(owner) {
+        if send.state != SendState::Queuing.as_str() || send.lease_owner.as_deref() != Some(owner) {
             // Nothing was written: dropping the transaction rolls it back.
             return Ok(Expansion::Lost);
         }
