@@ -22,6 +22,10 @@ pub const REJECTED: i32 = 4503;
 /// characters after `%%Name%%` substitution: status 1501, never sent (API.md §1).
 pub const TEXT_TOO_LONG: &str = "Text too long after substitution";
 
+/// The note of a recipient whose hand-over was interrupted by a stopped process: status 3400,
+/// never resubmitted (API.md §4.6).
+pub const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
+
 /// Short name and description of a recipient's code: the code's own, except a 1501 that
 /// carries a note (such as [`TEXT_TOO_LONG`]), which the note describes.
 pub fn describe_recipient(code: i32, note: Option<&str>) -> (&'static str, &str) {

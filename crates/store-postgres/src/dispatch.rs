@@ -18,6 +18,7 @@ use store::DispatchStore;
 
 use std::collections::{HashMap, HashSet};
 
+use store::SendState;
 use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
@@ -357,7 +358,7 @@ async fn claim_in(
     limit: u32,
 ) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
     let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
-    if send.state != "Started" || limit == 0 {
+    if send.state != SendState::Started.as_str() || limit == 0 {
         return Ok(Ending::Rollback(Vec::new()));
     }
     // A deleted code has no keywords left: every remaining number is then suppressed.
@@ -545,9 +546,6 @@ async fn record_in(
     Ok(Ending::Commit(()))
 }
 
-/// The note of a recipient whose hand-over was interrupted (API.md §4.6).
-const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";
-
 async fn recover_in(
     tx: &mut Transaction<'static, Postgres>,
     now: Millis,
@@ -567,7 +565,7 @@ async fn recover_in(
     ))
     .bind(now)
     .bind(store::codes::UNKNOWN)
-    .bind(UNKNOWN_AFTER_CRASH)
+    .bind(store::codes::UNKNOWN_AFTER_CRASH)
     .execute(&mut **tx)
     .await
     .map_err(db("recover expired hand-overs"))?

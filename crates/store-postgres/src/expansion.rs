@@ -16,11 +16,13 @@ use async_trait::async_trait;
 use store::ExpansionStore;
 
 use serde_json::json;
+use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::codes::code_key;
 use crate::sends::{select_send, SendRow};
 use sqlx::{Postgres, Transaction};
+use store::expansion::{check_named, Named};
 
 use crate::{db, flag, id_key, settle, strings_from_json, Ending, PgStore};
 
@@ -137,12 +139,6 @@ struct Expanding {
     replies: i32,
 }
 
-/// The send's lists resolved by their stored IDs within its account, in order, without repeats.
-struct Lists {
-    targets: Vec<i64>,
-    exclusions: Vec<i64>,
-}
-
 async fn expand_in(
     tx: &mut Transaction<'static, Postgres>,
     token: &str,
@@ -163,14 +159,13 @@ async fn expand_in(
     .await
     .map_err(db("read the send to expand"))?
     .ok_or(StoreError::NotFound)?;
-    if send.state != "Queuing" || send.lease_owner.as_deref() != Some(owner) {
+    if send.state != SendState::Queuing.as_str() || send.lease_owner.as_deref() != Some(owner) {
         return Ok(Ending::Rollback(Expansion::Lost));
     }
 
     // Everything the send names must still exist when its audience is read (API.md §4.2). Every
     // batch resolves the lists by ID anyway (the first after a takeover included), so every
     // batch checks: a send stops as soon as something it names is gone.
-    let mut errors = Vec::new();
     let message: Option<i64> =
         sqlx::query_scalar("SELECT pk FROM messages WHERE account_pk = $1 AND id_key = $2")
             .bind(send.account_pk)
@@ -178,35 +173,10 @@ async fn expand_in(
             .fetch_optional(&mut **tx)
             .await
             .map_err(db("find the send's message"))?;
-    if message.is_none() {
-        errors.push(format!(
-            "Message {} was deleted before the send was due.",
-            send.message_id
-        ));
-    }
     let target_ids = strings_from_json(&send.target_list_ids, "target list IDs")?;
     let exclusion_ids = strings_from_json(&send.exclusion_list_ids, "exclusion list IDs")?;
-    let mut lists = Lists {
-        targets: Vec::new(),
-        exclusions: Vec::new(),
-    };
-    let mut named = Vec::new();
-    for (ids, pks) in [
-        (&target_ids, &mut lists.targets),
-        (&exclusion_ids, &mut lists.exclusions),
-    ] {
-        for (id, pk) in ids.iter().zip(list_pks(tx, send.account_pk, ids).await?) {
-            match pk {
-                Some(pk) if !pks.contains(&pk) => pks.push(pk),
-                Some(_) => {}
-                None if !named.contains(&id_key(id)) => {
-                    named.push(id_key(id));
-                    errors.push(format!("List {id} was deleted before the send was due."));
-                }
-                None => {}
-            }
-        }
-    }
+    let target_pks = list_pks(tx, send.account_pk, &target_ids).await?;
+    let exclusion_pks = list_pks(tx, send.account_pk, &exclusion_ids).await?;
     let code: Option<(i64, String)> =
         sqlx::query_as("SELECT pk, carrier FROM codes WHERE account_pk = $1 AND code_key = $2")
             .bind(send.account_pk)
@@ -214,14 +184,18 @@ async fn expand_in(
             .fetch_optional(&mut **tx)
             .await
             .map_err(db("find the send's code"))?;
-    if code.is_none() {
-        errors.push(format!(
-            "Code {} was deleted before the send was due.",
-            send.code
-        ));
-    }
-    let Some((code_pk, carrier)) = code.filter(|_| errors.is_empty()) else {
-        return fail(tx, send.pk, errors, now).await;
+    let named = Named {
+        message_id: &send.message_id,
+        message_found: message.is_some(),
+        target_ids: &target_ids,
+        target_pks,
+        exclusion_ids: &exclusion_ids,
+        exclusion_pks,
+        code: &send.code,
+    };
+    let (lists, (code_pk, carrier)) = match check_named(named, code) {
+        Ok(found) => found,
+        Err(errors) => return fail(tx, send.pk, errors, now).await,
     };
 
     // Each side of a segment's join is an index range of about the batch's size, so hashing
@@ -426,9 +400,7 @@ async fn fail(
     .execute(&mut **tx)
     .await
     .map_err(db("record the send's error"))?;
-    Ok(Ending::Commit(Expansion::Failed {
-        reason: errors.join(" "),
-    }))
+    Ok(Ending::Commit(Expansion::failed(&errors)))
 }
 
 /// One segment: the memberships in `($5, $6]` of list $4, minus exclusion-list numbers ($7, an

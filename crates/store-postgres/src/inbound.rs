@@ -236,25 +236,8 @@ async fn share_texts<'b>(
     tx: &mut Transaction<'static, Postgres>,
     batches: &'b [MoBatch],
 ) -> StoreResult<HashMap<&'b str, i64>> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for batch in batches {
-        let replies = batch.reply_send.iter().flat_map(|s| &s.replies);
-        for text in batch
-            .texts
-            .iter()
-            .map(|t| t.text.as_str())
-            .chain(replies.map(|r| r.text.as_str()))
-        {
-            let n = seen.entry(text).or_insert(0);
-            if *n == 1 {
-                order.push(text);
-            }
-            *n += 1;
-        }
-    }
     let mut shared = HashMap::new();
-    for text in order {
+    for text in MoBatch::repeated_texts(batches) {
         let pk: i64 = sqlx::query_scalar("INSERT INTO batch_texts (text) VALUES ($1) RETURNING pk")
             .bind(text)
             .fetch_one(&mut **tx)

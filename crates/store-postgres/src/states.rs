@@ -51,26 +51,9 @@ macro_rules! outcome {
     };
 }
 
-/// The stored spelling of an outcome.
-pub(crate) fn outcome_str(outcome: store::Outcome) -> &'static str {
-    match outcome {
-        store::Outcome::Suppressed => "suppressed",
-        store::Outcome::Canceled => "canceled",
-    }
-}
-
-/// The outcome a stored spelling names, if any.
-pub(crate) fn outcome_from_stored(stored: &str) -> Option<store::Outcome> {
-    [store::Outcome::Suppressed, store::Outcome::Canceled]
-        .into_iter()
-        .find(|o| outcome_str(*o) == stored)
-}
-
 #[cfg(test)]
 mod tests {
     use store::{Outcome, RecipientState, SendState};
-
-    use super::outcome_str;
 
     fn quoted(s: &str) -> String {
         format!("'{s}'")
@@ -96,10 +79,7 @@ mod tests {
             recipient_state!(done),
             quoted(RecipientState::Done.as_str())
         );
-        assert_eq!(
-            outcome!(suppressed),
-            quoted(outcome_str(Outcome::Suppressed))
-        );
-        assert_eq!(outcome!(canceled), quoted(outcome_str(Outcome::Canceled)));
+        assert_eq!(outcome!(suppressed), quoted(Outcome::Suppressed.as_str()));
+        assert_eq!(outcome!(canceled), quoted(Outcome::Canceled.as_str()));
     }
 }

@@ -13,6 +13,7 @@ use store::DispatchStore;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
+use store::SendState;
 use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
@@ -128,7 +129,7 @@ impl DispatchStore for SqliteStore {
     ) -> StoreResult<Vec<ClaimedRecipient>> {
         let mut tx = self.write().await?;
         let send = send_ref(&mut *tx, token).await?;
-        if send.state != "Started" || limit == 0 {
+        if send.state != SendState::Started.as_str() || limit == 0 {
             return Ok(Vec::new());
         }
         // A deleted code has no subscriptions left: every remaining number is then suppressed.
@@ -409,7 +410,7 @@ impl DispatchStore for SqliteStore {
     async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let send = send_ref(&mut *tx, token).await?;
-        if send.state != "Started" {
+        if send.state != SendState::Started.as_str() {
             return Ok(false);
         }
         let finished = sqlx::query(concat!(
@@ -452,7 +453,7 @@ impl DispatchStore for SqliteStore {
         ))
         .bind(now)
         .bind(store::codes::UNKNOWN)
-        .bind(UNKNOWN_AFTER_CRASH)
+        .bind(store::codes::UNKNOWN_AFTER_CRASH)
         .execute(&mut *tx)
         .await
         .map_err(db("recover expired hand-overs"))?
@@ -600,6 +601,3 @@ impl DispatchStore for SqliteStore {
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
 /// attributes, its own text.
 type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
-
-/// The note of a recipient whose hand-over was interrupted (API.md §4.6).
-const UNKNOWN_AFTER_CRASH: &str = "Process stopped after hand-off; delivery unknown.";

@@ -11,10 +11,12 @@ use async_trait::async_trait;
 use store::ExpansionStore;
 
 use serde_json::json;
+use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::sends::{select_send, SendRow};
 use crate::{db, id_key, strings_from_json, SqliteStore};
+use store::expansion::{check_named, Named};
 
 #[async_trait]
 impl ExpansionStore for SqliteStore {
@@ -118,7 +120,7 @@ impl ExpansionStore for SqliteStore {
         .await
         .map_err(db("read the send to expand"))?
         .ok_or(StoreError::NotFound)?;
-        if send.state != "Queuing" || send.lease_owner.as_deref() != Some(owner) {
+        if send.state != SendState::Queuing.as_str() || send.lease_owner.as_deref() != Some(owner) {
             // Nothing was written: dropping the transaction rolls it back.
             return Ok(Expansion::Lost);
         }
@@ -126,7 +128,6 @@ impl ExpansionStore for SqliteStore {
         // Everything the send names must still exist when its audience is read (API.md §4.2). Every
         // batch resolves the lists by ID anyway (the first after a takeover included), so every
         // batch checks: a send stops as soon as something it names is gone.
-        let mut errors = Vec::new();
         let message: Option<i64> =
             sqlx::query_scalar("SELECT pk FROM messages WHERE account_pk = ?1 AND id_key = ?2")
                 .bind(send.account_pk)
@@ -134,38 +135,10 @@ impl ExpansionStore for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db("find the send's message"))?;
-        if message.is_none() {
-            errors.push(format!(
-                "Message {} was deleted before the send was due.",
-                send.message_id
-            ));
-        }
         let target_ids = strings_from_json(&send.target_list_ids, "target list IDs")?;
         let exclusion_ids = strings_from_json(&send.exclusion_list_ids, "exclusion list IDs")?;
-        let mut lists = Lists {
-            targets: Vec::new(),
-            exclusions: Vec::new(),
-        };
-        let mut named = Vec::new();
-        for (ids, pks) in [
-            (&target_ids, &mut lists.targets),
-            (&exclusion_ids, &mut lists.exclusions),
-        ] {
-            for (id, pk) in ids
-                .iter()
-                .zip(list_pks(&mut tx, send.account_pk, ids).await?)
-            {
-                match pk {
-                    Some(pk) if !pks.contains(&pk) => pks.push(pk),
-                    Some(_) => {}
-                    None if !named.contains(&id_key(id)) => {
-                        named.push(id_key(id));
-                        errors.push(format!("List {id} was deleted before the send was due."));
-                    }
-                    None => {}
-                }
-            }
-        }
+        let target_pks = list_pks(&mut tx, send.account_pk, &target_ids).await?;
+        let exclusion_pks = list_pks(&mut tx, send.account_pk, &exclusion_ids).await?;
         let code: Option<(i64, String)> = sqlx::query_as(
             "SELECT pk, carrier FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)",
         )
@@ -174,14 +147,18 @@ impl ExpansionStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db("find the send's code"))?;
-        if code.is_none() {
-            errors.push(format!(
-                "Code {} was deleted before the send was due.",
-                send.code
-            ));
-        }
-        let Some((code_pk, carrier)) = code.filter(|_| errors.is_empty()) else {
-            return fail(tx, send.pk, errors, now).await;
+        let named = Named {
+            message_id: &send.message_id,
+            message_found: message.is_some(),
+            target_ids: &target_ids,
+            target_pks,
+            exclusion_ids: &exclusion_ids,
+            exclusion_pks,
+            code: &send.code,
+        };
+        let (lists, (code_pk, carrier)) = match check_named(named, code) {
+            Ok(found) => found,
+            Err(errors) => return fail(tx, send.pk, errors, now).await,
         };
 
         let keywords: Vec<i64> = sqlx::query_scalar("SELECT pk FROM keywords WHERE code_pk = ?1")
@@ -356,12 +333,6 @@ struct Expanding {
     replies: bool,
 }
 
-/// The send's lists resolved by their stored IDs within its account, in order, without repeats.
-struct Lists {
-    targets: Vec<i64>,
-    exclusions: Vec<i64>,
-}
-
 /// The pk of each list ID (any case) within the account, in order; `None` for a missing one.
 async fn list_pks(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
@@ -419,9 +390,7 @@ async fn fail(
     .await
     .map_err(db("record the send's error"))?;
     tx.commit().await.map_err(db("commit failed send"))?;
-    Ok(Expansion::Failed {
-        reason: errors.join(" "),
-    })
+    Ok(Expansion::failed(&errors))
 }
 
 /// One segment of a target list: memberships in `(?6, ?7]` (or `(?6, …)` when `bounded` is

@@ -15,7 +15,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Executor, Sqlite, Transaction};
-use store::{Attributes, Lifecycle, Millis, StoreError, StoreResult};
+use store::{
+    check_migrations, Attributes, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
+};
 
 #[macro_use]
 mod states;
@@ -292,29 +294,16 @@ impl Lifecycle for SqliteStore {
                 .fetch_all(&self.reader)
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("read applied migrations: {e}")))?;
-        for migration in MIGRATOR
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration())
-        {
-            match applied
+        check_migrations(
+            &applied,
+            MIGRATOR
                 .iter()
-                .find(|(version, _)| *version == migration.version)
-            {
-                Some((_, checksum)) if checksum[..] == migration.checksum[..] => {}
-                Some(_) => {
-                    return Err(StoreError::Unavailable(format!(
-                        "migration {} ({}) differs from the one applied",
-                        migration.version, migration.description
-                    )))
-                }
-                None => {
-                    return Err(StoreError::Unavailable(format!(
-                        "migration {} ({}) is not applied",
-                        migration.version, migration.description
-                    )))
-                }
-            }
-        }
-        Ok(())
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(|m| EmbeddedMigration {
+                    version: m.version,
+                    description: &m.description,
+                    checksum: &m.checksum,
+                }),
+        )
     }
 }

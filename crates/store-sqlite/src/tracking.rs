@@ -4,10 +4,12 @@
 use async_trait::async_trait;
 use store::TrackingStore;
 
-use store::{Millis, Outcome, QueueGauges, RecipientState, SendCounts, StoreResult, TrackingRow};
+use store::{
+    Millis, Outcome, QueueGauges, RecipientGroup, RecipientState, SendCounts, SendState,
+    StoreResult, TrackingRow,
+};
 
 use crate::dispatch::send_ref;
-use crate::states::outcome_from_stored;
 use crate::{bad_value, db, SqliteStore};
 
 /// One group of a send's rows.
@@ -33,7 +35,8 @@ impl TrackingStore for SqliteStore {
     /// 4500–4503, unknown 3400.
     async fn send_counts(&self, token: &str, now: Millis) -> StoreResult<SendCounts> {
         let send = send_ref(&self.reader, token).await?;
-        let paused = send.state == "Started" && send.next_at.is_some_and(|at| at > now);
+        let paused =
+            send.state == SendState::Started.as_str() && send.next_at.is_some_and(|at| at > now);
         let groups = sqlx::query_as::<_, CountsGroup>(concat!(
             "SELECT ",
             recipient_state!(ready),
@@ -65,28 +68,20 @@ impl TrackingStore for SqliteStore {
         .map_err(db("count a send's recipients"))?;
         let mut counts = SendCounts::default();
         for group in groups {
-            if group.expansion_suppressed {
-                counts.suppressed += group.n;
-                continue;
-            }
-            counts.recipients += group.n;
-            let bucket = match (group.outcome.as_deref(), group.status_code) {
-                (Some(stored), _) => match outcome_from_stored(stored) {
-                    Some(Outcome::Suppressed) => &mut counts.suppressed,
-                    Some(Outcome::Canceled) => &mut counts.canceled,
-                    None => return Err(bad_value("recipient outcome", stored)),
-                },
-                (None, 1000 | 2600) if paused && group.state == RecipientState::Ready.as_str() => {
-                    &mut counts.deferred
-                }
-                (None, 1000 | 2600) => &mut counts.queued,
-                (None, 1500 | 1501 | 2500 | 2501 | 4500..=4503) => &mut counts.failed,
-                (None, 2000..=3002) => &mut counts.sent,
-                (None, 4000) => &mut counts.delivered,
-                (None, 3400) => &mut counts.unknown,
-                (None, _) => continue,
-            };
-            *bucket += group.n;
+            let state = RecipientState::parse(&group.state)
+                .ok_or_else(|| bad_value("recipient state", &group.state))?;
+            counts
+                .add(
+                    RecipientGroup {
+                        state,
+                        status_code: group.status_code,
+                        outcome: group.outcome.as_deref(),
+                        expansion_suppressed: group.expansion_suppressed,
+                        n: group.n,
+                    },
+                    paused,
+                )
+                .map_err(|stored| bad_value("recipient outcome", &stored))?;
         }
         Ok(counts)
     }
@@ -118,8 +113,7 @@ impl TrackingStore for SqliteStore {
             let outcome = match row.outcome.as_deref() {
                 None => None,
                 Some(stored) => Some(
-                    outcome_from_stored(stored)
-                        .ok_or_else(|| bad_value("recipient outcome", stored))?,
+                    Outcome::parse(stored).ok_or_else(|| bad_value("recipient outcome", stored))?,
                 ),
             };
             Ok(TrackingRow {

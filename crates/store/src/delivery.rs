@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{Attributes, Millis, Send};
+use crate::{Attributes, Millis, RecipientState, Send};
 
 /// Standard status codes (API.md §5), kept in `domain`.
 pub use domain::codes;
@@ -15,6 +15,23 @@ pub enum Outcome {
     Suppressed,
     /// The send was canceled before the recipient was handed over.
     Canceled,
+}
+
+impl Outcome {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Suppressed => "suppressed",
+            Outcome::Canceled => "canceled",
+        }
+    }
+
+    /// The outcome a stored spelling names (exactly), if any.
+    pub fn parse(stored: &str) -> Option<Outcome> {
+        [Outcome::Suppressed, Outcome::Canceled]
+            .into_iter()
+            .find(|o| o.as_str() == stored)
+    }
 }
 
 /// How far audience expansion got after one batch.
@@ -87,6 +104,52 @@ pub struct SendCounts {
     pub unknown: i64,
     pub suppressed: i64,
     pub canceled: i64,
+}
+
+/// One group of a send's recipients as a backend counts them: those with the same state, status
+/// code, outcome and expansion mark.
+#[derive(Debug, Clone, Copy)]
+pub struct RecipientGroup<'a> {
+    pub state: RecipientState,
+    pub status_code: i32,
+    /// The stored outcome, if any (see [`Outcome::parse`]).
+    pub outcome: Option<&'a str>,
+    pub expansion_suppressed: bool,
+    pub n: i64,
+}
+
+impl SendCounts {
+    /// Sorts one group into API.md §5's buckets: expansion-suppressed rows count only as
+    /// suppressed (each is a distinct number); a recipient with an outcome counts only by its
+    /// outcome; the rest by standard code — queued 1000 and 2600 (deferred instead while the send
+    /// is `paused` and the recipient still waits), sent 2000–3002 (but for the failed 2500, 2501
+    /// and the queued 2600 inside that range), delivered 4000, failed 1500, 1501, 2500, 2501,
+    /// 4500–4503, unknown 3400. Err with the stored outcome when it names none.
+    pub fn add(&mut self, group: RecipientGroup<'_>, paused: bool) -> Result<(), String> {
+        if group.expansion_suppressed {
+            self.suppressed += group.n;
+            return Ok(());
+        }
+        self.recipients += group.n;
+        let bucket = match (group.outcome, group.status_code) {
+            (Some(stored), _) => match Outcome::parse(stored) {
+                Some(Outcome::Suppressed) => &mut self.suppressed,
+                Some(Outcome::Canceled) => &mut self.canceled,
+                None => return Err(stored.to_string()),
+            },
+            (None, 1000 | 2600) if paused && group.state == RecipientState::Ready => {
+                &mut self.deferred
+            }
+            (None, 1000 | 2600) => &mut self.queued,
+            (None, 1500 | 1501 | 2500 | 2501 | 4500..=4503) => &mut self.failed,
+            (None, 2000..=3002) => &mut self.sent,
+            (None, 4000) => &mut self.delivered,
+            (None, 3400) => &mut self.unknown,
+            (None, _) => return Ok(()),
+        };
+        *bucket += group.n;
+        Ok(())
+    }
 }
 
 /// What every node's metrics listener reports of the shared database (docs/metrics.md).

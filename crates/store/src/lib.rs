@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 mod delivery;
+pub mod expansion;
 mod job_rows;
 mod jobs;
 mod models;
@@ -118,6 +119,44 @@ impl SubscriptionStatus {
         .into_iter()
         .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
+}
+
+/// A migration a backend embeds, as [`check_migrations`] compares it with the applied ones.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigration<'a> {
+    pub version: i64,
+    pub description: &'a str,
+    pub checksum: &'a [u8],
+}
+
+/// Ok when every embedded (up) migration is applied with the same checksum (`applied`: version
+/// and checksum of each migration the database recorded as applied); otherwise Unavailable,
+/// naming the first migration missing or differing. What [`Lifecycle::ready`] checks.
+pub fn check_migrations<'a>(
+    applied: &[(i64, Vec<u8>)],
+    embedded: impl IntoIterator<Item = EmbeddedMigration<'a>>,
+) -> StoreResult<()> {
+    for migration in embedded {
+        match applied
+            .iter()
+            .find(|(version, _)| *version == migration.version)
+        {
+            Some((_, checksum)) if checksum[..] == migration.checksum[..] => {}
+            Some(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "migration {} ({}) differs from the one applied",
+                    migration.version, migration.description
+                )))
+            }
+            None => {
+                return Err(StoreError::Unavailable(format!(
+                    "migration {} ({}) is not applied",
+                    migration.version, migration.description
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The repository every backend implements: one value holding every role below. All methods

@@ -496,6 +496,32 @@ pub struct MoBatch {
     pub reply_send: Option<ReplySend>,
 }
 
+impl MoBatch {
+    /// The texts that stand more than once across `batches` (inbound texts and reply texts), in
+    /// the order of their second appearance: a backend stores each of them once and lets every
+    /// row that carries it refer to it (API.md §1: 2 MiB per request).
+    pub fn repeated_texts(batches: &[MoBatch]) -> Vec<&str> {
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut order = Vec::new();
+        for batch in batches {
+            let replies = batch.reply_send.iter().flat_map(|s| &s.replies);
+            for text in batch
+                .texts
+                .iter()
+                .map(|t| t.text.as_str())
+                .chain(replies.map(|r| r.text.as_str()))
+            {
+                let n = seen.entry(text).or_insert(0);
+                if *n == 1 {
+                    order.push(text);
+                }
+                *n += 1;
+            }
+        }
+        order
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplySend {
     pub token: String,
