@@ -44,7 +44,7 @@ pub async fn create_account(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     created(account_json(state.dates(), &acct))
 }
 
-pub async fn list_accounts(state: &AppState) -> Result<Response, ApiError> {
+pub async fn list_accounts(state: &AppState, _ctx: Ctx) -> Result<Response, ApiError> {
     let all = state.service.accounts().await?;
     let d = state.dates();
     ok(json!({"items": all.iter().map(|a| account_json(d, a)).collect::<Vec<_>>()}))
