@@ -178,10 +178,7 @@ pub async fn queue_import(
         .service
         .queue_import(caller, ctx.param(0), request)
         .await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({"tokenId": token}),
-    ))
+    Ok(crate::message_list::accepted(token))
 }
 
 pub async fn import_status(

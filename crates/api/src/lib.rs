@@ -16,6 +16,7 @@ pub mod mo;
 pub mod openapi;
 pub mod peer;
 pub mod ratelimit;
+pub mod responses;
 pub mod routes;
 pub mod routing;
 pub mod telemetry;

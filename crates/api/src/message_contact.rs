@@ -18,7 +18,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         .service
         .accept_contact_send(caller, ctx.param(0), &request, idempotency)
         .await?;
-    Ok(accepted(&token))
+    Ok(accepted(token))
 }
 
 pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {

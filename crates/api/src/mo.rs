@@ -11,6 +11,7 @@ use service::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest
 use crate::auth::Caller;
 use crate::message_contact::history_json;
 use crate::message_list::{paging, status_json};
+use crate::responses::{KeywordCreated, Success};
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
 pub fn queued_mo_json(queued: &QueuedMo) -> Value {
@@ -86,7 +87,7 @@ pub async fn create_keyword(
     let id = state.service.create_opt_in_keyword(caller, request).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"keywordId": id}),
+        &KeywordCreated { keyword_id: id },
     ))
 }
 
@@ -100,10 +101,7 @@ pub async fn delete_keyword(
         .service
         .delete_opt_in_keyword(caller, ctx.param(0))
         .await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({"status": "Success"}),
-    ))
+    Ok(json_response(StatusCode::ACCEPTED, &Success::new()))
 }
 
 pub fn subscriptions_json(d: Dates, found: &SubscriptionsFound) -> Value {

@@ -7,6 +7,9 @@
 use std::sync::OnceLock;
 
 use axum::http::Method;
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use crate::routing::{self, Access, Endpoint, Handler, Route};
@@ -40,8 +43,8 @@ pub struct Operation {
     parameters: Vec<Value>,
     /// The request body's content (media type → media object); `None` when none is read.
     body: Option<Value>,
-    /// Status, description and schema of the success response.
-    success: (u16, &'static str, Value),
+    /// Status, description and body of the success response.
+    success: (u16, &'static str, Success),
     /// The handler's own errors: 400 (validation) and 409 (duplicates, conflicts).
     errors: &'static [u16],
     /// Headers of the success response.
@@ -54,7 +57,7 @@ impl Operation {
     pub(crate) fn new(
         operation_id: &'static str,
         summary: &'static str,
-        success: (u16, &'static str, Value),
+        success: (u16, &'static str, Success),
     ) -> Operation {
         Operation {
             operation_id,
@@ -145,16 +148,44 @@ fn response(name: &str) -> Value {
     json!({ "$ref": format!("#/components/responses/{name}") })
 }
 
-pub(crate) fn ok(description: &'static str, name: &str) -> (u16, &'static str, Value) {
-    (200, description, schema(name))
+/// The body of a success response: a typed response (`crate::responses`), whose schema is
+/// generated, or a schema still written by hand in `schemas()`, by name.
+pub(crate) enum Success {
+    Typed(fn(&mut SchemaGenerator) -> Schema),
+    Named(Value),
 }
 
-pub(crate) fn accepted(description: &'static str, name: &str) -> (u16, &'static str, Value) {
-    (202, description, schema(name))
+impl Success {
+    fn schema(&self, generator: &mut SchemaGenerator) -> Value {
+        match self {
+            Success::Typed(schema_of) => schema_of(generator).to_value(),
+            Success::Named(reference) => reference.clone(),
+        }
+    }
 }
 
-pub(crate) fn created(description: &'static str, name: &str) -> (u16, &'static str, Value) {
-    (201, description, schema(name))
+/// A typed success response: `T`'s generated schema.
+pub(crate) fn typed<T: JsonSchema>(
+    status: u16,
+    description: &'static str,
+) -> (u16, &'static str, Success) {
+    (
+        status,
+        description,
+        Success::Typed(SchemaGenerator::subschema_for::<T>),
+    )
+}
+
+pub(crate) fn ok(description: &'static str, name: &str) -> (u16, &'static str, Success) {
+    (200, description, Success::Named(schema(name)))
+}
+
+pub(crate) fn accepted(description: &'static str, name: &str) -> (u16, &'static str, Success) {
+    (202, description, Success::Named(schema(name)))
+}
+
+pub(crate) fn created(description: &'static str, name: &str) -> (u16, &'static str, Success) {
+    (201, description, Success::Named(schema(name)))
 }
 
 pub(crate) fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
@@ -232,10 +263,16 @@ fn empty_last_parameter_is_405(route: &Route, method: &Method) -> bool {
         .any(|parent| route.is_parameter_below(parent) && parent.endpoint(method).is_none())
 }
 
-fn responses(route: &Route, endpoint: &Endpoint, op: &Operation) -> Value {
+fn responses(
+    route: &Route,
+    endpoint: &Endpoint,
+    op: &Operation,
+    generator: &mut SchemaGenerator,
+) -> Value {
     let method = &endpoint.method;
     let mut out = Map::new();
     let (status, description, body) = &op.success;
+    let body = body.schema(generator);
     let mut success = json!({
         "description": description,
         "content": { "application/json": { "schema": body } },
@@ -301,7 +338,7 @@ fn tag(access: Access) -> &'static str {
     }
 }
 
-fn operation_object(route: &Route, endpoint: &Endpoint) -> Value {
+fn operation_object(route: &Route, endpoint: &Endpoint, generator: &mut SchemaGenerator) -> Value {
     let op = (endpoint.operation)();
     let mut params: Vec<Value> = route.parameters().map(path_parameter).collect();
     params.extend(op.parameters.iter().cloned());
@@ -310,7 +347,7 @@ fn operation_object(route: &Route, endpoint: &Endpoint) -> Value {
         "summary": op.summary,
         "tags": [tag(endpoint.access())],
         "security": security(endpoint),
-        "responses": responses(route, endpoint, &op),
+        "responses": responses(route, endpoint, &op, generator),
     });
     if let Some(d) = op.description {
         obj["description"] = json!(d);
@@ -374,12 +411,18 @@ fn operational_paths(paths: &mut Map<String, Value>) {
 
 /// Builds the document from the route table.
 pub fn build() -> Value {
+    let mut generator = schema_generator();
     let mut paths = Map::new();
     for route in routing::routes() {
         let item: Map<String, Value> = route
             .endpoints
             .iter()
-            .map(|e| (method_key(&e.method), operation_object(route, e)))
+            .map(|e| {
+                (
+                    method_key(&e.method),
+                    operation_object(route, e, &mut generator),
+                )
+            })
             .collect();
         paths.insert(route.path.to_string(), Value::Object(item));
     }
@@ -402,7 +445,7 @@ pub fn build() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": security_schemes(),
-            "schemas": schemas(),
+            "schemas": schemas(generator.take_definitions(true)),
             "responses": error_responses(),
         },
     })
@@ -496,14 +539,34 @@ fn messages_const(message: &str) -> Value {
     )
 }
 
-fn schemas() -> Value {
+/// Generates the schemas of typed responses into `#/components/schemas`, as JSON Schema 2020-12
+/// (OpenAPI 3.1's dialect) of what is serialized, closed like the hand-written ones.
+fn schema_generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .with_transform(RecursiveTransform(close_object))
+        .into_generator()
+}
+
+/// A response object lists every property it can carry: any other fails validation.
+fn close_object(schema: &mut Schema) {
+    if schema.get("properties").is_some() && schema.get("additionalProperties").is_none() {
+        schema.insert("additionalProperties".into(), Value::Bool(false));
+    }
+}
+
+/// The components' schemas: the generated ones (`generated`) and those still written by hand.
+fn schemas(generated: Map<String, Value>) -> Value {
     let timestamp_pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z?$";
     let token = json!({ "type": "string", "pattern": "^[a-z0-9]{26,40}$",
         "description": "A send or job token, as minted (API.md §3)." });
     let status_code = json!({ "type": "string", "pattern": "^[0-9]{4}$" });
-    let mut s = Map::new();
+    let mut s = generated;
+    // A name is either generated or written here, never both: a generated schema wins (and
+    // `hand_written_schemas_do_not_shadow_generated_ones` fails).
     let mut put = |name: &str, value: Value| {
-        s.insert(name.to_string(), value);
+        s.entry(name.to_string()).or_insert(value);
     };
 
     // Common pieces.
@@ -700,10 +763,6 @@ fn schemas() -> Value {
         ),
     );
     put(
-        "SendAccepted",
-        object(&["tokenId"], json!({ "tokenId": token.clone() })),
-    );
-    put(
         "SendCounts",
         object(
             &[
@@ -881,14 +940,6 @@ fn schemas() -> Value {
                 "Keyword": nullable("string", "One word, not reserved (STOP, HELP, ...)."),
             }),
         ),
-    );
-    put(
-        "KeywordCreated",
-        object(&["keywordId"], json!({ "keywordId": { "type": "string" } })),
-    );
-    put(
-        "Success",
-        object(&["status"], json!({ "status": { "const": "Success" } })),
     );
     put(
         "SubscriptionLookupRequest",
@@ -1317,10 +1368,6 @@ fn schemas() -> Value {
         ),
     );
     put(
-        "Deleted",
-        object(&["deleted"], json!({ "deleted": { "const": true } })),
-    );
-    put(
         "AdminSend",
         object(
             &[
@@ -1357,16 +1404,6 @@ fn schemas() -> Value {
                 "items": { "type": "array", "items": schema("AdminSend") },
                 "next": { "type": ["string", "null"], "description": "The `after` of the next \
                     page; null at the end." },
-            }),
-        ),
-    );
-    put(
-        "Canceled",
-        object(
-            &["status", "canceledRecipients"],
-            json!({
-                "status": { "const": "Canceled" },
-                "canceledRecipients": { "type": "integer", "minimum": 0 },
             }),
         ),
     );
@@ -1680,6 +1717,50 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    /// The schemas of typed responses are generated into the components, closed, with what
+    /// the wire carries required.
+    #[test]
+    fn typed_responses_have_generated_closed_schemas() {
+        let schemas = &document()["components"]["schemas"];
+        assert_eq!(
+            schemas["KeywordCreated"]["properties"]["keywordId"]["type"],
+            "string"
+        );
+        assert_eq!(schemas["KeywordCreated"]["required"], json!(["keywordId"]));
+        assert_eq!(schemas["KeywordCreated"]["additionalProperties"], false);
+        assert_eq!(
+            schemas["Success"]["properties"]["status"]["const"],
+            "Success"
+        );
+        assert_eq!(
+            schemas["SendAccepted"]["properties"]["tokenId"]["pattern"],
+            crate::responses::TOKEN_PATTERN
+        );
+        let op = &document()["paths"]["/sms/v1/keyword"]["post"];
+        assert_eq!(
+            op["responses"]["202"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/KeywordCreated"
+        );
+    }
+
+    #[test]
+    fn hand_written_schemas_do_not_shadow_generated_ones() {
+        let mut generator = schema_generator();
+        for route in routing::routes() {
+            for e in route.endpoints {
+                operation_object(route, e, &mut generator);
+            }
+        }
+        let generated = generator.take_definitions(true);
+        let hand_written = schemas(Map::new());
+        for name in generated.keys() {
+            assert!(
+                hand_written.get(name).is_none(),
+                "{name} is generated and written by hand"
+            );
+        }
     }
 
     /// Every `$ref` names a component that exists.

@@ -12,8 +12,9 @@ use serde_json::json;
 
 use crate::openapi::{
     accepted, created, idempotency_key, job_status_link, ok, paging_params, query, schema,
-    send_status_link, token_link, Operation, SEND_STATES,
+    send_status_link, token_link, typed, Operation, SEND_STATES,
 };
+use crate::responses::{Canceled, Deleted, KeywordCreated, SendAccepted, Success};
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
 
@@ -334,10 +335,7 @@ pub(crate) fn send_message_list() -> Operation {
     Operation::new(
         "sendMessageList",
         "Send a stored message to contact lists",
-        accepted(
-            "The send is recorded; it runs in the background.",
-            "SendAccepted",
-        ),
+        typed::<SendAccepted>(202, "The send is recorded; it runs in the background."),
     )
     .describe(
         "API.md §4. A 400 lists every applicable message of §4's table, in order. \
@@ -377,10 +375,7 @@ pub(crate) fn send_message_contact() -> Operation {
     Operation::new(
         "sendMessageContact",
         "Send a stored message to explicit mobile numbers",
-        accepted(
-            "The send is recorded; it runs in the background.",
-            "SendAccepted",
-        ),
+        typed::<SendAccepted>(202, "The send is recorded; it runs in the background."),
     )
     .describe(
         "API.md §6. A 400 lists every applicable message, in the contract's order. \
@@ -449,7 +444,7 @@ pub(crate) fn create_keyword() -> Operation {
     Operation::new(
         "createKeyword",
         "Create an opt-in keyword on one of the account's codes",
-        accepted("The keyword exists.", "KeywordCreated"),
+        typed::<KeywordCreated>(202, "The keyword exists."),
     )
     .describe("API.md §6. 409: the keyword already exists on the code.")
     .json_body(schema("KeywordRequest"))
@@ -464,7 +459,7 @@ pub(crate) fn delete_keyword() -> Operation {
     Operation::new(
         "deleteKeyword",
         "Delete a keyword",
-        accepted("The keyword is deleted.", "Success"),
+        typed::<Success>(202, "The keyword is deleted."),
     )
     .errors(&[400])
 }
@@ -486,7 +481,7 @@ pub(crate) fn queue_import() -> Operation {
     Operation::new(
         "queueImport",
         "Import contacts into a list from a file of the import directory",
-        accepted("The import is queued.", "SendAccepted"),
+        typed::<SendAccepted>(202, "The import is queued."),
     )
     .describe("API.md §6. The file is checked (name, existence, content) when requested.")
     .json_body(schema("QueueImportRequest"))
@@ -579,7 +574,7 @@ pub(crate) fn revoke_client() -> Operation {
     Operation::new(
         "revokeClient",
         "Revoke an API client and every token it holds",
-        ok("Revoked.", "Deleted"),
+        typed::<Deleted>(200, "Revoked."),
     )
 }
 
@@ -619,7 +614,11 @@ pub(crate) fn update_code() -> Operation {
 }
 
 pub(crate) fn delete_code() -> Operation {
-    Operation::new("deleteCode", "Delete a code", ok("Deleted.", "Deleted"))
+    Operation::new(
+        "deleteCode",
+        "Delete a code",
+        typed::<Deleted>(200, "Deleted."),
+    )
 }
 
 pub(crate) fn list_keywords() -> Operation {
@@ -664,7 +663,7 @@ pub(crate) fn delete_admin_keyword() -> Operation {
     Operation::new(
         "deleteAdminKeyword",
         "Delete a keyword",
-        ok("Deleted.", "Deleted"),
+        typed::<Deleted>(200, "Deleted."),
     )
 }
 
@@ -706,7 +705,7 @@ pub(crate) fn delete_message() -> Operation {
     Operation::new(
         "deleteMessage",
         "Delete a message (accepted sends that are not yet due end in Error)",
-        ok("Deleted.", "Deleted"),
+        typed::<Deleted>(200, "Deleted."),
     )
 }
 
@@ -735,7 +734,11 @@ pub(crate) fn get_list() -> Operation {
 }
 
 pub(crate) fn delete_list() -> Operation {
-    Operation::new("deleteList", "Delete a list", ok("Deleted.", "Deleted"))
+    Operation::new(
+        "deleteList",
+        "Delete a list",
+        typed::<Deleted>(200, "Deleted."),
+    )
 }
 
 pub(crate) fn import_contacts() -> Operation {
@@ -776,7 +779,7 @@ pub(crate) fn remove_contact() -> Operation {
     Operation::new(
         "removeContact",
         "Remove a number from a list",
-        ok("Removed.", "Deleted"),
+        typed::<Deleted>(200, "Removed."),
     )
 }
 
@@ -822,7 +825,7 @@ pub(crate) fn cancel_send() -> Operation {
     Operation::new(
         "cancelSend",
         "Cancel a send: recipients not yet handed over never are",
-        ok("Canceled.", "Canceled"),
+        typed::<Canceled>(200, "Canceled."),
     )
     .describe("409: the send is already final (Finished, Error or Canceled).")
     .errors(&[409])

@@ -12,13 +12,13 @@ pub use service::admin::MAX_JSON_CONTACTS;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::FieldReader;
-use serde_json::{json, Value};
+use serde_json::Value;
 use service::Field;
 use store::Account;
 
 use crate::{json_response, ApiError, AppState, Ctx};
 
-pub(crate) fn ok(body: Value) -> Result<Response, ApiError> {
+pub(crate) fn ok<T: serde::Serialize>(body: T) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -27,8 +27,8 @@ pub(crate) fn created(body: Value) -> Result<Response, ApiError> {
 }
 
 /// The answer to a delete.
-pub fn deleted() -> Value {
-    json!({ "deleted": true })
+pub fn deleted() -> crate::responses::Deleted {
+    crate::responses::Deleted::new()
 }
 
 /// The account named by the first path parameter (API.md §7: 404 when unknown).

@@ -71,7 +71,7 @@ pub fn admin_status_json(d: Dates, acct: &store::Account, report: &service::Send
 /// `POST /admin/v1/sends/{tokenId}/cancel` (API.md §7).
 pub async fn cancel(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let n = state.service.cancel_send(ctx.param(0)).await?;
-    ok(json!({"status": "Canceled", "canceledRecipients": n}))
+    ok(crate::responses::Canceled::new(n))
 }
 
 /// `GET /admin/v1/outbox?after={seq}&limit={n}` (API.md §7): what the simulator accepted.
