@@ -11,6 +11,7 @@ use service::ImportRequest;
 use store::ListJob;
 
 use crate::auth::Caller;
+use crate::responses::{DeliveryReportAccepted, RefreshAccepted, RefreshStatus, Timestamp};
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
 /// Reads the queueImport body with the messages of API.md §6, in order.
@@ -204,7 +205,10 @@ pub async fn refresh_list(
     let (token, published) = state.service.refresh_list(caller, ctx.param(0)).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"tokenId": token, "lastPublishDate": state.timestamp(published)}),
+        &RefreshAccepted {
+            last_publish_date: Timestamp(state.timestamp(published)),
+            token_id: token,
+        },
     ))
 }
 
@@ -220,10 +224,13 @@ pub async fn refresh_status(
     let publish = job
         .publish_date
         .filter(|_| job.state == store::ListJobState::Completed)
-        .map(|t| state.timestamp(t));
+        .map(|t| Timestamp(state.timestamp(t)));
     Ok(json_response(
         StatusCode::OK,
-        &json!({"tokenId": job.token, "publishDate": publish}),
+        &RefreshStatus {
+            publish_date: publish,
+            token_id: job.token,
+        },
     ))
 }
 
@@ -242,6 +249,9 @@ pub async fn delivery_report(
         .await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"tokenId": token, "filename": name.unwrap_or_default()}),
+        &DeliveryReportAccepted {
+            filename: name.unwrap_or_default(),
+            token_id: token,
+        },
     ))
 }

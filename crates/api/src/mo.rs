@@ -7,26 +7,51 @@ use axum::response::Response;
 use domain::{FieldReader, QueueMoRequest};
 use serde_json::{json, Value};
 use service::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest};
+use store::{HistoryEntry, Send};
 
 use crate::auth::Caller;
-use crate::message_contact::history_json;
 use crate::message_list::{paging, status_json};
-use crate::responses::{KeywordCreated, Success};
+use crate::responses::{
+    KeywordCreated, MoHistory, MoHistoryEntry, QueueMoAccepted, QueueMoResult, Success, Timestamp,
+};
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
-pub fn queued_mo_json(queued: &QueuedMo) -> Value {
-    let results: Vec<Value> = queued
+pub fn queued_mo(queued: &QueuedMo) -> QueueMoAccepted {
+    let results = queued
         .addressees
         .iter()
-        .map(|a| {
-            json!({
-                "identifier": a.subscriber_key.clone().unwrap_or_else(|| a.mobile_number.to_string()),
-                "mobileNumber": a.mobile_number.as_str(),
-                "result": "OK",
-            })
+        .map(|a| QueueMoResult {
+            identifier: a
+                .subscriber_key
+                .clone()
+                .unwrap_or_else(|| a.mobile_number.to_string()),
+            mobile_number: a.mobile_number.as_str().to_string(),
+            result: "OK",
         })
         .collect();
-    json!({"tokenId": queued.token, "results": results})
+    QueueMoAccepted {
+        results,
+        token_id: queued.token.clone(),
+    }
+}
+
+/// The history document of a queueMO call (API.md §6): every text, with its number.
+pub fn mo_history(d: Dates, send: &Send, entries: &[HistoryEntry]) -> MoHistory {
+    let history: Vec<MoHistoryEntry> = entries
+        .iter()
+        .map(|e| MoHistoryEntry {
+            date: Timestamp::at(d, e.at),
+            message: e.text.clone(),
+            mobile_number: e.mobile_number.clone(),
+            direction: e.direction.into(),
+        })
+        .collect();
+    MoHistory {
+        count: history.len(),
+        create_date: Timestamp::at(d, send.created_at),
+        history,
+        status: "Active",
+    }
 }
 
 pub async fn queue_mo(
@@ -37,10 +62,7 @@ pub async fn queue_mo(
     let (_, fields) = ctx.json_fields().await?;
     let request = QueueMoRequest::from_fields(&fields);
     let queued = state.service.queue_mo(caller, &request).await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &queued_mo_json(&queued),
-    ))
+    Ok(json_response(StatusCode::ACCEPTED, &queued_mo(&queued)))
 }
 
 pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
@@ -63,7 +85,7 @@ pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Resp
     let (send, entries) = state.service.mo_history(caller, ctx.param(0)).await?;
     Ok(json_response(
         StatusCode::OK,
-        &history_json(state.dates(), &send, &entries, true),
+        &mo_history(state.dates(), &send, &entries),
     ))
 }
 

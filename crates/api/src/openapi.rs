@@ -180,10 +180,6 @@ pub(crate) fn ok(description: &'static str, name: &str) -> (u16, &'static str, S
     (200, description, Success::Named(schema(name)))
 }
 
-pub(crate) fn accepted(description: &'static str, name: &str) -> (u16, &'static str, Success) {
-    (202, description, Success::Named(schema(name)))
-}
-
 pub(crate) fn created(description: &'static str, name: &str) -> (u16, &'static str, Success) {
     (201, description, Success::Named(schema(name)))
 }
@@ -558,8 +554,7 @@ fn close_object(schema: &mut Schema) {
 
 /// The components' schemas: the generated ones (`generated`) and those still written by hand.
 fn schemas(generated: Map<String, Value>) -> Value {
-    let timestamp_pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z?$";
-    let token = json!({ "type": "string", "pattern": "^[a-z0-9]{26,40}$",
+    let token = json!({ "type": "string", "pattern": crate::responses::TOKEN_PATTERN,
         "description": "A send or job token, as minted (API.md §3)." });
     let status_code = json!({ "type": "string", "pattern": "^[0-9]{4}$" });
     let mut s = generated;
@@ -571,14 +566,8 @@ fn schemas(generated: Map<String, Value>) -> Value {
 
     // Common pieces.
     put(
-        "Timestamp",
-        json!({ "type": "string", "pattern": timestamp_pattern,
-            "description": "`yyyy-MM-ddTHH:mm:ss.fff`, CST (UTC−06:00) without an offset, or UTC \
-                with a `Z` suffix (`api.timestamps = \"utc\"`)." }),
-    );
-    put(
         "NullableTimestamp",
-        json!({ "type": ["string", "null"], "pattern": timestamp_pattern }),
+        json!({ "type": ["string", "null"], "pattern": crate::responses::TIMESTAMP_PATTERN }),
     );
     put(
         "Errors",
@@ -858,45 +847,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
     put("MoSendStatus", status_properties(false, false));
     put("AdminSendStatus", status_properties(true, true));
     put(
-        "ContactHistory",
-        object(
-            &["count", "createDate", "status", "history"],
-            json!({
-                "count": { "type": "integer" },
-                "createDate": schema("Timestamp"),
-                "status": { "const": "Active" },
-                "history": { "type": "array", "items": object(
-                    &["type", "message", "date"],
-                    json!({
-                        "type": { "type": "string", "enum": ["MT", "MO"] },
-                        "message": { "type": "string" },
-                        "date": schema("Timestamp"),
-                    }),
-                ) },
-            }),
-        ),
-    );
-    put(
-        "MoHistory",
-        object(
-            &["count", "createDate", "status", "history"],
-            json!({
-                "count": { "type": "integer" },
-                "createDate": schema("Timestamp"),
-                "status": { "const": "Active" },
-                "history": { "type": "array", "items": object(
-                    &["type", "mobileNumber", "message", "date"],
-                    json!({
-                        "type": { "type": "string", "enum": ["MT", "MO"] },
-                        "mobileNumber": { "type": "string" },
-                        "message": { "type": "string" },
-                        "date": schema("Timestamp"),
-                    }),
-                ) },
-            }),
-        ),
-    );
-    put(
         "QueueMoRequest",
         request(
             &[],
@@ -908,24 +858,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
                 })) },
                 "shortCode": nullable("string", "A code of the account."),
                 "messageText": text_field("The text the numbers send."),
-            }),
-        ),
-    );
-    put(
-        "QueueMoAccepted",
-        object(
-            &["tokenId", "results"],
-            json!({
-                "tokenId": token.clone(),
-                "results": { "type": "array", "items": object(
-                    &["identifier", "mobileNumber", "result"],
-                    json!({
-                        "identifier": { "type": "string", "description": "The subscriber key, else \
-                            the number." },
-                        "mobileNumber": { "type": "string" },
-                        "result": { "const": "OK" },
-                    }),
-                ) },
             }),
         ),
     );
@@ -1037,32 +969,11 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
-        "RefreshAccepted",
-        object(
-            &["tokenId", "lastPublishDate"],
-            json!({ "tokenId": token.clone(), "lastPublishDate": schema("Timestamp") }),
-        ),
-    );
-    put(
-        "RefreshStatus",
-        object(
-            &["tokenId", "publishDate"],
-            json!({ "tokenId": token.clone(), "publishDate": schema("NullableTimestamp") }),
-        ),
-    );
-    put(
         "DeliveryReportRequest",
         request(
             &[],
             json!({ "filename": nullable("string", "A plain file name of at most 200 bytes, written in \
                 the account's folder `<data dir>/reports/<accountId>/`.") }),
-        ),
-    );
-    put(
-        "DeliveryReportAccepted",
-        object(
-            &["tokenId", "filename"],
-            json!({ "tokenId": token.clone(), "filename": { "type": "string" } }),
         ),
     );
 

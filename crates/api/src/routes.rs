@@ -11,10 +11,13 @@ use axum::http::Method;
 use serde_json::json;
 
 use crate::openapi::{
-    accepted, created, idempotency_key, job_status_link, ok, paging_params, query, schema,
-    send_status_link, token_link, typed, Operation, SEND_STATES,
+    created, idempotency_key, job_status_link, ok, paging_params, query, schema, send_status_link,
+    token_link, typed, Operation, SEND_STATES,
 };
-use crate::responses::{Canceled, Deleted, KeywordCreated, SendAccepted, Success};
+use crate::responses::{
+    Canceled, ContactHistory, Deleted, DeliveryReportAccepted, KeywordCreated, MoHistory,
+    QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, Success,
+};
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
 
@@ -364,7 +367,7 @@ pub(crate) fn delivery_report() -> Operation {
     Operation::new(
         "deliveryReport",
         "Write a send's per-recipient results to a CSV file in the account's reports folder",
-        accepted("The report is being written.", "DeliveryReportAccepted"),
+        typed::<DeliveryReportAccepted>(202, "The report is being written."),
     )
     .describe("API.md §6. 409: the account already has a report file of that name.")
     .json_body(schema("DeliveryReportRequest"))
@@ -400,7 +403,7 @@ pub(crate) fn message_contact_history() -> Operation {
     Operation::new(
         "messageContactHistory",
         "What a messageContact send texted one number, and what the number texted since",
-        ok("The number's history.", "ContactHistory"),
+        typed::<ContactHistory>(200, "The number's history."),
     )
     .errors(&[400])
 }
@@ -409,10 +412,10 @@ pub(crate) fn queue_mo() -> Operation {
     Operation::new(
         "queueMO",
         "Handle texts as if the numbers had sent them to a code",
-        accepted(
+        typed::<QueueMoAccepted>(
+            202,
             "The texts were handled; replies are sent in the \
             background.",
-            "QueueMoAccepted",
         ),
     )
     .describe("API.md §6 (keywords: STOP, START, HELP, opt-in keywords).")
@@ -435,7 +438,7 @@ pub(crate) fn queue_mo_history() -> Operation {
     Operation::new(
         "queueMOHistory",
         "Texts in and out since a queueMO call",
-        ok("The history of the call's numbers.", "MoHistory"),
+        typed::<MoHistory>(200, "The history of the call's numbers."),
     )
     .errors(&[400])
 }
@@ -502,7 +505,7 @@ pub(crate) fn refresh_list() -> Operation {
     Operation::new(
         "refreshList",
         "Refresh a list (lists are always current: it completes at once)",
-        accepted("The refresh is recorded.", "RefreshAccepted"),
+        typed::<RefreshAccepted>(202, "The refresh is recorded."),
     )
     .errors(&[400])
     .link("refreshListStatus", job_status_link())
@@ -512,7 +515,7 @@ pub(crate) fn refresh_list_status() -> Operation {
     Operation::new(
         "refreshListStatus",
         "Status of a refresh",
-        ok("When the list was published.", "RefreshStatus"),
+        typed::<RefreshStatus>(200, "When the list was published."),
     )
     .errors(&[400])
 }
