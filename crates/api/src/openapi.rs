@@ -990,14 +990,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
-        "Account",
-        object(
-            &["id", "name", "createdDate"],
-            json!({ "id": id.clone(), "name": { "type": "string" }, "createdDate": schema("Timestamp") }),
-        ),
-    );
-    put("AccountList", items_of("Account"));
-    put(
         "NewClient",
         request(
             &[],
@@ -1010,50 +1002,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    let scopes = json!({ "type": "array", "items": { "type": "string",
-        "enum": ["sms_read", "sms_send", "sms_write"] } });
-    put(
-        "ClientCreated",
-        object(
-            &[
-                "clientId",
-                "clientSecret",
-                "accountId",
-                "scopes",
-                "accounts",
-            ],
-            json!({
-                "clientId": { "type": "string" },
-                "clientSecret": { "type": "string", "description": "Shown only here; stored \
-                    hashed." },
-                "accountId": { "type": "string" },
-                "scopes": scopes.clone(),
-                "accounts": { "type": "array", "items": { "type": "string" } },
-            }),
-        ),
-    );
-    put(
-        "Client",
-        object(
-            &[
-                "clientId",
-                "accountId",
-                "scopes",
-                "accounts",
-                "createdDate",
-                "revoked",
-            ],
-            json!({
-                "clientId": { "type": "string" },
-                "accountId": { "type": "string" },
-                "scopes": scopes,
-                "accounts": { "type": "array", "items": { "type": "string" } },
-                "createdDate": schema("Timestamp"),
-                "revoked": { "type": "boolean" },
-            }),
-        ),
-    );
-    put("ClientList", items_of("Client"));
     put(
         "NewCode",
         request(
@@ -1068,32 +1016,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    put(
-        "Code",
-        object(
-            &[
-                "id",
-                "code",
-                "countryCode",
-                "type",
-                "carrier",
-                "optOutText",
-                "helpText",
-                "createdDate",
-            ],
-            json!({
-                "id": id.clone(),
-                "code": { "type": "string" },
-                "countryCode": { "type": "string" },
-                "type": { "type": "string", "enum": ["short", "long"] },
-                "carrier": { "type": "string" },
-                "optOutText": { "type": "string" },
-                "helpText": { "type": "string" },
-                "createdDate": schema("Timestamp"),
-            }),
-        ),
-    );
-    put("CodeList", items_of("Code"));
     put(
         "CodePatch",
         request(
@@ -1123,30 +1045,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    put(
-        "Keyword",
-        object(
-            &[
-                "id",
-                "code",
-                "keyword",
-                "response",
-                "doubleOptIn",
-                "confirmText",
-                "createdDate",
-            ],
-            json!({
-                "id": id.clone(),
-                "code": { "type": "string" },
-                "keyword": { "type": "string" },
-                "response": { "type": ["string", "null"] },
-                "doubleOptIn": { "type": "boolean" },
-                "confirmText": { "type": ["string", "null"] },
-                "createdDate": schema("Timestamp"),
-            }),
-        ),
-    );
-    put("KeywordList", items_of("Keyword"));
     put(
         "KeywordPatch",
         request(

@@ -223,3 +223,186 @@ pub struct MoHistoryEntry {
     #[serde(rename = "type")]
     pub direction: TextDirection,
 }
+
+/// An account ID, a message ID, a list ID... (API.md §3).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+/// An account of the admin API.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub created_date: Timestamp,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub name: String,
+}
+
+impl Account {
+    pub fn new(d: Dates, a: &store::Account) -> Account {
+        Account {
+            created_date: Timestamp::at(d, a.created_at),
+            id: a.id.clone(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AccountList {
+    pub items: Vec<Account>,
+}
+
+/// A scope of `/sms/v1` (API.md §2).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeName {
+    SmsRead,
+    SmsSend,
+    SmsWrite,
+}
+
+/// An API client (no secret).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub account_id: String,
+    pub accounts: Vec<String>,
+    pub client_id: String,
+    pub created_date: Timestamp,
+    pub revoked: bool,
+    #[schemars(with = "Vec<ScopeName>")]
+    pub scopes: Vec<String>,
+}
+
+impl Client {
+    pub fn new(d: Dates, c: &store::Client) -> Client {
+        Client {
+            account_id: c.account_id.clone(),
+            accounts: c.accounts.clone(),
+            client_id: c.client_id.clone(),
+            created_date: Timestamp::at(d, c.created_at),
+            revoked: c.revoked_at.is_some(),
+            scopes: c.scopes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ClientList {
+    pub items: Vec<Client>,
+}
+
+/// An API client just created, with its secret.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCreated {
+    pub account_id: String,
+    pub accounts: Vec<String>,
+    pub client_id: String,
+    /// Shown only here; stored hashed.
+    pub client_secret: String,
+    #[schemars(with = "Vec<ScopeName>")]
+    pub scopes: Vec<String>,
+}
+
+/// Whether a code is a short or a long code.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeKind {
+    Short,
+    Long,
+}
+
+/// A short or long code of an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Code {
+    pub carrier: String,
+    pub code: String,
+    pub country_code: String,
+    pub created_date: Timestamp,
+    pub help_text: String,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub opt_out_text: String,
+    #[serde(rename = "type")]
+    #[schemars(with = "CodeKind")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CodeList {
+    pub items: Vec<Code>,
+}
+
+/// A keyword on a code.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Keyword {
+    pub code: String,
+    pub confirm_text: Option<String>,
+    pub created_date: Timestamp,
+    pub double_opt_in: bool,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub keyword: String,
+    pub response: Option<String>,
+}
+
+impl Keyword {
+    pub fn new(d: Dates, k: &store::Keyword) -> Keyword {
+        Keyword {
+            code: k.code.clone(),
+            confirm_text: k.confirm_text.clone(),
+            created_date: Timestamp::at(d, k.created_at),
+            double_opt_in: k.double_opt_in,
+            id: k.id.clone(),
+            keyword: k.keyword.clone(),
+            response: k.response.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct KeywordList {
+    pub items: Vec<Keyword>,
+}
+
+/// A value as the CLI prints it (the same JSON as the API's body).
+pub fn to_value<T: Serialize>(body: &T) -> serde_json::Value {
+    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
+}
+
+impl Code {
+    pub fn new(d: Dates, c: &store::Code) -> Code {
+        use service::admin::{DEFAULT_HELP_TEXT, DEFAULT_OPT_OUT_TEXT};
+        Code {
+            carrier: c.carrier.clone(),
+            code: c.code.clone(),
+            country_code: c.country_code.clone(),
+            created_date: Timestamp::at(d, c.created_at),
+            help_text: c
+                .help_text
+                .clone()
+                .unwrap_or_else(|| DEFAULT_HELP_TEXT.to_string()),
+            id: c.id.clone(),
+            opt_out_text: c
+                .opt_out_text
+                .clone()
+                .unwrap_or_else(|| DEFAULT_OPT_OUT_TEXT.to_string()),
+            kind: c.kind.clone(),
+        }
+    }
+}
+
+impl ClientCreated {
+    pub fn new(m: &service::admin::MintedClient) -> ClientCreated {
+        ClientCreated {
+            account_id: m.client.account_id.clone(),
+            accounts: m.client.accounts.clone(),
+            client_id: m.client.client_id.clone(),
+            client_secret: m.secret.clone(),
+            scopes: m.client.scopes.clone(),
+        }
+    }
+}

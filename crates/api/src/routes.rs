@@ -15,7 +15,8 @@ use crate::openapi::{
     token_link, typed, Operation, SEND_STATES,
 };
 use crate::responses::{
-    Canceled, ContactHistory, Deleted, DeliveryReportAccepted, KeywordCreated, MoHistory,
+    Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
+    Deleted, DeliveryReportAccepted, Keyword, KeywordCreated, KeywordList, MoHistory,
     QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, Success,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
@@ -524,7 +525,7 @@ pub(crate) fn list_accounts() -> Operation {
     Operation::new(
         "listAccounts",
         "List accounts",
-        ok("Every account.", "AccountList"),
+        typed::<AccountList>(200, "Every account."),
     )
 }
 
@@ -532,7 +533,7 @@ pub(crate) fn create_account() -> Operation {
     Operation::new(
         "createAccount",
         "Create an account",
-        created("The account.", "Account"),
+        typed::<Account>(201, "The account."),
     )
     .describe("409: an account with that ID (ignoring case) exists.")
     .json_body(schema("NewAccount"))
@@ -544,7 +545,7 @@ pub(crate) fn get_account() -> Operation {
     Operation::new(
         "getAccount",
         "Get an account",
-        ok("The account.", "Account"),
+        typed::<Account>(200, "The account."),
     )
 }
 
@@ -552,7 +553,7 @@ pub(crate) fn list_clients() -> Operation {
     Operation::new(
         "listClients",
         "List the account's API clients (no secrets)",
-        ok("The account's clients.", "ClientList"),
+        typed::<ClientList>(200, "The account's clients."),
     )
 }
 
@@ -560,10 +561,7 @@ pub(crate) fn create_client() -> Operation {
     Operation::new(
         "createClient",
         "Create an API client",
-        created(
-            "The client, with its secret (shown only here).",
-            "ClientCreated",
-        ),
+        typed::<ClientCreated>(201, "The client, with its secret (shown only here)."),
     )
     .json_body(schema("NewClient"))
     .errors(&[400])
@@ -585,7 +583,7 @@ pub(crate) fn list_codes() -> Operation {
     Operation::new(
         "listCodes",
         "List the account's codes",
-        ok("The account's codes.", "CodeList"),
+        typed::<CodeList>(200, "The account's codes."),
     )
 }
 
@@ -593,7 +591,7 @@ pub(crate) fn create_code() -> Operation {
     Operation::new(
         "createCode",
         "Create a short or long code",
-        created("The code.", "Code"),
+        typed::<Code>(201, "The code."),
     )
     .describe("409: the code exists in the account.")
     .json_body(schema("NewCode"))
@@ -602,14 +600,14 @@ pub(crate) fn create_code() -> Operation {
 }
 
 pub(crate) fn get_code() -> Operation {
-    Operation::new("getCode", "Get a code", ok("The code.", "Code"))
+    Operation::new("getCode", "Get a code", typed::<Code>(200, "The code."))
 }
 
 pub(crate) fn update_code() -> Operation {
     Operation::new(
         "updateCode",
         "Change some fields of a code (not the code string)",
-        ok("The code as changed.", "Code"),
+        typed::<Code>(200, "The code as changed."),
     )
     .describe("An empty optOutText or helpText goes back to the default reply.")
     .json_body(schema("CodePatch"))
@@ -628,7 +626,7 @@ pub(crate) fn list_keywords() -> Operation {
     Operation::new(
         "listKeywords",
         "List the account's keywords",
-        ok("The account's keywords.", "KeywordList"),
+        typed::<KeywordList>(200, "The account's keywords."),
     )
 }
 
@@ -636,7 +634,7 @@ pub(crate) fn create_admin_keyword() -> Operation {
     Operation::new(
         "createAdminKeyword",
         "Create a keyword (optionally double opt-in)",
-        created("The keyword.", "Keyword"),
+        typed::<Keyword>(201, "The keyword."),
     )
     .describe("409: the keyword exists on the code.")
     .json_body(schema("NewKeyword"))
@@ -648,14 +646,18 @@ pub(crate) fn create_admin_keyword() -> Operation {
 }
 
 pub(crate) fn get_keyword() -> Operation {
-    Operation::new("getKeyword", "Get a keyword", ok("The keyword.", "Keyword"))
+    Operation::new(
+        "getKeyword",
+        "Get a keyword",
+        typed::<Keyword>(200, "The keyword."),
+    )
 }
 
 pub(crate) fn update_keyword() -> Operation {
     Operation::new(
         "updateKeyword",
         "Change the replies or double opt-in of a keyword (not its code or word)",
-        ok("The keyword as changed.", "Keyword"),
+        typed::<Keyword>(200, "The keyword as changed."),
     )
     .describe("An empty response or confirmText clears it.")
     .json_body(schema("KeywordPatch"))

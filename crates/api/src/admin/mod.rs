@@ -12,7 +12,6 @@ pub use service::admin::MAX_JSON_CONTACTS;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::FieldReader;
-use serde_json::Value;
 use service::Field;
 use store::Account;
 
@@ -22,7 +21,7 @@ pub(crate) fn ok<T: serde::Serialize>(body: T) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &body))
 }
 
-pub(crate) fn created(body: Value) -> Result<Response, ApiError> {
+pub(crate) fn created<T: serde::Serialize>(body: T) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
