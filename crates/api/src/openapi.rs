@@ -180,10 +180,6 @@ pub(crate) fn ok(description: &'static str, name: &str) -> (u16, &'static str, S
     (200, description, Success::Named(schema(name)))
 }
 
-pub(crate) fn created(description: &'static str, name: &str) -> (u16, &'static str, Success) {
-    (201, description, Success::Named(schema(name)))
-}
-
 pub(crate) fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
     json!({
         "name": name, "in": "query", "required": required, "description": description,
@@ -488,13 +484,6 @@ fn request(required: &[&str], properties: Value) -> Value {
         obj["required"] = json!(required);
     }
     obj
-}
-
-fn items_of(name: &str) -> Value {
-    object(
-        &["items"],
-        json!({ "items": { "type": "array", "items": schema(name) } }),
-    )
 }
 
 /// A request field that may also be `null` (absent).
@@ -907,10 +896,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
-        "SubscriptionStatus",
-        json!({ "type": "string", "enum": ["Subscribed", "Unsubscribed", "InProgress"] }),
-    );
-    put(
         "FieldMap",
         request(
             &[],
@@ -978,7 +963,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
     );
 
     // Admin.
-    let id = json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" });
     put(
         "NewAccount",
         request(
@@ -1058,8 +1042,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    let message_status =
-        json!({ "type": "string", "enum": ["Active", "Scheduled", "Inactive", "Draft"] });
     let message_fields = |with_id: bool| {
         let mut p = json!({
             "name": nullable("string", "Default: the ID."),
@@ -1083,36 +1065,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
     put("NewMessage", message_fields(true));
     put("MessagePatch", message_fields(false));
     put(
-        "Message",
-        object(
-            &[
-                "id",
-                "name",
-                "code",
-                "text",
-                "status",
-                "targetListIds",
-                "exclusionListIds",
-                "contentUrl",
-                "createdDate",
-                "modifiedDate",
-            ],
-            json!({
-                "id": id.clone(),
-                "name": { "type": "string" },
-                "code": { "type": "string" },
-                "text": { "type": "string" },
-                "status": message_status,
-                "targetListIds": { "type": "array", "items": { "type": "string" } },
-                "exclusionListIds": { "type": "array", "items": { "type": "string" } },
-                "contentUrl": { "type": ["string", "null"] },
-                "createdDate": schema("Timestamp"),
-                "modifiedDate": schema("Timestamp"),
-            }),
-        ),
-    );
-    put("MessageList", items_of("Message"));
-    put(
         "NewList",
         request(
             &["name"],
@@ -1122,19 +1074,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    put(
-        "List",
-        object(
-            &["id", "name", "size", "createdDate"],
-            json!({
-                "id": id.clone(),
-                "name": { "type": "string" },
-                "size": { "type": "integer", "minimum": 0 },
-                "createdDate": schema("Timestamp"),
-            }),
-        ),
-    );
-    put("ListList", items_of("List"));
     put(
         "ContactsImport",
         request(
@@ -1269,28 +1208,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    put(
-        "Subscription",
-        object(
-            &[
-                "mobileNumber",
-                "code",
-                "keyword",
-                "status",
-                "optInDate",
-                "optOutDate",
-            ],
-            json!({
-                "mobileNumber": { "type": "string" },
-                "code": { "type": "string" },
-                "keyword": { "type": "string" },
-                "status": schema("SubscriptionStatus"),
-                "optInDate": schema("NullableTimestamp"),
-                "optOutDate": schema("NullableTimestamp"),
-            }),
-        ),
-    );
-    put("SubscriptionList", items_of("Subscription"));
 
     // Operations.
     put(

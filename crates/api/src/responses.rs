@@ -406,3 +406,120 @@ impl ClientCreated {
         }
     }
 }
+
+/// A contact list of an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct List {
+    pub created_date: Timestamp,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub name: String,
+    /// Number of memberships.
+    #[schemars(range(min = 0))]
+    pub size: i64,
+}
+
+impl List {
+    pub fn new(d: Dates, l: &store::ContactList) -> List {
+        List {
+            created_date: Timestamp::at(d, l.created_at),
+            id: l.id.clone(),
+            name: l.name.clone(),
+            size: l.size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListList {
+    pub items: Vec<List>,
+}
+
+/// A message's status.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum MessageStatus {
+    Active,
+    Scheduled,
+    Inactive,
+    Draft,
+}
+
+/// A stored message of an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub code: String,
+    pub content_url: Option<String>,
+    pub created_date: Timestamp,
+    pub exclusion_list_ids: Vec<String>,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub modified_date: Timestamp,
+    pub name: String,
+    #[schemars(with = "MessageStatus")]
+    pub status: &'static str,
+    pub target_list_ids: Vec<String>,
+    pub text: String,
+}
+
+impl Message {
+    pub fn new(d: Dates, m: &store::Message) -> Message {
+        Message {
+            code: m.code.clone(),
+            content_url: m.content_url.clone(),
+            created_date: Timestamp::at(d, m.created_at),
+            exclusion_list_ids: m.exclusion_list_ids.clone(),
+            id: m.id.clone(),
+            modified_date: Timestamp::at(d, m.updated_at),
+            name: m.name.clone(),
+            status: m.status.as_str(),
+            target_list_ids: m.target_list_ids.clone(),
+            text: m.text.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MessageList {
+    pub items: Vec<Message>,
+}
+
+/// A subscription's status.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum SubscriptionStatus {
+    Subscribed,
+    Unsubscribed,
+    InProgress,
+}
+
+/// A number's subscription to a keyword on a code.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub code: String,
+    pub keyword: String,
+    pub mobile_number: String,
+    pub opt_in_date: Option<Timestamp>,
+    pub opt_out_date: Option<Timestamp>,
+    #[schemars(with = "SubscriptionStatus")]
+    pub status: &'static str,
+}
+
+impl Subscription {
+    pub fn new(d: Dates, s: &store::Subscription) -> Subscription {
+        Subscription {
+            code: s.code.clone(),
+            keyword: s.keyword.clone(),
+            mobile_number: s.mobile_number.clone(),
+            opt_in_date: s.opt_in_date.map(|t| Timestamp::at(d, t)),
+            opt_out_date: s.opt_out_date.map(|t| Timestamp::at(d, t)),
+            status: s.status.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<Subscription>,
+}

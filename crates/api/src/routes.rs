@@ -11,13 +11,14 @@ use axum::http::Method;
 use serde_json::json;
 
 use crate::openapi::{
-    created, idempotency_key, job_status_link, ok, paging_params, query, schema, send_status_link,
+    idempotency_key, job_status_link, ok, paging_params, query, schema, send_status_link,
     token_link, typed, Operation, SEND_STATES,
 };
 use crate::responses::{
     Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
-    Deleted, DeliveryReportAccepted, Keyword, KeywordCreated, KeywordList, MoHistory,
-    QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, Success,
+    Deleted, DeliveryReportAccepted, Keyword, KeywordCreated, KeywordList, List, ListList, Message,
+    MessageList, MoHistory, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted,
+    Subscription, SubscriptionList, Success,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
@@ -676,7 +677,7 @@ pub(crate) fn list_messages() -> Operation {
     Operation::new(
         "listMessages",
         "List the account's messages",
-        ok("The account's messages.", "MessageList"),
+        typed::<MessageList>(200, "The account's messages."),
     )
 }
 
@@ -684,7 +685,7 @@ pub(crate) fn create_message() -> Operation {
     Operation::new(
         "createMessage",
         "Create a message",
-        created("The message.", "Message"),
+        typed::<Message>(201, "The message."),
     )
     .describe("409: a message with that ID (ignoring case) exists in the account.")
     .json_body(schema("NewMessage"))
@@ -693,14 +694,18 @@ pub(crate) fn create_message() -> Operation {
 }
 
 pub(crate) fn get_message() -> Operation {
-    Operation::new("getMessage", "Get a message", ok("The message.", "Message"))
+    Operation::new(
+        "getMessage",
+        "Get a message",
+        typed::<Message>(200, "The message."),
+    )
 }
 
 pub(crate) fn update_message() -> Operation {
     Operation::new(
         "updateMessage",
         "Change some fields of a message",
-        ok("The message as changed.", "Message"),
+        typed::<Message>(200, "The message as changed."),
     )
     .json_body(schema("MessagePatch"))
     .errors(&[400])
@@ -718,7 +723,7 @@ pub(crate) fn list_lists() -> Operation {
     Operation::new(
         "listLists",
         "List the account's contact lists",
-        ok("The account's lists.", "ListList"),
+        typed::<ListList>(200, "The account's lists."),
     )
 }
 
@@ -726,7 +731,7 @@ pub(crate) fn create_list() -> Operation {
     Operation::new(
         "createList",
         "Create a contact list",
-        created("The list.", "List"),
+        typed::<List>(201, "The list."),
     )
     .describe("409: a list with that ID (ignoring case) exists in the account.")
     .json_body(schema("NewList"))
@@ -735,7 +740,7 @@ pub(crate) fn create_list() -> Operation {
 }
 
 pub(crate) fn get_list() -> Operation {
-    Operation::new("getList", "Get a list", ok("The list.", "List"))
+    Operation::new("getList", "Get a list", typed::<List>(200, "The list."))
 }
 
 pub(crate) fn delete_list() -> Operation {
@@ -861,7 +866,7 @@ pub(crate) fn list_subscriptions() -> Operation {
     Operation::new(
         "listSubscriptions",
         "A number's subscriptions in the account",
-        ok("The number's subscriptions.", "SubscriptionList"),
+        typed::<SubscriptionList>(200, "The number's subscriptions."),
     )
     .param(query(
         "mobileNumber",
@@ -876,7 +881,7 @@ pub(crate) fn set_subscription() -> Operation {
     Operation::new(
         "setSubscription",
         "Set one subscription of a number to a keyword, as an operator would",
-        ok("The subscription.", "Subscription"),
+        typed::<Subscription>(200, "The subscription."),
     )
     .json_body(schema("SubscriptionSet"))
     .errors(&[400])

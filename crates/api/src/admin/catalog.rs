@@ -2,7 +2,7 @@
 
 use axum::response::Response;
 use domain::FieldReader;
-use serde_json::{json, Value};
+use serde_json::Value;
 use service::admin::{
     CodeChanges, CodeRequest, KeywordChanges, MessageChanges, MessageRequest,
     OperatorKeywordRequest,
@@ -10,7 +10,7 @@ use service::admin::{
 use store::{Code, Keyword, Message};
 
 use super::{account, created, deleted, ok, strings, text, text_field};
-use crate::responses::{self, to_value, CodeList, KeywordList};
+use crate::responses::{self, to_value, CodeList, KeywordList, MessageList};
 use crate::{ApiError, AppState, Ctx, Dates};
 
 /// A code as the CLI prints it (the API's body).
@@ -23,13 +23,9 @@ pub fn keyword_json(d: Dates, k: &Keyword) -> Value {
     to_value(&responses::Keyword::new(d, k))
 }
 
+/// A message as the CLI prints it (the API's body).
 pub fn message_json(d: Dates, m: &Message) -> Value {
-    json!({
-        "id": m.id, "name": m.name, "code": m.code, "text": m.text, "status": m.status.as_str(),
-        "targetListIds": m.target_list_ids, "exclusionListIds": m.exclusion_list_ids,
-        "contentUrl": m.content_url, "createdDate": d.format(m.created_at),
-        "modifiedDate": d.format(m.updated_at),
-    })
+    to_value(&responses::Message::new(d, m))
 }
 
 pub async fn create_code(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -174,20 +170,22 @@ pub async fn create_message(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     };
     request.problems = r.finish();
     let m = state.service.create_message(&acct, request).await?;
-    created(message_json(state.dates(), &m))
+    created(responses::Message::new(state.dates(), &m))
 }
 
 pub async fn list_messages(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let all = state.service.messages(&acct).await?;
     let d = state.dates();
-    ok(json!({"items": all.iter().map(|m| message_json(d, m)).collect::<Vec<_>>()}))
+    ok(MessageList {
+        items: all.iter().map(|m| responses::Message::new(d, m)).collect(),
+    })
 }
 
 pub async fn get_message(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let m = state.service.message(&acct, ctx.param(1)).await?;
-    ok(message_json(state.dates(), &m))
+    ok(responses::Message::new(state.dates(), &m))
 }
 
 /// `PATCH /admin/v1/accounts/{acct}/messages/{id}`: an unknown message is 404 before the body is
@@ -210,7 +208,7 @@ pub async fn update_message(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     };
     changes.problems = r.finish();
     let m = state.service.update_message(&acct, &id, changes).await?;
-    ok(message_json(state.dates(), &m))
+    ok(responses::Message::new(state.dates(), &m))
 }
 
 pub async fn delete_message(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
