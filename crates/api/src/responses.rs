@@ -523,3 +523,119 @@ impl Subscription {
 pub struct SubscriptionList {
     pub items: Vec<Subscription>,
 }
+
+/// A send's state (API.md §5).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum SendStateName {
+    New,
+    Queuing,
+    Started,
+    Finished,
+    Error,
+    Canceled,
+}
+
+/// Which API created a send.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendKindName {
+    List,
+    Contact,
+    Mo,
+}
+
+/// A send as the admin API lists it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSend {
+    pub complete_date: Option<Timestamp>,
+    pub count: i64,
+    pub create_date: Timestamp,
+    pub errors: Vec<String>,
+    #[schemars(with = "SendKindName")]
+    pub kind: &'static str,
+    pub message_id: String,
+    /// When a send that is not final may go next.
+    pub scheduled_for: Option<Timestamp>,
+    #[schemars(with = "SendStateName")]
+    pub state: &'static str,
+    pub text: String,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+impl AdminSend {
+    pub fn new(d: Dates, s: &store::Send) -> AdminSend {
+        AdminSend {
+            complete_date: s.completed_at.map(|t| Timestamp::at(d, t)),
+            count: s.count,
+            create_date: Timestamp::at(d, s.created_at),
+            errors: s.errors.clone(),
+            kind: s.kind.as_str(),
+            message_id: s.message_id.clone(),
+            scheduled_for: (!s.state.is_final()).then(|| Timestamp::at(d, s.due_at)),
+            state: s.state.as_str(),
+            text: s.text.clone(),
+            token_id: s.token.clone(),
+        }
+    }
+}
+
+/// A page of an account's sends, newest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SendList {
+    pub items: Vec<AdminSend>,
+    /// The `after` of the next page; null at the end.
+    pub next: Option<String>,
+}
+
+/// How a text is encoded.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum EncodingName {
+    #[serde(rename = "GSM-7")]
+    Gsm7,
+    #[serde(rename = "UCS-2")]
+    Ucs2,
+}
+
+/// What the simulator carrier accepted.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItem {
+    pub accepted_at: Timestamp,
+    pub carrier: String,
+    pub content_url: Option<String>,
+    #[schemars(with = "EncodingName")]
+    pub encoding: String,
+    pub from: String,
+    pub segments: i32,
+    pub seq: i64,
+    pub text: String,
+    pub to: String,
+    pub token_id: Option<String>,
+}
+
+impl OutboxItem {
+    pub fn new(d: Dates, e: &store::OutboxEntry) -> OutboxItem {
+        OutboxItem {
+            accepted_at: Timestamp::at(d, e.item.accepted_at),
+            carrier: e.item.carrier.clone(),
+            content_url: e.item.content_url.clone(),
+            encoding: e.item.encoding.clone(),
+            from: e.item.from.clone(),
+            segments: e.item.segments,
+            seq: e.seq,
+            text: e.item.text.clone(),
+            to: e.item.to.clone(),
+            token_id: e.item.token_id.clone(),
+        }
+    }
+}
+
+/// A page of the outbox, oldest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Outbox {
+    pub items: Vec<OutboxItem>,
+    /// The `after` of the next page; null at the end.
+    pub next: Option<i64>,
+}

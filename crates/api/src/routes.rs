@@ -17,8 +17,8 @@ use crate::openapi::{
 use crate::responses::{
     Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
     Deleted, DeliveryReportAccepted, Keyword, KeywordCreated, KeywordList, List, ListList, Message,
-    MessageList, MoHistory, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted,
-    Subscription, SubscriptionList, Success,
+    MessageList, MoHistory, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted,
+    SendList, Subscription, SubscriptionList, Success,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
@@ -797,7 +797,7 @@ pub(crate) fn list_sends() -> Operation {
     Operation::new(
         "listSends",
         "The account's sends, newest first",
-        ok("A page of sends.", "SendList"),
+        typed::<SendList>(200, "A page of sends."),
     )
     .param(query(
         "state",
@@ -845,7 +845,7 @@ pub(crate) fn outbox() -> Operation {
     Operation::new(
         "outbox",
         "What the simulator carrier accepted, oldest first",
-        ok("A page of the outbox.", "Outbox"),
+        typed::<Outbox>(200, "A page of the outbox."),
     )
     .param(query(
         "after",
