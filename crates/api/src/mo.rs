@@ -5,14 +5,14 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{FieldReader, QueueMoRequest};
-use serde_json::{json, Value};
 use service::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest};
 use store::{HistoryEntry, Send};
 
 use crate::auth::Caller;
 use crate::message_list::{paging, status_json};
 use crate::responses::{
-    KeywordCreated, MoHistory, MoHistoryEntry, QueueMoAccepted, QueueMoResult, Success, Timestamp,
+    KeywordCreated, MoHistory, MoHistoryEntry, QueueMoAccepted, QueueMoResult, SubscriptionLookup,
+    SubscriptionLookupContact, Success, Timestamp,
 };
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
@@ -126,27 +126,25 @@ pub async fn delete_keyword(
     Ok(json_response(StatusCode::ACCEPTED, &Success::new()))
 }
 
-pub fn subscriptions_json(d: Dates, found: &SubscriptionsFound) -> Value {
-    let contacts: Vec<Value> = found
+pub fn subscription_lookup(d: Dates, found: &SubscriptionsFound) -> SubscriptionLookup {
+    let contacts: Vec<SubscriptionLookupContact> = found
         .subscriptions
         .iter()
-        .map(|s| {
-            json!({
-                "mobileNumber": s.mobile_number,
-                "shortCode": s.code,
-                "keyword": s.keyword,
-                "optInDate": s.opt_in_date.map(|t| d.format(t)),
-                "optOutDate": s.opt_out_date.map(|t| d.format(t)),
-                "status": s.status.as_str(),
-            })
+        .map(|s| SubscriptionLookupContact {
+            keyword: s.keyword.clone(),
+            mobile_number: s.mobile_number.clone(),
+            opt_in_date: s.opt_in_date.map(|t| Timestamp::at(d, t)),
+            opt_out_date: s.opt_out_date.map(|t| Timestamp::at(d, t)),
+            short_code: s.code.clone(),
+            status: s.status.as_str(),
         })
         .collect();
-    json!({
-        "count": contacts.len().to_string(),
-        "createDate": d.format(found.started_at),
-        "completeDate": d.format(found.completed_at),
-        "contacts": contacts,
-    })
+    SubscriptionLookup {
+        complete_date: Timestamp::at(d, found.completed_at),
+        count: contacts.len().to_string(),
+        contacts,
+        create_date: Timestamp::at(d, found.started_at),
+    }
 }
 
 /// `POST /sms/v1/contacts/subscriptions` `{"mobileNumber": [...]}` or
@@ -168,6 +166,6 @@ pub async fn subscriptions(
     let found = state.service.subscriptions(caller, request).await?;
     Ok(json_response(
         StatusCode::OK,
-        &subscriptions_json(state.dates(), &found),
+        &subscription_lookup(state.dates(), &found),
     ))
 }

@@ -650,29 +650,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    put(
-        "TokenResponse",
-        object(
-            &[
-                "access_token",
-                "expires_in",
-                "token_type",
-                "rest_instance_url",
-                "soap_instance_url",
-                "scope",
-            ],
-            json!({
-                "access_token": { "type": "string", "minLength": 1, "maxLength": 512 },
-                "expires_in": { "type": "integer", "description": "Seconds (1079 for a fresh \
-                    token)." },
-                "token_type": { "const": "Bearer" },
-                "rest_instance_url": { "type": "string", "pattern": "^https?://.*/$" },
-                "soap_instance_url": { "type": "string", "pattern": "^https?://.*/$" },
-                "scope": { "type": "string", "description": "Granted scopes, sorted, \
-                    space-separated." },
-            }),
-        ),
-    );
 
     // Sends.
     put(
@@ -869,29 +846,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             json!({
                 "mobileNumber": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
                 "subscriberKey": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 250 },
-            }),
-        ),
-    );
-    put(
-        "SubscriptionLookup",
-        object(
-            &["count", "createDate", "completeDate", "contacts"],
-            json!({
-                "count": { "type": "string", "pattern": "^[0-9]+$", "description": "The number of \
-                    contacts, as a string." },
-                "createDate": schema("Timestamp"),
-                "completeDate": schema("Timestamp"),
-                "contacts": { "type": "array", "items": object(
-                    &["mobileNumber", "shortCode", "keyword", "optInDate", "optOutDate", "status"],
-                    json!({
-                        "mobileNumber": { "type": "string" },
-                        "shortCode": { "type": "string" },
-                        "keyword": { "type": "string" },
-                        "optInDate": schema("NullableTimestamp"),
-                        "optOutDate": schema("NullableTimestamp"),
-                        "status": schema("SubscriptionStatus"),
-                    }),
-                ) },
             }),
         ),
     );

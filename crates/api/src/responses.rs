@@ -639,3 +639,47 @@ pub struct Outbox {
     /// The `after` of the next page; null at the end.
     pub next: Option<i64>,
 }
+
+/// `POST /v2/token`: a fresh bearer token for `/sms/v1` (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TokenResponse {
+    #[schemars(length(min = 1, max = 512))]
+    pub access_token: String,
+    /// Seconds (1079 for a fresh token).
+    pub expires_in: i64,
+    #[schemars(pattern(INSTANCE_URL_PATTERN))]
+    pub rest_instance_url: String,
+    /// Granted scopes, sorted, space-separated.
+    pub scope: String,
+    #[schemars(pattern(INSTANCE_URL_PATTERN))]
+    pub soap_instance_url: String,
+    #[schemars(extend("const" = "Bearer"))]
+    pub token_type: &'static str,
+}
+
+/// The public base URL, with its scheme and a trailing `/`.
+pub const INSTANCE_URL_PATTERN: &str = "^https?://.*/$";
+
+/// `POST /sms/v1/contacts/subscriptions`: every subscription of the numbers in the account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionLookup {
+    pub complete_date: Timestamp,
+    pub contacts: Vec<SubscriptionLookupContact>,
+    /// The number of contacts, as a string.
+    #[schemars(pattern("^[0-9]+$"))]
+    pub count: String,
+    pub create_date: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionLookupContact {
+    pub keyword: String,
+    pub mobile_number: String,
+    pub opt_in_date: Option<Timestamp>,
+    pub opt_out_date: Option<Timestamp>,
+    pub short_code: String,
+    #[schemars(with = "SubscriptionStatus")]
+    pub status: &'static str,
+}

@@ -18,7 +18,7 @@ use crate::responses::{
     Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
     Deleted, DeliveryReportAccepted, Keyword, KeywordCreated, KeywordList, List, ListList, Message,
     MessageList, MoHistory, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted,
-    SendList, Subscription, SubscriptionList, Success,
+    SendList, Subscription, SubscriptionList, SubscriptionLookup, Success, TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
@@ -318,7 +318,7 @@ pub(crate) fn token() -> Operation {
     Operation::new(
         "token",
         "Get an access token (OAuth2 client credentials)",
-        ok("A fresh bearer token for /sms/v1.", "TokenResponse"),
+        typed::<TokenResponse>(200, "A fresh bearer token for /sms/v1."),
     )
     .describe(
         "API.md §2. The body is JSON (as the Node clients send it) or \
@@ -473,10 +473,7 @@ pub(crate) fn contact_subscriptions() -> Operation {
     Operation::new(
         "contactSubscriptions",
         "Subscriptions of mobile numbers or subscriber keys (a lookup)",
-        ok(
-            "Every subscription of those numbers in the account.",
-            "SubscriptionLookup",
-        ),
+        typed::<SubscriptionLookup>(200, "Every subscription of those numbers in the account."),
     )
     .json_body(schema("SubscriptionLookupRequest"))
     .errors(&[400])
