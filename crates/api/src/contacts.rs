@@ -5,14 +5,14 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{is_blank, FieldReader, Json};
-use serde_json::json;
 use service::import::{Column, ImportMapping};
 use service::ImportRequest;
-use store::ListJob;
 
 use crate::auth::Caller;
-use crate::responses::{DeliveryReportAccepted, RefreshAccepted, RefreshStatus, Timestamp};
-use crate::{json_response, ApiError, AppState, Ctx, Dates};
+use crate::responses::{
+    DeliveryReportAccepted, ImportStatus, RefreshAccepted, RefreshStatus, Timestamp,
+};
+use crate::{json_response, ApiError, AppState, Ctx};
 
 /// Reads the queueImport body with the messages of API.md §6, in order.
 fn read_import_request(fields: &domain::Fields) -> ImportRequest {
@@ -149,25 +149,6 @@ fn read_import_request(fields: &domain::Fields) -> ImportRequest {
     }
 }
 
-pub fn job_json(d: Dates, job: &ListJob) -> serde_json::Value {
-    let mut body = json!({
-        "tokenId": job.token,
-        "status": job.state.as_str(),
-        "createdDate": d.format(job.created_at),
-        "type": "Import",
-        "inserted": job.progress.inserted,
-        "updated": job.progress.updated,
-        "invalid": job.progress.invalid,
-    });
-    if !job.progress.errors.is_empty() {
-        body["errors"] = json!(job.progress.errors);
-    }
-    if let Some(done) = job.completed_at {
-        body["completedDate"] = json!(d.format(done));
-    }
-    body
-}
-
 pub async fn queue_import(
     state: &AppState,
     caller: &Caller,
@@ -193,7 +174,7 @@ pub async fn import_status(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &job_json(state.dates(), &job),
+        &ImportStatus::new(state.dates(), &job),
     ))
 }
 

@@ -882,32 +882,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
-        "ImportStatus",
-        object(
-            &[
-                "tokenId",
-                "status",
-                "createdDate",
-                "type",
-                "inserted",
-                "updated",
-                "invalid",
-            ],
-            json!({
-                "tokenId": token.clone(),
-                "status": { "type": "string", "enum": ["Queued", "Processing", "Completed", "Error"] },
-                "createdDate": schema("Timestamp"),
-                "type": { "const": "Import" },
-                "inserted": { "type": "integer" },
-                "updated": { "type": "integer" },
-                "invalid": { "type": "integer" },
-                "errors": { "type": "array", "items": { "type": "string" },
-                    "description": "Row errors (the first 100) or why the import stopped." },
-                "completedDate": schema("Timestamp"),
-            }),
-        ),
-    );
-    put(
         "DeliveryReportRequest",
         request(
             &[],

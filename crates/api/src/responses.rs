@@ -683,3 +683,51 @@ pub struct SubscriptionLookupContact {
     #[schemars(with = "SubscriptionStatus")]
     pub status: &'static str,
 }
+
+/// A list job's state.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum JobStatus {
+    Queued,
+    Processing,
+    Completed,
+    Error,
+}
+
+/// An import's progress: `GET /sms/v1/contacts/queueImport/{listId}/status/{tokenId}`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportStatus {
+    /// When the import ended; absent while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_date: Option<Timestamp>,
+    pub created_date: Timestamp,
+    /// Row errors (the first 100) or why the import stopped; absent when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    pub inserted: i64,
+    pub invalid: i64,
+    #[schemars(with = "JobStatus")]
+    pub status: &'static str,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+    #[serde(rename = "type")]
+    #[schemars(extend("const" = "Import"))]
+    pub kind: &'static str,
+    pub updated: i64,
+}
+
+impl ImportStatus {
+    pub fn new(d: Dates, job: &store::ListJob) -> ImportStatus {
+        ImportStatus {
+            completed_date: job.completed_at.map(|t| Timestamp::at(d, t)),
+            created_date: Timestamp::at(d, job.created_at),
+            errors: job.progress.errors.clone(),
+            inserted: job.progress.inserted,
+            invalid: job.progress.invalid,
+            status: job.state.as_str(),
+            token_id: job.token.clone(),
+            kind: "Import",
+            updated: job.progress.updated,
+        }
+    }
+}

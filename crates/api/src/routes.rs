@@ -16,9 +16,10 @@ use crate::openapi::{
 };
 use crate::responses::{
     Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
-    Deleted, DeliveryReportAccepted, Keyword, KeywordCreated, KeywordList, List, ListList, Message,
-    MessageList, MoHistory, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted,
-    SendList, Subscription, SubscriptionList, SubscriptionLookup, Success, TokenResponse,
+    Deleted, DeliveryReportAccepted, ImportStatus, Keyword, KeywordCreated, KeywordList, List,
+    ListList, Message, MessageList, MoHistory, Outbox, QueueMoAccepted, RefreshAccepted,
+    RefreshStatus, SendAccepted, SendList, Subscription, SubscriptionList, SubscriptionLookup,
+    Success, TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
@@ -495,7 +496,7 @@ pub(crate) fn queue_import_status() -> Operation {
     Operation::new(
         "queueImportStatus",
         "Status of an import",
-        ok("The import's progress.", "ImportStatus"),
+        typed::<ImportStatus>(200, "The import's progress."),
     )
     .errors(&[400])
 }
