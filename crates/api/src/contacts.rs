@@ -5,13 +5,14 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{is_blank, FieldReader, Json};
-use serde_json::json;
 use service::import::{Column, ImportMapping};
 use service::ImportRequest;
-use store::ListJob;
 
 use crate::auth::Caller;
-use crate::{json_response, ApiError, AppState, Ctx, Dates};
+use crate::responses::{
+    DeliveryReportAccepted, ImportStatus, RefreshAccepted, RefreshStatus, Timestamp,
+};
+use crate::{json_response, ApiError, AppState, Ctx};
 
 /// Reads the queueImport body with the messages of API.md §6, in order.
 fn read_import_request(fields: &domain::Fields) -> ImportRequest {
@@ -148,25 +149,6 @@ fn read_import_request(fields: &domain::Fields) -> ImportRequest {
     }
 }
 
-pub fn job_json(d: Dates, job: &ListJob) -> serde_json::Value {
-    let mut body = json!({
-        "tokenId": job.token,
-        "status": job.state.as_str(),
-        "createdDate": d.format(job.created_at),
-        "type": "Import",
-        "inserted": job.progress.inserted,
-        "updated": job.progress.updated,
-        "invalid": job.progress.invalid,
-    });
-    if !job.progress.errors.is_empty() {
-        body["errors"] = json!(job.progress.errors);
-    }
-    if let Some(done) = job.completed_at {
-        body["completedDate"] = json!(d.format(done));
-    }
-    body
-}
-
 pub async fn queue_import(
     state: &AppState,
     caller: &Caller,
@@ -178,10 +160,7 @@ pub async fn queue_import(
         .service
         .queue_import(caller, ctx.param(0), request)
         .await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({"tokenId": token}),
-    ))
+    Ok(crate::message_list::accepted(token))
 }
 
 pub async fn import_status(
@@ -195,7 +174,7 @@ pub async fn import_status(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &job_json(state.dates(), &job),
+        &ImportStatus::new(state.dates(), &job),
     ))
 }
 
@@ -207,7 +186,10 @@ pub async fn refresh_list(
     let (token, published) = state.service.refresh_list(caller, ctx.param(0)).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"tokenId": token, "lastPublishDate": state.timestamp(published)}),
+        &RefreshAccepted {
+            last_publish_date: Timestamp(state.timestamp(published)),
+            token_id: token,
+        },
     ))
 }
 
@@ -223,10 +205,13 @@ pub async fn refresh_status(
     let publish = job
         .publish_date
         .filter(|_| job.state == store::ListJobState::Completed)
-        .map(|t| state.timestamp(t));
+        .map(|t| Timestamp(state.timestamp(t)));
     Ok(json_response(
         StatusCode::OK,
-        &json!({"tokenId": job.token, "publishDate": publish}),
+        &RefreshStatus {
+            publish_date: publish,
+            token_id: job.token,
+        },
     ))
 }
 
@@ -245,6 +230,9 @@ pub async fn delivery_report(
         .await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"tokenId": token, "filename": name.unwrap_or_default()}),
+        &DeliveryReportAccepted {
+            filename: name.unwrap_or_default(),
+            token_id: token,
+        },
     ))
 }

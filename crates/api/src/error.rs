@@ -87,7 +87,7 @@ impl From<service::ServiceError> for ApiError {
 }
 
 /// A JSON response with the contract's content type.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
+pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(

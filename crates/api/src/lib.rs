@@ -16,6 +16,8 @@ pub mod mo;
 pub mod openapi;
 pub mod peer;
 pub mod ratelimit;
+pub mod responses;
+pub mod routes;
 pub mod routing;
 pub mod telemetry;
 mod token;
@@ -39,7 +41,7 @@ use arrival::BodyError;
 pub use clock::{Clock, SystemClock};
 pub use error::{json_response, ApiError};
 use ratelimit::{AdminThrottle, FailureLimiter, RateLimiter};
-use routing::{Access, Matched, RouteId};
+use routing::{Endpoint, Handler, Matched};
 
 /// Largest JSON body accepted (API.md §1).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -365,14 +367,18 @@ async fn route_and_handle(
     parts: axum::http::request::Parts,
     body: Arc<std::sync::Mutex<Body>>,
 ) -> Response {
-    let (id, access, params) = match routing::match_route(&parts.method, parts.uri.path()) {
+    let (route, endpoint, params) = match routing::match_route(&parts.method, parts.uri.path()) {
         Matched::NotFound => return ApiError::NotFound("Not found.".into()).into_response(),
         Matched::MethodNotAllowed => return ApiError::MethodNotAllowed.into_response(),
-        Matched::Route { id, access, params } => (id, access, params),
+        Matched::Route {
+            route,
+            endpoint,
+            params,
+        } => (route, endpoint, params),
     };
-    let mut resp = handle_route(state, parts, body, id, access, params).await;
+    let mut resp = handle_route(state, parts, body, endpoint, params).await;
     resp.extensions_mut()
-        .insert(telemetry::RouteLabel(openapi::contract_path(id)));
+        .insert(telemetry::RouteLabel(route.path));
     resp
 }
 
@@ -380,8 +386,7 @@ async fn handle_route(
     state: AppState,
     parts: axum::http::request::Parts,
     body: Arc<std::sync::Mutex<Body>>,
-    id: RouteId,
-    access: Access,
+    endpoint: &'static Endpoint,
     params: Vec<String>,
 ) -> Response {
     let peer = peer::client_ip(
@@ -398,7 +403,7 @@ async fn handle_route(
         body,
         path_key: parts.uri.path().to_ascii_lowercase(),
     };
-    let handled = std::panic::AssertUnwindSafe(handle(&state, id, access, ctx, peer))
+    let handled = std::panic::AssertUnwindSafe(handle(&state, endpoint.handler, ctx, peer))
         .catch_unwind()
         .await;
     match handled {
@@ -408,53 +413,25 @@ async fn handle_route(
     }
 }
 
+/// Checks the credential the handler needs, then calls it.
 async fn handle(
     state: &AppState,
-    id: RouteId,
-    access: Access,
+    handler: Handler,
     ctx: Ctx,
     peer: Option<std::net::IpAddr>,
 ) -> Result<Response, ApiError> {
-    match access {
-        Access::Public => match id {
-            RouteId::Token => token::issue(state, ctx).await,
-            _ => Err(ApiError::NotFound("Not found.".into())),
-        },
-        Access::Sms => {
-            let scope = routing::required_scope(id, &ctx.method);
+    match handler {
+        Handler::Public(call) => call(state, ctx).await,
+        Handler::Sms(scope, call) => {
             let caller = auth::bearer(state, &ctx.headers, scope).await?;
             state.limiter.check(&caller.client_id)?;
             // The account is looked up: its folders exist on this node (API.md §6).
             state.service.folders().ensure_or_log(&caller.account_id);
-            match id {
-                RouteId::MessageListSend => message_list::send(state, &caller, ctx).await,
-                RouteId::MessageListDeliveries => {
-                    message_list::deliveries(state, &caller, ctx).await
-                }
-                RouteId::DeliveryReport => contacts::delivery_report(state, &caller, ctx).await,
-                RouteId::MessageContactSend => message_contact::send(state, &caller, ctx).await,
-                RouteId::MessageContactDeliveries => {
-                    message_contact::deliveries(state, &caller, ctx).await
-                }
-                RouteId::MessageContactHistory => {
-                    message_contact::history(state, &caller, ctx).await
-                }
-                RouteId::QueueMo => mo::queue_mo(state, &caller, ctx).await,
-                RouteId::QueueMoDeliveries => mo::deliveries(state, &caller, ctx).await,
-                RouteId::QueueMoHistory => mo::history(state, &caller, ctx).await,
-                RouteId::Keyword => mo::create_keyword(state, &caller, ctx).await,
-                RouteId::KeywordDelete => mo::delete_keyword(state, &caller, ctx).await,
-                RouteId::Subscriptions => mo::subscriptions(state, &caller, ctx).await,
-                RouteId::QueueImport => contacts::queue_import(state, &caller, ctx).await,
-                RouteId::QueueImportStatus => contacts::import_status(state, &caller, ctx).await,
-                RouteId::RefreshList => contacts::refresh_list(state, &caller, ctx).await,
-                RouteId::RefreshListStatus => contacts::refresh_status(state, &caller, ctx).await,
-                _ => Err(ApiError::NotFound("Not found.".into())),
-            }
+            call(state, &caller, ctx).await
         }
-        Access::Admin => {
+        Handler::Admin(call) => {
             auth::admin(state, &ctx.headers, peer)?;
-            admin::handle(state, id, ctx).await
+            call(state, ctx).await
         }
     }
 }

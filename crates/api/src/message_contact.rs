@@ -3,11 +3,11 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::SendContactRequest;
-use serde_json::{json, Value};
-use store::{Direction, HistoryEntry, Send, SendKind};
+use store::{HistoryEntry, Send, SendKind};
 
 use crate::auth::Caller;
 use crate::message_list::{accepted, deliveries_of, idempotency, status_json};
+use crate::responses::{ContactHistory, ContactHistoryEntry, Timestamp};
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
 pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -18,7 +18,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         .service
         .accept_contact_send(caller, ctx.param(0), &request, idempotency)
         .await?;
-    Ok(accepted(&token))
+    Ok(accepted(token))
 }
 
 pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
@@ -29,28 +29,22 @@ pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<R
     ))
 }
 
-/// A history document (API.md §6): the entries, with each number when `with_numbers`.
-pub fn history_json(d: Dates, send: &Send, entries: &[HistoryEntry], with_numbers: bool) -> Value {
-    let history: Vec<Value> = entries
+/// The history document of a messageContact send and one number (API.md §6).
+pub fn contact_history(d: Dates, send: &Send, entries: &[HistoryEntry]) -> ContactHistory {
+    let history: Vec<ContactHistoryEntry> = entries
         .iter()
-        .map(|e| {
-            let mut entry = json!({
-                "type": match e.direction { Direction::Mo => "MO", Direction::Mt => "MT" },
-            });
-            if with_numbers {
-                entry["mobileNumber"] = json!(e.mobile_number);
-            }
-            entry["message"] = json!(e.text);
-            entry["date"] = json!(d.format(e.at));
-            entry
+        .map(|e| ContactHistoryEntry {
+            date: Timestamp::at(d, e.at),
+            message: e.text.clone(),
+            direction: e.direction.into(),
         })
         .collect();
-    json!({
-        "count": history.len(),
-        "createDate": d.format(send.created_at),
-        "status": "Active",
-        "history": history,
-    })
+    ContactHistory {
+        count: history.len(),
+        create_date: Timestamp::at(d, send.created_at),
+        history,
+        status: "Active",
+    }
 }
 
 /// `GET /sms/v1/messageContact/{id}/history/{tokenId}/mobileNumber/{mobileNumber}`.
@@ -61,6 +55,6 @@ pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Resp
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &history_json(state.dates(), &send, &entries, false),
+        &contact_history(state.dates(), &send, &entries),
     ))
 }

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use store::SendKind;
 
 use crate::auth::Caller;
+use crate::responses::SendAccepted;
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -36,8 +37,8 @@ pub(crate) fn idempotency(ctx: &Ctx, body: &[u8]) -> Result<Option<IdempotentReq
     }))
 }
 
-pub(crate) fn accepted(token: &str) -> Response {
-    json_response(StatusCode::ACCEPTED, &json!({ "tokenId": token }))
+pub(crate) fn accepted(token: String) -> Response {
+    json_response(StatusCode::ACCEPTED, &SendAccepted { token_id: token })
 }
 
 pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -48,7 +49,7 @@ pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Res
         .service
         .accept_list_send(caller, ctx.param(0), &request, idempotency)
         .await?;
-    Ok(accepted(&token))
+    Ok(accepted(token))
 }
 
 /// A positive integer of any size (saturating: `$pageSize` above 10000 is taken as 10000, however

@@ -5,27 +5,53 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{FieldReader, QueueMoRequest};
-use serde_json::{json, Value};
 use service::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest};
+use store::{HistoryEntry, Send};
 
 use crate::auth::Caller;
-use crate::message_contact::history_json;
 use crate::message_list::{paging, status_json};
+use crate::responses::{
+    KeywordCreated, MoHistory, MoHistoryEntry, QueueMoAccepted, QueueMoResult, SubscriptionLookup,
+    SubscriptionLookupContact, Success, Timestamp,
+};
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
-pub fn queued_mo_json(queued: &QueuedMo) -> Value {
-    let results: Vec<Value> = queued
+pub fn queued_mo(queued: &QueuedMo) -> QueueMoAccepted {
+    let results = queued
         .addressees
         .iter()
-        .map(|a| {
-            json!({
-                "identifier": a.subscriber_key.clone().unwrap_or_else(|| a.mobile_number.to_string()),
-                "mobileNumber": a.mobile_number.as_str(),
-                "result": "OK",
-            })
+        .map(|a| QueueMoResult {
+            identifier: a
+                .subscriber_key
+                .clone()
+                .unwrap_or_else(|| a.mobile_number.to_string()),
+            mobile_number: a.mobile_number.as_str().to_string(),
+            result: "OK",
         })
         .collect();
-    json!({"tokenId": queued.token, "results": results})
+    QueueMoAccepted {
+        results,
+        token_id: queued.token.clone(),
+    }
+}
+
+/// The history document of a queueMO call (API.md §6): every text, with its number.
+pub fn mo_history(d: Dates, send: &Send, entries: &[HistoryEntry]) -> MoHistory {
+    let history: Vec<MoHistoryEntry> = entries
+        .iter()
+        .map(|e| MoHistoryEntry {
+            date: Timestamp::at(d, e.at),
+            message: e.text.clone(),
+            mobile_number: e.mobile_number.clone(),
+            direction: e.direction.into(),
+        })
+        .collect();
+    MoHistory {
+        count: history.len(),
+        create_date: Timestamp::at(d, send.created_at),
+        history,
+        status: "Active",
+    }
 }
 
 pub async fn queue_mo(
@@ -36,10 +62,7 @@ pub async fn queue_mo(
     let (_, fields) = ctx.json_fields().await?;
     let request = QueueMoRequest::from_fields(&fields);
     let queued = state.service.queue_mo(caller, &request).await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &queued_mo_json(&queued),
-    ))
+    Ok(json_response(StatusCode::ACCEPTED, &queued_mo(&queued)))
 }
 
 pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
@@ -62,7 +85,7 @@ pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Resp
     let (send, entries) = state.service.mo_history(caller, ctx.param(0)).await?;
     Ok(json_response(
         StatusCode::OK,
-        &history_json(state.dates(), &send, &entries, true),
+        &mo_history(state.dates(), &send, &entries),
     ))
 }
 
@@ -86,7 +109,7 @@ pub async fn create_keyword(
     let id = state.service.create_opt_in_keyword(caller, request).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({"keywordId": id}),
+        &KeywordCreated { keyword_id: id },
     ))
 }
 
@@ -100,33 +123,28 @@ pub async fn delete_keyword(
         .service
         .delete_opt_in_keyword(caller, ctx.param(0))
         .await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({"status": "Success"}),
-    ))
+    Ok(json_response(StatusCode::ACCEPTED, &Success::new()))
 }
 
-pub fn subscriptions_json(d: Dates, found: &SubscriptionsFound) -> Value {
-    let contacts: Vec<Value> = found
+pub fn subscription_lookup(d: Dates, found: &SubscriptionsFound) -> SubscriptionLookup {
+    let contacts: Vec<SubscriptionLookupContact> = found
         .subscriptions
         .iter()
-        .map(|s| {
-            json!({
-                "mobileNumber": s.mobile_number,
-                "shortCode": s.code,
-                "keyword": s.keyword,
-                "optInDate": s.opt_in_date.map(|t| d.format(t)),
-                "optOutDate": s.opt_out_date.map(|t| d.format(t)),
-                "status": s.status.as_str(),
-            })
+        .map(|s| SubscriptionLookupContact {
+            keyword: s.keyword.clone(),
+            mobile_number: s.mobile_number.clone(),
+            opt_in_date: s.opt_in_date.map(|t| Timestamp::at(d, t)),
+            opt_out_date: s.opt_out_date.map(|t| Timestamp::at(d, t)),
+            short_code: s.code.clone(),
+            status: s.status.as_str(),
         })
         .collect();
-    json!({
-        "count": contacts.len().to_string(),
-        "createDate": d.format(found.started_at),
-        "completeDate": d.format(found.completed_at),
-        "contacts": contacts,
-    })
+    SubscriptionLookup {
+        complete_date: Timestamp::at(d, found.completed_at),
+        count: contacts.len().to_string(),
+        contacts,
+        create_date: Timestamp::at(d, found.started_at),
+    }
 }
 
 /// `POST /sms/v1/contacts/subscriptions` `{"mobileNumber": [...]}` or
@@ -148,6 +166,6 @@ pub async fn subscriptions(
     let found = state.service.subscriptions(caller, request).await?;
     Ok(json_response(
         StatusCode::OK,
-        &subscriptions_json(state.dates(), &found),
+        &subscription_lookup(state.dates(), &found),
     ))
 }

@@ -1,160 +1,151 @@
 //! Case-insensitive routing of API paths (API.md §1): literal segments match ignoring case, one
-//! trailing `/` is ignored, and parameters are percent-decoded before any check. The route table
-//! also tells which scope or credential each route needs, so the dispatcher can apply the
-//! contract's precedence: 404, 405, 401, 403, 413, 400.
+//! trailing `/` is ignored, and parameters are percent-decoded before any check. The matcher
+//! reads the route table (`crate::routes::ROUTES`), whose entries spell each path as the
+//! contract does (`/sms/v1/messageList/{id}/send`); each method of an entry says who may call it
+//! (and with which scope), which handler answers, and how `/openapi.json` describes it. The
+//! dispatcher applies the contract's precedence: 404, 405, 401, 403, 413, 400.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use axum::http::Method;
+use axum::response::Response;
 
-/// Every API endpoint, by resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteId {
-    Token,
-    MessageListSend,
-    MessageListDeliveries,
-    DeliveryReport,
-    MessageContactSend,
-    MessageContactDeliveries,
-    MessageContactHistory,
-    QueueMo,
-    QueueMoDeliveries,
-    QueueMoHistory,
-    Keyword,
-    KeywordDelete,
-    Subscriptions,
-    QueueImport,
-    QueueImportStatus,
-    RefreshList,
-    RefreshListStatus,
-    AdminAccounts,
-    AdminAccount,
-    AdminClients,
-    AdminClient,
-    AdminCodes,
-    AdminCode,
-    AdminKeywords,
-    AdminKeyword,
-    AdminMessages,
-    AdminMessage,
-    AdminLists,
-    AdminList,
-    AdminListContacts,
-    AdminListContact,
-    AdminSends,
-    AdminSend,
-    AdminSendCancel,
-    AdminOutbox,
-    AdminSubscriptions,
-}
+use crate::auth::Caller;
+use crate::openapi::Operation;
+use crate::routes::ROUTES;
+use crate::{ApiError, AppState, Ctx};
+
+/// What a handler gives back.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + Send + 'a>>;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// `/v2/token`: the body carries the credentials.
     Public,
-    /// `/sms/v1`: a bearer token; the scope follows from the method (API.md §2).
+    /// `/sms/v1`: a bearer token with the scope of the method (API.md §2).
     Sms,
     /// `/admin/v1`: the admin token.
     Admin,
 }
 
-/// One endpoint: its path pattern (literal segments in lowercase, `{}` for a parameter), who
-/// may call it, and its methods.
-struct RouteDef {
-    id: RouteId,
-    access: Access,
-    pattern: &'static str,
-    methods: &'static [Method],
+/// The handler of one method of a route, by the credential it needs: the dispatcher checks
+/// the credential (and, for `/sms/v1`, the scope and the client's rate) before calling it.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Public(for<'a> fn(&'a AppState, Ctx) -> HandlerFuture<'a>),
+    /// The scope the token needs (API.md §2), and the handler.
+    Sms(
+        &'static str,
+        for<'a> fn(&'a AppState, &'a Caller, Ctx) -> HandlerFuture<'a>,
+    ),
+    Admin(for<'a> fn(&'a AppState, Ctx) -> HandlerFuture<'a>),
 }
 
-const fn route(
-    id: RouteId,
-    access: Access,
-    pattern: &'static str,
-    methods: &'static [Method],
-) -> RouteDef {
-    RouteDef {
-        id,
-        access,
-        pattern,
-        methods,
+impl Handler {
+    pub fn access(&self) -> Access {
+        match self {
+            Handler::Public(_) => Access::Public,
+            Handler::Sms(..) => Access::Sms,
+            Handler::Admin(_) => Access::Admin,
+        }
+    }
+
+    /// The scope a `/sms/v1` call needs; `None` for the other APIs.
+    pub fn scope(&self) -> Option<&'static str> {
+        match self {
+            Handler::Sms(scope, _) => Some(scope),
+            _ => None,
+        }
     }
 }
 
-const GET: Method = Method::GET;
-const POST: Method = Method::POST;
-const PATCH: Method = Method::PATCH;
-const DELETE: Method = Method::DELETE;
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handler::Public(_) => f.write_str("Public"),
+            Handler::Sms(scope, _) => write!(f, "Sms({scope})"),
+            Handler::Admin(_) => f.write_str("Admin"),
+        }
+    }
+}
 
-#[rustfmt::skip]
-const ROUTES: &[RouteDef] = &[
-    route(RouteId::Token, Access::Public, "v2/token", &[POST]),
-    route(RouteId::MessageListSend, Access::Sms, "sms/v1/messagelist/{}/send", &[POST]),
-    route(RouteId::MessageListDeliveries, Access::Sms, "sms/v1/messagelist/{}/deliveries/{}", &[GET]),
-    route(RouteId::DeliveryReport, Access::Sms, "sms/v1/messagelist/{}/deliveryreport/{}", &[POST]),
-    route(RouteId::MessageContactSend, Access::Sms, "sms/v1/messagecontact/{}/send", &[POST]),
-    route(RouteId::MessageContactDeliveries, Access::Sms, "sms/v1/messagecontact/{}/deliveries/{}", &[GET]),
-    route(RouteId::MessageContactHistory, Access::Sms, "sms/v1/messagecontact/{}/history/{}/mobilenumber/{}", &[GET]),
-    route(RouteId::QueueMo, Access::Sms, "sms/v1/queuemo", &[POST]),
-    route(RouteId::QueueMoDeliveries, Access::Sms, "sms/v1/queuemo/deliveries/{}", &[GET]),
-    route(RouteId::QueueMoHistory, Access::Sms, "sms/v1/queuemo/history/{}", &[GET]),
-    route(RouteId::Keyword, Access::Sms, "sms/v1/keyword", &[POST]),
-    route(RouteId::KeywordDelete, Access::Sms, "sms/v1/keyword/{}", &[DELETE]),
-    route(RouteId::Subscriptions, Access::Sms, "sms/v1/contacts/subscriptions", &[POST]),
-    route(RouteId::QueueImport, Access::Sms, "sms/v1/contacts/queueimport/{}", &[POST]),
-    route(RouteId::QueueImportStatus, Access::Sms, "sms/v1/contacts/queueimport/{}/status/{}", &[GET]),
-    route(RouteId::RefreshList, Access::Sms, "sms/v1/contacts/refreshlist/{}", &[POST]),
-    route(RouteId::RefreshListStatus, Access::Sms, "sms/v1/contacts/refreshlist/{}/status/{}", &[GET]),
-    route(RouteId::AdminAccounts, Access::Admin, "admin/v1/accounts", &[GET, POST]),
-    route(RouteId::AdminAccount, Access::Admin, "admin/v1/accounts/{}", &[GET]),
-    route(RouteId::AdminClients, Access::Admin, "admin/v1/accounts/{}/clients", &[GET, POST]),
-    route(RouteId::AdminClient, Access::Admin, "admin/v1/accounts/{}/clients/{}", &[DELETE]),
-    route(RouteId::AdminCodes, Access::Admin, "admin/v1/accounts/{}/codes", &[GET, POST]),
-    route(RouteId::AdminCode, Access::Admin, "admin/v1/accounts/{}/codes/{}", &[GET, PATCH, DELETE]),
-    route(RouteId::AdminKeywords, Access::Admin, "admin/v1/accounts/{}/keywords", &[GET, POST]),
-    route(RouteId::AdminKeyword, Access::Admin, "admin/v1/accounts/{}/keywords/{}", &[GET, PATCH, DELETE]),
-    route(RouteId::AdminMessages, Access::Admin, "admin/v1/accounts/{}/messages", &[GET, POST]),
-    route(RouteId::AdminMessage, Access::Admin, "admin/v1/accounts/{}/messages/{}", &[GET, PATCH, DELETE]),
-    route(RouteId::AdminLists, Access::Admin, "admin/v1/accounts/{}/lists", &[GET, POST]),
-    route(RouteId::AdminList, Access::Admin, "admin/v1/accounts/{}/lists/{}", &[GET, DELETE]),
-    route(RouteId::AdminListContacts, Access::Admin, "admin/v1/accounts/{}/lists/{}/contacts", &[POST]),
-    route(RouteId::AdminListContact, Access::Admin, "admin/v1/accounts/{}/lists/{}/contacts/{}", &[DELETE]),
-    route(RouteId::AdminSends, Access::Admin, "admin/v1/accounts/{}/sends", &[GET]),
-    route(RouteId::AdminSend, Access::Admin, "admin/v1/sends/{}", &[GET]),
-    route(RouteId::AdminSendCancel, Access::Admin, "admin/v1/sends/{}/cancel", &[POST]),
-    route(RouteId::AdminOutbox, Access::Admin, "admin/v1/outbox", &[GET]),
-    route(RouteId::AdminSubscriptions, Access::Admin, "admin/v1/accounts/{}/subscriptions", &[GET, POST]),
-];
+/// One method of a route: its handler and its OpenAPI operation.
+pub struct Endpoint {
+    pub method: Method,
+    pub handler: Handler,
+    /// The operation of `/openapi.json` (operationId, summary, parameters, request body,
+    /// success response and the handler's own errors).
+    pub operation: fn() -> Operation,
+}
 
-/// One row of the route table, as `openapi` describes it.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteInfo {
-    pub id: RouteId,
-    pub access: Access,
-    /// Literal segments in lowercase, `{}` for a parameter, no leading `/`.
-    pub pattern: &'static str,
-    pub methods: &'static [Method],
+impl Endpoint {
+    pub fn access(&self) -> Access {
+        self.handler.access()
+    }
+}
+
+/// One path of the API and its methods.
+pub struct Route {
+    /// The path as the contract spells it, with named parameters: `/sms/v1/messageList/{id}/send`.
+    pub path: &'static str,
+    pub endpoints: &'static [Endpoint],
+}
+
+impl Route {
+    /// The method's endpoint, if the route takes it.
+    pub fn endpoint(&self, method: &Method) -> Option<&'static Endpoint> {
+        self.endpoints.iter().find(|e| e.method == *method)
+    }
+
+    /// The `{name}` parameters of the path, in order.
+    pub fn parameters(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+
+    /// The path's segments after the leading `/`.
+    fn segments(&self) -> impl Iterator<Item = &'static str> + Clone {
+        self.path.trim_start_matches('/').split('/')
+    }
+
+    /// True when the route's path is `parent` followed by one parameter.
+    pub fn is_parameter_below(&self, parent: &Route) -> bool {
+        self.path
+            .rsplit_once('/')
+            .is_some_and(|(head, last)| head == parent.path && last.starts_with('{'))
+    }
 }
 
 /// Every route of the table, in table order.
-pub fn routes() -> impl Iterator<Item = RouteInfo> {
-    ROUTES.iter().map(|def| RouteInfo {
-        id: def.id,
-        access: def.access,
-        pattern: def.pattern,
-        methods: def.methods,
-    })
+pub fn routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter()
 }
 
 /// The outcome of matching a request line against the table.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Matched {
     Route {
-        id: RouteId,
-        access: Access,
+        route: &'static Route,
+        endpoint: &'static Endpoint,
         params: Vec<String>,
     },
     MethodNotAllowed,
     NotFound,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.path)
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}", self.method, self.handler)
+    }
 }
 
 /// Splits the raw path into percent-decoded segments, ignoring one trailing `/`.
@@ -170,6 +161,11 @@ fn segments(raw_path: &str) -> Vec<String> {
         .collect()
 }
 
+/// True when a segment of a contract path is a parameter (`{id}`).
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
 /// Matches a method and a raw (still percent-encoded) path.
 pub fn match_route(method: &Method, raw_path: &str) -> Matched {
     let segs = segments(raw_path);
@@ -178,14 +174,14 @@ pub fn match_route(method: &Method, raw_path: &str) -> Matched {
         return Matched::NotFound;
     }
     let mut path_matched = false;
-    for def in ROUTES {
-        let pattern = def.pattern.split('/');
+    for route in ROUTES {
+        let pattern = route.segments();
         if pattern.clone().count() != segs.len() {
             continue;
         }
         let mut params = Vec::new();
         let fits = pattern.zip(&segs).all(|(pat, seg)| {
-            if pat == "{}" {
+            if is_parameter(pat) {
                 params.push(seg.clone());
                 true
             } else {
@@ -195,10 +191,10 @@ pub fn match_route(method: &Method, raw_path: &str) -> Matched {
         if !fits {
             continue;
         }
-        if def.methods.contains(method) {
+        if let Some(endpoint) = route.endpoint(method) {
             return Matched::Route {
-                id: def.id,
-                access: def.access,
+                route,
+                endpoint,
                 params,
             };
         }
@@ -211,30 +207,31 @@ pub fn match_route(method: &Method, raw_path: &str) -> Matched {
     }
 }
 
-/// The scope a `/sms/v1` call needs (API.md §2).
-pub fn required_scope(id: RouteId, method: &Method) -> &'static str {
-    match id {
-        RouteId::MessageListSend | RouteId::MessageContactSend | RouteId::QueueMo => "sms_send",
-        RouteId::Subscriptions => "sms_read",
-        _ if method == Method::GET => "sms_read",
-        _ => "sms_write",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// (contract path, access, params) of a match.
+    fn matched(method: Method, path: &str) -> Option<(&'static str, Access, Vec<String>)> {
+        match match_route(&method, path) {
+            Matched::Route {
+                route,
+                endpoint,
+                params,
+            } => Some((route.path, endpoint.access(), params)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn literal_segments_match_ignoring_case_and_params_keep_theirs() {
-        let m = match_route(&Method::POST, "/SMS/V1/MessageList/MzA6Nzg6MA/SEND/");
         assert_eq!(
-            m,
-            Matched::Route {
-                id: RouteId::MessageListSend,
-                access: Access::Sms,
-                params: vec!["MzA6Nzg6MA".to_string()],
-            }
+            matched(Method::POST, "/SMS/V1/MessageList/MzA6Nzg6MA/SEND/"),
+            Some((
+                "/sms/v1/messageList/{id}/send",
+                Access::Sms,
+                vec!["MzA6Nzg6MA".to_string()]
+            ))
         );
     }
 
@@ -248,30 +245,60 @@ mod tests {
 
     #[test]
     fn params_are_percent_decoded() {
-        let m = match_route(&Method::GET, "/sms/v1/messagelist/a%20b/deliveries/x%2Fy");
         assert_eq!(
-            m,
-            Matched::Route {
-                id: RouteId::MessageListDeliveries,
-                access: Access::Sms,
-                params: vec!["a b".to_string(), "x/y".to_string()],
-            }
+            matched(Method::GET, "/sms/v1/messagelist/a%20b/deliveries/x%2Fy"),
+            Some((
+                "/sms/v1/messageList/{id}/deliveries/{tokenId}",
+                Access::Sms,
+                vec!["a b".to_string(), "x/y".to_string()]
+            ))
         );
     }
 
     #[test]
     fn wrong_method_and_unknown_path() {
-        assert_eq!(
+        assert!(matches!(
             match_route(&Method::GET, "/sms/v1/messageList/abc/send"),
             Matched::MethodNotAllowed
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             match_route(&Method::GET, "/sms/v2/nothing"),
             Matched::NotFound
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             match_route(&Method::POST, "/sms/v1/messageList/abc/send//"),
             Matched::NotFound
+        ));
+    }
+
+    #[test]
+    fn scopes_follow_the_contract() {
+        let scope = |method: Method, path: &str| match match_route(&method, path) {
+            Matched::Route { endpoint, .. } => endpoint.handler.scope(),
+            _ => None,
+        };
+        assert_eq!(
+            scope(Method::POST, "/sms/v1/messageList/a/send"),
+            Some("sms_send")
         );
+        assert_eq!(
+            scope(Method::POST, "/sms/v1/messageContact/a/send"),
+            Some("sms_send")
+        );
+        assert_eq!(scope(Method::POST, "/sms/v1/queueMO"), Some("sms_send"));
+        assert_eq!(
+            scope(Method::POST, "/sms/v1/contacts/subscriptions"),
+            Some("sms_read")
+        );
+        assert_eq!(
+            scope(Method::GET, "/sms/v1/queueMO/history/t"),
+            Some("sms_read")
+        );
+        assert_eq!(scope(Method::POST, "/sms/v1/keyword"), Some("sms_write"));
+        assert_eq!(
+            scope(Method::DELETE, "/sms/v1/keyword/k"),
+            Some("sms_write")
+        );
+        assert_eq!(scope(Method::POST, "/admin/v1/accounts"), None);
     }
 }

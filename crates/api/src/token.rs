@@ -6,7 +6,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use domain::{FieldReader, Fields};
-use serde_json::json;
 use store::NewAccessToken;
 
 use crate::auth::{self, ALL_SCOPES};
@@ -160,14 +159,14 @@ pub async fn issue(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError>
     let url = &state.config.public_url;
     let mut resp = json_response(
         StatusCode::OK,
-        &json!({
-            "access_token": token,
-            "expires_in": REPORTED_EXPIRES_IN,
-            "token_type": "Bearer",
-            "rest_instance_url": url,
-            "soap_instance_url": url,
-            "scope": scopes.join(" "),
-        }),
+        &crate::responses::TokenResponse {
+            access_token: token,
+            expires_in: REPORTED_EXPIRES_IN,
+            rest_instance_url: url.clone(),
+            scope: scopes.join(" "),
+            soap_instance_url: url.clone(),
+            token_type: "Bearer",
+        },
     );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

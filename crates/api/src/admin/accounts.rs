@@ -2,32 +2,22 @@
 
 use axum::response::Response;
 use domain::FieldReader;
-use serde_json::{json, Value};
+use serde_json::Value;
 use service::admin::{ClientRequest, MintedClient, NewAccountRequest};
-use store::{Account, Client};
+use store::Account;
 
 use super::{account, created, ok, strings, text_field};
+use crate::responses::{self, to_value, AccountList, ClientCreated, ClientList};
 use crate::{ApiError, AppState, Ctx, Dates};
 
+/// An account as the CLI prints it (the API's body).
 pub fn account_json(d: Dates, a: &Account) -> Value {
-    json!({"id": a.id, "name": a.name, "createdDate": d.format(a.created_at)})
+    to_value(&responses::Account::new(d, a))
 }
 
-pub fn client_json(d: Dates, c: &Client) -> Value {
-    json!({
-        "clientId": c.client_id, "accountId": c.account_id, "scopes": c.scopes,
-        "accounts": c.accounts, "createdDate": d.format(c.created_at),
-        "revoked": c.revoked_at.is_some(),
-    })
-}
-
-/// A client just created, with its secret.
+/// A client just created, with its secret, as the CLI prints it (the API's body).
 pub fn minted_client_json(m: &MintedClient) -> Value {
-    json!({
-        "clientId": m.client.client_id, "clientSecret": m.secret,
-        "accountId": m.client.account_id, "scopes": m.client.scopes,
-        "accounts": m.client.accounts,
-    })
+    to_value(&ClientCreated::new(m))
 }
 
 pub async fn create_account(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -41,18 +31,20 @@ pub async fn create_account(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         problems: r.finish(),
     };
     let acct = state.service.create_account(request).await?;
-    created(account_json(state.dates(), &acct))
+    created(responses::Account::new(state.dates(), &acct))
 }
 
-pub async fn list_accounts(state: &AppState) -> Result<Response, ApiError> {
+pub async fn list_accounts(state: &AppState, _ctx: Ctx) -> Result<Response, ApiError> {
     let all = state.service.accounts().await?;
     let d = state.dates();
-    ok(json!({"items": all.iter().map(|a| account_json(d, a)).collect::<Vec<_>>()}))
+    ok(AccountList {
+        items: all.iter().map(|a| responses::Account::new(d, a)).collect(),
+    })
 }
 
 pub async fn get_account(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
-    ok(account_json(state.dates(), &acct))
+    ok(responses::Account::new(state.dates(), &acct))
 }
 
 pub async fn create_client(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -67,14 +59,19 @@ pub async fn create_client(state: &AppState, mut ctx: Ctx) -> Result<Response, A
         problems: r.finish(),
     };
     let minted = state.service.create_client(&acct, request).await?;
-    created(minted_client_json(&minted))
+    created(ClientCreated::new(&minted))
 }
 
 pub async fn list_clients(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let clients = state.service.clients(&acct).await?;
     let d = state.dates();
-    ok(json!({"items": clients.iter().map(|c| client_json(d, c)).collect::<Vec<_>>()}))
+    ok(ClientList {
+        items: clients
+            .iter()
+            .map(|c| responses::Client::new(d, c))
+            .collect(),
+    })
 }
 
 pub async fn revoke_client(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {

@@ -2,41 +2,30 @@
 
 use axum::response::Response;
 use domain::FieldReader;
-use serde_json::{json, Value};
+use serde_json::Value;
 use service::admin::{
     CodeChanges, CodeRequest, KeywordChanges, MessageChanges, MessageRequest,
-    OperatorKeywordRequest, DEFAULT_HELP_TEXT, DEFAULT_OPT_OUT_TEXT,
+    OperatorKeywordRequest,
 };
 use store::{Code, Keyword, Message};
 
 use super::{account, created, deleted, ok, strings, text, text_field};
+use crate::responses::{self, to_value, CodeList, KeywordList, MessageList};
 use crate::{ApiError, AppState, Ctx, Dates};
 
+/// A code as the CLI prints it (the API's body).
 pub fn code_json(d: Dates, c: &Code) -> Value {
-    json!({
-        "id": c.id, "code": c.code, "countryCode": c.country_code, "type": c.kind,
-        "carrier": c.carrier,
-        "optOutText": c.opt_out_text.as_deref().unwrap_or(DEFAULT_OPT_OUT_TEXT),
-        "helpText": c.help_text.as_deref().unwrap_or(DEFAULT_HELP_TEXT),
-        "createdDate": d.format(c.created_at),
-    })
+    to_value(&responses::Code::new(d, c))
 }
 
+/// A keyword as the CLI prints it (the API's body).
 pub fn keyword_json(d: Dates, k: &Keyword) -> Value {
-    json!({
-        "id": k.id, "code": k.code, "keyword": k.keyword, "response": k.response,
-        "doubleOptIn": k.double_opt_in, "confirmText": k.confirm_text,
-        "createdDate": d.format(k.created_at),
-    })
+    to_value(&responses::Keyword::new(d, k))
 }
 
+/// A message as the CLI prints it (the API's body).
 pub fn message_json(d: Dates, m: &Message) -> Value {
-    json!({
-        "id": m.id, "name": m.name, "code": m.code, "text": m.text, "status": m.status.as_str(),
-        "targetListIds": m.target_list_ids, "exclusionListIds": m.exclusion_list_ids,
-        "contentUrl": m.content_url, "createdDate": d.format(m.created_at),
-        "modifiedDate": d.format(m.updated_at),
-    })
+    to_value(&responses::Message::new(d, m))
 }
 
 pub async fn create_code(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -54,20 +43,22 @@ pub async fn create_code(state: &AppState, mut ctx: Ctx) -> Result<Response, Api
     };
     request.problems = r.finish();
     let code = state.service.create_code(&acct, request).await?;
-    created(code_json(state.dates(), &code))
+    created(responses::Code::new(state.dates(), &code))
 }
 
 pub async fn list_codes(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let codes = state.service.codes(&acct).await?;
     let d = state.dates();
-    ok(json!({"items": codes.iter().map(|c| code_json(d, c)).collect::<Vec<_>>()}))
+    ok(CodeList {
+        items: codes.iter().map(|c| responses::Code::new(d, c)).collect(),
+    })
 }
 
 pub async fn get_code(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let code = state.service.code(&acct, ctx.param(1)).await?;
-    ok(code_json(state.dates(), &code))
+    ok(responses::Code::new(state.dates(), &code))
 }
 
 /// `PATCH /admin/v1/accounts/{acct}/codes/{id}`: an unknown code is 404 before the body is read.
@@ -91,7 +82,7 @@ pub async fn update_code(state: &AppState, mut ctx: Ctx) -> Result<Response, Api
         .service
         .update_code(&acct, &id, &current, changes)
         .await?;
-    ok(code_json(state.dates(), &code))
+    ok(responses::Code::new(state.dates(), &code))
 }
 
 pub async fn delete_code(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
@@ -114,20 +105,22 @@ pub async fn create_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     };
     request.problems = r.finish();
     let keyword = state.service.create_keyword(&acct, request).await?;
-    created(keyword_json(state.dates(), &keyword))
+    created(responses::Keyword::new(state.dates(), &keyword))
 }
 
 pub async fn list_keywords(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let all = state.service.keywords(&acct).await?;
     let d = state.dates();
-    ok(json!({"items": all.iter().map(|k| keyword_json(d, k)).collect::<Vec<_>>()}))
+    ok(KeywordList {
+        items: all.iter().map(|k| responses::Keyword::new(d, k)).collect(),
+    })
 }
 
 pub async fn get_keyword(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let k = state.service.keyword(&acct, ctx.param(1)).await?;
-    ok(keyword_json(state.dates(), &k))
+    ok(responses::Keyword::new(state.dates(), &k))
 }
 
 /// `PATCH /admin/v1/accounts/{acct}/keywords/{id}`: an unknown keyword is 404 before the body is
@@ -151,7 +144,7 @@ pub async fn update_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         .service
         .update_keyword(&acct, &id, &current, changes)
         .await?;
-    ok(keyword_json(state.dates(), &k))
+    ok(responses::Keyword::new(state.dates(), &k))
 }
 
 pub async fn delete_keyword(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
@@ -177,20 +170,22 @@ pub async fn create_message(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     };
     request.problems = r.finish();
     let m = state.service.create_message(&acct, request).await?;
-    created(message_json(state.dates(), &m))
+    created(responses::Message::new(state.dates(), &m))
 }
 
 pub async fn list_messages(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let all = state.service.messages(&acct).await?;
     let d = state.dates();
-    ok(json!({"items": all.iter().map(|m| message_json(d, m)).collect::<Vec<_>>()}))
+    ok(MessageList {
+        items: all.iter().map(|m| responses::Message::new(d, m)).collect(),
+    })
 }
 
 pub async fn get_message(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let m = state.service.message(&acct, ctx.param(1)).await?;
-    ok(message_json(state.dates(), &m))
+    ok(responses::Message::new(state.dates(), &m))
 }
 
 /// `PATCH /admin/v1/accounts/{acct}/messages/{id}`: an unknown message is 404 before the body is
@@ -213,7 +208,7 @@ pub async fn update_message(state: &AppState, mut ctx: Ctx) -> Result<Response, 
     };
     changes.problems = r.finish();
     let m = state.service.update_message(&acct, &id, changes).await?;
-    ok(message_json(state.dates(), &m))
+    ok(responses::Message::new(state.dates(), &m))
 }
 
 pub async fn delete_message(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {

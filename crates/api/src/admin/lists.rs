@@ -17,23 +17,16 @@ use service::Field;
 use store::ContactList;
 
 use super::{account, created, deleted, ok, text_field};
+use crate::responses::{self, to_value, ListList, Subscription, SubscriptionList};
 use crate::{arrival, ApiError, AppState, Ctx, Dates, MAX_CSV_BODY};
 
+/// A list as the CLI prints it (the API's body).
 pub fn list_json(d: Dates, l: &ContactList) -> Value {
-    json!({"id": l.id, "name": l.name, "size": l.size, "createdDate": d.format(l.created_at)})
+    to_value(&responses::List::new(d, l))
 }
 
 pub fn import_report_json(report: &ImportReport) -> Value {
     json!(report)
-}
-
-pub fn subscription_json(d: Dates, s: &store::Subscription) -> Value {
-    json!({
-        "mobileNumber": s.mobile_number, "code": s.code, "keyword": s.keyword,
-        "status": s.status.as_str(),
-        "optInDate": s.opt_in_date.map(|t| d.format(t)),
-        "optOutDate": s.opt_out_date.map(|t| d.format(t)),
-    })
 }
 
 pub async fn create_list(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -48,20 +41,22 @@ pub async fn create_list(state: &AppState, mut ctx: Ctx) -> Result<Response, Api
         problems: r.finish(),
     };
     let list = state.service.create_list(&acct, request).await?;
-    created(list_json(state.dates(), &list))
+    created(responses::List::new(state.dates(), &list))
 }
 
 pub async fn list_lists(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let all = state.service.lists(&acct).await?;
     let d = state.dates();
-    ok(json!({"items": all.iter().map(|l| list_json(d, l)).collect::<Vec<_>>()}))
+    ok(ListList {
+        items: all.iter().map(|l| responses::List::new(d, l)).collect(),
+    })
 }
 
 pub async fn get_list(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let acct = account(state, &ctx).await?;
     let list = state.service.list(&acct, ctx.param(1)).await?;
-    ok(list_json(state.dates(), &list))
+    ok(responses::List::new(state.dates(), &list))
 }
 
 pub async fn delete_list(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
@@ -284,7 +279,7 @@ pub async fn set_subscription(state: &AppState, mut ctx: Ctx) -> Result<Response
     };
     change.problems = r.finish();
     let sub = state.service.set_subscription(&acct, change).await?;
-    ok(subscription_json(state.dates(), &sub))
+    ok(Subscription::new(state.dates(), &sub))
 }
 
 /// `GET /admin/v1/accounts/{acct}/subscriptions?mobileNumber=`.
@@ -293,5 +288,7 @@ pub async fn subscriptions(state: &AppState, ctx: Ctx) -> Result<Response, ApiEr
     let number = ctx.query("mobileNumber").unwrap_or("");
     let subs = state.service.number_subscriptions(&acct, number).await?;
     let d = state.dates();
-    ok(json!({"items": subs.iter().map(|s| subscription_json(d, s)).collect::<Vec<_>>()}))
+    ok(SubscriptionList {
+        items: subs.iter().map(|s| Subscription::new(d, s)).collect(),
+    })
 }

@@ -1,0 +1,733 @@
+//! Typed response bodies. Each derives `Serialize` (what the wire carries) and `JsonSchema`
+//! (its schema in `/openapi.json`, generated, closed: `openapi` adds
+//! `additionalProperties: false`): a handler builds the struct, the route table's operation
+//! names the same type as its success, so the document cannot drift from the bytes.
+//!
+//! Fields are declared in the order the former `json!` bodies wrote them (serde_json sorts the
+//! keys of a `json!` object): the bytes stay the same.
+
+use std::borrow::Cow;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+
+use crate::Dates;
+
+/// A send or job token as minted (API.md §3): lowercase letters and digits.
+pub const TOKEN_PATTERN: &str = "^[a-z0-9]{26,40}$";
+
+/// `202 {"tokenId"}`: a send (or an import) is recorded and runs in the background.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendAccepted {
+    /// A send or job token, as minted (API.md §3).
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+/// `202 {"keywordId"}`: `POST /sms/v1/keyword` created an opt-in keyword.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeywordCreated {
+    pub keyword_id: String,
+}
+
+/// `202 {"status": "Success"}`: `DELETE /sms/v1/keyword/{keywordId}` deleted the keyword.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Success {
+    #[schemars(extend("const" = "Success"))]
+    pub status: &'static str,
+}
+
+impl Success {
+    pub const fn new() -> Success {
+        Success { status: "Success" }
+    }
+}
+
+impl Default for Success {
+    fn default() -> Success {
+        Success::new()
+    }
+}
+
+/// `{"deleted": true}`: the admin API deleted (or revoked, or removed) what the path names.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Deleted {
+    #[schemars(extend("const" = true))]
+    pub deleted: bool,
+}
+
+impl Deleted {
+    pub const fn new() -> Deleted {
+        Deleted { deleted: true }
+    }
+}
+
+impl Default for Deleted {
+    fn default() -> Deleted {
+        Deleted::new()
+    }
+}
+
+/// `{"canceledRecipients", "status": "Canceled"}`: `POST /admin/v1/sends/{tokenId}/cancel`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Canceled {
+    /// Recipients that were not yet handed over, and never will be.
+    pub canceled_recipients: u64,
+    #[schemars(extend("const" = "Canceled"))]
+    pub status: &'static str,
+}
+
+impl Canceled {
+    pub const fn new(canceled_recipients: u64) -> Canceled {
+        Canceled {
+            canceled_recipients,
+            status: "Canceled",
+        }
+    }
+}
+
+/// A timestamp as the API writes it (API.md §1).
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub String);
+
+impl Timestamp {
+    pub fn at(d: Dates, ms: i64) -> Timestamp {
+        Timestamp(d.format(ms))
+    }
+}
+
+/// `yyyy-MM-ddTHH:mm:ss.fff`, optionally with `Z`.
+pub const TIMESTAMP_PATTERN: &str =
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z?$";
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": TIMESTAMP_PATTERN,
+            "description": "`yyyy-MM-ddTHH:mm:ss.fff`, CST (UTC−06:00) without an offset, or UTC \
+                with a `Z` suffix (`api.timestamps = \"utc\"`).",
+        })
+    }
+}
+
+/// `202 {"lastPublishDate", "tokenId"}`: `POST /sms/v1/contacts/refreshList/{listId}`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshAccepted {
+    pub last_publish_date: Timestamp,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+/// `{"publishDate", "tokenId"}`: a refresh's status; `publishDate` is null until it completed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshStatus {
+    pub publish_date: Option<Timestamp>,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+/// `202 {"filename", "tokenId"}`: a delivery report is being written.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryReportAccepted {
+    pub filename: String,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+/// `202 {"results", "tokenId"}`: `POST /sms/v1/queueMO` handled the texts.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMoAccepted {
+    pub results: Vec<QueueMoResult>,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+/// One number of a queueMO call.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMoResult {
+    /// The subscriber key, else the number.
+    pub identifier: String,
+    pub mobile_number: String,
+    #[schemars(extend("const" = "OK"))]
+    pub result: &'static str,
+}
+
+/// Which way a text went.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum TextDirection {
+    #[serde(rename = "MT")]
+    Mt,
+    #[serde(rename = "MO")]
+    Mo,
+}
+
+impl From<store::Direction> for TextDirection {
+    fn from(d: store::Direction) -> TextDirection {
+        match d {
+            store::Direction::Mt => TextDirection::Mt,
+            store::Direction::Mo => TextDirection::Mo,
+        }
+    }
+}
+
+/// What a messageContact send texted one number, and what the number texted since.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactHistory {
+    pub count: usize,
+    pub create_date: Timestamp,
+    pub history: Vec<ContactHistoryEntry>,
+    #[schemars(extend("const" = "Active"))]
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ContactHistoryEntry {
+    pub date: Timestamp,
+    pub message: String,
+    #[serde(rename = "type")]
+    pub direction: TextDirection,
+}
+
+/// Texts in and out since a queueMO call, with each number.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoHistory {
+    pub count: usize,
+    pub create_date: Timestamp,
+    pub history: Vec<MoHistoryEntry>,
+    #[schemars(extend("const" = "Active"))]
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoHistoryEntry {
+    pub date: Timestamp,
+    pub message: String,
+    pub mobile_number: String,
+    #[serde(rename = "type")]
+    pub direction: TextDirection,
+}
+
+/// An account ID, a message ID, a list ID... (API.md §3).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+/// An account of the admin API.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub created_date: Timestamp,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub name: String,
+}
+
+impl Account {
+    pub fn new(d: Dates, a: &store::Account) -> Account {
+        Account {
+            created_date: Timestamp::at(d, a.created_at),
+            id: a.id.clone(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AccountList {
+    pub items: Vec<Account>,
+}
+
+/// A scope of `/sms/v1` (API.md §2).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeName {
+    SmsRead,
+    SmsSend,
+    SmsWrite,
+}
+
+/// An API client (no secret).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub account_id: String,
+    pub accounts: Vec<String>,
+    pub client_id: String,
+    pub created_date: Timestamp,
+    pub revoked: bool,
+    #[schemars(with = "Vec<ScopeName>")]
+    pub scopes: Vec<String>,
+}
+
+impl Client {
+    pub fn new(d: Dates, c: &store::Client) -> Client {
+        Client {
+            account_id: c.account_id.clone(),
+            accounts: c.accounts.clone(),
+            client_id: c.client_id.clone(),
+            created_date: Timestamp::at(d, c.created_at),
+            revoked: c.revoked_at.is_some(),
+            scopes: c.scopes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ClientList {
+    pub items: Vec<Client>,
+}
+
+/// An API client just created, with its secret.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCreated {
+    pub account_id: String,
+    pub accounts: Vec<String>,
+    pub client_id: String,
+    /// Shown only here; stored hashed.
+    pub client_secret: String,
+    #[schemars(with = "Vec<ScopeName>")]
+    pub scopes: Vec<String>,
+}
+
+/// Whether a code is a short or a long code.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeKind {
+    Short,
+    Long,
+}
+
+/// A short or long code of an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Code {
+    pub carrier: String,
+    pub code: String,
+    pub country_code: String,
+    pub created_date: Timestamp,
+    pub help_text: String,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub opt_out_text: String,
+    #[serde(rename = "type")]
+    #[schemars(with = "CodeKind")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CodeList {
+    pub items: Vec<Code>,
+}
+
+/// A keyword on a code.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Keyword {
+    pub code: String,
+    pub confirm_text: Option<String>,
+    pub created_date: Timestamp,
+    pub double_opt_in: bool,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub keyword: String,
+    pub response: Option<String>,
+}
+
+impl Keyword {
+    pub fn new(d: Dates, k: &store::Keyword) -> Keyword {
+        Keyword {
+            code: k.code.clone(),
+            confirm_text: k.confirm_text.clone(),
+            created_date: Timestamp::at(d, k.created_at),
+            double_opt_in: k.double_opt_in,
+            id: k.id.clone(),
+            keyword: k.keyword.clone(),
+            response: k.response.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct KeywordList {
+    pub items: Vec<Keyword>,
+}
+
+/// A value as the CLI prints it (the same JSON as the API's body).
+pub fn to_value<T: Serialize>(body: &T) -> serde_json::Value {
+    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
+}
+
+impl Code {
+    pub fn new(d: Dates, c: &store::Code) -> Code {
+        use service::admin::{DEFAULT_HELP_TEXT, DEFAULT_OPT_OUT_TEXT};
+        Code {
+            carrier: c.carrier.clone(),
+            code: c.code.clone(),
+            country_code: c.country_code.clone(),
+            created_date: Timestamp::at(d, c.created_at),
+            help_text: c
+                .help_text
+                .clone()
+                .unwrap_or_else(|| DEFAULT_HELP_TEXT.to_string()),
+            id: c.id.clone(),
+            opt_out_text: c
+                .opt_out_text
+                .clone()
+                .unwrap_or_else(|| DEFAULT_OPT_OUT_TEXT.to_string()),
+            kind: c.kind.clone(),
+        }
+    }
+}
+
+impl ClientCreated {
+    pub fn new(m: &service::admin::MintedClient) -> ClientCreated {
+        ClientCreated {
+            account_id: m.client.account_id.clone(),
+            accounts: m.client.accounts.clone(),
+            client_id: m.client.client_id.clone(),
+            client_secret: m.secret.clone(),
+            scopes: m.client.scopes.clone(),
+        }
+    }
+}
+
+/// A contact list of an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct List {
+    pub created_date: Timestamp,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub name: String,
+    /// Number of memberships.
+    #[schemars(range(min = 0))]
+    pub size: i64,
+}
+
+impl List {
+    pub fn new(d: Dates, l: &store::ContactList) -> List {
+        List {
+            created_date: Timestamp::at(d, l.created_at),
+            id: l.id.clone(),
+            name: l.name.clone(),
+            size: l.size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListList {
+    pub items: Vec<List>,
+}
+
+/// A message's status.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum MessageStatus {
+    Active,
+    Scheduled,
+    Inactive,
+    Draft,
+}
+
+/// A stored message of an account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub code: String,
+    pub content_url: Option<String>,
+    pub created_date: Timestamp,
+    pub exclusion_list_ids: Vec<String>,
+    #[schemars(pattern(ID_PATTERN))]
+    pub id: String,
+    pub modified_date: Timestamp,
+    pub name: String,
+    #[schemars(with = "MessageStatus")]
+    pub status: &'static str,
+    pub target_list_ids: Vec<String>,
+    pub text: String,
+}
+
+impl Message {
+    pub fn new(d: Dates, m: &store::Message) -> Message {
+        Message {
+            code: m.code.clone(),
+            content_url: m.content_url.clone(),
+            created_date: Timestamp::at(d, m.created_at),
+            exclusion_list_ids: m.exclusion_list_ids.clone(),
+            id: m.id.clone(),
+            modified_date: Timestamp::at(d, m.updated_at),
+            name: m.name.clone(),
+            status: m.status.as_str(),
+            target_list_ids: m.target_list_ids.clone(),
+            text: m.text.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MessageList {
+    pub items: Vec<Message>,
+}
+
+/// A subscription's status.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum SubscriptionStatus {
+    Subscribed,
+    Unsubscribed,
+    InProgress,
+}
+
+/// A number's subscription to a keyword on a code.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub code: String,
+    pub keyword: String,
+    pub mobile_number: String,
+    pub opt_in_date: Option<Timestamp>,
+    pub opt_out_date: Option<Timestamp>,
+    #[schemars(with = "SubscriptionStatus")]
+    pub status: &'static str,
+}
+
+impl Subscription {
+    pub fn new(d: Dates, s: &store::Subscription) -> Subscription {
+        Subscription {
+            code: s.code.clone(),
+            keyword: s.keyword.clone(),
+            mobile_number: s.mobile_number.clone(),
+            opt_in_date: s.opt_in_date.map(|t| Timestamp::at(d, t)),
+            opt_out_date: s.opt_out_date.map(|t| Timestamp::at(d, t)),
+            status: s.status.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<Subscription>,
+}
+
+/// A send's state (API.md §5).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum SendStateName {
+    New,
+    Queuing,
+    Started,
+    Finished,
+    Error,
+    Canceled,
+}
+
+/// Which API created a send.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendKindName {
+    List,
+    Contact,
+    Mo,
+}
+
+/// A send as the admin API lists it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSend {
+    pub complete_date: Option<Timestamp>,
+    pub count: i64,
+    pub create_date: Timestamp,
+    pub errors: Vec<String>,
+    #[schemars(with = "SendKindName")]
+    pub kind: &'static str,
+    pub message_id: String,
+    /// When a send that is not final may go next.
+    pub scheduled_for: Option<Timestamp>,
+    #[schemars(with = "SendStateName")]
+    pub state: &'static str,
+    pub text: String,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+}
+
+impl AdminSend {
+    pub fn new(d: Dates, s: &store::Send) -> AdminSend {
+        AdminSend {
+            complete_date: s.completed_at.map(|t| Timestamp::at(d, t)),
+            count: s.count,
+            create_date: Timestamp::at(d, s.created_at),
+            errors: s.errors.clone(),
+            kind: s.kind.as_str(),
+            message_id: s.message_id.clone(),
+            scheduled_for: (!s.state.is_final()).then(|| Timestamp::at(d, s.due_at)),
+            state: s.state.as_str(),
+            text: s.text.clone(),
+            token_id: s.token.clone(),
+        }
+    }
+}
+
+/// A page of an account's sends, newest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SendList {
+    pub items: Vec<AdminSend>,
+    /// The `after` of the next page; null at the end.
+    pub next: Option<String>,
+}
+
+/// How a text is encoded.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum EncodingName {
+    #[serde(rename = "GSM-7")]
+    Gsm7,
+    #[serde(rename = "UCS-2")]
+    Ucs2,
+}
+
+/// What the simulator carrier accepted.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItem {
+    pub accepted_at: Timestamp,
+    pub carrier: String,
+    pub content_url: Option<String>,
+    #[schemars(with = "EncodingName")]
+    pub encoding: String,
+    pub from: String,
+    pub segments: i32,
+    pub seq: i64,
+    pub text: String,
+    pub to: String,
+    pub token_id: Option<String>,
+}
+
+impl OutboxItem {
+    pub fn new(d: Dates, e: &store::OutboxEntry) -> OutboxItem {
+        OutboxItem {
+            accepted_at: Timestamp::at(d, e.item.accepted_at),
+            carrier: e.item.carrier.clone(),
+            content_url: e.item.content_url.clone(),
+            encoding: e.item.encoding.clone(),
+            from: e.item.from.clone(),
+            segments: e.item.segments,
+            seq: e.seq,
+            text: e.item.text.clone(),
+            to: e.item.to.clone(),
+            token_id: e.item.token_id.clone(),
+        }
+    }
+}
+
+/// A page of the outbox, oldest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Outbox {
+    pub items: Vec<OutboxItem>,
+    /// The `after` of the next page; null at the end.
+    pub next: Option<i64>,
+}
+
+/// `POST /v2/token`: a fresh bearer token for `/sms/v1` (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TokenResponse {
+    #[schemars(length(min = 1, max = 512))]
+    pub access_token: String,
+    /// Seconds (1079 for a fresh token).
+    pub expires_in: i64,
+    #[schemars(pattern(INSTANCE_URL_PATTERN))]
+    pub rest_instance_url: String,
+    /// Granted scopes, sorted, space-separated.
+    pub scope: String,
+    #[schemars(pattern(INSTANCE_URL_PATTERN))]
+    pub soap_instance_url: String,
+    #[schemars(extend("const" = "Bearer"))]
+    pub token_type: &'static str,
+}
+
+/// The public base URL, with its scheme and a trailing `/`.
+pub const INSTANCE_URL_PATTERN: &str = "^https?://.*/$";
+
+/// `POST /sms/v1/contacts/subscriptions`: every subscription of the numbers in the account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionLookup {
+    pub complete_date: Timestamp,
+    pub contacts: Vec<SubscriptionLookupContact>,
+    /// The number of contacts, as a string.
+    #[schemars(pattern("^[0-9]+$"))]
+    pub count: String,
+    pub create_date: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionLookupContact {
+    pub keyword: String,
+    pub mobile_number: String,
+    pub opt_in_date: Option<Timestamp>,
+    pub opt_out_date: Option<Timestamp>,
+    pub short_code: String,
+    #[schemars(with = "SubscriptionStatus")]
+    pub status: &'static str,
+}
+
+/// A list job's state.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum JobStatus {
+    Queued,
+    Processing,
+    Completed,
+    Error,
+}
+
+/// An import's progress: `GET /sms/v1/contacts/queueImport/{listId}/status/{tokenId}`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportStatus {
+    /// When the import ended; absent while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_date: Option<Timestamp>,
+    pub created_date: Timestamp,
+    /// Row errors (the first 100) or why the import stopped; absent when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    pub inserted: i64,
+    pub invalid: i64,
+    #[schemars(with = "JobStatus")]
+    pub status: &'static str,
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+    #[serde(rename = "type")]
+    #[schemars(extend("const" = "Import"))]
+    pub kind: &'static str,
+    pub updated: i64,
+}
+
+impl ImportStatus {
+    pub fn new(d: Dates, job: &store::ListJob) -> ImportStatus {
+        ImportStatus {
+            completed_date: job.completed_at.map(|t| Timestamp::at(d, t)),
+            created_date: Timestamp::at(d, job.created_at),
+            errors: job.progress.errors.clone(),
+            inserted: job.progress.inserted,
+            invalid: job.progress.invalid,
+            status: job.state.as_str(),
+            token_id: job.token.clone(),
+            kind: "Import",
+            updated: job.progress.updated,
+        }
+    }
+}

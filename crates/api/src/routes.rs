@@ -1,0 +1,886 @@
+//! The route table: the one place an API route is written down. Each entry is a path as the
+//! contract spells it; each of its methods names the handler (whose variant says which
+//! credential it needs, and for `/sms/v1` which scope) and the function describing its OpenAPI
+//! operation. The matcher (`routing`), the dispatcher (`lib.rs`), the request metrics' route
+//! label and `/openapi.json` all read this table; nothing else lists routes.
+//!
+//! Adding a route: one entry here (or one method of an entry), one operation of `service`, one
+//! handler, one typed response (see docs/adding-a-route.md).
+
+use axum::http::Method;
+use serde_json::json;
+
+use crate::openapi::{
+    idempotency_key, job_status_link, ok, paging_params, query, schema, send_status_link,
+    token_link, typed, Operation, SEND_STATES,
+};
+use crate::responses::{
+    Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
+    Deleted, DeliveryReportAccepted, ImportStatus, Keyword, KeywordCreated, KeywordList, List,
+    ListList, Message, MessageList, MoHistory, Outbox, QueueMoAccepted, RefreshAccepted,
+    RefreshStatus, SendAccepted, SendList, Subscription, SubscriptionList, SubscriptionLookup,
+    Success, TokenResponse,
+};
+use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
+use crate::{admin, contacts, message_contact, message_list, mo, token};
+
+/// Scopes of `/sms/v1` (API.md §2).
+const SMS_SEND: &str = "sms_send";
+const SMS_READ: &str = "sms_read";
+const SMS_WRITE: &str = "sms_write";
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
+
+const fn endpoint(method: Method, handler: Handler, operation: fn() -> Operation) -> Endpoint {
+    Endpoint {
+        method,
+        handler,
+        operation,
+    }
+}
+
+/// `public!(f)`: `f(state, ctx)` answers without credentials (its body carries them).
+macro_rules! public {
+    ($f:path) => {{
+        fn call(state: &crate::AppState, ctx: crate::Ctx) -> HandlerFuture<'_> {
+            Box::pin($f(state, ctx))
+        }
+        Handler::Public(call)
+    }};
+}
+
+/// `sms!(scope, f)`: `f(state, caller, ctx)` answers a caller whose token has `scope`.
+macro_rules! sms {
+    ($scope:expr, $f:path) => {{
+        fn call<'a>(
+            state: &'a crate::AppState,
+            caller: &'a crate::auth::Caller,
+            ctx: crate::Ctx,
+        ) -> HandlerFuture<'a> {
+            Box::pin($f(state, caller, ctx))
+        }
+        Handler::Sms($scope, call)
+    }};
+}
+
+/// `admin!(f)`: `f(state, ctx)` answers a caller with the admin token.
+macro_rules! admin {
+    ($f:path) => {{
+        fn call(state: &crate::AppState, ctx: crate::Ctx) -> HandlerFuture<'_> {
+            Box::pin($f(state, ctx))
+        }
+        Handler::Admin(call)
+    }};
+}
+
+/// Every API route. The matcher tries them in this order.
+#[rustfmt::skip]
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        path: "/v2/token",
+        endpoints: &[
+            endpoint(POST, public!(token::issue), token),
+        ],
+    },
+    Route {
+        path: "/sms/v1/messageList/{id}/send",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_SEND, message_list::send), send_message_list),
+        ],
+    },
+    Route {
+        path: "/sms/v1/messageList/{id}/deliveries/{tokenId}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, message_list::deliveries), message_list_deliveries),
+        ],
+    },
+    Route {
+        path: "/sms/v1/messageList/{id}/deliveryReport/{tokenId}",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, contacts::delivery_report), delivery_report),
+        ],
+    },
+    Route {
+        path: "/sms/v1/messageContact/{id}/send",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_SEND, message_contact::send), send_message_contact),
+        ],
+    },
+    Route {
+        path: "/sms/v1/messageContact/{id}/deliveries/{tokenId}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, message_contact::deliveries), message_contact_deliveries),
+        ],
+    },
+    Route {
+        path: "/sms/v1/messageContact/{id}/history/{tokenId}/mobileNumber/{mobileNumber}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, message_contact::history), message_contact_history),
+        ],
+    },
+    Route {
+        path: "/sms/v1/queueMO",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_SEND, mo::queue_mo), queue_mo),
+        ],
+    },
+    Route {
+        path: "/sms/v1/queueMO/deliveries/{tokenId}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, mo::deliveries), queue_mo_deliveries),
+        ],
+    },
+    Route {
+        path: "/sms/v1/queueMO/history/{tokenId}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, mo::history), queue_mo_history),
+        ],
+    },
+    Route {
+        path: "/sms/v1/keyword",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, mo::create_keyword), create_keyword),
+        ],
+    },
+    Route {
+        path: "/sms/v1/keyword/{keywordId}",
+        endpoints: &[
+            endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword), delete_keyword),
+        ],
+    },
+    Route {
+        path: "/sms/v1/contacts/subscriptions",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_READ, mo::subscriptions), contact_subscriptions),
+        ],
+    },
+    Route {
+        path: "/sms/v1/contacts/queueImport/{listId}",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, contacts::queue_import), queue_import),
+        ],
+    },
+    Route {
+        path: "/sms/v1/contacts/queueImport/{listId}/status/{tokenId}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, contacts::import_status), queue_import_status),
+        ],
+    },
+    Route {
+        path: "/sms/v1/contacts/refreshList/{listId}",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, contacts::refresh_list), refresh_list),
+        ],
+    },
+    Route {
+        path: "/sms/v1/contacts/refreshList/{listId}/status/{tokenId}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, contacts::refresh_status), refresh_list_status),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts",
+        endpoints: &[
+            endpoint(GET, admin!(admin::accounts::list_accounts), list_accounts),
+            endpoint(POST, admin!(admin::accounts::create_account), create_account),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}",
+        endpoints: &[
+            endpoint(GET, admin!(admin::accounts::get_account), get_account),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/clients",
+        endpoints: &[
+            endpoint(GET, admin!(admin::accounts::list_clients), list_clients),
+            endpoint(POST, admin!(admin::accounts::create_client), create_client),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/clients/{clientId}",
+        endpoints: &[
+            endpoint(DELETE, admin!(admin::accounts::revoke_client), revoke_client),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/codes",
+        endpoints: &[
+            endpoint(GET, admin!(admin::catalog::list_codes), list_codes),
+            endpoint(POST, admin!(admin::catalog::create_code), create_code),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/codes/{code}",
+        endpoints: &[
+            endpoint(GET, admin!(admin::catalog::get_code), get_code),
+            endpoint(PATCH, admin!(admin::catalog::update_code), update_code),
+            endpoint(DELETE, admin!(admin::catalog::delete_code), delete_code),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/keywords",
+        endpoints: &[
+            endpoint(GET, admin!(admin::catalog::list_keywords), list_keywords),
+            endpoint(POST, admin!(admin::catalog::create_keyword), create_admin_keyword),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/keywords/{keywordId}",
+        endpoints: &[
+            endpoint(GET, admin!(admin::catalog::get_keyword), get_keyword),
+            endpoint(PATCH, admin!(admin::catalog::update_keyword), update_keyword),
+            endpoint(DELETE, admin!(admin::catalog::delete_keyword), delete_admin_keyword),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/messages",
+        endpoints: &[
+            endpoint(GET, admin!(admin::catalog::list_messages), list_messages),
+            endpoint(POST, admin!(admin::catalog::create_message), create_message),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/messages/{id}",
+        endpoints: &[
+            endpoint(GET, admin!(admin::catalog::get_message), get_message),
+            endpoint(PATCH, admin!(admin::catalog::update_message), update_message),
+            endpoint(DELETE, admin!(admin::catalog::delete_message), delete_message),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/lists",
+        endpoints: &[
+            endpoint(GET, admin!(admin::lists::list_lists), list_lists),
+            endpoint(POST, admin!(admin::lists::create_list), create_list),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/lists/{list}",
+        endpoints: &[
+            endpoint(GET, admin!(admin::lists::get_list), get_list),
+            endpoint(DELETE, admin!(admin::lists::delete_list), delete_list),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/lists/{list}/contacts",
+        endpoints: &[
+            endpoint(POST, admin!(admin::lists::import_contacts), import_contacts),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/lists/{list}/contacts/{mobileNumber}",
+        endpoints: &[
+            endpoint(DELETE, admin!(admin::lists::remove_contact), remove_contact),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/sends",
+        endpoints: &[
+            endpoint(GET, admin!(admin::sends::list_sends), list_sends),
+        ],
+    },
+    Route {
+        path: "/admin/v1/sends/{tokenId}",
+        endpoints: &[
+            endpoint(GET, admin!(admin::sends::send_status), get_send),
+        ],
+    },
+    Route {
+        path: "/admin/v1/sends/{tokenId}/cancel",
+        endpoints: &[
+            endpoint(POST, admin!(admin::sends::cancel), cancel_send),
+        ],
+    },
+    Route {
+        path: "/admin/v1/outbox",
+        endpoints: &[
+            endpoint(GET, admin!(admin::sends::outbox), outbox),
+        ],
+    },
+    Route {
+        path: "/admin/v1/accounts/{acct}/subscriptions",
+        endpoints: &[
+            endpoint(GET, admin!(admin::lists::subscriptions), list_subscriptions),
+            endpoint(POST, admin!(admin::lists::set_subscription), set_subscription),
+        ],
+    },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The operations of `/openapi.json`, one per (route, method), in table order. Path parameters,
+// security and the errors every route of its kind can give follow from the entry.
+
+pub(crate) fn token() -> Operation {
+    Operation::new(
+        "token",
+        "Get an access token (OAuth2 client credentials)",
+        typed::<TokenResponse>(200, "A fresh bearer token for /sms/v1."),
+    )
+    .describe(
+        "API.md §2. The body is JSON (as the Node clients send it) or \
+         application/x-www-form-urlencoded; field names are case-insensitive.",
+    )
+    .content(json!({
+        "application/json": { "schema": schema("TokenRequest") },
+        "application/x-www-form-urlencoded": { "schema": schema("TokenRequest") },
+    }))
+    .success_header(
+        "Cache-Control",
+        "The token is not to be cached.",
+        json!({ "const": "no-store" }),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn send_message_list() -> Operation {
+    Operation::new(
+        "sendMessageList",
+        "Send a stored message to contact lists",
+        typed::<SendAccepted>(202, "The send is recorded; it runs in the background."),
+    )
+    .describe(
+        "API.md §4. A 400 lists every applicable message of §4's table, in order. \
+         409: the Idempotency-Key was used with a different request.",
+    )
+    .param(idempotency_key())
+    .json_body(schema("SendListRequest"))
+    .errors(&[400, 409])
+    .link("messageListDeliveries", send_status_link())
+    .link("deliveryReport", send_status_link())
+    .link("getSend", token_link())
+    .link("cancelSend", token_link())
+}
+
+pub(crate) fn message_list_deliveries() -> Operation {
+    paging_params(Operation::new(
+        "messageListDeliveries",
+        "Status and tracking of a messageList send",
+        ok("The send's status (API.md §5).", "SendStatus"),
+    ))
+    .describe("API.md §5. 400: a malformed id or token, or a token of another message.")
+    .errors(&[400])
+}
+
+pub(crate) fn delivery_report() -> Operation {
+    Operation::new(
+        "deliveryReport",
+        "Write a send's per-recipient results to a CSV file in the account's reports folder",
+        typed::<DeliveryReportAccepted>(202, "The report is being written."),
+    )
+    .describe("API.md §6. 409: the account already has a report file of that name.")
+    .json_body(schema("DeliveryReportRequest"))
+    .errors(&[400, 409])
+}
+
+pub(crate) fn send_message_contact() -> Operation {
+    Operation::new(
+        "sendMessageContact",
+        "Send a stored message to explicit mobile numbers",
+        typed::<SendAccepted>(202, "The send is recorded; it runs in the background."),
+    )
+    .describe(
+        "API.md §6. A 400 lists every applicable message, in the contract's order. \
+         409: the Idempotency-Key was used with a different request.",
+    )
+    .param(idempotency_key())
+    .json_body(schema("SendContactRequest"))
+    .errors(&[400, 409])
+    .link("messageContactDeliveries", send_status_link())
+}
+
+pub(crate) fn message_contact_deliveries() -> Operation {
+    paging_params(Operation::new(
+        "messageContactDeliveries",
+        "Status and tracking of a messageContact send",
+        ok("The send's status (API.md §5).", "SendStatus"),
+    ))
+    .errors(&[400])
+}
+
+pub(crate) fn message_contact_history() -> Operation {
+    Operation::new(
+        "messageContactHistory",
+        "What a messageContact send texted one number, and what the number texted since",
+        typed::<ContactHistory>(200, "The number's history."),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn queue_mo() -> Operation {
+    Operation::new(
+        "queueMO",
+        "Handle texts as if the numbers had sent them to a code",
+        typed::<QueueMoAccepted>(
+            202,
+            "The texts were handled; replies are sent in the \
+            background.",
+        ),
+    )
+    .describe("API.md §6 (keywords: STOP, START, HELP, opt-in keywords).")
+    .json_body(schema("QueueMoRequest"))
+    .errors(&[400])
+    .link("queueMODeliveries", token_link())
+    .link("queueMOHistory", token_link())
+}
+
+pub(crate) fn queue_mo_deliveries() -> Operation {
+    paging_params(Operation::new(
+        "queueMODeliveries",
+        "Status of the replies of a queueMO call",
+        ok("One tracking entry per reply sent.", "MoSendStatus"),
+    ))
+    .errors(&[400])
+}
+
+pub(crate) fn queue_mo_history() -> Operation {
+    Operation::new(
+        "queueMOHistory",
+        "Texts in and out since a queueMO call",
+        typed::<MoHistory>(200, "The history of the call's numbers."),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn create_keyword() -> Operation {
+    Operation::new(
+        "createKeyword",
+        "Create an opt-in keyword on one of the account's codes",
+        typed::<KeywordCreated>(202, "The keyword exists."),
+    )
+    .describe("API.md §6. 409: the keyword already exists on the code.")
+    .json_body(schema("KeywordRequest"))
+    .errors(&[400, 409])
+    .link(
+        "deleteKeyword",
+        json!({ "keywordId": "$response.body#/keywordId" }),
+    )
+}
+
+pub(crate) fn delete_keyword() -> Operation {
+    Operation::new(
+        "deleteKeyword",
+        "Delete a keyword",
+        typed::<Success>(202, "The keyword is deleted."),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn contact_subscriptions() -> Operation {
+    Operation::new(
+        "contactSubscriptions",
+        "Subscriptions of mobile numbers or subscriber keys (a lookup)",
+        typed::<SubscriptionLookup>(200, "Every subscription of those numbers in the account."),
+    )
+    .json_body(schema("SubscriptionLookupRequest"))
+    .errors(&[400])
+}
+
+pub(crate) fn queue_import() -> Operation {
+    Operation::new(
+        "queueImport",
+        "Import contacts into a list from a file of the import directory",
+        typed::<SendAccepted>(202, "The import is queued."),
+    )
+    .describe("API.md §6. The file is checked (name, existence, content) when requested.")
+    .json_body(schema("QueueImportRequest"))
+    .errors(&[400])
+    .link("queueImportStatus", job_status_link())
+}
+
+pub(crate) fn queue_import_status() -> Operation {
+    Operation::new(
+        "queueImportStatus",
+        "Status of an import",
+        typed::<ImportStatus>(200, "The import's progress."),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn refresh_list() -> Operation {
+    Operation::new(
+        "refreshList",
+        "Refresh a list (lists are always current: it completes at once)",
+        typed::<RefreshAccepted>(202, "The refresh is recorded."),
+    )
+    .errors(&[400])
+    .link("refreshListStatus", job_status_link())
+}
+
+pub(crate) fn refresh_list_status() -> Operation {
+    Operation::new(
+        "refreshListStatus",
+        "Status of a refresh",
+        typed::<RefreshStatus>(200, "When the list was published."),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn list_accounts() -> Operation {
+    Operation::new(
+        "listAccounts",
+        "List accounts",
+        typed::<AccountList>(200, "Every account."),
+    )
+}
+
+pub(crate) fn create_account() -> Operation {
+    Operation::new(
+        "createAccount",
+        "Create an account",
+        typed::<Account>(201, "The account."),
+    )
+    .describe("409: an account with that ID (ignoring case) exists.")
+    .json_body(schema("NewAccount"))
+    .errors(&[400, 409])
+    .link("getAccount", json!({ "acct": "$response.body#/id" }))
+}
+
+pub(crate) fn get_account() -> Operation {
+    Operation::new(
+        "getAccount",
+        "Get an account",
+        typed::<Account>(200, "The account."),
+    )
+}
+
+pub(crate) fn list_clients() -> Operation {
+    Operation::new(
+        "listClients",
+        "List the account's API clients (no secrets)",
+        typed::<ClientList>(200, "The account's clients."),
+    )
+}
+
+pub(crate) fn create_client() -> Operation {
+    Operation::new(
+        "createClient",
+        "Create an API client",
+        typed::<ClientCreated>(201, "The client, with its secret (shown only here)."),
+    )
+    .json_body(schema("NewClient"))
+    .errors(&[400])
+    .link(
+        "revokeClient",
+        json!({ "acct": "$request.path.acct", "clientId": "$response.body#/clientId" }),
+    )
+}
+
+pub(crate) fn revoke_client() -> Operation {
+    Operation::new(
+        "revokeClient",
+        "Revoke an API client and every token it holds",
+        typed::<Deleted>(200, "Revoked."),
+    )
+}
+
+pub(crate) fn list_codes() -> Operation {
+    Operation::new(
+        "listCodes",
+        "List the account's codes",
+        typed::<CodeList>(200, "The account's codes."),
+    )
+}
+
+pub(crate) fn create_code() -> Operation {
+    Operation::new(
+        "createCode",
+        "Create a short or long code",
+        typed::<Code>(201, "The code."),
+    )
+    .describe("409: the code exists in the account.")
+    .json_body(schema("NewCode"))
+    .errors(&[400, 409])
+    .links_by_id("code", &["getCode", "updateCode", "deleteCode"])
+}
+
+pub(crate) fn get_code() -> Operation {
+    Operation::new("getCode", "Get a code", typed::<Code>(200, "The code."))
+}
+
+pub(crate) fn update_code() -> Operation {
+    Operation::new(
+        "updateCode",
+        "Change some fields of a code (not the code string)",
+        typed::<Code>(200, "The code as changed."),
+    )
+    .describe("An empty optOutText or helpText goes back to the default reply.")
+    .json_body(schema("CodePatch"))
+    .errors(&[400])
+}
+
+pub(crate) fn delete_code() -> Operation {
+    Operation::new(
+        "deleteCode",
+        "Delete a code",
+        typed::<Deleted>(200, "Deleted."),
+    )
+}
+
+pub(crate) fn list_keywords() -> Operation {
+    Operation::new(
+        "listKeywords",
+        "List the account's keywords",
+        typed::<KeywordList>(200, "The account's keywords."),
+    )
+}
+
+pub(crate) fn create_admin_keyword() -> Operation {
+    Operation::new(
+        "createAdminKeyword",
+        "Create a keyword (optionally double opt-in)",
+        typed::<Keyword>(201, "The keyword."),
+    )
+    .describe("409: the keyword exists on the code.")
+    .json_body(schema("NewKeyword"))
+    .errors(&[400, 409])
+    .links_by_id(
+        "keywordId",
+        &["getKeyword", "updateKeyword", "deleteAdminKeyword"],
+    )
+}
+
+pub(crate) fn get_keyword() -> Operation {
+    Operation::new(
+        "getKeyword",
+        "Get a keyword",
+        typed::<Keyword>(200, "The keyword."),
+    )
+}
+
+pub(crate) fn update_keyword() -> Operation {
+    Operation::new(
+        "updateKeyword",
+        "Change the replies or double opt-in of a keyword (not its code or word)",
+        typed::<Keyword>(200, "The keyword as changed."),
+    )
+    .describe("An empty response or confirmText clears it.")
+    .json_body(schema("KeywordPatch"))
+    .errors(&[400])
+}
+
+pub(crate) fn delete_admin_keyword() -> Operation {
+    Operation::new(
+        "deleteAdminKeyword",
+        "Delete a keyword",
+        typed::<Deleted>(200, "Deleted."),
+    )
+}
+
+pub(crate) fn list_messages() -> Operation {
+    Operation::new(
+        "listMessages",
+        "List the account's messages",
+        typed::<MessageList>(200, "The account's messages."),
+    )
+}
+
+pub(crate) fn create_message() -> Operation {
+    Operation::new(
+        "createMessage",
+        "Create a message",
+        typed::<Message>(201, "The message."),
+    )
+    .describe("409: a message with that ID (ignoring case) exists in the account.")
+    .json_body(schema("NewMessage"))
+    .errors(&[400, 409])
+    .links_by_id("id", &["getMessage", "updateMessage", "deleteMessage"])
+}
+
+pub(crate) fn get_message() -> Operation {
+    Operation::new(
+        "getMessage",
+        "Get a message",
+        typed::<Message>(200, "The message."),
+    )
+}
+
+pub(crate) fn update_message() -> Operation {
+    Operation::new(
+        "updateMessage",
+        "Change some fields of a message",
+        typed::<Message>(200, "The message as changed."),
+    )
+    .json_body(schema("MessagePatch"))
+    .errors(&[400])
+}
+
+pub(crate) fn delete_message() -> Operation {
+    Operation::new(
+        "deleteMessage",
+        "Delete a message (accepted sends that are not yet due end in Error)",
+        typed::<Deleted>(200, "Deleted."),
+    )
+}
+
+pub(crate) fn list_lists() -> Operation {
+    Operation::new(
+        "listLists",
+        "List the account's contact lists",
+        typed::<ListList>(200, "The account's lists."),
+    )
+}
+
+pub(crate) fn create_list() -> Operation {
+    Operation::new(
+        "createList",
+        "Create a contact list",
+        typed::<List>(201, "The list."),
+    )
+    .describe("409: a list with that ID (ignoring case) exists in the account.")
+    .json_body(schema("NewList"))
+    .errors(&[400, 409])
+    .links_by_id("list", &["getList", "deleteList", "importContacts"])
+}
+
+pub(crate) fn get_list() -> Operation {
+    Operation::new("getList", "Get a list", typed::<List>(200, "The list."))
+}
+
+pub(crate) fn delete_list() -> Operation {
+    Operation::new(
+        "deleteList",
+        "Delete a list",
+        typed::<Deleted>(200, "Deleted."),
+    )
+}
+
+pub(crate) fn import_contacts() -> Operation {
+    Operation::new(
+        "importContacts",
+        "Add contacts to a list (JSON, or a streamed CSV of up to 1 GiB)",
+        ok(
+            "What was added, updated and refused; a bad row never rejects the good \
+            ones.",
+            "ImportReport",
+        ),
+    )
+    .describe(
+        "API.md §7. A CSV body has a header row; the columns `mobileNumber` and \
+         `subscriberKey`, any other column becomes an attribute.",
+    )
+    .param(query(
+        "subscribeCode",
+        "CSV bodies: subscribe the imported numbers to a keyword on this code (with \
+            subscribeKeyword).",
+        json!({ "type": "string" }),
+        false,
+    ))
+    .param(query(
+        "subscribeKeyword",
+        "CSV bodies: the keyword to subscribe the imported numbers to (with subscribeCode).",
+        json!({ "type": "string" }),
+        false,
+    ))
+    .content(json!({
+        "application/json": { "schema": schema("ContactsImport") },
+        "text/csv": { "schema": { "type": "string" } },
+    }))
+    .errors(&[400])
+}
+
+pub(crate) fn remove_contact() -> Operation {
+    Operation::new(
+        "removeContact",
+        "Remove a number from a list",
+        typed::<Deleted>(200, "Removed."),
+    )
+}
+
+pub(crate) fn list_sends() -> Operation {
+    Operation::new(
+        "listSends",
+        "The account's sends, newest first",
+        typed::<SendList>(200, "A page of sends."),
+    )
+    .param(query(
+        "state",
+        "Only sends in this state.",
+        json!({ "type": "string", "enum": SEND_STATES }),
+        false,
+    ))
+    .param(query(
+        "after",
+        "The `next` of the previous page.",
+        json!({ "type": "string" }),
+        false,
+    ))
+    .param(query(
+        "limit",
+        "Sends per page (default 100, at most 1000).",
+        json!({ "type": "integer", "minimum": 1 }),
+        false,
+    ))
+    .errors(&[400])
+}
+
+pub(crate) fn get_send() -> Operation {
+    Operation::new(
+        "getSend",
+        "A send's status, whatever its account",
+        ok(
+            "The send's status (API.md §5), first page of tracking.",
+            "AdminSendStatus",
+        ),
+    )
+}
+
+pub(crate) fn cancel_send() -> Operation {
+    Operation::new(
+        "cancelSend",
+        "Cancel a send: recipients not yet handed over never are",
+        typed::<Canceled>(200, "Canceled."),
+    )
+    .describe("409: the send is already final (Finished, Error or Canceled).")
+    .errors(&[409])
+}
+
+pub(crate) fn outbox() -> Operation {
+    Operation::new(
+        "outbox",
+        "What the simulator carrier accepted, oldest first",
+        typed::<Outbox>(200, "A page of the outbox."),
+    )
+    .param(query(
+        "after",
+        "Only entries after this sequence number (the `next` of the previous page).",
+        json!({ "type": "integer" }),
+        false,
+    ))
+    .param(query(
+        "limit",
+        "Entries per page (default 1000, at most 10000).",
+        json!({ "type": "integer", "minimum": 1 }),
+        false,
+    ))
+    .errors(&[400])
+}
+
+pub(crate) fn list_subscriptions() -> Operation {
+    Operation::new(
+        "listSubscriptions",
+        "A number's subscriptions in the account",
+        typed::<SubscriptionList>(200, "The number's subscriptions."),
+    )
+    .param(query(
+        "mobileNumber",
+        "The number (8–15 digits, a leading + allowed).",
+        json!({ "type": "string" }),
+        true,
+    ))
+    .errors(&[400])
+}
+
+pub(crate) fn set_subscription() -> Operation {
+    Operation::new(
+        "setSubscription",
+        "Set one subscription of a number to a keyword, as an operator would",
+        typed::<Subscription>(200, "The subscription."),
+    )
+    .json_body(schema("SubscriptionSet"))
+    .errors(&[400])
+}
