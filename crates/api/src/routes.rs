@@ -5,7 +5,7 @@
 //! label and `/openapi.json` all read this table; nothing else lists routes.
 //!
 //! Adding a route: one entry here (or one method of an entry), one operation of `service`, one
-//! handler, one typed response (see docs/adding-a-route.md).
+//! handler, one typed response (see docs/architecture.md, "Adding a route").
 
 use axum::http::Method;
 use serde_json::json;
