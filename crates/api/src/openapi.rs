@@ -149,18 +149,12 @@ fn response(name: &str) -> Value {
 }
 
 /// The body of a success response: a typed response (`crate::responses`), whose schema is
-/// generated, or a schema still written by hand in `schemas()`, by name.
-pub(crate) enum Success {
-    Typed(fn(&mut SchemaGenerator) -> Schema),
-    Named(Value),
-}
+/// generated.
+pub(crate) struct Success(fn(&mut SchemaGenerator) -> Schema);
 
 impl Success {
     fn schema(&self, generator: &mut SchemaGenerator) -> Value {
-        match self {
-            Success::Typed(schema_of) => schema_of(generator).to_value(),
-            Success::Named(reference) => reference.clone(),
-        }
+        (self.0)(generator).to_value()
     }
 }
 
@@ -172,12 +166,8 @@ pub(crate) fn typed<T: JsonSchema>(
     (
         status,
         description,
-        Success::Typed(SchemaGenerator::subschema_for::<T>),
+        Success(SchemaGenerator::subschema_for::<T>),
     )
-}
-
-pub(crate) fn ok(description: &'static str, name: &str) -> (u16, &'static str, Success) {
-    (200, description, Success::Named(schema(name)))
 }
 
 pub(crate) fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
@@ -543,9 +533,6 @@ fn close_object(schema: &mut Schema) {
 
 /// The components' schemas: the generated ones (`generated`) and those still written by hand.
 fn schemas(generated: Map<String, Value>) -> Value {
-    let token = json!({ "type": "string", "pattern": crate::responses::TOKEN_PATTERN,
-        "description": "A send or job token, as minted (API.md §3)." });
-    let status_code = json!({ "type": "string", "pattern": "^[0-9]{4}$" });
     let mut s = generated;
     // A name is either generated or written here, never both: a generated schema wins (and
     // `hand_written_schemas_do_not_shadow_generated_ones` fails).
@@ -554,10 +541,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
     };
 
     // Common pieces.
-    put(
-        "NullableTimestamp",
-        json!({ "type": ["string", "null"], "pattern": crate::responses::TIMESTAMP_PATTERN }),
-    );
     put(
         "Errors",
         object(
@@ -717,101 +700,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
-    put(
-        "SendCounts",
-        object(
-            &[
-                "recipients",
-                "queued",
-                "deferred",
-                "sent",
-                "delivered",
-                "failed",
-                "unknown",
-                "suppressed",
-                "canceled",
-            ],
-            json!({
-                "recipients": { "type": "integer" }, "queued": { "type": "integer" },
-                "deferred": { "type": "integer" }, "sent": { "type": "integer" },
-                "delivered": { "type": "integer" }, "failed": { "type": "integer" },
-                "unknown": { "type": "integer" }, "suppressed": { "type": "integer" },
-                "canceled": { "type": "integer" },
-            }),
-        ),
-    );
-    put(
-        "TrackingEntry",
-        object(
-            &[
-                "mobileNumber",
-                "statusCode",
-                "message",
-                "standardStatusCode",
-                "description",
-                "date",
-            ],
-            json!({
-                "mobileNumber": { "type": "string" },
-                "statusCode": status_code.clone(),
-                "message": { "type": "string", "description": "The short name of the code \
-                    (`Delivered`); a queueMO reply's text." },
-                "standardStatusCode": status_code.clone(),
-                "description": { "type": "string" },
-                "date": schema("Timestamp"),
-                "segments": { "type": "integer" },
-                "encoding": { "type": "string", "enum": ["GSM-7", "UCS-2", ""] },
-                "note": { "type": "string" },
-            }),
-        ),
-    );
-    let status_properties = |with_message: bool, admin: bool| {
-        let mut p = json!({
-            "count": { "type": "integer" },
-            "createDate": schema("Timestamp"),
-            "completeDate": schema("NullableTimestamp"),
-            "status": { "type": "string", "enum": SEND_STATES },
-            "tracking": { "type": "array", "items": schema("TrackingEntry") },
-            "counts": schema("SendCounts"),
-            "scheduledFor": schema("NullableTimestamp"),
-            "segments": { "type": "integer" },
-            "encoding": { "type": "string", "enum": ["GSM-7", "UCS-2"] },
-            "page": { "type": "integer" },
-            "pageSize": { "type": "integer" },
-            "trackingTotal": { "type": "integer" },
-            "errors": { "type": "array", "items": { "type": "string" },
-                "description": "Why a send in Error could not run." },
-        });
-        let mut required = vec![
-            "count",
-            "createDate",
-            "completeDate",
-            "status",
-            "tracking",
-            "counts",
-            "scheduledFor",
-            "segments",
-            "encoding",
-            "page",
-            "pageSize",
-            "trackingTotal",
-        ];
-        if with_message {
-            p["message"] = json!({ "type": "string",
-                "description": "The text as sent, before per-contact substitution." });
-            required.push("message");
-        }
-        if admin {
-            p["tokenId"] = token.clone();
-            p["accountId"] = json!({ "type": "string" });
-            p["messageId"] = json!({ "type": "string" });
-            required.extend(["tokenId", "accountId", "messageId"]);
-        }
-        object(&required, p)
-    };
-    put("SendStatus", status_properties(true, false));
-    put("MoSendStatus", status_properties(false, false));
-    put("AdminSendStatus", status_properties(true, true));
     put(
         "QueueMoRequest",
         request(
@@ -1020,26 +908,6 @@ fn schemas(generated: Map<String, Value>) -> Value {
                     "code": { "type": "string" },
                     "keyword": { "type": "string" },
                 }, "description": "Subscribe the imported numbers to this keyword on this code." },
-            }),
-        ),
-    );
-    put(
-        "ImportReport",
-        object(
-            &["added", "updated", "invalid", "errors"],
-            json!({
-                "added": { "type": "integer" },
-                "updated": { "type": "integer", "description": "Numbers already in the list." },
-                "invalid": { "type": "integer" },
-                "errors": { "type": "array", "items": object(
-                    &["row", "value", "reason"],
-                    json!({
-                        "row": { "type": "integer", "description": "1-based; a CSV's header is row \
-                            1." },
-                        "value": { "type": "string" },
-                        "reason": { "type": "string" },
-                    }),
-                ) },
             }),
         ),
     );
