@@ -1014,6 +1014,195 @@ impl From<&service::import::ImportReport> for ImportReport {
     }
 }
 
+/// `GET /healthz`: the process is up.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Health {
+    #[schemars(extend("const" = "ok"))]
+    pub status: &'static str,
+}
+
+impl Health {
+    pub const UP: Health = Health { status: "ok" };
+}
+
+/// `GET /readyz`: the database is reachable and migrated.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Ready {
+    #[schemars(extend("const" = "ready"))]
+    pub status: &'static str,
+}
+
+impl Ready {
+    pub const READY: Ready = Ready { status: "ready" };
+}
+
+/// `GET /readyz` (503): not ready; the cause is logged, never answered (API.md §8).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotReady {
+    #[schemars(extend("const" = "unavailable"))]
+    pub status: &'static str,
+}
+
+impl NotReady {
+    pub const NOT_READY: NotReady = NotReady {
+        status: "unavailable",
+    };
+}
+
+/// `{"errors": [...]}`: what failed, every applicable message in the contract's order.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Errors {
+    #[schemars(length(min = 1))]
+    pub errors: Vec<String>,
+}
+
+impl Errors {
+    pub fn one(message: impl Into<String>) -> Errors {
+        Errors {
+            errors: vec![message.into()],
+        }
+    }
+}
+
+/// `{"errors": [...]}` with one fixed message; the schema names it.
+macro_rules! fixed_error {
+    ($(#[$doc:meta])* $name:ident, $message:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, JsonSchema)]
+        pub struct $name {
+            #[schemars(extend("items" = { "const": $message }))]
+            pub errors: [&'static str; 1],
+        }
+
+        impl $name {
+            pub const MESSAGE: &'static str = $message;
+            pub const BODY: $name = $name {
+                errors: [$message],
+            };
+        }
+    };
+}
+
+fixed_error!(
+    /// 405: the path does not take this method (API.md §1).
+    MethodNotAllowed,
+    "Method not allowed."
+);
+fixed_error!(
+    /// 413: the body is over the limit (API.md §1).
+    TooLarge,
+    "The request body is too large."
+);
+fixed_error!(
+    /// 408: the body did not arrive in time (API.md §1).
+    RequestTimeout,
+    "The request took too long to arrive."
+);
+fixed_error!(
+    /// 401 on the admin API: a missing or wrong admin token (API.md §7).
+    AdminNotAuthorized,
+    "Not authorized."
+);
+
+/// `Not found.` for a path that names nothing; on the admin API, the object not found
+/// (`Account abc not found.`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotFound {
+    pub errors: [String; 1],
+}
+
+/// What a 500 answers: the reference id under which the cause is logged.
+pub const INTERNAL_ERROR_PATTERN: &str = "^An unexpected error occurred, please contact Customer \
+Support with reference id [A-Za-z0-9_-]+\\.$";
+
+/// 500: an unexpected failure; the reference id is logged with the cause.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InternalError {
+    #[schemars(extend("items" = { "type": "string", "pattern": INTERNAL_ERROR_PATTERN }))]
+    pub errors: [String; 1],
+}
+
+impl InternalError {
+    pub fn with_reference(reference: &str) -> InternalError {
+        InternalError {
+            errors: [format!(
+                "An unexpected error occurred, please contact Customer Support with reference id \
+                 {reference}."
+            )],
+        }
+    }
+}
+
+/// 401 on `/sms/v1`: a missing, unknown, expired or revoked access token (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotAuthorized {
+    pub documentation: &'static str,
+    #[schemars(extend("const" = 0))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = "Not Authorized"))]
+    pub message: &'static str,
+}
+
+impl NotAuthorized {
+    pub const BODY: NotAuthorized = NotAuthorized {
+        documentation: crate::error::DOCS_URL,
+        errorcode: 0,
+        message: "Not Authorized",
+    };
+}
+
+/// 403 on `/sms/v1`: the token lacks the operation's scope (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InsufficientPrivileges {
+    pub documentation: &'static str,
+    #[schemars(extend("const" = 40003))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = "Insufficient privileges"))]
+    pub message: &'static str,
+}
+
+impl InsufficientPrivileges {
+    pub const BODY: InsufficientPrivileges = InsufficientPrivileges {
+        documentation: crate::error::DOCS_URL,
+        errorcode: 40003,
+        message: "Insufficient privileges",
+    };
+}
+
+/// 429: too many requests from this API client, or too many failed token requests (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimited {
+    pub documentation: &'static str,
+    #[schemars(extend("const" = 50100))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = "Rate limit exceeded"))]
+    pub message: &'static str,
+    /// Seconds to wait, as `Retry-After` says.
+    #[schemars(range(min = 1))]
+    pub retry_after: u64,
+}
+
+impl RateLimited {
+    pub const fn new(retry_after: u64) -> RateLimited {
+        RateLimited {
+            documentation: crate::error::DOCS_URL,
+            errorcode: 50100,
+            message: "Rate limit exceeded",
+            retry_after,
+        }
+    }
+}
+
+/// A `/v2/token` failure, as OAuth 2.0 words it (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "OAuthError")]
+pub struct OAuthErrorBody {
+    pub error: crate::error::OAuthError,
+    pub error_description: &'static str,
+    pub error_uri: &'static str,
+}
+
 #[cfg(test)]
 mod tests {
     //! The typed bodies write the bytes the former `json!` bodies wrote: the same keys, in the
@@ -1139,4 +1328,51 @@ mod tests {
     const IMPORT: &str =
         r#"{"added":3,"errors":[{"reason":"bad","row":4,"value":"abc"}],"invalid":1,"updated":1}"#;
     const IMPORT_EMPTY: &str = r#"{"added":0,"errors":[],"invalid":0,"updated":0}"#;
+
+    #[test]
+    fn error_and_health_bodies_keep_their_bytes() {
+        let docs = crate::error::DOCS_URL;
+        assert_eq!(bytes(&Health::UP), r#"{"status":"ok"}"#);
+        assert_eq!(bytes(&Ready::READY), r#"{"status":"ready"}"#);
+        assert_eq!(bytes(&NotReady::NOT_READY), r#"{"status":"unavailable"}"#);
+        assert_eq!(
+            bytes(&Errors {
+                errors: vec!["a".into(), "b".into()]
+            }),
+            r#"{"errors":["a","b"]}"#
+        );
+        assert_eq!(
+            bytes(&MethodNotAllowed::BODY),
+            r#"{"errors":["Method not allowed."]}"#
+        );
+        assert_eq!(
+            bytes(&NotAuthorized::BODY),
+            format!(r#"{{"documentation":"{docs}","errorcode":0,"message":"Not Authorized"}}"#)
+        );
+        assert_eq!(
+            bytes(&InsufficientPrivileges::BODY),
+            format!(
+                r#"{{"documentation":"{docs}","errorcode":40003,"message":"Insufficient privileges"}}"#
+            )
+        );
+        assert_eq!(
+            bytes(&RateLimited::new(7)),
+            format!(
+                r#"{{"documentation":"{docs}","errorcode":50100,"message":"Rate limit exceeded","retryAfter":7}}"#
+            )
+        );
+        assert_eq!(
+            bytes(&OAuthErrorBody {
+                error: crate::error::OAuthError::UnauthorizedClient,
+                error_description: "d",
+                error_uri: "u",
+            }),
+            r#"{"error":"unauthorized_client","error_description":"d","error_uri":"u"}"#
+        );
+        let internal = bytes(&InternalError::with_reference("abc_1-Z"));
+        assert_eq!(
+            internal,
+            r#"{"errors":["An unexpected error occurred, please contact Customer Support with reference id abc_1-Z."]}"#
+        );
+    }
 }
