@@ -502,7 +502,7 @@ fn flag(description: &str) -> Value {
 }
 
 /// Generates the schemas of typed responses into `#/components/schemas`, as JSON Schema 2020-12
-/// (OpenAPI 3.1's dialect) of what is serialized, closed like the hand-written ones.
+/// (OpenAPI 3.1's dialect) of what is serialized, closed (see `close_object`).
 fn schema_generator() -> SchemaGenerator {
     SchemaSettings::draft2020_12()
         .for_serialize()
@@ -518,7 +518,8 @@ fn close_object(schema: &mut Schema) {
     }
 }
 
-/// The components' schemas: the generated ones (`generated`) and those still written by hand.
+/// The components' schemas: the generated ones (`generated`: every response body) and those of
+/// request bodies, written here by hand.
 fn schemas(generated: Map<String, Value>) -> Value {
     let mut s = generated;
     // A name is either generated or written here, never both: a generated schema wins (and
@@ -1065,6 +1066,8 @@ mod tests {
                 operation_object(route, e, &mut generator);
             }
         }
+        operational_paths(&mut Map::new(), &mut generator);
+        error_responses(&mut generator);
         let generated = generator.take_definitions(true);
         let hand_written = schemas(Map::new());
         for name in generated.keys() {
@@ -1073,6 +1076,53 @@ mod tests {
                 "{name} is generated and written by hand"
             );
         }
+    }
+
+    /// The `$ref`s anywhere in `v`, as component schema names.
+    fn referenced_schemas(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x.as_str()) {
+                        ("$ref", Some(r)) => {
+                            if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                                out.push(name.to_string());
+                            }
+                        }
+                        _ => referenced_schemas(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| referenced_schemas(x, out)),
+            _ => {}
+        }
+    }
+
+    /// Every response body's schema, and every schema it uses, is generated from a typed
+    /// response: none is written by hand.
+    #[test]
+    fn response_schemas_are_generated() {
+        let doc = document();
+        let mut pending = Vec::new();
+        for item in doc["paths"].as_object().into_iter().flatten() {
+            for op in item.1.as_object().into_iter().flatten() {
+                referenced_schemas(&op.1["responses"], &mut pending);
+            }
+        }
+        referenced_schemas(&doc["components"]["responses"], &mut pending);
+        let hand_written = schemas(Map::new());
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(name) = pending.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            assert!(
+                hand_written.get(&name).is_none(),
+                "the response schema {name} is written by hand"
+            );
+            referenced_schemas(&doc["components"]["schemas"][&name], &mut pending);
+        }
+        assert!(seen.contains("SendStatus") && seen.contains("InternalError"));
     }
 
     /// Every `$ref` names a component that exists.
