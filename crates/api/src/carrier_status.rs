@@ -6,10 +6,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use carrier::CallbackError;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::arrival::WholeBody;
+use crate::responses::Errors;
 use crate::{json_response, ApiError, AppState};
+
+/// `200 {"received"}`: whether the status changed anything (false for a state before sending).
+#[derive(Debug, Clone, Serialize)]
+struct Received {
+    received: bool,
+}
 
 /// Largest callback body read.
 pub const MAX_CALLBACK_BODY: usize = 64 * 1024;
@@ -35,15 +42,15 @@ pub async fn receive(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok());
     match callbacks.status_callback(&url, signature, &body) {
-        Ok(applied) => json_response(StatusCode::OK, &json!({ "received": applied })),
+        Ok(applied) => json_response(StatusCode::OK, &Received { received: applied }),
         Err(CallbackError::BadSignature) => json_response(
             StatusCode::FORBIDDEN,
-            &json!({"errors": ["The request signature isn't valid."]}),
+            &Errors::one("The request signature isn't valid."),
         ),
         Err(CallbackError::Malformed(why)) => ApiError::validation(why).into_response(),
         Err(CallbackError::Unavailable) => json_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"errors": ["Status callbacks can't be taken right now."]}),
+            &Errors::one("Status callbacks can't be taken right now."),
         ),
     }
 }

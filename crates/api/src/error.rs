@@ -4,7 +4,11 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+
+use crate::responses::{
+    AdminNotAuthorized, Errors, InsufficientPrivileges, InternalError, MethodNotAllowed,
+    NotAuthorized, NotFound, OAuthErrorBody, RateLimited, RequestTimeout, TooLarge,
+};
 
 pub const DOCS_URL: &str =
     "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm";
@@ -14,7 +18,9 @@ const OAUTH_ERROR_URI: &str = "https://developer.salesforce.com/docs";
 pub const TOO_MANY_FAILED_ATTEMPTS: &str = "Too many failed attempts; try again later.";
 
 /// `/v2/token` failures (API.md §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "OAuthErrorCode")]
 pub enum OAuthError {
     InvalidClient,
     UnsupportedGrantType,
@@ -97,44 +103,30 @@ pub fn json_response<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T)
     resp
 }
 
-fn errors_body(messages: &[String]) -> Value {
-    json!({ "errors": messages })
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::Validation(messages) => {
-                json_response(StatusCode::BAD_REQUEST, &errors_body(&messages))
+                json_response(StatusCode::BAD_REQUEST, &Errors { errors: messages })
             }
             ApiError::NotFound(message) => {
-                json_response(StatusCode::NOT_FOUND, &errors_body(&[message]))
+                json_response(StatusCode::NOT_FOUND, &NotFound { errors: [message] })
             }
-            ApiError::MethodNotAllowed => json_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &errors_body(&["Method not allowed.".to_string()]),
-            ),
+            ApiError::MethodNotAllowed => {
+                json_response(StatusCode::METHOD_NOT_ALLOWED, &MethodNotAllowed::BODY)
+            }
             ApiError::Conflict(message) => {
-                json_response(StatusCode::CONFLICT, &errors_body(&[message]))
+                json_response(StatusCode::CONFLICT, &Errors::one(message))
             }
-            ApiError::TooLarge => json_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &errors_body(&["The request body is too large.".to_string()]),
-            ),
+            ApiError::TooLarge => json_response(StatusCode::PAYLOAD_TOO_LARGE, &TooLarge::BODY),
             ApiError::RequestTimeout => {
-                let mut resp = json_response(
-                    StatusCode::REQUEST_TIMEOUT,
-                    &errors_body(&["The request took too long to arrive.".to_string()]),
-                );
+                let mut resp = json_response(StatusCode::REQUEST_TIMEOUT, &RequestTimeout::BODY);
                 resp.headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 resp
             }
             ApiError::InvalidToken => {
-                let mut resp = json_response(
-                    StatusCode::UNAUTHORIZED,
-                    &json!({"documentation": DOCS_URL, "errorcode": 0, "message": "Not Authorized"}),
-                );
+                let mut resp = json_response(StatusCode::UNAUTHORIZED, &NotAuthorized::BODY);
                 resp.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(
@@ -143,19 +135,16 @@ impl IntoResponse for ApiError {
                 );
                 resp
             }
-            ApiError::InsufficientScope => json_response(
-                StatusCode::FORBIDDEN,
-                &json!({"documentation": DOCS_URL, "errorcode": 40003, "message": "Insufficient privileges"}),
-            ),
-            ApiError::AdminUnauthorized => json_response(
-                StatusCode::UNAUTHORIZED,
-                &errors_body(&["Not authorized.".to_string()]),
-            ),
+            ApiError::InsufficientScope => {
+                json_response(StatusCode::FORBIDDEN, &InsufficientPrivileges::BODY)
+            }
+            ApiError::AdminUnauthorized => {
+                json_response(StatusCode::UNAUTHORIZED, &AdminNotAuthorized::BODY)
+            }
             ApiError::RateLimited { retry_after_secs } => {
                 let mut resp = json_response(
                     StatusCode::TOO_MANY_REQUESTS,
-                    &json!({"message": "Rate limit exceeded", "errorcode": 50100,
-                            "retryAfter": retry_after_secs, "documentation": DOCS_URL}),
+                    &RateLimited::new(retry_after_secs),
                 );
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -164,38 +153,38 @@ impl IntoResponse for ApiError {
             ApiError::TooManyFailedAttempts { retry_after_secs } => {
                 let mut resp = json_response(
                     StatusCode::TOO_MANY_REQUESTS,
-                    &errors_body(&[TOO_MANY_FAILED_ATTEMPTS.to_string()]),
+                    &Errors::one(TOO_MANY_FAILED_ATTEMPTS),
                 );
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 resp
             }
             ApiError::OAuth(kind) => {
-                let (status, error, description) = match kind {
+                let (status, description) = match kind {
                     OAuthError::InvalidClient => (
                         StatusCode::UNAUTHORIZED,
-                        "invalid_client",
                         "Client authentication failed. Make sure that the client ID and client secret are valid and that the package is installed and enabled.",
                     ),
                     OAuthError::UnsupportedGrantType => (
                         StatusCode::BAD_REQUEST,
-                        "unsupported_grant_type",
                         "Use \"client_credentials\" as the grant_type.",
                     ),
                     OAuthError::InvalidRequest => (
                         StatusCode::BAD_REQUEST,
-                        "invalid_request",
                         "The request body isn't valid JSON.",
                     ),
                     OAuthError::UnauthorizedClient => (
                         StatusCode::UNAUTHORIZED,
-                        "unauthorized_client",
                         "The client is not authorized for this account.",
                     ),
                 };
                 json_response(
                     status,
-                    &json!({"error": error, "error_description": description, "error_uri": OAUTH_ERROR_URI}),
+                    &OAuthErrorBody {
+                        error: kind,
+                        error_description: description,
+                        error_uri: OAUTH_ERROR_URI,
+                    },
                 )
             }
             ApiError::Internal(cause) => {
@@ -203,9 +192,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(reference = %reference, cause = %cause, "unexpected failure");
                 json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    &errors_body(&[format!(
-                        "An unexpected error occurred, please contact Customer Support with reference id {reference}."
-                    )]),
+                    &InternalError::with_reference(&reference),
                 )
             }
         }

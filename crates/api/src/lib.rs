@@ -34,7 +34,6 @@ use axum::Router;
 use bytes::Bytes;
 use futures::FutureExt;
 use http_body_util::BodyExt;
-use serde_json::json;
 use store::Store;
 
 use arrival::BodyError;
@@ -266,18 +265,18 @@ pub fn router(state: AppState, pages: Router) -> Router {
 }
 
 async fn healthz() -> Response {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+    json_response(StatusCode::OK, &responses::Health::UP)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ready().await {
-        Ok(()) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Ok(()) => json_response(StatusCode::OK, &responses::Ready::READY),
         // API.md §8: the cause is logged, never answered.
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "unavailable"}),
+                &responses::NotReady::NOT_READY,
             )
         }
     }

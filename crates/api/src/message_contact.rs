@@ -6,8 +6,8 @@ use domain::SendContactRequest;
 use store::{HistoryEntry, Send, SendKind};
 
 use crate::auth::Caller;
-use crate::message_list::{accepted, deliveries_of, idempotency, status_json};
-use crate::responses::{ContactHistory, ContactHistoryEntry, Timestamp};
+use crate::message_list::{accepted, deliveries_of, idempotency};
+use crate::responses::{ContactHistory, ContactHistoryEntry, SendStatus, Timestamp};
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
 pub async fn send(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -25,7 +25,7 @@ pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<R
     let report = deliveries_of(state, caller, &ctx, SendKind::Contact).await?;
     Ok(json_response(
         StatusCode::OK,
-        &status_json(state.dates(), &report),
+        &SendStatus::new(state.dates(), &report),
     ))
 }
 

@@ -4,14 +4,13 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::SendListRequest;
-use serde_json::{json, Value};
 use service::{IdempotentRequest, Page, SendReport};
 use sha2::{Digest, Sha256};
 use store::SendKind;
 
 use crate::auth::Caller;
-use crate::responses::SendAccepted;
-use crate::{json_response, ApiError, AppState, Ctx, Dates};
+use crate::responses::{SendAccepted, SendStatus};
+use crate::{json_response, ApiError, AppState, Ctx};
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -104,63 +103,6 @@ pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<R
     let report = deliveries_of(state, caller, &ctx, SendKind::List).await?;
     Ok(json_response(
         StatusCode::OK,
-        &status_json(state.dates(), &report),
+        &SendStatus::new(state.dates(), &report),
     ))
-}
-
-/// One tracking entry of a status document (API.md §5).
-pub fn tracking_json(d: Dates, kind: SendKind, r: &store::TrackingRow) -> Value {
-    let (short, description) = service::describe(r);
-    let code = r.status_code.to_string();
-    let mut entry = json!({
-        "mobileNumber": r.mobile_number,
-        "statusCode": code,
-        // A reply's tracking names its text (API.md §6 queueMO deliveries).
-        "message": match (kind, &r.text) {
-            (SendKind::Mo, Some(text)) => text.as_str(),
-            _ => short,
-        },
-        "standardStatusCode": code,
-        "description": description,
-        "date": d.format(r.updated_at),
-    });
-    if let Some(s) = r.segments {
-        entry["segments"] = json!(s);
-    }
-    if let Some(e) = &r.encoding {
-        entry["encoding"] = json!(e);
-    }
-    if let Some(n) = &r.note {
-        entry["note"] = json!(n);
-    }
-    entry
-}
-
-/// The §5 status document of a send: counts, the page of tracking, when it may go next.
-pub fn status_json(d: Dates, report: &SendReport) -> Value {
-    let send = &report.send;
-    let tracking: Vec<Value> = report
-        .tracking
-        .iter()
-        .map(|r| tracking_json(d, send.kind, r))
-        .collect();
-    let mut body = json!({
-        "message": send.text,
-        "count": send.count,
-        "createDate": d.format(send.created_at),
-        "completeDate": send.completed_at.map(|t| d.format(t)),
-        "status": send.state.as_str(),
-        "tracking": tracking,
-        "counts": report.counts,
-        "scheduledFor": report.next_at.map(|t| d.format(t)),
-        "segments": send.segments,
-        "encoding": send.encoding,
-        "page": report.page.number,
-        "pageSize": report.page.size,
-        "trackingTotal": send.count,
-    });
-    if !send.errors.is_empty() {
-        body["errors"] = json!(send.errors);
-    }
-    body
 }

@@ -9,10 +9,10 @@ use service::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest
 use store::{HistoryEntry, Send};
 
 use crate::auth::Caller;
-use crate::message_list::{paging, status_json};
+use crate::message_list::paging;
 use crate::responses::{
-    KeywordCreated, MoHistory, MoHistoryEntry, QueueMoAccepted, QueueMoResult, SubscriptionLookup,
-    SubscriptionLookupContact, Success, Timestamp,
+    KeywordCreated, MoHistory, MoHistoryEntry, MoSendStatus, QueueMoAccepted, QueueMoResult,
+    SubscriptionLookup, SubscriptionLookupContact, Success, Timestamp,
 };
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
@@ -73,12 +73,11 @@ pub async fn deliveries(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<R
         .mo_send(caller, ctx.param(0), page_errors)
         .await?;
     let report = state.service.send_report(send, page).await?;
-    let mut body = status_json(state.dates(), &report);
     // One entry per reply: the replies are the send's recipients; there is no stored message.
-    if let Some(obj) = body.as_object_mut() {
-        obj.remove("message");
-    }
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(json_response(
+        StatusCode::OK,
+        &MoSendStatus::new(state.dates(), &report),
+    ))
 }
 
 pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {

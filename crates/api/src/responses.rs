@@ -731,3 +731,648 @@ impl ImportStatus {
         }
     }
 }
+
+/// A carrier status code: four digits (API.md §5).
+pub const STATUS_CODE_PATTERN: &str = "^[0-9]{4}$";
+
+/// A send's recipients by where they are (API.md §5).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SendCounts {
+    pub canceled: i64,
+    pub deferred: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub queued: i64,
+    pub recipients: i64,
+    pub sent: i64,
+    pub suppressed: i64,
+    pub unknown: i64,
+}
+
+impl From<&store::SendCounts> for SendCounts {
+    fn from(c: &store::SendCounts) -> SendCounts {
+        SendCounts {
+            canceled: c.canceled,
+            deferred: c.deferred,
+            delivered: c.delivered,
+            failed: c.failed,
+            queued: c.queued,
+            recipients: c.recipients,
+            sent: c.sent,
+            suppressed: c.suppressed,
+            unknown: c.unknown,
+        }
+    }
+}
+
+/// How a tracking entry's text was encoded; `""` when it was never encoded.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum TrackingEncodingName {
+    #[serde(rename = "GSM-7")]
+    Gsm7,
+    #[serde(rename = "UCS-2")]
+    Ucs2,
+    #[serde(rename = "")]
+    None,
+}
+
+/// One recipient of a send: its last status (API.md §5).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingEntry {
+    pub date: Timestamp,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "TrackingEncodingName")]
+    pub encoding: Option<String>,
+    /// The short name of the code (`Delivered`); a queueMO reply's text.
+    pub message: String,
+    pub mobile_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i32")]
+    pub segments: Option<i32>,
+    #[schemars(pattern(STATUS_CODE_PATTERN))]
+    pub standard_status_code: String,
+    #[schemars(pattern(STATUS_CODE_PATTERN))]
+    pub status_code: String,
+}
+
+impl TrackingEntry {
+    pub fn new(d: Dates, kind: store::SendKind, r: &store::TrackingRow) -> TrackingEntry {
+        let (short, description) = service::describe(r);
+        let code = r.status_code.to_string();
+        TrackingEntry {
+            date: Timestamp::at(d, r.updated_at),
+            description: description.to_string(),
+            encoding: r.encoding.clone(),
+            // A reply's tracking names its text (API.md §6 queueMO deliveries).
+            message: match (kind, &r.text) {
+                (store::SendKind::Mo, Some(text)) => text.clone(),
+                _ => short.to_string(),
+            },
+            mobile_number: r.mobile_number.clone(),
+            note: r.note.clone(),
+            segments: r.segments,
+            standard_status_code: code.clone(),
+            status_code: code,
+        }
+    }
+}
+
+/// The status document of a messageList or messageContact send (API.md §5): counts, a page of
+/// tracking, when it may go next.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendStatus {
+    pub complete_date: Option<Timestamp>,
+    pub count: i64,
+    pub counts: SendCounts,
+    pub create_date: Timestamp,
+    #[schemars(with = "EncodingName")]
+    pub encoding: String,
+    /// Why a send in Error could not run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// The text as sent, before per-contact substitution.
+    pub message: String,
+    pub page: u32,
+    pub page_size: u32,
+    pub scheduled_for: Option<Timestamp>,
+    pub segments: i32,
+    #[schemars(with = "SendStateName")]
+    pub status: &'static str,
+    pub tracking: Vec<TrackingEntry>,
+    pub tracking_total: i64,
+}
+
+impl SendStatus {
+    pub fn new(d: Dates, report: &service::SendReport) -> SendStatus {
+        let send = &report.send;
+        SendStatus {
+            complete_date: send.completed_at.map(|t| Timestamp::at(d, t)),
+            count: send.count,
+            counts: SendCounts::from(&report.counts),
+            create_date: Timestamp::at(d, send.created_at),
+            encoding: send.encoding.clone(),
+            errors: send.errors.clone(),
+            message: send.text.clone(),
+            page: report.page.number,
+            page_size: report.page.size,
+            scheduled_for: report.next_at.map(|t| Timestamp::at(d, t)),
+            segments: send.segments,
+            status: send.state.as_str(),
+            tracking: report
+                .tracking
+                .iter()
+                .map(|r| TrackingEntry::new(d, send.kind, r))
+                .collect(),
+            tracking_total: send.count,
+        }
+    }
+}
+
+/// The status of the replies of a queueMO call (API.md §6): one tracking entry per reply; there
+/// is no stored message.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoSendStatus {
+    pub complete_date: Option<Timestamp>,
+    pub count: i64,
+    pub counts: SendCounts,
+    pub create_date: Timestamp,
+    #[schemars(with = "EncodingName")]
+    pub encoding: String,
+    /// Why a send in Error could not run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    pub page: u32,
+    pub page_size: u32,
+    pub scheduled_for: Option<Timestamp>,
+    pub segments: i32,
+    #[schemars(with = "SendStateName")]
+    pub status: &'static str,
+    pub tracking: Vec<TrackingEntry>,
+    pub tracking_total: i64,
+}
+
+impl MoSendStatus {
+    pub fn new(d: Dates, report: &service::SendReport) -> MoSendStatus {
+        let s = SendStatus::new(d, report);
+        MoSendStatus {
+            complete_date: s.complete_date,
+            count: s.count,
+            counts: s.counts,
+            create_date: s.create_date,
+            encoding: s.encoding,
+            errors: s.errors,
+            page: s.page,
+            page_size: s.page_size,
+            scheduled_for: s.scheduled_for,
+            segments: s.segments,
+            status: s.status,
+            tracking: s.tracking,
+            tracking_total: s.tracking_total,
+        }
+    }
+}
+
+/// `GET /admin/v1/sends/{tokenId}`: the status document with the send's token, account and
+/// message.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSendStatus {
+    pub account_id: String,
+    pub complete_date: Option<Timestamp>,
+    pub count: i64,
+    pub counts: SendCounts,
+    pub create_date: Timestamp,
+    #[schemars(with = "EncodingName")]
+    pub encoding: String,
+    /// Why a send in Error could not run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// The text as sent, before per-contact substitution.
+    pub message: String,
+    pub message_id: String,
+    pub page: u32,
+    pub page_size: u32,
+    pub scheduled_for: Option<Timestamp>,
+    pub segments: i32,
+    #[schemars(with = "SendStateName")]
+    pub status: &'static str,
+    /// A send or job token, as minted (API.md §3).
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+    pub tracking: Vec<TrackingEntry>,
+    pub tracking_total: i64,
+}
+
+impl AdminSendStatus {
+    pub fn new(d: Dates, acct: &store::Account, report: &service::SendReport) -> AdminSendStatus {
+        let s = SendStatus::new(d, report);
+        AdminSendStatus {
+            account_id: acct.id.clone(),
+            complete_date: s.complete_date,
+            count: s.count,
+            counts: s.counts,
+            create_date: s.create_date,
+            encoding: s.encoding,
+            errors: s.errors,
+            message: s.message,
+            message_id: report.send.message_id.clone(),
+            page: s.page,
+            page_size: s.page_size,
+            scheduled_for: s.scheduled_for,
+            segments: s.segments,
+            status: s.status,
+            token_id: report.send.token.clone(),
+            tracking: s.tracking,
+            tracking_total: s.tracking_total,
+        }
+    }
+}
+
+/// What a contacts import added, updated and refused; a bad row never rejects the good ones.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImportReport {
+    pub added: u64,
+    /// The refused rows (the first 1000).
+    pub errors: Vec<ImportRowError>,
+    pub invalid: u64,
+    /// Numbers already in the list.
+    pub updated: u64,
+}
+
+/// A row an import refused, and why.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImportRowError {
+    pub reason: String,
+    /// 1-based; a CSV's header is row 1.
+    pub row: u64,
+    pub value: String,
+}
+
+impl From<&service::import::ImportReport> for ImportReport {
+    fn from(r: &service::import::ImportReport) -> ImportReport {
+        ImportReport {
+            added: r.added,
+            errors: r
+                .errors
+                .iter()
+                .map(|e| ImportRowError {
+                    reason: e.reason.clone(),
+                    row: e.row,
+                    value: e.value.clone(),
+                })
+                .collect(),
+            invalid: r.invalid,
+            updated: r.updated,
+        }
+    }
+}
+
+/// `GET /healthz`: the process is up.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Health {
+    #[schemars(extend("const" = "ok"))]
+    pub status: &'static str,
+}
+
+impl Health {
+    pub const UP: Health = Health { status: "ok" };
+}
+
+/// `GET /readyz`: the database is reachable and migrated.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Ready {
+    #[schemars(extend("const" = "ready"))]
+    pub status: &'static str,
+}
+
+impl Ready {
+    pub const READY: Ready = Ready { status: "ready" };
+}
+
+/// `GET /readyz` (503): not ready; the cause is logged, never answered (API.md §8).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotReady {
+    #[schemars(extend("const" = "unavailable"))]
+    pub status: &'static str,
+}
+
+impl NotReady {
+    pub const NOT_READY: NotReady = NotReady {
+        status: "unavailable",
+    };
+}
+
+/// `{"errors": [...]}`: what failed, every applicable message in the contract's order.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Errors {
+    #[schemars(length(min = 1))]
+    pub errors: Vec<String>,
+}
+
+impl Errors {
+    pub fn one(message: impl Into<String>) -> Errors {
+        Errors {
+            errors: vec![message.into()],
+        }
+    }
+}
+
+/// `{"errors": [...]}` with one fixed message; the schema names it.
+macro_rules! fixed_error {
+    ($(#[$doc:meta])* $name:ident, $message:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, JsonSchema)]
+        pub struct $name {
+            #[schemars(extend("items" = { "const": $message }))]
+            pub errors: [&'static str; 1],
+        }
+
+        impl $name {
+            pub const MESSAGE: &'static str = $message;
+            pub const BODY: $name = $name {
+                errors: [$message],
+            };
+        }
+    };
+}
+
+fixed_error!(
+    /// 405: the path does not take this method (API.md §1).
+    MethodNotAllowed,
+    "Method not allowed."
+);
+fixed_error!(
+    /// 413: the body is over the limit (API.md §1).
+    TooLarge,
+    "The request body is too large."
+);
+fixed_error!(
+    /// 408: the body did not arrive in time (API.md §1).
+    RequestTimeout,
+    "The request took too long to arrive."
+);
+fixed_error!(
+    /// 401 on the admin API: a missing or wrong admin token (API.md §7).
+    AdminNotAuthorized,
+    "Not authorized."
+);
+
+/// `Not found.` for a path that names nothing; on the admin API, the object not found
+/// (`Account abc not found.`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotFound {
+    pub errors: [String; 1],
+}
+
+/// What a 500 answers: the reference id under which the cause is logged.
+pub const INTERNAL_ERROR_PATTERN: &str = "^An unexpected error occurred, please contact Customer \
+Support with reference id [A-Za-z0-9_-]+\\.$";
+
+/// 500: an unexpected failure; the reference id is logged with the cause.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InternalError {
+    #[schemars(extend("items" = { "type": "string", "pattern": INTERNAL_ERROR_PATTERN }))]
+    pub errors: [String; 1],
+}
+
+impl InternalError {
+    pub fn with_reference(reference: &str) -> InternalError {
+        InternalError {
+            errors: [format!(
+                "An unexpected error occurred, please contact Customer Support with reference id \
+                 {reference}."
+            )],
+        }
+    }
+}
+
+/// 401 on `/sms/v1`: a missing, unknown, expired or revoked access token (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotAuthorized {
+    pub documentation: &'static str,
+    #[schemars(extend("const" = 0))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = "Not Authorized"))]
+    pub message: &'static str,
+}
+
+impl NotAuthorized {
+    pub const BODY: NotAuthorized = NotAuthorized {
+        documentation: crate::error::DOCS_URL,
+        errorcode: 0,
+        message: "Not Authorized",
+    };
+}
+
+/// 403 on `/sms/v1`: the token lacks the operation's scope (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InsufficientPrivileges {
+    pub documentation: &'static str,
+    #[schemars(extend("const" = 40003))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = "Insufficient privileges"))]
+    pub message: &'static str,
+}
+
+impl InsufficientPrivileges {
+    pub const BODY: InsufficientPrivileges = InsufficientPrivileges {
+        documentation: crate::error::DOCS_URL,
+        errorcode: 40003,
+        message: "Insufficient privileges",
+    };
+}
+
+/// 429: too many requests from this API client, or too many failed token requests (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimited {
+    pub documentation: &'static str,
+    #[schemars(extend("const" = 50100))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = "Rate limit exceeded"))]
+    pub message: &'static str,
+    /// Seconds to wait, as `Retry-After` says.
+    #[schemars(range(min = 1))]
+    pub retry_after: u64,
+}
+
+impl RateLimited {
+    pub const fn new(retry_after: u64) -> RateLimited {
+        RateLimited {
+            documentation: crate::error::DOCS_URL,
+            errorcode: 50100,
+            message: "Rate limit exceeded",
+            retry_after,
+        }
+    }
+}
+
+/// A `/v2/token` failure, as OAuth 2.0 words it (API.md §2).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "OAuthError")]
+pub struct OAuthErrorBody {
+    pub error: crate::error::OAuthError,
+    pub error_description: &'static str,
+    pub error_uri: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    //! The typed bodies write the bytes the former `json!` bodies wrote: the same keys, in the
+    //! same (sorted) order, with the same null and absent fields.
+
+    use super::*;
+
+    fn sample_report(kind: store::SendKind, failed: bool) -> service::SendReport {
+        let send = store::Send {
+            token: "tok0123456789abcdefghijklmnop".into(),
+            account_id: "acct".into(),
+            client_id: None,
+            kind,
+            message_id: "msg".into(),
+            code: "88976".into(),
+            text: "Hello".into(),
+            content_url: None,
+            target_list_ids: vec![],
+            exclusion_list_ids: vec![],
+            allow_duplication: false,
+            window: None,
+            send_time: None,
+            due_at: 1_700_000_000_000,
+            segments: 1,
+            encoding: "GSM-7".into(),
+            state: store::SendState::Started,
+            count: 2,
+            errors: if failed { vec!["boom".into()] } else { vec![] },
+            created_at: 1_700_000_000_000,
+            completed_at: failed.then_some(1_700_000_100_000),
+        };
+        let tracking = vec![
+            store::TrackingRow {
+                mobile_number: "15555550100".into(),
+                text: Some("reply".into()),
+                status_code: 4000,
+                outcome: None,
+                segments: Some(2),
+                encoding: Some("UCS-2".into()),
+                note: Some("n".into()),
+                updated_at: 1_700_000_050_000,
+            },
+            store::TrackingRow {
+                mobile_number: "15555550101".into(),
+                text: None,
+                status_code: 1501,
+                outcome: Some(store::Outcome::Suppressed),
+                segments: None,
+                encoding: None,
+                note: None,
+                updated_at: 1_700_000_060_000,
+            },
+        ];
+        service::SendReport {
+            send,
+            counts: store::SendCounts {
+                recipients: 1,
+                queued: 2,
+                deferred: 3,
+                sent: 4,
+                delivered: 5,
+                failed: 6,
+                unknown: 7,
+                suppressed: 8,
+                canceled: 9,
+            },
+            tracking,
+            next_at: (!failed).then_some(1_700_000_200_000),
+            page: service::Page {
+                number: 1,
+                size: 1000,
+            },
+        }
+    }
+
+    fn bytes<T: Serialize>(body: &T) -> String {
+        serde_json::to_string(body).unwrap_or_default()
+    }
+
+    const D: Dates = Dates { utc: false };
+
+    #[test]
+    fn status_documents_keep_their_bytes() {
+        let acct = store::Account {
+            id: "acct".into(),
+            name: "A".into(),
+            created_at: 0,
+        };
+        let running = sample_report(store::SendKind::List, false);
+        assert_eq!(bytes(&SendStatus::new(D, &running)), STATUS_RUNNING);
+        assert_eq!(
+            bytes(&AdminSendStatus::new(D, &acct, &running)),
+            ADMIN_RUNNING
+        );
+        let failed = sample_report(store::SendKind::List, true);
+        assert_eq!(bytes(&SendStatus::new(D, &failed)), STATUS_FAILED);
+        assert_eq!(
+            bytes(&AdminSendStatus::new(D, &acct, &failed)),
+            ADMIN_FAILED
+        );
+        let mo = sample_report(store::SendKind::Mo, false);
+        assert_eq!(bytes(&MoSendStatus::new(D, &mo)), MO_RUNNING);
+    }
+
+    #[test]
+    fn import_reports_keep_their_bytes() {
+        let mut report = service::import::ImportReport {
+            added: 3,
+            updated: 1,
+            ..Default::default()
+        };
+        report.reject(4, "abc", "bad".into());
+        assert_eq!(bytes(&ImportReport::from(&report)), IMPORT);
+        let empty = service::import::ImportReport::default();
+        assert_eq!(bytes(&ImportReport::from(&empty)), IMPORT_EMPTY);
+    }
+
+    const STATUS_RUNNING: &str = r#"{"completeDate":null,"count":2,"counts":{"canceled":9,"deferred":3,"delivered":5,"failed":6,"queued":2,"recipients":1,"sent":4,"suppressed":8,"unknown":7},"createDate":"2023-11-14T16:13:20.000","encoding":"GSM-7","message":"Hello","page":1,"pageSize":1000,"scheduledFor":"2023-11-14T16:16:40.000","segments":1,"status":"Started","tracking":[{"date":"2023-11-14T16:14:10.000","description":"Delivered to handset","encoding":"UCS-2","message":"Delivered","mobileNumber":"15555550100","note":"n","segments":2,"standardStatusCode":"4000","statusCode":"4000"},{"date":"2023-11-14T16:14:20.000","description":"Not subscribed on the code: not sent","message":"Suppressed","mobileNumber":"15555550101","standardStatusCode":"1501","statusCode":"1501"}],"trackingTotal":2}"#;
+    const ADMIN_RUNNING: &str = r#"{"accountId":"acct","completeDate":null,"count":2,"counts":{"canceled":9,"deferred":3,"delivered":5,"failed":6,"queued":2,"recipients":1,"sent":4,"suppressed":8,"unknown":7},"createDate":"2023-11-14T16:13:20.000","encoding":"GSM-7","message":"Hello","messageId":"msg","page":1,"pageSize":1000,"scheduledFor":"2023-11-14T16:16:40.000","segments":1,"status":"Started","tokenId":"tok0123456789abcdefghijklmnop","tracking":[{"date":"2023-11-14T16:14:10.000","description":"Delivered to handset","encoding":"UCS-2","message":"Delivered","mobileNumber":"15555550100","note":"n","segments":2,"standardStatusCode":"4000","statusCode":"4000"},{"date":"2023-11-14T16:14:20.000","description":"Not subscribed on the code: not sent","message":"Suppressed","mobileNumber":"15555550101","standardStatusCode":"1501","statusCode":"1501"}],"trackingTotal":2}"#;
+    const STATUS_FAILED: &str = r#"{"completeDate":"2023-11-14T16:15:00.000","count":2,"counts":{"canceled":9,"deferred":3,"delivered":5,"failed":6,"queued":2,"recipients":1,"sent":4,"suppressed":8,"unknown":7},"createDate":"2023-11-14T16:13:20.000","encoding":"GSM-7","errors":["boom"],"message":"Hello","page":1,"pageSize":1000,"scheduledFor":null,"segments":1,"status":"Started","tracking":[{"date":"2023-11-14T16:14:10.000","description":"Delivered to handset","encoding":"UCS-2","message":"Delivered","mobileNumber":"15555550100","note":"n","segments":2,"standardStatusCode":"4000","statusCode":"4000"},{"date":"2023-11-14T16:14:20.000","description":"Not subscribed on the code: not sent","message":"Suppressed","mobileNumber":"15555550101","standardStatusCode":"1501","statusCode":"1501"}],"trackingTotal":2}"#;
+    const ADMIN_FAILED: &str = r#"{"accountId":"acct","completeDate":"2023-11-14T16:15:00.000","count":2,"counts":{"canceled":9,"deferred":3,"delivered":5,"failed":6,"queued":2,"recipients":1,"sent":4,"suppressed":8,"unknown":7},"createDate":"2023-11-14T16:13:20.000","encoding":"GSM-7","errors":["boom"],"message":"Hello","messageId":"msg","page":1,"pageSize":1000,"scheduledFor":null,"segments":1,"status":"Started","tokenId":"tok0123456789abcdefghijklmnop","tracking":[{"date":"2023-11-14T16:14:10.000","description":"Delivered to handset","encoding":"UCS-2","message":"Delivered","mobileNumber":"15555550100","note":"n","segments":2,"standardStatusCode":"4000","statusCode":"4000"},{"date":"2023-11-14T16:14:20.000","description":"Not subscribed on the code: not sent","message":"Suppressed","mobileNumber":"15555550101","standardStatusCode":"1501","statusCode":"1501"}],"trackingTotal":2}"#;
+    const MO_RUNNING: &str = r#"{"completeDate":null,"count":2,"counts":{"canceled":9,"deferred":3,"delivered":5,"failed":6,"queued":2,"recipients":1,"sent":4,"suppressed":8,"unknown":7},"createDate":"2023-11-14T16:13:20.000","encoding":"GSM-7","page":1,"pageSize":1000,"scheduledFor":"2023-11-14T16:16:40.000","segments":1,"status":"Started","tracking":[{"date":"2023-11-14T16:14:10.000","description":"Delivered to handset","encoding":"UCS-2","message":"reply","mobileNumber":"15555550100","note":"n","segments":2,"standardStatusCode":"4000","statusCode":"4000"},{"date":"2023-11-14T16:14:20.000","description":"Not subscribed on the code: not sent","message":"Suppressed","mobileNumber":"15555550101","standardStatusCode":"1501","statusCode":"1501"}],"trackingTotal":2}"#;
+    const IMPORT: &str =
+        r#"{"added":3,"errors":[{"reason":"bad","row":4,"value":"abc"}],"invalid":1,"updated":1}"#;
+    const IMPORT_EMPTY: &str = r#"{"added":0,"errors":[],"invalid":0,"updated":0}"#;
+
+    #[test]
+    fn error_and_health_bodies_keep_their_bytes() {
+        let docs = crate::error::DOCS_URL;
+        assert_eq!(bytes(&Health::UP), r#"{"status":"ok"}"#);
+        assert_eq!(bytes(&Ready::READY), r#"{"status":"ready"}"#);
+        assert_eq!(bytes(&NotReady::NOT_READY), r#"{"status":"unavailable"}"#);
+        assert_eq!(
+            bytes(&Errors {
+                errors: vec!["a".into(), "b".into()]
+            }),
+            r#"{"errors":["a","b"]}"#
+        );
+        assert_eq!(
+            bytes(&MethodNotAllowed::BODY),
+            r#"{"errors":["Method not allowed."]}"#
+        );
+        assert_eq!(
+            bytes(&NotAuthorized::BODY),
+            format!(r#"{{"documentation":"{docs}","errorcode":0,"message":"Not Authorized"}}"#)
+        );
+        assert_eq!(
+            bytes(&InsufficientPrivileges::BODY),
+            format!(
+                r#"{{"documentation":"{docs}","errorcode":40003,"message":"Insufficient privileges"}}"#
+            )
+        );
+        assert_eq!(
+            bytes(&RateLimited::new(7)),
+            format!(
+                r#"{{"documentation":"{docs}","errorcode":50100,"message":"Rate limit exceeded","retryAfter":7}}"#
+            )
+        );
+        assert_eq!(
+            bytes(&OAuthErrorBody {
+                error: crate::error::OAuthError::UnauthorizedClient,
+                error_description: "d",
+                error_uri: "u",
+            }),
+            r#"{"error":"unauthorized_client","error_description":"d","error_uri":"u"}"#
+        );
+        let internal = bytes(&InternalError::with_reference("abc_1-Z"));
+        assert_eq!(
+            internal,
+            r#"{"errors":["An unexpected error occurred, please contact Customer Support with reference id abc_1-Z."]}"#
+        );
+    }
+}

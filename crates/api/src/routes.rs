@@ -11,15 +11,15 @@ use axum::http::Method;
 use serde_json::json;
 
 use crate::openapi::{
-    idempotency_key, job_status_link, ok, paging_params, query, schema, send_status_link,
-    token_link, typed, Operation, SEND_STATES,
+    idempotency_key, job_status_link, paging_params, query, schema, send_status_link, token_link,
+    typed, Operation, SEND_STATES,
 };
 use crate::responses::{
-    Account, AccountList, Canceled, ClientCreated, ClientList, Code, CodeList, ContactHistory,
-    Deleted, DeliveryReportAccepted, ImportStatus, Keyword, KeywordCreated, KeywordList, List,
-    ListList, Message, MessageList, MoHistory, Outbox, QueueMoAccepted, RefreshAccepted,
-    RefreshStatus, SendAccepted, SendList, Subscription, SubscriptionList, SubscriptionLookup,
-    Success, TokenResponse,
+    Account, AccountList, AdminSendStatus, Canceled, ClientCreated, ClientList, Code, CodeList,
+    ContactHistory, Deleted, DeliveryReportAccepted, ImportReport, ImportStatus, Keyword,
+    KeywordCreated, KeywordList, List, ListList, Message, MessageList, MoHistory, MoSendStatus,
+    Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus,
+    Subscription, SubscriptionList, SubscriptionLookup, Success, TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
@@ -360,7 +360,7 @@ pub(crate) fn message_list_deliveries() -> Operation {
     paging_params(Operation::new(
         "messageListDeliveries",
         "Status and tracking of a messageList send",
-        ok("The send's status (API.md §5).", "SendStatus"),
+        typed::<SendStatus>(200, "The send's status (API.md §5)."),
     ))
     .describe("API.md §5. 400: a malformed id or token, or a token of another message.")
     .errors(&[400])
@@ -397,7 +397,7 @@ pub(crate) fn message_contact_deliveries() -> Operation {
     paging_params(Operation::new(
         "messageContactDeliveries",
         "Status and tracking of a messageContact send",
-        ok("The send's status (API.md §5).", "SendStatus"),
+        typed::<SendStatus>(200, "The send's status (API.md §5)."),
     ))
     .errors(&[400])
 }
@@ -432,7 +432,7 @@ pub(crate) fn queue_mo_deliveries() -> Operation {
     paging_params(Operation::new(
         "queueMODeliveries",
         "Status of the replies of a queueMO call",
-        ok("One tracking entry per reply sent.", "MoSendStatus"),
+        typed::<MoSendStatus>(200, "One tracking entry per reply sent."),
     ))
     .errors(&[400])
 }
@@ -753,10 +753,10 @@ pub(crate) fn import_contacts() -> Operation {
     Operation::new(
         "importContacts",
         "Add contacts to a list (JSON, or a streamed CSV of up to 1 GiB)",
-        ok(
+        typed::<ImportReport>(
+            200,
             "What was added, updated and refused; a bad row never rejects the good \
             ones.",
-            "ImportReport",
         ),
     )
     .describe(
@@ -822,9 +822,9 @@ pub(crate) fn get_send() -> Operation {
     Operation::new(
         "getSend",
         "A send's status, whatever its account",
-        ok(
+        typed::<AdminSendStatus>(
+            200,
             "The send's status (API.md §5), first page of tracking.",
-            "AdminSendStatus",
         ),
     )
 }

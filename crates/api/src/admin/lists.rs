@@ -8,7 +8,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use domain::FieldReader;
 use futures::{Stream, StreamExt};
-use serde_json::{json, Value};
+use serde_json::Value;
 use service::admin::{
     ContactEntry, ContactsImport, ListRequest, SubscribeRequest, SubscriptionChange,
 };
@@ -25,8 +25,9 @@ pub fn list_json(d: Dates, l: &ContactList) -> Value {
     to_value(&responses::List::new(d, l))
 }
 
+/// An import's report as the CLI prints it (the API's body).
 pub fn import_report_json(report: &ImportReport) -> Value {
-    json!(report)
+    to_value(&responses::ImportReport::from(report))
 }
 
 pub async fn create_list(state: &AppState, mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -97,7 +98,7 @@ pub async fn import_contacts(state: &AppState, mut ctx: Ctx) -> Result<Response,
         let request = read_contacts(&fields);
         state.service.import_contacts(&acct, &list, request).await?
     };
-    ok(import_report_json(&report))
+    ok(responses::ImportReport::from(&report))
 }
 
 /// The JSON import body: `contacts` and the optional `subscribe` object.

@@ -1,11 +1,11 @@
 //! The sends of an account, newest first; a send's status; cancel; the outbox (API.md §7).
 
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 use service::admin::SendsQuery;
 
 use super::{account, ok};
-use crate::responses::{AdminSend, Outbox, OutboxItem, SendList};
+use crate::responses::{to_value, AdminSend, AdminSendStatus, Outbox, OutboxItem, SendList};
 use crate::{ApiError, AppState, Ctx, Dates};
 
 pub async fn list_sends(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
@@ -26,16 +26,13 @@ pub async fn list_sends(state: &AppState, ctx: Ctx) -> Result<Response, ApiError
 /// `GET /admin/v1/sends/{tokenId}`: a send's status document (API.md §5) whatever its account.
 pub async fn send_status(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {
     let (acct, report) = state.service.any_send_report(ctx.param(0)).await?;
-    ok(admin_status_json(state.dates(), &acct, &report))
+    ok(AdminSendStatus::new(state.dates(), &acct, &report))
 }
 
-/// The §5 status document with the send's token, account and message.
+/// The §5 status document with the send's token, account and message, as the CLI prints it
+/// (the API's body).
 pub fn admin_status_json(d: Dates, acct: &store::Account, report: &service::SendReport) -> Value {
-    let mut body = crate::message_list::status_json(d, report);
-    body["tokenId"] = json!(report.send.token);
-    body["accountId"] = json!(acct.id);
-    body["messageId"] = json!(report.send.message_id);
-    body
+    to_value(&AdminSendStatus::new(d, acct, report))
 }
 
 /// `POST /admin/v1/sends/{tokenId}/cancel` (API.md §7).
