@@ -91,6 +91,14 @@ impl JobStore for PgStore {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<ListJob>> {
+        let due: bool = sqlx::query_scalar(store::ANY_JOB_DUE)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("look for due jobs"))?;
+        if !due {
+            return Ok(Vec::new());
+        }
         let mut jobs = sqlx::query_as::<_, JobRow>(concat!(
             "WITH due AS (SELECT pk FROM list_jobs WHERE state IN (",
             job_state!(Queued),

@@ -84,6 +84,14 @@ impl JobStore for SqliteStore {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<ListJob>> {
+        let due: bool = sqlx::query_scalar(store::ANY_JOB_DUE)
+            .bind(now)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db("look for due jobs"))?;
+        if !due {
+            return Ok(Vec::new());
+        }
         let mut tx = self.write().await?;
         // SQLite's RETURNING sees only the updated table: the jobs are read back by token.
         let tokens: Vec<String> = sqlx::query_scalar(concat!(

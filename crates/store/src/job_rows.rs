@@ -66,6 +66,16 @@ pub const RECORD_JOB: &str = concat!(
     ")"
 );
 
+/// Whether any unfinished job's lease is free or ran out before `$1`: read first, so that a
+/// claim that would find nothing takes no write transaction (the engine asks at every round).
+pub const ANY_JOB_DUE: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM list_jobs WHERE state IN (",
+    job_state!(Queued),
+    ", ",
+    job_state!(Processing),
+    ") AND (lease_until IS NULL OR lease_until < $1))"
+);
+
 /// Gives back the leases of the owner (`$1`) on unfinished jobs.
 pub const RELEASE_JOBS: &str = concat!(
     "UPDATE list_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 \
