@@ -32,22 +32,7 @@ async fn queue_import(app: &TestApp, f: &Fixture, list: &str, body: Value) -> co
 
 /// Drives the engine (which runs the import as a job) to idle; the import's final status.
 async fn finished_import(app: &TestApp, f: &Fixture, list: &str, token: &str) -> Value {
-    run_engine(app).await;
-    let r = app
-        .sms(
-            Method::GET,
-            &format!("/sms/v1/contacts/queueImport/{list}/status/{token}"),
-            &f.token,
-            &Value::Null,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(
-        r.body["status"] == "Completed" || r.body["status"] == "Error",
-        "import still {} once the engine is idle",
-        r.body
-    );
-    r.body
+    common::finished_import(app, &f.token, list, token).await
 }
 
 async fn list_size(app: &TestApp, list: &str) -> i64 {

@@ -52,22 +52,7 @@ async fn list_size(app: &TestApp, account: &str, list: &str) -> i64 {
 
 /// Drives the engine (which runs the import as a job) to idle; the import's final status.
 async fn finished_import(app: &TestApp, f: &Fixture, token: &str) -> Value {
-    run_engine(app).await;
-    let r = app
-        .sms(
-            Method::GET,
-            &format!("/sms/v1/contacts/queueImport/{}/status/{token}", f.list_a),
-            &f.token,
-            &Value::Null,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(
-        r.body["status"] == "Completed" || r.body["status"] == "Error",
-        "import still {} once the engine is idle",
-        r.body
-    );
-    r.body
+    common::finished_import(app, &f.token, &f.list_a, token).await
 }
 
 #[cfg(unix)]

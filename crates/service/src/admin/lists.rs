@@ -5,8 +5,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use store::{
-    Account, Attributes, ContactList, ContactRow, NewList, Store, StoreError, SubscribeTo,
-    Subscription, SubscriptionStatus,
+    Account, Attributes, ContactList, ContactRow, MemberCounts, NewList, Store, StoreError,
+    SubscribeTo, Subscription, SubscriptionStatus,
 };
 
 use super::explicit_id;
@@ -231,22 +231,8 @@ impl Service {
                 Err(reason) => report.reject(row, &raw, reason),
             }
         }
-        let now = self.now();
-        let store = self.inner.store.clone();
-        let (account_id, list_id) = (account.id.clone(), list.id.clone());
-        let handle = tokio::runtime::Handle::current();
+        let mut sink = self.members_sink(account, list, subscribe);
         tokio::task::spawn_blocking(move || {
-            let mut sink = |batch: Flush<'_>| {
-                handle
-                    .block_on(store.upsert_members(
-                        &account_id,
-                        &list_id,
-                        batch.rows,
-                        subscribe.as_ref(),
-                        now,
-                    ))
-                    .map_err(ImportError::from)
-            };
             let mut batcher = Batcher::new(&mut sink);
             batcher.report = report;
             for row in rows {
@@ -257,6 +243,30 @@ impl Service {
         .await
         .map_err(ServiceError::internal)?
         .map_err(ServiceError::from)
+    }
+
+    /// Where an import on the blocking pool writes its batches: the list's members, now.
+    fn members_sink(
+        &self,
+        account: &Account,
+        list: &ContactList,
+        subscribe: Option<SubscribeTo>,
+    ) -> impl FnMut(Flush<'_>) -> Result<MemberCounts, ImportError> + Send + 'static {
+        let store: Arc<dyn Store> = self.inner.store.clone();
+        let (account_id, list_id) = (account.id.clone(), list.id.clone());
+        let now = self.now();
+        let handle = tokio::runtime::Handle::current();
+        move |batch: Flush<'_>| {
+            handle
+                .block_on(store.upsert_members(
+                    &account_id,
+                    &list_id,
+                    batch.rows,
+                    subscribe.as_ref(),
+                    now,
+                ))
+                .map_err(ImportError::from)
+        }
     }
 
     /// Imports a CSV file (a header row naming `mobileNumber`, optionally `subscriberKey`, and
@@ -275,22 +285,8 @@ impl Service {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
     {
         let (tx, rx) = tokio::sync::mpsc::channel(16);
-        let store: Arc<dyn Store> = self.inner.store.clone();
-        let (account_id, list_id) = (account.id.clone(), list.id.clone());
-        let now = self.now();
-        let handle = tokio::runtime::Handle::current();
+        let mut sink = self.members_sink(account, list, subscribe);
         let worker = tokio::task::spawn_blocking(move || {
-            let mut sink = |batch: Flush<'_>| {
-                handle
-                    .block_on(store.upsert_members(
-                        &account_id,
-                        &list_id,
-                        batch.rows,
-                        subscribe.as_ref(),
-                        now,
-                    ))
-                    .map_err(ImportError::from)
-            };
             import::import_csv(ChunkReader::new(rx), &mut sink)
         });
         let mut chunks = std::pin::pin!(chunks);

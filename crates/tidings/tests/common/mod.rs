@@ -568,6 +568,27 @@ pub async fn run_engine(app: &TestApp) {
     app.engine.run_until_idle().await.expect("engine");
 }
 
+/// Drives the engine (which runs imports as jobs) to idle; the import's status, which must be
+/// final by then.
+pub async fn finished_import(app: &TestApp, bearer: &str, list: &str, token: &str) -> Value {
+    run_engine(app).await;
+    let r = app
+        .sms(
+            Method::GET,
+            &format!("/sms/v1/contacts/queueImport/{list}/status/{token}"),
+            bearer,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body["status"] == "Completed" || r.body["status"] == "Error",
+        "import still {} once the engine is idle",
+        r.body
+    );
+    r.body
+}
+
 /// Runs the due background jobs (imports, reports) and no other work of the engine.
 #[allow(dead_code)]
 pub async fn run_jobs(app: &TestApp) {
