@@ -232,7 +232,9 @@ async fn expand_in(
              CASE WHEN n.text IS NULL THEN $4 END \
              FROM send_numbers n, LATERAL (SELECT EXISTS (SELECT 1 FROM subscriptions s \
              WHERE s.keyword_pk = ANY($3) AND s.mobile_number = n.mobile_number \
-             AND s.status = 'Subscribed') AS ok) sub \
+             AND s.status = ",
+            subscription_status!(Subscribed),
+            ") AS ok) sub \
              WHERE n.send_pk = $1 ORDER BY n.position \
              ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
         ))
@@ -429,7 +431,7 @@ fn segment_sql(duplication: bool, excluding: bool) -> String {
          CASE WHEN s.mobile_number IS NULL THEN 1 ELSE 0 END, $2 \
          FROM list_members m \
          LEFT JOIN subscriptions s ON s.keyword_pk = ANY($3) \
-         AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
+         AND s.mobile_number = m.mobile_number AND s.status = ", subscription_status!(Subscribed), " \
          AND s.mobile_number > $5 AND s.mobile_number <= $6 \
          WHERE m.list_pk = $4 AND m.mobile_number > $5 AND m.mobile_number <= $6 \
          {exclusion}\

@@ -67,22 +67,36 @@ impl SubscriptionStore for PgStore {
             Option<i64>,
             Option<i64>,
             i32,
-        ) = sqlx::query_as(
+        ) = sqlx::query_as(concat!(
             "INSERT INTO subscriptions AS s (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
              VALUES ($1, $2, $3, $4, \
-             CASE WHEN $4 = 'Subscribed' THEN $5::bigint END, \
-             CASE WHEN $4 = 'Unsubscribed' THEN $5::bigint END) \
+             CASE WHEN $4 = ",
+            subscription_status!(Subscribed),
+            " THEN $5::bigint END, \
+             CASE WHEN $4 = ",
+            subscription_status!(Unsubscribed),
+            " THEN $5::bigint END) \
              ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             opt_in_date = CASE WHEN excluded.status = 'Subscribed' AND s.status <> 'Subscribed' \
+             opt_in_date = CASE WHEN excluded.status = ",
+            subscription_status!(Subscribed),
+            " AND s.status <> ",
+            subscription_status!(Subscribed),
+            " \
              THEN $5 ELSE s.opt_in_date END, \
-             opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
-             AND s.status <> 'Unsubscribed' THEN $5 ELSE s.opt_out_date END, \
+             opt_out_date = CASE WHEN excluded.status = ",
+            subscription_status!(Unsubscribed),
+            " \
+             AND s.status <> ",
+            subscription_status!(Unsubscribed),
+            " THEN $5 ELSE s.opt_out_date END, \
              status = excluded.status, pending_since = NULL, pending_previous = NULL, \
-             opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
+             opt_out_by_text = CASE WHEN excluded.status = ",
+            subscription_status!(Unsubscribed),
+            " THEN 0 \
              ELSE s.opt_out_by_text END \
-             RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
-        )
+             RETURNING status, opt_in_date, opt_out_date, opt_out_by_text"
+        ))
         .bind(keyword_pk)
         .bind(mobile_number)
         .bind(owner.pk)

@@ -75,12 +75,16 @@ impl ContactSendStore for SqliteStore {
         .map_err(db("record subscriber keys"))?;
         if let (Some(options), Some(keyword_pk)) = (&audience.subscribe, keyword_pk) {
             if options.resubscribe {
-                sqlx::query(
-                    "UPDATE subscriptions SET status = 'Subscribed', opt_in_date = ?3, \
+                sqlx::query(concat!(
+                    "UPDATE subscriptions SET status = ",
+                    subscription_status!(Subscribed),
+                    ", opt_in_date = ?3, \
                      pending_since = NULL, pending_previous = NULL \
-                     WHERE keyword_pk = ?1 AND status = 'Unsubscribed' \
-                     AND mobile_number IN (SELECT j.value ->> 0 FROM json_each(?2) AS j)",
-                )
+                     WHERE keyword_pk = ?1 AND status = ",
+                    subscription_status!(Unsubscribed),
+                    " \
+                     AND mobile_number IN (SELECT j.value ->> 0 FROM json_each(?2) AS j)"
+                ))
                 .bind(keyword_pk)
                 .bind(&numbers)
                 .bind(new.created_at)
@@ -89,15 +93,17 @@ impl ContactSendStore for SqliteStore {
                 .map_err(db("resubscribe numbers"))?;
             }
             if options.subscribe {
-                sqlx::query(
+                sqlx::query(concat!(
                     "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
                      opt_in_date) \
-                     SELECT ?1, j.value ->> 0, ?3, 'Subscribed', ?4 FROM json_each(?2) AS j \
+                     SELECT ?1, j.value ->> 0, ?3, ",
+                    subscription_status!(Subscribed),
+                    ", ?4 FROM json_each(?2) AS j \
                      WHERE ?5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o \
                      WHERE o.mobile_number = j.value ->> 0 \
                      AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = ?1)) \
-                     ON CONFLICT (keyword_pk, mobile_number) DO NOTHING",
-                )
+                     ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
+                ))
                 .bind(keyword_pk)
                 .bind(&numbers)
                 .bind(owner.pk)

@@ -150,7 +150,9 @@ impl DispatchStore for SqliteStore {
                  SELECT r.pk, r.mobile_number, \
                  ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
                  WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
-                 AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
+                 AND s.mobile_number = r.mobile_number AND s.status = ",
+                subscription_status!(Subscribed),
+                ") AS subscribed, \
                  c.attributes, coalesce(r.text, \
                  (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
                  FROM recipients r \

@@ -186,7 +186,9 @@ impl ExpansionStore for SqliteStore {
                  CASE WHEN text IS NULL THEN ?4 END \
                  FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
                  WHERE s.keyword_pk IN (SELECT value FROM json_each(?3)) \
-                 AND s.mobile_number = n.mobile_number AND s.status = 'Subscribed') AS ok \
+                 AND s.mobile_number = n.mobile_number AND s.status = ",
+                subscription_status!(Subscribed),
+                ") AS ok \
                  FROM send_numbers n WHERE n.send_pk = ?1 ORDER BY n.position) WHERE true \
                  ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
             ))
@@ -412,7 +414,9 @@ fn segment_sql(bounded: bool, excluding: bool, one_keyword: bool) -> &'static st
                  FROM list_members m \
                  LEFT JOIN subscriptions s ON "),
                 $keywords,
-                " AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
+                " AND s.mobile_number = m.mobile_number AND s.status = ",
+                subscription_status!(Subscribed),
+                " \
                  WHERE m.list_pk = ?5 AND m.mobile_number > ?6 ",
                 $($filter,)*
                 "ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"

@@ -19,8 +19,9 @@ use store::{
     check_migrations, Attributes, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
 };
 
+// The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
 #[macro_use]
-mod states;
+extern crate store;
 
 mod accounts;
 mod codes;

@@ -71,21 +71,35 @@ impl SubscriptionStore for SqliteStore {
             Option<i64>,
             Option<i64>,
             i64,
-        ) = sqlx::query_as(
+        ) = sqlx::query_as(concat!(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
                  opt_in_date, opt_out_date) \
                  VALUES (?1, ?2, ?3, ?4, \
-                 CASE WHEN ?4 = 'Subscribed' THEN ?5 END, CASE WHEN ?4 = 'Unsubscribed' THEN ?5 END) \
+                 CASE WHEN ?4 = ",
+            subscription_status!(Subscribed),
+            " THEN ?5 END, CASE WHEN ?4 = ",
+            subscription_status!(Unsubscribed),
+            " THEN ?5 END) \
                  ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-                 opt_in_date = CASE WHEN excluded.status = 'Subscribed' AND status <> 'Subscribed' \
+                 opt_in_date = CASE WHEN excluded.status = ",
+            subscription_status!(Subscribed),
+            " AND status <> ",
+            subscription_status!(Subscribed),
+            " \
                  THEN ?5 ELSE opt_in_date END, \
-                 opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
-                 AND status <> 'Unsubscribed' THEN ?5 ELSE opt_out_date END, \
+                 opt_out_date = CASE WHEN excluded.status = ",
+            subscription_status!(Unsubscribed),
+            " \
+                 AND status <> ",
+            subscription_status!(Unsubscribed),
+            " THEN ?5 ELSE opt_out_date END, \
                  status = excluded.status, pending_since = NULL, pending_previous = NULL, \
-                 opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
+                 opt_out_by_text = CASE WHEN excluded.status = ",
+            subscription_status!(Unsubscribed),
+            " THEN 0 \
                  ELSE opt_out_by_text END \
-                 RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
-        )
+                 RETURNING status, opt_in_date, opt_out_date, opt_out_by_text"
+        ))
         .bind(keyword_pk)
         .bind(mobile_number)
         .bind(owner.pk)

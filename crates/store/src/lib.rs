@@ -14,6 +14,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+#[macro_use]
+mod states;
+
 mod delivery;
 pub mod expansion;
 mod job_rows;
