@@ -15,7 +15,6 @@
 use async_trait::async_trait;
 use store::ExpansionStore;
 
-use serde_json::json;
 use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
@@ -24,7 +23,7 @@ use crate::sends::{select_send, SendRow};
 use sqlx::{Postgres, Transaction};
 use store::expansion::{check_named, Named};
 
-use crate::{db, flag, id_key, settle, strings_from_json, Ending, PgStore};
+use crate::{db, flag, id_key, settle, strings_from_json, strings_to_json, Ending, PgStore};
 
 #[async_trait]
 impl ExpansionStore for PgStore {
@@ -397,7 +396,7 @@ async fn fail(
          lease_until = NULL WHERE pk = $1"
     ))
     .bind(send_pk)
-    .bind(json!(errors).to_string())
+    .bind(strings_to_json(&errors)?)
     .bind(now)
     .execute(&mut **tx)
     .await

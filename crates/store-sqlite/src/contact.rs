@@ -2,16 +2,16 @@
 //! `Subscribe`/`Resubscribe` options applied at acceptance; and the history of a send.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::ContactSendStore;
 
-use serde_json::json;
 use store::{
     ContactAudience, CreatedSend, Direction, HistoryEntry, NewSend, StoreError, StoreResult,
 };
 
 use crate::codes::keyword_by_name;
 use crate::sends::{accepted, existing, insert_one};
-use crate::{account, db, id_key, SqliteStore};
+use crate::{account, db, id_key, to_json, SqliteStore};
 
 #[async_trait]
 impl ContactSendStore for SqliteStore {
@@ -42,13 +42,20 @@ impl ContactSendStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db("find the new send"))?;
-        let numbers: Vec<serde_json::Value> = audience
+        let numbers: Vec<NumberRow> = audience
             .numbers
             .iter()
             .enumerate()
-            .map(|(i, n)| json!([n.mobile_number, i, n.text, n.subscriber_key]))
+            .map(|(i, n)| {
+                NumberRow(
+                    &n.mobile_number,
+                    i,
+                    n.text.as_deref(),
+                    n.subscriber_key.as_deref(),
+                )
+            })
             .collect();
-        let numbers = serde_json::Value::Array(numbers).to_string();
+        let numbers = to_json(&numbers, "contact numbers")?;
         sqlx::query(
             "INSERT INTO send_numbers (send_pk, mobile_number, position, text) \
              SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j \
@@ -230,3 +237,8 @@ struct HistorySend {
 }
 
 type Row = (String, String, i64);
+
+/// One number of a contact send's audience, as the statements read it from `json_each`:
+/// `[mobile_number, position, text, subscriber_key]`.
+#[derive(Serialize)]
+struct NumberRow<'a>(&'a str, usize, Option<&'a str>, Option<&'a str>);

@@ -10,12 +10,11 @@
 use async_trait::async_trait;
 use store::ExpansionStore;
 
-use serde_json::json;
 use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::sends::{select_send, SendRow};
-use crate::{db, id_key, strings_from_json, SqliteStore};
+use crate::{db, id_key, strings_from_json, strings_to_json, to_json, SqliteStore};
 use store::expansion::{check_named, Named};
 
 #[async_trait]
@@ -166,7 +165,7 @@ impl ExpansionStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db("find the code's keywords"))?;
-        let keyword_pks = json!(keywords).to_string();
+        let keyword_pks = to_json(&keywords, "keywords")?;
 
         // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
         // hundred), with the same subscription rule as a list's memberships. A number without a
@@ -386,7 +385,7 @@ async fn fail(
          lease_until = NULL WHERE pk = ?1"
     ))
     .bind(send_pk)
-    .bind(json!(errors).to_string())
+    .bind(strings_to_json(&errors)?)
     .bind(now)
     .execute(&mut *tx)
     .await

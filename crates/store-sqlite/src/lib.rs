@@ -235,6 +235,12 @@ fn map_error(context: &str, error: sqlx::Error) -> StoreError {
     }
 }
 
+/// A batch parameter for `json_each`, serialized as JSON. Batch rows are tuple structs, which
+/// serialize as arrays, so a statement reads a row's fields as `j.value ->> 0`, `->> 1`, ...
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encode {what}: {e}")))
+}
+
 fn strings_to_json(values: &[String]) -> StoreResult<String> {
     serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
 }

@@ -4,9 +4,9 @@
 //! same transaction, so reading a list never counts its members.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::ContactStore;
 
-use serde_json::json;
 use sqlx::{Sqlite, Transaction};
 use store::{
     merge_attributes, merge_rows, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList,
@@ -327,11 +327,11 @@ pub(crate) async fn upsert_members_in(
         let Some(entry) = pending.get(number) else {
             continue;
         };
-        contacts.push(json!({
-            "n": number,
-            "k": entry.subscriber_key,
-            "a": attributes_to_json(&entry.attributes)?,
-        }));
+        contacts.push(ContactJson {
+            n: number,
+            k: entry.subscriber_key.as_deref(),
+            a: attributes_to_json(&entry.attributes)?,
+        });
     }
     let contacts_json = serde_json::to_string(&contacts)
         .map_err(|e| StoreError::Other(format!("encode contacts: {e}")))?;
@@ -411,4 +411,13 @@ pub(crate) async fn upsert_members_in(
         added,
         updated: total.saturating_sub(added),
     })
+}
+
+/// A contact as the upsert reads it from `json_each`: `{"n": mobile_number, "k": subscriber_key,
+/// "a": attributes as JSON text}`.
+#[derive(Serialize)]
+struct ContactJson<'a> {
+    n: &'a str,
+    k: Option<&'a str>,
+    a: String,
 }
