@@ -36,7 +36,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use store::{
-    check_migrations, Attributes, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
+    check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration, Lifecycle,
+    Millis, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -310,15 +311,6 @@ fn map_error(context: &str, error: sqlx::Error) -> StoreError {
         | sqlx::Error::Protocol(_) => StoreError::Unavailable(format!("{context}: {error}")),
         _ => StoreError::Other(format!("{context}: {error}")),
     }
-}
-
-fn strings_to_json(values: &[String]) -> StoreResult<String> {
-    serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
-}
-
-fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
 }
 
 fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {

@@ -16,7 +16,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Sqlite, Transaction};
 use store::{
-    check_migrations, Attributes, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
+    check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration, Lifecycle,
+    Millis, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -239,15 +240,6 @@ fn map_error(context: &str, error: sqlx::Error) -> StoreError {
 /// serialize as arrays, so a statement reads a row's fields as `j.value ->> 0`, `->> 1`, ...
 fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encode {what}: {e}")))
-}
-
-fn strings_to_json(values: &[String]) -> StoreResult<String> {
-    serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
-}
-
-fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
 }
 
 fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {

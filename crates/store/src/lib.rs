@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[macro_use]
 mod states;
 
+pub mod account_rows;
 mod delivery;
 pub mod expansion;
 mod job_rows;
@@ -56,6 +57,17 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A list of strings as the JSON array both backends store it as (scopes, list IDs, errors).
+pub fn strings_to_json(values: &[String]) -> StoreResult<String> {
+    serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
+}
+
+/// A stored JSON array of strings; `what` names it in the error.
+pub fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
+}
 
 pub use domain::{RecipientState, SendState};
 
