@@ -36,8 +36,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use store::{
-    check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration, Lifecycle,
-    Millis, StoreError, StoreResult,
+    bad_value, check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration,
+    Lifecycle, Millis, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -321,10 +321,6 @@ fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
 fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
-}
-
-fn bad_value(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("stored {what} {value:?} is not valid"))
 }
 
 /// A stored 0/1 flag.

@@ -16,8 +16,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Sqlite, Transaction};
 use store::{
-    check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration, Lifecycle,
-    Millis, StoreError, StoreResult,
+    bad_value, check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration,
+    Lifecycle, Millis, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -250,10 +250,6 @@ fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
 fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
-}
-
-fn bad_value(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("stored {what} {value:?} is not valid"))
 }
 
 /// The account's surrogate key and canonical ID.

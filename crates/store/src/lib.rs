@@ -22,6 +22,7 @@ mod delivery;
 pub mod expansion;
 mod job_rows;
 mod jobs;
+pub mod message_rows;
 mod models;
 mod transfer;
 
@@ -57,6 +58,11 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored value that does not parse (`what` names it).
+pub fn bad_value(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} {value:?} is not valid"))
+}
 
 /// A list of strings as the JSON array both backends store it as (scopes, list IDs, errors).
 pub fn strings_to_json(values: &[String]) -> StoreResult<String> {
