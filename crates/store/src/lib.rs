@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 mod states;
 
 pub mod account_rows;
+pub mod code_rows;
 mod delivery;
 pub mod expansion;
 mod job_rows;
