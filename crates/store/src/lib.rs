@@ -26,6 +26,7 @@ mod job_rows;
 mod jobs;
 pub mod message_rows;
 mod models;
+pub mod outbox_rows;
 mod transfer;
 
 pub use delivery::*;
