@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[macro_use]
 mod states;
 pub mod subscription_rows;
+pub mod tracking_rows;
 
 pub mod account_rows;
 pub mod code_rows;
