@@ -35,9 +35,10 @@ use futures::stream::BoxStream;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
+use store::account_rows::{AccountRef, ACCOUNT_REF_BY_KEY};
 use store::{
-    bad_value, check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration,
-    Lifecycle, Millis, StoreError, StoreResult,
+    attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
+    strings_to_json, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -313,16 +314,6 @@ fn map_error(context: &str, error: sqlx::Error) -> StoreError {
     }
 }
 
-fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
-    serde_json::to_string(attributes)
-        .map_err(|e| StoreError::Other(format!("encode attributes: {e}")))
-}
-
-fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
-}
-
 /// A stored 0/1 flag.
 fn flag(value: i32) -> bool {
     value != 0
@@ -333,19 +324,12 @@ fn flag_value(value: bool) -> i32 {
     i32::from(value)
 }
 
-/// The account's surrogate key and canonical ID.
-#[derive(Debug, sqlx::FromRow)]
-struct AccountRef {
-    pk: i64,
-    id: String,
-}
-
 /// Resolves an account ID (any case); NotFound when there is none.
 async fn account<'e, E>(executor: E, id: &str) -> StoreResult<AccountRef>
 where
     E: Executor<'e, Database = Postgres>,
 {
-    sqlx::query_as::<_, AccountRef>("SELECT pk, id FROM accounts WHERE id_key = $1")
+    sqlx::query_as::<_, AccountRef>(ACCOUNT_REF_BY_KEY)
         .bind(id_key(id))
         .fetch_optional(executor)
         .await

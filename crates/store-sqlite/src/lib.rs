@@ -15,9 +15,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Executor, Sqlite, Transaction};
+use store::account_rows::{AccountRef, ACCOUNT_REF_BY_KEY};
 use store::{
-    bad_value, check_migrations, strings_from_json, strings_to_json, Attributes, EmbeddedMigration,
-    Lifecycle, Millis, StoreError, StoreResult,
+    attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
+    strings_to_json, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -242,29 +243,12 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> StoreResult<S
     serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encode {what}: {e}")))
 }
 
-fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
-    serde_json::to_string(attributes)
-        .map_err(|e| StoreError::Other(format!("encode attributes: {e}")))
-}
-
-fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
-}
-
-/// The account's surrogate key and canonical ID.
-#[derive(Debug, sqlx::FromRow)]
-struct AccountRef {
-    pk: i64,
-    id: String,
-}
-
 /// Resolves an account ID (any case); NotFound when there is none.
 async fn account<'e, E>(executor: E, id: &str) -> StoreResult<AccountRef>
 where
     E: Executor<'e, Database = Sqlite>,
 {
-    sqlx::query_as::<_, AccountRef>("SELECT pk, id FROM accounts WHERE id_key = ?1")
+    sqlx::query_as::<_, AccountRef>(ACCOUNT_REF_BY_KEY)
         .bind(id_key(id))
         .fetch_optional(executor)
         .await

@@ -11,6 +11,9 @@ use crate::{
     Statement, StoreResult,
 };
 
+/// An account's pk and canonical ID by its key (`$1`): read as an [`AccountRef`].
+pub const ACCOUNT_REF_BY_KEY: &str = "SELECT pk, id FROM accounts WHERE id_key = $1";
+
 /// Records a new account: bound by [`bind_new_account`].
 pub const INSERT_ACCOUNT: &str =
     "INSERT INTO accounts (id, id_key, name, created_at) VALUES ($1, $2, $3, $4)";
@@ -119,6 +122,13 @@ where
         .bind(scopes)
         .bind(new.created_at)
         .bind(new.expires_at)
+}
+
+/// The account's surrogate key and canonical ID, as [`ACCOUNT_REF_BY_KEY`] reads them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AccountRef {
+    pub pk: i64,
+    pub id: String,
 }
 
 /// An account as every account query reads it.

@@ -68,6 +68,18 @@ pub fn bad_value(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} {value:?} is not valid"))
 }
 
+/// Contact attributes as the JSON object both backends store them as.
+pub fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
+    serde_json::to_string(attributes)
+        .map_err(|e| StoreError::Other(format!("encode attributes: {e}")))
+}
+
+/// Stored contact attributes.
+pub fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
+}
+
 /// A list of strings as the JSON array both backends store it as (scopes, list IDs, errors).
 pub fn strings_to_json(values: &[String]) -> StoreResult<String> {
     serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
