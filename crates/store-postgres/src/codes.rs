@@ -4,83 +4,24 @@
 use async_trait::async_trait;
 use store::CodeStore;
 
+use store::code_rows::{
+    bind_new_code, CODES_OF_ACCOUNT, CODE_BY_ID_OR_STRING, CODE_BY_STRING, INSERT_CODE,
+    KEYWORDS_OF_ACCOUNT, KEYWORD_BY_KEY,
+};
 use store::{Code, CodePatch, Keyword, KeywordPatch, NewCode, NewKeyword, StoreError, StoreResult};
 
 use crate::{account, db, flag, flag_value, id_key, parent_gone, AccountRef, PgStore};
 
-/// The lookup key of a keyword. Keywords are words texted by people, so this folds case beyond
-/// ASCII (`ÚNETE` and `únete` are one keyword).
-pub(crate) fn keyword_key(keyword: &str) -> String {
-    keyword.to_lowercase()
-}
-
-/// The lookup key of a code string (digits in practice; compared ignoring ASCII case all the same).
-pub(crate) fn code_key(code: &str) -> String {
-    code.to_ascii_lowercase()
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct CodeRow {
-    id: String,
-    code: String,
-    country_code: String,
-    kind: String,
-    carrier: String,
-    opt_out_text: Option<String>,
-    help_text: Option<String>,
-    created_at: i64,
-}
-
-impl CodeRow {
-    pub(crate) fn into_code(self, account_id: &str) -> Code {
-        Code {
-            id: self.id,
-            account_id: account_id.to_string(),
-            code: self.code,
-            country_code: self.country_code,
-            kind: self.kind,
-            carrier: self.carrier,
-            opt_out_text: self.opt_out_text,
-            help_text: self.help_text,
-            created_at: self.created_at,
-        }
-    }
-}
-
-/// `SELECT` of a keyword row, followed by the given clauses.
-macro_rules! select_keyword {
-    ($($clauses:literal),+) => {
-        concat!(
-            "SELECT k.id, c.code, k.keyword, k.response, k.double_opt_in, k.confirm_text, \
-             k.created_at FROM keywords k JOIN codes c ON c.pk = k.code_pk ",
-            $($clauses),+
-        )
-    };
-}
+pub(crate) use store::code_rows::{code_key, keyword_key, CodeRow};
 
 #[async_trait]
 impl CodeStore for PgStore {
     async fn create_code(&self, new: NewCode) -> StoreResult<Code> {
         let owner = account(&self.pool, &new.account_id).await?;
-        sqlx::query(
-            "INSERT INTO codes (account_pk, id, id_key, code, code_key, country_code, kind, carrier, \
-             opt_out_text, help_text, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(owner.pk)
-        .bind(&new.id)
-        .bind(id_key(&new.id))
-        .bind(&new.code)
-        .bind(code_key(&new.code))
-        .bind(&new.country_code)
-        .bind(&new.kind)
-        .bind(&new.carrier)
-        .bind(&new.opt_out_text)
-        .bind(&new.help_text)
-        .bind(new.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(db("insert code"))?;
+        bind_new_code(sqlx::query(INSERT_CODE), &new, owner.pk)
+            .execute(&self.pool)
+            .await
+            .map_err(db("insert code"))?;
         Ok(Code {
             id: new.id,
             account_id: owner.id,
@@ -96,31 +37,24 @@ impl CodeStore for PgStore {
 
     async fn get_code(&self, account_id: &str, id_or_code: &str) -> StoreResult<Code> {
         let owner = account(&self.pool, account_id).await?;
-        let row = sqlx::query_as::<_, CodeRow>(
-            "SELECT id, code, country_code, kind, carrier, opt_out_text, help_text, created_at \
-             FROM codes WHERE account_pk = $1 AND (id_key = $2 OR code_key = $3) \
-             ORDER BY id_key = $2 DESC LIMIT 1",
-        )
-        .bind(owner.pk)
-        .bind(id_key(id_or_code))
-        .bind(code_key(id_or_code))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("get code"))?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query_as::<_, CodeRow>(CODE_BY_ID_OR_STRING)
+            .bind(owner.pk)
+            .bind(id_key(id_or_code))
+            .bind(code_key(id_or_code))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("get code"))?
+            .ok_or(StoreError::NotFound)?;
         Ok(row.into_code(&owner.id))
     }
 
     async fn list_codes(&self, account_id: &str) -> StoreResult<Vec<Code>> {
         let owner = account(&self.pool, account_id).await?;
-        let rows = sqlx::query_as::<_, CodeRow>(
-            "SELECT id, code, country_code, kind, carrier, opt_out_text, help_text, created_at \
-             FROM codes WHERE account_pk = $1 ORDER BY pk",
-        )
-        .bind(owner.pk)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("list codes"))?;
+        let rows = sqlx::query_as::<_, CodeRow>(CODES_OF_ACCOUNT)
+            .bind(owner.pk)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list codes"))?;
         Ok(rows.into_iter().map(|r| r.into_code(&owner.id)).collect())
     }
 
@@ -182,27 +116,23 @@ impl CodeStore for PgStore {
 
     async fn get_keyword(&self, account_id: &str, id: &str) -> StoreResult<Keyword> {
         let owner = account(&self.pool, account_id).await?;
-        let row = sqlx::query_as::<_, KeywordRow>(select_keyword!(
-            "WHERE k.account_pk = $1 AND k.id_key = $2"
-        ))
-        .bind(owner.pk)
-        .bind(id_key(id))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("get keyword"))?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query_as::<_, KeywordRow>(KEYWORD_BY_KEY)
+            .bind(owner.pk)
+            .bind(id_key(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("get keyword"))?
+            .ok_or(StoreError::NotFound)?;
         Ok(row.into_keyword(&owner.id))
     }
 
     async fn list_keywords(&self, account_id: &str) -> StoreResult<Vec<Keyword>> {
         let owner = account(&self.pool, account_id).await?;
-        let rows = sqlx::query_as::<_, KeywordRow>(select_keyword!(
-            "WHERE k.account_pk = $1 ORDER BY k.pk"
-        ))
-        .bind(owner.pk)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("list keywords"))?;
+        let rows = sqlx::query_as::<_, KeywordRow>(KEYWORDS_OF_ACCOUNT)
+            .bind(owner.pk)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list keywords"))?;
         Ok(rows
             .into_iter()
             .map(|r| r.into_keyword(&owner.id))
@@ -300,7 +230,7 @@ pub(crate) async fn code_by_string<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
-    sqlx::query_as("SELECT pk, code FROM codes WHERE account_pk = $1 AND code_key = $2")
+    sqlx::query_as(CODE_BY_STRING)
         .bind(owner.pk)
         .bind(code_key(code))
         .fetch_optional(executor)

@@ -206,11 +206,15 @@ async fn create_in(
     .map_err(db("record subscriber keys"))?;
     if let (Some(options), Some(keyword_pk)) = (&audience.subscribe, keyword_pk) {
         if options.resubscribe {
-            sqlx::query(
-                "UPDATE subscriptions SET status = 'Subscribed', opt_in_date = $3, \
+            sqlx::query(concat!(
+                "UPDATE subscriptions SET status = ",
+                subscription_status!(Subscribed),
+                ", opt_in_date = $3, \
                  pending_since = NULL, pending_previous = NULL \
-                 WHERE keyword_pk = $1 AND status = 'Unsubscribed' AND mobile_number = ANY($2)",
-            )
+                 WHERE keyword_pk = $1 AND status = ",
+                subscription_status!(Unsubscribed),
+                " AND mobile_number = ANY($2)"
+            ))
             .bind(keyword_pk)
             .bind(&numbers)
             .bind(new.created_at)
@@ -219,14 +223,16 @@ async fn create_in(
             .map_err(db("resubscribe numbers"))?;
         }
         if options.subscribe {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
                  opt_in_date) \
-                 SELECT DISTINCT $1, n, $3, 'Subscribed', $4::bigint FROM unnest($2::text[]) AS n \
+                 SELECT DISTINCT $1, n, $3, ",
+                subscription_status!(Subscribed),
+                ", $4::bigint FROM unnest($2::text[]) AS n \
                  WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
                  AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
-                 ON CONFLICT (keyword_pk, mobile_number) DO NOTHING",
-            )
+                 ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
+            ))
             .bind(keyword_pk)
             .bind(&numbers)
             .bind(owner.pk)

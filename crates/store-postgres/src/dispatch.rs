@@ -377,7 +377,9 @@ async fn claim_in(
             "WITH batch AS ( \
                  SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
                      WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
-                     AND s.status = 'Subscribed') AS subscribed \
+                     AND s.status = ",
+            subscription_status!(Subscribed),
+            ") AS subscribed \
                  FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
             recipient_state!(ready),
             " \

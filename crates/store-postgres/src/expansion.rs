@@ -15,7 +15,6 @@
 use async_trait::async_trait;
 use store::ExpansionStore;
 
-use serde_json::json;
 use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
@@ -24,7 +23,7 @@ use crate::sends::{select_send, SendRow};
 use sqlx::{Postgres, Transaction};
 use store::expansion::{check_named, Named};
 
-use crate::{db, flag, id_key, settle, strings_from_json, Ending, PgStore};
+use crate::{db, flag, id_key, settle, strings_from_json, strings_to_json, Ending, PgStore};
 
 #[async_trait]
 impl ExpansionStore for PgStore {
@@ -232,7 +231,9 @@ async fn expand_in(
              CASE WHEN n.text IS NULL THEN $4 END \
              FROM send_numbers n, LATERAL (SELECT EXISTS (SELECT 1 FROM subscriptions s \
              WHERE s.keyword_pk = ANY($3) AND s.mobile_number = n.mobile_number \
-             AND s.status = 'Subscribed') AS ok) sub \
+             AND s.status = ",
+            subscription_status!(Subscribed),
+            ") AS ok) sub \
              WHERE n.send_pk = $1 ORDER BY n.position \
              ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
         ))
@@ -395,7 +396,7 @@ async fn fail(
          lease_until = NULL WHERE pk = $1"
     ))
     .bind(send_pk)
-    .bind(json!(errors).to_string())
+    .bind(strings_to_json(&errors)?)
     .bind(now)
     .execute(&mut **tx)
     .await
@@ -429,7 +430,7 @@ fn segment_sql(duplication: bool, excluding: bool) -> String {
          CASE WHEN s.mobile_number IS NULL THEN 1 ELSE 0 END, $2 \
          FROM list_members m \
          LEFT JOIN subscriptions s ON s.keyword_pk = ANY($3) \
-         AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
+         AND s.mobile_number = m.mobile_number AND s.status = ", subscription_status!(Subscribed), " \
          AND s.mobile_number > $5 AND s.mobile_number <= $6 \
          WHERE m.list_pk = $4 AND m.mobile_number > $5 AND m.mobile_number <= $6 \
          {exclusion}\

@@ -8,6 +8,8 @@ use store::InboundStore;
 
 use std::collections::HashMap;
 
+use store::SendState;
+
 use sqlx::{Postgres, Transaction};
 use store::{
     Code, CodeOptOut, InboundRecord, InboundText, MoBatch, OptOutWrite, StoreError, StoreResult,
@@ -412,7 +414,14 @@ async fn record_mo_in(
         .bind(send.created_at)
         .bind(send.segments)
         .bind(&send.encoding)
-        .bind(if finished { "Finished" } else { "Started" })
+        .bind(
+            if finished {
+                SendState::Finished
+            } else {
+                SendState::Started
+            }
+            .as_str(),
+        )
         .bind(count)
         .bind(finished.then_some(send.created_at))
         .bind(&carrier)

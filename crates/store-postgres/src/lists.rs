@@ -394,17 +394,22 @@ async fn upsert_in(
     // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
     // a pending double opt-in is settled by the import's consent.
     if let Some(keyword_pk) = keyword_pk {
-        sqlx::query(
+        sqlx::query(concat!(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
-             SELECT $1, n, $2, 'Subscribed', $4, NULL FROM unnest($3::text[]) AS n \
+             SELECT $1, n, $2, ",
+            subscription_status!(Subscribed),
+            ", $4, NULL FROM unnest($3::text[]) AS n \
              WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
              AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
              ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = 'Subscribed', opt_in_date = excluded.opt_in_date, \
+             status = ",
+            subscription_status!(Subscribed),
+            ", opt_in_date = excluded.opt_in_date, \
              pending_since = NULL, pending_previous = NULL \
-             WHERE subscriptions.status = 'InProgress'",
-        )
+             WHERE subscriptions.status = ",
+            subscription_status!(InProgress)
+        ))
         .bind(keyword_pk)
         .bind(owner.pk)
         .bind(&numbers)

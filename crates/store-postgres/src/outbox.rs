@@ -6,6 +6,8 @@ use store::OutboxStore;
 
 use store::{OutboxEntry, OutboxItem, StoreError, StoreResult};
 
+use store::outbox_rows::{OutboxRow, OUTBOX_PAGE};
+
 use crate::{db, settle, Ending, PgStore};
 
 #[async_trait]
@@ -72,45 +74,12 @@ impl OutboxStore for PgStore {
     }
 
     async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        let rows = sqlx::query_as::<_, OutboxRow>(
-            "SELECT seq, carrier, source, destination, text, content_url, encoding, segments, \
-             token_id, accepted_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read the outbox"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| OutboxEntry {
-                seq: r.seq,
-                item: OutboxItem {
-                    carrier: r.carrier,
-                    from: r.source,
-                    to: r.destination,
-                    text: r.text,
-                    content_url: r.content_url,
-                    encoding: r.encoding,
-                    segments: r.segments,
-                    token_id: r.token_id,
-                    accepted_at: r.accepted_at,
-                },
-            })
-            .collect())
+        let rows = sqlx::query_as::<_, OutboxRow>(OUTBOX_PAGE)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read the outbox"))?;
+        Ok(rows.into_iter().map(OutboxEntry::from).collect())
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct OutboxRow {
-    seq: i64,
-    carrier: String,
-    source: String,
-    destination: String,
-    text: String,
-    content_url: Option<String>,
-    encoding: String,
-    segments: i32,
-    token_id: Option<String>,
-    accepted_at: i64,
 }

@@ -5,8 +5,12 @@ use async_trait::async_trait;
 use store::TrackingStore;
 
 use store::{
-    Millis, Outcome, QueueGauges, RecipientGroup, RecipientState, SendCounts, SendState,
-    StoreResult, TrackingRow,
+    Millis, QueueGauges, RecipientGroup, RecipientState, SendCounts, SendState, StoreResult,
+    TrackingRow,
+};
+
+use store::tracking_rows::{
+    TrackingDbRow, RECIPIENTS_SUBMITTING, RECIPIENT_WAITING, SENDS_BY_STATE, TRACKING_PAGE,
 };
 
 use crate::dispatch::send_ref;
@@ -95,38 +99,16 @@ impl TrackingStore for PgStore {
     ) -> StoreResult<Vec<TrackingRow>> {
         let send = send_ref(&self.pool, token, "").await?;
         let offset = i64::from(page.max(1) - 1) * i64::from(page_size);
-        sqlx::query_as::<_, TrackingDbRow>(
-            "SELECT mobile_number, status_code, outcome, segments, encoding, note, updated_at, \
-             coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk)) AS text \
-             FROM recipients WHERE send_pk = $1 AND expansion_suppressed = 0 \
-             ORDER BY mobile_number, list_pk LIMIT $2 OFFSET $3",
-        )
-        .bind(send.pk)
-        .bind(i64::from(page_size))
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read tracking page"))?
-        .into_iter()
-        .map(|row| {
-            let outcome = match row.outcome.as_deref() {
-                None => None,
-                Some(stored) => Some(
-                    Outcome::parse(stored).ok_or_else(|| bad_value("recipient outcome", stored))?,
-                ),
-            };
-            Ok(TrackingRow {
-                mobile_number: row.mobile_number,
-                text: row.text,
-                status_code: row.status_code,
-                outcome,
-                segments: row.segments,
-                encoding: row.encoding,
-                note: row.note,
-                updated_at: row.updated_at,
-            })
-        })
-        .collect()
+        sqlx::query_as::<_, TrackingDbRow>(TRACKING_PAGE)
+            .bind(send.pk)
+            .bind(i64::from(page_size))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read tracking page"))?
+            .into_iter()
+            .map(TrackingDbRow::into_tracking_row)
+            .collect()
     }
 
     /// The due time until the audience is expanded; then, while a recipient waits, the later of
@@ -136,15 +118,11 @@ impl TrackingStore for PgStore {
         match send.state.as_str() {
             "New" | "Queuing" => Ok(Some(send.due_at)),
             "Started" => {
-                let waiting: bool = sqlx::query_scalar(concat!(
-                    "SELECT EXISTS (SELECT 1 FROM recipients WHERE send_pk = $1 AND state = ",
-                    recipient_state!(ready),
-                    ")"
-                ))
-                .bind(send.pk)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db("find waiting recipients"))?;
+                let waiting: bool = sqlx::query_scalar(RECIPIENT_WAITING)
+                    .bind(send.pk)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db("find waiting recipients"))?;
                 Ok(waiting.then(|| send.next_at.unwrap_or(send.due_at).max(send.due_at)))
             }
             _ => Ok(None),
@@ -155,11 +133,10 @@ impl TrackingStore for PgStore {
     /// recipients per send (split by whether the send is paused at `now`), recipients being handed
     /// over.
     async fn queue_gauges(&self, now: Millis) -> StoreResult<QueueGauges> {
-        let states: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM sends GROUP BY state")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("count sends by state"))?;
+        let states: Vec<(String, i64)> = sqlx::query_as(SENDS_BY_STATE)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("count sends by state"))?;
         let waiting: Vec<(bool, i64)> = sqlx::query_as(concat!(
             "SELECT coalesce(s.next_at > $1, false) AS paused, sum(c.n)::bigint \
              FROM (SELECT send_pk, count(*) AS n FROM recipients WHERE state = ",
@@ -173,25 +150,10 @@ impl TrackingStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db("count waiting recipients"))?;
-        let leased: i64 = sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM recipients WHERE state = ",
-            recipient_state!(submitting)
-        ))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db("count recipients being handed over"))?;
+        let leased: i64 = sqlx::query_scalar(RECIPIENTS_SUBMITTING)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count recipients being handed over"))?;
         QueueGauges::from_counts(states, waiting, leased)
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct TrackingDbRow {
-    mobile_number: String,
-    status_code: i32,
-    outcome: Option<String>,
-    segments: Option<i32>,
-    encoding: Option<String>,
-    note: Option<String>,
-    updated_at: i64,
-    text: Option<String>,
 }

@@ -2,73 +2,17 @@
 //! access tokens (API.md §2, §7).
 
 use async_trait::async_trait;
+use store::account_rows::{
+    bind_new_account, bind_new_client, bind_new_token, AccountRow, ClientRow, TokenRow,
+    ACCOUNT_BY_KEY, ALL_ACCOUNTS, CLIENTS_OF_ACCOUNT, CLIENT_BY_KEY, FIND_TOKEN, INSERT_ACCOUNT,
+    INSERT_CLIENT, INSERT_TOKEN, PURGE_TOKENS,
+};
 use store::{
     AccessToken, Account, AccountStore, Client, Millis, NewAccessToken, NewAccount, NewClient,
     StoreError, StoreResult,
 };
 
-use crate::{account, db, id_key, now_millis, strings_from_json, strings_to_json, SqliteStore};
-
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    id: String,
-    name: String,
-    created_at: i64,
-}
-
-impl From<AccountRow> for Account {
-    fn from(row: AccountRow) -> Account {
-        Account {
-            id: row.id,
-            name: row.name,
-            created_at: row.created_at,
-        }
-    }
-}
-
-/// `SELECT` of a client row, followed by the given clauses.
-macro_rules! select_client {
-    ($($clauses:literal),+) => {
-        concat!(
-            "SELECT c.client_id, c.secret_hash, a.id AS account_id, c.scopes, c.acting_accounts, \
-             c.created_at, c.revoked_at FROM clients c JOIN accounts a ON a.pk = c.account_pk ",
-            $($clauses),+
-        )
-    };
-}
-
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    client_id: String,
-    secret_hash: String,
-    account_id: String,
-    scopes: String,
-    acting_accounts: String,
-    created_at: i64,
-    revoked_at: Option<i64>,
-}
-
-impl ClientRow {
-    fn into_client(self) -> StoreResult<Client> {
-        Ok(Client {
-            scopes: strings_from_json(&self.scopes, "client scopes")?,
-            accounts: strings_from_json(&self.acting_accounts, "client accounts")?,
-            client_id: self.client_id,
-            secret_hash: self.secret_hash,
-            account_id: self.account_id,
-            created_at: self.created_at,
-            revoked_at: self.revoked_at,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    client_id: String,
-    account_id: String,
-    scopes: String,
-    expires_at: i64,
-}
+use crate::{account, db, id_key, now_millis, strings_to_json, SqliteStore};
 
 /// Expired tokens are deleted this many at a time, so the writer is never held for long.
 const PURGE_BATCH: i64 = 10_000;
@@ -77,11 +21,7 @@ const PURGE_BATCH: i64 = 10_000;
 impl AccountStore for SqliteStore {
     async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
         let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO accounts (id, id_key, name, created_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&new.id)
-            .bind(id_key(&new.id))
-            .bind(&new.name)
-            .bind(new.created_at)
+        bind_new_account(sqlx::query(INSERT_ACCOUNT), &new)
             .execute(&mut *tx)
             .await
             .map_err(db("insert account"))?;
@@ -94,24 +34,20 @@ impl AccountStore for SqliteStore {
     }
 
     async fn get_account(&self, id: &str) -> StoreResult<Account> {
-        sqlx::query_as::<_, AccountRow>(
-            "SELECT id, name, created_at FROM accounts WHERE id_key = ?1",
-        )
-        .bind(id_key(id))
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db("get account"))?
-        .map(Account::from)
-        .ok_or(StoreError::NotFound)
+        sqlx::query_as::<_, AccountRow>(ACCOUNT_BY_KEY)
+            .bind(id_key(id))
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db("get account"))?
+            .map(Account::from)
+            .ok_or(StoreError::NotFound)
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
-        let rows = sqlx::query_as::<_, AccountRow>(
-            "SELECT id, name, created_at FROM accounts ORDER BY pk",
-        )
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db("list accounts"))?;
+        let rows = sqlx::query_as::<_, AccountRow>(ALL_ACCOUNTS)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db("list accounts"))?;
         Ok(rows.into_iter().map(Account::from).collect())
     }
 
@@ -120,17 +56,13 @@ impl AccountStore for SqliteStore {
         let acting_accounts = strings_to_json(&new.accounts)?;
         let mut tx = self.write().await?;
         let owner = account(&mut *tx, &new.account_id).await?;
-        sqlx::query(
-            "INSERT INTO clients (client_id, id_key, account_pk, secret_hash, scopes, \
-             acting_accounts, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        bind_new_client(
+            sqlx::query(INSERT_CLIENT),
+            &new,
+            owner.pk,
+            scopes,
+            acting_accounts,
         )
-        .bind(&new.client_id)
-        .bind(id_key(&new.client_id))
-        .bind(owner.pk)
-        .bind(&new.secret_hash)
-        .bind(scopes)
-        .bind(acting_accounts)
-        .bind(new.created_at)
         .execute(&mut *tx)
         .await
         .map_err(db("insert client"))?;
@@ -147,7 +79,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<Client> {
-        sqlx::query_as::<_, ClientRow>(select_client!("WHERE c.id_key = ?1"))
+        sqlx::query_as::<_, ClientRow>(CLIENT_BY_KEY)
             .bind(id_key(client_id))
             .fetch_optional(&self.reader)
             .await
@@ -158,7 +90,7 @@ impl AccountStore for SqliteStore {
 
     async fn list_clients(&self, account_id: &str) -> StoreResult<Vec<Client>> {
         let owner = account(&self.reader, account_id).await?;
-        sqlx::query_as::<_, ClientRow>(select_client!("WHERE c.account_pk = ?1 ORDER BY c.pk"))
+        sqlx::query_as::<_, ClientRow>(CLIENTS_OF_ACCOUNT)
             .bind(owner.pk)
             .fetch_all(&self.reader)
             .await
@@ -194,22 +126,11 @@ impl AccountStore for SqliteStore {
     async fn insert_token(&self, new: NewAccessToken) -> StoreResult<()> {
         let scopes = strings_to_json(&new.scopes)?;
         let mut tx = self.write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO access_tokens (token_hash, client_pk, account_pk, scopes, created_at, \
-             expires_at) \
-             SELECT ?1, c.pk, a.pk, ?4, ?5, ?6 FROM clients c, accounts a \
-             WHERE c.id_key = ?2 AND a.id_key = ?3",
-        )
-        .bind(&new.token_hash)
-        .bind(id_key(&new.client_id))
-        .bind(id_key(&new.account_id))
-        .bind(scopes)
-        .bind(new.created_at)
-        .bind(new.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("insert token"))?
-        .rows_affected();
+        let inserted = bind_new_token(sqlx::query(INSERT_TOKEN), &new, scopes)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("insert token"))?
+            .rows_affected();
         if inserted == 0 {
             return Err(StoreError::NotFound);
         }
@@ -217,27 +138,13 @@ impl AccountStore for SqliteStore {
     }
 
     async fn find_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<AccessToken>> {
-        let row = sqlx::query_as::<_, TokenRow>(
-            "SELECT c.client_id, a.id AS account_id, t.scopes, t.expires_at \
-             FROM access_tokens t \
-             JOIN clients c ON c.pk = t.client_pk \
-             JOIN accounts a ON a.pk = t.account_pk \
-             WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND c.revoked_at IS NULL",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db("find token"))?;
-        row.map(|row| {
-            Ok(AccessToken {
-                scopes: strings_from_json(&row.scopes, "token scopes")?,
-                client_id: row.client_id,
-                account_id: row.account_id,
-                expires_at: row.expires_at,
-            })
-        })
-        .transpose()
+        let row = sqlx::query_as::<_, TokenRow>(FIND_TOKEN)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db("find token"))?;
+        row.map(TokenRow::into_token).transpose()
     }
 
     /// Swaps the client's secret hash for `new_hash` only while it is still `old_hash`.
@@ -278,16 +185,13 @@ impl AccountStore for SqliteStore {
         let mut purged = 0;
         loop {
             let mut tx = self.write().await?;
-            let deleted = sqlx::query(
-                "DELETE FROM access_tokens WHERE token_hash IN \
-                 (SELECT token_hash FROM access_tokens WHERE expires_at <= ?1 LIMIT ?2)",
-            )
-            .bind(now)
-            .bind(PURGE_BATCH)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("purge expired tokens"))?
-            .rows_affected();
+            let deleted = sqlx::query(PURGE_TOKENS)
+                .bind(now)
+                .bind(PURGE_BATCH)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("purge expired tokens"))?
+                .rows_affected();
             tx.commit().await.map_err(db("commit token purge"))?;
             purged += deleted;
             if deleted < PURGE_BATCH as u64 {

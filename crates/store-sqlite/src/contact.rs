@@ -2,16 +2,16 @@
 //! `Subscribe`/`Resubscribe` options applied at acceptance; and the history of a send.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::ContactSendStore;
 
-use serde_json::json;
 use store::{
     ContactAudience, CreatedSend, Direction, HistoryEntry, NewSend, StoreError, StoreResult,
 };
 
 use crate::codes::keyword_by_name;
 use crate::sends::{accepted, existing, insert_one};
-use crate::{account, db, id_key, SqliteStore};
+use crate::{account, db, id_key, to_json, SqliteStore};
 
 #[async_trait]
 impl ContactSendStore for SqliteStore {
@@ -42,13 +42,20 @@ impl ContactSendStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db("find the new send"))?;
-        let numbers: Vec<serde_json::Value> = audience
+        let numbers: Vec<NumberRow> = audience
             .numbers
             .iter()
             .enumerate()
-            .map(|(i, n)| json!([n.mobile_number, i, n.text, n.subscriber_key]))
+            .map(|(i, n)| {
+                NumberRow(
+                    &n.mobile_number,
+                    i,
+                    n.text.as_deref(),
+                    n.subscriber_key.as_deref(),
+                )
+            })
             .collect();
-        let numbers = serde_json::Value::Array(numbers).to_string();
+        let numbers = to_json(&numbers, "contact numbers")?;
         sqlx::query(
             "INSERT INTO send_numbers (send_pk, mobile_number, position, text) \
              SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j \
@@ -75,12 +82,16 @@ impl ContactSendStore for SqliteStore {
         .map_err(db("record subscriber keys"))?;
         if let (Some(options), Some(keyword_pk)) = (&audience.subscribe, keyword_pk) {
             if options.resubscribe {
-                sqlx::query(
-                    "UPDATE subscriptions SET status = 'Subscribed', opt_in_date = ?3, \
+                sqlx::query(concat!(
+                    "UPDATE subscriptions SET status = ",
+                    subscription_status!(Subscribed),
+                    ", opt_in_date = ?3, \
                      pending_since = NULL, pending_previous = NULL \
-                     WHERE keyword_pk = ?1 AND status = 'Unsubscribed' \
-                     AND mobile_number IN (SELECT j.value ->> 0 FROM json_each(?2) AS j)",
-                )
+                     WHERE keyword_pk = ?1 AND status = ",
+                    subscription_status!(Unsubscribed),
+                    " \
+                     AND mobile_number IN (SELECT j.value ->> 0 FROM json_each(?2) AS j)"
+                ))
                 .bind(keyword_pk)
                 .bind(&numbers)
                 .bind(new.created_at)
@@ -89,15 +100,17 @@ impl ContactSendStore for SqliteStore {
                 .map_err(db("resubscribe numbers"))?;
             }
             if options.subscribe {
-                sqlx::query(
+                sqlx::query(concat!(
                     "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
                      opt_in_date) \
-                     SELECT ?1, j.value ->> 0, ?3, 'Subscribed', ?4 FROM json_each(?2) AS j \
+                     SELECT ?1, j.value ->> 0, ?3, ",
+                    subscription_status!(Subscribed),
+                    ", ?4 FROM json_each(?2) AS j \
                      WHERE ?5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o \
                      WHERE o.mobile_number = j.value ->> 0 \
                      AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = ?1)) \
-                     ON CONFLICT (keyword_pk, mobile_number) DO NOTHING",
-                )
+                     ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
+                ))
                 .bind(keyword_pk)
                 .bind(&numbers)
                 .bind(owner.pk)
@@ -224,3 +237,8 @@ struct HistorySend {
 }
 
 type Row = (String, String, i64);
+
+/// One number of a contact send's audience, as the statements read it from `json_each`:
+/// `[mobile_number, position, text, subscriber_key]`.
+#[derive(Serialize)]
+struct NumberRow<'a>(&'a str, usize, Option<&'a str>, Option<&'a str>);

@@ -8,18 +8,18 @@
 //! whatever the batch size.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::DispatchStore;
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::json;
 use store::SendState;
 use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
 
 use crate::sends::{select_send, SendRow};
-use crate::{bad_value, db, id_key, SqliteStore};
+use crate::{bad_value, db, id_key, to_json, SqliteStore};
 
 /// What the delivery methods need of a send named by its token.
 #[derive(sqlx::FromRow)]
@@ -77,7 +77,7 @@ impl DispatchStore for SqliteStore {
         ))
         .bind(now)
         .bind(i64::from(limit))
-        .bind(json!(except).to_string())
+        .bind(to_json(&except, "carriers")?)
         .fetch_all(&self.reader)
         .await
         .map_err(db("find dispatchable sends"))?;
@@ -150,7 +150,9 @@ impl DispatchStore for SqliteStore {
                  SELECT r.pk, r.mobile_number, \
                  ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
                  WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
-                 AND s.mobile_number = r.mobile_number AND s.status = 'Subscribed') AS subscribed, \
+                 AND s.mobile_number = r.mobile_number AND s.status = ",
+                subscription_status!(Subscribed),
+                ") AS subscribed, \
                  c.attributes, coalesce(r.text, \
                  (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
                  FROM recipients r \
@@ -195,7 +197,7 @@ impl DispatchStore for SqliteStore {
                     "UPDATE recipients SET lease_owner = ?2, lease_until = ?3, updated_at = ?4 \
                      WHERE pk IN (SELECT value FROM json_each(?1))",
                 )
-                .bind(json!(leased).to_string())
+                .bind(to_json(&leased, "recipients")?)
                 .bind(owner)
                 .bind(lease_until)
                 .bind(now)
@@ -213,7 +215,7 @@ impl DispatchStore for SqliteStore {
                      lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
                      WHERE pk IN (SELECT value FROM json_each(?1))"
                 ))
-                .bind(json!(suppressed).to_string())
+                .bind(to_json(&suppressed, "recipients")?)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -251,7 +253,7 @@ impl DispatchStore for SqliteStore {
              AND lease_owner = ?2 AND lease_until >= ?4 \
              RETURNING pk"
         ))
-        .bind(json!(ids).to_string())
+        .bind(to_json(&ids, "recipients")?)
         .bind(owner)
         .bind(lease_until)
         .bind(now)
@@ -284,7 +286,7 @@ impl DispatchStore for SqliteStore {
             recipient_state!(submitting),
             ")"
         ))
-        .bind(json!(ids).to_string())
+        .bind(to_json(&ids, "recipients")?)
         .bind(owner)
         .bind(lease_until)
         .execute(&mut *tx)
@@ -308,19 +310,20 @@ impl DispatchStore for SqliteStore {
         if results.is_empty() {
             return Ok(());
         }
-        let rows: Vec<serde_json::Value> = results
+        let rows: Vec<ResultRow> = results
             .iter()
             .map(|r| {
-                json!([
+                ResultRow(
                     r.id,
                     r.status_code,
-                    r.carrier_message_id,
+                    r.carrier_message_id.as_deref(),
                     r.segments,
-                    r.encoding,
-                    r.note
-                ])
+                    &r.encoding,
+                    r.note.as_deref(),
+                )
             })
             .collect();
+        let rows = to_json(&rows, "submission results")?;
         let mut tx = self.write().await?;
         // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
         let requeued: Vec<(i64, i64)> = sqlx::query_as(concat!(
@@ -356,7 +359,7 @@ impl DispatchStore for SqliteStore {
              RETURNING recipients.send_pk, recipients.state = ",
             recipient_state!(ready)
         ))
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(rows)
         .bind(now)
         .bind(store::codes::THROTTLED)
         .bind(owner)
@@ -372,7 +375,7 @@ impl DispatchStore for SqliteStore {
             .map(|(send_pk, _)| send_pk)
             .collect();
         if !requeued.is_empty() {
-            let pks = json!(requeued.into_iter().collect::<Vec<i64>>()).to_string();
+            let pks = to_json(&requeued.into_iter().collect::<Vec<i64>>(), "sends")?;
             sqlx::query(concat!(
                 "UPDATE recipients SET state = ",
                 recipient_state!(done),
@@ -486,7 +489,7 @@ impl DispatchStore for SqliteStore {
     /// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
     /// "round", where a round holds at most one receipt per carrier message (usually one round).
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
-        let mut rounds: Vec<Vec<serde_json::Value>> = Vec::new();
+        let mut rounds: Vec<Vec<ReceiptRow>> = Vec::new();
         let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
         for receipt in receipts {
             let round = seen
@@ -495,11 +498,11 @@ impl DispatchStore for SqliteStore {
             if rounds.len() <= *round {
                 rounds.push(Vec::new());
             }
-            rounds[*round].push(json!([
-                receipt.carrier,
-                receipt.carrier_message_id,
-                receipt.status_code
-            ]));
+            rounds[*round].push(ReceiptRow(
+                &receipt.carrier,
+                &receipt.carrier_message_id,
+                receipt.status_code,
+            ));
             *round += 1;
         }
         if rounds.is_empty() {
@@ -518,7 +521,7 @@ impl DispatchStore for SqliteStore {
                  OR (recipients.status_code = ?3 AND u.status_code <> ?3)) \
                  RETURNING recipients.pk",
             )
-            .bind(serde_json::Value::Array(round).to_string())
+            .bind(to_json(&round, "receipts")?)
             .bind(now)
             .bind(store::codes::THROTTLED)
             .fetch_all(&mut *tx)
@@ -535,16 +538,17 @@ impl DispatchStore for SqliteStore {
         if receipts.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<serde_json::Value> = receipts
+        let rows: Vec<(&str, &str)> = receipts
             .iter()
-            .map(|r| json!([r.carrier, r.carrier_message_id]))
+            .map(|r| (r.carrier.as_str(), r.carrier_message_id.as_str()))
             .collect();
+        let rows = to_json(&rows, "receipts")?;
         let keys: Vec<i64> = sqlx::query_scalar(
             "SELECT j.key FROM json_each(?1) AS j WHERE NOT EXISTS (SELECT 1 FROM recipients r \
              WHERE r.carrier = j.value ->> 0 AND r.carrier_message_id = j.value ->> 1) \
              ORDER BY j.key",
         )
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(rows)
         .fetch_all(&self.reader)
         .await
         .map_err(db("match receipts"))?;
@@ -601,3 +605,13 @@ impl DispatchStore for SqliteStore {
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
 /// attributes, its own text.
 type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
+
+/// A submission's result as `record_submissions` reads it from `json_each`: `[pk, status_code,
+/// carrier_message_id, segments, encoding, note]`.
+#[derive(Serialize)]
+struct ResultRow<'a>(i64, i32, Option<&'a str>, i32, &'a str, Option<&'a str>);
+
+/// A receipt as `apply_receipts` reads it from `json_each`: `[carrier, carrier_message_id,
+/// status_code]`.
+#[derive(Serialize)]
+struct ReceiptRow<'a>(&'a str, &'a str, i32);

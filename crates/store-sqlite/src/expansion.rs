@@ -10,12 +10,11 @@
 use async_trait::async_trait;
 use store::ExpansionStore;
 
-use serde_json::json;
 use store::SendState;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::sends::{select_send, SendRow};
-use crate::{db, id_key, strings_from_json, SqliteStore};
+use crate::{db, id_key, strings_from_json, strings_to_json, to_json, SqliteStore};
 use store::expansion::{check_named, Named};
 
 #[async_trait]
@@ -166,7 +165,7 @@ impl ExpansionStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db("find the code's keywords"))?;
-        let keyword_pks = json!(keywords).to_string();
+        let keyword_pks = to_json(&keywords, "keywords")?;
 
         // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
         // hundred), with the same subscription rule as a list's memberships. A number without a
@@ -186,7 +185,9 @@ impl ExpansionStore for SqliteStore {
                  CASE WHEN text IS NULL THEN ?4 END \
                  FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
                  WHERE s.keyword_pk IN (SELECT value FROM json_each(?3)) \
-                 AND s.mobile_number = n.mobile_number AND s.status = 'Subscribed') AS ok \
+                 AND s.mobile_number = n.mobile_number AND s.status = ",
+                subscription_status!(Subscribed),
+                ") AS ok \
                  FROM send_numbers n WHERE n.send_pk = ?1 ORDER BY n.position) WHERE true \
                  ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
             ))
@@ -384,7 +385,7 @@ async fn fail(
          lease_until = NULL WHERE pk = ?1"
     ))
     .bind(send_pk)
-    .bind(json!(errors).to_string())
+    .bind(strings_to_json(&errors)?)
     .bind(now)
     .execute(&mut *tx)
     .await
@@ -412,7 +413,9 @@ fn segment_sql(bounded: bool, excluding: bool, one_keyword: bool) -> &'static st
                  FROM list_members m \
                  LEFT JOIN subscriptions s ON "),
                 $keywords,
-                " AND s.mobile_number = m.mobile_number AND s.status = 'Subscribed' \
+                " AND s.mobile_number = m.mobile_number AND s.status = ",
+                subscription_status!(Subscribed),
+                " \
                  WHERE m.list_pk = ?5 AND m.mobile_number > ?6 ",
                 $($filter,)*
                 "ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"

@@ -4,18 +4,20 @@
 //! (`batch_texts`, API.md §1 2 MiB).
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::InboundStore;
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use store::SendState;
+
 use store::{
-    Code, CodeOptOut, InboundRecord, InboundText, MoBatch, OptOutWrite, StoreError, StoreResult,
-    SubscriptionWrite,
+    Code, CodeOptOut, InboundRecord, InboundText, Millis, MoBatch, OptOutWrite, StoreError,
+    StoreResult, SubscriptionWrite,
 };
 
 use crate::codes::{code_key, keyword_key, CodeRow};
-use crate::{account, db, id_key, SqliteStore};
+use crate::{account, db, id_key, to_json, SqliteStore};
 
 #[derive(sqlx::FromRow)]
 struct InboundRow {
@@ -204,19 +206,19 @@ async fn record_mo_in(
         None => (Some(text.to_string()), None),
     };
 
-    let texts: Vec<serde_json::Value> = batch
+    let texts: Vec<TextRow> = batch
         .texts
         .iter()
         .map(|t| {
             let (text, text_pk) = text_of(&t.text);
-            json!([
-                t.carrier,
-                t.from,
-                t.to,
+            TextRow(
+                &t.carrier,
+                &t.from,
+                &t.to,
                 text.unwrap_or_default(),
                 t.received_at,
-                text_pk
-            ])
+                text_pk,
+            )
         })
         .collect();
     if !texts.is_empty() {
@@ -226,7 +228,7 @@ async fn record_mo_in(
              SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
              ?2, ?3, j.value ->> 5 FROM json_each(?1) AS j ORDER BY j.key",
         )
-        .bind(serde_json::Value::Array(texts).to_string())
+        .bind(to_json(&texts, "inbound texts")?)
         .bind(code_pk)
         .bind(&token_key)
         .execute(&mut **tx)
@@ -339,7 +341,14 @@ async fn record_mo_in(
         .bind(send.created_at)
         .bind(send.segments)
         .bind(&send.encoding)
-        .bind(if finished { "Finished" } else { "Started" })
+        .bind(
+            if finished {
+                SendState::Finished
+            } else {
+                SendState::Started
+            }
+            .as_str(),
+        )
         .bind(count)
         .bind(finished.then_some(send.created_at))
         .bind(&carrier)
@@ -349,14 +358,14 @@ async fn record_mo_in(
         .map_err(db("record the send of replies"))?;
         // A number's replies are numbered 1, 2, ... in `list_pk` (the unique key).
         let mut ordinal: HashMap<&str, i64> = HashMap::new();
-        let rows: Vec<serde_json::Value> = send
+        let rows: Vec<ReplyRow> = send
             .replies
             .iter()
             .map(|r| {
                 let n = ordinal.entry(r.mobile_number.as_str()).or_insert(0);
                 *n += 1;
                 let (text, text_pk) = text_of(&r.text);
-                json!([r.mobile_number, *n, text, text_pk])
+                ReplyRow(&r.mobile_number, *n, text, text_pk)
             })
             .collect();
         if !rows.is_empty() {
@@ -369,7 +378,7 @@ async fn record_mo_in(
                  j.value ->> 3 FROM json_each(?2) AS j ORDER BY j.key"
             ))
             .bind(send_pk)
-            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(to_json(&rows, "replies")?)
             .bind(send.created_at)
             .execute(&mut **tx)
             .await
@@ -378,3 +387,13 @@ async fn record_mo_in(
     }
     Ok(())
 }
+
+/// An inbound text as the batch insert reads it from `json_each`: `[carrier, source,
+/// destination, text, received_at, text_pk]` (the text is empty when `text_pk` holds it).
+#[derive(Serialize)]
+struct TextRow<'a>(&'a str, &'a str, &'a str, String, Millis, Option<i64>);
+
+/// A reply recipient as the insert reads it from `json_each`: `[mobile_number, ordinal, text,
+/// text_pk]`.
+#[derive(Serialize)]
+struct ReplyRow<'a>(&'a str, i64, Option<String>, Option<i64>);

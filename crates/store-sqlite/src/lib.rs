@@ -15,12 +15,15 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Executor, Sqlite, Transaction};
+use store::account_rows::{AccountRef, ACCOUNT_REF_BY_KEY};
 use store::{
-    check_migrations, Attributes, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
+    attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
+    strings_to_json, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
 };
 
+// The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
 #[macro_use]
-mod states;
+extern crate store;
 
 mod accounts;
 mod codes;
@@ -234,34 +237,10 @@ fn map_error(context: &str, error: sqlx::Error) -> StoreError {
     }
 }
 
-fn strings_to_json(values: &[String]) -> StoreResult<String> {
-    serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
-}
-
-fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
-}
-
-fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
-    serde_json::to_string(attributes)
-        .map_err(|e| StoreError::Other(format!("encode attributes: {e}")))
-}
-
-fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
-}
-
-fn bad_value(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("stored {what} {value:?} is not valid"))
-}
-
-/// The account's surrogate key and canonical ID.
-#[derive(Debug, sqlx::FromRow)]
-struct AccountRef {
-    pk: i64,
-    id: String,
+/// A batch parameter for `json_each`, serialized as JSON. Batch rows are tuple structs, which
+/// serialize as arrays, so a statement reads a row's fields as `j.value ->> 0`, `->> 1`, ...
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encode {what}: {e}")))
 }
 
 /// Resolves an account ID (any case); NotFound when there is none.
@@ -269,7 +248,7 @@ async fn account<'e, E>(executor: E, id: &str) -> StoreResult<AccountRef>
 where
     E: Executor<'e, Database = Sqlite>,
 {
-    sqlx::query_as::<_, AccountRef>("SELECT pk, id FROM accounts WHERE id_key = ?1")
+    sqlx::query_as::<_, AccountRef>(ACCOUNT_REF_BY_KEY)
         .bind(id_key(id))
         .fetch_optional(executor)
         .await

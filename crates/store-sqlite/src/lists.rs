@@ -4,9 +4,9 @@
 //! same transaction, so reading a list never counts its members.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::ContactStore;
 
-use serde_json::json;
 use sqlx::{Sqlite, Transaction};
 use store::{
     merge_attributes, merge_rows, Contact, ContactList, ContactRow, MemberCounts, Millis, NewList,
@@ -327,11 +327,11 @@ pub(crate) async fn upsert_members_in(
         let Some(entry) = pending.get(number) else {
             continue;
         };
-        contacts.push(json!({
-            "n": number,
-            "k": entry.subscriber_key,
-            "a": attributes_to_json(&entry.attributes)?,
-        }));
+        contacts.push(ContactJson {
+            n: number,
+            k: entry.subscriber_key.as_deref(),
+            a: attributes_to_json(&entry.attributes)?,
+        });
     }
     let contacts_json = serde_json::to_string(&contacts)
         .map_err(|e| StoreError::Other(format!("encode contacts: {e}")))?;
@@ -380,17 +380,22 @@ pub(crate) async fn upsert_members_in(
     // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
     // a pending double opt-in is settled by the import's consent.
     if let Some(keyword_pk) = keyword_pk {
-        sqlx::query(
+        sqlx::query(concat!(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
-             SELECT ?1, j.value, ?2, 'Subscribed', ?4, NULL FROM json_each(?3) AS j \
+             SELECT ?1, j.value, ?2, ",
+            subscription_status!(Subscribed),
+            ", ?4, NULL FROM json_each(?3) AS j \
              WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = j.value \
              AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = ?1)) \
              ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = 'Subscribed', opt_in_date = excluded.opt_in_date, pending_since = NULL, \
+             status = ",
+            subscription_status!(Subscribed),
+            ", opt_in_date = excluded.opt_in_date, pending_since = NULL, \
              pending_previous = NULL \
-             WHERE subscriptions.status = 'InProgress'",
-        )
+             WHERE subscriptions.status = ",
+            subscription_status!(InProgress)
+        ))
         .bind(keyword_pk)
         .bind(owner.pk)
         .bind(&numbers_json)
@@ -406,4 +411,13 @@ pub(crate) async fn upsert_members_in(
         added,
         updated: total.saturating_sub(added),
     })
+}
+
+/// A contact as the upsert reads it from `json_each`: `{"n": mobile_number, "k": subscriber_key,
+/// "a": attributes as JSON text}`.
+#[derive(Serialize)]
+struct ContactJson<'a> {
+    n: &'a str,
+    k: Option<&'a str>,
+    a: String,
 }

@@ -2,12 +2,14 @@
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use store::OutboxStore;
 
-use serde_json::json;
-use store::{OutboxEntry, OutboxItem, StoreError, StoreResult};
+use store::{Millis, OutboxEntry, OutboxItem, StoreError, StoreResult};
 
-use crate::{db, SqliteStore};
+use store::outbox_rows::{OutboxRow, OUTBOX_PAGE};
+
+use crate::{db, to_json, SqliteStore};
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
@@ -16,22 +18,23 @@ impl OutboxStore for SqliteStore {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<serde_json::Value> = items
+        let rows: Vec<OutboxJson> = items
             .iter()
             .map(|i| {
-                json!([
-                    i.carrier,
-                    i.from,
-                    i.to,
-                    i.text,
-                    i.content_url,
-                    i.encoding,
+                OutboxJson(
+                    &i.carrier,
+                    &i.from,
+                    &i.to,
+                    &i.text,
+                    i.content_url.as_deref(),
+                    &i.encoding,
                     i.segments,
-                    i.token_id,
-                    i.accepted_at
-                ])
+                    i.token_id.as_deref(),
+                    i.accepted_at,
+                )
             })
             .collect();
+        let rows = to_json(&rows, "outbox rows")?;
         let count = i64::try_from(items.len())
             .map_err(|_| StoreError::Other(format!("{} outbox rows", items.len())))?;
         let mut tx = self.write().await?;
@@ -42,7 +45,7 @@ impl OutboxStore for SqliteStore {
              j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8 \
              FROM json_each(?1) AS j ORDER BY j.key",
         )
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(rows)
         .execute(&mut *tx)
         .await
         .map_err(db("append to the outbox"))?;
@@ -61,45 +64,27 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        let rows = sqlx::query_as::<_, OutboxRow>(
-            "SELECT seq, carrier, source, destination, text, content_url, encoding, segments, \
-             token_id, accepted_at FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db("read the outbox"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| OutboxEntry {
-                seq: r.seq,
-                item: OutboxItem {
-                    carrier: r.carrier,
-                    from: r.source,
-                    to: r.destination,
-                    text: r.text,
-                    content_url: r.content_url,
-                    encoding: r.encoding,
-                    segments: r.segments,
-                    token_id: r.token_id,
-                    accepted_at: r.accepted_at,
-                },
-            })
-            .collect())
+        let rows = sqlx::query_as::<_, OutboxRow>(OUTBOX_PAGE)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db("read the outbox"))?;
+        Ok(rows.into_iter().map(OutboxEntry::from).collect())
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct OutboxRow {
-    seq: i64,
-    carrier: String,
-    source: String,
-    destination: String,
-    text: String,
-    content_url: Option<String>,
-    encoding: String,
-    segments: i32,
-    token_id: Option<String>,
-    accepted_at: i64,
-}
+/// One outbox item as the append reads it from `json_each`: `[carrier, source, destination,
+/// text, content_url, encoding, segments, token_id, accepted_at]`.
+#[derive(Serialize)]
+struct OutboxJson<'a>(
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    i32,
+    Option<&'a str>,
+    Millis,
+);

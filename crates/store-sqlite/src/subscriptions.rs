@@ -3,50 +3,12 @@
 use async_trait::async_trait;
 use store::SubscriptionStore;
 
-use store::{
-    Millis, PendingOptIn, StoreError, StoreResult, SubscribeTo, Subscription, SubscriptionStatus,
-};
+use store::{Millis, StoreError, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
+
+use store::subscription_rows::{SubscriptionRow, SUBSCRIPTIONS_OF_NUMBER};
 
 use crate::codes::{code_key, keyword_by_name};
-use crate::{account, bad_value, db, SqliteStore};
-
-#[derive(sqlx::FromRow)]
-struct SubscriptionRow {
-    mobile_number: String,
-    code: String,
-    keyword: String,
-    status: String,
-    opt_in_date: Option<i64>,
-    opt_out_date: Option<i64>,
-    pending_since: Option<i64>,
-    pending_previous: Option<String>,
-    opt_out_by_text: i64,
-}
-
-impl SubscriptionRow {
-    fn into_subscription(self) -> StoreResult<Subscription> {
-        let previous = match &self.pending_previous {
-            None => None,
-            Some(p) => Some(
-                SubscriptionStatus::parse(p)
-                    .ok_or_else(|| bad_value("previous subscription status", p))?,
-            ),
-        };
-        Ok(Subscription {
-            pending: self
-                .pending_since
-                .map(|since| PendingOptIn { since, previous }),
-            status: SubscriptionStatus::parse(&self.status)
-                .ok_or_else(|| bad_value("subscription status", &self.status))?,
-            mobile_number: self.mobile_number,
-            code: self.code,
-            keyword: self.keyword,
-            opt_in_date: self.opt_in_date,
-            opt_out_date: self.opt_out_date,
-            opt_out_by_text: self.opt_out_by_text != 0,
-        })
-    }
-}
+use crate::{account, db, SqliteStore};
 
 #[async_trait]
 impl SubscriptionStore for SqliteStore {
@@ -70,22 +32,36 @@ impl SubscriptionStore for SqliteStore {
             String,
             Option<i64>,
             Option<i64>,
-            i64,
-        ) = sqlx::query_as(
+            i32,
+        ) = sqlx::query_as(concat!(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
                  opt_in_date, opt_out_date) \
                  VALUES (?1, ?2, ?3, ?4, \
-                 CASE WHEN ?4 = 'Subscribed' THEN ?5 END, CASE WHEN ?4 = 'Unsubscribed' THEN ?5 END) \
+                 CASE WHEN ?4 = ",
+            subscription_status!(Subscribed),
+            " THEN ?5 END, CASE WHEN ?4 = ",
+            subscription_status!(Unsubscribed),
+            " THEN ?5 END) \
                  ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-                 opt_in_date = CASE WHEN excluded.status = 'Subscribed' AND status <> 'Subscribed' \
+                 opt_in_date = CASE WHEN excluded.status = ",
+            subscription_status!(Subscribed),
+            " AND status <> ",
+            subscription_status!(Subscribed),
+            " \
                  THEN ?5 ELSE opt_in_date END, \
-                 opt_out_date = CASE WHEN excluded.status = 'Unsubscribed' \
-                 AND status <> 'Unsubscribed' THEN ?5 ELSE opt_out_date END, \
+                 opt_out_date = CASE WHEN excluded.status = ",
+            subscription_status!(Unsubscribed),
+            " \
+                 AND status <> ",
+            subscription_status!(Unsubscribed),
+            " THEN ?5 ELSE opt_out_date END, \
                  status = excluded.status, pending_since = NULL, pending_previous = NULL, \
-                 opt_out_by_text = CASE WHEN excluded.status = 'Unsubscribed' THEN 0 \
+                 opt_out_by_text = CASE WHEN excluded.status = ",
+            subscription_status!(Unsubscribed),
+            " THEN 0 \
                  ELSE opt_out_by_text END \
-                 RETURNING status, opt_in_date, opt_out_date, opt_out_by_text",
-        )
+                 RETURNING status, opt_in_date, opt_out_date, opt_out_by_text"
+        ))
         .bind(keyword_pk)
         .bind(mobile_number)
         .bind(owner.pk)
@@ -115,23 +91,15 @@ impl SubscriptionStore for SqliteStore {
         mobile_number: &str,
     ) -> StoreResult<Vec<Subscription>> {
         let owner = account(&self.reader, account_id).await?;
-        sqlx::query_as::<_, SubscriptionRow>(
-            "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-             s.pending_since, s.pending_previous, s.opt_out_by_text \
-             FROM subscriptions s \
-             JOIN keywords k ON k.pk = s.keyword_pk \
-             JOIN codes c ON c.pk = k.code_pk \
-             WHERE s.account_pk = ?1 AND s.mobile_number = ?2 \
-             ORDER BY c.code, k.keyword_key, k.keyword",
-        )
-        .bind(owner.pk)
-        .bind(mobile_number)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db("subscriptions of a number"))?
-        .into_iter()
-        .map(SubscriptionRow::into_subscription)
-        .collect()
+        sqlx::query_as::<_, SubscriptionRow>(SUBSCRIPTIONS_OF_NUMBER)
+            .bind(owner.pk)
+            .bind(mobile_number)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db("subscriptions of a number"))?
+            .into_iter()
+            .map(SubscriptionRow::into_subscription)
+            .collect()
     }
 
     /// The subscriptions of `numbers` to the keywords of one code, in one query.
@@ -147,16 +115,11 @@ impl SubscriptionStore for SqliteStore {
         }
         let numbers =
             serde_json::to_string(numbers).map_err(|e| StoreError::Other(e.to_string()))?;
-        sqlx::query_as::<_, SubscriptionRow>(
-            "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-             s.pending_since, s.pending_previous, s.opt_out_by_text \
-             FROM subscriptions s \
-             JOIN keywords k ON k.pk = s.keyword_pk \
-             JOIN codes c ON c.pk = k.code_pk \
-             WHERE s.account_pk = ?1 AND c.code_key = ?2 \
+        sqlx::query_as::<_, SubscriptionRow>(select_subscription!(
+            "WHERE s.account_pk = ?1 AND c.code_key = ?2 \
              AND s.mobile_number IN (SELECT value FROM json_each(?3)) \
-             ORDER BY s.mobile_number, k.keyword_key, k.keyword",
-        )
+             ORDER BY s.mobile_number, k.keyword_key, k.keyword"
+        ))
         .bind(owner.pk)
         .bind(code_key(code))
         .bind(numbers)

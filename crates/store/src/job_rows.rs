@@ -1,7 +1,8 @@
 //! What both backends share about the jobs table: its statements (written once, with `$N`
 //! parameters, which both SQLite and PostgreSQL read by number), how their parameters are
-//! bound, the row they read and its mapping to [`ListJob`], and the spelling of job states in
-//! SQL ([`job_state!`]). The claim, whose locking differs, is each backend's own.
+//! bound, and the row they read and its mapping to [`ListJob`]. Job states are spelled in SQL
+//! by [`job_state!`](crate::job_state) (`states.rs`). The claim, whose locking differs, is each
+//! backend's own.
 
 use sqlx::query::Query;
 use sqlx::{Database, Encode, Type};
@@ -10,19 +11,6 @@ use crate::{
     JobUpdate, ListJob, ListJobKind, ListJobProgress, ListJobState, MemberCounts, NewListJob,
     StoreError, StoreResult,
 };
-
-/// A job state (`ListJobState::as_str`) as a quoted SQL literal, for `concat!`:
-/// `job_state!(Processing)`. The only place SQL spells one (the claim's partial index names the
-/// unfinished ones, so these stay literals rather than parameters).
-#[macro_export]
-macro_rules! job_state {
-    (Queued) => {
-        "'Queued'"
-    };
-    (Processing) => {
-        "'Processing'"
-    };
-}
 
 /// The columns of a job as every job query reads them (`j`: the jobs table, `a`: its account).
 #[macro_export]
@@ -230,14 +218,6 @@ mod tests {
             assert_eq!(ListJobKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ListJobKind::parse("Import"), None);
-        assert_eq!(
-            job_state!(Queued),
-            format!("'{}'", ListJobState::Queued.as_str())
-        );
-        assert_eq!(
-            job_state!(Processing),
-            format!("'{}'", ListJobState::Processing.as_str())
-        );
         let row = JobRow {
             token: "t".into(),
             account_id: "a".into(),

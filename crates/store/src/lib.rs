@@ -14,11 +14,20 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+#[macro_use]
+mod states;
+pub mod subscription_rows;
+pub mod tracking_rows;
+
+pub mod account_rows;
+pub mod code_rows;
 mod delivery;
 pub mod expansion;
 mod job_rows;
 mod jobs;
+pub mod message_rows;
 mod models;
+pub mod outbox_rows;
 mod transfer;
 
 pub use delivery::*;
@@ -53,6 +62,34 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored value that does not parse (`what` names it).
+pub fn bad_value(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} {value:?} is not valid"))
+}
+
+/// Contact attributes as the JSON object both backends store them as.
+pub fn attributes_to_json(attributes: &Attributes) -> StoreResult<String> {
+    serde_json::to_string(attributes)
+        .map_err(|e| StoreError::Other(format!("encode attributes: {e}")))
+}
+
+/// Stored contact attributes.
+pub fn attributes_from_json(text: &str) -> StoreResult<Attributes> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored attributes are not a JSON object: {e}")))
+}
+
+/// A list of strings as the JSON array both backends store it as (scopes, list IDs, errors).
+pub fn strings_to_json(values: &[String]) -> StoreResult<String> {
+    serde_json::to_string(values).map_err(|e| StoreError::Other(format!("encode strings: {e}")))
+}
+
+/// A stored JSON array of strings; `what` names it in the error.
+pub fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
+}
 
 pub use domain::{RecipientState, SendState};
 
