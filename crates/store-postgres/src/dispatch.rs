@@ -656,7 +656,7 @@ async fn cancel_in(
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
     let send = send_ref(&mut **tx, token, "FOR UPDATE").await?;
-    if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
+    if SendState::parse(&send.state).is_some_and(SendState::is_final) {
         return Err(StoreError::Conflict(format!(
             "send {token} is {} and cannot be canceled",
             send.state

@@ -115,9 +115,9 @@ impl TrackingStore for PgStore {
     /// the send's pause and its due time; `None` once nothing waits.
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
         let send = send_ref(&self.pool, token, "").await?;
-        match send.state.as_str() {
-            "New" | "Queuing" => Ok(Some(send.due_at)),
-            "Started" => {
+        match SendState::parse(&send.state) {
+            Some(SendState::New | SendState::Queuing) => Ok(Some(send.due_at)),
+            Some(SendState::Started) => {
                 let waiting: bool = sqlx::query_scalar(RECIPIENT_WAITING)
                     .bind(send.pk)
                     .fetch_one(&self.pool)

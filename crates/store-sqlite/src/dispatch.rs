@@ -564,7 +564,7 @@ impl DispatchStore for SqliteStore {
     async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
         let mut tx = self.write().await?;
         let send = send_ref(&mut *tx, token).await?;
-        if matches!(send.state.as_str(), "Finished" | "Error" | "Canceled") {
+        if SendState::parse(&send.state).is_some_and(SendState::is_final) {
             return Err(StoreError::Conflict(format!(
                 "send {token} is {} and cannot be canceled",
                 send.state

@@ -116,9 +116,9 @@ impl TrackingStore for SqliteStore {
     /// the send's pause and its due time; `None` once nothing waits.
     async fn send_next_at(&self, token: &str) -> StoreResult<Option<Millis>> {
         let send = send_ref(&self.reader, token).await?;
-        match send.state.as_str() {
-            "New" | "Queuing" => Ok(Some(send.due_at)),
-            "Started" => {
+        match SendState::parse(&send.state) {
+            Some(SendState::New | SendState::Queuing) => Ok(Some(send.due_at)),
+            Some(SendState::Started) => {
                 let waiting: bool = sqlx::query_scalar(RECIPIENT_WAITING)
                     .bind(send.pk)
                     .fetch_one(&self.reader)
