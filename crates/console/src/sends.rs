@@ -12,7 +12,7 @@ use domain::{BlackoutInput, SendListOptions, SendListRequest};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::{Account, ContactList, Send, SendKind, SendState, StoredWindow};
+use store::{Account, ContactList, Send, SendKind, SendState};
 
 use super::catalog::{list_choices, message_page, MessageRefusal, Refused};
 use super::layout::{
@@ -158,13 +158,13 @@ fn offset_text(minutes: i32) -> String {
     format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
-fn window_text(w: &StoredWindow) -> String {
+fn window_text(w: &domain::BlackoutWindow) -> String {
     let hm = |m: i32| format!("{:02}:{:02}", m / 60, m % 60);
     format!(
         "no texts from {} to {} ({})",
-        hm(w.start_minute),
-        hm(w.end_minute),
-        offset_text(w.utc_offset_minutes)
+        hm(w.start.minute_of_day()),
+        hm(w.end.minute_of_day()),
+        offset_text(w.offset.minutes())
     )
 }
 

@@ -17,7 +17,7 @@ use carrier::{Carrier, ClearRequest, Handover, HandoverControl, Submission, Subm
 use store::{codes, ClaimedRecipient, DispatchSend, StoreResult, SubmissionResult};
 use tokio::sync::oneshot;
 
-use crate::{telemetry, window_of, Engine, SegmentLimiter};
+use crate::{telemetry, Engine, SegmentLimiter};
 
 /// After a stop, answers for submissions already written are awaited this long.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -142,13 +142,7 @@ impl Engine {
 
     /// Pauses the send when `now` falls inside its blackout window. True if it did.
     async fn pause_if_blacked_out(&self, ds: &DispatchSend, now: i64) -> StoreResult<bool> {
-        let Some(end) = ds
-            .send
-            .window
-            .as_ref()
-            .and_then(window_of)
-            .and_then(|w| w.deferral(now))
-        else {
+        let Some(end) = ds.send.window.and_then(|w| w.deferral(now)) else {
             return Ok(false);
         };
         let token = &ds.send.token;

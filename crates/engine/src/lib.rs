@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use carrier::Carrier;
 use domain::clock::Clock;
-use domain::{BlackoutWindow, ClockTime, UtcOffset};
-use store::{Receipt, StoreResult, StoredWindow};
+use store::{Receipt, StoreResult};
 use tokio::sync::{watch, Mutex, Notify};
 
 pub use jobs::{JobEnd, JobLease, JobRunner};
@@ -98,15 +97,6 @@ struct Inner {
 
 /// How long a graceful stop waits for a carrier's pending receipts.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Converts a stored window back to the domain type.
-pub fn window_of(stored: &StoredWindow) -> Option<BlackoutWindow> {
-    Some(BlackoutWindow {
-        offset: UtcOffset::from_minutes(stored.utc_offset_minutes)?,
-        start: ClockTime::from_minute_of_day(stored.start_minute)?,
-        end: ClockTime::from_minute_of_day(stored.end_minute)?,
-    })
-}
 
 impl Engine {
     /// `events` is the receiving end of the sink given to the carriers.

@@ -10,8 +10,7 @@ use domain::{
 };
 use store::{
     codes, ContactAudience, ContactNumber, ContactSubscribe, CreatedSend, HistoryEntry,
-    Idempotency, NewSend, Outcome, Send, SendCounts, SendKind, StoreError, StoredWindow,
-    TrackingRow,
+    Idempotency, NewSend, Outcome, Send, SendCounts, SendKind, StoreError, TrackingRow,
 };
 
 use crate::{Caller, Service, ServiceError, ServiceResult};
@@ -60,16 +59,11 @@ fn schedule(
     window: Option<domain::BlackoutWindow>,
     send_time: Option<i64>,
     now: i64,
-) -> (Option<StoredWindow>, i64) {
+) -> (Option<domain::BlackoutWindow>, i64) {
     let window = window.filter(|w| !w.is_none());
     let start = send_time.map_or(now, |t| t.max(now));
     let due_at = window.and_then(|w| w.deferral(start)).unwrap_or(start);
-    let stored = window.map(|w| StoredWindow {
-        utc_offset_minutes: w.offset.minutes(),
-        start_minute: w.start.minute_of_day(),
-        end_minute: w.end.minute_of_day(),
-    });
-    (stored, due_at)
+    (window, due_at)
 }
 
 impl Service {
@@ -140,16 +134,19 @@ impl Service {
         window: Option<domain::BlackoutWindow>,
         send_time: Option<i64>,
         idempotency: Option<IdempotentRequest>,
-    ) -> NewSend {
+    ) -> ServiceResult<NewSend> {
+        let message_id = EncodedId::parse(&message.id).ok_or_else(|| {
+            ServiceError::internal(format!("stored message ID {:?} is malformed", message.id))
+        })?;
         let info = domain::text::analyze(&text);
         let now = self.now();
         let (window, due_at) = schedule(window, send_time, now);
-        NewSend {
+        Ok(NewSend {
             token: domain::mint_token(),
             account_id: caller.account_id.clone(),
             client_id: Some(caller.client_id.clone()),
             kind,
-            message_id: message.id.clone(),
+            message_id,
             code: message.code.clone(),
             text,
             content_url,
@@ -160,14 +157,14 @@ impl Service {
             send_time,
             due_at,
             segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
-            encoding: info.encoding.as_str().to_string(),
+            encoding: info.encoding,
             created_at: now,
             idempotency: idempotency.map(|i| Idempotency {
                 client_id: caller.client_id.clone(),
                 key: i.key,
                 request_hash: i.request_hash,
             }),
-        }
+        })
     }
 
     /// `POST /sms/v1/messageList/{id}/send` (API.md §4): validates the request against the
@@ -247,7 +244,7 @@ impl Service {
             valid.window,
             valid.send_time,
             idempotency,
-        );
+        )?;
         new.target_list_ids = target_list_ids;
         new.exclusion_list_ids = exclusion_list_ids;
         new.allow_duplication = valid.allow_duplication;
@@ -376,7 +373,7 @@ impl Service {
             valid.window,
             valid.send_time,
             idempotency,
-        );
+        )?;
         let created = self
             .store()
             .create_contact_send(new, ContactAudience { numbers, subscribe })

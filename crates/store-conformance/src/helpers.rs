@@ -261,28 +261,33 @@ pub(crate) fn subscription(
 }
 
 /// A send with every optional field set.
+/// A well-formed ID (the helpers' own constants).
+pub(crate) fn id(s: &str) -> domain::EncodedId {
+    domain::EncodedId::parse(s).expect("a well-formed ID")
+}
+
 pub(crate) fn full_send(account_id: &str, token: &str, created_at: Millis) -> NewSend {
     NewSend {
         token: token.to_string(),
         account_id: account_id.to_string(),
         client_id: Some("client-one".to_string()),
         kind: SendKind::List,
-        message_id: "Msg-1".to_string(),
+        message_id: id("Msg-1"),
         code: "88976".to_string(),
         text: "Hello %%FirstName%% \u{20ac} \u{1f600}".to_string(),
         content_url: Some("https://example.com/a.png".to_string()),
         target_list_ids: strings(&["List-A", "list-b"]),
         exclusion_list_ids: strings(&["List-X"]),
         allow_duplication: true,
-        window: Some(StoredWindow {
-            utc_offset_minutes: -360,
-            start_minute: 22 * 60,
-            end_minute: 7 * 60,
+        window: Some(domain::BlackoutWindow {
+            offset: domain::UtcOffset::from_minutes(-360).expect("offset"),
+            start: domain::ClockTime::from_minute_of_day(22 * 60).expect("start"),
+            end: domain::ClockTime::from_minute_of_day(7 * 60).expect("end"),
         }),
         send_time: Some(created_at + HOUR),
         due_at: created_at + 2 * HOUR,
         segments: 2,
-        encoding: "UCS-2".to_string(),
+        encoding: domain::Encoding::Ucs2,
         created_at,
         idempotency: None,
     }
@@ -295,7 +300,7 @@ pub(crate) fn minimal_send(account_id: &str, token: &str, created_at: Millis) ->
         account_id: account_id.to_string(),
         client_id: None,
         kind: SendKind::Contact,
-        message_id: "msg-2".to_string(),
+        message_id: id("msg-2"),
         code: "88976".to_string(),
         text: "Hi".to_string(),
         content_url: None,
@@ -306,7 +311,7 @@ pub(crate) fn minimal_send(account_id: &str, token: &str, created_at: Millis) ->
         send_time: None,
         due_at: created_at,
         segments: 1,
-        encoding: "GSM-7".to_string(),
+        encoding: domain::Encoding::Gsm7,
         created_at,
         idempotency: None,
     }
@@ -337,7 +342,7 @@ pub(crate) fn accepted(new: &NewSend, account_id: &str) -> Send {
         account_id: account_id.to_string(),
         client_id: new.client_id.clone(),
         kind: new.kind,
-        message_id: new.message_id.clone(),
+        message_id: new.message_id.as_str().to_string(),
         code: new.code.clone(),
         text: new.text.clone(),
         content_url: new.content_url.clone(),
@@ -348,7 +353,7 @@ pub(crate) fn accepted(new: &NewSend, account_id: &str) -> Send {
         send_time: new.send_time,
         due_at: new.due_at,
         segments: new.segments,
-        encoding: new.encoding.clone(),
+        encoding: new.encoding.as_str().to_string(),
         state: SendState::New,
         count: 0,
         errors: Vec::new(),
@@ -467,7 +472,7 @@ pub(crate) fn list_send(
 ) -> NewSend {
     let mut new = minimal_send("acme", token, T0);
     new.kind = SendKind::List;
-    new.message_id = MESSAGE.to_string();
+    new.message_id = id(MESSAGE);
     new.target_list_ids = strings(targets);
     new.exclusion_list_ids = strings(exclusions);
     new.allow_duplication = allow_duplication;
@@ -628,7 +633,7 @@ pub(crate) async fn audience_fixture(store: &dyn Store) {
 pub(crate) fn contact_send(token: &str, created_at: Millis) -> NewSend {
     let mut new = minimal_send("acme", token, created_at);
     new.kind = SendKind::Contact;
-    new.message_id = MESSAGE.to_string();
+    new.message_id = id(MESSAGE);
     new.text = "Hi %%FirstName%%".to_string();
     new
 }

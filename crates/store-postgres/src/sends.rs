@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use store::SendStore;
 
 use store::{
-    CreatedSend, Millis, NewSend, Send, SendKind, SendQuery, SendState, StoreError, StoreResult,
-    StoredWindow,
+    window_columns, window_from_columns, CreatedSend, Millis, NewSend, Send, SendKind, SendQuery,
+    SendState, StoreError, StoreResult,
 };
 
 use crate::{
@@ -49,26 +49,14 @@ pub(crate) struct SendRow {
 
 impl SendRow {
     pub(crate) fn into_send(self) -> StoreResult<Send> {
-        let window = match (
-            self.window_utc_offset_minutes,
-            self.window_start_minute,
-            self.window_end_minute,
-        ) {
-            (Some(utc_offset_minutes), Some(start_minute), Some(end_minute)) => {
-                Some(StoredWindow {
-                    utc_offset_minutes,
-                    start_minute,
-                    end_minute,
-                })
-            }
-            (None, None, None) => None,
-            _ => {
-                return Err(StoreError::Other(format!(
-                    "send {} has a partial blackout window",
-                    self.token
-                )))
-            }
-        };
+        let window = window_from_columns(
+            &self.token,
+            (
+                self.window_utc_offset_minutes,
+                self.window_start_minute,
+                self.window_end_minute,
+            ),
+        )?;
         Ok(Send {
             kind: match SendKind::parse(&self.kind) {
                 // Replies are stored as contact sends with the `replies` flag (migration 0004).
@@ -265,7 +253,7 @@ where
     let client_key = new.idempotency.as_ref().map(|i| id_key(&i.client_id));
     let key = new.idempotency.as_ref().map(|i| i.key.as_str());
     let request_hash = new.idempotency.as_ref().map(|i| i.request_hash.as_str());
-    let window = new.window;
+    let (window_offset, window_start, window_end) = window_columns(new.window.as_ref());
 
     sqlx::query_scalar(concat!(
         "WITH owner AS (SELECT pk, id FROM accounts WHERE id_key = $3), \
@@ -288,20 +276,20 @@ where
     .bind(id_key(&new.account_id))
     .bind(&new.client_id)
     .bind(stored_kind(new.kind))
-    .bind(&new.message_id)
+    .bind(new.message_id.as_str())
     .bind(&new.code)
     .bind(&new.text)
     .bind(&new.content_url)
     .bind(target)
     .bind(exclusion)
     .bind(flag_value(new.allow_duplication))
-    .bind(window.map(|w| w.utc_offset_minutes))
-    .bind(window.map(|w| w.start_minute))
-    .bind(window.map(|w| w.end_minute))
+    .bind(window_offset)
+    .bind(window_start)
+    .bind(window_end)
     .bind(new.send_time)
     .bind(new.due_at)
     .bind(new.segments)
-    .bind(&new.encoding)
+    .bind(new.encoding.as_str())
     .bind(new.created_at)
     .bind(&client_key)
     .bind(key)
@@ -367,7 +355,7 @@ pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
         account_id,
         client_id: new.client_id,
         kind: new.kind,
-        message_id: new.message_id,
+        message_id: new.message_id.as_str().to_string(),
         code: new.code,
         text: new.text,
         content_url: new.content_url,
@@ -378,7 +366,7 @@ pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
         send_time: new.send_time,
         due_at: new.due_at,
         segments: new.segments,
-        encoding: new.encoding,
+        encoding: new.encoding.as_str().to_string(),
         state: SendState::New,
         count: 0,
         errors: Vec::new(),

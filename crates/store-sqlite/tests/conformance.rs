@@ -189,7 +189,7 @@ async fn concurrent_writers_queue_instead_of_failing() {
                     account_id: "acme".into(),
                     client_id: None,
                     kind: store::SendKind::List,
-                    message_id: "m".into(),
+                    message_id: store::EncodedId::parse("m").expect("a well-formed ID"),
                     code: "88976".into(),
                     text: "hi".into(),
                     content_url: None,
@@ -200,7 +200,7 @@ async fn concurrent_writers_queue_instead_of_failing() {
                     send_time: None,
                     due_at: 1,
                     segments: 1,
-                    encoding: "GSM-7".into(),
+                    encoding: store::Encoding::Gsm7,
                     created_at: 1 + i,
                     idempotency: None,
                 };

@@ -91,7 +91,7 @@ pub fn strings_from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
         .map_err(|e| StoreError::Other(format!("stored {what} are not a JSON string array: {e}")))
 }
 
-pub use domain::{RecipientState, SendState};
+pub use domain::{BlackoutWindow, EncodedId, Encoding, RecipientState, SendState};
 
 /// Status of a stored message (API.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

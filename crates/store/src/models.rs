@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{InboundText, MessageStatus, Millis, SendState, SubscriptionStatus};
+use domain::{BlackoutWindow, ClockTime, EncodedId, Encoding, UtcOffset};
+
+use crate::{
+    InboundText, MessageStatus, Millis, SendState, StoreError, StoreResult, SubscriptionStatus,
+};
 
 /// Attributes of a contact (`%%Name%%` substitution), as given: names keep their spelling.
 pub type Attributes = serde_json::Map<String, serde_json::Value>;
@@ -341,13 +345,42 @@ impl SendKind {
     }
 }
 
-/// A blackout window as stored: offset in minutes east of UTC, start and end as minutes of the
-/// local day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredWindow {
-    pub utc_offset_minutes: i32,
-    pub start_minute: i32,
-    pub end_minute: i32,
+/// A blackout window's columns: offset in minutes east of UTC, start and end as minutes of the
+/// local day (all three or none).
+pub fn window_columns(window: Option<&BlackoutWindow>) -> (Option<i32>, Option<i32>, Option<i32>) {
+    match window {
+        Some(w) => (
+            Some(w.offset.minutes()),
+            Some(w.start.minute_of_day()),
+            Some(w.end.minute_of_day()),
+        ),
+        None => (None, None, None),
+    }
+}
+
+/// The blackout window a send's columns hold (`token` names the send in the error).
+pub fn window_from_columns(
+    token: &str,
+    columns: (Option<i32>, Option<i32>, Option<i32>),
+) -> StoreResult<Option<BlackoutWindow>> {
+    match columns {
+        (None, None, None) => Ok(None),
+        (Some(offset), Some(start), Some(end)) => {
+            let window = UtcOffset::from_minutes(offset).and_then(|offset| {
+                Some(BlackoutWindow {
+                    offset,
+                    start: ClockTime::from_minute_of_day(start)?,
+                    end: ClockTime::from_minute_of_day(end)?,
+                })
+            });
+            window.map(Some).ok_or_else(|| {
+                StoreError::Other(format!("send {token} has an invalid blackout window"))
+            })
+        }
+        _ => Err(StoreError::Other(format!(
+            "send {token} has a partial blackout window"
+        ))),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -366,21 +399,21 @@ pub struct NewSend {
     pub account_id: String,
     pub client_id: Option<String>,
     pub kind: SendKind,
-    pub message_id: String,
+    pub message_id: EncodedId,
     pub code: String,
     pub text: String,
     pub content_url: Option<String>,
     pub target_list_ids: Vec<String>,
     pub exclusion_list_ids: Vec<String>,
     pub allow_duplication: bool,
-    pub window: Option<StoredWindow>,
+    pub window: Option<BlackoutWindow>,
     /// The requested `sendTime`, when given.
     pub send_time: Option<Millis>,
     /// When the send becomes due (send time, or now, pushed past a blackout window).
     pub due_at: Millis,
     /// Segments and encoding of the text before substitution.
     pub segments: i32,
-    pub encoding: String,
+    pub encoding: Encoding,
     pub created_at: Millis,
     pub idempotency: Option<Idempotency>,
 }
@@ -408,7 +441,7 @@ pub struct Send {
     pub target_list_ids: Vec<String>,
     pub exclusion_list_ids: Vec<String>,
     pub allow_duplication: bool,
-    pub window: Option<StoredWindow>,
+    pub window: Option<BlackoutWindow>,
     pub send_time: Option<Millis>,
     pub due_at: Millis,
     pub segments: i32,

@@ -202,7 +202,7 @@ async fn fanout(db: &str) -> Value {
             account_id: ACCOUNT.into(),
             client_id: None,
             kind: SendKind::List,
-            message_id: "M".into(),
+            message_id: store::EncodedId::parse("M").expect("a well-formed ID"),
             code: "88976".into(),
             text: "Hi %%FirstName%%, flash sale today only!".into(),
             content_url: None,
@@ -213,7 +213,7 @@ async fn fanout(db: &str) -> Value {
             send_time: None,
             due_at: now,
             segments: 1,
-            encoding: "GSM-7".into(),
+            encoding: store::Encoding::Gsm7,
             created_at: now,
             idempotency: None,
         })
