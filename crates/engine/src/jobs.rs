@@ -47,11 +47,6 @@ impl JobLease {
         self.engine.is_stopping()
     }
 
-    /// A receiver that turns true when the engine stops.
-    pub fn stop_signal(&self) -> watch::Receiver<bool> {
-        self.engine.inner.stop.subscribe()
-    }
-
     /// The engine's clock, in milliseconds.
     pub fn now(&self) -> i64 {
         self.engine.now()

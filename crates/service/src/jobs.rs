@@ -527,21 +527,33 @@ impl Service {
             ),
             Ok(Err(ImportError::Store(e))) => {
                 tracing::error!(token = %token, error = %e, "import failed");
-                let mut progress = job.progress;
-                progress.errors.insert(
-                    0,
-                    "The import failed; rows before the failure were imported.".into(),
-                );
-                (ListJobState::Error, progress)
+                return self
+                    .fail_import(
+                        &job,
+                        &lease,
+                        "The import failed; rows before the failure were imported.",
+                    )
+                    .await;
             }
             Err(e) => {
                 tracing::error!(token = %token, error = %e, "import task failed");
-                let mut progress = job.progress;
-                progress.errors.insert(0, "The import failed.".into());
-                (ListJobState::Error, progress)
+                return self.fail_import(&job, &lease, "The import failed.").await;
             }
         };
         finish(&lease, state, progress, job.checkpoint).await
+    }
+
+    /// Ends an import in Error with `why` first, keeping the counts and checkpoint its batches
+    /// recorded since it was claimed (the claimed copy is older).
+    async fn fail_import(&self, job: &ListJob, lease: &JobLease, why: &str) -> JobEnd {
+        let (mut progress, checkpoint) =
+            match self.store().get_list_job(&job.account_id, &job.token).await {
+                Ok(now) => (now.progress, now.checkpoint),
+                Err(_) => (job.progress.clone(), job.checkpoint),
+            };
+        progress.errors.insert(0, why.to_string());
+        progress.errors.truncate(STATUS_ERRORS);
+        finish(lease, ListJobState::Error, progress, checkpoint).await
     }
 
     /// Writes (again from the start, when resumed) every recipient, page by page, into the
