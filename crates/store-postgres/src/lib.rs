@@ -28,17 +28,18 @@
 //! Unix socket (`?host=/var/run/postgresql`) or a local TLS-terminating proxy.
 
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
-use store::account_rows::{AccountRef, ACCOUNT_REF_BY_KEY};
+use store::account_rows::AccountRef;
+use store::sql::{account, db, id_key, now_millis, parent_gone};
 use store::{
     attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
-    strings_to_json, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
+    strings_to_json, EmbeddedMigration, Lifecycle, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -259,61 +260,6 @@ pub(crate) async fn settle<T>(
     }
 }
 
-/// The lookup key of an ID: IDs match ignoring ASCII case (API.md §1, §3).
-fn id_key(id: &str) -> String {
-    id.to_ascii_lowercase()
-}
-
-/// The wall clock, for the two trait methods that take no `now` (revoking a client, removing a
-/// member).
-fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// Maps a sqlx error, with what the store was doing, to the store's error type.
-fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |error| map_error(context, error)
-}
-
-/// Like [`db`], but a foreign-key violation means the parent row (a code, a keyword, a list) was
-/// deleted by another transaction since it was looked up: NotFound, as if it had gone before.
-fn parent_gone(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |error| match &error {
-        sqlx::Error::Database(e) if e.code().as_deref() == Some("23503") => StoreError::NotFound,
-        _ => map_error(context, error),
-    }
-}
-
-fn map_error(context: &str, error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(e) => {
-            let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
-            match code.as_str() {
-                // unique_violation, exclusion_violation
-                "23505" | "23P01" => StoreError::Conflict(format!("{context}: {}", e.message())),
-                // serialization_failure, deadlock_detected, lock_not_available, query_canceled
-                // (statement timeout), admin/crash shutdown, cannot_connect_now,
-                // too_many_connections, and the connection exception class.
-                "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300" => {
-                    StoreError::Unavailable(format!("{context}: {error}"))
-                }
-                c if c.starts_with("08") => StoreError::Unavailable(format!("{context}: {error}")),
-                _ => StoreError::Other(format!("{context}: {error}")),
-            }
-        }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Protocol(_) => StoreError::Unavailable(format!("{context}: {error}")),
-        _ => StoreError::Other(format!("{context}: {error}")),
-    }
-}
-
 /// A stored 0/1 flag.
 fn flag(value: i32) -> bool {
     value != 0
@@ -322,19 +268,6 @@ fn flag(value: i32) -> bool {
 /// A flag as stored.
 fn flag_value(value: bool) -> i32 {
     i32::from(value)
-}
-
-/// Resolves an account ID (any case); NotFound when there is none.
-async fn account<'e, E>(executor: E, id: &str) -> StoreResult<AccountRef>
-where
-    E: Executor<'e, Database = Postgres>,
-{
-    sqlx::query_as::<_, AccountRef>(ACCOUNT_REF_BY_KEY)
-        .bind(id_key(id))
-        .fetch_optional(executor)
-        .await
-        .map_err(db("resolve account"))?
-        .ok_or(StoreError::NotFound)
 }
 
 // ---- the lifecycle ------------------------------------------------------------------------------------

@@ -7,18 +7,19 @@
 //! see the last committed state (WAL snapshots).
 
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Executor, Sqlite, Transaction};
-use store::account_rows::{AccountRef, ACCOUNT_REF_BY_KEY};
+use sqlx::{Sqlite, Transaction};
+use store::account_rows::AccountRef;
+use store::sql::{account, db, id_key, now_millis};
 use store::{
     attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
-    strings_to_json, EmbeddedMigration, Lifecycle, Millis, StoreError, StoreResult,
+    strings_to_json, EmbeddedMigration, Lifecycle, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
@@ -159,21 +160,6 @@ impl SqliteStore {
 
 // ---- helpers shared by the modules --------------------------------------------------------------
 
-/// The lookup key of an ID: IDs match ignoring ASCII case (API.md §1, §3).
-fn id_key(id: &str) -> String {
-    id.to_ascii_lowercase()
-}
-
-/// The wall clock, for the two trait methods that take no `now` (revoking a client, removing a
-/// member).
-fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// Maps a sqlx error, with what the store was doing, to the store's error type.
 /// Creates the database file, when missing, readable by its owner only (0600), and its missing
 /// parent directories 0700 (API.md §8 "Protection"). SQLite gives the `-wal` and `-shm` files
 /// the mode of the database file. An existing file keeps its mode.
@@ -206,54 +192,10 @@ async fn create_private_file(file: &std::path::Path) -> StoreResult<()> {
     .map_err(|e| StoreError::Other(format!("create database file: {e}")))?
 }
 
-fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |error| map_error(context, error)
-}
-
-fn map_error(context: &str, error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            StoreError::Conflict(format!("{context}: {}", e.message()))
-        }
-        sqlx::Error::Database(e) => {
-            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with any extended code: another process
-            // holds the database longer than the busy timeout.
-            let primary = e
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .map(|c| c & 0xff);
-            if matches!(primary, Some(5) | Some(6)) {
-                StoreError::Unavailable(format!("{context}: {error}"))
-            } else {
-                StoreError::Other(format!("{context}: {error}"))
-            }
-        }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Io(_) => StoreError::Unavailable(format!("{context}: {error}")),
-        _ => StoreError::Other(format!("{context}: {error}")),
-    }
-}
-
 /// A batch parameter for `json_each`, serialized as JSON. Batch rows are tuple structs, which
 /// serialize as arrays, so a statement reads a row's fields as `j.value ->> 0`, `->> 1`, ...
 fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encode {what}: {e}")))
-}
-
-/// Resolves an account ID (any case); NotFound when there is none.
-async fn account<'e, E>(executor: E, id: &str) -> StoreResult<AccountRef>
-where
-    E: Executor<'e, Database = Sqlite>,
-{
-    sqlx::query_as::<_, AccountRef>(ACCOUNT_REF_BY_KEY)
-        .bind(id_key(id))
-        .fetch_optional(executor)
-        .await
-        .map_err(db("resolve account"))?
-        .ok_or(StoreError::NotFound)
 }
 
 // ---- the lifecycle ------------------------------------------------------------------------------------

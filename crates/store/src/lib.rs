@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 #[macro_use]
 mod states;
+pub mod sql;
 pub mod subscription_rows;
 pub mod tracking_rows;
 
