@@ -36,7 +36,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
 use store::account_rows::AccountRef;
-use store::sql::{account, db, id_key, now_millis, parent_gone};
+use store::sql::{account, db, id_key, now_millis, parent_gone, settle, Ending};
 use store::{
     attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
     strings_to_json, EmbeddedMigration, Lifecycle, StoreError, StoreResult,
@@ -229,36 +229,6 @@ impl PgStore {
 }
 
 // ---- helpers shared by the modules --------------------------------------------------------------
-
-/// What a transaction's work decided: keep its writes, or end it without any.
-pub(crate) enum Ending<T> {
-    Commit(T),
-    Rollback(T),
-}
-
-/// Ends `tx` as its work decided, and rolls it back at once when the work failed. A transaction
-/// that is only dropped is rolled back when its connection is next checked, some time later,
-/// holding its row locks meanwhile: another process's `SKIP LOCKED` claim would skip those rows.
-pub(crate) async fn settle<T>(
-    tx: Transaction<'static, Postgres>,
-    work: StoreResult<Ending<T>>,
-    context: &'static str,
-) -> StoreResult<T> {
-    match work {
-        Ok(Ending::Commit(value)) => {
-            tx.commit().await.map_err(db(context))?;
-            Ok(value)
-        }
-        Ok(Ending::Rollback(value)) => {
-            tx.rollback().await.map_err(db(context))?;
-            Ok(value)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
 
 /// A stored 0/1 flag.
 fn flag(value: i32) -> bool {

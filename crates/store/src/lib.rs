@@ -22,6 +22,11 @@ pub mod tracking_rows;
 
 pub mod account_rows;
 pub mod code_rows;
+pub mod contact_rows;
+pub mod dispatch_rows;
+pub mod inbound_rows;
+pub mod list_rows;
+pub mod send_rows;
 mod delivery;
 pub mod expansion;
 mod job_rows;

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::AnyQueryResult;
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Transaction, Type};
 
 use crate::account_rows::{AccountRef, ACCOUNT_REF_BY_KEY};
 use crate::{Millis, StoreError, StoreResult};
@@ -251,6 +251,37 @@ pub fn transient(code: &str) -> bool {
                 code,
                 "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
             ) || code.starts_with("08")
+        }
+    }
+}
+
+/// What a transaction's work decided: keep its writes, or end it without any.
+pub enum Ending<T> {
+    Commit(T),
+    Rollback(T),
+}
+
+/// Ends `tx` as its work decided, and rolls it back at once when the work failed. A transaction
+/// that is only dropped is rolled back when its connection is next checked, some time later,
+/// holding its locks meanwhile (on PostgreSQL another process's `SKIP LOCKED` claim would skip
+/// those rows; on SQLite the writer connection stays taken).
+pub async fn settle<DB: Database, T>(
+    tx: Transaction<'static, DB>,
+    work: StoreResult<Ending<T>>,
+    context: &'static str,
+) -> StoreResult<T> {
+    match work {
+        Ok(Ending::Commit(value)) => {
+            tx.commit().await.map_err(db(context))?;
+            Ok(value)
+        }
+        Ok(Ending::Rollback(value)) => {
+            tx.rollback().await.map_err(db(context))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
         }
     }
 }

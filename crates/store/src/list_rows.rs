@@ -1,0 +1,1 @@
+//! (being written: the statements, rows and operations both backends share for this area)
