@@ -1,18 +1,20 @@
 //! Inbound texts and what they act on (API.md §6): `POST /sms/v1/queueMO` with its deliveries
-//! and history, keywords (`POST /sms/v1/keyword`, `DELETE /sms/v1/keyword/{id}`) and
+//! and history, keywords (`POST /sms/v1/keyword` and the four delete forms) and
 //! `POST /sms/v1/contacts/subscriptions`.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{FieldReader, QueueMoRequest};
-use service::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest};
+use service::{
+    KeywordRequest, KeywordToDelete, QueuedMo, SubscriptionsFound, SubscriptionsRequest,
+};
 use store::{HistoryEntry, Send};
 
 use crate::auth::Caller;
 use crate::message_list::paging;
 use crate::responses::{
-    KeywordCreated, MoHistory, MoHistoryEntry, MoSendStatus, QueueMoAccepted, QueueMoResult,
-    SubscriptionLookup, SubscriptionLookupContact, Success, Timestamp,
+    KeywordCreated, KeywordDeleted, MoHistory, MoHistoryEntry, MoSendStatus, QueueMoAccepted,
+    QueueMoResult, SubscriptionLookup, SubscriptionLookupContact, Timestamp,
 };
 use crate::{json_response, ApiError, AppState, Ctx, Dates};
 
@@ -89,14 +91,24 @@ pub async fn history(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Resp
 }
 
 /// `POST /sms/v1/keyword` `{"ShortCode"|"LongCode", "CountryCode", "Keyword"}` → 202
-/// `{"keywordId"}`: an opt-in keyword on one of the account's codes.
+/// `{"keywordId", "KeywordId"}`: an opt-in keyword on one of the account's codes.
 pub async fn create_keyword(
     state: &AppState,
     caller: &Caller,
     mut ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let (_, fields) = ctx.json_fields().await?;
-    let mut r = FieldReader::new(&fields);
+    let request = keyword_request(&fields);
+    let id = state.service.create_opt_in_keyword(caller, request).await?;
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &KeywordCreated::new(id),
+    ))
+}
+
+/// A keyword request's fields (`ShortCode`, `LongCode`, `CountryCode`, `Keyword`).
+fn keyword_request(fields: &domain::Fields) -> KeywordRequest {
+    let mut r = FieldReader::new(fields);
     let mut request = KeywordRequest {
         short_code: r.string("ShortCode").map(str::to_string),
         long_code: r.string("LongCode").map(str::to_string),
@@ -105,24 +117,74 @@ pub async fn create_keyword(
         problems: Vec::new(),
     };
     request.problems = r.finish();
-    let id = state.service.create_opt_in_keyword(caller, request).await?;
+    request
+}
+
+/// Deletes what `target` names → 202 with both status keys (API.md §6).
+async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    target: KeywordToDelete,
+) -> Result<Response, ApiError> {
+    let id = state.service.delete_opt_in_keyword(caller, target).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &KeywordCreated { keyword_id: id },
+        &KeywordDeleted::new(&id),
     ))
 }
 
-/// `DELETE /sms/v1/keyword/{keywordId}` → 202 `{"status": "Success"}`.
+/// `DELETE /sms/v1/keyword/{keywordId}`.
 pub async fn delete_keyword(
     state: &AppState,
     caller: &Caller,
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    state
-        .service
-        .delete_opt_in_keyword(caller, ctx.param(0))
-        .await?;
-    Ok(json_response(StatusCode::ACCEPTED, &Success::new()))
+    delete(state, caller, KeywordToDelete::Id(ctx.param(0).to_string())).await
+}
+
+/// `DELETE /sms/v1/keyword/{keyword}/{longCode}` (a body, if any, is not read: path values win).
+pub async fn delete_keyword_on_long_code(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let request = KeywordRequest {
+        keyword: Some(ctx.param(0).to_string()),
+        long_code: Some(ctx.param(1).to_string()),
+        ..KeywordRequest::default()
+    };
+    delete(state, caller, KeywordToDelete::Word(request)).await
+}
+
+/// `DELETE /sms/v1/keyword/{keyword}/{shortCode}/{countryCode}`.
+pub async fn delete_keyword_on_short_code(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let request = KeywordRequest {
+        keyword: Some(ctx.param(0).to_string()),
+        short_code: Some(ctx.param(1).to_string()),
+        country_code: Some(ctx.param(2).to_string()),
+        ..KeywordRequest::default()
+    };
+    delete(state, caller, KeywordToDelete::Word(request)).await
+}
+
+/// The documented bare `DELETE /sms/v1/keyword` with a JSON body `{"Keyword", "LongCode"}` or
+/// `{"Keyword", "ShortCode", "CountryCode"}`.
+pub async fn delete_keyword_in_body(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let (_, fields) = ctx.json_fields().await?;
+    delete(
+        state,
+        caller,
+        KeywordToDelete::Word(keyword_request(&fields)),
+    )
+    .await
 }
 
 pub fn subscription_lookup(d: Dates, found: &SubscriptionsFound) -> SubscriptionLookup {

@@ -1041,10 +1041,13 @@ mod tests {
             schemas["KeywordCreated"]["properties"]["keywordId"]["type"],
             "string"
         );
-        assert_eq!(schemas["KeywordCreated"]["required"], json!(["keywordId"]));
+        assert_eq!(
+            schemas["KeywordCreated"]["required"],
+            json!(["keywordId", "KeywordId"])
+        );
         assert_eq!(schemas["KeywordCreated"]["additionalProperties"], false);
         assert_eq!(
-            schemas["Success"]["properties"]["status"]["const"],
+            schemas["KeywordDeleted"]["properties"]["status"]["const"],
             "Success"
         );
         assert_eq!(

@@ -25,29 +25,44 @@ pub struct SendAccepted {
     pub token_id: String,
 }
 
-/// `202 {"keywordId"}`: `POST /sms/v1/keyword` created an opt-in keyword.
+/// `202 {"keywordId", "KeywordId"}`: `POST /sms/v1/keyword` created an opt-in keyword. Both
+/// keys carry its ID: MobileConnect's documentation spells `KeywordId`, clients exist that read
+/// `keywordId` (API.md §6).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct KeywordCreated {
+    #[serde(rename = "keywordId")]
     pub keyword_id: String,
+    #[serde(rename = "KeywordId")]
+    pub documented_keyword_id: String,
 }
 
-/// `202 {"status": "Success"}`: `DELETE /sms/v1/keyword/{keywordId}` deleted the keyword.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Success {
-    #[schemars(extend("const" = "Success"))]
-    pub status: &'static str,
-}
-
-impl Success {
-    pub const fn new() -> Success {
-        Success { status: "Success" }
+impl KeywordCreated {
+    pub fn new(id: String) -> KeywordCreated {
+        KeywordCreated {
+            documented_keyword_id: id.clone(),
+            keyword_id: id,
+        }
     }
 }
 
-impl Default for Success {
-    fn default() -> Success {
-        Success::new()
+/// `202 {"status": "Success", "Status": "SUCCESS Keyword with id … was successfully delete."}`:
+/// a keyword-delete form deleted the keyword (API.md §6: the documented sentence, "delete."
+/// included, and the camelCase key clients exist that read).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct KeywordDeleted {
+    #[schemars(extend("const" = "Success"))]
+    pub status: &'static str,
+    #[serde(rename = "Status")]
+    #[schemars(pattern("^SUCCESS Keyword with id .+ was successfully delete\\.$"))]
+    pub documented_status: String,
+}
+
+impl KeywordDeleted {
+    pub fn new(id: &str) -> KeywordDeleted {
+        KeywordDeleted {
+            status: "Success",
+            documented_status: format!("SUCCESS Keyword with id {id} was successfully delete."),
+        }
     }
 }
 

@@ -17,9 +17,9 @@ use crate::openapi::{
 use crate::responses::{
     Account, AccountList, AdminSendStatus, Canceled, ClientCreated, ClientList, Code, CodeList,
     ContactHistory, Deleted, DeliveryReportAccepted, ImportReport, ImportStatus, Keyword,
-    KeywordCreated, KeywordList, List, ListList, Message, MessageList, MoHistory, MoSendStatus,
-    Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus,
-    Subscription, SubscriptionList, SubscriptionLookup, Success, TokenResponse,
+    KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageList, MoHistory,
+    MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList,
+    SendStatus, Subscription, SubscriptionList, SubscriptionLookup, TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{admin, contacts, message_contact, message_list, mo, token};
@@ -143,12 +143,25 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/sms/v1/keyword",
         endpoints: &[
             endpoint(POST, sms!(SMS_WRITE, mo::create_keyword), create_keyword),
+            endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword_in_body), delete_keyword_in_body),
         ],
     },
     Route {
         path: "/sms/v1/keyword/{keywordId}",
         endpoints: &[
             endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword), delete_keyword),
+        ],
+    },
+    Route {
+        path: "/sms/v1/keyword/{keyword}/{longCode}",
+        endpoints: &[
+            endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword_on_long_code), delete_keyword_on_long_code),
+        ],
+    },
+    Route {
+        path: "/sms/v1/keyword/{keyword}/{shortCode}/{countryCode}",
+        endpoints: &[
+            endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword_on_short_code), delete_keyword_on_short_code),
         ],
     },
     Route {
@@ -450,7 +463,7 @@ pub(crate) fn create_keyword() -> Operation {
     Operation::new(
         "createKeyword",
         "Create an opt-in keyword on one of the account's codes",
-        typed::<KeywordCreated>(202, "The keyword exists."),
+        typed::<KeywordCreated>(202, "The keyword exists; both keys carry its ID."),
     )
     .describe("API.md §6. 409: the keyword already exists on the code.")
     .json_body(schema("KeywordRequest"))
@@ -461,13 +474,50 @@ pub(crate) fn create_keyword() -> Operation {
     )
 }
 
+/// The description every keyword-delete form shares.
+const DELETE_KEYWORD: &str = "API.md §6. Ends the keyword's Subscribed and InProgress \
+     subscriptions; opt-outs on the code stay. A keyword, ID or code that is not the account's: \
+     404 `Keyword {0} isn't valid for the client.`";
+
 pub(crate) fn delete_keyword() -> Operation {
     Operation::new(
         "deleteKeyword",
-        "Delete a keyword",
-        typed::<Success>(202, "The keyword is deleted."),
+        "Delete a keyword by its ID",
+        typed::<KeywordDeleted>(202, "The keyword is deleted."),
     )
-    .errors(&[400])
+    .describe(DELETE_KEYWORD)
+    .errors(&[404])
+}
+
+pub(crate) fn delete_keyword_on_long_code() -> Operation {
+    Operation::new(
+        "deleteKeywordOnLongCode",
+        "Delete a keyword by the keyword and its long code",
+        typed::<KeywordDeleted>(202, "The keyword is deleted."),
+    )
+    .describe(DELETE_KEYWORD)
+    .errors(&[400, 404])
+}
+
+pub(crate) fn delete_keyword_on_short_code() -> Operation {
+    Operation::new(
+        "deleteKeywordOnShortCode",
+        "Delete a keyword by the keyword, its short code and the code's country",
+        typed::<KeywordDeleted>(202, "The keyword is deleted."),
+    )
+    .describe(DELETE_KEYWORD)
+    .errors(&[400, 404])
+}
+
+pub(crate) fn delete_keyword_in_body() -> Operation {
+    Operation::new(
+        "deleteKeywordInBody",
+        "Delete a keyword named in the body: `{Keyword, LongCode}` or `{Keyword, ShortCode, CountryCode}`",
+        typed::<KeywordDeleted>(202, "The keyword is deleted."),
+    )
+    .describe(DELETE_KEYWORD)
+    .json_body(schema("KeywordRequest"))
+    .errors(&[400, 404])
 }
 
 pub(crate) fn contact_subscriptions() -> Operation {

@@ -59,6 +59,15 @@ pub struct ExplicitNumbers {
     subscribers: Option<Vec<SubscriberInput>>,
 }
 
+/// Where the "both arrays" message stands, and how it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Both {
+    /// messageContact: after the zero-entries message.
+    AfterZero,
+    /// queueMO: first, in MobileConnect's documented queueMO wording.
+    First,
+}
+
 impl ExplicitNumbers {
     /// Reads `numbers_field` (array of strings) and `subscribers_field` (array of objects with
     /// `MobileNumber`, `SubscriberKey` and, with `attributes`, `Attributes`).
@@ -96,18 +105,35 @@ impl ExplicitNumbers {
         }
     }
 
-    /// The messages of API.md §6 about the numbers, in table order: zero entries; both arrays;
-    /// each subscriber without number or key; each over-long subscriber key, attribute name or
+    /// The messages of API.md §6 about the numbers, in messageContact's table order: zero
+    /// entries; both arrays; each subscriber without number or key; each over-long subscriber key, attribute name or
     /// attribute value (API.md §1: the subscriber's messages follow that group, in request
     /// order); each non-numeric number; each number of the wrong length; more than 250. The
     /// valid numbers, in request order.
     pub fn validate(&self, errors: &mut Vec<String>) -> Vec<Addressee> {
+        self.validate_with(errors, Both::AfterZero)
+    }
+
+    /// [`validate`](Self::validate) as queueMO orders it (API.md §6): when both arrays are given,
+    /// MobileConnect's documented queueMO text comes first ("cannot", no period).
+    pub fn validate_queue_mo(&self, errors: &mut Vec<String>) -> Vec<Addressee> {
+        self.validate_with(errors, Both::First)
+    }
+
+    fn validate_with(&self, errors: &mut Vec<String>, both: Both) -> Vec<Addressee> {
         let numbers = self.numbers.as_deref().unwrap_or_default();
         let subscribers = self.subscribers.as_deref().unwrap_or_default();
+        let both_given = self.numbers.is_some() && self.subscribers.is_some();
+        if both_given && both == Both::First {
+            errors.push(
+                "An array of mobile numbers and an array of subscribers cannot be provided at the same time"
+                    .to_owned(),
+            );
+        }
         if numbers.is_empty() && subscribers.is_empty() {
             errors.push("The count of mobile numbers or subscribers can't be zero.".to_owned());
         }
-        if self.numbers.is_some() && self.subscribers.is_some() {
+        if both_given && both == Both::AfterZero {
             errors.push(
                 "An array of mobile numbers and an array of subscribers can't be provided at the same time."
                     .to_owned(),
@@ -407,7 +433,7 @@ impl QueueMoRequest {
     /// `code_exists` answers for the given short code.
     pub fn validate(&self, code_exists: bool) -> Result<ValidQueueMo, Vec<String>> {
         let mut errors = self.generic_errors.clone();
-        let addressees = self.numbers.validate(&mut errors);
+        let addressees = self.numbers.validate_queue_mo(&mut errors);
         match self.short_code() {
             None => errors.push("Short code can't be blank.".to_owned()),
             Some(c) if !code_exists => {
@@ -650,6 +676,26 @@ mod tests {
             q(r#"{"subscribers": "x"}"#, true).unwrap_err()[0],
             "subscribers must be an array of objects."
         );
+        // Both arrays: queueMO's own documented text, first; then the other checks.
+        assert_eq!(
+            q(
+                r#"{"mobileNumbers": [], "subscribers": [], "shortCode": "88976"}"#,
+                true
+            )
+            .unwrap_err(),
+            vec![
+                "An array of mobile numbers and an array of subscribers cannot be provided at the same time",
+                "The count of mobile numbers or subscribers can't be zero.",
+                "Message text can't be blank."
+            ]
+        );
+        // A null array is not given (the community SDK nulls the one it does not use).
+        assert!(q(
+            r#"{"mobileNumbers": null, "subscribers": [{"mobilenumber": "15555555510",
+                "subscriberkey": "k"}], "shortCode": "88976", "messageText": "HI"}"#,
+            true
+        )
+        .is_ok());
     }
 
     proptest! {

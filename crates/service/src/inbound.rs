@@ -25,6 +25,14 @@ pub struct KeywordRequest {
     pub problems: Vec<String>,
 }
 
+/// What a keyword-delete names (API.md §6): an ID, or a keyword on a code (the path's values,
+/// or the bare form's body, read like `POST /sms/v1/keyword`'s).
+#[derive(Debug, Clone)]
+pub enum KeywordToDelete {
+    Id(String),
+    Word(KeywordRequest),
+}
+
 /// `POST /sms/v1/contacts/subscriptions` as read.
 #[derive(Debug, Clone, Default)]
 pub struct SubscriptionsRequest {
@@ -212,18 +220,92 @@ impl Service {
         }
     }
 
-    /// `DELETE /sms/v1/keyword/{keywordId}` (API.md §6).
-    pub async fn delete_opt_in_keyword(&self, caller: &Caller, id: &str) -> ServiceResult<()> {
-        if EncodedId::parse(id).is_none() {
-            return Err(ServiceError::invalid(format!(
-                "Keyword id {id} isn't valid."
-            )));
+    /// Every keyword-delete form of API.md §6: by ID, by keyword and long code, by keyword,
+    /// short code and country, or the bare form's body. The deleted keyword's ID. A keyword, ID
+    /// or code that is not the account's is NotFound, `Keyword {0} isn't valid for the client.`
+    /// (`{0}` the keyword, or the ID as given). The store ends the keyword's Subscribed and
+    /// InProgress subscriptions; opt-outs on the code stay.
+    pub async fn delete_opt_in_keyword(
+        &self,
+        caller: &Caller,
+        target: KeywordToDelete,
+    ) -> ServiceResult<String> {
+        let account = &caller.account_id;
+        let (id, named) = match target {
+            KeywordToDelete::Id(id) if EncodedId::parse(&id).is_none() => (None, id),
+            KeywordToDelete::Id(id) => match self.store().get_keyword(account, &id).await {
+                // The canonical spelling, for the answer.
+                Ok(k) => (Some(k.id), id),
+                Err(StoreError::NotFound) => (None, id),
+                Err(e) => return Err(e.into()),
+            },
+            KeywordToDelete::Word(request) => {
+                let word = request
+                    .keyword
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or_default();
+                let (code, mut errors) = self.code_of_request(account, &request).await?;
+                if word.is_empty() {
+                    errors.push("Keyword can't be blank.".to_string());
+                }
+                ServiceError::check(errors)?;
+                let found = match code {
+                    Some(code) => self.keyword_on_code(account, &code.code, word).await?,
+                    None => None,
+                };
+                (found.map(|k| k.id), word.to_string())
+            }
+        };
+        let not_found =
+            || ServiceError::NotFound(format!("Keyword {named} isn't valid for the client."));
+        let Some(id) = id else {
+            return Err(not_found());
+        };
+        match self.store().delete_keyword(account, &id).await {
+            Ok(()) => Ok(id),
+            Err(StoreError::NotFound) => Err(not_found()),
+            Err(e) => Err(e.into()),
         }
-        match self.store().delete_keyword(&caller.account_id, id).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(ServiceError::invalid(format!(
-                "Keyword {id} isn't valid for the client."
-            ))),
+    }
+
+    /// The code a keyword request names (`ShortCode` with its `CountryCode`, or `LongCode`),
+    /// when it is the account's, and the messages about the code fields: both or neither given.
+    async fn code_of_request(
+        &self,
+        account_id: &str,
+        request: &KeywordRequest,
+    ) -> ServiceResult<(Option<store::Code>, Vec<String>)> {
+        let non_blank = |v: &Option<String>| v.clone().filter(|c| !is_blank(c));
+        let short = non_blank(&request.short_code);
+        let long = non_blank(&request.long_code);
+        let country = non_blank(&request.country_code);
+        let mut errors = request.problems.clone();
+        let (kind, c) = match (&short, &long) {
+            (None, None) => {
+                errors.push("A short code or a long code must be specified.".to_string());
+                return Ok((None, errors));
+            }
+            (Some(_), Some(_)) => {
+                errors.push(
+                    "A short code and a long code can't be specified at the same time.".to_string(),
+                );
+                return Ok((None, errors));
+            }
+            (Some(c), None) => ("short", c),
+            (None, Some(c)) => ("long", c),
+        };
+        match self.store().get_code(account_id, c).await {
+            Ok(found)
+                if found.code.eq_ignore_ascii_case(c)
+                    && found.kind == kind
+                    && country
+                        .as_deref()
+                        .is_none_or(|cc| cc.trim().eq_ignore_ascii_case(&found.country_code)) =>
+            {
+                Ok((Some(found), errors))
+            }
+            Ok(_) | Err(StoreError::NotFound) => Ok((None, errors)),
             Err(e) => Err(e.into()),
         }
     }

@@ -22,7 +22,9 @@ use domain::clock::Clock;
 use store::Store;
 
 pub use error::{ServiceError, ServiceResult};
-pub use inbound::{KeywordRequest, QueuedMo, SubscriptionsFound, SubscriptionsRequest};
+pub use inbound::{
+    KeywordRequest, KeywordToDelete, QueuedMo, SubscriptionsFound, SubscriptionsRequest,
+};
 pub use input::Field;
 pub use jobs::ImportRequest;
 pub use sends::{describe, IdempotentRequest, Page, SendReport};

@@ -67,7 +67,7 @@ async fn queue_mo_messages_are_whole_400_bodies() {
         (
             json!({"mobileNumbers": [N1], "subscribers": [{"mobilenumber": N2, "subscriberkey": "k"}],
                    "shortCode": "88976", "messageText": "HELP"}),
-            vec!["An array of mobile numbers and an array of subscribers can't be provided at the same time."],
+            vec!["An array of mobile numbers and an array of subscribers cannot be provided at the same time"],
         ),
         (
             json!({"subscribers": [{"mobilenumber": N2}], "shortCode": "88976", "messageText": "HELP"}),
@@ -353,7 +353,12 @@ async fn keywords_are_created_and_deleted_through_the_sms_api() {
         .as_str()
         .expect("keywordId")
         .to_string();
-    assert_eq!(ok.body, json!({"keywordId": id}));
+    assert_eq!(ok.body, json!({"keywordId": id, "KeywordId": id}));
+    // The camelCase key first, then the documented one (API.md §6).
+    assert_eq!(
+        String::from_utf8_lossy(&ok.raw),
+        format!(r#"{{"keywordId":"{id}","KeywordId":"{id}"}}"#)
+    );
     // It works as an opt-in keyword at once.
     let t = queue_mo(&app, &f, &[N1], "DEALS").await;
     run_engine(&app).await;
@@ -409,8 +414,7 @@ async fn keywords_are_created_and_deleted_through_the_sms_api() {
             &Value::Null,
         )
         .await;
-    assert_eq!(del.status, 202, "{}", del.body);
-    assert_eq!(del.body, json!({"status": "Success"}));
+    assert_deleted(&del, &id);
     let again = app
         .sms(
             Method::DELETE,
@@ -419,8 +423,8 @@ async fn keywords_are_created_and_deleted_through_the_sms_api() {
             &Value::Null,
         )
         .await;
-    let expected = format!("Keyword {id} isn't valid for the client.");
-    assert_errors(&again, &[expected.as_str()]);
+    assert_not_the_clients(&again, &id);
+    // A malformed ID is not the account's either.
     let bad = app
         .sms(
             Method::DELETE,
@@ -429,9 +433,172 @@ async fn keywords_are_created_and_deleted_through_the_sms_api() {
             &Value::Null,
         )
         .await;
-    assert_errors(&bad, &["Keyword id a b isn't valid."]);
+    assert_not_the_clients(&bad, "a b");
     // The subscriptions went with the keyword.
     assert_eq!(subscriptions(&app, &f, N1).await["count"], "0");
+}
+
+/// 202 with both status keys, the camelCase one first (API.md §6).
+fn assert_deleted(reply: &common::Reply, id: &str) {
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let sentence = format!("SUCCESS Keyword with id {id} was successfully delete.");
+    assert_eq!(
+        String::from_utf8_lossy(&reply.raw),
+        format!(r#"{{"status":"Success","Status":"{sentence}"}}"#)
+    );
+}
+
+/// 404 `Keyword {0} isn't valid for the client.`
+fn assert_not_the_clients(reply: &common::Reply, named: &str) {
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        json!({"errors": [format!("Keyword {named} isn't valid for the client.")]})
+    );
+}
+
+#[tokio::test]
+async fn every_keyword_delete_form_deletes_and_keeps_opt_outs() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    app.admin_ok(
+        Method::POST,
+        "/admin/v1/accounts/Acme/codes",
+        json!({"code": "15555550000", "countryCode": "US", "type": "long", "carrier": "simulator"}),
+    )
+    .await;
+    let create = |body: Value| {
+        let app = &app;
+        let token = f.token.clone();
+        async move {
+            let r = app
+                .sms(Method::POST, "/sms/v1/keyword", &token, &body)
+                .await;
+            assert_eq!(r.status, 202, "{}", r.body);
+            r.body["keywordId"].as_str().expect("keywordId").to_string()
+        }
+    };
+    let delete = |path: String, body: Value| {
+        let app = &app;
+        let token = f.token.clone();
+        async move { app.sms(Method::DELETE, &path, &token, &body).await }
+    };
+
+    // By keyword and long code (fuel-rest lowercases the path; any case matches).
+    let on_long =
+        create(json!({"LongCode": "15555550000", "CountryCode": "US", "Keyword": "Alpha"})).await;
+    assert_deleted(
+        &delete("/sms/v1/keyword/alpha/15555550000".into(), Value::Null).await,
+        &on_long,
+    );
+    assert_not_the_clients(
+        &delete("/sms/v1/keyword/alpha/15555550000".into(), Value::Null).await,
+        "alpha",
+    );
+
+    // By keyword, short code and country; a body, when sent too, does not win over the path.
+    let on_short =
+        create(json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "Beta"})).await;
+    assert_not_the_clients(
+        &delete("/sms/v1/keyword/beta/88976/gb".into(), Value::Null).await,
+        "beta",
+    );
+    assert_not_the_clients(
+        &delete("/sms/v1/keyword/beta/12345/us".into(), Value::Null).await,
+        "beta",
+    );
+    let sdk_body = json!({"Keyword": "Other", "ShortCode": "1", "CountryCode": "US"});
+    assert_deleted(
+        &delete("/sms/v1/keyword/BETA/88976/us".into(), sdk_body).await,
+        &on_short,
+    );
+
+    // The bare form with a body, either code kind.
+    let in_body =
+        create(json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "Gamma"})).await;
+    assert_deleted(
+        &delete(
+            "/sms/v1/keyword".into(),
+            json!({"keyword": "gamma", "shortCode": "88976", "countryCode": "US"}),
+        )
+        .await,
+        &in_body,
+    );
+    let long_body = create(json!({"LongCode": "15555550000", "Keyword": "Delta"})).await;
+    assert_deleted(
+        &delete(
+            "/sms/v1/keyword".into(),
+            json!({"Keyword": "DELTA", "LongCode": "15555550000"}),
+        )
+        .await,
+        &long_body,
+    );
+    assert_errors(
+        &delete("/sms/v1/keyword".into(), json!({})).await,
+        &[
+            "A short code or a long code must be specified.",
+            "Keyword can't be blank.",
+        ],
+    );
+    assert_not_the_clients(
+        &delete(
+            "/sms/v1/keyword".into(),
+            json!({"Keyword": "nope", "LongCode": "15555550000"}),
+        )
+        .await,
+        "nope",
+    );
+
+    // Deleting ends the keyword's subscriptions, but an opt-out on the code survives: the
+    // re-created keyword does not make the opted-out number textable.
+    let kept =
+        create(json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "Epsilon"})).await;
+    queue_mo(&app, &f, &[N1, N2], "EPSILON").await;
+    run_engine(&app).await;
+    queue_mo(&app, &f, &[N2], "STOP").await;
+    run_engine(&app).await;
+    assert_deleted(
+        &delete(format!("/sms/v1/keyword/{kept}"), Value::Null).await,
+        &kept,
+    );
+    let statuses = |subs: Value| {
+        subs["contacts"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .map(|s| format!("{}:{}", s["keyword"], s["status"]))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        statuses(subscriptions(&app, &f, N1).await)
+            .iter()
+            .all(|s| !s.contains("Subscribed")),
+        "the deleted keyword's subscription ended"
+    );
+    create(json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "Epsilon"})).await;
+    let send = app
+        .sms(
+            Method::POST,
+            "/sms/v1/messageContact/MzA6Nzg6MA/send",
+            &f.token,
+            &json!({"mobileNumbers": [N1, N2], "Subscribe": true, "keyword": "Epsilon"}),
+        )
+        .await;
+    assert_eq!(send.status, 202, "{}", send.body);
+    let token = send.body["tokenId"].as_str().expect("tokenId").to_string();
+    run_engine(&app).await;
+    let texted: Vec<String> = outbox_of(&app, &token)
+        .await
+        .iter()
+        .map(|m| m["to"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        texted,
+        vec![N1.to_string()],
+        "the opted-out number stays out"
+    );
 }
 
 #[tokio::test]

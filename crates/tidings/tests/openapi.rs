@@ -677,9 +677,46 @@ async fn real_responses_conform_to_the_document() {
     .await;
     let delete = format!("/sms/v1/keyword/{promo}");
     f.json(M::DELETE, &delete, sms, null.clone(), 202).await;
-    f.json(M::DELETE, &delete, sms, null.clone(), 400).await;
-    f.json(M::DELETE, "/sms/v1/keyword/", sms, null.clone(), 405)
+    f.json(M::DELETE, &delete, sms, null.clone(), 404).await;
+    // The table has no DELETE of the keywords collection: 405 (API.md §1).
+    let collection = format!("{base}/keywords/");
+    f.json(M::DELETE, &collection, admin, null.clone(), 405)
         .await;
+    // The other three delete forms (API.md §6).
+    for (word, path, body) in [
+        ("ALPHA", "/sms/v1/keyword/alpha/88976/us", null.clone()),
+        (
+            "BETA",
+            "/sms/v1/keyword",
+            json!({"Keyword": "beta", "ShortCode": "88976", "CountryCode": "US"}),
+        ),
+    ] {
+        let create = json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": word});
+        f.json(M::POST, "/sms/v1/keyword", sms, create, 202).await;
+        f.json(M::DELETE, path, sms, body, 202).await;
+    }
+    let long = json!({"code": "15555550000", "type": "long"});
+    f.json(M::POST, &codes, admin, long, 201).await;
+    let create = json!({"LongCode": "15555550000", "Keyword": "GAMMA"});
+    f.json(M::POST, "/sms/v1/keyword", sms, create, 202).await;
+    f.json(
+        M::DELETE,
+        "/sms/v1/keyword/gamma/15555550000",
+        sms,
+        null.clone(),
+        202,
+    )
+    .await;
+    f.json(M::DELETE, "/sms/v1/keyword", sms, json!({}), 400)
+        .await;
+    f.json(
+        M::DELETE,
+        "/sms/v1/keyword/gone/15555550000",
+        sms,
+        null.clone(),
+        404,
+    )
+    .await;
     let lookup = "/sms/v1/contacts/subscriptions";
     let numbers = json!({"mobileNumber": ["15555555510", "15555555511", "15555555530"]});
     let r = f.json(M::POST, lookup, sms, numbers, 200).await;
