@@ -1,143 +1,73 @@
-//! Inbound texts (the engine's inbound path): recorded and matched to the code they were sent to,
-//! the codes an inbound text reaches (one per account holding a shared code), numbers' opt-outs
-//! of a code, and the recording of keyword handling's outcome — texts stored once per call
-//! (`batch_texts`, API.md §1 2 MiB).
+//! Inbound texts (the engine's inbound path): the shared operations of `store::inbound_rows` on
+//! the pool or in a transaction of their own. Here the transactions, the locks (the inbound table
+//! lock, which only other recordings wait for, makes sequence numbers commit in order, so a reader
+//! paging with `seq > after` never skips a row committed later with a smaller number; codes and
+//! keywords held `FOR SHARE`), and the batch inserts, `unnest` of arrays ([`PgMo`]).
 
 use async_trait::async_trait;
-use store::InboundStore;
+use sqlx::{PgConnection, Postgres};
+use store::inbound_rows::{self, MoBatchSql, ReplyRow, TextRow};
+use store::{Code, CodeOptOut, InboundRecord, InboundStore, InboundText, MoBatch, StoreResult};
 
-use std::collections::HashMap;
+use crate::subscriptions::NumberArray;
+use crate::{db, settle, Ending, PgStore};
 
-use store::SendState;
-
-use sqlx::{Postgres, Transaction};
-use store::{
-    Code, CodeOptOut, InboundRecord, InboundText, MoBatch, OptOutWrite, StoreError, StoreResult,
-    SubscriptionWrite,
-};
-
-use crate::codes::{code_key, keyword_key, CodeRow};
-use crate::{account, db, id_key, parent_gone, settle, Ending, PgStore};
-
-#[derive(sqlx::FromRow)]
-struct InboundRow {
-    seq: i64,
-    carrier: String,
-    source: String,
-    destination: String,
-    text: String,
-    received_at: i64,
-    account_id: Option<String>,
-    code: Option<String>,
-}
-
-impl InboundRow {
-    fn into_record(self) -> InboundRecord {
-        InboundRecord {
-            seq: self.seq,
-            account_id: self.account_id,
-            code: self.code,
-            text: InboundText {
-                carrier: self.carrier,
-                from: self.source,
-                to: self.destination,
-                text: self.text,
-                received_at: self.received_at,
-            },
-        }
-    }
-}
-
-const SELECT: &str = "SELECT i.seq, i.carrier, i.source, i.destination, \
-     CASE WHEN i.text_pk IS NULL THEN i.text ELSE (SELECT b.text FROM batch_texts b \
-     WHERE b.pk = i.text_pk) END AS text, i.received_at, \
-     a.id AS account_id, c.code AS code FROM inbound_texts i \
-     LEFT JOIN codes c ON c.pk = i.code_pk LEFT JOIN accounts a ON a.pk = c.account_pk";
+/// Locks the inbound texts against other recordings until the transaction ends.
+const LOCK_INBOUND: &str = "LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE";
 
 #[async_trait]
 impl InboundStore for PgStore {
-    /// One insert: the code is the oldest one routed to the carrier with that address. The table
-    /// lock (which only other recordings wait for) makes sequence numbers commit in order, so a
-    /// reader paging with `seq > after` never skips a row committed later with a smaller number.
+    /// One insert, under the table lock: the code is the oldest one routed to the carrier with
+    /// that address.
     async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
         let mut tx = self.begin().await?;
-        let work = record_in(&mut tx, text).await;
+        let work = async {
+            sqlx::query(LOCK_INBOUND)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("lock inbound texts"))?;
+            inbound_rows::record_inbound::<Postgres>(&mut tx, text)
+                .await
+                .map(Ending::Commit)
+        }
+        .await;
         settle(tx, work, "commit an inbound text").await
     }
 
     async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
-        let rows = sqlx::query_as::<_, InboundRow>(&format!(
-            "{SELECT} WHERE i.seq > $1 ORDER BY i.seq LIMIT $2"
-        ))
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read inbound texts"))?;
-        Ok(rows.into_iter().map(InboundRow::into_record).collect())
+        inbound_rows::inbound_page(&self.pool, after, limit).await
     }
 
-    /// Every code routed to `carrier` whose code string is `to` (ignoring case), oldest first.
     async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            account_id: String,
-            #[sqlx(flatten)]
-            code: CodeRow,
-        }
-        let rows = sqlx::query_as::<_, Row>(
-            "SELECT a.id AS account_id, c.id, c.code, c.country_code, c.kind, c.carrier, \
-             c.opt_out_text, c.help_text, c.created_at FROM codes c \
-             JOIN accounts a ON a.pk = c.account_pk \
-             WHERE c.carrier = $1 AND c.code_key = $2 ORDER BY c.pk",
-        )
-        .bind(carrier)
-        .bind(code_key(to))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("find the codes of an inbound text"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| r.code.into_code(&r.account_id))
-            .collect())
+        inbound_rows::codes_for_inbound(&self.pool, carrier, to).await
     }
 
-    /// The numbers among `numbers` that opted out of the account's code by text.
     async fn opt_outs_on_code(
         &self,
         account_id: &str,
         code: &str,
         numbers: &[String],
     ) -> StoreResult<Vec<CodeOptOut>> {
-        let owner = account(&self.pool, account_id).await?;
-        if numbers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(String, i64)> = sqlx::query_as(
+        inbound_rows::opt_outs_on_code::<_, _, NumberArray>(
+            &self.pool,
             "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
              JOIN codes c ON c.pk = o.code_pk \
              WHERE c.account_pk = $1 AND c.code_key = $2 AND o.mobile_number = ANY($3) \
              ORDER BY o.mobile_number",
+            account_id,
+            code,
+            numbers,
         )
-        .bind(owner.pk)
-        .bind(code_key(code))
-        .bind(numbers)
-        .fetch_all(&self.pool)
         .await
-        .map_err(db("opt-outs of numbers on a code"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(mobile_number, opted_out_at)| CodeOptOut {
-                mobile_number,
-                opted_out_at,
-            })
-            .collect())
     }
 
-    /// Every batch in one transaction (the inbound table lock as in `record`): all of them or none.
+    /// Every batch in one transaction (the inbound table lock as in `record`): all of them or
+    /// none. The dispatcher is woken when replies wait.
     async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let work = record_mo_all(&mut tx, &batches).await;
+        let work = inbound_rows::record_mo_batches::<Postgres, PgMo>(&mut tx, &batches)
+            .await
+            .map(Ending::Commit);
         if settle(tx, work, "commit inbound texts").await? {
             self.signal.raise();
         }
@@ -145,145 +75,26 @@ impl InboundStore for PgStore {
     }
 }
 
-async fn record_in(
-    tx: &mut Transaction<'static, Postgres>,
-    text: InboundText,
-) -> StoreResult<Ending<InboundRecord>> {
-    sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut **tx)
-        .await
-        .map_err(db("lock inbound texts"))?;
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, code_pk) \
-         VALUES ($1, $2, $3, $4, $5, (SELECT pk FROM codes WHERE carrier = $1 AND code_key = $6 \
-         ORDER BY pk LIMIT 1)) RETURNING seq",
-    )
-    .bind(&text.carrier)
-    .bind(&text.from)
-    .bind(&text.to)
-    .bind(&text.text)
-    .bind(text.received_at)
-    .bind(code_key(&text.to))
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db("record an inbound text"))?;
-    let row = sqlx::query_as::<_, InboundRow>(&format!("{SELECT} WHERE i.seq = $1"))
-        .bind(seq)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db("read an inbound text"))?
-        .ok_or_else(|| StoreError::Other("an inbound text vanished".into()))?;
-    Ok(Ending::Commit(row.into_record()))
-}
+/// PostgreSQL's part of `record_mo_batches`: the table lock, codes and keywords held
+/// `FOR SHARE`, and batch inserts of arrays, in input order (`WITH ORDINALITY`).
+struct PgMo;
 
-/// The work of `record_mo_batches`; true when replies wait to be handed over.
-async fn record_mo_all(
-    tx: &mut Transaction<'static, Postgres>,
-    batches: &[MoBatch],
-) -> StoreResult<Ending<bool>> {
-    // Every code is found (and held) before the inbound table is locked, in the order a code's
-    // deletion takes them (its row, then its inbound texts): never the other way round.
-    let mut targets = Vec::with_capacity(batches.len());
-    for batch in batches {
-        targets.push(target(tx, batch).await?);
-    }
-    if batches.iter().any(|b| !b.texts.is_empty()) {
-        sqlx::query("LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut **tx)
-            .await
-            .map_err(db("lock inbound texts"))?;
-    }
-    let shared = share_texts(tx, batches).await?;
-    let mut work = false;
-    for (batch, target) in batches.iter().zip(targets) {
-        match record_mo_in(tx, batch, target, &shared).await? {
-            Ending::Commit(w) => work |= w,
-            other => return Ok(other),
-        }
-    }
-    Ok(Ending::Commit(work))
-}
+impl MoBatchSql<Postgres> for PgMo {
+    const LOCK_TEXTS: Option<&'static str> = Some(LOCK_INBOUND);
+    const ROW_LOCK: &'static str = " FOR SHARE";
 
-/// The account and code a batch is recorded in.
-struct Target {
-    owner: crate::AccountRef,
-    code_pk: i64,
-    code: String,
-    carrier: String,
-}
-
-/// Finds the batch's account and code, holding the code (FOR SHARE) until the transaction ends.
-async fn target(tx: &mut Transaction<'static, Postgres>, batch: &MoBatch) -> StoreResult<Target> {
-    let owner = account(&mut **tx, &batch.account_id).await?;
-    let (code_pk, code, carrier): (i64, String, String) = sqlx::query_as(
-        "SELECT pk, code, carrier FROM codes WHERE account_pk = $1 AND code_key = $2 FOR SHARE",
-    )
-    .bind(owner.pk)
-    .bind(code_key(&batch.code))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db("find the code of inbound texts"))?
-    .ok_or(StoreError::NotFound)?;
-    Ok(Target {
-        owner,
-        code_pk,
-        code,
-        carrier,
-    })
-}
-
-/// The texts that occur more than once among the call's inbound texts and replies, each stored
-/// once in `batch_texts`: text → its pk. The others are stored with their row.
-async fn share_texts<'b>(
-    tx: &mut Transaction<'static, Postgres>,
-    batches: &'b [MoBatch],
-) -> StoreResult<HashMap<&'b str, i64>> {
-    let mut shared = HashMap::new();
-    for text in MoBatch::repeated_texts(batches) {
-        let pk: i64 = sqlx::query_scalar("INSERT INTO batch_texts (text) VALUES ($1) RETURNING pk")
-            .bind(text)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(db("record a batch text"))?;
-        shared.insert(text, pk);
-    }
-    Ok(shared)
-}
-
-/// Texts, subscription states, opt-outs and the reply send of one account's batch; true when
-/// replies wait to be handed over.
-async fn record_mo_in(
-    tx: &mut Transaction<'static, Postgres>,
-    batch: &MoBatch,
-    target: Target,
-    shared: &HashMap<&str, i64>,
-) -> StoreResult<Ending<bool>> {
-    let Target {
-        owner,
-        code_pk,
-        code,
-        carrier,
-    } = target;
-    let token_key = batch.reply_send.as_ref().map(|r| id_key(&r.token));
-
-    // A text and its batch text: one of them.
-    let text_of = |text: &'_ str| match shared.get(text) {
-        Some(pk) => (None, Some(*pk)),
-        None => (Some(text.to_string()), None),
-    };
-    if !batch.texts.is_empty() {
-        let carriers: Vec<&str> = batch.texts.iter().map(|t| t.carrier.as_str()).collect();
-        let sources: Vec<&str> = batch.texts.iter().map(|t| t.from.as_str()).collect();
-        let destinations: Vec<&str> = batch.texts.iter().map(|t| t.to.as_str()).collect();
-        let (texts, text_pks): (Vec<String>, Vec<Option<i64>>) = batch
-            .texts
-            .iter()
-            .map(|t| {
-                let (text, pk) = text_of(&t.text);
-                (text.unwrap_or_default(), pk)
-            })
-            .unzip();
-        let times: Vec<i64> = batch.texts.iter().map(|t| t.received_at).collect();
+    async fn insert_texts<'a>(
+        conn: &'a mut PgConnection,
+        rows: &'a [TextRow<'a>],
+        code_pk: i64,
+        token_key: Option<&'a str>,
+    ) -> StoreResult<()> {
+        let carriers: Vec<&str> = rows.iter().map(|t| t.carrier).collect();
+        let sources: Vec<&str> = rows.iter().map(|t| t.source).collect();
+        let destinations: Vec<&str> = rows.iter().map(|t| t.destination).collect();
+        let texts: Vec<&str> = rows.iter().map(|t| t.text.as_str()).collect();
+        let times: Vec<i64> = rows.iter().map(|t| t.received_at).collect();
+        let text_pks: Vec<Option<i64>> = rows.iter().map(|t| t.text_pk).collect();
         sqlx::query(
             "INSERT INTO inbound_texts (carrier, source, destination, text, received_at, \
              code_pk, token_key, text_pk) \
@@ -299,171 +110,42 @@ async fn record_mo_in(
         .bind(&texts)
         .bind(&times)
         .bind(code_pk)
-        .bind(&token_key)
+        .bind(token_key)
         .bind(&text_pks)
-        .execute(&mut **tx)
+        .execute(conn)
         .await
         .map_err(db("record inbound texts"))?;
+        Ok(())
     }
 
-    // The code's keywords, read once for the whole batch.
-    let keyword_pks: std::collections::HashMap<String, i64> = if batch.subscriptions.is_empty() {
-        std::collections::HashMap::new()
-    } else {
-        sqlx::query_as::<_, (String, i64)>(
-            "SELECT keyword_key, pk FROM keywords WHERE code_pk = $1 FOR SHARE",
-        )
-        .bind(code_pk)
-        .fetch_all(&mut **tx)
+    async fn insert_replies<'a>(
+        conn: &'a mut PgConnection,
+        send_pk: i64,
+        rows: &'a [ReplyRow<'a>],
+        at: store::Millis,
+    ) -> StoreResult<()> {
+        let numbers: Vec<&str> = rows.iter().map(|r| r.mobile_number).collect();
+        let ordinals: Vec<i64> = rows.iter().map(|r| r.ordinal).collect();
+        let texts: Vec<Option<&str>> = rows.iter().map(|r| r.text.as_deref()).collect();
+        let text_pks: Vec<Option<i64>> = rows.iter().map(|r| r.text_pk).collect();
+        sqlx::query(concat!(
+            "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
+             text, text_pk) \
+             SELECT $1, u.number, u.ordinal, ",
+            recipient_state!(ready),
+            ", $5, u.text, u.text_pk \
+             FROM unnest($2::text[], $3::bigint[], $4::text[], $6::bigint[]) \
+             WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n"
+        ))
+        .bind(send_pk)
+        .bind(&numbers)
+        .bind(&ordinals)
+        .bind(&texts)
+        .bind(at)
+        .bind(&text_pks)
+        .execute(conn)
         .await
-        .map_err(db("find the keywords of the code"))?
-        .into_iter()
-        .collect()
-    };
-    for write in &batch.subscriptions {
-        let (number, keyword) = match write {
-            SubscriptionWrite::Put(s) => (&s.mobile_number, &s.keyword),
-            SubscriptionWrite::Remove {
-                mobile_number,
-                keyword,
-            } => (mobile_number, keyword),
-        };
-        let keyword_pk = *keyword_pks
-            .get(&keyword_key(keyword))
-            .ok_or(StoreError::NotFound)?;
-        match write {
-            SubscriptionWrite::Put(s) => {
-                sqlx::query(
-                    "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-                     opt_in_date, opt_out_date, pending_since, pending_previous, \
-                     opt_out_by_text) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-                     status = excluded.status, opt_in_date = excluded.opt_in_date, \
-                     opt_out_date = excluded.opt_out_date, \
-                     pending_since = excluded.pending_since, \
-                     pending_previous = excluded.pending_previous, \
-                     opt_out_by_text = excluded.opt_out_by_text",
-                )
-                .bind(keyword_pk)
-                .bind(number)
-                .bind(owner.pk)
-                .bind(s.status.as_str())
-                .bind(s.opt_in_date)
-                .bind(s.opt_out_date)
-                .bind(s.pending.map(|p| p.since))
-                .bind(s.pending.and_then(|p| p.previous).map(|p| p.as_str()))
-                .bind(i32::from(s.opt_out_by_text))
-                .execute(&mut **tx)
-                .await
-                .map_err(parent_gone("write a subscription"))?;
-            }
-            SubscriptionWrite::Remove { .. } => {
-                sqlx::query(
-                    "DELETE FROM subscriptions WHERE keyword_pk = $1 AND mobile_number = $2",
-                )
-                .bind(keyword_pk)
-                .bind(number)
-                .execute(&mut **tx)
-                .await
-                .map_err(db("remove a subscription"))?;
-            }
-        }
+        .map_err(db("queue replies"))?;
+        Ok(())
     }
-
-    for write in &batch.opt_outs {
-        match write {
-            OptOutWrite::Set { mobile_number, at } => sqlx::query(
-                "INSERT INTO code_opt_outs (code_pk, mobile_number, opted_out_at) \
-                 VALUES ($1, $2, $3) ON CONFLICT (code_pk, mobile_number) DO NOTHING",
-            )
-            .bind(code_pk)
-            .bind(mobile_number)
-            .bind(at),
-            OptOutWrite::Clear { mobile_number } => {
-                sqlx::query("DELETE FROM code_opt_outs WHERE code_pk = $1 AND mobile_number = $2")
-                    .bind(code_pk)
-                    .bind(mobile_number)
-            }
-        }
-        .execute(&mut **tx)
-        .await
-        .map_err(parent_gone("write an opt-out of a code"))?;
-    }
-
-    let mut work = false;
-    if let Some(send) = &batch.reply_send {
-        let count = i64::try_from(send.replies.len())
-            .map_err(|_| StoreError::Other("too many replies".into()))?;
-        let finished = send.replies.is_empty();
-        work = !finished;
-        let send_pk: i64 = sqlx::query_scalar(
-            "INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
-             text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
-             due_at, segments, encoding, state, count, errors, created_at, completed_at, \
-             carrier, next_at, replies) \
-             VALUES ($1, $2, $3, $4, 'contact', '', $5, $6, NULL, '[]', '[]', 0, $7, $8, $9, \
-             $10, $11, '[]', $7, $12, $13, $14, 1) RETURNING pk",
-        )
-        .bind(&send.token)
-        .bind(id_key(&send.token))
-        .bind(owner.pk)
-        .bind(&send.client_id)
-        .bind(&code)
-        .bind(&send.text)
-        .bind(send.created_at)
-        .bind(send.segments)
-        .bind(&send.encoding)
-        .bind(
-            if finished {
-                SendState::Finished
-            } else {
-                SendState::Started
-            }
-            .as_str(),
-        )
-        .bind(count)
-        .bind(finished.then_some(send.created_at))
-        .bind(&carrier)
-        .bind((!finished).then_some(send.created_at))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db("record the send of replies"))?;
-        // A number's replies are numbered 1, 2, ... in `list_pk` (the unique key).
-        let mut ordinal: HashMap<&str, i64> = HashMap::new();
-        let mut numbers = Vec::with_capacity(send.replies.len());
-        let mut ordinals = Vec::with_capacity(send.replies.len());
-        let mut texts = Vec::with_capacity(send.replies.len());
-        let mut text_pks = Vec::with_capacity(send.replies.len());
-        for r in &send.replies {
-            let n = ordinal.entry(r.mobile_number.as_str()).or_insert(0);
-            *n += 1;
-            numbers.push(r.mobile_number.as_str());
-            ordinals.push(*n);
-            let (text, pk) = text_of(&r.text);
-            texts.push(text);
-            text_pks.push(pk);
-        }
-        if !numbers.is_empty() {
-            sqlx::query(concat!(
-                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, updated_at, \
-                 text, text_pk) \
-                 SELECT $1, u.number, u.ordinal, ",
-                recipient_state!(ready),
-                ", $5, u.text, u.text_pk \
-                 FROM unnest($2::text[], $3::bigint[], $4::text[], $6::bigint[]) \
-                 WITH ORDINALITY AS u (number, ordinal, text, text_pk, n) ORDER BY u.n"
-            ))
-            .bind(send_pk)
-            .bind(&numbers)
-            .bind(&ordinals)
-            .bind(&texts)
-            .bind(send.created_at)
-            .bind(&text_pks)
-            .execute(&mut **tx)
-            .await
-            .map_err(db("queue replies"))?;
-        }
-    }
-    Ok(Ending::Commit(work))
 }

@@ -1,12 +1,13 @@
 //! The simulator carrier's outbox (API.md §7 `GET /admin/v1/outbox`): what it accepted, in
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
+//! The page read is shared (`store::outbox_rows`); the append (`unnest` under a table lock) is
+//! here.
 
 use async_trait::async_trait;
 use store::OutboxStore;
 
-use store::{OutboxEntry, OutboxItem, StoreError, StoreResult};
-
-use store::outbox_rows::{OutboxRow, OUTBOX_PAGE};
+use store::outbox_rows;
+use store::{OutboxEntry, OutboxItem, StoreResult};
 
 use crate::{db, settle, Ending, PgStore};
 
@@ -58,13 +59,7 @@ impl OutboxStore for PgStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db("append to the outbox"))?;
-            if seqs.len() != items.len() {
-                return Err(StoreError::Other(format!(
-                    "appending {} outbox rows inserted {}",
-                    items.len(),
-                    seqs.len()
-                )));
-            }
+            outbox_rows::check_appended(items.len(), seqs.len() as u64)?;
             // The rows were numbered as inserted, in input order; RETURNING's order is not promised.
             seqs.sort_unstable();
             Ok(Ending::Commit(seqs))
@@ -74,12 +69,6 @@ impl OutboxStore for PgStore {
     }
 
     async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        let rows = sqlx::query_as::<_, OutboxRow>(OUTBOX_PAGE)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("read the outbox"))?;
-        Ok(rows.into_iter().map(OutboxEntry::from).collect())
+        outbox_rows::outbox_page(&self.pool, after, limit).await
     }
 }

@@ -1,19 +1,34 @@
-//! Subscriptions of numbers to keywords (API.md §6).
+//! Subscriptions of numbers to keywords (API.md §6): the shared operations of
+//! `store::subscription_rows` on the pool; here the keyword lookup, the transaction of the lapse,
+//! and the read over many numbers (an array, bound by [`NumberArray`]).
 
 use async_trait::async_trait;
-use store::SubscriptionStore;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::Postgres;
+use store::subscription_rows::{self, KeywordOf, NumberSet};
+use store::{
+    Millis, StoreResult, SubscribeTo, Subscription, SubscriptionStatus, SubscriptionStore,
+};
 
-use store::{Millis, StoreResult, SubscribeTo, Subscription, SubscriptionStatus};
+use crate::codes::keyword_by_name;
+use crate::{account, settle, Ending, PgStore};
 
-use store::subscription_rows::{SubscriptionRow, SUBSCRIPTIONS_OF_NUMBER};
+/// Binds a set of numbers as one array parameter (`= ANY($N)`).
+pub(crate) struct NumberArray;
 
-use crate::codes::{code_key, keyword_by_name};
-use crate::{account, db, parent_gone, settle, Ending, PgStore};
+impl NumberSet<Postgres> for NumberArray {
+    fn bind_numbers<'q, O>(
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+        numbers: &'q [String],
+    ) -> StoreResult<QueryAs<'q, Postgres, O, PgArguments>> {
+        Ok(query.bind(numbers))
+    }
+}
 
 #[async_trait]
 impl SubscriptionStore for PgStore {
-    /// Creates or changes the subscription in one upsert; a date is set only on the change into its
-    /// status (every right-hand side reads the stored row as it was).
+    /// One upsert on the pool: a keyword deleted meanwhile fails its foreign key (NotFound).
     async fn set_subscription(
         &self,
         account_id: &str,
@@ -23,64 +38,11 @@ impl SubscriptionStore for PgStore {
         now: Millis,
     ) -> StoreResult<Subscription> {
         let owner = account(&self.pool, account_id).await?;
-        let (keyword_pk, code, keyword) =
+        let (pk, code, keyword) =
             keyword_by_name(&self.pool, &owner, &to.code, &to.keyword).await?;
-        #[allow(clippy::type_complexity)]
-        let (status, opt_in_date, opt_out_date, opt_out_by_text): (
-            String,
-            Option<i64>,
-            Option<i64>,
-            i32,
-        ) = sqlx::query_as(concat!(
-            "INSERT INTO subscriptions AS s (keyword_pk, mobile_number, account_pk, status, \
-             opt_in_date, opt_out_date) \
-             VALUES ($1, $2, $3, $4, \
-             CASE WHEN $4 = ",
-            subscription_status!(Subscribed),
-            " THEN $5::bigint END, \
-             CASE WHEN $4 = ",
-            subscription_status!(Unsubscribed),
-            " THEN $5::bigint END) \
-             ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             opt_in_date = CASE WHEN excluded.status = ",
-            subscription_status!(Subscribed),
-            " AND s.status <> ",
-            subscription_status!(Subscribed),
-            " \
-             THEN $5 ELSE s.opt_in_date END, \
-             opt_out_date = CASE WHEN excluded.status = ",
-            subscription_status!(Unsubscribed),
-            " \
-             AND s.status <> ",
-            subscription_status!(Unsubscribed),
-            " THEN $5 ELSE s.opt_out_date END, \
-             status = excluded.status, pending_since = NULL, pending_previous = NULL, \
-             opt_out_by_text = CASE WHEN excluded.status = ",
-            subscription_status!(Unsubscribed),
-            " THEN 0 \
-             ELSE s.opt_out_by_text END \
-             RETURNING status, opt_in_date, opt_out_date, opt_out_by_text"
-        ))
-        .bind(keyword_pk)
-        .bind(mobile_number)
-        .bind(owner.pk)
-        .bind(status.as_str())
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(parent_gone("set subscription"))?;
-        SubscriptionRow {
-            mobile_number: mobile_number.to_string(),
-            code,
-            keyword,
-            status,
-            opt_in_date,
-            opt_out_date,
-            pending_since: None,
-            pending_previous: None,
-            opt_out_by_text,
-        }
-        .into_subscription()
+        let keyword = KeywordOf { pk, code, keyword };
+        subscription_rows::set_subscription(&self.pool, &owner, keyword, mobile_number, status, now)
+            .await
     }
 
     async fn subscriptions_of(
@@ -88,72 +50,33 @@ impl SubscriptionStore for PgStore {
         account_id: &str,
         mobile_number: &str,
     ) -> StoreResult<Vec<Subscription>> {
-        let owner = account(&self.pool, account_id).await?;
-        sqlx::query_as::<_, SubscriptionRow>(SUBSCRIPTIONS_OF_NUMBER)
-            .bind(owner.pk)
-            .bind(mobile_number)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("subscriptions of a number"))?
-            .into_iter()
-            .map(SubscriptionRow::into_subscription)
-            .collect()
+        subscription_rows::subscriptions_of(&self.pool, account_id, mobile_number).await
     }
 
-    /// The subscriptions of `numbers` to the keywords of one code, in one query.
     async fn subscriptions_on_code(
         &self,
         account_id: &str,
         code: &str,
         numbers: &[String],
     ) -> StoreResult<Vec<Subscription>> {
-        let owner = account(&self.pool, account_id).await?;
-        if numbers.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as::<_, SubscriptionRow>(select_subscription!(
-            "WHERE s.account_pk = $1 AND c.code_key = $2 AND s.mobile_number = ANY($3) \
-             ORDER BY s.mobile_number, k.keyword_key, k.keyword"
-        ))
-        .bind(owner.pk)
-        .bind(code_key(code))
-        .bind(numbers)
-        .fetch_all(&self.pool)
+        subscription_rows::subscriptions_on_code::<_, _, NumberArray>(
+            &self.pool,
+            select_subscription!(
+                "WHERE s.account_pk = $1 AND c.code_key = $2 AND s.mobile_number = ANY($3) \
+                 ORDER BY s.mobile_number, k.keyword_key, k.keyword"
+            ),
+            account_id,
+            code,
+            numbers,
+        )
         .await
-        .map_err(db("subscriptions of numbers on a code"))?
-        .into_iter()
-        .map(SubscriptionRow::into_subscription)
-        .collect()
     }
 
-    /// Reverts every request pending since `cutoff` or earlier: to its previous status, or removed.
     async fn lapse_pending(&self, cutoff: Millis) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let work = lapse_in(&mut tx, cutoff).await;
+        let work = subscription_rows::lapse_pending::<Postgres>(&mut tx, cutoff)
+            .await
+            .map(Ending::Commit);
         settle(tx, work, "commit lapsed opt-in requests").await
     }
-}
-
-async fn lapse_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    cutoff: Millis,
-) -> StoreResult<Ending<u64>> {
-    let removed = sqlx::query(
-        "DELETE FROM subscriptions WHERE pending_since <= $1 AND pending_previous IS NULL",
-    )
-    .bind(cutoff)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("remove lapsed opt-in requests"))?
-    .rows_affected();
-    let reverted = sqlx::query(
-        "UPDATE subscriptions SET status = pending_previous, pending_since = NULL, \
-         pending_previous = NULL WHERE pending_since <= $1",
-    )
-    .bind(cutoff)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("revert lapsed opt-in requests"))?
-    .rows_affected();
-    Ok(Ending::Commit(removed + reverted))
 }

@@ -1,5 +1,6 @@
 //! The simulator carrier's outbox (API.md §7 `GET /admin/v1/outbox`): what it accepted, in
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
+//! The page read is shared (`store::outbox_rows`); the append (`json_each` on the writer) is here.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -7,7 +8,7 @@ use store::OutboxStore;
 
 use store::{Millis, OutboxEntry, OutboxItem, StoreError, StoreResult};
 
-use store::outbox_rows::{OutboxRow, OUTBOX_PAGE};
+use store::outbox_rows;
 
 use crate::{db, to_json, SqliteStore};
 
@@ -49,13 +50,7 @@ impl OutboxStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db("append to the outbox"))?;
-        if inserted.rows_affected() != items.len() as u64 {
-            return Err(StoreError::Other(format!(
-                "appending {} outbox rows inserted {}",
-                items.len(),
-                inserted.rows_affected()
-            )));
-        }
+        outbox_rows::check_appended(items.len(), inserted.rows_affected())?;
         tx.commit().await.map_err(db("commit outbox rows"))?;
         // One statement under the write lock: AUTOINCREMENT gave the rows consecutive numbers, in
         // input order, ending at the last one inserted.
@@ -64,13 +59,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        let rows = sqlx::query_as::<_, OutboxRow>(OUTBOX_PAGE)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db("read the outbox"))?;
-        Ok(rows.into_iter().map(OutboxEntry::from).collect())
+        outbox_rows::outbox_page(&self.reader, after, limit).await
     }
 }
 

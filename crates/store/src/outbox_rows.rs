@@ -1,9 +1,12 @@
 //! What both backends share about the outbox: the page read (written once, with `$N`
-//! parameters) and its row with the mapping to [`OutboxEntry`]. The append, whose batching and
-//! ordering guarantee differ (`json_each` under the single writer on SQLite, `unnest` under a
-//! table lock on PostgreSQL), stays each backend's own.
+//! parameters) and its row with the mapping to [`OutboxEntry`], and the check of an append's
+//! count. The append itself, whose batching and ordering guarantee differ (`json_each` under the
+//! single writer on SQLite, `unnest` under a table lock on PostgreSQL), stays each backend's own.
 
-use crate::{OutboxEntry, OutboxItem};
+use sqlx::{Executor, FromRow};
+
+use crate::sql::{self, Arg, Sql};
+use crate::{OutboxEntry, OutboxItem, StoreError, StoreResult};
 
 /// The outbox rows after sequence number `$1`, at most `$2`, in order.
 pub const OUTBOX_PAGE: &str = "SELECT seq, carrier, source, destination, text, content_url, \
@@ -41,4 +44,32 @@ impl From<OutboxRow> for OutboxEntry {
             },
         }
     }
+}
+
+/// An append of `items` rows that inserted `inserted`: an error unless they are as many.
+pub fn check_appended(items: usize, inserted: u64) -> StoreResult<()> {
+    if inserted != items as u64 {
+        return Err(StoreError::Other(format!(
+            "appending {items} outbox rows inserted {inserted}"
+        )));
+    }
+    Ok(())
+}
+
+/// At most `limit` outbox rows after sequence number `after`, in order.
+pub async fn outbox_page<'e, DB: Sql>(
+    db: impl Executor<'e, Database = DB>,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<OutboxEntry>>
+where
+    OutboxRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let rows = sqlx::query_as::<DB, OutboxRow>(OUTBOX_PAGE)
+        .arg(after)
+        .arg(i64::from(limit))
+        .fetch_all(db)
+        .await
+        .map_err(sql::db("read the outbox"))?;
+    Ok(rows.into_iter().map(OutboxEntry::from).collect())
 }
