@@ -12,9 +12,13 @@
 //!   or skip locked ones, so no two transactions wait for each other in a cycle.
 //!
 //! Every statement is set-based: a batch travels as arrays that `unnest` turns back into rows.
+//!
+//! What both backends do alike (the rows, the claim's loop, the control flow and error strings
+//! around the batch statements) is in [`store::dispatch_rows`]; here are the array form of a
+//! batch, the locking statements and the transactions.
 
 use async_trait::async_trait;
-use store::dispatch_rows::{self, leased, ClaimRow, Keyed, SendRef, SEND_REF};
+use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
 use store::DispatchStore;
 
 use std::collections::HashSet;
@@ -24,7 +28,7 @@ use store::{
 };
 
 use crate::codes::code_key;
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::{attributes_from_json, db, id_key, settle, Ending, PgStore};
 
@@ -212,7 +216,10 @@ impl DispatchStore for PgStore {
             .into_iter()
             .map(|round| Round {
                 carriers: round.iter().map(|r| r.carrier.as_str()).collect(),
-                message_ids: round.iter().map(|r| r.carrier_message_id.as_str()).collect(),
+                message_ids: round
+                    .iter()
+                    .map(|r| r.carrier_message_id.as_str())
+                    .collect(),
                 codes: round.iter().map(|r| r.status_code).collect(),
             })
             .collect();
@@ -263,76 +270,101 @@ async fn claim_in(
     .fetch_all(&mut **tx)
     .await
     .map_err(db("find the send's keywords"))?;
-    let mut claimed = Vec::new();
-    loop {
-        let rows: Vec<ClaimedRow> = sqlx::query_as(concat!(
-            "WITH batch AS ( \
-                 SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
-                     WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
-                     AND s.status = ",
-            subscription_status!(Subscribed),
-            ") AS subscribed \
-                 FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
-            recipient_state!(ready),
-            " \
-                 AND (r.lease_until IS NULL OR r.lease_until < $6) \
-                 ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
-             claimed AS ( \
-                 UPDATE recipients SET \
-                 state = CASE WHEN b.subscribed THEN ",
-            recipient_state!(ready),
-            " ELSE ",
-            recipient_state!(done),
-            " END, \
-                 outcome = CASE WHEN b.subscribed THEN NULL ELSE ",
-            outcome!(suppressed),
-            " END, \
-                 lease_owner = CASE WHEN b.subscribed THEN $4 END, \
-                 lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
-                 updated_at = $6 \
-                 FROM batch b WHERE recipients.pk = b.pk \
-                 RETURNING recipients.pk, recipients.mobile_number, b.subscribed, \
-                 coalesce(recipients.text, (SELECT b.text FROM batch_texts b \
-                 WHERE b.pk = recipients.text_pk)) AS text) \
-             SELECT c.pk, c.mobile_number, c.subscribed, \
-             CASE WHEN c.subscribed THEN ct.attributes END, c.text \
-             FROM claimed c \
-             LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
-             ORDER BY c.pk"
-        ))
-        .bind(send.pk)
-        .bind(i64::from(limit))
-        .bind(&keywords)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(send.account_pk)
-        .bind(send.replies != 0)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db("claim recipients"))?;
-        if rows.is_empty() {
-            break;
-        }
-        let rows = rows
-            .into_iter()
+    let mut batch = Claim {
+        send: &send,
+        keywords,
+        owner,
+        now,
+        lease_until,
+        limit,
+    };
+    let claimed = dispatch_rows::claim::<Postgres, _>(&mut **tx, &mut batch).await?;
+    Ok(Ending::Commit(claimed))
+}
+
+/// PostgreSQL's claim: one statement locks the next batch, skipping the recipients other claims
+/// are taking, and leases the Subscribed ones (they stay ready) and suppresses the others.
+struct Claim<'a> {
+    send: &'a SendRef,
+    /// The keywords of the send's code, whose subscriptions count.
+    keywords: Vec<i64>,
+    owner: &'a str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+}
+
+/// The claim's statement.
+const CLAIM: &str = concat!(
+    "WITH batch AS ( \
+             SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
+                 WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
+                 AND s.status = ",
+    subscription_status!(Subscribed),
+    ") AS subscribed \
+             FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
+    recipient_state!(ready),
+    " \
+             AND (r.lease_until IS NULL OR r.lease_until < $6) \
+             ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
+         claimed AS ( \
+             UPDATE recipients SET \
+             state = CASE WHEN b.subscribed THEN ",
+    recipient_state!(ready),
+    " ELSE ",
+    recipient_state!(done),
+    " END, \
+             outcome = CASE WHEN b.subscribed THEN NULL ELSE ",
+    outcome!(suppressed),
+    " END, \
+             lease_owner = CASE WHEN b.subscribed THEN $4 END, \
+             lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
+             updated_at = $6 \
+             FROM batch b WHERE recipients.pk = b.pk \
+             RETURNING recipients.pk, recipients.mobile_number, b.subscribed, \
+             coalesce(recipients.text, (SELECT b.text FROM batch_texts b \
+             WHERE b.pk = recipients.text_pk)) AS text) \
+         SELECT c.pk, c.mobile_number, c.subscribed, \
+         CASE WHEN c.subscribed THEN ct.attributes END, c.text \
+         FROM claimed c \
+         LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
+         ORDER BY c.pk"
+);
+
+impl ClaimBatch<Postgres> for Claim<'_> {
+    async fn next(&mut self, conn: &mut PgConnection) -> StoreResult<Vec<ClaimRow>> {
+        let rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM)
+            .bind(self.send.pk)
+            .bind(i64::from(self.limit))
+            .bind(&self.keywords)
+            .bind(self.owner)
+            .bind(self.lease_until)
+            .bind(self.now)
+            .bind(self.send.account_pk)
+            .bind(self.send.replies != 0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("claim recipients"))?;
+        rows.into_iter()
             .map(|(pk, mobile_number, subscribed, attributes, text)| {
                 Ok(ClaimRow {
                     pk,
                     mobile_number,
                     subscribed,
-                    attributes: attributes.as_deref().map(attributes_from_json).transpose()?,
+                    attributes: attributes
+                        .as_deref()
+                        .map(attributes_from_json)
+                        .transpose()?,
                     text,
                 })
             })
-            .collect::<StoreResult<Vec<ClaimRow>>>()?;
-        // The others were suppressed by the claim's statement.
-        leased(rows, &mut claimed);
-        if !claimed.is_empty() {
-            break;
-        }
+            .collect()
     }
-    Ok(Ending::Commit(claimed))
+
+    /// The claim's statement recorded them.
+    async fn record(&mut self, _: &mut PgConnection, _: &[i64], _: &[i64]) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 async fn record_in(
@@ -353,57 +385,28 @@ async fn record_in(
     let segments: Vec<i32> = sorted.iter().map(|r| r.segments).collect();
     let encodings: Vec<&str> = sorted.iter().map(|r| r.encoding.as_str()).collect();
     let notes: Vec<Option<&str>> = sorted.iter().map(|r| r.note.as_deref()).collect();
-    // $8 2600 and $10 1000 go back to the queue (1000: untouched); any other code settles.
-    let requeued: HashSet<i64> = sqlx::query_scalar::<_, Option<i64>>(concat!(
-        "UPDATE recipients SET \
-         status_code = CASE WHEN u.status_code IN ($8, $10) THEN $10 ELSE u.status_code END, \
-         carrier = CASE WHEN u.status_code = $10 THEN recipients.carrier \
-         ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
-         carrier_message_id = CASE WHEN u.status_code = $10 THEN recipients.carrier_message_id \
-         ELSE u.carrier_message_id END, \
-         segments = CASE WHEN u.status_code = $10 THEN recipients.segments ELSE u.segments END, \
-         encoding = CASE WHEN u.status_code = $10 THEN recipients.encoding ELSE u.encoding END, \
-         note = CASE WHEN u.status_code <> $10 THEN u.note \
-         WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-         state = CASE WHEN u.status_code IN ($8, $10) THEN ",
-        recipient_state!(ready),
-        " ELSE ",
-        recipient_state!(done),
-        " END, \
-         lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = $7, \
-         submitted_at = CASE WHEN u.status_code IN ($8, $10) THEN NULL ELSE $7 END \
-         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
-         $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
-         WHERE recipients.pk = u.pk AND ( \
-         (recipients.state IN (",
-        recipient_state!(ready),
-        ", ",
-        recipient_state!(submitting),
-        ") AND recipients.lease_owner = $9) \
-         OR (recipients.state = ",
-        recipient_state!(done),
-        " AND recipients.recovered_from = $9)) \
-         RETURNING CASE WHEN recipients.state = ",
-        recipient_state!(ready),
-        " THEN recipients.send_pk END"
-    ))
-    .bind(&pks)
-    .bind(&codes)
-    .bind(&message_ids)
-    .bind(&segments)
-    .bind(&encodings)
-    .bind(&notes)
-    .bind(now)
-    .bind(store::codes::THROTTLED)
-    .bind(owner)
-    .bind(store::codes::QUEUED)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("record submissions"))?
-    .into_iter()
-    .flatten()
-    .collect();
-    dispatch_rows::requeued::<Postgres, _>(&mut **tx, &KEYED, requeued, ascending, now).await?;
+    let statement = store::record_submissions!(
+        "unnest($5::bigint[], $6::integer[], $7::text[], $8::integer[], $9::text[], \
+         $10::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note)"
+    );
+    dispatch_rows::record_submissions::<Postgres, _>(
+        &mut **tx,
+        statement,
+        |query| {
+            query
+                .bind(&pks)
+                .bind(&codes)
+                .bind(&message_ids)
+                .bind(&segments)
+                .bind(&encodings)
+                .bind(&notes)
+        },
+        &KEYED,
+        ascending,
+        owner,
+        now,
+    )
+    .await?;
     Ok(Ending::Commit(()))
 }
 
@@ -443,7 +446,8 @@ async fn recover_in(
         ", completed_at = $1, next_at = NULL \
          FROM settled WHERE sends.pk = settled.pk"
     );
-    let recovered = dispatch_rows::recover_expired::<Postgres>(&mut **tx, recover, finish, now).await?;
+    let recovered =
+        dispatch_rows::recover_expired::<Postgres>(&mut **tx, recover, finish, now).await?;
     Ok(Ending::Commit(recovered))
 }
 

@@ -58,7 +58,14 @@ impl SendStore for PgStore {
         key: &str,
         now: Millis,
     ) -> StoreResult<Option<(Send, String)>> {
-        find_keyed(&self.pool, &id_key(account_id), &id_key(client_id), key, now).await
+        find_keyed(
+            &self.pool,
+            &id_key(account_id),
+            &id_key(client_id),
+            key,
+            now,
+        )
+        .await
     }
 
     async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {

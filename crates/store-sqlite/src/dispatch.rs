@@ -6,10 +6,15 @@
 //! Every statement is set-based: a batch of recipients travels as one JSON parameter that
 //! `json_each` turns back into rows, so a write transaction costs a fixed number of statements
 //! whatever the batch size.
+//!
+//! What both backends do alike (the rows, the claim's loop, the control flow and error strings
+//! around the batch statements) is in [`store::dispatch_rows`]; here are the JSON form of a
+//! batch, the claim's batch (read, then lease and suppress) and the write transactions.
 
 use async_trait::async_trait;
 use serde::Serialize;
-use store::dispatch_rows::{self, leased, ClaimRow, Keyed, SendRef, SEND_REF};
+use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
+use store::sql::{settle, Ending};
 use store::{DispatchStore, SendState};
 
 use std::collections::HashSet;
@@ -18,7 +23,7 @@ use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
 
-use sqlx::Sqlite;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::{db, to_json, SqliteStore};
 
@@ -75,104 +80,8 @@ impl DispatchStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ClaimedRecipient>> {
         let mut tx = self.write().await?;
-        let send = send_ref(&mut *tx, token).await?;
-        if !dispatch_rows::claimable(&send, limit) {
-            return Ok(Vec::new());
-        }
-        // A deleted code has no subscriptions left: every remaining number is then suppressed.
-        let code_pk: Option<i64> = sqlx::query_scalar(
-            "SELECT pk FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)",
-        )
-        .bind(send.account_pk)
-        .bind(&send.code)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("find the send's code"))?;
-        let mut claimed = Vec::new();
-        loop {
-            // The batch comes back as one JSON array (one row to hand across, not a thousand).
-            let batch: Option<String> = sqlx::query_scalar(concat!(
-                "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
-                 json(attributes), text)) FROM ( \
-                 SELECT r.pk, r.mobile_number, \
-                 ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
-                 WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
-                 AND s.mobile_number = r.mobile_number AND s.status = ",
-                subscription_status!(Subscribed),
-                ") AS subscribed, \
-                 c.attributes, coalesce(r.text, \
-                 (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
-                 FROM recipients r \
-                 LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
-                 WHERE r.send_pk = ?1 AND r.state = ",
-                recipient_state!(ready),
-                " \
-                 AND (r.lease_until IS NULL OR r.lease_until < ?6) \
-                 ORDER BY r.pk LIMIT ?2)"
-            ))
-            .bind(send.pk)
-            .bind(i64::from(limit))
-            .bind(code_pk)
-            .bind(send.account_pk)
-            .bind(send.replies != 0)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db("read recipients to claim"))?;
-            let rows: Vec<ClaimedRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
-                .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
-            if rows.is_empty() {
-                break;
-            }
-            let rows = rows
-                .into_iter()
-                .map(|(pk, mobile_number, subscribed, attributes, text)| ClaimRow {
-                    pk,
-                    mobile_number,
-                    subscribed: subscribed != 0,
-                    attributes,
-                    text,
-                })
-                .collect();
-            let before = claimed.len();
-            let suppressed = leased(rows, &mut claimed);
-            let leased: Vec<i64> = claimed[before..].iter().map(|r| r.id).collect();
-            if !leased.is_empty() {
-                sqlx::query(
-                    "UPDATE recipients SET lease_owner = ?2, lease_until = ?3, updated_at = ?4 \
-                     WHERE pk IN (SELECT value FROM json_each(?1))",
-                )
-                .bind(to_json(&leased, "recipients")?)
-                .bind(owner)
-                .bind(lease_until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("claim recipients"))?;
-            }
-            if !suppressed.is_empty() {
-                sqlx::query(concat!(
-                    "UPDATE recipients SET state = ",
-                    recipient_state!(done),
-                    ", outcome = ",
-                    outcome!(suppressed),
-                    ", \
-                     lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
-                     WHERE pk IN (SELECT value FROM json_each(?1))"
-                ))
-                .bind(to_json(&suppressed, "recipients")?)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("suppress opted-out recipients"))?;
-            }
-            if !claimed.is_empty() {
-                break;
-            }
-        }
-        tx.commit().await.map_err(db("commit claimed recipients"))?;
-        claimed.sort_by_key(|r| r.id);
-        Ok(claimed)
+        let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
+        settle(tx, work, "commit claimed recipients").await
     }
 
     /// Marks the claimed recipients about to be written as submitting, in one statement; only rows
@@ -226,57 +135,24 @@ impl DispatchStore for SqliteStore {
             })
             .collect();
         let rows = to_json(&rows, "submission results")?;
-        let mut tx = self.write().await?;
-        // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
-        let requeued: Vec<(i64, i64)> = sqlx::query_as(concat!(
-            "UPDATE recipients SET \
-             status_code = CASE WHEN u.status_code IN (?3, ?5) THEN ?5 ELSE u.status_code END, \
-             carrier = CASE WHEN u.status_code = ?5 THEN recipients.carrier \
-             ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
-             carrier_message_id = CASE WHEN u.status_code = ?5 THEN recipients.carrier_message_id \
-             ELSE u.carrier_message_id END, \
-             segments = CASE WHEN u.status_code = ?5 THEN recipients.segments ELSE u.segments END, \
-             encoding = CASE WHEN u.status_code = ?5 THEN recipients.encoding ELSE u.encoding END, \
-             note = CASE WHEN u.status_code <> ?5 THEN u.note \
-             WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-             state = CASE WHEN u.status_code IN (?3, ?5) THEN ",
-            recipient_state!(ready),
-            " ELSE ",
-            recipient_state!(done),
-            " END, \
-             lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = ?2, \
-             submitted_at = CASE WHEN u.status_code IN (?3, ?5) THEN NULL ELSE ?2 END \
-             FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
+        let statement = store::record_submissions!(
+            "(SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
              j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
-             j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
-             WHERE recipients.pk = u.pk AND ( \
-             (recipients.state IN (",
-            recipient_state!(ready),
-            ", ",
-            recipient_state!(submitting),
-            ") AND recipients.lease_owner = ?4) \
-             OR (recipients.state = ",
-            recipient_state!(done),
-            " AND recipients.recovered_from = ?4)) \
-             RETURNING recipients.send_pk, recipients.state = ",
-            recipient_state!(ready)
-        ))
-        .bind(rows)
-        .bind(now)
-        .bind(store::codes::THROTTLED)
-        .bind(owner)
-        .bind(store::codes::QUEUED)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("record submissions"))?;
-        // Back in the queue of a send canceled meanwhile: canceled. Of a send that recovery
-        // finished (it had settled this recipient 3400): the send goes on.
-        let requeued: HashSet<i64> = requeued
-            .into_iter()
-            .filter(|(_, ready)| *ready != 0)
-            .map(|(send_pk, _)| send_pk)
-            .collect();
-        dispatch_rows::requeued::<Sqlite, _>(&mut *tx, &KEYED, requeued, json_keys, now).await?;
+             j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each($5) AS j) AS u"
+        );
+        let mut tx = self.write().await?;
+        let conn = &mut *tx;
+        let keyed = &KEYED;
+        dispatch_rows::record_submissions::<Sqlite, _>(
+            conn,
+            statement,
+            |q| q.bind(rows),
+            keyed,
+            json_keys,
+            owner,
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(db("commit submissions"))
     }
 
@@ -337,7 +213,8 @@ impl DispatchStore for SqliteStore {
             ")"
         );
         let mut tx = self.write().await?;
-        let recovered = dispatch_rows::recover_expired::<Sqlite>(&mut *tx, recover, finish, now).await?;
+        let recovered =
+            dispatch_rows::recover_expired::<Sqlite>(&mut *tx, recover, finish, now).await?;
         tx.commit().await.map_err(db("commit recovery"))?;
         Ok(recovered)
     }
@@ -433,3 +310,135 @@ struct ResultRow<'a>(i64, i32, Option<&'a str>, i32, &'a str, Option<&'a str>);
 /// status_code]`.
 #[derive(Serialize)]
 struct ReceiptRow<'a>(&'a str, &'a str, i32);
+
+async fn claim_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    token: &str,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
+    let send = send_ref(&mut **tx, token).await?;
+    if !dispatch_rows::claimable(&send, limit) {
+        return Ok(Ending::Rollback(Vec::new()));
+    }
+    // A deleted code has no subscriptions left: every remaining number is then suppressed.
+    let code_pk: Option<i64> =
+        sqlx::query_scalar("SELECT pk FROM codes WHERE account_pk = $1 AND code_key = lower($2)")
+            .bind(send.account_pk)
+            .bind(&send.code)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db("find the send's code"))?;
+    let mut batch = Claim {
+        send: &send,
+        code_pk,
+        owner,
+        now,
+        lease_until,
+        limit,
+    };
+    let claimed = dispatch_rows::claim::<Sqlite, _>(&mut **tx, &mut batch).await?;
+    Ok(Ending::Commit(claimed))
+}
+
+/// SQLite's claim (the single writer holds the database): reads the next batch with its
+/// subscription check and its contacts' attributes, then leases the Subscribed ones (they stay
+/// ready) and suppresses the others — two statements keyed by pk lists.
+struct Claim<'a> {
+    send: &'a SendRef,
+    /// The send's code, whose keywords' subscriptions count.
+    code_pk: Option<i64>,
+    owner: &'a str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+}
+
+/// The batch to claim, as one JSON array (one row to hand across, not a thousand).
+const CLAIM_BATCH: &str = concat!(
+    "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
+         json(attributes), text)) FROM ( \
+         SELECT r.pk, r.mobile_number, \
+         $5 OR EXISTS (SELECT 1 FROM subscriptions s \
+         WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = $3) \
+         AND s.mobile_number = r.mobile_number AND s.status = ",
+    subscription_status!(Subscribed),
+    ") AS subscribed, \
+         c.attributes, coalesce(r.text, \
+         (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
+         FROM recipients r \
+         LEFT JOIN contacts c ON c.account_pk = $4 AND c.mobile_number = r.mobile_number \
+         WHERE r.send_pk = $1 AND r.state = ",
+    recipient_state!(ready),
+    " \
+         AND (r.lease_until IS NULL OR r.lease_until < $6) \
+         ORDER BY r.pk LIMIT $2)"
+);
+
+impl ClaimBatch<Sqlite> for Claim<'_> {
+    async fn next(&mut self, conn: &mut SqliteConnection) -> StoreResult<Vec<ClaimRow>> {
+        let batch: Option<String> = sqlx::query_scalar(CLAIM_BATCH)
+            .bind(self.send.pk)
+            .bind(i64::from(self.limit))
+            .bind(self.code_pk)
+            .bind(self.send.account_pk)
+            .bind(self.send.replies != 0)
+            .bind(self.now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("read recipients to claim"))?;
+        let rows: Vec<ClaimedRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
+            .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(pk, mobile_number, subscribed, attributes, text)| ClaimRow {
+                    pk,
+                    mobile_number,
+                    subscribed: subscribed != 0,
+                    attributes,
+                    text,
+                },
+            )
+            .collect())
+    }
+
+    async fn record(
+        &mut self,
+        conn: &mut SqliteConnection,
+        leased: &[i64],
+        suppressed: &[i64],
+    ) -> StoreResult<()> {
+        if !leased.is_empty() {
+            sqlx::query(
+                "UPDATE recipients SET lease_owner = $2, lease_until = $3, updated_at = $4 \
+                 WHERE pk IN (SELECT value FROM json_each($1))",
+            )
+            .bind(to_json(&leased, "recipients")?)
+            .bind(self.owner)
+            .bind(self.lease_until)
+            .bind(self.now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("claim recipients"))?;
+        }
+        if !suppressed.is_empty() {
+            sqlx::query(concat!(
+                "UPDATE recipients SET state = ",
+                recipient_state!(done),
+                ", outcome = ",
+                outcome!(suppressed),
+                ", lease_owner = NULL, lease_until = NULL, updated_at = $2 \
+                 WHERE pk IN (SELECT value FROM json_each($1))"
+            ))
+            .bind(to_json(&suppressed, "recipients")?)
+            .bind(self.now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("suppress opted-out recipients"))?;
+        }
+        Ok(())
+    }
+}

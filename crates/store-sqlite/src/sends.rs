@@ -62,7 +62,14 @@ impl SendStore for SqliteStore {
         key: &str,
         now: Millis,
     ) -> StoreResult<Option<(Send, String)>> {
-        find_keyed(&self.reader, &id_key(account_id), &id_key(client_id), key, now).await
+        find_keyed(
+            &self.reader,
+            &id_key(account_id),
+            &id_key(client_id),
+            key,
+            now,
+        )
+        .await
     }
 
     async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {

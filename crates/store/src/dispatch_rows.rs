@@ -10,6 +10,7 @@
 //! `SKIP LOCKED` claims and recoveries, SQLite's single writer.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 
 use sqlx::{Encode, Executor, FromRow, Type};
 
@@ -163,23 +164,65 @@ pub struct ClaimRow {
     pub text: Option<String>,
 }
 
-/// The recipients of a batch that were leased (the Subscribed ones), in batch order, appended
-/// to `claimed`; the pks of the others (suppressed) are returned.
-pub fn leased(rows: Vec<ClaimRow>, claimed: &mut Vec<ClaimedRecipient>) -> Vec<i64> {
-    let mut suppressed = Vec::new();
-    for row in rows {
-        if !row.subscribed {
-            suppressed.push(row.pk);
-            continue;
+/// A backend's claim of one send's ready recipients, a batch at a time, inside the claim's
+/// transaction: how it reads and locks a batch stays its own.
+pub trait ClaimBatch<DB: Sql>: std::marker::Send {
+    /// The next `limit` ready recipients in queue order that no live lease holds (PostgreSQL
+    /// leases or suppresses them in the same statement); empty when none is left.
+    fn next(
+        &mut self,
+        conn: &mut DB::Connection,
+    ) -> impl Future<Output = StoreResult<Vec<ClaimRow>>> + std::marker::Send;
+
+    /// Records the batch's leases (`leased`, to the claim's owner) and suppressions, where
+    /// [`ClaimBatch::next`] did not.
+    fn record(
+        &mut self,
+        conn: &mut DB::Connection,
+        leased: &[i64],
+        suppressed: &[i64],
+    ) -> impl Future<Output = StoreResult<()>> + std::marker::Send;
+}
+
+/// Claims batches until one leases a recipient (a batch whose numbers are all suppressed takes
+/// the next one), so an empty answer means nothing is ready for this caller. The claimed
+/// recipients, in queue order.
+pub async fn claim<DB, B>(
+    conn: &mut DB::Connection,
+    batch: &mut B,
+) -> StoreResult<Vec<ClaimedRecipient>>
+where
+    DB: Sql,
+    B: ClaimBatch<DB>,
+{
+    let mut claimed = Vec::new();
+    loop {
+        let rows = batch.next(conn).await?;
+        if rows.is_empty() {
+            break;
         }
-        claimed.push(ClaimedRecipient {
-            id: row.pk,
-            mobile_number: row.mobile_number,
-            attributes: row.attributes.unwrap_or_default(),
-            text: row.text,
-        });
+        let mut leased = Vec::new();
+        let mut suppressed = Vec::new();
+        for row in rows {
+            if !row.subscribed {
+                suppressed.push(row.pk);
+                continue;
+            }
+            leased.push(row.pk);
+            claimed.push(ClaimedRecipient {
+                id: row.pk,
+                mobile_number: row.mobile_number,
+                attributes: row.attributes.unwrap_or_default(),
+                text: row.text,
+            });
+        }
+        batch.record(conn, &leased, &suppressed).await?;
+        if !claimed.is_empty() {
+            break;
+        }
     }
-    suppressed
+    claimed.sort_by_key(|r| r.id);
+    Ok(claimed)
 }
 
 /// The statements of [`Keyed`], with `$in` the backend's test that a key is one of the batch
@@ -335,6 +378,87 @@ where
         .await
         .map_err(sql::db("reopen sends"))?;
     Ok(())
+}
+
+/// The statement that records the carrier's answers for the rows `$from` (the backend's rows
+/// `u (pk, status_code, carrier_message_id, segments, encoding, note)` of the batch, from `$5`
+/// on): `$1` now, `$2` 2600 and `$4` 1000 go back to the queue (1000: untouched), any other code
+/// settles. Only rows `$3` holds change (claimed or submitting under its lease, or settled 3400
+/// by recovery from its lease); the recipient's `carrier` (the send's, fixed at expansion) is
+/// recorded with the message id receipts will name. Returns the send of each recipient back in
+/// the queue (NULL for the others).
+#[macro_export]
+macro_rules! record_submissions {
+    ($from:literal) => {
+        concat!(
+            "UPDATE recipients SET \
+             status_code = CASE WHEN u.status_code IN ($2, $4) THEN $4 ELSE u.status_code END, \
+             carrier = CASE WHEN u.status_code = $4 THEN recipients.carrier \
+             ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
+             carrier_message_id = CASE WHEN u.status_code = $4 \
+             THEN recipients.carrier_message_id ELSE u.carrier_message_id END, \
+             segments = CASE WHEN u.status_code = $4 THEN recipients.segments ELSE u.segments END, \
+             encoding = CASE WHEN u.status_code = $4 THEN recipients.encoding ELSE u.encoding END, \
+             note = CASE WHEN u.status_code <> $4 THEN u.note \
+             WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
+             state = CASE WHEN u.status_code IN ($2, $4) THEN ",
+            $crate::recipient_state!(ready),
+            " ELSE ",
+            $crate::recipient_state!(done),
+            " END, \
+             lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = $1, \
+             submitted_at = CASE WHEN u.status_code IN ($2, $4) THEN NULL ELSE $1 END FROM ",
+            $from,
+            " WHERE recipients.pk = u.pk AND ( \
+             (recipients.state IN (",
+            $crate::recipient_state!(ready),
+            ", ",
+            $crate::recipient_state!(submitting),
+            ") AND recipients.lease_owner = $3) \
+             OR (recipients.state = ",
+            $crate::recipient_state!(done),
+            " AND recipients.recovered_from = $3)) \
+             RETURNING CASE WHEN recipients.state = ",
+            $crate::recipient_state!(ready),
+            " THEN recipients.send_pk END"
+        )
+    };
+}
+
+/// The statement [`record_submissions!`] makes, as it is run; `batch` binds the backend's rows.
+pub type RecordQuery<'q, DB> =
+    sqlx::query::QueryScalar<'q, DB, Option<i64>, <DB as sqlx::Database>::Arguments<'q>>;
+
+/// Records the carrier's answers with a backend's [`record_submissions!`] statement, whose rows
+/// `batch` binds, then settles what they put back in the queue ([`requeued`]).
+pub async fn record_submissions<'q, DB, K>(
+    conn: &mut DB::Connection,
+    statement: &'q str,
+    batch: impl FnOnce(RecordQuery<'q, DB>) -> RecordQuery<'q, DB>,
+    keyed: &Keyed,
+    keys: impl FnOnce(&[i64]) -> StoreResult<K>,
+    owner: &'q str,
+    now: Millis,
+) -> StoreResult<()>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (Option<i64>,): for<'r> FromRow<'r, DB::Row>,
+    K: Encode<'q, DB> + Type<DB> + Send + Clone + 'q,
+{
+    let query = sqlx::query_scalar::<DB, Option<i64>>(statement)
+        .arg(now)
+        .arg(crate::codes::THROTTLED)
+        .arg(owner)
+        .arg(crate::codes::QUEUED);
+    let requeued = batch(query)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(sql::db("record submissions"))?
+        .into_iter()
+        .flatten()
+        .collect();
+    self::requeued::<DB, K>(conn, keyed, requeued, keys, now).await
 }
 
 /// Receipts in arrival order, split into rounds of at most one receipt per carrier message, each
