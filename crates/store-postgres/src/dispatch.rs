@@ -257,41 +257,23 @@ async fn claim_in(
     limit: u32,
 ) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
     let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
-    if !dispatch_rows::claimable(&send, limit) {
-        return Ok(Ending::Rollback(Vec::new()));
-    }
-    // A deleted code has no keywords left: every remaining number is then suppressed.
-    let keywords: Vec<i64> = sqlx::query_scalar(
-        "SELECT k.pk FROM keywords k JOIN codes c ON c.pk = k.code_pk \
-         WHERE c.account_pk = $1 AND c.code_key = $2",
-    )
-    .bind(send.account_pk)
-    .bind(code_key(&send.code))
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("find the send's keywords"))?;
     let mut batch = Claim {
-        send: &send,
-        keywords,
+        keywords: Vec::new(),
         owner,
         now,
         lease_until,
-        limit,
     };
-    let claimed = dispatch_rows::claim::<Postgres, _>(&mut **tx, &mut batch).await?;
-    Ok(Ending::Commit(claimed))
+    dispatch_rows::claim::<Postgres, _>(&mut **tx, &send, limit, &mut batch).await
 }
 
 /// PostgreSQL's claim: one statement locks the next batch, skipping the recipients other claims
 /// are taking, and leases the Subscribed ones (they stay ready) and suppresses the others.
 struct Claim<'a> {
-    send: &'a SendRef,
     /// The keywords of the send's code, whose subscriptions count.
     keywords: Vec<i64>,
     owner: &'a str,
     now: Millis,
     lease_until: Millis,
-    limit: u32,
 }
 
 /// The claim's statement.
@@ -332,16 +314,34 @@ const CLAIM: &str = concat!(
 );
 
 impl ClaimBatch<Postgres> for Claim<'_> {
-    async fn next(&mut self, conn: &mut PgConnection) -> StoreResult<Vec<ClaimRow>> {
+    async fn audience(&mut self, conn: &mut PgConnection, send: &SendRef) -> StoreResult<()> {
+        self.keywords = sqlx::query_scalar(
+            "SELECT k.pk FROM keywords k JOIN codes c ON c.pk = k.code_pk \
+             WHERE c.account_pk = $1 AND c.code_key = $2",
+        )
+        .bind(send.account_pk)
+        .bind(code_key(&send.code))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("find the send's keywords"))?;
+        Ok(())
+    }
+
+    async fn next(
+        &mut self,
+        conn: &mut PgConnection,
+        send: &SendRef,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimRow>> {
         let rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM)
-            .bind(self.send.pk)
-            .bind(i64::from(self.limit))
+            .bind(send.pk)
+            .bind(i64::from(limit))
             .bind(&self.keywords)
             .bind(self.owner)
             .bind(self.lease_until)
             .bind(self.now)
-            .bind(self.send.account_pk)
-            .bind(self.send.replies != 0)
+            .bind(send.account_pk)
+            .bind(send.replies != 0)
             .fetch_all(&mut *conn)
             .await
             .map_err(db("claim recipients"))?;

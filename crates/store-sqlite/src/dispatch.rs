@@ -320,40 +320,24 @@ async fn claim_in(
     limit: u32,
 ) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
     let send = send_ref(&mut **tx, token).await?;
-    if !dispatch_rows::claimable(&send, limit) {
-        return Ok(Ending::Rollback(Vec::new()));
-    }
-    // A deleted code has no subscriptions left: every remaining number is then suppressed.
-    let code_pk: Option<i64> =
-        sqlx::query_scalar("SELECT pk FROM codes WHERE account_pk = $1 AND code_key = lower($2)")
-            .bind(send.account_pk)
-            .bind(&send.code)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db("find the send's code"))?;
     let mut batch = Claim {
-        send: &send,
-        code_pk,
+        code_pk: None,
         owner,
         now,
         lease_until,
-        limit,
     };
-    let claimed = dispatch_rows::claim::<Sqlite, _>(&mut **tx, &mut batch).await?;
-    Ok(Ending::Commit(claimed))
+    dispatch_rows::claim::<Sqlite, _>(&mut **tx, &send, limit, &mut batch).await
 }
 
 /// SQLite's claim (the single writer holds the database): reads the next batch with its
 /// subscription check and its contacts' attributes, then leases the Subscribed ones (they stay
 /// ready) and suppresses the others — two statements keyed by pk lists.
 struct Claim<'a> {
-    send: &'a SendRef,
     /// The send's code, whose keywords' subscriptions count.
     code_pk: Option<i64>,
     owner: &'a str,
     now: Millis,
     lease_until: Millis,
-    limit: u32,
 }
 
 /// The batch to claim, as one JSON array (one row to hand across, not a thousand).
@@ -378,13 +362,30 @@ const CLAIM_BATCH: &str = concat!(
 );
 
 impl ClaimBatch<Sqlite> for Claim<'_> {
-    async fn next(&mut self, conn: &mut SqliteConnection) -> StoreResult<Vec<ClaimRow>> {
+    async fn audience(&mut self, conn: &mut SqliteConnection, send: &SendRef) -> StoreResult<()> {
+        self.code_pk = sqlx::query_scalar(
+            "SELECT pk FROM codes WHERE account_pk = $1 AND code_key = lower($2)",
+        )
+        .bind(send.account_pk)
+        .bind(&send.code)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("find the send's code"))?;
+        Ok(())
+    }
+
+    async fn next(
+        &mut self,
+        conn: &mut SqliteConnection,
+        send: &SendRef,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimRow>> {
         let batch: Option<String> = sqlx::query_scalar(CLAIM_BATCH)
-            .bind(self.send.pk)
-            .bind(i64::from(self.limit))
+            .bind(send.pk)
+            .bind(i64::from(limit))
             .bind(self.code_pk)
-            .bind(self.send.account_pk)
-            .bind(self.send.replies != 0)
+            .bind(send.account_pk)
+            .bind(send.replies != 0)
             .bind(self.now)
             .fetch_one(&mut *conn)
             .await

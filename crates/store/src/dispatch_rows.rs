@@ -15,7 +15,7 @@ use std::future::Future;
 use sqlx::{Encode, Executor, FromRow, Type};
 
 use crate::send_rows::SendRow;
-use crate::sql::{self, id_key, Arg, Sql};
+use crate::sql::{self, id_key, Arg, Ending, Sql};
 use crate::{
     bad_value, Attributes, ClaimedRecipient, DispatchSend, Millis, Receipt, SendState, StoreError,
     StoreResult,
@@ -149,11 +149,6 @@ pub async fn pause_send<'e, DB: Sql>(
     Ok(())
 }
 
-/// Whether a claim can take anything: the send is Started and something is asked for.
-pub fn claimable(send: &SendRef, limit: u32) -> bool {
-    send.state == SendState::Started.as_str() && limit != 0
-}
-
 /// A ready recipient of a claimed batch, as a backend's claim statement reads it.
 pub struct ClaimRow {
     pub pk: i64,
@@ -167,11 +162,21 @@ pub struct ClaimRow {
 /// A backend's claim of one send's ready recipients, a batch at a time, inside the claim's
 /// transaction: how it reads and locks a batch stays its own.
 pub trait ClaimBatch<DB: Sql>: std::marker::Send {
-    /// The next `limit` ready recipients in queue order that no live lease holds (PostgreSQL
-    /// leases or suppresses them in the same statement); empty when none is left.
+    /// Reads, once per claim, what tells who is still Subscribed on the send's code (a deleted
+    /// code has nothing left: every remaining number is then suppressed).
+    fn audience(
+        &mut self,
+        conn: &mut DB::Connection,
+        send: &SendRef,
+    ) -> impl Future<Output = StoreResult<()>> + std::marker::Send;
+
+    /// The next `limit` ready recipients of `send` in queue order that no live lease holds
+    /// (PostgreSQL leases or suppresses them in the same statement); empty when none is left.
     fn next(
         &mut self,
         conn: &mut DB::Connection,
+        send: &SendRef,
+        limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<ClaimRow>>> + std::marker::Send;
 
     /// Records the batch's leases (`leased`, to the claim's owner) and suppressions, where
@@ -184,20 +189,27 @@ pub trait ClaimBatch<DB: Sql>: std::marker::Send {
     ) -> impl Future<Output = StoreResult<()>> + std::marker::Send;
 }
 
-/// Claims batches until one leases a recipient (a batch whose numbers are all suppressed takes
-/// the next one), so an empty answer means nothing is ready for this caller. The claimed
-/// recipients, in queue order.
+/// Claims up to `limit` ready recipients of `send` (read, and locked as the backend needs, in
+/// the claim's transaction): nothing unless it is Started. Batches are claimed until one leases a
+/// recipient (a batch whose numbers are all suppressed takes the next one), so an empty answer
+/// means nothing is ready for this caller. The claimed recipients, in queue order.
 pub async fn claim<DB, B>(
     conn: &mut DB::Connection,
+    send: &SendRef,
+    limit: u32,
     batch: &mut B,
-) -> StoreResult<Vec<ClaimedRecipient>>
+) -> StoreResult<Ending<Vec<ClaimedRecipient>>>
 where
     DB: Sql,
     B: ClaimBatch<DB>,
 {
+    if send.state != SendState::Started.as_str() || limit == 0 {
+        return Ok(Ending::Rollback(Vec::new()));
+    }
+    batch.audience(conn, send).await?;
     let mut claimed = Vec::new();
     loop {
-        let rows = batch.next(conn).await?;
+        let rows = batch.next(conn, send, limit).await?;
         if rows.is_empty() {
             break;
         }
@@ -222,7 +234,7 @@ where
         }
     }
     claimed.sort_by_key(|r| r.id);
-    Ok(claimed)
+    Ok(Ending::Commit(claimed))
 }
 
 /// The statements of [`Keyed`], with `$in` the backend's test that a key is one of the batch
