@@ -1,5 +1,5 @@
 //! What both backends share about accepted sends and their idempotency keys (API.md §4, §5, §7):
-//! the send row ([`SendRow`], read by [`select_send!`]) and its mapping to [`Send`], the send as
+//! the send row ([`SendRow`], read by [`select_send!`](crate::select_send)) and its mapping to [`Send`], the send as
 //! recorded from a [`NewSend`], the binding of a send's insert, and the reads (`get_send`,
 //! `list_sends`, the send of an idempotency key), generic over the database ([`Sql`]).
 //! The insert's statement stays each backend's own (PostgreSQL relies on its exclusion
@@ -102,7 +102,7 @@ pub const KEYED_SEND: &str = select_send!(
     "AND s.created_at > $3 - $4 ORDER BY s.created_at DESC, s.pk DESC LIMIT 1"
 );
 
-/// A send as [`select_send!`] reads it.
+/// A send as [`select_send!`](crate::select_send) reads it.
 #[derive(sqlx::FromRow)]
 pub struct SendRow {
     token: String,
