@@ -12,39 +12,25 @@
 //!   or skip locked ones, so no two transactions wait for each other in a cycle.
 //!
 //! Every statement is set-based: a batch travels as arrays that `unnest` turns back into rows.
+//!
+//! What both backends do alike (the rows, the claim's loop, the control flow and error strings
+//! around the batch statements) is in [`store::dispatch_rows`]; here are the array form of a
+//! batch, the locking statements and the transactions.
 
 use async_trait::async_trait;
+use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
 use store::DispatchStore;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use store::SendState;
 use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
 
 use crate::codes::code_key;
-use crate::sends::{select_send, SendRow};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
-use crate::{attributes_from_json, bad_value, db, id_key, settle, Ending, PgStore};
-
-/// What the delivery methods need of a send named by its token.
-#[derive(sqlx::FromRow)]
-pub(crate) struct SendRef {
-    pub(crate) pk: i64,
-    pub(crate) account_pk: i64,
-    pub(crate) state: String,
-    pub(crate) code: String,
-    pub(crate) due_at: i64,
-    pub(crate) next_at: Option<i64>,
-    /// 1: a send of replies, which need no subscription.
-    pub(crate) replies: i32,
-}
-
-/// The columns of a [`SendRef`].
-const SEND_REF: &str = "SELECT pk, account_pk, state, code, due_at, next_at, replies FROM sends \
-     WHERE token_key = $1";
+use crate::{attributes_from_json, db, id_key, settle, Ending, PgStore};
 
 /// The send with this token (tokens are unique across accounts, matched ignoring case);
 /// NotFound when there is none. `lock` is appended to the query (`FOR UPDATE`, ...).
@@ -57,20 +43,21 @@ where
     } else {
         format!("{SEND_REF} {lock}")
     };
-    sqlx::query_as::<_, SendRef>(&sql)
-        .bind(id_key(token))
-        .fetch_optional(executor)
-        .await
-        .map_err(db("find send by token"))?
-        .ok_or(StoreError::NotFound)
+    dispatch_rows::send_ref(executor, &sql, token).await
 }
 
-#[derive(sqlx::FromRow)]
-struct DispatchRow {
-    #[sqlx(flatten)]
-    send: SendRow,
-    dispatch_carrier: Option<String>,
-    dispatch_next_at: Option<i64>,
+/// The sends to dispatch: see [`store::dispatchable_sends!`].
+const DISPATCHABLE_SENDS: &str = store::dispatchable_sends!("AND NOT (s.carrier = ANY($3))");
+
+/// The statements about a batch of keys, which travels as an array.
+const KEYED: Keyed = store::keyed_statements!("= ANY($1)");
+
+/// A batch of keys as PostgreSQL binds it: ascending, so that statements that lock many rows
+/// lock them in key order.
+fn ascending(ids: &[i64]) -> StoreResult<Vec<i64>> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    Ok(sorted)
 }
 
 #[async_trait]
@@ -82,50 +69,11 @@ impl DispatchStore for PgStore {
         limit: u32,
         except: &[String],
     ) -> StoreResult<Vec<DispatchSend>> {
-        let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
-            with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
-            concat!("WHERE s.state = ", send_state!(Started), " AND s.next_at <= $1 "),
-            concat!("AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = ", recipient_state!(ready), " "),
-            "AND (r.lease_until IS NULL OR r.lease_until < $1)) ",
-            "AND NOT (s.carrier = ANY($3)) ",
-            "ORDER BY s.due_at, s.pk LIMIT $2"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .bind(except)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("find dispatchable sends"))?;
-        rows.into_iter()
-            .map(|row| {
-                let send = row.send.into_send()?;
-                let carrier = row
-                    .dispatch_carrier
-                    .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
-                let next_at = row
-                    .dispatch_next_at
-                    .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
-                Ok(DispatchSend {
-                    send,
-                    carrier,
-                    next_at,
-                })
-            })
-            .collect()
+        dispatch_rows::dispatchable_sends(&self.pool, DISPATCHABLE_SENDS, now, limit, except).await
     }
 
     async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
-        let paused = sqlx::query("UPDATE sends SET next_at = $2 WHERE token_key = $1")
-            .bind(id_key(token))
-            .bind(until)
-            .execute(&self.pool)
-            .await
-            .map_err(db("pause send"))?
-            .rows_affected();
-        if paused == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        dispatch_rows::pause_send(&self.pool, token, until).await
     }
 
     /// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
@@ -155,29 +103,8 @@ impl DispatchStore for PgStore {
         now: Millis,
         lease_until: Millis,
     ) -> StoreResult<Vec<i64>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sorted = ids.to_vec();
-        sorted.sort_unstable();
-        let mut marked: Vec<i64> = sqlx::query_scalar(concat!(
-            "UPDATE recipients SET state = ",
-            recipient_state!(submitting),
-            ", lease_until = $3, updated_at = $4 \
-             WHERE pk = ANY($1) AND state = ",
-            recipient_state!(ready),
-            " AND lease_owner = $2 AND lease_until >= $4 \
-             RETURNING pk"
-        ))
-        .bind(&sorted)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("record recipients as submitting"))?;
-        marked.sort_unstable();
-        Ok(marked)
+        dispatch_rows::mark_submitting(&self.pool, &KEYED, ids, ascending, owner, now, lease_until)
+            .await
     }
 
     async fn renew_leases(
@@ -186,27 +113,7 @@ impl DispatchStore for PgStore {
         ids: &[i64],
         lease_until: Millis,
     ) -> StoreResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut sorted = ids.to_vec();
-        sorted.sort_unstable();
-        let renewed = sqlx::query(concat!(
-            "UPDATE recipients SET lease_until = $3 \
-             WHERE pk = ANY($1) AND lease_owner = $2 AND state IN (",
-            recipient_state!(ready),
-            ", ",
-            recipient_state!(submitting),
-            ")"
-        ))
-        .bind(&sorted)
-        .bind(owner)
-        .bind(lease_until)
-        .execute(&self.pool)
-        .await
-        .map_err(db("renew leases"))?
-        .rows_affected();
-        Ok(renewed)
+        dispatch_rows::renew_leases(&self.pool, &KEYED, ids, ascending, owner, lease_until).await
     }
 
     /// One transaction for the whole batch: the answers (rows `owner` holds only: claimed or
@@ -305,25 +212,17 @@ impl DispatchStore for PgStore {
     /// The recipients are locked in key order first, so receipt batches of different processes
     /// never deadlock.
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
-        let mut rounds: Vec<Round> = Vec::new();
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
-        for receipt in receipts {
-            let round = seen
-                .entry((&receipt.carrier, &receipt.carrier_message_id))
-                .or_insert(0);
-            if rounds.len() <= *round {
-                rounds.push(Round {
-                    carriers: Vec::new(),
-                    message_ids: Vec::new(),
-                    codes: Vec::new(),
-                });
-            }
-            let r = &mut rounds[*round];
-            r.carriers.push(&receipt.carrier);
-            r.message_ids.push(&receipt.carrier_message_id);
-            r.codes.push(receipt.status_code);
-            *round += 1;
-        }
+        let rounds: Vec<Round> = dispatch_rows::receipt_rounds(receipts)
+            .into_iter()
+            .map(|round| Round {
+                carriers: round.iter().map(|r| r.carrier.as_str()).collect(),
+                message_ids: round
+                    .iter()
+                    .map(|r| r.carrier_message_id.as_str())
+                    .collect(),
+                codes: round.iter().map(|r| r.status_code).collect(),
+            })
+            .collect();
         if rounds.is_empty() {
             return Ok(0);
         }
@@ -347,7 +246,7 @@ impl DispatchStore for PgStore {
 
 /// One claimed row: pk, number, whether it is still Subscribed, the contact's attributes, the
 /// recipient's own text.
-type ClaimRow = (i64, String, bool, Option<String>, Option<String>);
+type ClaimedRow = (i64, String, bool, Option<String>, Option<String>);
 
 async fn claim_in(
     tx: &mut Transaction<'static, Postgres>,
@@ -358,89 +257,114 @@ async fn claim_in(
     limit: u32,
 ) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
     let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
-    if send.state != SendState::Started.as_str() || limit == 0 {
-        return Ok(Ending::Rollback(Vec::new()));
-    }
-    // A deleted code has no keywords left: every remaining number is then suppressed.
-    let keywords: Vec<i64> = sqlx::query_scalar(
-        "SELECT k.pk FROM keywords k JOIN codes c ON c.pk = k.code_pk \
-         WHERE c.account_pk = $1 AND c.code_key = $2",
-    )
-    .bind(send.account_pk)
-    .bind(code_key(&send.code))
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("find the send's keywords"))?;
-    let mut claimed = Vec::new();
-    loop {
-        let rows: Vec<ClaimRow> = sqlx::query_as(concat!(
-            "WITH batch AS ( \
-                 SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
-                     WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
-                     AND s.status = ",
-            subscription_status!(Subscribed),
-            ") AS subscribed \
-                 FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
-            recipient_state!(ready),
-            " \
-                 AND (r.lease_until IS NULL OR r.lease_until < $6) \
-                 ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
-             claimed AS ( \
-                 UPDATE recipients SET \
-                 state = CASE WHEN b.subscribed THEN ",
-            recipient_state!(ready),
-            " ELSE ",
-            recipient_state!(done),
-            " END, \
-                 outcome = CASE WHEN b.subscribed THEN NULL ELSE ",
-            outcome!(suppressed),
-            " END, \
-                 lease_owner = CASE WHEN b.subscribed THEN $4 END, \
-                 lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
-                 updated_at = $6 \
-                 FROM batch b WHERE recipients.pk = b.pk \
-                 RETURNING recipients.pk, recipients.mobile_number, b.subscribed, \
-                 coalesce(recipients.text, (SELECT b.text FROM batch_texts b \
-                 WHERE b.pk = recipients.text_pk)) AS text) \
-             SELECT c.pk, c.mobile_number, c.subscribed, \
-             CASE WHEN c.subscribed THEN ct.attributes END, c.text \
-             FROM claimed c \
-             LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
-             ORDER BY c.pk"
-        ))
-        .bind(send.pk)
-        .bind(i64::from(limit))
-        .bind(&keywords)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
+    let mut batch = Claim {
+        keywords: Vec::new(),
+        owner,
+        now,
+        lease_until,
+    };
+    dispatch_rows::claim::<Postgres, _>(&mut **tx, &send, limit, &mut batch).await
+}
+
+/// PostgreSQL's claim: one statement locks the next batch, skipping the recipients other claims
+/// are taking, and leases the Subscribed ones (they stay ready) and suppresses the others.
+struct Claim<'a> {
+    /// The keywords of the send's code, whose subscriptions count.
+    keywords: Vec<i64>,
+    owner: &'a str,
+    now: Millis,
+    lease_until: Millis,
+}
+
+/// The claim's statement.
+const CLAIM: &str = concat!(
+    "WITH batch AS ( \
+             SELECT r.pk, r.mobile_number, $8 OR EXISTS (SELECT 1 FROM subscriptions s \
+                 WHERE s.keyword_pk = ANY($3) AND s.mobile_number = r.mobile_number \
+                 AND s.status = ",
+    subscription_status!(Subscribed),
+    ") AS subscribed \
+             FROM recipients r WHERE r.send_pk = $1 AND r.state = ",
+    recipient_state!(ready),
+    " \
+             AND (r.lease_until IS NULL OR r.lease_until < $6) \
+             ORDER BY r.pk LIMIT $2 FOR UPDATE OF r SKIP LOCKED), \
+         claimed AS ( \
+             UPDATE recipients SET \
+             state = CASE WHEN b.subscribed THEN ",
+    recipient_state!(ready),
+    " ELSE ",
+    recipient_state!(done),
+    " END, \
+             outcome = CASE WHEN b.subscribed THEN NULL ELSE ",
+    outcome!(suppressed),
+    " END, \
+             lease_owner = CASE WHEN b.subscribed THEN $4 END, \
+             lease_until = CASE WHEN b.subscribed THEN $5::bigint END, \
+             updated_at = $6 \
+             FROM batch b WHERE recipients.pk = b.pk \
+             RETURNING recipients.pk, recipients.mobile_number, b.subscribed, \
+             coalesce(recipients.text, (SELECT b.text FROM batch_texts b \
+             WHERE b.pk = recipients.text_pk)) AS text) \
+         SELECT c.pk, c.mobile_number, c.subscribed, \
+         CASE WHEN c.subscribed THEN ct.attributes END, c.text \
+         FROM claimed c \
+         LEFT JOIN contacts ct ON ct.account_pk = $7 AND ct.mobile_number = c.mobile_number \
+         ORDER BY c.pk"
+);
+
+impl ClaimBatch<Postgres> for Claim<'_> {
+    async fn audience(&mut self, conn: &mut PgConnection, send: &SendRef) -> StoreResult<()> {
+        self.keywords = sqlx::query_scalar(
+            "SELECT k.pk FROM keywords k JOIN codes c ON c.pk = k.code_pk \
+             WHERE c.account_pk = $1 AND c.code_key = $2",
+        )
         .bind(send.account_pk)
-        .bind(send.replies != 0)
-        .fetch_all(&mut **tx)
+        .bind(code_key(&send.code))
+        .fetch_all(&mut *conn)
         .await
-        .map_err(db("claim recipients"))?;
-        if rows.is_empty() {
-            break;
-        }
-        for (pk, mobile_number, subscribed, attributes, text) in rows {
-            if !subscribed {
-                continue;
-            }
-            claimed.push(ClaimedRecipient {
-                id: pk,
-                mobile_number,
-                attributes: match attributes {
-                    Some(text) => attributes_from_json(&text)?,
-                    None => store::Attributes::new(),
-                },
-                text,
-            });
-        }
-        if !claimed.is_empty() {
-            break;
-        }
+        .map_err(db("find the send's keywords"))?;
+        Ok(())
     }
-    Ok(Ending::Commit(claimed))
+
+    async fn next(
+        &mut self,
+        conn: &mut PgConnection,
+        send: &SendRef,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimRow>> {
+        let rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM)
+            .bind(send.pk)
+            .bind(i64::from(limit))
+            .bind(&self.keywords)
+            .bind(self.owner)
+            .bind(self.lease_until)
+            .bind(self.now)
+            .bind(send.account_pk)
+            .bind(send.replies != 0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("claim recipients"))?;
+        rows.into_iter()
+            .map(|(pk, mobile_number, subscribed, attributes, text)| {
+                Ok(ClaimRow {
+                    pk,
+                    mobile_number,
+                    subscribed,
+                    attributes: attributes
+                        .as_deref()
+                        .map(attributes_from_json)
+                        .transpose()?,
+                    text,
+                })
+            })
+            .collect()
+    }
+
+    /// The claim's statement recorded them.
+    async fn record(&mut self, _: &mut PgConnection, _: &[i64], _: &[i64]) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 async fn record_in(
@@ -461,90 +385,28 @@ async fn record_in(
     let segments: Vec<i32> = sorted.iter().map(|r| r.segments).collect();
     let encodings: Vec<&str> = sorted.iter().map(|r| r.encoding.as_str()).collect();
     let notes: Vec<Option<&str>> = sorted.iter().map(|r| r.note.as_deref()).collect();
-    // $8 2600 and $10 1000 go back to the queue (1000: untouched); any other code settles.
-    let requeued: Vec<i64> = sqlx::query_scalar::<_, Option<i64>>(concat!(
-        "UPDATE recipients SET \
-         status_code = CASE WHEN u.status_code IN ($8, $10) THEN $10 ELSE u.status_code END, \
-         carrier = CASE WHEN u.status_code = $10 THEN recipients.carrier \
-         ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
-         carrier_message_id = CASE WHEN u.status_code = $10 THEN recipients.carrier_message_id \
-         ELSE u.carrier_message_id END, \
-         segments = CASE WHEN u.status_code = $10 THEN recipients.segments ELSE u.segments END, \
-         encoding = CASE WHEN u.status_code = $10 THEN recipients.encoding ELSE u.encoding END, \
-         note = CASE WHEN u.status_code <> $10 THEN u.note \
-         WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-         state = CASE WHEN u.status_code IN ($8, $10) THEN ",
-        recipient_state!(ready),
-        " ELSE ",
-        recipient_state!(done),
-        " END, \
-         lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = $7, \
-         submitted_at = CASE WHEN u.status_code IN ($8, $10) THEN NULL ELSE $7 END \
-         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::integer[], $5::text[], \
-         $6::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note) \
-         WHERE recipients.pk = u.pk AND ( \
-         (recipients.state IN (",
-        recipient_state!(ready),
-        ", ",
-        recipient_state!(submitting),
-        ") AND recipients.lease_owner = $9) \
-         OR (recipients.state = ",
-        recipient_state!(done),
-        " AND recipients.recovered_from = $9)) \
-         RETURNING CASE WHEN recipients.state = ",
-        recipient_state!(ready),
-        " THEN recipients.send_pk END"
-    ))
-    .bind(&pks)
-    .bind(&codes)
-    .bind(&message_ids)
-    .bind(&segments)
-    .bind(&encodings)
-    .bind(&notes)
-    .bind(now)
-    .bind(store::codes::THROTTLED)
-    .bind(owner)
-    .bind(store::codes::QUEUED)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("record submissions"))?
-    .into_iter()
-    .flatten()
-    .collect::<HashSet<i64>>()
-    .into_iter()
-    .collect();
-    if !requeued.is_empty() {
-        sqlx::query(concat!(
-            "UPDATE recipients SET state = ",
-            recipient_state!(done),
-            ", outcome = ",
-            outcome!(canceled),
-            ", updated_at = $2 \
-             WHERE state = ",
-            recipient_state!(ready),
-            " AND send_pk IN (SELECT pk FROM sends \
-             WHERE pk = ANY($1) AND state = ",
-            send_state!(Canceled),
-            ")"
-        ))
-        .bind(&requeued)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(db("cancel requeued recipients"))?;
-        sqlx::query(concat!(
-            "UPDATE sends SET state = ",
-            send_state!(Started),
-            ", completed_at = NULL, next_at = $2 \
-             WHERE pk = ANY($1) AND state = ",
-            send_state!(Finished)
-        ))
-        .bind(&requeued)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(db("reopen sends"))?;
-    }
+    let statement = store::record_submissions!(
+        "unnest($5::bigint[], $6::integer[], $7::text[], $8::integer[], $9::text[], \
+         $10::text[]) AS u (pk, status_code, carrier_message_id, segments, encoding, note)"
+    );
+    dispatch_rows::record_submissions::<Postgres, _>(
+        &mut **tx,
+        statement,
+        |query| {
+            query
+                .bind(&pks)
+                .bind(&codes)
+                .bind(&message_ids)
+                .bind(&segments)
+                .bind(&encodings)
+                .bind(&notes)
+        },
+        &KEYED,
+        ascending,
+        owner,
+        now,
+    )
+    .await?;
     Ok(Ending::Commit(()))
 }
 
@@ -552,7 +414,7 @@ async fn recover_in(
     tx: &mut Transaction<'static, Postgres>,
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
-    let recovered = sqlx::query(concat!(
+    let recover = concat!(
         "WITH expired AS ( \
              SELECT pk FROM recipients WHERE state = ",
         recipient_state!(submitting),
@@ -564,17 +426,8 @@ async fn recover_in(
          recovered_from = recipients.lease_owner, lease_owner = NULL, lease_until = NULL, \
          updated_at = $1 \
          FROM expired WHERE recipients.pk = expired.pk"
-    ))
-    .bind(now)
-    .bind(store::codes::UNKNOWN)
-    .bind(store::codes::UNKNOWN_AFTER_CRASH)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("recover expired hand-overs"))?
-    .rows_affected();
-    // A send whose last recipients were settled here, or whose process stopped between recording
-    // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
-    sqlx::query(concat!(
+    );
+    let finish = concat!(
         "WITH settled AS ( \
              SELECT pk FROM sends WHERE state = ",
         send_state!(Started),
@@ -592,11 +445,9 @@ async fn recover_in(
         send_state!(Finished),
         ", completed_at = $1, next_at = NULL \
          FROM settled WHERE sends.pk = settled.pk"
-    ))
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("finish settled sends"))?;
+    );
+    let recovered =
+        dispatch_rows::recover_expired::<Postgres>(&mut **tx, recover, finish, now).await?;
     Ok(Ending::Commit(recovered))
 }
 
@@ -656,38 +507,6 @@ async fn cancel_in(
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
     let send = send_ref(&mut **tx, token, "FOR UPDATE").await?;
-    if SendState::parse(&send.state).is_some_and(SendState::is_final) {
-        return Err(StoreError::Conflict(format!(
-            "send {token} is {} and cannot be canceled",
-            send.state
-        )));
-    }
-    let canceled = sqlx::query(concat!(
-        "UPDATE recipients SET state = ",
-        recipient_state!(done),
-        ", outcome = ",
-        outcome!(canceled),
-        ", lease_owner = NULL, \
-         lease_until = NULL, updated_at = $2 \
-         WHERE send_pk = $1 AND state = ",
-        recipient_state!(ready)
-    ))
-    .bind(send.pk)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("cancel recipients"))?
-    .rows_affected();
-    sqlx::query(concat!(
-        "UPDATE sends SET state = ",
-        send_state!(Canceled),
-        ", completed_at = $2, next_at = NULL, \
-         lease_owner = NULL, lease_until = NULL WHERE pk = $1"
-    ))
-    .bind(send.pk)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("cancel send"))?;
+    let canceled = dispatch_rows::cancel::<Postgres>(&mut **tx, &send, token, now).await?;
     Ok(Ending::Commit(canceled))
 }

@@ -6,33 +6,26 @@
 //! Every statement is set-based: a batch of recipients travels as one JSON parameter that
 //! `json_each` turns back into rows, so a write transaction costs a fixed number of statements
 //! whatever the batch size.
+//!
+//! What both backends do alike (the rows, the claim's loop, the control flow and error strings
+//! around the batch statements) is in [`store::dispatch_rows`]; here are the JSON form of a
+//! batch, the claim's batch (read, then lease and suppress) and the write transactions.
 
 use async_trait::async_trait;
 use serde::Serialize;
-use store::DispatchStore;
+use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
+use store::sql::{settle, Ending};
+use store::{DispatchStore, SendState};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use store::SendState;
 use store::{
     ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
 };
 
-use crate::sends::{select_send, SendRow};
-use crate::{bad_value, db, id_key, to_json, SqliteStore};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-/// What the delivery methods need of a send named by its token.
-#[derive(sqlx::FromRow)]
-pub(crate) struct SendRef {
-    pub(crate) pk: i64,
-    pub(crate) account_pk: i64,
-    pub(crate) state: String,
-    pub(crate) code: String,
-    pub(crate) due_at: i64,
-    pub(crate) next_at: Option<i64>,
-    /// A send of replies: no subscription is needed to receive them.
-    pub(crate) replies: bool,
-}
+use crate::{db, to_json, SqliteStore};
 
 /// The send with this token (tokens are unique across accounts, matched ignoring case);
 /// NotFound when there is none.
@@ -40,23 +33,19 @@ pub(crate) async fn send_ref<'e, E>(executor: E, token: &str) -> StoreResult<Sen
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
-    sqlx::query_as::<_, SendRef>(
-        "SELECT pk, account_pk, state, code, due_at, next_at, replies FROM sends \
-         WHERE token_key = ?1",
-    )
-    .bind(id_key(token))
-    .fetch_optional(executor)
-    .await
-    .map_err(db("find send by token"))?
-    .ok_or(StoreError::NotFound)
+    dispatch_rows::send_ref(executor, SEND_REF, token).await
 }
 
-#[derive(sqlx::FromRow)]
-struct DispatchRow {
-    #[sqlx(flatten)]
-    send: SendRow,
-    dispatch_carrier: Option<String>,
-    dispatch_next_at: Option<i64>,
+/// The sends to dispatch: see [`store::dispatchable_sends!`].
+const DISPATCHABLE_SENDS: &str =
+    store::dispatchable_sends!("AND s.carrier NOT IN (SELECT value FROM json_each($3))");
+
+/// The statements about a batch of keys, which travels as a JSON array.
+const KEYED: Keyed = store::keyed_statements!("IN (SELECT value FROM json_each($1))");
+
+/// A batch of keys as SQLite binds it.
+fn json_keys(ids: &[i64]) -> StoreResult<String> {
+    to_json(ids, "recipients")
 }
 
 #[async_trait]
@@ -67,51 +56,14 @@ impl DispatchStore for SqliteStore {
         limit: u32,
         except: &[String],
     ) -> StoreResult<Vec<DispatchSend>> {
-        let rows = sqlx::query_as::<_, DispatchRow>(select_send!(
-            with "s.carrier AS dispatch_carrier, s.next_at AS dispatch_next_at";
-            concat!("WHERE s.state = ", send_state!(Started), " AND s.next_at <= ?1 "),
-            concat!("AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = s.pk AND r.state = ", recipient_state!(ready), " "),
-            "AND (r.lease_until IS NULL OR r.lease_until < ?1)) ",
-            "AND s.carrier NOT IN (SELECT value FROM json_each(?3)) ",
-            "ORDER BY s.due_at, s.pk LIMIT ?2"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .bind(to_json(&except, "carriers")?)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db("find dispatchable sends"))?;
-        rows.into_iter()
-            .map(|row| {
-                let send = row.send.into_send()?;
-                let carrier = row
-                    .dispatch_carrier
-                    .ok_or_else(|| bad_value("carrier of started send", &send.token))?;
-                let next_at = row
-                    .dispatch_next_at
-                    .ok_or_else(|| bad_value("next_at of started send", &send.token))?;
-                Ok(DispatchSend {
-                    send,
-                    carrier,
-                    next_at,
-                })
-            })
-            .collect()
+        let except = to_json(&except, "carriers")?;
+        dispatch_rows::dispatchable_sends(&self.reader, DISPATCHABLE_SENDS, now, limit, except)
+            .await
     }
 
+    /// A single statement on the writer (as are `mark_submitting` and `renew_leases`).
     async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        let paused = sqlx::query("UPDATE sends SET next_at = ?2 WHERE token_key = ?1")
-            .bind(id_key(token))
-            .bind(until)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("pause send"))?
-            .rows_affected();
-        if paused == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await.map_err(db("commit paused send"))
+        dispatch_rows::pause_send(&self.writer, token, until).await
     }
 
     /// One write transaction: reads the next `limit` ready recipients in queue order (pk) that no
@@ -128,106 +80,8 @@ impl DispatchStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ClaimedRecipient>> {
         let mut tx = self.write().await?;
-        let send = send_ref(&mut *tx, token).await?;
-        if send.state != SendState::Started.as_str() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        // A deleted code has no subscriptions left: every remaining number is then suppressed.
-        let code_pk: Option<i64> = sqlx::query_scalar(
-            "SELECT pk FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)",
-        )
-        .bind(send.account_pk)
-        .bind(&send.code)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("find the send's code"))?;
-        let mut claimed = Vec::new();
-        loop {
-            // The batch comes back as one JSON array (one row to hand across, not a thousand).
-            let batch: Option<String> = sqlx::query_scalar(concat!(
-                "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
-                 json(attributes), text)) FROM ( \
-                 SELECT r.pk, r.mobile_number, \
-                 ?5 OR EXISTS (SELECT 1 FROM subscriptions s \
-                 WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = ?3) \
-                 AND s.mobile_number = r.mobile_number AND s.status = ",
-                subscription_status!(Subscribed),
-                ") AS subscribed, \
-                 c.attributes, coalesce(r.text, \
-                 (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
-                 FROM recipients r \
-                 LEFT JOIN contacts c ON c.account_pk = ?4 AND c.mobile_number = r.mobile_number \
-                 WHERE r.send_pk = ?1 AND r.state = ",
-                recipient_state!(ready),
-                " \
-                 AND (r.lease_until IS NULL OR r.lease_until < ?6) \
-                 ORDER BY r.pk LIMIT ?2)"
-            ))
-            .bind(send.pk)
-            .bind(i64::from(limit))
-            .bind(code_pk)
-            .bind(send.account_pk)
-            .bind(send.replies)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db("read recipients to claim"))?;
-            let rows: Vec<ClaimRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
-                .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut suppressed = Vec::new();
-            let mut leased = Vec::new();
-            for (pk, mobile_number, subscribed, attributes, text) in rows {
-                if subscribed == 0 {
-                    suppressed.push(pk);
-                    continue;
-                }
-                leased.push(pk);
-                claimed.push(ClaimedRecipient {
-                    id: pk,
-                    mobile_number,
-                    attributes: attributes.unwrap_or_default(),
-                    text,
-                });
-            }
-            if !leased.is_empty() {
-                sqlx::query(
-                    "UPDATE recipients SET lease_owner = ?2, lease_until = ?3, updated_at = ?4 \
-                     WHERE pk IN (SELECT value FROM json_each(?1))",
-                )
-                .bind(to_json(&leased, "recipients")?)
-                .bind(owner)
-                .bind(lease_until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("claim recipients"))?;
-            }
-            if !suppressed.is_empty() {
-                sqlx::query(concat!(
-                    "UPDATE recipients SET state = ",
-                    recipient_state!(done),
-                    ", outcome = ",
-                    outcome!(suppressed),
-                    ", \
-                     lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
-                     WHERE pk IN (SELECT value FROM json_each(?1))"
-                ))
-                .bind(to_json(&suppressed, "recipients")?)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("suppress opted-out recipients"))?;
-            }
-            if !claimed.is_empty() {
-                break;
-            }
-        }
-        tx.commit().await.map_err(db("commit claimed recipients"))?;
-        claimed.sort_by_key(|r| r.id);
-        Ok(claimed)
+        let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
+        settle(tx, work, "commit claimed recipients").await
     }
 
     /// Marks the claimed recipients about to be written as submitting, in one statement; only rows
@@ -239,32 +93,9 @@ impl DispatchStore for SqliteStore {
         now: Millis,
         lease_until: Millis,
     ) -> StoreResult<Vec<i64>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.write().await?;
-        let mut marked: Vec<i64> = sqlx::query_scalar(concat!(
-            "UPDATE recipients SET state = ",
-            recipient_state!(submitting),
-            ", lease_until = ?3, updated_at = ?4 \
-             WHERE pk IN (SELECT value FROM json_each(?1)) AND state = ",
-            recipient_state!(ready),
-            " \
-             AND lease_owner = ?2 AND lease_until >= ?4 \
-             RETURNING pk"
-        ))
-        .bind(to_json(&ids, "recipients")?)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("record recipients as submitting"))?;
-        tx.commit()
+        let writer = &self.writer;
+        dispatch_rows::mark_submitting(writer, &KEYED, ids, json_keys, owner, now, lease_until)
             .await
-            .map_err(db("commit submitting recipients"))?;
-        marked.sort_unstable();
-        Ok(marked)
     }
 
     async fn renew_leases(
@@ -273,28 +104,8 @@ impl DispatchStore for SqliteStore {
         ids: &[i64],
         lease_until: Millis,
     ) -> StoreResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut tx = self.write().await?;
-        let renewed = sqlx::query(concat!(
-            "UPDATE recipients SET lease_until = ?3 \
-             WHERE pk IN (SELECT value FROM json_each(?1)) AND lease_owner = ?2 \
-             AND state IN (",
-            recipient_state!(ready),
-            ", ",
-            recipient_state!(submitting),
-            ")"
-        ))
-        .bind(to_json(&ids, "recipients")?)
-        .bind(owner)
-        .bind(lease_until)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("renew leases"))?
-        .rows_affected();
-        tx.commit().await.map_err(db("commit renewed leases"))?;
-        Ok(renewed)
+        let writer = &self.writer;
+        dispatch_rows::renew_leases(writer, &KEYED, ids, json_keys, owner, lease_until).await
     }
 
     /// Two statements for the whole batch: the answers, then the sends that answers for recovered
@@ -324,89 +135,24 @@ impl DispatchStore for SqliteStore {
             })
             .collect();
         let rows = to_json(&rows, "submission results")?;
-        let mut tx = self.write().await?;
-        // ?3 2600 and ?5 1000 go back to the queue (1000: untouched); any other code settles.
-        let requeued: Vec<(i64, i64)> = sqlx::query_as(concat!(
-            "UPDATE recipients SET \
-             status_code = CASE WHEN u.status_code IN (?3, ?5) THEN ?5 ELSE u.status_code END, \
-             carrier = CASE WHEN u.status_code = ?5 THEN recipients.carrier \
-             ELSE (SELECT s.carrier FROM sends s WHERE s.pk = recipients.send_pk) END, \
-             carrier_message_id = CASE WHEN u.status_code = ?5 THEN recipients.carrier_message_id \
-             ELSE u.carrier_message_id END, \
-             segments = CASE WHEN u.status_code = ?5 THEN recipients.segments ELSE u.segments END, \
-             encoding = CASE WHEN u.status_code = ?5 THEN recipients.encoding ELSE u.encoding END, \
-             note = CASE WHEN u.status_code <> ?5 THEN u.note \
-             WHEN recipients.recovered_from IS NULL THEN recipients.note END, \
-             state = CASE WHEN u.status_code IN (?3, ?5) THEN ",
-            recipient_state!(ready),
-            " ELSE ",
-            recipient_state!(done),
-            " END, \
-             lease_owner = NULL, lease_until = NULL, recovered_from = NULL, updated_at = ?2, \
-             submitted_at = CASE WHEN u.status_code IN (?3, ?5) THEN NULL ELSE ?2 END \
-             FROM (SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
+        let statement = store::record_submissions!(
+            "(SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
              j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
-             j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each(?1) AS j) AS u \
-             WHERE recipients.pk = u.pk AND ( \
-             (recipients.state IN (",
-            recipient_state!(ready),
-            ", ",
-            recipient_state!(submitting),
-            ") AND recipients.lease_owner = ?4) \
-             OR (recipients.state = ",
-            recipient_state!(done),
-            " AND recipients.recovered_from = ?4)) \
-             RETURNING recipients.send_pk, recipients.state = ",
-            recipient_state!(ready)
-        ))
-        .bind(rows)
-        .bind(now)
-        .bind(store::codes::THROTTLED)
-        .bind(owner)
-        .bind(store::codes::QUEUED)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("record submissions"))?;
-        // Back in the queue of a send canceled meanwhile: canceled. Of a send that recovery
-        // finished (it had settled this recipient 3400): the send goes on.
-        let requeued: HashSet<i64> = requeued
-            .into_iter()
-            .filter(|(_, ready)| *ready != 0)
-            .map(|(send_pk, _)| send_pk)
-            .collect();
-        if !requeued.is_empty() {
-            let pks = to_json(&requeued.into_iter().collect::<Vec<i64>>(), "sends")?;
-            sqlx::query(concat!(
-                "UPDATE recipients SET state = ",
-                recipient_state!(done),
-                ", outcome = ",
-                outcome!(canceled),
-                ", updated_at = ?2 \
-                 WHERE state = ",
-                recipient_state!(ready),
-                " AND send_pk IN (SELECT s.pk FROM sends s \
-                 WHERE s.pk IN (SELECT value FROM json_each(?1)) AND s.state = ",
-                send_state!(Canceled),
-                ")"
-            ))
-            .bind(&pks)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("cancel requeued recipients"))?;
-            sqlx::query(concat!(
-                "UPDATE sends SET state = ",
-                send_state!(Started),
-                ", completed_at = NULL, next_at = ?2 \
-                 WHERE pk IN (SELECT value FROM json_each(?1)) AND state = ",
-                send_state!(Finished)
-            ))
-            .bind(&pks)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("reopen sends"))?;
-        }
+             j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each($5) AS j) AS u"
+        );
+        let mut tx = self.write().await?;
+        let conn = &mut *tx;
+        let keyed = &KEYED;
+        dispatch_rows::record_submissions::<Sqlite, _>(
+            conn,
+            statement,
+            |q| q.bind(rows),
+            keyed,
+            json_keys,
+            owner,
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(db("commit submissions"))
     }
 
@@ -444,30 +190,19 @@ impl DispatchStore for SqliteStore {
     }
 
     async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
-        let mut tx = self.write().await?;
-        let recovered = sqlx::query(concat!(
+        let recover = concat!(
             "UPDATE recipients SET state = ",
             recipient_state!(done),
-            ", status_code = ?2, note = ?3, \
-             recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
+            ", status_code = $2, note = $3, \
+             recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = $1 \
              WHERE state = ",
             recipient_state!(submitting),
-            " AND lease_until < ?1"
-        ))
-        .bind(now)
-        .bind(store::codes::UNKNOWN)
-        .bind(store::codes::UNKNOWN_AFTER_CRASH)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("recover expired hand-overs"))?
-        .rows_affected();
-        // A send whose last recipients were settled here, or whose process stopped between recording
-        // its last batch and finishing it, has nothing ready: the dispatcher never sees it again.
-        sqlx::query(concat!(
+            " AND lease_until < $1"
+        );
+        let finish = concat!(
             "UPDATE sends SET state = ",
             send_state!(Finished),
-            ", completed_at = ?1, next_at = NULL \
-             WHERE state = ",
+            ", completed_at = $1, next_at = NULL WHERE state = ",
             send_state!(Started),
             " \
              AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
@@ -476,11 +211,10 @@ impl DispatchStore for SqliteStore {
              AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
             recipient_state!(submitting),
             ")"
-        ))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("finish settled sends"))?;
+        );
+        let mut tx = self.write().await?;
+        let recovered =
+            dispatch_rows::recover_expired::<Sqlite>(&mut *tx, recover, finish, now).await?;
         tx.commit().await.map_err(db("commit recovery"))?;
         Ok(recovered)
     }
@@ -489,22 +223,15 @@ impl DispatchStore for SqliteStore {
     /// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
     /// "round", where a round holds at most one receipt per carrier message (usually one round).
     async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
-        let mut rounds: Vec<Vec<ReceiptRow>> = Vec::new();
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
-        for receipt in receipts {
-            let round = seen
-                .entry((&receipt.carrier, &receipt.carrier_message_id))
-                .or_insert(0);
-            if rounds.len() <= *round {
-                rounds.push(Vec::new());
-            }
-            rounds[*round].push(ReceiptRow(
-                &receipt.carrier,
-                &receipt.carrier_message_id,
-                receipt.status_code,
-            ));
-            *round += 1;
-        }
+        let rounds: Vec<Vec<ReceiptRow>> = dispatch_rows::receipt_rounds(receipts)
+            .into_iter()
+            .map(|round| {
+                round
+                    .into_iter()
+                    .map(|r| ReceiptRow(&r.carrier, &r.carrier_message_id, r.status_code))
+                    .collect()
+            })
+            .collect();
         if rounds.is_empty() {
             return Ok(0);
         }
@@ -564,39 +291,7 @@ impl DispatchStore for SqliteStore {
     async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
         let mut tx = self.write().await?;
         let send = send_ref(&mut *tx, token).await?;
-        if SendState::parse(&send.state).is_some_and(SendState::is_final) {
-            return Err(StoreError::Conflict(format!(
-                "send {token} is {} and cannot be canceled",
-                send.state
-            )));
-        }
-        let canceled = sqlx::query(concat!(
-            "UPDATE recipients SET state = ",
-            recipient_state!(done),
-            ", outcome = ",
-            outcome!(canceled),
-            ", lease_owner = NULL, \
-             lease_until = NULL, updated_at = ?2 \
-             WHERE send_pk = ?1 AND state = ",
-            recipient_state!(ready)
-        ))
-        .bind(send.pk)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("cancel recipients"))?
-        .rows_affected();
-        sqlx::query(concat!(
-            "UPDATE sends SET state = ",
-            send_state!(Canceled),
-            ", completed_at = ?2, next_at = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE pk = ?1"
-        ))
-        .bind(send.pk)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("cancel send"))?;
+        let canceled = dispatch_rows::cancel::<Sqlite>(&mut *tx, &send, token, now).await?;
         tx.commit().await.map_err(db("commit canceled send"))?;
         Ok(canceled)
     }
@@ -604,7 +299,7 @@ impl DispatchStore for SqliteStore {
 
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
 /// attributes, its own text.
-type ClaimRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
+type ClaimedRow = (i64, String, i64, Option<store::Attributes>, Option<String>);
 
 /// A submission's result as `record_submissions` reads it from `json_each`: `[pk, status_code,
 /// carrier_message_id, segments, encoding, note]`.
@@ -615,3 +310,136 @@ struct ResultRow<'a>(i64, i32, Option<&'a str>, i32, &'a str, Option<&'a str>);
 /// status_code]`.
 #[derive(Serialize)]
 struct ReceiptRow<'a>(&'a str, &'a str, i32);
+
+async fn claim_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    token: &str,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
+    let send = send_ref(&mut **tx, token).await?;
+    let mut batch = Claim {
+        code_pk: None,
+        owner,
+        now,
+        lease_until,
+    };
+    dispatch_rows::claim::<Sqlite, _>(&mut **tx, &send, limit, &mut batch).await
+}
+
+/// SQLite's claim (the single writer holds the database): reads the next batch with its
+/// subscription check and its contacts' attributes, then leases the Subscribed ones (they stay
+/// ready) and suppresses the others — two statements keyed by pk lists.
+struct Claim<'a> {
+    /// The send's code, whose keywords' subscriptions count.
+    code_pk: Option<i64>,
+    owner: &'a str,
+    now: Millis,
+    lease_until: Millis,
+}
+
+/// The batch to claim, as one JSON array (one row to hand across, not a thousand).
+const CLAIM_BATCH: &str = concat!(
+    "SELECT json_group_array(json_array(pk, mobile_number, subscribed, \
+         json(attributes), text)) FROM ( \
+         SELECT r.pk, r.mobile_number, \
+         $5 OR EXISTS (SELECT 1 FROM subscriptions s \
+         WHERE s.keyword_pk IN (SELECT k.pk FROM keywords k WHERE k.code_pk = $3) \
+         AND s.mobile_number = r.mobile_number AND s.status = ",
+    subscription_status!(Subscribed),
+    ") AS subscribed, \
+         c.attributes, coalesce(r.text, \
+         (SELECT b.text FROM batch_texts b WHERE b.pk = r.text_pk)) AS text \
+         FROM recipients r \
+         LEFT JOIN contacts c ON c.account_pk = $4 AND c.mobile_number = r.mobile_number \
+         WHERE r.send_pk = $1 AND r.state = ",
+    recipient_state!(ready),
+    " \
+         AND (r.lease_until IS NULL OR r.lease_until < $6) \
+         ORDER BY r.pk LIMIT $2)"
+);
+
+impl ClaimBatch<Sqlite> for Claim<'_> {
+    async fn audience(&mut self, conn: &mut SqliteConnection, send: &SendRef) -> StoreResult<()> {
+        self.code_pk = sqlx::query_scalar(
+            "SELECT pk FROM codes WHERE account_pk = $1 AND code_key = lower($2)",
+        )
+        .bind(send.account_pk)
+        .bind(&send.code)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("find the send's code"))?;
+        Ok(())
+    }
+
+    async fn next(
+        &mut self,
+        conn: &mut SqliteConnection,
+        send: &SendRef,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimRow>> {
+        let batch: Option<String> = sqlx::query_scalar(CLAIM_BATCH)
+            .bind(send.pk)
+            .bind(i64::from(limit))
+            .bind(self.code_pk)
+            .bind(send.account_pk)
+            .bind(send.replies != 0)
+            .bind(self.now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("read recipients to claim"))?;
+        let rows: Vec<ClaimedRow> = serde_json::from_str(batch.as_deref().unwrap_or("[]"))
+            .map_err(|e| StoreError::Other(format!("decode recipients to claim: {e}")))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(pk, mobile_number, subscribed, attributes, text)| ClaimRow {
+                    pk,
+                    mobile_number,
+                    subscribed: subscribed != 0,
+                    attributes,
+                    text,
+                },
+            )
+            .collect())
+    }
+
+    async fn record(
+        &mut self,
+        conn: &mut SqliteConnection,
+        leased: &[i64],
+        suppressed: &[i64],
+    ) -> StoreResult<()> {
+        if !leased.is_empty() {
+            sqlx::query(
+                "UPDATE recipients SET lease_owner = $2, lease_until = $3, updated_at = $4 \
+                 WHERE pk IN (SELECT value FROM json_each($1))",
+            )
+            .bind(to_json(&leased, "recipients")?)
+            .bind(self.owner)
+            .bind(self.lease_until)
+            .bind(self.now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("claim recipients"))?;
+        }
+        if !suppressed.is_empty() {
+            sqlx::query(concat!(
+                "UPDATE recipients SET state = ",
+                recipient_state!(done),
+                ", outcome = ",
+                outcome!(suppressed),
+                ", lease_owner = NULL, lease_until = NULL, updated_at = $2 \
+                 WHERE pk IN (SELECT value FROM json_each($1))"
+            ))
+            .bind(to_json(&suppressed, "recipients")?)
+            .bind(self.now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("suppress opted-out recipients"))?;
+        }
+        Ok(())
+    }
+}

@@ -1,111 +1,37 @@
 //! Accepted sends and the idempotency keys of the send endpoints (API.md §4, §5, §7).
-//! `create_send` is on the API's hot path: one statement, keyed or not.
+//! `create_send` is on the API's hot path: one statement, keyed or not. The rows, reads and the
+//! insert's binding are shared ([`store::send_rows`]); the insert's statement (SQLite checks the
+//! key in it), the committer that batches the writes on the single writer, and the read-back of
+//! a key's send are this backend's.
 
 use async_trait::async_trait;
+use store::send_rows::{self, find_keyed, IDEMPOTENCY_WINDOW};
 use store::SendStore;
 
-use store::{
-    window_columns, window_from_columns, CreatedSend, Millis, NewSend, Send, SendKind, SendQuery,
-    SendState, StoreError, StoreResult,
-};
+use store::{CreatedSend, Millis, NewSend, Send, SendQuery, StoreError, StoreResult};
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{account, bad_value, db, id_key, strings_from_json, strings_to_json, SqliteStore};
+pub(crate) use store::select_send;
+pub(crate) use store::send_rows::{accepted, SendRow};
 
-/// How long an idempotency key names its send (API.md §4).
-pub(crate) const IDEMPOTENCY_WINDOW: Millis = 24 * 60 * 60 * 1000;
+use crate::{db, id_key, SqliteStore};
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct SendRow {
-    token: String,
-    account_id: String,
-    client_id: Option<String>,
-    kind: String,
-    message_id: String,
-    code: String,
-    text: String,
-    content_url: Option<String>,
-    target_list_ids: String,
-    exclusion_list_ids: String,
-    allow_duplication: bool,
-    window_utc_offset_minutes: Option<i32>,
-    window_start_minute: Option<i32>,
-    window_end_minute: Option<i32>,
-    send_time: Option<i64>,
-    due_at: i64,
-    segments: i32,
-    encoding: String,
-    state: String,
-    count: i64,
-    errors: String,
-    created_at: i64,
-    completed_at: Option<i64>,
-    replies: bool,
-}
-
-impl SendRow {
-    pub(crate) fn into_send(self) -> StoreResult<Send> {
-        let window = window_from_columns(
-            &self.token,
-            (
-                self.window_utc_offset_minutes,
-                self.window_start_minute,
-                self.window_end_minute,
-            ),
-        )?;
-        Ok(Send {
-            kind: match SendKind::parse(&self.kind) {
-                // Replies are stored as contact sends with the `replies` flag (migration 0004).
-                Some(SendKind::Contact) if self.replies => SendKind::Mo,
-                Some(kind) => kind,
-                None => return Err(bad_value("send kind", &self.kind)),
-            },
-            state: SendState::parse(&self.state)
-                .ok_or_else(|| bad_value("send state", &self.state))?,
-            target_list_ids: strings_from_json(&self.target_list_ids, "target list IDs")?,
-            exclusion_list_ids: strings_from_json(&self.exclusion_list_ids, "exclusion list IDs")?,
-            errors: strings_from_json(&self.errors, "send errors")?,
-            window,
-            token: self.token,
-            account_id: self.account_id,
-            client_id: self.client_id,
-            message_id: self.message_id,
-            code: self.code,
-            text: self.text,
-            content_url: self.content_url,
-            allow_duplication: self.allow_duplication,
-            send_time: self.send_time,
-            due_at: self.due_at,
-            segments: self.segments,
-            encoding: self.encoding,
-            count: self.count,
-            created_at: self.created_at,
-            completed_at: self.completed_at,
-        })
-    }
-}
-
-/// `SELECT` of a send row, followed by the given clauses.
-macro_rules! select_send {
-    (with $column:literal; $($clauses:expr),+) => {
-        concat!(
-            "SELECT s.token, a.id AS account_id, s.client_id, s.kind, s.message_id, s.code, \
-             s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
-             s.allow_duplication, s.window_utc_offset_minutes, s.window_start_minute, \
-             s.window_end_minute, s.send_time, s.due_at, s.segments, s.encoding, s.state, \
-             s.count, s.errors, s.created_at, s.completed_at, s.replies, ",
-            $column,
-            " FROM sends s JOIN accounts a ON a.pk = s.account_pk ",
-            $($clauses),+
-        )
-    };
-    ($($clauses:expr),+) => {
-        select_send!(with "NULL AS unused"; $($clauses),+)
-    };
-}
-pub(crate) use select_send;
+/// A send's insert: the account resolves inside it, and with an idempotency key (`$21`, `$22`)
+/// nothing is inserted while the key names a send of the same client and account created after
+/// `$20 - $25` (now less the window). Without a key they are NULL and NOT EXISTS holds.
+const INSERT_SEND: &str = concat!(
+    store::insert_send_columns!(),
+    "SELECT $1, $2, a.pk, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+     $18, $19, ",
+    send_state!(New),
+    ", 0, '[]', $20, $21, $22, $23, $24 FROM accounts a \
+     WHERE a.id_key = $3 AND NOT EXISTS (SELECT 1 FROM sends p \
+     WHERE p.idempotency_client_key = $21 AND p.idempotency_key = $22 \
+     AND p.account_pk = a.pk AND p.created_at > $20 - $25) \
+     RETURNING (SELECT id FROM accounts WHERE pk = account_pk)"
+);
 
 /// A send waiting for the committer, and where its outcome goes.
 pub(crate) type PendingSend = (NewSend, oneshot::Sender<StoreResult<CreatedSend>>);
@@ -147,73 +73,12 @@ impl SendStore for SqliteStore {
     }
 
     async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
-        sqlx::query_as::<_, SendRow>(select_send!("WHERE s.token_key = ?1 AND a.id_key = ?2"))
-            .bind(id_key(token))
-            .bind(id_key(account_id))
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db("get send"))?
-            .ok_or(StoreError::NotFound)?
-            .into_send()
+        send_rows::get_send(&self.reader, account_id, token).await
     }
 
-    /// Newest first by (created_at, pk), keyset-paged from the `after` send. One static statement
-    /// per combination of filters, so each can use its own index.
+    /// See [`send_rows::list_sends`]; a negative LIMIT is none.
     async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
-        let owner = account(&self.reader, account_id).await?;
-        let after: Option<(i64, i64)> = match &query.after {
-            Some(token) => Some(
-                sqlx::query_as(
-                    "SELECT created_at, pk FROM sends WHERE account_pk = ?1 AND token_key = ?2",
-                )
-                .bind(owner.pk)
-                .bind(id_key(token))
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(db("find the `after` send"))?
-                .ok_or(StoreError::NotFound)?,
-            ),
-            None => None,
-        };
-        // SQLite: a negative LIMIT means none.
-        let limit = if query.limit == 0 {
-            -1
-        } else {
-            i64::from(query.limit)
-        };
-        let (after_at, after_pk) = after.unwrap_or((0, 0));
-        let state = query.state.map(SendState::as_str).unwrap_or_default();
-        let sql = match (query.state.is_some(), after.is_some()) {
-            (false, false) => {
-                select_send!(
-                    "WHERE s.account_pk = ?1 ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-                )
-            }
-            (false, true) => select_send!(
-                "WHERE s.account_pk = ?1 AND (s.created_at, s.pk) < (?3, ?4) ",
-                "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-            ),
-            (true, false) => select_send!(
-                "WHERE s.account_pk = ?1 AND s.state = ?5 ",
-                "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-            ),
-            (true, true) => select_send!(
-                "WHERE s.account_pk = ?1 AND s.state = ?5 AND (s.created_at, s.pk) < (?3, ?4) ",
-                "ORDER BY s.created_at DESC, s.pk DESC LIMIT ?2"
-            ),
-        };
-        sqlx::query_as::<_, SendRow>(sql)
-            .bind(owner.pk)
-            .bind(limit)
-            .bind(after_at)
-            .bind(after_pk)
-            .bind(state)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db("list sends"))?
-            .into_iter()
-            .map(SendRow::into_send)
-            .collect()
+        send_rows::list_sends(&self.reader, account_id, query, Some(-1)).await
     }
 }
 
@@ -319,129 +184,5 @@ pub(crate) async fn insert_one(
     tx: &mut Transaction<'static, Sqlite>,
     new: &NewSend,
 ) -> StoreResult<Option<String>> {
-    let target = strings_to_json(&new.target_list_ids)?;
-    let exclusion = strings_to_json(&new.exclusion_list_ids)?;
-    let client_key = new.idempotency.as_ref().map(|i| id_key(&i.client_id));
-    let key = new.idempotency.as_ref().map(|i| i.key.as_str());
-    let request_hash = new.idempotency.as_ref().map(|i| i.request_hash.as_str());
-    let (window_offset, window_start, window_end) = window_columns(new.window.as_ref());
-
-    // Without a key, ?22 and ?23 are NULL and NOT EXISTS holds.
-    sqlx::query_scalar(
-        "INSERT INTO sends (token, token_key, account_pk, client_id, kind, message_id, code, \
-         text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
-         window_utc_offset_minutes, window_start_minute, window_end_minute, send_time, due_at, \
-         segments, encoding, state, count, errors, created_at, idempotency_client_key, \
-         idempotency_key, request_hash, replies) \
-         SELECT ?1, ?2, a.pk, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, 0, '[]', ?21, ?22, ?23, ?24, ?26 FROM accounts a \
-         WHERE a.id_key = ?3 AND NOT EXISTS (SELECT 1 FROM sends p \
-         WHERE p.idempotency_client_key = ?22 AND p.idempotency_key = ?23 \
-         AND p.account_pk = a.pk AND p.created_at > ?21 - ?25) \
-         RETURNING (SELECT id FROM accounts WHERE pk = account_pk)",
-    )
-    .bind(&new.token)
-    .bind(id_key(&new.token))
-    .bind(id_key(&new.account_id))
-    .bind(&new.client_id)
-    .bind(stored_kind(new.kind))
-    .bind(new.message_id.as_str())
-    .bind(&new.code)
-    .bind(&new.text)
-    .bind(&new.content_url)
-    .bind(target)
-    .bind(exclusion)
-    .bind(new.allow_duplication)
-    .bind(window_offset)
-    .bind(window_start)
-    .bind(window_end)
-    .bind(new.send_time)
-    .bind(new.due_at)
-    .bind(new.segments)
-    .bind(new.encoding.as_str())
-    .bind(SendState::New.as_str())
-    .bind(new.created_at)
-    .bind(&client_key)
-    .bind(key)
-    .bind(request_hash)
-    .bind(IDEMPOTENCY_WINDOW)
-    .bind(new.kind == SendKind::Mo)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db("insert send"))
-}
-
-/// How a kind is spelled in `sends.kind` (replies: 'contact' with the `replies` flag).
-pub(crate) fn stored_kind(kind: SendKind) -> &'static str {
-    match kind {
-        SendKind::Mo => SendKind::Contact.as_str(),
-        other => other.as_str(),
-    }
-}
-
-/// The latest send that `client_key` (lowercased client ID) created for the account
-/// `account_key` (lowercased account ID) with `key` within 24 hours before `now`, and the hash
-/// of its request.
-pub(crate) async fn find_keyed(
-    reader: &SqlitePool,
-    account_key: &str,
-    client_key: &str,
-    key: &str,
-    now: Millis,
-) -> StoreResult<Option<(Send, String)>> {
-    let Some(earlier) = sqlx::query_as::<_, KeyedSendRow>(select_send!(
-        with "s.request_hash AS earlier_request_hash";
-        "WHERE s.idempotency_client_key = ?1 AND s.idempotency_key = ?2 AND a.id_key = ?5 ",
-        "AND s.created_at > ?3 - ?4 ORDER BY s.created_at DESC, s.pk DESC LIMIT 1"
-    ))
-    .bind(client_key)
-    .bind(key)
-    .bind(now)
-    .bind(IDEMPOTENCY_WINDOW)
-    .bind(account_key)
-    .fetch_optional(reader)
-    .await
-    .map_err(db("read the send of an idempotency key"))?
-    else {
-        return Ok(None);
-    };
-    let request_hash = earlier.earlier_request_hash.ok_or_else(|| {
-        StoreError::Other("a send with an idempotency key has no request hash".to_string())
-    })?;
-    Ok(Some((earlier.send.into_send()?, request_hash)))
-}
-
-/// A send and the hash of the request that created it.
-#[derive(sqlx::FromRow)]
-struct KeyedSendRow {
-    #[sqlx(flatten)]
-    send: SendRow,
-    earlier_request_hash: Option<String>,
-}
-
-/// The send as recorded from `new`.
-pub(crate) fn accepted(new: NewSend, account_id: String) -> Send {
-    Send {
-        token: new.token,
-        account_id,
-        client_id: new.client_id,
-        kind: new.kind,
-        message_id: new.message_id.as_str().to_string(),
-        code: new.code,
-        text: new.text,
-        content_url: new.content_url,
-        target_list_ids: new.target_list_ids,
-        exclusion_list_ids: new.exclusion_list_ids,
-        allow_duplication: new.allow_duplication,
-        window: new.window,
-        send_time: new.send_time,
-        due_at: new.due_at,
-        segments: new.segments,
-        encoding: new.encoding.as_str().to_string(),
-        state: SendState::New,
-        count: 0,
-        errors: Vec::new(),
-        created_at: new.created_at,
-        completed_at: None,
-    }
+    send_rows::insert(&mut **tx, INSERT_SEND, Some(IDEMPOTENCY_WINDOW), new).await
 }
