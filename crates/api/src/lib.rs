@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod responses;
 pub mod routes;
 pub mod routing;
+pub mod sms_messages;
 pub mod telemetry;
 mod token;
 

@@ -641,6 +641,19 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
+        "OutboundMessageRequest",
+        request(
+            &[],
+            json!({
+                "MessageName": limited(domain::sms_messages::MAX_MESSAGE_NAME_CHARS, "The message's name."),
+                "MessageText": text_field("The message's text."),
+                "ShortCode": nullable("string", "A short code of the account (or LongCode)."),
+                "LongCode": nullable("string", "A long code of the account (or ShortCode)."),
+                "CountryCode": nullable("string", "The short code's two-letter country."),
+            }),
+        ),
+    );
+    put(
         "SubscriptionLookupRequest",
         request(
             &[],

@@ -45,6 +45,14 @@ impl KeywordCreated {
     }
 }
 
+/// `201 {"messageID"}` (so spelled): `POST /sms/v1/message/outbound` or `message/optin` created
+/// a message (API.md §6b).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MessageCreated {
+    #[serde(rename = "messageID")]
+    pub message_id: String,
+}
+
 /// `202 {"status": "Success", "Status": "SUCCESS Keyword with id … was successfully delete."}`:
 /// a keyword-delete form deleted the keyword (API.md §6: the documented sentence, "delete."
 /// included, and the camelCase key clients exist that read).

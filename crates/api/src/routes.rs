@@ -17,12 +17,13 @@ use crate::openapi::{
 use crate::responses::{
     Account, AccountList, AdminSendStatus, Canceled, ClientCreated, ClientList, Code, CodeList,
     ContactHistory, Deleted, DeliveryReportAccepted, ImportReport, ImportStatus, Keyword,
-    KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageList, MoHistory,
-    MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList,
-    SendStatus, Subscription, SubscriptionList, SubscriptionLookup, TokenResponse,
+    KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageCreated,
+    MessageList, MoHistory, MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus,
+    SendAccepted, SendList, SendStatus, Subscription, SubscriptionList, SubscriptionLookup,
+    TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
-use crate::{admin, contacts, message_contact, message_list, mo, token};
+use crate::{admin, contacts, message_contact, message_list, mo, sms_messages, token};
 
 /// Scopes of `/sms/v1` (API.md §2).
 const SMS_SEND: &str = "sms_send";
@@ -162,6 +163,12 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/sms/v1/keyword/{keyword}/{shortCode}/{countryCode}",
         endpoints: &[
             endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword_on_short_code), delete_keyword_on_short_code),
+        ],
+    },
+    Route {
+        path: "/sms/v1/message/outbound",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, sms_messages::outbound), create_outbound_message),
         ],
     },
     Route {
@@ -518,6 +525,20 @@ pub(crate) fn delete_keyword_in_body() -> Operation {
     .describe(DELETE_KEYWORD)
     .json_body(schema("KeywordRequest"))
     .errors(&[400, 404])
+}
+
+pub(crate) fn create_outbound_message() -> Operation {
+    Operation::new(
+        "createMessageOutbound",
+        "Create an Active message on one of the account's codes, ready for messageContact",
+        typed::<MessageCreated>(201, "The message exists (no default lists)."),
+    )
+    .describe(
+        "API.md §6b. The messages of MobileConnect's \"Possible Errors\" table, in its order, \
+         in `{\"errors\": [...]}`.",
+    )
+    .json_body(schema("OutboundMessageRequest"))
+    .errors(&[400])
 }
 
 pub(crate) fn contact_subscriptions() -> Operation {

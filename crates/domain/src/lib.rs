@@ -10,6 +10,7 @@ pub mod limits;
 pub mod mobile;
 pub mod send_contact;
 pub mod send_list;
+pub mod sms_messages;
 pub mod states;
 pub mod text;
 pub mod time;

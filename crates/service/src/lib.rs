@@ -15,6 +15,7 @@ mod inbound;
 mod input;
 mod jobs;
 mod sends;
+mod sms_messages;
 
 use std::sync::Arc;
 

@@ -297,7 +297,7 @@ where
     row.map(TokenRow::into_token).transpose()
 }
 
-/// Deletes the tokens that expired at or before `now`, [`PURGE_BATCH`] at a time (each batch a
+/// Deletes the tokens that expired at or before `now`, `PURGE_BATCH` at a time (each batch a
 /// statement of its own, so no statement runs for long).
 pub async fn purge_expired_tokens<'e, DB, E>(db: E, now: Millis) -> StoreResult<u64>
 where

@@ -697,6 +697,11 @@ async fn real_responses_conform_to_the_document() {
     }
     let long = json!({"code": "15555550000", "type": "long"});
     f.json(M::POST, &codes, admin, long, 201).await;
+    let message = json!({"MessageName": "n", "MessageText": "t", "LongCode": "15555550000"});
+    f.json(M::POST, "/sms/v1/message/outbound", sms, message, 201)
+        .await;
+    f.json(M::POST, "/sms/v1/message/outbound", sms, json!({}), 400)
+        .await;
     let create = json!({"LongCode": "15555550000", "Keyword": "GAMMA"});
     f.json(M::POST, "/sms/v1/keyword", sms, create, 202).await;
     f.json(

@@ -1,0 +1,68 @@
+//! Messages made through `/sms/v1` (API.md §6b): `message/outbound` (an Active message with no
+//! default lists, ready for messageContact) and `message/optin` (a keyword and its behaviour).
+//! The rules are `domain::sms_messages`'; this gathers the facts they need.
+
+use domain::sms_messages::{CodeQuery, OutboundRequest};
+use store::{Code, MessageStatus, NewMessage, StoreError};
+
+use crate::{Caller, Service, ServiceError, ServiceResult};
+
+impl Service {
+    /// The account's code a request's `ShortCode`/`CountryCode` or `LongCode` names (code and
+    /// country ignoring ASCII case, and of that kind).
+    pub(crate) async fn code_of_query(
+        &self,
+        account_id: &str,
+        query: Option<CodeQuery<'_>>,
+    ) -> ServiceResult<Option<Code>> {
+        let (code, kind, country) = match query {
+            None => return Ok(None),
+            Some(CodeQuery::Short { code, country }) => (code, "short", Some(country)),
+            Some(CodeQuery::Long { code }) => (code, "long", None),
+        };
+        match self.store().get_code(account_id, code).await {
+            Ok(found)
+                if found.code.eq_ignore_ascii_case(code)
+                    && found.kind == kind
+                    && country.is_none_or(|c| c.eq_ignore_ascii_case(&found.country_code)) =>
+            {
+                Ok(Some(found))
+            }
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `POST /sms/v1/message/outbound`: the new message's ID.
+    pub async fn create_outbound_message(
+        &self,
+        caller: &Caller,
+        request: OutboundRequest,
+    ) -> ServiceResult<String> {
+        let code = self
+            .code_of_query(&caller.account_id, request.code.query())
+            .await?;
+        let valid = request
+            .validate(code.is_some())
+            .map_err(ServiceError::Invalid)?;
+        let Some(code) = code else {
+            return Err(ServiceError::internal("validated message without its code"));
+        };
+        let message = self
+            .store()
+            .create_message(NewMessage {
+                id: domain::mint_id(),
+                account_id: caller.account_id.clone(),
+                name: valid.name,
+                code: code.code,
+                text: valid.text,
+                status: MessageStatus::Active,
+                target_list_ids: Vec::new(),
+                exclusion_list_ids: Vec::new(),
+                content_url: None,
+                created_at: self.now(),
+            })
+            .await?;
+        Ok(message.id)
+    }
+}
