@@ -4,10 +4,9 @@
 //! claim (`FOR UPDATE SKIP LOCKED`, read back with the account in one statement).
 
 use async_trait::async_trait;
-use sqlx::Postgres;
 use store::{
-    create_job_in, job_columns, job_state, record_job_in, ContactRow, JobRow, JobStore, JobUpdate,
-    ListJob, MemberCounts, Millis, NewListJob, StoreResult, SubscribeTo,
+    job_columns, job_state, record_job_in, ContactRow, JobRow, JobStore, JobUpdate, ListJob,
+    MemberCounts, Millis, NewListJob, StoreResult, SubscribeTo,
 };
 
 use crate::{db, lists, settle, Ending, PgStore};
@@ -15,11 +14,7 @@ use crate::{db, lists, settle, Ending, PgStore};
 #[async_trait]
 impl JobStore for PgStore {
     async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
-        let mut tx = self.begin().await?;
-        let work = create_job_in::<Postgres>(&mut tx, &new)
-            .await
-            .map(Ending::Commit);
-        settle(tx, work, "commit job").await
+        store::create_job(self.begin().await?, new).await
     }
 
     /// Nodes claiming at once skip each other's rows instead of waiting on them.
@@ -63,11 +58,8 @@ impl JobStore for PgStore {
     }
 
     async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let work = record_job_in(&mut *tx, update, &MemberCounts::default())
-            .await
-            .map(Ending::Commit);
-        settle(tx, work, "commit job progress").await
+        // One statement: its own transaction.
+        record_job_in(&self.pool, update, &MemberCounts::default()).await
     }
 
     async fn import_batch(

@@ -4,24 +4,17 @@
 //! SQLite's transactions (on the single writer) and its claim.
 
 use async_trait::async_trait;
-use sqlx::Sqlite;
 use store::{
-    create_job_in, job_by_token, job_state, record_job_in, ContactRow, JobStore, JobUpdate,
-    ListJob, MemberCounts, Millis, NewListJob, StoreResult, SubscribeTo,
+    job_by_token, job_state, record_job_in, ContactRow, JobStore, JobUpdate, ListJob, MemberCounts,
+    Millis, NewListJob, StoreResult, SubscribeTo,
 };
-
-use store::sql::{settle, Ending};
 
 use crate::{db, lists, SqliteStore};
 
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
-        let mut tx = self.write().await?;
-        let work = create_job_in::<Sqlite>(&mut tx, &new)
-            .await
-            .map(Ending::Commit);
-        settle(tx, work, "commit job").await
+        store::create_job(self.write().await?, new).await
     }
 
     /// One writer at a time: the oldest unfinished jobs whose lease is free are taken.

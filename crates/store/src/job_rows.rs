@@ -6,10 +6,10 @@
 //! does) are each backend's own.
 
 use sqlx::query::Query;
-use sqlx::{Database, Executor, FromRow};
+use sqlx::{Database, Executor, FromRow, Transaction};
 
 use crate::account_rows::AccountRef;
-use crate::sql::{self, id_key, Arg, Sql};
+use crate::sql::{self, id_key, Arg, Ending, Sql};
 use crate::{
     JobUpdate, ListJob, ListJobKind, ListJobProgress, ListJobState, MemberCounts, Millis,
     NewListJob, StoreError, StoreResult,
@@ -38,7 +38,7 @@ pub const JOB_BY_TOKEN: &str = concat!(
 /// The canonical ID of the account's (`$1`) list by its key (`$2`).
 pub const LIST_OF_JOB: &str = "SELECT id FROM lists WHERE account_pk = $1 AND id_key = $2";
 
-/// Records a new job: bound by `bind_new_job` ([`create_job_in`]).
+/// Records a new job: bound by `bind_new_job` ([`create_job`]).
 pub const INSERT_JOB: &str = "INSERT INTO list_jobs (token, token_key, account_pk, list_id, \
      kind, state, publish_date, created_at, updated_at, completed_at, payload) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)";
@@ -165,11 +165,11 @@ where
     Ok(job)
 }
 
-/// Records a new job inside the caller's transaction (`JobStore::create_list_job`): NotFound
-/// when the account or the named list does not exist.
-pub async fn create_job_in<DB: Sql>(
-    conn: &mut DB::Connection,
-    new: &NewListJob,
+/// Records a new job in `tx`, which it ends (`JobStore::create_list_job`): NotFound when the
+/// account or the named list does not exist.
+pub async fn create_job<DB: Sql>(
+    mut tx: Transaction<'static, DB>,
+    new: NewListJob,
 ) -> StoreResult<ListJob>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -177,24 +177,31 @@ where
     JobRow: for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
 {
-    let owner = sql::account(&mut *conn, &new.account_id).await?;
-    let list_id: Option<String> = match &new.list_id {
-        Some(id) => Some(
-            sqlx::query_scalar::<DB, String>(LIST_OF_JOB)
-                .arg(owner.pk)
-                .arg(id_key(id))
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(sql::db("find the list of a job"))?
-                .ok_or(StoreError::NotFound)?,
-        ),
-        None => None,
-    };
-    bind_new_job(sqlx::query::<DB>(INSERT_JOB), new, owner.pk, list_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(sql::db("record a job"))?;
-    job_by_token(&mut *conn, &new.token).await
+    let work = async {
+        let conn: &mut DB::Connection = &mut tx;
+        let owner = sql::account(&mut *conn, &new.account_id).await?;
+        let list_id: Option<String> = match &new.list_id {
+            Some(id) => Some(
+                sqlx::query_scalar::<DB, String>(LIST_OF_JOB)
+                    .arg(owner.pk)
+                    .arg(id_key(id))
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(sql::db("find the list of a job"))?
+                    .ok_or(StoreError::NotFound)?,
+            ),
+            None => None,
+        };
+        bind_new_job(sqlx::query::<DB>(INSERT_JOB), &new, owner.pk, list_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("record a job"))?;
+        job_by_token(&mut *conn, &new.token)
+            .await
+            .map(Ending::Commit)
+    }
+    .await;
+    sql::settle(tx, work, "commit job").await
 }
 
 /// The fenced update of a job, with the members a batch written in the same transaction
