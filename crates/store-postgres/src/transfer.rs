@@ -1,18 +1,22 @@
 //! `tidings export` / `tidings import` on PostgreSQL: every table, row by row, as JSON objects
 //! keyed by column name (see `store::TableRow`). Table and column names come from the catalog,
 //! so a table added by a later migration moves too. The tables and columns are those of the
-//! SQLite backend, so rows move between the two.
+//! SQLite backend, so rows move between the two. The export of a table and the import's reading
+//! and checks are shared (`store::transfer`); here: the catalog, the type names, the lifted
+//! timeouts, batched inserts with casts, and the identity sequences.
 
 use async_trait::async_trait;
 use store::TransferStore;
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures::TryStreamExt;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
-use sqlx::{Column, PgConnection, Postgres, Row, Transaction, TypeInfo, ValueRef};
-use store::{ImportItem, RowSink, RowSource, StoreError, StoreResult, TableRow};
+use sqlx::{PgConnection, Postgres, Row, Transaction};
+use store::{
+    bind_json, ensure_empty, export_table, import_rows, quoted, Cell, Loader, RowSink, RowSource,
+    StoreError, StoreResult,
+};
 
 use crate::{db, settle, Ending, PgStore};
 
@@ -87,47 +91,21 @@ async fn columns(
     Ok((columns, key))
 }
 
-/// `"name"` with embedded quotes doubled. Only ever applied to names read from the catalog or
-/// checked against it.
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn to_json(row: &PgRow) -> StoreResult<Map<String, Value>> {
-    let mut out = Map::new();
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i).map_err(db("read a column"))?;
-        let value = if raw.is_null() {
-            Value::Null
-        } else {
-            let kind = raw.type_info().name().to_string();
-            match kind.as_str() {
-                "INT2" => Value::from(row.try_get::<i16, _>(i).map_err(db("read an integer"))?),
-                "INT4" => Value::from(row.try_get::<i32, _>(i).map_err(db("read an integer"))?),
-                "INT8" => Value::from(row.try_get::<i64, _>(i).map_err(db("read an integer"))?),
-                "BOOL" => Value::from(i64::from(
-                    row.try_get::<bool, _>(i).map_err(db("read a flag"))?,
-                )),
-                "FLOAT4" | "FLOAT8" => {
-                    let f = row.try_get::<f64, _>(i).map_err(db("read a real"))?;
-                    Number::from_f64(f).map(Value::Number).ok_or_else(|| {
-                        StoreError::Other(format!("column {} holds {f}", column.name()))
-                    })?
-                }
-                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => {
-                    Value::from(row.try_get::<String, _>(i).map_err(db("read text"))?)
-                }
-                other => {
-                    return Err(StoreError::Other(format!(
-                        "column {} holds a value of type {other}, which export does not carry",
-                        column.name()
-                    )))
-                }
-            }
-        };
-        out.insert(column.name().to_string(), value);
-    }
-    Ok(out)
+/// A non-null value of column `i`, by PostgreSQL's type name: `None` for a type export does not
+/// carry.
+fn cell(row: &PgRow, i: usize, kind: &str) -> StoreResult<Option<Cell>> {
+    let int = |e| db("read an integer")(e);
+    Ok(Some(match kind {
+        "INT2" => Cell::Int(row.try_get::<i16, _>(i).map_err(int)?.into()),
+        "INT4" => Cell::Int(row.try_get::<i32, _>(i).map_err(int)?.into()),
+        "INT8" => Cell::Int(row.try_get::<i64, _>(i).map_err(int)?),
+        "BOOL" => Cell::Int(row.try_get::<bool, _>(i).map_err(db("read a flag"))?.into()),
+        "FLOAT4" | "FLOAT8" => Cell::Real(row.try_get::<f64, _>(i).map_err(db("read a real"))?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => {
+            Cell::Text(row.try_get::<String, _>(i).map_err(db("read text"))?)
+        }
+        _ => return Ok(None),
+    }))
 }
 
 #[async_trait]
@@ -161,10 +139,10 @@ impl TransferStore for PgStore {
     }
 }
 
-async fn export_in(
-    tx: &mut Transaction<'static, Postgres>,
-    sink: RowSink,
-) -> StoreResult<Ending<u64>> {
+/// Neither the statement timeout nor the idle-transaction timeout applies to an export or an
+/// import: a large table streams for long, and a slow writer or reader keeps the transaction
+/// waiting.
+async fn lift_timeouts(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
     sqlx::query("SET LOCAL statement_timeout = 0")
         .execute(&mut **tx)
         .await
@@ -173,27 +151,18 @@ async fn export_in(
         .execute(&mut **tx)
         .await
         .map_err(db("lift the idle timeout"))?;
-    let names = tables(tx).await?;
+    Ok(())
+}
+
+async fn export_in(
+    tx: &mut Transaction<'static, Postgres>,
+    sink: RowSink,
+) -> StoreResult<Ending<u64>> {
+    lift_timeouts(tx).await?;
     let mut sent = 0u64;
-    for table in names {
+    for table in tables(tx).await? {
         let (_, key) = columns(tx, &table).await?;
-        let order = if key.is_empty() {
-            "ctid".to_string()
-        } else {
-            key.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", ")
-        };
-        let sql = format!("SELECT * FROM {} ORDER BY {order}", quoted(&table));
-        let mut rows = sqlx::query(&sql).fetch(&mut **tx);
-        while let Some(row) = rows.try_next().await.map_err(db("export rows"))? {
-            let row = to_json(&row)?;
-            sink.send(TableRow {
-                table: table.clone(),
-                row,
-            })
-            .await
-            .map_err(|_| StoreError::Other("export stopped: its writer went away".into()))?;
-            sent += 1;
-        }
+        sent += export_table::<Postgres>(tx, &table, &key, "ctid", &sink, cell).await?;
     }
     Ok(Ending::Commit(sent))
 }
@@ -205,74 +174,40 @@ struct Pending {
     rows: Vec<Map<String, Value>>,
 }
 
-async fn import_in(
-    tx: &mut Transaction<'static, Postgres>,
-    mut source: RowSource,
-) -> StoreResult<Ending<u64>> {
-    sqlx::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut **tx)
-        .await
-        .map_err(db("lift the statement timeout"))?;
-    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
-        .execute(&mut **tx)
-        .await
-        .map_err(db("lift the idle timeout"))?;
-    let names = tables(tx).await?;
-    for table in &names {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
-        let occupied: bool = sqlx::query_scalar(&sql)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(db("check the database is empty"))?;
-        if occupied {
-            return Err(StoreError::Conflict(format!(
-                "the database already holds data (table {table}); import needs an empty one"
-            )));
-        }
+/// Loads an import's rows `IMPORT_BATCH` at a time, keeping the columns' types for the casts
+/// and to find the identity columns.
+struct PgLoader<'t> {
+    conn: &'t mut PgConnection,
+    schema: HashMap<String, BTreeMap<String, ColumnInfo>>,
+    pending: Option<Pending>,
+}
+
+impl Loader for PgLoader<'_> {
+    async fn columns(&mut self, table: &str) -> StoreResult<Vec<String>> {
+        let (cols, _) = columns(self.conn, table).await?;
+        let names = cols.keys().cloned().collect();
+        self.schema.insert(table.to_string(), cols);
+        Ok(names)
     }
-    let mut schema: HashMap<String, BTreeMap<String, ColumnInfo>> = HashMap::new();
-    let mut pending: Option<Pending> = None;
-    let mut loaded = 0u64;
-    let expected = loop {
-        let Some(item) = source.recv().await else {
-            return Err(StoreError::Other(
-                "the export ended before its end mark: nothing was imported".into(),
-            ));
-        };
-        let TableRow { table, row } = match item {
-            ImportItem::Row(row) => row,
-            ImportItem::End { rows } => break rows,
-        };
-        if !names.contains(&table) {
-            return Err(StoreError::Other(format!(
-                "the export has a table {table:?} this database does not have"
-            )));
-        }
-        if !schema.contains_key(&table) {
-            let (cols, _) = columns(tx, &table).await?;
-            schema.insert(table.clone(), cols);
-        }
-        let known = schema.get(&table).ok_or(StoreError::NotFound)?;
-        if let Some(unknown) = row.keys().find(|c| !known.contains_key(*c)) {
-            return Err(StoreError::Other(format!(
-                "the export has a column {table}.{unknown} this database does not have"
-            )));
-        }
+
+    async fn load(&mut self, table: String, row: Map<String, Value>) -> StoreResult<u64> {
+        let mut loaded = 0;
         let columns: Vec<String> = row.keys().cloned().collect();
-        let same = pending
+        let same = self
+            .pending
             .as_ref()
             .is_some_and(|p| p.table == table && p.columns == columns);
         if !same {
-            if let Some(batch) = pending.take() {
-                loaded += insert(tx, &schema, batch).await?;
+            if let Some(batch) = self.pending.take() {
+                loaded += insert(self.conn, &self.schema, batch).await?;
             }
-            pending = Some(Pending {
+            self.pending = Some(Pending {
                 table,
                 columns,
                 rows: Vec::new(),
             });
         }
-        if let Some(batch) = pending.as_mut() {
+        if let Some(batch) = self.pending.as_mut() {
             batch.rows.push(row);
             if batch.rows.len() >= IMPORT_BATCH {
                 let full = Pending {
@@ -280,18 +215,34 @@ async fn import_in(
                     columns: batch.columns.clone(),
                     rows: std::mem::take(&mut batch.rows),
                 };
-                loaded += insert(tx, &schema, full).await?;
+                loaded += insert(self.conn, &self.schema, full).await?;
             }
         }
+        Ok(loaded)
+    }
+
+    async fn flush(&mut self) -> StoreResult<u64> {
+        match self.pending.take() {
+            Some(batch) => insert(self.conn, &self.schema, batch).await,
+            None => Ok(0),
+        }
+    }
+}
+
+async fn import_in(
+    tx: &mut Transaction<'static, Postgres>,
+    mut source: RowSource,
+) -> StoreResult<Ending<u64>> {
+    lift_timeouts(tx).await?;
+    let names = tables(tx).await?;
+    ensure_empty::<Postgres>(tx, &names).await?;
+    let mut loader = PgLoader {
+        conn: tx,
+        schema: HashMap::new(),
+        pending: None,
     };
-    if let Some(batch) = pending.take() {
-        loaded += insert(tx, &schema, batch).await?;
-    }
-    if expected != loaded {
-        return Err(StoreError::Other(format!(
-            "the export says it holds {expected} rows but {loaded} arrived: nothing was imported"
-        )));
-    }
+    let loaded = import_rows(&mut loader, &names, &mut source).await?;
+    let schema = loader.schema;
     for table in &names {
         let identity: Vec<String> = match schema.get(table) {
             Some(cols) => cols
@@ -321,7 +272,7 @@ async fn import_in(
 
 /// Inserts one batch; returns how many rows it held.
 async fn insert(
-    tx: &mut Transaction<'static, Postgres>,
+    conn: &mut PgConnection,
     schema: &HashMap<String, BTreeMap<String, ColumnInfo>>,
     batch: Pending,
 ) -> StoreResult<u64> {
@@ -365,36 +316,21 @@ async fn insert(
     if batch.columns.is_empty() {
         for _ in &batch.rows {
             sqlx::query(&sql)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| StoreError::Other(format!("loading a row of {table}: {e}")))?;
         }
         return Ok(batch.rows.len() as u64);
     }
     let mut query = sqlx::query(&sql);
-    for row in &batch.rows {
+    for mut row in batch.rows {
         for column in &batch.columns {
-            let value = row.get(column).unwrap_or(&Value::Null);
-            query = match value {
-                Value::Null => query.bind(None::<String>),
-                Value::Bool(b) => query.bind(i64::from(*b)),
-                Value::Number(num) => match num.as_i64() {
-                    Some(i) => query.bind(i),
-                    None => query.bind(num.as_f64().ok_or_else(|| {
-                        StoreError::Other(format!("{table}.{column}: number {num} out of range"))
-                    })?),
-                },
-                Value::String(s) => query.bind(s.clone()),
-                Value::Array(_) | Value::Object(_) => {
-                    return Err(StoreError::Other(format!(
-                        "{table}.{column}: a value must be a number, a string or null"
-                    )))
-                }
-            };
+            let value = row.remove(column).unwrap_or(Value::Null);
+            query = bind_json(query, table, column, value)?;
         }
     }
     let inserted = query
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(|e| StoreError::Other(format!("loading rows of {table}: {e}")))?
         .rows_affected();

@@ -6,16 +6,21 @@
 //! by mobile number) goes through one `INSERT ... SELECT` per list segment, and the cursor moves
 //! in the same transaction, so a crash resumes after the last committed batch. The unique key
 //! `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
+//!
+//! A batch's control flow, its checks and its other statements are shared
+//! (`store::expansion::expand_in`); here: the claim, the release, and the statements that take
+//! sets of pks (JSON arrays) or are planned differently (the [`Dialect`]).
 
 use async_trait::async_trait;
 use store::ExpansionStore;
 
-use store::SendState;
+use sqlx::{Sqlite, SqliteConnection};
+use store::expansion::{expand_in, release_claims, Dialect, Segment};
+use store::sql::{settle, Ending};
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::sends::{select_send, SendRow};
-use crate::{db, id_key, strings_from_json, strings_to_json, to_json, SqliteStore};
-use store::expansion::{check_named, Named};
+use crate::{db, to_json, SqliteStore};
 
 #[async_trait]
 impl ExpansionStore for SqliteStore {
@@ -85,18 +90,7 @@ impl ExpansionStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db("release expansion leases"))?;
-        // Claims on recipients that never left; submitting ones keep their lease (they may have
-        // left: only recovery may settle them).
-        sqlx::query(concat!(
-            "UPDATE recipients SET lease_owner = NULL, lease_until = NULL \
-             WHERE state = ",
-            recipient_state!(ready),
-            " AND lease_owner = ?1"
-        ))
-        .bind(owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("release claims"))?;
+        release_claims(&mut *tx, owner).await?;
         tx.commit().await.map_err(db("commit released leases"))
     }
 
@@ -109,289 +103,120 @@ impl ExpansionStore for SqliteStore {
         lease_until: Millis,
     ) -> StoreResult<Expansion> {
         let mut tx = self.write().await?;
-        let send = sqlx::query_as::<_, Expanding>(
-            "SELECT pk, account_pk, state, lease_owner, message_id, code, target_list_ids, \
-             exclusion_list_ids, allow_duplication, expand_list, expand_after, kind, replies \
-             FROM sends WHERE token_key = ?1",
-        )
-        .bind(id_key(token))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("read the send to expand"))?
-        .ok_or(StoreError::NotFound)?;
-        if send.state != SendState::Queuing.as_str() || send.lease_owner.as_deref() != Some(owner) {
-            // Nothing was written: dropping the transaction rolls it back.
-            return Ok(Expansion::Lost);
-        }
-
-        // Everything the send names must still exist when its audience is read (API.md §4.2). Every
-        // batch resolves the lists by ID anyway (the first after a takeover included), so every
-        // batch checks: a send stops as soon as something it names is gone.
-        let message: Option<i64> =
-            sqlx::query_scalar("SELECT pk FROM messages WHERE account_pk = ?1 AND id_key = ?2")
-                .bind(send.account_pk)
-                .bind(id_key(&send.message_id))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("find the send's message"))?;
-        let target_ids = strings_from_json(&send.target_list_ids, "target list IDs")?;
-        let exclusion_ids = strings_from_json(&send.exclusion_list_ids, "exclusion list IDs")?;
-        let target_pks = list_pks(&mut tx, send.account_pk, &target_ids).await?;
-        let exclusion_pks = list_pks(&mut tx, send.account_pk, &exclusion_ids).await?;
-        let code: Option<(i64, String)> = sqlx::query_as(
-            "SELECT pk, carrier FROM codes WHERE account_pk = ?1 AND code_key = lower(?2)",
-        )
-        .bind(send.account_pk)
-        .bind(&send.code)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("find the send's code"))?;
-        let named = Named {
-            message_id: &send.message_id,
-            message_found: message.is_some(),
-            target_ids: &target_ids,
-            target_pks,
-            exclusion_ids: &exclusion_ids,
-            exclusion_pks,
-            code: &send.code,
+        let work = expand_in::<Lite>(&mut tx, token, owner, batch, now, lease_until).await;
+        let context = match &work {
+            Ok(Ending::Commit(Expansion::Done { .. })) => "commit expanded send",
+            Ok(Ending::Commit(Expansion::Failed { .. })) => "commit failed send",
+            _ => "commit expansion batch",
         };
-        let (lists, (code_pk, carrier)) = match check_named(named, code) {
-            Ok(found) => found,
-            Err(errors) => return fail(tx, send.pk, errors, now).await,
-        };
+        settle(tx, work, context).await
+    }
+}
 
-        let keywords: Vec<i64> = sqlx::query_scalar("SELECT pk FROM keywords WHERE code_pk = ?1")
-            .bind(code_pk)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db("find the code's keywords"))?;
-        let keyword_pks = to_json(&keywords, "keywords")?;
+/// SQLite's side of a batch: sets bound as JSON arrays, a segment's end found by its offset,
+/// and one statement text per kind of segment.
+struct Lite;
 
-        // A messageContact send (API.md §6): its explicit numbers, in one statement (at most a few
-        // hundred), with the same subscription rule as a list's memberships. A number without a
-        // text (over 1,600 characters after substitution, API.md §1) is a recipient that failed
-        // with 1501 and is never sent.
-        if send.kind == store::SendKind::Contact.as_str() && !send.replies {
-            sqlx::query(concat!(
-                "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
-                 expansion_suppressed, updated_at, text, status_code, note) \
-                 SELECT ?1, mobile_number, 0, CASE WHEN ok AND text IS NOT NULL THEN ",
-                recipient_state!(ready),
-                " \
-                 ELSE ",
-                recipient_state!(done),
-                " END, NOT ok AND text IS NOT NULL, ?2, text, \
-                 CASE WHEN text IS NULL THEN ?5 ELSE 1000 END, \
-                 CASE WHEN text IS NULL THEN ?4 END \
-                 FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
-                 WHERE s.keyword_pk IN (SELECT value FROM json_each(?3)) \
-                 AND s.mobile_number = n.mobile_number AND s.status = ",
-                subscription_status!(Subscribed),
-                ") AS ok \
-                 FROM send_numbers n WHERE n.send_pk = ?1 ORDER BY n.position) WHERE true \
-                 ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
-            ))
-            .bind(send.pk)
-            .bind(now)
-            .bind(&keyword_pks)
-            .bind(store::codes::TEXT_TOO_LONG)
-            .bind(store::codes::VALIDATION_ERROR)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("expand a contact send"))?;
-        }
+impl Dialect for Lite {
+    type DB = Sqlite;
+    type Pks = String;
+    type Keys = String;
 
-        // Segments of target lists until about `batch` memberships have been read.
-        let mut remaining = i64::from(batch.max(1));
-        let mut list_index = usize::try_from(send.expand_list).unwrap_or(usize::MAX);
-        let mut after = send.expand_after.unwrap_or_default();
-        let exclusions = serde_json::to_string(&lists.exclusions)
-            .map_err(|e| StoreError::Other(format!("encode exclusion lists: {e}")))?;
-        while remaining > 0 {
-            let Some(&list_pk) = lists.targets.get(list_index) else {
-                break;
-            };
-            // The last number of this segment when the list goes on beyond it.
-            let end: Option<String> = sqlx::query_scalar(
-                "SELECT mobile_number FROM list_members WHERE list_pk = ?1 AND mobile_number > ?2 \
-                 ORDER BY mobile_number LIMIT 1 OFFSET ?3",
+    fn pks(values: &[i64], what: &str) -> StoreResult<String> {
+        to_json(values, what)
+    }
+
+    fn keys(values: &[String], what: &str) -> StoreResult<String> {
+        to_json(values, what)
+    }
+
+    /// The batch runs in the single writer's transaction: nothing else writes meanwhile.
+    const LOCK_SEND: &'static str = "";
+
+    const LIST_PKS: &'static str = "SELECT l.pk FROM json_each($2) AS j \
+         LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.value ORDER BY j.key";
+
+    const CONTACTS: &'static str = concat!(
+        "INSERT INTO recipients (send_pk, mobile_number, list_pk, state, \
+         expansion_suppressed, updated_at, text, status_code, note) \
+         SELECT $1, mobile_number, 0, CASE WHEN ok AND text IS NOT NULL THEN ",
+        recipient_state!(ready),
+        " ELSE ",
+        recipient_state!(done),
+        " END, NOT ok AND text IS NOT NULL, $2, text, \
+         CASE WHEN text IS NULL THEN $5 ELSE 1000 END, \
+         CASE WHEN text IS NULL THEN $4 END \
+         FROM (SELECT n.mobile_number, n.text, EXISTS (SELECT 1 FROM subscriptions s \
+         WHERE s.keyword_pk IN (SELECT value FROM json_each($3)) \
+         AND s.mobile_number = n.mobile_number AND s.status = ",
+        subscription_status!(Subscribed),
+        ") AS ok \
+         FROM send_numbers n WHERE n.send_pk = $1 ORDER BY n.position) WHERE true \
+         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+    );
+
+    async fn prepare(_: &mut SqliteConnection) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// The last number of this segment when the list goes on beyond it (then the segment
+    /// holds `remaining` memberships); otherwise how many memberships are left.
+    async fn measure(
+        conn: &mut SqliteConnection,
+        list_pk: i64,
+        after: &str,
+        remaining: i64,
+    ) -> StoreResult<(i64, Option<String>)> {
+        let end: Option<String> = sqlx::query_scalar(
+            "SELECT mobile_number FROM list_members WHERE list_pk = ?1 AND mobile_number > ?2 \
+             ORDER BY mobile_number LIMIT 1 OFFSET ?3",
+        )
+        .bind(list_pk)
+        .bind(after)
+        .bind(remaining - 1)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("find the end of an expansion batch"))?;
+        let read = match &end {
+            Some(_) => remaining,
+            None => sqlx::query_scalar(
+                "SELECT count(*) FROM list_members WHERE list_pk = ?1 AND mobile_number > ?2",
             )
             .bind(list_pk)
-            .bind(&after)
-            .bind(remaining - 1)
-            .fetch_optional(&mut *tx)
+            .bind(after)
+            .fetch_one(&mut *conn)
             .await
-            .map_err(db("find the end of an expansion batch"))?;
-            let read = match &end {
-                Some(_) => remaining,
-                None => sqlx::query_scalar(
-                    "SELECT count(*) FROM list_members WHERE list_pk = ?1 AND mobile_number > ?2",
-                )
-                .bind(list_pk)
-                .bind(&after)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db("count the rest of a target list"))?,
-            };
-            sqlx::query(segment_sql(
-                end.is_some(),
-                !lists.exclusions.is_empty(),
-                keywords.len() == 1,
-            ))
-            .bind(send.pk)
-            .bind(if send.allow_duplication { list_pk } else { 0 })
-            .bind(now)
-            .bind(&keyword_pks)
-            .bind(list_pk)
-            .bind(&after)
-            .bind(&end)
-            .bind(&exclusions)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("expand a batch of memberships"))?;
-            remaining -= read;
-            match end {
-                Some(end) => after = end,
-                None => {
-                    list_index += 1;
-                    after = String::new();
-                }
-            }
-        }
+            .map_err(db("count the rest of a target list"))?,
+        };
+        Ok((read, end))
+    }
 
-        if list_index < lists.targets.len() {
-            let cursor = i64::try_from(list_index)
-                .map_err(|_| StoreError::Other(format!("target list index {list_index}")))?;
-            sqlx::query(
-                "UPDATE sends SET expand_list = ?2, expand_after = nullif(?3, ''), lease_until = ?4 \
-                 WHERE pk = ?1",
-            )
-            .bind(send.pk)
-            .bind(cursor)
-            .bind(&after)
-            .bind(lease_until)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("save the expansion cursor"))?;
-            tx.commit().await.map_err(db("commit expansion batch"))?;
-            return Ok(Expansion::More);
-        }
-
-        // Complete. Nothing has been claimed yet (the send was Queuing), so every real recipient is
-        // still ready, except the contact numbers that failed with 1501 at expansion: the partial
-        // indexes count both without touching the table.
-        let recipients: i64 = sqlx::query_scalar(concat!(
-            "SELECT (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = ",
-            recipient_state!(ready),
-            ") \
-             + (SELECT count(*) FROM recipients WHERE send_pk = ?1 AND state = ",
-            recipient_state!(done),
-            " \
-             AND status_code = ?2 AND outcome IS NULL AND expansion_suppressed = 0)"
+    async fn insert_segment(
+        conn: &mut SqliteConnection,
+        segment: &Segment<'_, String>,
+    ) -> StoreResult<()> {
+        sqlx::query(segment_sql(
+            segment.end.is_some(),
+            segment.excluding,
+            segment.one_keyword,
         ))
-        .bind(send.pk)
-        .bind(store::codes::VALIDATION_ERROR)
-        .fetch_one(&mut *tx)
+        .bind(segment.send_pk)
+        .bind(if segment.duplication {
+            segment.list_pk
+        } else {
+            0
+        })
+        .bind(segment.now)
+        .bind(segment.keywords)
+        .bind(segment.list_pk)
+        .bind(segment.after)
+        .bind(segment.end)
+        .bind(segment.exclusions)
+        .execute(&mut *conn)
         .await
-        .map_err(db("count recipients"))?;
-        let targets = i64::try_from(lists.targets.len())
-            .map_err(|_| StoreError::Other("too many target lists".to_string()))?;
-        sqlx::query(concat!(
-            "UPDATE sends SET state = ",
-            send_state!(Started),
-            ", count = ?2, carrier = ?3, next_at = ?4, \
-             lease_owner = NULL, lease_until = NULL, expand_list = ?5, expand_after = NULL \
-             WHERE pk = ?1"
-        ))
-        .bind(send.pk)
-        .bind(recipients)
-        .bind(&carrier)
-        .bind(now)
-        .bind(targets)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("start the send"))?;
-        tx.commit().await.map_err(db("commit expanded send"))?;
-        Ok(Expansion::Done { recipients })
+        .map_err(db("expand a batch of memberships"))?;
+        Ok(())
     }
-}
-
-/// What a batch needs of its send.
-#[derive(sqlx::FromRow)]
-struct Expanding {
-    pk: i64,
-    account_pk: i64,
-    state: String,
-    lease_owner: Option<String>,
-    message_id: String,
-    code: String,
-    target_list_ids: String,
-    exclusion_list_ids: String,
-    allow_duplication: bool,
-    expand_list: i64,
-    expand_after: Option<String>,
-    kind: String,
-    replies: bool,
-}
-
-/// The pk of each list ID (any case) within the account, in order; `None` for a missing one.
-async fn list_pks(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    account_pk: i64,
-    ids: &[String],
-) -> StoreResult<Vec<Option<i64>>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
-    let keys = serde_json::to_string(&keys)
-        .map_err(|e| StoreError::Other(format!("encode list IDs: {e}")))?;
-    let pks: Vec<(Option<i64>,)> = sqlx::query_as(
-        "SELECT l.pk FROM json_each(?2) AS j \
-         LEFT JOIN lists l ON l.account_pk = ?1 AND l.id_key = j.value ORDER BY j.key",
-    )
-    .bind(account_pk)
-    .bind(keys)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("resolve the send's lists"))?;
-    if pks.len() != ids.len() {
-        return Err(StoreError::Other(format!(
-            "resolving {} list IDs gave {} rows",
-            ids.len(),
-            pks.len()
-        )));
-    }
-    Ok(pks.into_iter().map(|(pk,)| pk).collect())
-}
-
-/// The send cannot run: Error with its reasons, and nothing of it left in the queue (a send in
-/// Error was never started, so nothing of it was handed over).
-async fn fail(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    send_pk: i64,
-    errors: Vec<String>,
-    now: Millis,
-) -> StoreResult<Expansion> {
-    sqlx::query("DELETE FROM recipients WHERE send_pk = ?1")
-        .bind(send_pk)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("drop the recipients of a failed send"))?;
-    sqlx::query(concat!(
-        "UPDATE sends SET state = ",
-        send_state!(Error),
-        ", errors = ?2, completed_at = ?3, lease_owner = NULL, \
-         lease_until = NULL WHERE pk = ?1"
-    ))
-    .bind(send_pk)
-    .bind(strings_to_json(&errors)?)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("record the send's error"))?;
-    tx.commit().await.map_err(db("commit failed send"))?;
-    Ok(Expansion::failed(&errors))
 }
 
 /// One segment of a target list: memberships in `(?6, ?7]` (or `(?6, …)` when `bounded` is

@@ -1,79 +1,20 @@
 //! Background jobs (API.md §6): `queueImport`, `refreshList` and `deliveryReport`, claimed and
-//! leased by the engine like the recipients queue. The statements, their binding and the row
-//! mapping are shared ([`store::JOB_BY_TOKEN`] and its neighbours); this file holds SQLite's
-//! transactions and its claim.
+//! leased by the engine like the recipients queue. The statements, the row mapping and the
+//! operations are shared (`store::job_rows`, re-exported at the crate's root); this file holds
+//! SQLite's transactions (on the single writer) and its claim.
 
 use async_trait::async_trait;
-use sqlx::{Sqlite, Transaction};
 use store::{
-    bind_job_update, bind_new_job, job_state, ContactRow, JobRow, JobStore, JobUpdate, ListJob,
-    MemberCounts, Millis, NewListJob, StoreError, StoreResult, SubscribeTo,
+    job_by_token, job_state, record_job_in, ContactRow, JobStore, JobUpdate, ListJob, MemberCounts,
+    Millis, NewListJob, StoreResult, SubscribeTo,
 };
 
-use crate::{account, db, id_key, lists, SqliteStore};
-
-async fn by_token<'e, E>(executor: E, token: &str) -> StoreResult<ListJob>
-where
-    E: sqlx::Executor<'e, Database = Sqlite>,
-{
-    sqlx::query_as::<_, JobRow>(store::JOB_BY_TOKEN)
-        .bind(id_key(token))
-        .fetch_optional(executor)
-        .await
-        .map_err(db("read a job"))?
-        .ok_or(StoreError::NotFound)?
-        .into_job()
-}
-
-/// The fenced update of a job, inside `tx`: true when `update.owner` held the lease.
-async fn record_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    update: &JobUpdate,
-    added: &MemberCounts,
-) -> StoreResult<bool> {
-    let changed = bind_job_update(
-        sqlx::query(store::RECORD_JOB),
-        update,
-        id_key(&update.token),
-        added,
-    )?
-    .execute(&mut **tx)
-    .await
-    .map_err(db("record job progress"))?
-    .rows_affected();
-    Ok(changed == 1)
-}
+use crate::{db, lists, SqliteStore};
 
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn create_list_job(&self, new: NewListJob) -> StoreResult<ListJob> {
-        let mut tx = self.write().await?;
-        let owner = account(&mut *tx, &new.account_id).await?;
-        let list_id: Option<String> = match &new.list_id {
-            Some(id) => Some(
-                sqlx::query_scalar(store::LIST_OF_JOB)
-                    .bind(owner.pk)
-                    .bind(id_key(id))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db("find the list of a job"))?
-                    .ok_or(StoreError::NotFound)?,
-            ),
-            None => None,
-        };
-        bind_new_job(
-            sqlx::query(store::INSERT_JOB),
-            &new,
-            id_key(&new.token),
-            owner.pk,
-            list_id,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db("record a job"))?;
-        let job = by_token(&mut *tx, &new.token).await?;
-        tx.commit().await.map_err(db("commit job"))?;
-        Ok(job)
+        store::create_job(self.write().await?, new).await
     }
 
     /// One writer at a time: the oldest unfinished jobs whose lease is free are taken.
@@ -84,12 +25,7 @@ impl JobStore for SqliteStore {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<ListJob>> {
-        let due: bool = sqlx::query_scalar(store::ANY_JOB_DUE)
-            .bind(now)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db("look for due jobs"))?;
-        if !due {
+        if !store::any_job_due(&self.reader, now).await? {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
@@ -114,7 +50,7 @@ impl JobStore for SqliteStore {
         .map_err(db("claim jobs"))?;
         let mut jobs = Vec::with_capacity(tokens.len());
         for token in &tokens {
-            jobs.push(by_token(&mut *tx, token).await?);
+            jobs.push(job_by_token(&mut *tx, token).await?);
         }
         tx.commit().await.map_err(db("commit job claim"))?;
         jobs.sort_by_key(|j| j.created_at);
@@ -122,10 +58,8 @@ impl JobStore for SqliteStore {
     }
 
     async fn record_job(&self, update: &JobUpdate) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let held = record_in(&mut tx, update, &MemberCounts::default()).await?;
-        tx.commit().await.map_err(db("commit job progress"))?;
-        Ok(held)
+        // One statement: the writer's own transaction.
+        record_job_in(&self.writer, update, &MemberCounts::default()).await
     }
 
     async fn import_batch(
@@ -140,7 +74,7 @@ impl JobStore for SqliteStore {
         let counts =
             lists::upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, job.now)
                 .await?;
-        if !record_in(&mut tx, job, &counts).await? {
+        if !record_job_in(&mut *tx, job, &counts).await? {
             // Another process holds the job now: none of this batch is written.
             tx.rollback().await.map_err(db("roll back a batch"))?;
             return Ok(None);
@@ -150,22 +84,10 @@ impl JobStore for SqliteStore {
     }
 
     async fn release_jobs(&self, owner: &str) -> StoreResult<u64> {
-        let mut tx = self.write().await?;
-        let released = sqlx::query(store::RELEASE_JOBS)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("release job leases"))?
-            .rows_affected();
-        tx.commit().await.map_err(db("commit job release"))?;
-        Ok(released)
+        store::release_job_leases(&self.writer, owner).await
     }
 
     async fn get_list_job(&self, account_id: &str, token: &str) -> StoreResult<ListJob> {
-        let job = by_token(&self.reader, token).await?;
-        if !job.account_id.eq_ignore_ascii_case(account_id) {
-            return Err(StoreError::NotFound);
-        }
-        Ok(job)
+        store::read_list_job(&self.reader, account_id, token).await
     }
 }
