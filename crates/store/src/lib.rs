@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 #[macro_use]
 mod states;
+#[macro_use]
+mod forward;
 pub mod sql;
 pub mod subscription_rows;
 pub mod tracking_rows;
