@@ -1,1 +1,337 @@
-//! (being written: the statements, rows and operations both backends share for this area)
+//! What both backends share about contact lists, their memberships and the contacts behind
+//! them: the statements both dialects read alike (written once, with `$N` parameters), the rows
+//! with their mapping to [`ContactList`] and [`Contact`], and the operations that run them,
+//! generic over the database ([`Sql`]). A batch of numbers travels as arrays on PostgreSQL and
+//! as JSON on SQLite, so the batch statements of an import, `contacts_of`, `resolve_lists` and
+//! the removal of a member stay each backend's own; the Rust around them (resolving the batch's
+//! list and keyword, merging the stored attributes, growing the list, counting) is here.
+
+use std::collections::HashMap;
+
+use sqlx::{Executor, FromRow};
+
+use crate::account_rows::AccountRef;
+use crate::code_rows::{keyword_by_name, KeywordRef};
+use crate::sql::{self, id_key, Arg, Sql};
+use crate::{
+    attributes_from_json, merge_attributes, Contact, ContactList, MemberCounts, MergedContact,
+    Millis, NewList, StoreError, StoreResult, SubscribeTo,
+};
+
+/// Records a new, empty list of the account `$1` (its pk).
+pub const INSERT_LIST: &str = "INSERT INTO lists (account_pk, id, id_key, name, size, \
+     created_at, last_change_at) VALUES ($1, $2, $3, $4, 0, $5, $5)";
+
+/// The account's (`$1`, its pk) list by its key (`$2`).
+pub const LIST_BY_KEY: &str = "SELECT id, name, size, created_at, last_change_at FROM lists \
+     WHERE account_pk = $1 AND id_key = $2";
+
+/// The account's (`$1`, its pk) lists, oldest first.
+pub const LISTS_OF_ACCOUNT: &str = "SELECT id, name, size, created_at, last_change_at \
+     FROM lists WHERE account_pk = $1 ORDER BY pk";
+
+/// Deletes the list of the account `$1` (its key) by its key (`$2`). Memberships go by ON
+/// DELETE CASCADE; contacts stay (they belong to the account).
+pub const DELETE_LIST: &str = "DELETE FROM lists \
+     WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) AND id_key = $2";
+
+/// The pk of the account's (`$1`, its pk) list by its key (`$2`).
+pub const LIST_PK: &str = "SELECT pk FROM lists WHERE account_pk = $1 AND id_key = $2";
+
+/// The numbers of the account's (`$1`, its pk) contacts with the subscriber key `$2`.
+pub const NUMBERS_OF_SUBSCRIBER_KEY: &str = "SELECT mobile_number FROM contacts \
+     WHERE account_pk = $1 AND subscriber_key = $2 ORDER BY mobile_number";
+
+/// Adds `$2` members to the list `$1` (its pk), changed at `$3`.
+pub const GROW_LIST: &str = "UPDATE lists SET size = size + $2, last_change_at = $3 WHERE pk = $1";
+
+/// A list as [`LIST_BY_KEY`] and [`LISTS_OF_ACCOUNT`] read it.
+#[derive(sqlx::FromRow)]
+pub struct ListRow {
+    id: String,
+    name: String,
+    size: i64,
+    created_at: i64,
+    last_change_at: i64,
+}
+
+impl ListRow {
+    pub fn into_list(self, account_id: &str) -> ContactList {
+        ContactList {
+            id: self.id,
+            account_id: account_id.to_string(),
+            name: self.name,
+            size: self.size,
+            created_at: self.created_at,
+            last_change_at: self.last_change_at,
+        }
+    }
+}
+
+/// A contact as stored: `SELECT mobile_number, subscriber_key, attributes FROM contacts`.
+#[derive(sqlx::FromRow)]
+pub struct StoredContact {
+    pub mobile_number: String,
+    pub subscriber_key: Option<String>,
+    pub attributes: String,
+}
+
+impl StoredContact {
+    pub fn into_contact(self) -> StoreResult<Contact> {
+        Ok(Contact {
+            attributes: attributes_from_json(&self.attributes)?,
+            mobile_number: self.mobile_number,
+            subscriber_key: self.subscriber_key,
+        })
+    }
+}
+
+/// A row of [`NUMBERS_OF_SUBSCRIBER_KEY`].
+#[derive(sqlx::FromRow)]
+pub struct MobileNumber {
+    pub mobile_number: String,
+}
+
+/// The row of [`LIST_PK`].
+#[derive(sqlx::FromRow)]
+pub struct ListPk {
+    pub pk: i64,
+}
+
+/// What a batch of an import writes to: the account, the list's pk, and the pk of the keyword
+/// its numbers are subscribed to.
+pub struct BatchTarget {
+    pub owner: AccountRef,
+    pub list_pk: i64,
+    pub keyword_pk: Option<i64>,
+}
+
+// ---- the operations both backends run alike ---------------------------------------------------
+
+/// Records a new, empty list of an existing account (accounts are never deleted, so resolving
+/// it first cannot race with anything).
+pub async fn create_list<'e, DB, E>(db: E, new: NewList) -> StoreResult<ContactList>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, &new.account_id).await?;
+    sqlx::query::<DB>(INSERT_LIST)
+        .arg(owner.pk)
+        .arg(new.id.as_str())
+        .arg(id_key(&new.id))
+        .arg(new.name.as_str())
+        .arg(new.created_at)
+        .execute(db)
+        .await
+        .map_err(sql::db("insert list"))?;
+    Ok(ContactList {
+        id: new.id,
+        account_id: owner.id,
+        name: new.name,
+        size: 0,
+        created_at: new.created_at,
+        last_change_at: new.created_at,
+    })
+}
+
+pub async fn get_list<'e, DB, E>(db: E, account_id: &str, id: &str) -> StoreResult<ContactList>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    ListRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    let row = sqlx::query_as::<DB, ListRow>(LIST_BY_KEY)
+        .arg(owner.pk)
+        .arg(id_key(id))
+        .fetch_optional(db)
+        .await
+        .map_err(sql::db("get list"))?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.into_list(&owner.id))
+}
+
+pub async fn list_lists<'e, DB, E>(db: E, account_id: &str) -> StoreResult<Vec<ContactList>>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    ListRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    let rows = sqlx::query_as::<DB, ListRow>(LISTS_OF_ACCOUNT)
+        .arg(owner.pk)
+        .fetch_all(db)
+        .await
+        .map_err(sql::db("list lists"))?;
+    Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
+}
+
+/// One statement.
+pub async fn delete_list<'e, DB: Sql>(
+    db: impl Executor<'e, Database = DB>,
+    account_id: &str,
+    id: &str,
+) -> StoreResult<()> {
+    let deleted = sqlx::query::<DB>(DELETE_LIST)
+        .arg(id_key(account_id))
+        .arg(id_key(id))
+        .execute(db)
+        .await
+        .map_err(sql::db("delete list"))
+        .map(sql::affected::<DB>)?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn numbers_of_subscriber_key<'e, DB, E>(
+    db: E,
+    account_id: &str,
+    subscriber_key: &str,
+) -> StoreResult<Vec<String>>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    MobileNumber: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    let rows = sqlx::query_as::<DB, MobileNumber>(NUMBERS_OF_SUBSCRIBER_KEY)
+        .arg(owner.pk)
+        .arg(subscriber_key)
+        .fetch_all(db)
+        .await
+        .map_err(sql::db("find contacts by subscriber key"))?;
+    Ok(rows.into_iter().map(|r| r.mobile_number).collect())
+}
+
+/// The pk of the account's list; NotFound when there is none.
+pub async fn list_pk<'e, DB: Sql>(
+    db: impl Executor<'e, Database = DB>,
+    owner: &AccountRef,
+    list_id: &str,
+) -> StoreResult<i64>
+where
+    ListPk: for<'r> FromRow<'r, DB::Row>,
+{
+    sqlx::query_as::<DB, ListPk>(LIST_PK)
+        .arg(owner.pk)
+        .arg(id_key(list_id))
+        .fetch_optional(db)
+        .await
+        .map_err(sql::db("resolve list"))?
+        .map(|r| r.pk)
+        .ok_or(StoreError::NotFound)
+}
+
+/// The one contact of [`contacts_of`](crate::ContactStore::contacts_of) for one number.
+pub fn only_contact(contacts: Vec<Contact>) -> StoreResult<Contact> {
+    contacts.into_iter().next().ok_or(StoreError::NotFound)
+}
+
+/// The canonical IDs `resolve_lists` read, one row per given ID.
+pub fn resolved_lists(
+    given: usize,
+    resolved: Vec<(Option<String>,)>,
+) -> StoreResult<Vec<Option<String>>> {
+    if resolved.len() != given {
+        return Err(StoreError::Other(format!(
+            "resolving {} list IDs gave {} rows",
+            given,
+            resolved.len()
+        )));
+    }
+    Ok(resolved.into_iter().map(|(id,)| id).collect())
+}
+
+/// Resolves what a batch of an import writes to, inside its transaction: NotFound when the
+/// account, the list or the `subscribe` code or keyword does not exist.
+pub async fn batch_target<DB>(
+    conn: &mut DB::Connection,
+    account_id: &str,
+    list_id: &str,
+    subscribe: Option<&SubscribeTo>,
+) -> StoreResult<BatchTarget>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    ListPk: for<'r> FromRow<'r, DB::Row>,
+    KeywordRef: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(&mut *conn, account_id).await?;
+    let list_pk = list_pk(&mut *conn, &owner, list_id).await?;
+    let keyword_pk = match subscribe {
+        Some(to) => Some(
+            keyword_by_name(&mut *conn, &owner, &to.code, &to.keyword)
+                .await?
+                .0,
+        ),
+        None => None,
+    };
+    Ok(BatchTarget {
+        owner,
+        list_pk,
+        keyword_pk,
+    })
+}
+
+/// Merges the stored contacts of a batch into what the batch makes of them: the batch's
+/// attributes over the stored ones, the stored subscriber key where the batch gives none.
+pub fn merge_stored(
+    pending: &mut HashMap<&str, MergedContact>,
+    stored: Vec<StoredContact>,
+) -> StoreResult<()> {
+    for contact in stored {
+        let Some(entry) = pending.get_mut(contact.mobile_number.as_str()) else {
+            continue;
+        };
+        let mut attributes = attributes_from_json(&contact.attributes)?;
+        merge_attributes(&mut attributes, &entry.attributes);
+        entry.attributes = attributes;
+        if entry.subscriber_key.is_none() {
+            entry.subscriber_key = contact.subscriber_key;
+        }
+    }
+    Ok(())
+}
+
+/// Counts `added` new members into the list's size and time (nothing when none was added).
+pub async fn grow_list<DB>(
+    conn: &mut DB::Connection,
+    list_pk: i64,
+    added: u64,
+    now: Millis,
+) -> StoreResult<()>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    if added > 0 {
+        let added = i64::try_from(added)
+            .map_err(|_| StoreError::Other(format!("{added} members added")))?;
+        sqlx::query::<DB>(GROW_LIST)
+            .arg(list_pk)
+            .arg(added)
+            .arg(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("update list size"))?;
+    }
+    Ok(())
+}
+
+/// The counts of a batch of `rows` rows that added `added` members: every other row updated.
+pub fn member_counts(rows: usize, added: u64) -> StoreResult<MemberCounts> {
+    let total =
+        u64::try_from(rows).map_err(|_| StoreError::Other(format!("{rows} rows in one batch")))?;
+    Ok(MemberCounts {
+        added,
+        updated: total.saturating_sub(added),
+    })
+}
