@@ -14,9 +14,7 @@ use store::{
 
 use sqlx::{Postgres, Transaction};
 
-use crate::{
-    account, attributes_to_json, db, id_key, now_millis, parent_gone, settle, Ending, PgStore,
-};
+use crate::{attributes_to_json, db, id_key, now_millis, settle, Ending, PgStore};
 
 #[async_trait]
 impl ContactStore for PgStore {
@@ -42,22 +40,11 @@ impl ContactStore for PgStore {
         account_id: &str,
         ids: &[String],
     ) -> StoreResult<Vec<Option<String>>> {
-        let owner = account(&self.pool, account_id).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
-        let resolved: Vec<(Option<String>,)> = sqlx::query_as(
+        const RESOLVE: &str =
             "SELECT l.id FROM unnest($2::text[]) WITH ORDINALITY AS j (key, ord) \
              LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.key \
-             ORDER BY j.ord",
-        )
-        .bind(owner.pk)
-        .bind(&keys)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("resolve lists"))?;
-        list_rows::resolved_lists(ids.len(), resolved)
+             ORDER BY j.ord";
+        list_rows::resolve_lists(&self.pool, account_id, ids, RESOLVE, Ok).await
     }
 
     /// One batch in one transaction, with a fixed number of statements whatever its size (the batch
@@ -123,22 +110,9 @@ impl ContactStore for PgStore {
     }
 
     async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
-        let owner = account(&self.pool, account_id).await?;
-        if numbers.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as::<_, StoredContact>(
-            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-             WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number",
-        )
-        .bind(owner.pk)
-        .bind(numbers)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("get contacts"))?
-        .into_iter()
-        .map(StoredContact::into_contact)
-        .collect()
+        const CONTACTS: &str = "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number";
+        list_rows::contacts_of(&self.pool, account_id, numbers, CONTACTS, Ok).await
     }
 }
 
@@ -208,25 +182,22 @@ pub(crate) async fn upsert_members_in(
     .map_err(db("update contacts"))?;
 
     // Memberships: the new ones are the rows this inserts. A list deleted meanwhile is NotFound.
-    let added = sqlx::query(
+    let added = list_rows::add_members::<Postgres, _>(
+        &mut **tx,
         "INSERT INTO list_members (list_pk, mobile_number, added_at) \
          SELECT $1, n, $3 FROM unnest($2::text[]) AS n \
          ON CONFLICT (list_pk, mobile_number) DO NOTHING",
+        target.list_pk,
+        &numbers,
+        now,
     )
-    .bind(target.list_pk)
-    .bind(&numbers)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(parent_gone("insert memberships"))?
-    .rows_affected();
-    list_rows::grow_list::<Postgres>(&mut **tx, target.list_pk, added, now).await?;
+    .await?;
 
     // Subscriptions: new ones are Subscribed; an opted-out number stays opted out (of the
     // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
     // a pending double opt-in is settled by the import's consent.
     if let Some(keyword_pk) = target.keyword_pk {
-        sqlx::query(concat!(
+        const SUBSCRIBE: &str = concat!(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
              SELECT $1, n, $2, ",
@@ -241,14 +212,11 @@ pub(crate) async fn upsert_members_in(
              pending_since = NULL, pending_previous = NULL \
              WHERE subscriptions.status = ",
             subscription_status!(InProgress)
-        ))
-        .bind(keyword_pk)
-        .bind(owner.pk)
-        .bind(&numbers)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(parent_gone("subscribe batch"))?;
+        );
+        list_rows::subscribe_batch::<Postgres, _>(
+            &mut **tx, SUBSCRIBE, keyword_pk, owner.pk, &numbers, now,
+        )
+        .await?;
     }
 
     list_rows::member_counts(rows.len(), added)

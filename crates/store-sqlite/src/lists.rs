@@ -14,7 +14,7 @@ use store::{
     StoreError, StoreResult, SubscribeTo,
 };
 
-use crate::{account, attributes_to_json, db, id_key, now_millis, to_json, SqliteStore};
+use crate::{account, attributes_to_json, db, now_millis, to_json, SqliteStore};
 
 #[async_trait]
 impl ContactStore for SqliteStore {
@@ -34,29 +34,19 @@ impl ContactStore for SqliteStore {
         list_rows::delete_list(&self.writer, account_id, id).await
     }
 
+    /// One row per given ID, in order (`key` is the array index); id_key is unique per account.
     async fn resolve_lists(
         &self,
         account_id: &str,
         ids: &[String],
     ) -> StoreResult<Vec<Option<String>>> {
-        let owner = account(&self.reader, account_id).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
-        let keys = to_json(&keys, "list IDs")?;
-        // One row per given ID, in order (`key` is the array index); id_key is unique per account.
-        let resolved: Vec<(Option<String>,)> = sqlx::query_as(
-            "SELECT l.id FROM json_each(?2) AS j \
-             LEFT JOIN lists l ON l.account_pk = ?1 AND l.id_key = j.value \
-             ORDER BY j.key",
-        )
-        .bind(owner.pk)
-        .bind(keys)
-        .fetch_all(&self.reader)
+        const RESOLVE: &str = "SELECT l.id FROM json_each($2) AS j \
+             LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.value \
+             ORDER BY j.key";
+        list_rows::resolve_lists(&self.reader, account_id, ids, RESOLVE, |keys| {
+            to_json(&keys, "list IDs")
+        })
         .await
-        .map_err(db("resolve lists"))?;
-        list_rows::resolved_lists(ids.len(), resolved)
     }
 
     /// One batch in one write transaction, with a fixed number of statements whatever its size: the
@@ -116,24 +106,13 @@ impl ContactStore for SqliteStore {
     }
 
     async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
-        let owner = account(&self.reader, account_id).await?;
-        if numbers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let numbers = to_json(numbers, "mobile numbers")?;
-        sqlx::query_as::<_, StoredContact>(
-            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-             WHERE account_pk = ?1 AND mobile_number IN (SELECT value FROM json_each(?2)) \
-             ORDER BY mobile_number",
-        )
-        .bind(owner.pk)
-        .bind(numbers)
-        .fetch_all(&self.reader)
+        const CONTACTS: &str = "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = $1 AND mobile_number IN (SELECT value FROM json_each($2)) \
+             ORDER BY mobile_number";
+        list_rows::contacts_of(&self.reader, account_id, numbers, CONTACTS, |numbers| {
+            to_json(numbers, "mobile numbers")
+        })
         .await
-        .map_err(db("get contacts"))?
-        .into_iter()
-        .map(StoredContact::into_contact)
-        .collect()
     }
 
     async fn numbers_of_subscriber_key(
@@ -208,25 +187,22 @@ pub(crate) async fn upsert_members_in(
     .map_err(db("upsert contacts"))?;
 
     // Memberships: the new ones are the rows this inserts.
-    let added = sqlx::query(
+    let added = list_rows::add_members::<Sqlite, _>(
+        &mut **tx,
         "INSERT INTO list_members (list_pk, mobile_number, added_at) \
-         SELECT ?1, j.value, ?3 FROM json_each(?2) AS j WHERE true \
+         SELECT $1, j.value, $3 FROM json_each($2) AS j WHERE true \
          ON CONFLICT (list_pk, mobile_number) DO NOTHING",
+        target.list_pk,
+        numbers_json.as_str(),
+        now,
     )
-    .bind(target.list_pk)
-    .bind(&numbers_json)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("insert memberships"))?
-    .rows_affected();
-    list_rows::grow_list::<Sqlite>(&mut **tx, target.list_pk, added, now).await?;
+    .await?;
 
     // Subscriptions: new ones are Subscribed; an opted-out number stays opted out (of the
     // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
     // a pending double opt-in is settled by the import's consent.
     if let Some(keyword_pk) = target.keyword_pk {
-        sqlx::query(concat!(
+        const SUBSCRIBE: &str = concat!(
             "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
              opt_in_date, opt_out_date) \
              SELECT ?1, j.value, ?2, ",
@@ -241,14 +217,16 @@ pub(crate) async fn upsert_members_in(
              pending_previous = NULL \
              WHERE subscriptions.status = ",
             subscription_status!(InProgress)
-        ))
-        .bind(keyword_pk)
-        .bind(owner.pk)
-        .bind(&numbers_json)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(db("subscribe batch"))?;
+        );
+        list_rows::subscribe_batch::<Sqlite, _>(
+            &mut **tx,
+            SUBSCRIBE,
+            keyword_pk,
+            owner.pk,
+            numbers_json.as_str(),
+            now,
+        )
+        .await?;
     }
 
     list_rows::member_counts(rows.len(), added)

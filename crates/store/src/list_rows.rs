@@ -1,14 +1,15 @@
 //! What both backends share about contact lists, their memberships and the contacts behind
 //! them: the statements both dialects read alike (written once, with `$N` parameters), the rows
 //! with their mapping to [`ContactList`] and [`Contact`], and the operations that run them,
-//! generic over the database ([`Sql`]). A batch of numbers travels as arrays on PostgreSQL and
-//! as JSON on SQLite, so the batch statements of an import, `contacts_of`, `resolve_lists` and
-//! the removal of a member stay each backend's own; the Rust around them (resolving the batch's
-//! list and keyword, merging the stored attributes, growing the list, counting) is here.
+//! generic over the database ([`Sql`]). A batch of numbers or IDs travels as an array on
+//! PostgreSQL and as JSON on SQLite: the statements that read one are each backend's own, and
+//! the operations here take that statement with the batch encoded as the backend binds it (any
+//! `Encode` type). The contacts upsert of an import (row locks on PostgreSQL) and the removal of
+//! a member (one statement on PostgreSQL) stay each backend's own.
 
 use std::collections::HashMap;
 
-use sqlx::{Executor, FromRow};
+use sqlx::{Encode, Executor, FromRow, Type};
 
 use crate::account_rows::AccountRef;
 use crate::code_rows::{keyword_by_name, KeywordRef};
@@ -229,6 +230,69 @@ where
         .ok_or(StoreError::NotFound)
 }
 
+/// For each given ID (any case), the canonical ID of the account's list, or `None`: `statement`
+/// reads one row per key of the batch `$2` in order (`$1`: the account's pk); `encode` makes
+/// the batch parameter of the keys.
+pub async fn resolve_lists<'e, 'b, DB, E, B>(
+    db: E,
+    account_id: &str,
+    ids: &[String],
+    statement: &'static str,
+    encode: impl FnOnce(Vec<String>) -> StoreResult<B>,
+) -> StoreResult<Vec<Option<String>>>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    B: Encode<'b, DB> + Type<DB> + Send + 'b,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    (Option<String>,): for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = encode(ids.iter().map(|id| id_key(id)).collect())?;
+    let resolved = sqlx::query_as::<DB, (Option<String>,)>(statement)
+        .arg(owner.pk)
+        .bind(keys)
+        .fetch_all(db)
+        .await
+        .map_err(sql::db("resolve lists"))?;
+    resolved_lists(ids.len(), resolved)
+}
+
+/// The account's contacts among `numbers`, by number: `statement` reads the [`StoredContact`]s
+/// of the account `$1` (its pk) among the batch `$2`, which `encode` makes of the numbers.
+pub async fn contacts_of<'e, 'n, DB, E, B>(
+    db: E,
+    account_id: &str,
+    numbers: &'n [String],
+    statement: &'static str,
+    encode: impl FnOnce(&'n [String]) -> StoreResult<B>,
+) -> StoreResult<Vec<Contact>>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    B: Encode<'n, DB> + Type<DB> + Send + 'n,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    StoredContact: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch = encode(numbers)?;
+    sqlx::query_as::<DB, StoredContact>(statement)
+        .arg(owner.pk)
+        .bind(batch)
+        .fetch_all(db)
+        .await
+        .map_err(sql::db("get contacts"))?
+        .into_iter()
+        .map(StoredContact::into_contact)
+        .collect()
+}
+
 /// The one contact of [`contacts_of`](crate::ContactStore::contacts_of) for one number.
 pub fn only_contact(contacts: Vec<Contact>) -> StoreResult<Contact> {
     contacts.into_iter().next().ok_or(StoreError::NotFound)
@@ -301,8 +365,63 @@ pub fn merge_stored(
     Ok(())
 }
 
+/// Adds the numbers of the batch (`batch`, as the backend binds it) to the list, and counts the
+/// new members into its size and time: `statement` inserts the memberships of the list `$1` (its
+/// pk) for the batch `$2` added at `$3`, skipping existing ones. The number added; a list deleted
+/// meanwhile is NotFound.
+pub async fn add_members<'b, DB, B>(
+    conn: &mut DB::Connection,
+    statement: &'static str,
+    list_pk: i64,
+    batch: B,
+    now: Millis,
+) -> StoreResult<u64>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    B: Encode<'b, DB> + Type<DB> + Send + 'b,
+{
+    let added = sqlx::query::<DB>(statement)
+        .arg(list_pk)
+        .bind(batch)
+        .arg(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::parent_gone("insert memberships"))
+        .map(sql::affected::<DB>)?;
+    grow_list(conn, list_pk, added, now).await?;
+    Ok(added)
+}
+
+/// Subscribes the numbers of an import's batch to the keyword `keyword_pk`: `statement` does it
+/// for the keyword `$1`, the account `$2` (its pk), the batch `$3`, at `$4`. A keyword deleted
+/// meanwhile is NotFound.
+pub async fn subscribe_batch<'b, DB, B>(
+    conn: &mut DB::Connection,
+    statement: &'static str,
+    keyword_pk: i64,
+    account_pk: i64,
+    batch: B,
+    now: Millis,
+) -> StoreResult<()>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    B: Encode<'b, DB> + Type<DB> + Send + 'b,
+{
+    sqlx::query::<DB>(statement)
+        .arg(keyword_pk)
+        .arg(account_pk)
+        .bind(batch)
+        .arg(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::parent_gone("subscribe batch"))?;
+    Ok(())
+}
+
 /// Counts `added` new members into the list's size and time (nothing when none was added).
-pub async fn grow_list<DB>(
+async fn grow_list<DB>(
     conn: &mut DB::Connection,
     list_pk: i64,
     added: u64,
