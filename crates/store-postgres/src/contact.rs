@@ -3,13 +3,13 @@
 //! arrays); and the history of a send, shared in `store::contact_rows`.
 
 use async_trait::async_trait;
-use store::contact_rows;
+use store::contact_rows::{self, OptionStatements};
 use store::{ContactAudience, ContactSendStore, CreatedSend, HistoryEntry, NewSend, StoreResult};
 
 use crate::sends::{accepted, existing, insert};
 use sqlx::{Postgres, Transaction};
 
-use crate::{db, parent_gone, settle, Ending, PgStore};
+use crate::{db, settle, Ending, PgStore};
 
 #[async_trait]
 impl ContactSendStore for PgStore {
@@ -100,43 +100,38 @@ async fn create_in(
     .await
     .map_err(db("record subscriber keys"))?;
     if let (Some(options), Some(keyword_pk)) = (&audience.subscribe, keyword_pk) {
-        if options.resubscribe {
-            sqlx::query(concat!(
-                "UPDATE subscriptions SET status = ",
-                subscription_status!(Subscribed),
-                ", opt_in_date = $3, \
-                 pending_since = NULL, pending_previous = NULL \
-                 WHERE keyword_pk = $1 AND status = ",
-                subscription_status!(Unsubscribed),
-                " AND mobile_number = ANY($2)"
-            ))
-            .bind(keyword_pk)
-            .bind(&numbers)
-            .bind(new.created_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(db("resubscribe numbers"))?;
-        }
-        if options.subscribe {
-            sqlx::query(concat!(
-                "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-                 opt_in_date) \
-                 SELECT DISTINCT $1, n, $3, ",
-                subscription_status!(Subscribed),
-                ", $4::bigint FROM unnest($2::text[]) AS n \
-                 WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
-                 AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
-                 ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
-            ))
-            .bind(keyword_pk)
-            .bind(&numbers)
-            .bind(owner.pk)
-            .bind(new.created_at)
-            .bind(options.resubscribe)
-            .execute(&mut **tx)
-            .await
-            .map_err(parent_gone("subscribe numbers"))?;
-        }
+        contact_rows::apply_options::<Postgres, _>(
+            &mut **tx,
+            &OPTIONS,
+            options,
+            keyword_pk,
+            owner.pk,
+            numbers.as_slice(),
+            new.created_at,
+        )
+        .await?;
     }
     Ok(Ending::Commit(Some(account_id)))
 }
+
+/// The subscription options, the numbers read from an array.
+const OPTIONS: OptionStatements = OptionStatements {
+    resubscribe: concat!(
+        "UPDATE subscriptions SET status = ",
+        subscription_status!(Subscribed),
+        ", opt_in_date = $3, pending_since = NULL, pending_previous = NULL \
+         WHERE keyword_pk = $1 AND status = ",
+        subscription_status!(Unsubscribed),
+        " AND mobile_number = ANY($2)"
+    ),
+    subscribe: concat!(
+        "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
+         opt_in_date) \
+         SELECT DISTINCT $1, n, $3, ",
+        subscription_status!(Subscribed),
+        ", $4::bigint FROM unnest($2::text[]) AS n \
+         WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
+         AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
+         ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
+    ),
+};

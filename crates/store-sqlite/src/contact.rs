@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::Sqlite;
-use store::contact_rows;
+use store::contact_rows::{self, OptionStatements};
 use store::{ContactAudience, ContactSendStore, CreatedSend, HistoryEntry, NewSend, StoreResult};
 
 use crate::sends::{accepted, existing, insert_one};
@@ -68,45 +68,16 @@ impl ContactSendStore for SqliteStore {
         .await
         .map_err(db("record subscriber keys"))?;
         if let (Some(options), Some(keyword_pk)) = (&audience.subscribe, keyword_pk) {
-            if options.resubscribe {
-                sqlx::query(concat!(
-                    "UPDATE subscriptions SET status = ",
-                    subscription_status!(Subscribed),
-                    ", opt_in_date = ?3, \
-                     pending_since = NULL, pending_previous = NULL \
-                     WHERE keyword_pk = ?1 AND status = ",
-                    subscription_status!(Unsubscribed),
-                    " \
-                     AND mobile_number IN (SELECT j.value ->> 0 FROM json_each(?2) AS j)"
-                ))
-                .bind(keyword_pk)
-                .bind(&numbers)
-                .bind(new.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("resubscribe numbers"))?;
-            }
-            if options.subscribe {
-                sqlx::query(concat!(
-                    "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-                     opt_in_date) \
-                     SELECT ?1, j.value ->> 0, ?3, ",
-                    subscription_status!(Subscribed),
-                    ", ?4 FROM json_each(?2) AS j \
-                     WHERE ?5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o \
-                     WHERE o.mobile_number = j.value ->> 0 \
-                     AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = ?1)) \
-                     ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
-                ))
-                .bind(keyword_pk)
-                .bind(&numbers)
-                .bind(owner.pk)
-                .bind(new.created_at)
-                .bind(options.resubscribe)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("subscribe numbers"))?;
-            }
+            contact_rows::apply_options::<Sqlite, _>(
+                &mut *tx,
+                &OPTIONS,
+                options,
+                keyword_pk,
+                owner.pk,
+                numbers.as_str(),
+                new.created_at,
+            )
+            .await?;
         }
         tx.commit().await.map_err(db("commit contact send"))?;
         Ok(CreatedSend::Created(accepted(new, account_id)))
@@ -121,6 +92,29 @@ impl ContactSendStore for SqliteStore {
         contact_rows::history(&self.reader, account_id, token, mobile_number).await
     }
 }
+
+/// The subscription options, the numbers read from the JSON of [`NumberRow`]s.
+const OPTIONS: OptionStatements = OptionStatements {
+    resubscribe: concat!(
+        "UPDATE subscriptions SET status = ",
+        subscription_status!(Subscribed),
+        ", opt_in_date = $3, pending_since = NULL, pending_previous = NULL \
+         WHERE keyword_pk = $1 AND status = ",
+        subscription_status!(Unsubscribed),
+        " AND mobile_number IN (SELECT j.value ->> 0 FROM json_each($2) AS j)"
+    ),
+    subscribe: concat!(
+        "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
+         opt_in_date) \
+         SELECT $1, j.value ->> 0, $3, ",
+        subscription_status!(Subscribed),
+        ", $4 FROM json_each($2) AS j \
+         WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o \
+         WHERE o.mobile_number = j.value ->> 0 \
+         AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
+         ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
+    ),
+};
 
 /// One number of a contact send's audience, as the statements read it from `json_each`:
 /// `[mobile_number, position, text, subscriber_key]`.

@@ -1,15 +1,18 @@
 //! What both backends share about `messageContact` sends: the history of a send (its
 //! statements, written once with `$N` parameters, and the merging of its texts), and the
-//! lookups around recording a contact send. The numbers of a contact send travel as arrays on
-//! PostgreSQL and as JSON on SQLite, so the statements that record them, and the transaction
-//! around them, stay each backend's own.
+//! lookups and the subscription options around recording a contact send. The numbers of a
+//! contact send travel as arrays on PostgreSQL and as JSON on SQLite, so the statements that
+//! read them, and the transaction around them, stay each backend's own.
 
-use sqlx::{Executor, FromRow};
+use sqlx::{Encode, Executor, FromRow, Type};
 
 use crate::account_rows::AccountRef;
 use crate::code_rows::{keyword_by_name, KeywordRef};
 use crate::sql::{self, id_key, Arg, Sql};
-use crate::{ContactAudience, Direction, HistoryEntry, NewSend, StoreError, StoreResult};
+use crate::{
+    ContactAudience, ContactSubscribe, Direction, HistoryEntry, Millis, NewSend, StoreError,
+    StoreResult,
+};
 
 /// The send of the account `$2` (its pk) by its token key (`$1`), as [`HistorySend`].
 pub const HISTORY_SEND: &str = "SELECT pk, account_pk, code, text, created_at, replies \
@@ -190,4 +193,53 @@ where
         .await
         .map_err(sql::db("find the new send"))
         .map(|r| r.pk)
+}
+
+/// The statements of a contact send's subscription options, each backend's own (they read the
+/// batch of numbers `$2`): `resubscribe` subscribes again the numbers unsubscribed from the
+/// keyword `$1` (at `$3`); `subscribe` subscribes those with no subscription to it, for the
+/// account `$3` (its pk), at `$4`, leaving out the numbers opted out of the whole code unless
+/// `$5` (Resubscribe).
+pub struct OptionStatements {
+    pub resubscribe: &'static str,
+    pub subscribe: &'static str,
+}
+
+/// Applies a contact send's `Subscribe`/`Resubscribe` options to its numbers (`batch`, as the
+/// backend binds it), inside the caller's transaction. A keyword deleted meanwhile is NotFound.
+pub async fn apply_options<'b, DB, B>(
+    conn: &mut DB::Connection,
+    statements: &OptionStatements,
+    options: &ContactSubscribe,
+    keyword_pk: i64,
+    account_pk: i64,
+    batch: B,
+    at: Millis,
+) -> StoreResult<()>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    B: Encode<'b, DB> + Type<DB> + Send + Copy + 'b,
+{
+    if options.resubscribe {
+        sqlx::query::<DB>(statements.resubscribe)
+            .arg(keyword_pk)
+            .bind(batch)
+            .arg(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("resubscribe numbers"))?;
+    }
+    if options.subscribe {
+        sqlx::query::<DB>(statements.subscribe)
+            .arg(keyword_pk)
+            .bind(batch)
+            .arg(account_pk)
+            .arg(at)
+            .arg(options.resubscribe)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::parent_gone("subscribe numbers"))?;
+    }
+    Ok(())
 }
