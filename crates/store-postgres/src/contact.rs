@@ -115,23 +115,10 @@ async fn create_in(
 }
 
 /// The subscription options, the numbers read from an array.
-const OPTIONS: OptionStatements = OptionStatements {
-    resubscribe: concat!(
-        "UPDATE subscriptions SET status = ",
-        subscription_status!(Subscribed),
-        ", opt_in_date = $3, pending_since = NULL, pending_previous = NULL \
-         WHERE keyword_pk = $1 AND status = ",
-        subscription_status!(Unsubscribed),
-        " AND mobile_number = ANY($2)"
-    ),
-    subscribe: concat!(
-        "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-         opt_in_date) \
-         SELECT DISTINCT $1, n, $3, ",
-        subscription_status!(Subscribed),
-        ", $4::bigint FROM unnest($2::text[]) AS n \
-         WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
-         AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
-         ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
-    ),
-};
+const OPTIONS: OptionStatements = store::option_statements!(
+    in_batch: "= ANY($2)",
+    select: "SELECT DISTINCT",
+    from: "unnest($2::text[]) AS n",
+    number: "n",
+    at: "$4::bigint"
+);

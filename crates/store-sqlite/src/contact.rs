@@ -94,27 +94,13 @@ impl ContactSendStore for SqliteStore {
 }
 
 /// The subscription options, the numbers read from the JSON of [`NumberRow`]s.
-const OPTIONS: OptionStatements = OptionStatements {
-    resubscribe: concat!(
-        "UPDATE subscriptions SET status = ",
-        subscription_status!(Subscribed),
-        ", opt_in_date = $3, pending_since = NULL, pending_previous = NULL \
-         WHERE keyword_pk = $1 AND status = ",
-        subscription_status!(Unsubscribed),
-        " AND mobile_number IN (SELECT j.value ->> 0 FROM json_each($2) AS j)"
-    ),
-    subscribe: concat!(
-        "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-         opt_in_date) \
-         SELECT $1, j.value ->> 0, $3, ",
-        subscription_status!(Subscribed),
-        ", $4 FROM json_each($2) AS j \
-         WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o \
-         WHERE o.mobile_number = j.value ->> 0 \
-         AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
-         ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
-    ),
-};
+const OPTIONS: OptionStatements = store::option_statements!(
+    in_batch: "IN (SELECT j.value ->> 0 FROM json_each($2) AS j)",
+    select: "SELECT",
+    from: "json_each($2) AS j",
+    number: "j.value ->> 0",
+    at: "$4"
+);
 
 /// One number of a contact send's audience, as the statements read it from `json_each`:
 /// `[mobile_number, position, text, subscriber_key]`.

@@ -195,8 +195,46 @@ where
         .map(|r| r.pk)
 }
 
+/// The statements of a contact send's subscription options ([`OptionStatements`]) for a backend:
+/// given how it matches `mobile_number` against the batch `$2`, how it selects `DISTINCT`, and the
+/// rows (`FROM` clause), number and time (`$4`) of the batch.
+#[macro_export]
+macro_rules! option_statements {
+    (in_batch: $in_batch:literal, select: $select:literal, from: $from:literal,
+     number: $number:literal, at: $at:literal) => {
+        $crate::contact_rows::OptionStatements {
+            resubscribe: concat!(
+                "UPDATE subscriptions SET status = ",
+                $crate::subscription_status!(Subscribed),
+                ", opt_in_date = $3, pending_since = NULL, pending_previous = NULL \
+                 WHERE keyword_pk = $1 AND status = ",
+                $crate::subscription_status!(Unsubscribed),
+                " AND mobile_number ",
+                $in_batch
+            ),
+            subscribe: concat!(
+                "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
+                 opt_in_date) ",
+                $select,
+                " $1, ",
+                $number,
+                ", $3, ",
+                $crate::subscription_status!(Subscribed),
+                ", ",
+                $at,
+                " FROM ",
+                $from,
+                " WHERE $5 OR NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = ",
+                $number,
+                " AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
+                 ON CONFLICT (keyword_pk, mobile_number) DO NOTHING"
+            ),
+        }
+    };
+}
+
 /// The statements of a contact send's subscription options, each backend's own (they read the
-/// batch of numbers `$2`): `resubscribe` subscribes again the numbers unsubscribed from the
+/// batch of numbers `$2`; written with [`option_statements!`]): `resubscribe` subscribes again the numbers unsubscribed from the
 /// keyword `$1` (at `$3`); `subscribe` subscribes those with no subscription to it, for the
 /// account `$3` (its pk), at `$4`, leaving out the numbers opted out of the whole code unless
 /// `$5` (Resubscribe).
