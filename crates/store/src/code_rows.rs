@@ -462,3 +462,83 @@ where
     }
     get_keyword(db, account_id, id).await
 }
+
+/// Implements [`CodeStore`](crate::CodeStore) for a backend's store type with the operations
+/// above: `reads` names the field (a pool) that runs the reads, `writes` the one that runs the
+/// writes (one statement each after the lookups). The backend crate must depend on
+/// `async_trait`.
+#[macro_export]
+macro_rules! code_store {
+    ($store:ty, reads: $reads:ident, writes: $writes:ident) => {
+        #[::async_trait::async_trait]
+        impl $crate::CodeStore for $store {
+            async fn create_code(&self, new: $crate::NewCode) -> $crate::StoreResult<$crate::Code> {
+                $crate::code_rows::create_code(&self.$writes, new).await
+            }
+
+            async fn get_code(
+                &self,
+                account_id: &str,
+                id_or_code: &str,
+            ) -> $crate::StoreResult<$crate::Code> {
+                $crate::code_rows::get_code(&self.$reads, account_id, id_or_code).await
+            }
+
+            async fn list_codes(&self, account_id: &str) -> $crate::StoreResult<Vec<$crate::Code>> {
+                $crate::code_rows::list_codes(&self.$reads, account_id).await
+            }
+
+            async fn delete_code(
+                &self,
+                account_id: &str,
+                id_or_code: &str,
+            ) -> $crate::StoreResult<()> {
+                $crate::code_rows::delete_code(&self.$writes, account_id, id_or_code).await
+            }
+
+            async fn create_keyword(
+                &self,
+                new: $crate::NewKeyword,
+            ) -> $crate::StoreResult<$crate::Keyword> {
+                $crate::code_rows::create_keyword(&self.$writes, new).await
+            }
+
+            async fn get_keyword(
+                &self,
+                account_id: &str,
+                id: &str,
+            ) -> $crate::StoreResult<$crate::Keyword> {
+                $crate::code_rows::get_keyword(&self.$reads, account_id, id).await
+            }
+
+            async fn list_keywords(
+                &self,
+                account_id: &str,
+            ) -> $crate::StoreResult<Vec<$crate::Keyword>> {
+                $crate::code_rows::list_keywords(&self.$reads, account_id).await
+            }
+
+            async fn delete_keyword(&self, account_id: &str, id: &str) -> $crate::StoreResult<()> {
+                $crate::code_rows::delete_keyword(&self.$writes, account_id, id).await
+            }
+
+            async fn update_code(
+                &self,
+                account_id: &str,
+                id_or_code: &str,
+                patch: $crate::CodePatch,
+            ) -> $crate::StoreResult<$crate::Code> {
+                $crate::code_rows::update_code(&self.$writes, account_id, id_or_code, patch).await
+            }
+
+            async fn update_keyword(
+                &self,
+                account_id: &str,
+                id: &str,
+                patch: $crate::KeywordPatch,
+            ) -> $crate::StoreResult<$crate::Keyword> {
+                $crate::code_rows::update_keyword(&self.$writes, account_id, id, patch).await
+            }
+        }
+    };
+}

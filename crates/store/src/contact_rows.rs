@@ -233,11 +233,11 @@ macro_rules! option_statements {
     };
 }
 
-/// The statements of a contact send's subscription options, each backend's own (they read the
-/// batch of numbers `$2`; written with [`option_statements!`]): `resubscribe` subscribes again the numbers unsubscribed from the
-/// keyword `$1` (at `$3`); `subscribe` subscribes those with no subscription to it, for the
-/// account `$3` (its pk), at `$4`, leaving out the numbers opted out of the whole code unless
-/// `$5` (Resubscribe).
+/// The statements of a contact send's subscription options, written with
+/// [`option_statements!`] for a backend's batch of numbers `$2`: `resubscribe` subscribes again
+/// the numbers unsubscribed from the keyword `$1` (at `$3`); `subscribe` subscribes those with no
+/// subscription to it, for the account `$3` (its pk), at `$4`, leaving out the numbers opted out
+/// of the whole code unless `$5` (Resubscribe).
 pub struct OptionStatements {
     pub resubscribe: &'static str,
     pub subscribe: &'static str,
