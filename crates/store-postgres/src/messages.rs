@@ -1,30 +1,18 @@
-//! Stored messages (API.md §7): the shared operations of `store::message_rows` on the pool. A
-//! message names its code by code string; list IDs are kept as given (sends resolve them when
-//! accepted).
+//! Stored messages (API.md §7): `store::message_rows`'s operations on the pool
+//! (`message_store!`), and here the update's transaction. A message names its code by code
+//! string; list IDs are kept as given (sends resolve them when accepted).
 
-use async_trait::async_trait;
 use store::message_rows;
-use store::{select_message, Message, MessagePatch, MessageStore, Millis, NewMessage, StoreResult};
+use store::{select_message, Message, MessagePatch, Millis, StoreResult};
 
 use crate::{settle, Ending, PgStore};
 
-#[async_trait]
-impl MessageStore for PgStore {
-    async fn create_message(&self, new: NewMessage) -> StoreResult<Message> {
-        message_rows::create_message(&self.pool, new).await
-    }
+store::message_store!(PgStore, reads: pool, writes: pool, update: update_message_locked);
 
-    async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message> {
-        message_rows::get_message(&self.pool, account_id, id).await
-    }
-
-    async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>> {
-        message_rows::list_messages(&self.pool, account_id).await
-    }
-
+impl PgStore {
     /// Read, patch, write under the row's lock: concurrent patches apply one after the other, none
     /// lost.
-    async fn update_message(
+    async fn update_message_locked(
         &self,
         account_id: &str,
         id: &str,
@@ -45,9 +33,5 @@ impl MessageStore for PgStore {
         .await
         .map(Ending::Commit);
         settle(tx, work, "commit message update").await
-    }
-
-    async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        message_rows::delete_message(&self.pool, account_id, id).await
     }
 }

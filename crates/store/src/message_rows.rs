@@ -252,3 +252,51 @@ pub async fn delete_message<'e, DB: Sql>(
     }
     Ok(())
 }
+
+/// Implements [`MessageStore`](crate::MessageStore) for a backend's store type with the
+/// operations above: `reads` names the field (a pool) that runs the reads, `writes` the one that
+/// runs the single-statement writes, and `update` the store's own method that runs
+/// [`update_message_in`] in its transaction. The backend crate must depend on `async_trait`.
+#[macro_export]
+macro_rules! message_store {
+    ($store:ty, reads: $reads:ident, writes: $writes:ident, update: $update:ident) => {
+        #[::async_trait::async_trait]
+        impl $crate::MessageStore for $store {
+            async fn create_message(
+                &self,
+                new: $crate::NewMessage,
+            ) -> $crate::StoreResult<$crate::Message> {
+                $crate::message_rows::create_message(&self.$writes, new).await
+            }
+
+            async fn get_message(
+                &self,
+                account_id: &str,
+                id: &str,
+            ) -> $crate::StoreResult<$crate::Message> {
+                $crate::message_rows::get_message(&self.$reads, account_id, id).await
+            }
+
+            async fn list_messages(
+                &self,
+                account_id: &str,
+            ) -> $crate::StoreResult<Vec<$crate::Message>> {
+                $crate::message_rows::list_messages(&self.$reads, account_id).await
+            }
+
+            async fn update_message(
+                &self,
+                account_id: &str,
+                id: &str,
+                patch: $crate::MessagePatch,
+                now: $crate::Millis,
+            ) -> $crate::StoreResult<$crate::Message> {
+                self.$update(account_id, id, patch, now).await
+            }
+
+            async fn delete_message(&self, account_id: &str, id: &str) -> $crate::StoreResult<()> {
+                $crate::message_rows::delete_message(&self.$writes, account_id, id).await
+            }
+        }
+    };
+}
