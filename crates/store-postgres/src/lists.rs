@@ -1,41 +1,32 @@
 //! Contact lists, their memberships and the contacts behind them (API.md §4 "Audience", §6
-//! queueImport, §7): the shared operations of `store::list_rows` on the pool, and here the
+//! queueImport, §7): `store::list_rows`'s operations on the pool (`contact_store!`), and here the
 //! statements that carry a batch as arrays (`unnest`, `= ANY`), the one-statement removal of a
 //! member, and the row locks of an import. A contact is one per number per account and owns the
 //! attributes; a membership is only (list, number). `lists.size` is kept in step with
 //! `list_members` in the same transaction, so reading a list never counts its members.
 
-use async_trait::async_trait;
 use store::list_rows::{self, StoredContact};
 use store::{
-    merge_rows, Contact, ContactList, ContactRow, ContactStore, MemberCounts, Millis, NewList,
-    StoreError, StoreResult, SubscribeTo,
+    merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
 };
 
 use sqlx::{Postgres, Transaction};
 
 use crate::{attributes_to_json, db, id_key, now_millis, settle, Ending, PgStore};
 
-#[async_trait]
-impl ContactStore for PgStore {
-    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
-        list_rows::create_list(&self.pool, new).await
-    }
+store::contact_store!(
+    PgStore,
+    reads: pool,
+    writes: pool,
+    resolve_lists: resolve_lists_in,
+    upsert_members: upsert_members_tx,
+    remove_member: remove_member_now,
+    contacts_of: contacts_of_batch
+);
 
-    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
-        list_rows::get_list(&self.pool, account_id, id).await
-    }
-
-    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
-        list_rows::list_lists(&self.pool, account_id).await
-    }
-
-    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        list_rows::delete_list(&self.pool, account_id, id).await
-    }
-
+impl PgStore {
     /// One row per given ID, in order; `id_key` is unique per account.
-    async fn resolve_lists(
+    async fn resolve_lists_in(
         &self,
         account_id: &str,
         ids: &[String],
@@ -53,7 +44,7 @@ impl ContactStore for PgStore {
     /// one contact merge one after the other and none is lost: every contact of the batch exists
     /// (an empty one is inserted when missing) and is locked, in number order, before it is read.
     /// Everything is written in number order, so two batches never wait for each other in a cycle.
-    async fn upsert_members(
+    async fn upsert_members_tx(
         &self,
         account_id: &str,
         list_id: &str,
@@ -70,7 +61,7 @@ impl ContactStore for PgStore {
 
     /// One statement: the membership goes and the list's size and time follow. The trait gives no
     /// `now` here: the wall clock, never moving the list's time backwards.
-    async fn remove_member(
+    async fn remove_member_now(
         &self,
         account_id: &str,
         list_id: &str,
@@ -94,22 +85,11 @@ impl ContactStore for PgStore {
         changed.map(|_| ()).ok_or(StoreError::NotFound)
     }
 
-    async fn numbers_of_subscriber_key(
+    async fn contacts_of_batch(
         &self,
         account_id: &str,
-        subscriber_key: &str,
-    ) -> StoreResult<Vec<String>> {
-        list_rows::numbers_of_subscriber_key(&self.pool, account_id, subscriber_key).await
-    }
-
-    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
-        list_rows::only_contact(
-            self.contacts_of(account_id, &[mobile_number.to_string()])
-                .await?,
-        )
-    }
-
-    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
+        numbers: &[String],
+    ) -> StoreResult<Vec<Contact>> {
         const CONTACTS: &str = "SELECT mobile_number, subscriber_key, attributes FROM contacts \
              WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number";
         list_rows::contacts_of(&self.pool, account_id, numbers, CONTACTS, Ok).await

@@ -1,41 +1,32 @@
 //! Contact lists, their memberships and the contacts behind them (API.md §4 "Audience", §6
-//! queueImport, §7): the shared operations of `store::list_rows`, reads on the readers, writes
-//! on the writer, and here the statements that carry a batch as JSON (`json_each`) and the
-//! removal of a member (a write transaction). A contact is one per number per account and owns
+//! queueImport, §7): `store::list_rows`'s operations (`contact_store!`), reads on the readers,
+//! writes on the writer, and here the statements that carry a batch as JSON (`json_each`) and
+//! the removal of a member (a write transaction). A contact is one per number per account and owns
 //! the attributes; a membership is only (list, number). `lists.size` is kept in step with
 //! `list_members` in the same transaction, so reading a list never counts its members.
 
-use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 use store::list_rows::{self, StoredContact};
 use store::{
-    merge_rows, Contact, ContactList, ContactRow, ContactStore, MemberCounts, Millis, NewList,
-    StoreError, StoreResult, SubscribeTo,
+    merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
 };
 
 use crate::{account, attributes_to_json, db, now_millis, to_json, SqliteStore};
 
-#[async_trait]
-impl ContactStore for SqliteStore {
-    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
-        list_rows::create_list(&self.writer, new).await
-    }
+store::contact_store!(
+    SqliteStore,
+    reads: reader,
+    writes: writer,
+    resolve_lists: resolve_lists_in,
+    upsert_members: upsert_members_tx,
+    remove_member: remove_member_now,
+    contacts_of: contacts_of_batch
+);
 
-    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
-        list_rows::get_list(&self.reader, account_id, id).await
-    }
-
-    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
-        list_rows::list_lists(&self.reader, account_id).await
-    }
-
-    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        list_rows::delete_list(&self.writer, account_id, id).await
-    }
-
+impl SqliteStore {
     /// One row per given ID, in order (`key` is the array index); id_key is unique per account.
-    async fn resolve_lists(
+    async fn resolve_lists_in(
         &self,
         account_id: &str,
         ids: &[String],
@@ -52,7 +43,7 @@ impl ContactStore for SqliteStore {
     /// One batch in one write transaction, with a fixed number of statements whatever its size: the
     /// batch travels as one JSON parameter that `json_each` turns back into rows. Attribute merging
     /// happens here (it needs the stored attributes), everything else is set-wise SQL.
-    async fn upsert_members(
+    async fn upsert_members_tx(
         &self,
         account_id: &str,
         list_id: &str,
@@ -66,7 +57,7 @@ impl ContactStore for SqliteStore {
         Ok(counts)
     }
 
-    async fn remove_member(
+    async fn remove_member_now(
         &self,
         account_id: &str,
         list_id: &str,
@@ -98,14 +89,11 @@ impl ContactStore for SqliteStore {
         tx.commit().await.map_err(db("commit member removal"))
     }
 
-    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
-        list_rows::only_contact(
-            self.contacts_of(account_id, &[mobile_number.to_string()])
-                .await?,
-        )
-    }
-
-    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
+    async fn contacts_of_batch(
+        &self,
+        account_id: &str,
+        numbers: &[String],
+    ) -> StoreResult<Vec<Contact>> {
         const CONTACTS: &str = "SELECT mobile_number, subscriber_key, attributes FROM contacts \
              WHERE account_pk = $1 AND mobile_number IN (SELECT value FROM json_each($2)) \
              ORDER BY mobile_number";
@@ -113,14 +101,6 @@ impl ContactStore for SqliteStore {
             to_json(numbers, "mobile numbers")
         })
         .await
-    }
-
-    async fn numbers_of_subscriber_key(
-        &self,
-        account_id: &str,
-        subscriber_key: &str,
-    ) -> StoreResult<Vec<String>> {
-        list_rows::numbers_of_subscriber_key(&self.reader, account_id, subscriber_key).await
     }
 }
 

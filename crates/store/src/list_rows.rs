@@ -454,3 +454,104 @@ pub fn member_counts(rows: usize, added: u64) -> StoreResult<MemberCounts> {
         updated: total.saturating_sub(added),
     })
 }
+
+/// Implements [`ContactStore`](crate::ContactStore) for a backend's store type with the
+/// operations above: `reads` names the field (a pool) that runs the reads, `writes` the one that
+/// runs the single-statement writes, and the four methods named after them are the store's own
+/// (same parameters as the trait's): the ones that carry a batch in the backend's form and the
+/// removal of a member. The backend crate must depend on `async_trait`.
+#[macro_export]
+macro_rules! contact_store {
+    ($store:ty, reads: $reads:ident, writes: $writes:ident, resolve_lists: $resolve:ident,
+     upsert_members: $upsert:ident, remove_member: $remove:ident, contacts_of: $contacts:ident) => {
+        #[::async_trait::async_trait]
+        impl $crate::ContactStore for $store {
+            async fn create_list(
+                &self,
+                new: $crate::NewList,
+            ) -> $crate::StoreResult<$crate::ContactList> {
+                $crate::list_rows::create_list(&self.$writes, new).await
+            }
+
+            async fn get_list(
+                &self,
+                account_id: &str,
+                id: &str,
+            ) -> $crate::StoreResult<$crate::ContactList> {
+                $crate::list_rows::get_list(&self.$reads, account_id, id).await
+            }
+
+            async fn list_lists(
+                &self,
+                account_id: &str,
+            ) -> $crate::StoreResult<Vec<$crate::ContactList>> {
+                $crate::list_rows::list_lists(&self.$reads, account_id).await
+            }
+
+            async fn delete_list(&self, account_id: &str, id: &str) -> $crate::StoreResult<()> {
+                $crate::list_rows::delete_list(&self.$writes, account_id, id).await
+            }
+
+            async fn resolve_lists(
+                &self,
+                account_id: &str,
+                ids: &[String],
+            ) -> $crate::StoreResult<Vec<Option<String>>> {
+                self.$resolve(account_id, ids).await
+            }
+
+            async fn upsert_members(
+                &self,
+                account_id: &str,
+                list_id: &str,
+                rows: &[$crate::ContactRow],
+                subscribe: Option<&$crate::SubscribeTo>,
+                now: $crate::Millis,
+            ) -> $crate::StoreResult<$crate::MemberCounts> {
+                self.$upsert(account_id, list_id, rows, subscribe, now)
+                    .await
+            }
+
+            async fn remove_member(
+                &self,
+                account_id: &str,
+                list_id: &str,
+                mobile_number: &str,
+            ) -> $crate::StoreResult<()> {
+                self.$remove(account_id, list_id, mobile_number).await
+            }
+
+            async fn get_contact(
+                &self,
+                account_id: &str,
+                mobile_number: &str,
+            ) -> $crate::StoreResult<$crate::Contact> {
+                $crate::list_rows::only_contact(
+                    self.$contacts(account_id, &[mobile_number.to_string()])
+                        .await?,
+                )
+            }
+
+            async fn contacts_of(
+                &self,
+                account_id: &str,
+                numbers: &[String],
+            ) -> $crate::StoreResult<Vec<$crate::Contact>> {
+                self.$contacts(account_id, numbers).await
+            }
+
+            async fn numbers_of_subscriber_key(
+                &self,
+                account_id: &str,
+                subscriber_key: &str,
+            ) -> $crate::StoreResult<Vec<String>> {
+                $crate::list_rows::numbers_of_subscriber_key(
+                    &self.$reads,
+                    account_id,
+                    subscriber_key,
+                )
+                .await
+            }
+        }
+    };
+}
