@@ -5,7 +5,7 @@
 //! attributes; a membership is only (list, number). `lists.size` is kept in step with
 //! `list_members` in the same transaction, so reading a list never counts its members.
 
-use store::list_rows::{self, StoredContact};
+use store::list_rows::{self, BatchStatements, StoredContact};
 use store::{
     merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
 };
@@ -96,6 +96,10 @@ impl PgStore {
     }
 }
 
+/// The statements of an import's batch, the numbers read from an array.
+const BATCH: BatchStatements =
+    store::batch_statements!(from: "unnest($2::text[]) AS n", number: "n");
+
 /// `upsert_members` inside the caller's transaction (an import job writes its checkpoint in
 /// the same one).
 pub(crate) async fn upsert_members_in(
@@ -161,43 +165,9 @@ pub(crate) async fn upsert_members_in(
     .await
     .map_err(db("update contacts"))?;
 
-    // Memberships: the new ones are the rows this inserts. A list deleted meanwhile is NotFound.
-    let added = list_rows::add_members::<Postgres, _>(
-        &mut **tx,
-        "INSERT INTO list_members (list_pk, mobile_number, added_at) \
-         SELECT $1, n, $3 FROM unnest($2::text[]) AS n \
-         ON CONFLICT (list_pk, mobile_number) DO NOTHING",
-        target.list_pk,
-        &numbers,
-        now,
-    )
-    .await?;
-
-    // Subscriptions: new ones are Subscribed; an opted-out number stays opted out (of the
-    // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
-    // a pending double opt-in is settled by the import's consent.
-    if let Some(keyword_pk) = target.keyword_pk {
-        const SUBSCRIBE: &str = concat!(
-            "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-             opt_in_date, opt_out_date) \
-             SELECT $1, n, $2, ",
-            subscription_status!(Subscribed),
-            ", $4, NULL FROM unnest($3::text[]) AS n \
-             WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
-             AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
-             ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = ",
-            subscription_status!(Subscribed),
-            ", opt_in_date = excluded.opt_in_date, \
-             pending_since = NULL, pending_previous = NULL \
-             WHERE subscriptions.status = ",
-            subscription_status!(InProgress)
-        );
-        list_rows::subscribe_batch::<Postgres, _>(
-            &mut **tx, SUBSCRIBE, keyword_pk, owner.pk, &numbers, now,
-        )
-        .await?;
-    }
-
+    // Memberships (the new ones are the rows this inserts) and subscriptions.
+    let added =
+        list_rows::add_batch::<Postgres, _>(&mut **tx, &BATCH, &target, numbers.as_slice(), now)
+            .await?;
     list_rows::member_counts(rows.len(), added)
 }

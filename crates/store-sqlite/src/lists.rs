@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
-use store::list_rows::{self, StoredContact};
+use store::list_rows::{self, BatchStatements, StoredContact};
 use store::{
     merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
 };
@@ -104,6 +104,10 @@ impl SqliteStore {
     }
 }
 
+/// The statements of an import's batch, the numbers read from JSON.
+const BATCH: BatchStatements =
+    store::batch_statements!(from: "json_each($2) AS j", number: "j.value");
+
 /// The body of `upsert_members` (one batch in one write transaction, with a fixed number of
 /// statements whatever its size: the batch travels as one JSON parameter that `json_each` turns
 /// back into rows), inside the caller's write transaction (an import job writes
@@ -166,49 +170,10 @@ pub(crate) async fn upsert_members_in(
     .await
     .map_err(db("upsert contacts"))?;
 
-    // Memberships: the new ones are the rows this inserts.
-    let added = list_rows::add_members::<Sqlite, _>(
-        &mut **tx,
-        "INSERT INTO list_members (list_pk, mobile_number, added_at) \
-         SELECT $1, j.value, $3 FROM json_each($2) AS j WHERE true \
-         ON CONFLICT (list_pk, mobile_number) DO NOTHING",
-        target.list_pk,
-        numbers_json.as_str(),
-        now,
-    )
-    .await?;
-
-    // Subscriptions: new ones are Subscribed; an opted-out number stays opted out (of the
-    // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
-    // a pending double opt-in is settled by the import's consent.
-    if let Some(keyword_pk) = target.keyword_pk {
-        const SUBSCRIBE: &str = concat!(
-            "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-             opt_in_date, opt_out_date) \
-             SELECT ?1, j.value, ?2, ",
-            subscription_status!(Subscribed),
-            ", ?4, NULL FROM json_each(?3) AS j \
-             WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = j.value \
-             AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = ?1)) \
-             ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = ",
-            subscription_status!(Subscribed),
-            ", opt_in_date = excluded.opt_in_date, pending_since = NULL, \
-             pending_previous = NULL \
-             WHERE subscriptions.status = ",
-            subscription_status!(InProgress)
-        );
-        list_rows::subscribe_batch::<Sqlite, _>(
-            &mut **tx,
-            SUBSCRIBE,
-            keyword_pk,
-            owner.pk,
-            numbers_json.as_str(),
-            now,
-        )
-        .await?;
-    }
-
+    // Memberships (the new ones are the rows this inserts) and subscriptions.
+    let added =
+        list_rows::add_batch::<Sqlite, _>(&mut **tx, &BATCH, &target, numbers_json.as_str(), now)
+            .await?;
     list_rows::member_counts(rows.len(), added)
 }
 

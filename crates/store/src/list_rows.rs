@@ -365,59 +365,89 @@ pub fn merge_stored(
     Ok(())
 }
 
-/// Adds the numbers of the batch (`batch`, as the backend binds it) to the list, and counts the
-/// new members into its size and time: `statement` inserts the memberships of the list `$1` (its
-/// pk) for the batch `$2` added at `$3`, skipping existing ones. The number added; a list deleted
-/// meanwhile is NotFound.
-pub async fn add_members<'b, DB, B>(
+/// The statements that add an import's batch `$2` to a list and subscribe its numbers, written
+/// with [`batch_statements!`] for a backend's form of the batch.
+pub struct BatchStatements {
+    /// The memberships of the list `$1` (its pk) for the batch, added at `$3`, skipping existing
+    /// ones.
+    pub add_members: &'static str,
+    /// Subscribes the batch to the keyword `$1` for the account `$3` (its pk) at `$4`: new ones
+    /// are Subscribed; an opted-out number stays opted out (of the keyword, or of the whole code
+    /// by text: API.md §6), a subscribed one keeps its opt-in date, a pending double opt-in is
+    /// settled by the import's consent.
+    pub subscribe: &'static str,
+}
+
+/// The [`BatchStatements`] of a backend: given the `FROM` clause that turns the batch `$2` into
+/// rows and the expression of a row's number.
+#[macro_export]
+macro_rules! batch_statements {
+    (from: $from:literal, number: $number:literal) => {
+        $crate::list_rows::BatchStatements {
+            add_members: concat!(
+                "INSERT INTO list_members (list_pk, mobile_number, added_at) SELECT $1, ",
+                $number,
+                ", $3 FROM ",
+                $from,
+                " WHERE true ON CONFLICT (list_pk, mobile_number) DO NOTHING"
+            ),
+            subscribe: concat!(
+                "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
+                 opt_in_date, opt_out_date) SELECT $1, ",
+                $number,
+                ", $3, ",
+                $crate::subscription_status!(Subscribed),
+                ", $4, NULL FROM ",
+                $from,
+                " WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = ",
+                $number,
+                " AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
+                 ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET status = ",
+                $crate::subscription_status!(Subscribed),
+                ", opt_in_date = excluded.opt_in_date, \
+                 pending_since = NULL, pending_previous = NULL \
+                 WHERE subscriptions.status = ",
+                $crate::subscription_status!(InProgress)
+            ),
+        }
+    };
+}
+
+/// Adds the numbers of an import's batch (`batch`, as the backend binds it) to the list and
+/// counts the new members into its size and time, then subscribes them to the batch's keyword,
+/// if any. The number of members added; a list or keyword deleted meanwhile is NotFound.
+pub async fn add_batch<'b, DB, B>(
     conn: &mut DB::Connection,
-    statement: &'static str,
-    list_pk: i64,
+    statements: &BatchStatements,
+    target: &BatchTarget,
     batch: B,
     now: Millis,
 ) -> StoreResult<u64>
 where
     DB: Sql,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    B: Encode<'b, DB> + Type<DB> + Send + 'b,
+    B: Encode<'b, DB> + Type<DB> + Send + Copy + 'b,
 {
-    let added = sqlx::query::<DB>(statement)
-        .arg(list_pk)
+    let added = sqlx::query::<DB>(statements.add_members)
+        .arg(target.list_pk)
         .bind(batch)
         .arg(now)
         .execute(&mut *conn)
         .await
         .map_err(sql::parent_gone("insert memberships"))
         .map(sql::affected::<DB>)?;
-    grow_list(conn, list_pk, added, now).await?;
+    grow_list(conn, target.list_pk, added, now).await?;
+    if let Some(keyword_pk) = target.keyword_pk {
+        sqlx::query::<DB>(statements.subscribe)
+            .arg(keyword_pk)
+            .bind(batch)
+            .arg(target.owner.pk)
+            .arg(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::parent_gone("subscribe batch"))?;
+    }
     Ok(added)
-}
-
-/// Subscribes the numbers of an import's batch to the keyword `keyword_pk`: `statement` does it
-/// for the keyword `$1`, the account `$2` (its pk), the batch `$3`, at `$4`. A keyword deleted
-/// meanwhile is NotFound.
-pub async fn subscribe_batch<'b, DB, B>(
-    conn: &mut DB::Connection,
-    statement: &'static str,
-    keyword_pk: i64,
-    account_pk: i64,
-    batch: B,
-    now: Millis,
-) -> StoreResult<()>
-where
-    DB: Sql,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    B: Encode<'b, DB> + Type<DB> + Send + 'b,
-{
-    sqlx::query::<DB>(statement)
-        .arg(keyword_pk)
-        .arg(account_pk)
-        .bind(batch)
-        .arg(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(sql::parent_gone("subscribe batch"))?;
-    Ok(())
 }
 
 /// Counts `added` new members into the list's size and time (nothing when none was added).
