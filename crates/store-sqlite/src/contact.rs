@@ -1,21 +1,22 @@
-//! `messageContact` sends (API.md §6): the explicit audience recorded with the send, the
-//! `Subscribe`/`Resubscribe` options applied at acceptance (here, its numbers travelling as
-//! JSON, in one write transaction); and the history of a send, shared in `store::contact_rows`.
+//! `messageContact` sends (API.md §6): recording the explicit audience with the send and applying
+//! the `Subscribe`/`Resubscribe` options at acceptance, in one write transaction, its numbers
+//! travelling as JSON. The history of a send and the trait's implementation
+//! (`contact_send_store!`) are shared in `store::contact_rows`.
 
-use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::Sqlite;
 use store::contact_rows::{self, OptionStatements};
-use store::{ContactAudience, ContactSendStore, CreatedSend, HistoryEntry, NewSend, StoreResult};
+use store::{ContactAudience, CreatedSend, NewSend, StoreResult};
 
 use crate::sends::{accepted, existing, insert_one};
 use crate::{db, to_json, SqliteStore};
 
-#[async_trait]
-impl ContactSendStore for SqliteStore {
+store::contact_send_store!(SqliteStore, reads: reader, create: record_contact_send);
+
+impl SqliteStore {
     /// One write transaction: the send (with the idempotency rule of `create_send`), its numbers,
     /// the subscriber keys on the contacts, and the subscription options.
-    async fn create_contact_send(
+    async fn record_contact_send(
         &self,
         new: NewSend,
         audience: ContactAudience,
@@ -81,15 +82,6 @@ impl ContactSendStore for SqliteStore {
         }
         tx.commit().await.map_err(db("commit contact send"))?;
         Ok(CreatedSend::Created(accepted(new, account_id)))
-    }
-
-    async fn history(
-        &self,
-        account_id: &str,
-        token: &str,
-        mobile_number: Option<&str>,
-    ) -> StoreResult<Vec<HistoryEntry>> {
-        contact_rows::history(&self.reader, account_id, token, mobile_number).await
     }
 }
 

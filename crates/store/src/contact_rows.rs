@@ -281,3 +281,32 @@ where
     }
     Ok(())
 }
+
+/// Implements [`ContactSendStore`](crate::ContactSendStore) for a backend's store type: `reads`
+/// names the field (a pool) that reads a history, `create` the store's own method that records a
+/// contact send (same parameters as the trait's). The backend crate must depend on
+/// `async_trait`.
+#[macro_export]
+macro_rules! contact_send_store {
+    ($store:ty, reads: $reads:ident, create: $create:ident) => {
+        #[::async_trait::async_trait]
+        impl $crate::ContactSendStore for $store {
+            async fn create_contact_send(
+                &self,
+                new: $crate::NewSend,
+                audience: $crate::ContactAudience,
+            ) -> $crate::StoreResult<$crate::CreatedSend> {
+                self.$create(new, audience).await
+            }
+
+            async fn history(
+                &self,
+                account_id: &str,
+                token: &str,
+                mobile_number: Option<&str>,
+            ) -> $crate::StoreResult<Vec<$crate::HistoryEntry>> {
+                $crate::contact_rows::history(&self.$reads, account_id, token, mobile_number).await
+            }
+        }
+    };
+}
