@@ -1,149 +1,41 @@
 //! Contact lists, their memberships and the contacts behind them (API.md §4 "Audience", §6
-//! queueImport, §7). A contact is one per number per account and owns the attributes; a
-//! membership is only (list, number). `lists.size` is kept in step with `list_members` in the
-//! same transaction, so reading a list never counts its members.
+//! queueImport, §7): `store::list_rows`'s operations on the pool (`contact_store!`), and here the
+//! statements that carry a batch as arrays (`unnest`, `= ANY`), the one-statement removal of a
+//! member, and the row locks of an import. A contact is one per number per account and owns the
+//! attributes; a membership is only (list, number). `lists.size` is kept in step with
+//! `list_members` in the same transaction, so reading a list never counts its members.
 
-use async_trait::async_trait;
-use store::ContactStore;
-
-use std::collections::HashMap;
-
+use store::list_rows::{self, BatchStatements, StoredContact};
 use store::{
-    merge_attributes, merge_rows, Contact, ContactList, ContactRow, MemberCounts, MergedContact,
-    Millis, NewList, StoreError, StoreResult, SubscribeTo,
+    merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
 };
 
-use crate::codes::keyword_by_name;
 use sqlx::{Postgres, Transaction};
 
-use crate::{
-    account, attributes_from_json, attributes_to_json, db, id_key, now_millis, parent_gone, settle,
-    AccountRef, Ending, PgStore,
-};
+use crate::{attributes_to_json, db, id_key, now_millis, settle, Ending, PgStore};
 
-#[derive(sqlx::FromRow)]
-struct ListRow {
-    id: String,
-    name: String,
-    size: i64,
-    created_at: i64,
-    last_change_at: i64,
-}
+store::contact_store!(
+    PgStore,
+    reads: pool,
+    writes: pool,
+    resolve_lists: resolve_lists_in,
+    upsert_members: upsert_members_tx,
+    remove_member: remove_member_now,
+    contacts_of: contacts_of_batch
+);
 
-impl ListRow {
-    fn into_list(self, account_id: &str) -> ContactList {
-        ContactList {
-            id: self.id,
-            account_id: account_id.to_string(),
-            name: self.name,
-            size: self.size,
-            created_at: self.created_at,
-            last_change_at: self.last_change_at,
-        }
-    }
-}
-
-#[async_trait]
-impl ContactStore for PgStore {
-    async fn create_list(&self, new: NewList) -> StoreResult<ContactList> {
-        let owner = account(&self.pool, &new.account_id).await?;
-        sqlx::query(
-            "INSERT INTO lists (account_pk, id, id_key, name, size, created_at, last_change_at) \
-             VALUES ($1, $2, $3, $4, 0, $5, $5)",
-        )
-        .bind(owner.pk)
-        .bind(&new.id)
-        .bind(id_key(&new.id))
-        .bind(&new.name)
-        .bind(new.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(db("insert list"))?;
-        Ok(ContactList {
-            id: new.id,
-            account_id: owner.id,
-            name: new.name,
-            size: 0,
-            created_at: new.created_at,
-            last_change_at: new.created_at,
-        })
-    }
-
-    async fn get_list(&self, account_id: &str, id: &str) -> StoreResult<ContactList> {
-        let owner = account(&self.pool, account_id).await?;
-        let row = sqlx::query_as::<_, ListRow>(
-            "SELECT id, name, size, created_at, last_change_at FROM lists \
-             WHERE account_pk = $1 AND id_key = $2",
-        )
-        .bind(owner.pk)
-        .bind(id_key(id))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("get list"))?
-        .ok_or(StoreError::NotFound)?;
-        Ok(row.into_list(&owner.id))
-    }
-
-    async fn list_lists(&self, account_id: &str) -> StoreResult<Vec<ContactList>> {
-        let owner = account(&self.pool, account_id).await?;
-        let rows = sqlx::query_as::<_, ListRow>(
-            "SELECT id, name, size, created_at, last_change_at FROM lists \
-             WHERE account_pk = $1 ORDER BY pk",
-        )
-        .bind(owner.pk)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("list lists"))?;
-        Ok(rows.into_iter().map(|r| r.into_list(&owner.id)).collect())
-    }
-
-    /// Memberships go by ON DELETE CASCADE; contacts stay (they belong to the account).
-    async fn delete_list(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        let deleted = sqlx::query(
-            "DELETE FROM lists WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
-             AND id_key = $2",
-        )
-        .bind(id_key(account_id))
-        .bind(id_key(id))
-        .execute(&self.pool)
-        .await
-        .map_err(db("delete list"))?
-        .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
+impl PgStore {
     /// One row per given ID, in order; `id_key` is unique per account.
-    async fn resolve_lists(
+    async fn resolve_lists_in(
         &self,
         account_id: &str,
         ids: &[String],
     ) -> StoreResult<Vec<Option<String>>> {
-        let owner = account(&self.pool, account_id).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<String> = ids.iter().map(|id| id_key(id)).collect();
-        let resolved: Vec<(Option<String>,)> = sqlx::query_as(
+        const RESOLVE: &str =
             "SELECT l.id FROM unnest($2::text[]) WITH ORDINALITY AS j (key, ord) \
              LEFT JOIN lists l ON l.account_pk = $1 AND l.id_key = j.key \
-             ORDER BY j.ord",
-        )
-        .bind(owner.pk)
-        .bind(&keys)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("resolve lists"))?;
-        if resolved.len() != ids.len() {
-            return Err(StoreError::Other(format!(
-                "resolving {} list IDs gave {} rows",
-                ids.len(),
-                resolved.len()
-            )));
-        }
-        Ok(resolved.into_iter().map(|(id,)| id).collect())
+             ORDER BY j.ord";
+        list_rows::resolve_lists(&self.pool, account_id, ids, RESOLVE, Ok).await
     }
 
     /// One batch in one transaction, with a fixed number of statements whatever its size (the batch
@@ -152,7 +44,7 @@ impl ContactStore for PgStore {
     /// one contact merge one after the other and none is lost: every contact of the batch exists
     /// (an empty one is inserted when missing) and is locked, in number order, before it is read.
     /// Everything is written in number order, so two batches never wait for each other in a cycle.
-    async fn upsert_members(
+    async fn upsert_members_tx(
         &self,
         account_id: &str,
         list_id: &str,
@@ -169,7 +61,7 @@ impl ContactStore for PgStore {
 
     /// One statement: the membership goes and the list's size and time follow. The trait gives no
     /// `now` here: the wall clock, never moving the list's time backwards.
-    async fn remove_member(
+    async fn remove_member_now(
         &self,
         account_id: &str,
         list_id: &str,
@@ -193,76 +85,20 @@ impl ContactStore for PgStore {
         changed.map(|_| ()).ok_or(StoreError::NotFound)
     }
 
-    async fn numbers_of_subscriber_key(
+    async fn contacts_of_batch(
         &self,
         account_id: &str,
-        subscriber_key: &str,
-    ) -> StoreResult<Vec<String>> {
-        let owner = account(&self.pool, account_id).await?;
-        sqlx::query_scalar(
-            "SELECT mobile_number FROM contacts WHERE account_pk = $1 AND subscriber_key = $2 \
-             ORDER BY mobile_number",
-        )
-        .bind(owner.pk)
-        .bind(subscriber_key)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("find contacts by subscriber key"))
-    }
-
-    async fn get_contact(&self, account_id: &str, mobile_number: &str) -> StoreResult<Contact> {
-        self.contacts_of(account_id, &[mobile_number.to_string()])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(StoreError::NotFound)
-    }
-
-    async fn contacts_of(&self, account_id: &str, numbers: &[String]) -> StoreResult<Vec<Contact>> {
-        let owner = account(&self.pool, account_id).await?;
-        if numbers.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as::<_, StoredContact>(
-            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-             WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number",
-        )
-        .bind(owner.pk)
-        .bind(numbers)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("get contacts"))?
-        .into_iter()
-        .map(|row| {
-            Ok(Contact {
-                attributes: attributes_from_json(&row.attributes)?,
-                mobile_number: row.mobile_number,
-                subscriber_key: row.subscriber_key,
-            })
-        })
-        .collect()
+        numbers: &[String],
+    ) -> StoreResult<Vec<Contact>> {
+        const CONTACTS: &str = "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number";
+        list_rows::contacts_of(&self.pool, account_id, numbers, CONTACTS, Ok).await
     }
 }
 
-async fn list_pk<'e, E>(executor: E, owner: &AccountRef, list_id: &str) -> StoreResult<i64>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
-{
-    sqlx::query_scalar("SELECT pk FROM lists WHERE account_pk = $1 AND id_key = $2")
-        .bind(owner.pk)
-        .bind(id_key(list_id))
-        .fetch_optional(executor)
-        .await
-        .map_err(db("resolve list"))?
-        .ok_or(StoreError::NotFound)
-}
-
-#[derive(sqlx::FromRow)]
-struct StoredContact {
-    mobile_number: String,
-    subscriber_key: Option<String>,
-    attributes: String,
-}
+/// The statements of an import's batch, the numbers read from an array.
+const BATCH: BatchStatements =
+    store::batch_statements!(from: "unnest($2::text[]) AS n", number: "n");
 
 /// `upsert_members` inside the caller's transaction (an import job writes its checkpoint in
 /// the same one).
@@ -275,40 +111,14 @@ pub(crate) async fn upsert_members_in(
     now: Millis,
 ) -> StoreResult<MemberCounts> {
     // Rows for one number merge in batch order: attributes accumulate, a later key wins.
-    let (numbers, pending) = merge_rows(rows);
+    let (numbers, mut pending) = merge_rows(rows);
     let mut numbers: Vec<String> = numbers.into_iter().map(str::to_string).collect();
     numbers.sort_unstable();
-    let total = u64::try_from(rows.len())
-        .map_err(|_| StoreError::Other(format!("{} rows in one batch", rows.len())))?;
-    let added = upsert_in(tx, account_id, list_id, numbers, pending, subscribe, now).await?;
-    Ok(MemberCounts {
-        added,
-        updated: total.saturating_sub(added),
-    })
-}
-
-/// The body of `upsert_members_in`; the number of memberships added.
-async fn upsert_in(
-    tx: &mut Transaction<'static, Postgres>,
-    account_id: &str,
-    list_id: &str,
-    numbers: Vec<String>,
-    mut pending: HashMap<&str, MergedContact>,
-    subscribe: Option<&SubscribeTo>,
-    now: Millis,
-) -> StoreResult<u64> {
-    let owner = account(&mut **tx, account_id).await?;
-    let list_pk = list_pk(&mut **tx, &owner, list_id).await?;
-    let keyword_pk = match subscribe {
-        Some(to) => Some(
-            keyword_by_name(&mut **tx, &owner, &to.code, &to.keyword)
-                .await?
-                .0,
-        ),
-        None => None,
-    };
+    let target =
+        list_rows::batch_target::<Postgres>(&mut **tx, account_id, list_id, subscribe).await?;
+    let owner = &target.owner;
     if numbers.is_empty() {
-        return Ok(0);
+        return list_rows::member_counts(rows.len(), 0);
     }
 
     sqlx::query(
@@ -331,17 +141,7 @@ async fn upsert_in(
     .fetch_all(&mut **tx)
     .await
     .map_err(db("lock contacts of the batch"))?;
-    for contact in stored {
-        let Some(entry) = pending.get_mut(contact.mobile_number.as_str()) else {
-            continue;
-        };
-        let mut attributes = attributes_from_json(&contact.attributes)?;
-        merge_attributes(&mut attributes, &entry.attributes);
-        entry.attributes = attributes;
-        if entry.subscriber_key.is_none() {
-            entry.subscriber_key = contact.subscriber_key;
-        }
-    }
+    list_rows::merge_stored(&mut pending, stored)?;
     let mut keys = Vec::with_capacity(numbers.len());
     let mut attributes = Vec::with_capacity(numbers.len());
     for number in &numbers {
@@ -365,59 +165,9 @@ async fn upsert_in(
     .await
     .map_err(db("update contacts"))?;
 
-    // Memberships: the new ones are the rows this inserts. A list deleted meanwhile is NotFound.
-    let added = sqlx::query(
-        "INSERT INTO list_members (list_pk, mobile_number, added_at) \
-         SELECT $1, n, $3 FROM unnest($2::text[]) AS n \
-         ON CONFLICT (list_pk, mobile_number) DO NOTHING",
-    )
-    .bind(list_pk)
-    .bind(&numbers)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(parent_gone("insert memberships"))?
-    .rows_affected();
-    if added > 0 {
-        let added = i64::try_from(added)
-            .map_err(|_| StoreError::Other(format!("{added} members added")))?;
-        sqlx::query("UPDATE lists SET size = size + $2, last_change_at = $3 WHERE pk = $1")
-            .bind(list_pk)
-            .bind(added)
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(db("update list size"))?;
-    }
-
-    // Subscriptions: new ones are Subscribed; an opted-out number stays opted out (of the
-    // keyword, or of the whole code by text: API.md §6), a subscribed one keeps its opt-in date,
-    // a pending double opt-in is settled by the import's consent.
-    if let Some(keyword_pk) = keyword_pk {
-        sqlx::query(concat!(
-            "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
-             opt_in_date, opt_out_date) \
-             SELECT $1, n, $2, ",
-            subscription_status!(Subscribed),
-            ", $4, NULL FROM unnest($3::text[]) AS n \
-             WHERE NOT EXISTS (SELECT 1 FROM code_opt_outs o WHERE o.mobile_number = n \
-             AND o.code_pk = (SELECT code_pk FROM keywords WHERE pk = $1)) \
-             ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
-             status = ",
-            subscription_status!(Subscribed),
-            ", opt_in_date = excluded.opt_in_date, \
-             pending_since = NULL, pending_previous = NULL \
-             WHERE subscriptions.status = ",
-            subscription_status!(InProgress)
-        ))
-        .bind(keyword_pk)
-        .bind(owner.pk)
-        .bind(&numbers)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(parent_gone("subscribe batch"))?;
-    }
-
-    Ok(added)
+    // Memberships (the new ones are the rows this inserts) and subscriptions.
+    let added =
+        list_rows::add_batch::<Postgres, _>(&mut **tx, &BATCH, &target, numbers.as_slice(), now)
+            .await?;
+    list_rows::member_counts(rows.len(), added)
 }

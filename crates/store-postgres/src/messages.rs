@@ -1,143 +1,37 @@
-//! Stored messages (API.md §7). A message names its code by code string; list IDs are kept as
-//! given (sends resolve them when accepted).
+//! Stored messages (API.md §7): `store::message_rows`'s operations on the pool
+//! (`message_store!`), and here the update's transaction. A message names its code by code
+//! string; list IDs are kept as given (sends resolve them when accepted).
 
-use async_trait::async_trait;
-use store::MessageStore;
+use store::message_rows;
+use store::{select_message, Message, MessagePatch, Millis, StoreResult};
 
-use store::message_rows::{
-    apply_message_patch, bind_message_update, bind_new_message, MessageRow, INSERT_MESSAGE,
-    MESSAGES_OF_ACCOUNT, MESSAGE_BY_KEY, UPDATE_MESSAGE,
-};
-use store::{select_message, Message, MessagePatch, Millis, NewMessage, StoreError, StoreResult};
+use crate::{settle, Ending, PgStore};
 
-use crate::codes::code_by_string;
-use sqlx::{Postgres, Transaction};
+store::message_store!(PgStore, reads: pool, writes: pool, update: update_message_locked);
 
-use crate::{account, db, id_key, settle, strings_to_json, Ending, PgStore};
-
-#[async_trait]
-impl MessageStore for PgStore {
-    async fn create_message(&self, new: NewMessage) -> StoreResult<Message> {
-        let target = strings_to_json(&new.target_list_ids)?;
-        let exclusion = strings_to_json(&new.exclusion_list_ids)?;
-        let owner = account(&self.pool, &new.account_id).await?;
-        let (_, code) = code_by_string(&self.pool, &owner, &new.code).await?;
-        bind_new_message(
-            sqlx::query(INSERT_MESSAGE),
-            &new,
-            owner.pk,
-            &code,
-            target,
-            exclusion,
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(db("insert message"))?;
-        Ok(Message {
-            id: new.id,
-            account_id: owner.id,
-            name: new.name,
-            code,
-            text: new.text,
-            status: new.status,
-            target_list_ids: new.target_list_ids,
-            exclusion_list_ids: new.exclusion_list_ids,
-            content_url: new.content_url,
-            created_at: new.created_at,
-            updated_at: new.created_at,
-        })
-    }
-
-    async fn get_message(&self, account_id: &str, id: &str) -> StoreResult<Message> {
-        let owner = account(&self.pool, account_id).await?;
-        sqlx::query_as::<_, MessageRow>(MESSAGE_BY_KEY)
-            .bind(owner.pk)
-            .bind(id_key(id))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("get message"))?
-            .ok_or(StoreError::NotFound)?
-            .into_message(&owner.id)
-    }
-
-    async fn list_messages(&self, account_id: &str) -> StoreResult<Vec<Message>> {
-        let owner = account(&self.pool, account_id).await?;
-        sqlx::query_as::<_, MessageRow>(MESSAGES_OF_ACCOUNT)
-            .bind(owner.pk)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("list messages"))?
-            .into_iter()
-            .map(|row| row.into_message(&owner.id))
-            .collect()
-    }
-
+impl PgStore {
     /// Read, patch, write under the row's lock: concurrent patches apply one after the other, none
     /// lost.
-    async fn update_message(
+    async fn update_message_locked(
         &self,
         account_id: &str,
         id: &str,
         patch: MessagePatch,
         now: Millis,
     ) -> StoreResult<Message> {
+        const READ_LOCKED: &str =
+            select_message!("WHERE account_pk = $1 AND id_key = $2 FOR UPDATE");
         let mut tx = self.begin().await?;
-        let work = update_in(&mut tx, account_id, id, patch, now).await;
+        let work = message_rows::update_message_in::<sqlx::Postgres>(
+            &mut *tx,
+            READ_LOCKED,
+            account_id,
+            id,
+            patch,
+            now,
+        )
+        .await
+        .map(Ending::Commit);
         settle(tx, work, "commit message update").await
     }
-
-    async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()> {
-        let deleted = sqlx::query(
-            "DELETE FROM messages WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) \
-             AND id_key = $2",
-        )
-        .bind(id_key(account_id))
-        .bind(id_key(id))
-        .execute(&self.pool)
-        .await
-        .map_err(db("delete message"))?
-        .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-}
-
-async fn update_in(
-    tx: &mut Transaction<'static, Postgres>,
-    account_id: &str,
-    id: &str,
-    mut patch: MessagePatch,
-    now: Millis,
-) -> StoreResult<Ending<Message>> {
-    let owner = account(&mut **tx, account_id).await?;
-    let row = sqlx::query_as::<_, MessageRow>(select_message!(
-        "WHERE account_pk = $1 AND id_key = $2 FOR UPDATE"
-    ))
-    .bind(owner.pk)
-    .bind(id_key(id))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db("get message to update"))?
-    .ok_or(StoreError::NotFound)?;
-    let pk = row.pk;
-    let mut message = row.into_message(&owner.id)?;
-
-    if let Some(code) = patch.code.take() {
-        message.code = code_by_string(&mut **tx, &owner, &code).await?.1;
-    }
-    apply_message_patch(&mut message, patch, now);
-
-    bind_message_update(
-        sqlx::query(UPDATE_MESSAGE),
-        pk,
-        &message,
-        strings_to_json(&message.target_list_ids)?,
-        strings_to_json(&message.exclusion_list_ids)?,
-    )
-    .execute(&mut **tx)
-    .await
-    .map_err(db("update message"))?;
-    Ok(Ending::Commit(message))
 }

@@ -15,11 +15,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
-use store::account_rows::AccountRef;
 use store::sql::{account, db, id_key, now_millis};
 use store::{
-    attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
-    strings_to_json, EmbeddedMigration, Lifecycle, StoreError, StoreResult,
+    attributes_to_json, bad_value, check_migrations, strings_from_json, strings_to_json,
+    EmbeddedMigration, Lifecycle, StoreError, StoreResult,
 };
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
