@@ -13,9 +13,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use crate::responses::{
-    AdminNotAuthorized, Errors, Health, InsufficientPrivileges, InternalError, MethodNotAllowed,
-    NotAuthorized, NotFound, NotReady, OAuthErrorBody, RateLimited, Ready, RequestTimeout,
-    TooLarge,
+    AdminNotAuthorized, Errors, FieldErrors, Health, InsufficientPrivileges, InternalError,
+    MethodNotAllowed, NotAuthorized, NotFound, NotReady, OAuthErrorBody, RateLimited, Ready,
+    RequestTimeout, TooLarge,
 };
 use crate::routing::{self, Access, Endpoint, Handler, Route};
 
@@ -52,6 +52,8 @@ pub struct Operation {
     success: (u16, &'static str, Success),
     /// The handler's own errors: 400 (validation) and 409 (duplicates, conflicts).
     errors: &'static [u16],
+    /// Those errors come in MobileConnect's `fieldErrors` shape (`message/optin`).
+    field_errors: bool,
     /// Headers of the success response.
     success_headers: Map<String, Value>,
     /// Operations the success response leads to (OpenAPI links), by operationId.
@@ -72,6 +74,7 @@ impl Operation {
             body: None,
             success,
             errors: &[],
+            field_errors: false,
             success_headers: Map::new(),
             links: Map::new(),
         }
@@ -95,6 +98,11 @@ impl Operation {
     }
     pub(crate) fn errors(mut self, errors: &'static [u16]) -> Operation {
         self.errors = errors;
+        self
+    }
+    /// The handler's own errors in the `fieldErrors` shape.
+    pub(crate) fn field_errors(mut self) -> Operation {
+        self.field_errors = true;
         self
     }
     /// A header the success response always carries.
@@ -273,6 +281,8 @@ fn responses(
     out.insert(status.to_string(), success);
     for status in op.errors {
         let name = match (endpoint.access(), status) {
+            (_, 400) if op.field_errors => "FieldErrorsBadRequest",
+            (_, 409) if op.field_errors => "FieldErrorsConflict",
             (Access::Public, 400) => "TokenBadRequest",
             (_, 400) => "BadRequest",
             (_, 409) => "Conflict",
@@ -654,6 +664,42 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
+        "OptInMessageRequest",
+        request(
+            &[],
+            json!({
+                "messageName": limited(domain::sms_messages::MAX_MESSAGE_NAME_CHARS, "The opt-in message's name."),
+                "shortCode": nullable("string", "A short code of the account (or longCode)."),
+                "longCode": nullable("string", "A long code of the account (or shortCode)."),
+                "countryCode": nullable("string", "The short code's two-letter country."),
+                "keyword": nullable("string", "One word, not reserved, new on the code."),
+                "messageOptInType": { "type": ["string", "null"], "enum": ["Single", "Double", "Age", null],
+                    "description": "Matched ignoring case." },
+                "responseMessage": text_field("Single: the reply to the keyword."),
+                "doubleOptInInitialMessage": text_field("Double and Age: the request text."),
+                "doubleOptInConfirmationMessage": text_field("Double and Age: the reply after a valid \
+                    confirmation (also spelled doubleOptInConformationMessage)."),
+                "doubleOptInConformationMessage": text_field("The documented spelling of \
+                    doubleOptInConfirmationMessage."),
+                "doubleOptInValidResponses": nullable("string", "Double: comma-separated \
+                    confirmations, matched ignoring case (default `Y,YES`)."),
+                "optInInvalidAgeMessage": text_field("Age: the reply to an age below MinimumAge."),
+                "MinimumAge": { "type": ["integer", "string", "null"], "description": "Age: the \
+                    youngest age that confirms (a number or a numeric string)." },
+                "allowSingleOptIn": flag("A number already Subscribed gets duplicateOptInMessage."),
+                "duplicateOptInMessage": text_field("The reply to a number already Subscribed."),
+                "optinErrorMessage": text_field("Age: the reply to anything but an age."),
+                "startDate": nullable("string", "`M/d/yyyy` or `yyyy-MM-dd` (a CST day): before it \
+                    the keyword does not subscribe."),
+                "endDate": nullable("string", "`M/d/yyyy` or `yyyy-MM-dd`: after it the keyword does \
+                    not subscribe."),
+                "NextKeyword": nullable("string", "The sender's next text is handled as if it \
+                    began with this keyword."),
+                "messageText": nullable("string", "Accepted and not used."),
+            }),
+        ),
+    );
+    put(
         "SubscriptionLookupRequest",
         request(
             &[],
@@ -896,6 +942,11 @@ fn error_responses(g: &mut SchemaGenerator) -> Value {
     json!({
         "BadRequest": error_response::<Errors>(g,
             "Validation failed: every applicable message, in the contract's order (API.md §1)."),
+        "FieldErrorsBadRequest": error_response::<FieldErrors>(g,
+            "Validation failed, in MobileConnect's documented `fieldErrors` shape: every \
+                applicable message, in the contract's order (API.md §6b)."),
+        "FieldErrorsConflict": error_response::<FieldErrors>(g,
+            "The keyword already exists on the code, in the `fieldErrors` shape."),
         "TokenBadRequest": error_response::<OAuthErrorBody>(g,
             "`unsupported_grant_type` (checked first) or `invalid_request` (a body that is neither \
                 JSON nor form-encoded)."),

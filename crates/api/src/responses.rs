@@ -1072,6 +1072,52 @@ impl NotReady {
     };
 }
 
+/// MobileConnect's documented error shape of `POST /sms/v1/message/optin` (API.md §6b): every
+/// message in `fieldErrors`, in the contract's order.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldErrors {
+    #[schemars(extend("const" = "Invalid data"))]
+    pub message: &'static str,
+    #[schemars(extend("const" = 11000))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = ""))]
+    pub documentation: &'static str,
+    #[schemars(length(max = 0))]
+    pub object_errors: Vec<FieldError>,
+    #[schemars(length(min = 1))]
+    pub field_errors: Vec<FieldError>,
+}
+
+/// One message of [`FieldErrors`].
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FieldError {
+    pub message: String,
+    #[schemars(extend("const" = 10005))]
+    pub errorcode: u32,
+    #[schemars(extend("const" = ""))]
+    pub documentation: &'static str,
+}
+
+impl FieldErrors {
+    pub fn new(messages: Vec<String>) -> FieldErrors {
+        FieldErrors {
+            message: "Invalid data",
+            errorcode: 11000,
+            documentation: "",
+            object_errors: Vec::new(),
+            field_errors: messages
+                .into_iter()
+                .map(|message| FieldError {
+                    message,
+                    errorcode: 10005,
+                    documentation: "",
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `{"errors": [...]}`: what failed, every applicable message in the contract's order.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Errors {

@@ -172,6 +172,12 @@ pub(crate) const ROUTES: &[Route] = &[
         ],
     },
     Route {
+        path: "/sms/v1/message/optin",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, sms_messages::opt_in), create_opt_in_message),
+        ],
+    },
+    Route {
         path: "/sms/v1/contacts/subscriptions",
         endpoints: &[
             endpoint(POST, sms!(SMS_READ, mo::subscriptions), contact_subscriptions),
@@ -539,6 +545,21 @@ pub(crate) fn create_outbound_message() -> Operation {
     )
     .json_body(schema("OutboundMessageRequest"))
     .errors(&[400])
+}
+
+pub(crate) fn create_opt_in_message() -> Operation {
+    Operation::new(
+        "createMessageOptin",
+        "Create an opt-in message: a keyword and how it subscribes (Single, Double, Age)",
+        typed::<MessageCreated>(201, "The keyword exists; `messageID` is its ID."),
+    )
+    .describe(
+        "API.md §6b. Refusals in MobileConnect's documented `fieldErrors` shape; 409: the \
+         keyword already exists on the code.",
+    )
+    .json_body(schema("OptInMessageRequest"))
+    .errors(&[400, 409])
+    .field_errors()
 }
 
 pub(crate) fn contact_subscriptions() -> Operation {

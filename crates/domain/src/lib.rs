@@ -26,6 +26,7 @@ pub use send_list::{
     is_blank, BlackoutInput, ExclusionChoice, MessageFacts, SendListOptions, SendListRequest,
     TargetChoice, ValidSendList,
 };
+pub use sms_messages::{Day, OptInRules, OptInType};
 pub use states::{RecipientState, SendState};
 pub use text::{analyze, split_parts, substitute, substitute_within, Encoding, TextInfo};
 pub use time::{format_timestamp, BlackoutWindow, ClockTime, ContentUrl, SendTime, UtcOffset};

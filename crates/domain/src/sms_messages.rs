@@ -3,9 +3,12 @@
 //! name a message and one of the account's codes the same way; the opt-in request also
 //! describes a keyword's behaviour (Single, Double, Age).
 
+use serde::{Deserialize, Serialize};
+
 use crate::fields::{FieldReader, Json};
 use crate::limits;
 use crate::send_list::is_blank;
+use crate::time::format_timestamp;
 
 /// Most characters of a `MessageName`.
 pub const MAX_MESSAGE_NAME_CHARS: usize = 100;
@@ -159,8 +162,9 @@ impl OutboundRequest {
 }
 
 /// How an opt-in message subscribes (`MessageOptInType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum OptInType {
+    #[default]
     /// One text of the keyword subscribes.
     Single,
     /// The number confirms with one of the valid responses.
@@ -185,15 +189,35 @@ impl OptInType {
     }
 }
 
-/// A day of the opt-in's `startDate`/`endDate`: `M/d/yyyy` or `yyyy-MM-dd` (API.md §6b).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A day of the opt-in's `startDate`/`endDate`: `M/d/yyyy` or `yyyy-MM-dd` (API.md §6b), a CST
+/// day. Stored as `yyyy-MM-dd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Day {
     pub year: i32,
     pub month: u8,
     pub day: u8,
 }
 
+impl TryFrom<String> for Day {
+    type Error = String;
+    fn try_from(s: String) -> Result<Day, String> {
+        Day::parse(&s).ok_or_else(|| format!("{s} isn't a date"))
+    }
+}
+
+impl From<Day> for String {
+    fn from(d: Day) -> String {
+        format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+    }
+}
+
 impl Day {
+    /// The CST day (API.md §1's fixed UTC−06:00) of an instant.
+    pub fn of(ms: i64) -> Option<Day> {
+        Day::parse(format_timestamp(ms, false).get(..10)?)
+    }
+
     pub fn parse(s: &str) -> Option<Day> {
         let s = s.trim();
         let (year, month, day) = if let Some((m, rest)) = s.split_once('/') {
@@ -269,6 +293,79 @@ pub struct ValidOptIn {
     pub start_date: Option<Day>,
     pub end_date: Option<Day>,
     pub next_keyword: Option<String>,
+}
+
+/// What an opt-in message adds to its keyword's behaviour (API.md §6b), kept with the keyword.
+/// The request and confirmation texts are the keyword's `confirmText` and `response`; Double
+/// and Age keywords are double opt-in keywords (InProgress until confirmed).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OptInRules {
+    pub kind: OptInType,
+    /// The opt-in message's name.
+    pub name: String,
+    /// Double: the confirmations, upper-case (empty: `Y`, `YES`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub valid_responses: Vec<String>,
+    /// Age: the youngest age that confirms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_age: Option<u32>,
+    /// Age: the reply to an age below the minimum (the request ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_age_text: Option<String>,
+    /// Age: the reply to anything but an age (the request stays pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_text: Option<String>,
+    /// The reply to a number already Subscribed (instead of the response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_text: Option<String>,
+    /// Outside these CST days (inclusive) the keyword does not subscribe: the code's help text
+    /// answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<Day>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<Day>,
+    /// The sender's next text is handled as if it began with this keyword.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_keyword: Option<String>,
+}
+
+impl OptInRules {
+    /// Whether the keyword subscribes at `now` (its CST day within the dates).
+    pub fn open_at(&self, now: i64) -> bool {
+        let Some(today) = Day::of(now) else {
+            return true;
+        };
+        self.start_date.is_none_or(|s| s <= today) && self.end_date.is_none_or(|e| today <= e)
+    }
+
+    /// Whether `word` (any case) confirms a Double request.
+    pub fn confirms(&self, word: &str) -> bool {
+        let upper = word.trim().to_uppercase();
+        if self.valid_responses.is_empty() {
+            upper == "Y" || upper == "YES"
+        } else {
+            self.valid_responses.iter().any(|r| *r == upper)
+        }
+    }
+}
+
+impl ValidOptIn {
+    /// The rules kept with the keyword.
+    pub fn rules(&self) -> OptInRules {
+        OptInRules {
+            kind: self.opt_in_type,
+            name: self.name.clone(),
+            valid_responses: self.valid_responses.clone(),
+            minimum_age: self.minimum_age,
+            invalid_age_text: self.invalid_age_message.clone(),
+            error_text: self.error_message.clone(),
+            duplicate_text: self.duplicate_message.clone(),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            next_keyword: self.next_keyword.clone(),
+        }
+    }
 }
 
 /// What validation needs to know of the account.
@@ -642,6 +739,33 @@ mod tests {
         assert_eq!(age.minimum_age, Some(13));
         assert_eq!(age.duplicate_message.as_deref(), Some("Already in"));
         assert_eq!(age.next_keyword.as_deref(), Some("ZIP"));
+    }
+
+    #[test]
+    fn rules_round_trip_through_json_and_open_by_cst_day() {
+        let rules = OptInRules {
+            kind: OptInType::Double,
+            name: "n".into(),
+            valid_responses: vec!["SURE".into()],
+            start_date: Day::parse("2026-12-07"),
+            end_date: Day::parse("12/8/2026"),
+            ..OptInRules::default()
+        };
+        let text = serde_json::to_string(&rules).expect("json");
+        assert_eq!(
+            serde_json::from_str::<OptInRules>(&text).expect("back"),
+            rules
+        );
+        assert!(text.contains(r#""startDate":"2026-12-07""#), "{text}");
+        // 2026-12-07T05:59:59.999Z is still 2026-12-06 in CST.
+        let dec7_cst = 1_796_623_200_000;
+        assert!(!rules.open_at(dec7_cst - 1));
+        assert!(rules.open_at(dec7_cst));
+        assert!(rules.open_at(dec7_cst + 2 * 86_400_000 - 1));
+        assert!(!rules.open_at(dec7_cst + 2 * 86_400_000));
+        assert!(rules.confirms(" sure "));
+        assert!(!rules.confirms("Y"));
+        assert!(OptInRules::default().confirms("yes"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use domain::{OptInRules, OptInType};
 use store::{
     Keyword, Millis, OptOutWrite, PendingOptIn, Subscription, SubscriptionStatus, SubscriptionWrite,
 };
@@ -105,11 +106,46 @@ impl NumberState {
 
     /// True when a double opt-in request is pending (not lapsed) at `now`.
     pub fn has_pending(&self, now: Millis) -> bool {
+        self.current.values().any(|s| is_pending(s, now))
+    }
+
+    /// True when `text` answers something this number was asked (not lapsed at `now`): a
+    /// pending request of `keywords` it confirms (a Double request's valid response, `Y`/`YES`
+    /// by default) or that takes any text (an Age request), or the next text a NextKeyword
+    /// waits for. STOP- and HELP-family texts answer nothing.
+    pub fn expects(&self, keywords: &[Keyword], text: &str, now: Millis) -> bool {
+        let Some(word) = text.split_whitespace().next() else {
+            return false;
+        };
+        let upper = word.to_uppercase();
+        if STOP_WORDS.contains(&upper.as_str()) || HELP_WORDS.contains(&upper.as_str()) {
+            return false;
+        }
         self.current.values().any(|s| {
-            s.status == SubscriptionStatus::InProgress
-                && s.pending
-                    .is_some_and(|p| now - p.since < PENDING_LIFETIME_MS)
+            let rules = keyword_of(keywords, &s.keyword).and_then(|k| k.opt_in.as_ref());
+            (is_pending(s, now) && answers(rules, word))
+                || (waits_for_next(s, now) && rules.is_some_and(|r| r.next_keyword.is_some()))
         })
+    }
+
+    /// The NextKeyword the number's next text begins with, if one waits (not lapsed at `now`);
+    /// every wait ends (one text answers it).
+    fn take_next(&mut self, keywords: &[&Keyword], now: Millis) -> Option<String> {
+        let mut next = None;
+        for sub in self.current.values_mut() {
+            if sub
+                .next_keyword_since
+                .take()
+                .is_some_and(|since| now - since < PENDING_LIFETIME_MS)
+            {
+                next = next.or_else(|| {
+                    keyword_of(keywords.iter().copied(), &sub.keyword)
+                        .and_then(|k| k.opt_in.as_ref())
+                        .and_then(|r| r.next_keyword.clone())
+                });
+            }
+        }
+        next
     }
 
     /// The change to the number's opt-out of the code since `new`, to record.
@@ -146,6 +182,14 @@ impl NumberState {
     }
 
     fn lapse(&mut self, now: i64) {
+        for sub in self.current.values_mut() {
+            if sub
+                .next_keyword_since
+                .is_some_and(|since| now - since >= PENDING_LIFETIME_MS)
+            {
+                sub.next_keyword_since = None;
+            }
+        }
         let lapsed: Vec<String> = self
             .current
             .iter()
@@ -156,18 +200,7 @@ impl NumberState {
             .map(|(k, _)| k.clone())
             .collect();
         for key in lapsed {
-            let Some(sub) = self.current.get_mut(&key) else {
-                continue;
-            };
-            match sub.pending.and_then(|p| p.previous) {
-                Some(previous) => {
-                    sub.status = previous;
-                    sub.pending = None;
-                }
-                None => {
-                    self.current.remove(&key);
-                }
-            }
+            end_request(self, &key);
         }
     }
 }
@@ -184,6 +217,52 @@ fn set_status(sub: &mut Subscription, status: SubscriptionStatus, now: i64) {
     sub.pending = None;
 }
 
+/// A request waiting for its answer, not lapsed at `now`.
+fn is_pending(sub: &Subscription, now: Millis) -> bool {
+    sub.status == SubscriptionStatus::InProgress
+        && sub
+            .pending
+            .is_some_and(|p| now - p.since < PENDING_LIFETIME_MS)
+}
+
+/// A NextKeyword waiting for the number's next text, not lapsed at `now`.
+fn waits_for_next(sub: &Subscription, now: Millis) -> bool {
+    sub.next_keyword_since
+        .is_some_and(|since| now - since < PENDING_LIFETIME_MS)
+}
+
+/// Whether `word` answers a pending request of a keyword with these rules: an Age request takes
+/// any text (an age, or the error reply); a Double request its valid responses (`Y`, `YES` by
+/// default, and for a keyword of the admin API).
+fn answers(rules: Option<&OptInRules>, word: &str) -> bool {
+    match rules {
+        Some(r) if r.kind == OptInType::Age => true,
+        Some(r) => r.confirms(word),
+        None => {
+            let upper = word.to_uppercase();
+            upper == "Y" || upper == "YES"
+        }
+    }
+}
+
+/// The keyword named `word` (any case) among `keywords`.
+fn keyword_of<'k>(
+    keywords: impl IntoIterator<Item = &'k Keyword>,
+    word: &str,
+) -> Option<&'k Keyword> {
+    let word = word.to_lowercase();
+    keywords
+        .into_iter()
+        .find(|k| k.keyword.to_lowercase() == word)
+}
+
+/// An age as a reply to an Age request: the first word, a whole number.
+fn age_of(word: &str) -> Option<u32> {
+    (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| word.parse::<u32>().ok())
+        .flatten()
+}
+
 fn fresh(number: &str, code: &str, keyword: &Keyword) -> Subscription {
     Subscription {
         mobile_number: number.to_string(),
@@ -194,6 +273,19 @@ fn fresh(number: &str, code: &str, keyword: &Keyword) -> Subscription {
         opt_out_date: None,
         pending: None,
         opt_out_by_text: false,
+        next_keyword_since: None,
+    }
+}
+
+/// The subscription of `keyword` just became Subscribed: its NextKeyword, if any, waits for the
+/// number's next text.
+fn await_next(sub: &mut Subscription, keyword: &Keyword, now: Millis) {
+    if keyword
+        .opt_in
+        .as_ref()
+        .is_some_and(|r| r.next_keyword.is_some())
+    {
+        sub.next_keyword_since = Some(now);
     }
 }
 
@@ -215,18 +307,26 @@ pub struct ReactOptions {
 /// - `STOP`, `STOPALL`, `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`, `OPTOUT`, `REVOKE`: the number
 ///   opts out of the whole code (one record, however many keywords the code has: no import or
 ///   `Subscribe` subscribes it to any keyword of the code, keywords created later included);
-///   each of its subscriptions on the code becomes Unsubscribed (pending requests are canceled),
-///   marked as opted out by text; one reply, the code's opt-out text.
-/// - `Y`/`YES` with requests pending (less than 24 hours old): each becomes Subscribed and its
-///   keyword's response is sent.
+///   each of its subscriptions on the code becomes Unsubscribed (pending requests and a waiting
+///   NextKeyword are canceled), marked as opted out by text; one reply, the code's opt-out text.
+/// - `HELP`, `INFO`: the code's help text.
+/// - After a keyword with a NextKeyword (API.md §6b) subscribed the number, its next text (less
+///   than 24 hours later, other than the two families above) is handled as if it began with
+///   that keyword.
+/// - Answers to pending requests (less than 24 hours old): a Double request is confirmed by
+///   its valid responses (`Y`/`YES` by default); an Age request by a whole number at least the
+///   minimum age — a smaller one replies the invalid-age text and ends the request, anything
+///   else replies the error text and keeps it. A confirmed request becomes Subscribed and its
+///   keyword's response is sent. `Y` with nothing pending is an ordinary text.
 /// - `START`, `UNSTOP`, `YES`: the opt-out of the code ends; every Unsubscribed keyword becomes
 ///   Subscribed (with [`ReactOptions::start_only_text_opt_outs`], only those the number opted
 ///   out of by text); the first of them (by keyword) with a response sends it.
-/// - `HELP`, `INFO`: the code's help text.
-/// - an opt-in keyword: Subscribed with its response; a double opt-in keyword not yet
-///   Subscribed becomes InProgress (remembering the status it goes back to if the request
-///   lapses) with its confirm text.
-/// - anything else (including `Y` with nothing pending): nothing.
+/// - an opt-in keyword: outside its start and end dates, the code's help text (nothing
+///   changes); already Subscribed with a duplicate-opt-in text, that text; otherwise
+///   Subscribed with its response, or — a double opt-in keyword (Double, Age) not yet
+///   Subscribed — InProgress (remembering the status it goes back to if the request lapses)
+///   with its confirm text.
+/// - anything else: nothing.
 ///
 /// The first word decides, ignoring case and surrounding whitespace.
 pub fn react(
@@ -263,15 +363,15 @@ pub fn react_with(
     now: i64,
 ) -> Vec<String> {
     state.lapse(now);
-    let Some(word) = text.split_whitespace().next() else {
+    let Some(first) = text.split_whitespace().next() else {
         return Vec::new();
     };
-    let upper = word.to_uppercase();
+    let first_upper = first.to_uppercase();
     let mut keywords: Vec<&Keyword> = keywords.iter().collect();
     // Each key computed once: a code may have hundreds of keywords of up to 255 characters.
     keywords.sort_by_cached_key(|k| k.keyword.to_lowercase());
 
-    if STOP_WORDS.contains(&upper.as_str()) {
+    if STOP_WORDS.contains(&first_upper.as_str()) {
         state.opt_out.get_or_insert(now);
         for sub in state.current.values_mut() {
             if sub.status != SubscriptionStatus::Unsubscribed || sub.opt_out_date.is_none() {
@@ -280,26 +380,67 @@ pub fn react_with(
             }
             sub.status = SubscriptionStatus::Unsubscribed;
             sub.pending = None;
+            sub.next_keyword_since = None;
         }
         return vec![texts.opt_out_text.clone()];
     }
+    if HELP_WORDS.contains(&first_upper.as_str()) {
+        return vec![texts.help_text.clone()];
+    }
 
-    if upper == "Y" || upper == "YES" {
-        let mut replies = Vec::new();
-        let mut confirmed = false;
-        for k in &keywords {
-            let Some(sub) = state.current.get_mut(&k.keyword.to_lowercase()) else {
-                continue;
-            };
-            if sub.pending.is_some() && sub.status == SubscriptionStatus::InProgress {
-                confirmed = true;
-                set_status(sub, SubscriptionStatus::Subscribed, now);
-                replies.extend(non_blank(&k.response));
-            }
+    // A NextKeyword waiting for this text: the text is handled as if it began with it.
+    let prefixed = state
+        .take_next(&keywords, now)
+        .map(|next| format!("{next} {}", text.trim()));
+    let text = prefixed.as_deref().unwrap_or(text);
+    let Some(word) = text.split_whitespace().next() else {
+        return Vec::new();
+    };
+    let upper = word.to_uppercase();
+
+    // Answers to pending requests: each Double request the word confirms; each Age request
+    // (an age at least the minimum confirms, a smaller one ends the request, anything else gets
+    // the error reply and keeps it).
+    let mut replies = Vec::new();
+    let mut answered = false;
+    let mut ended = Vec::new();
+    for k in &keywords {
+        let key = k.keyword.to_lowercase();
+        let Some(sub) = state.current.get_mut(&key) else {
+            continue;
+        };
+        if !is_pending(sub, now) {
+            continue;
         }
-        if confirmed || upper == "Y" {
-            return replies;
+        let rules = k.opt_in.as_ref();
+        if !answers(rules, word) {
+            continue;
         }
+        answered = true;
+        let too_young = match rules.filter(|r| r.kind == OptInType::Age) {
+            None => false,
+            Some(r) => match age_of(word) {
+                None => {
+                    replies.extend(non_blank(&r.error_text));
+                    continue;
+                }
+                Some(age) => age < r.minimum_age.unwrap_or(0),
+            },
+        };
+        if too_young {
+            replies.extend(rules.and_then(|r| non_blank(&r.invalid_age_text)));
+            ended.push(key);
+            continue;
+        }
+        set_status(sub, SubscriptionStatus::Subscribed, now);
+        await_next(sub, k, now);
+        replies.extend(non_blank(&k.response));
+    }
+    for key in ended {
+        end_request(state, &key);
+    }
+    if answered || upper == "Y" {
+        return replies;
     }
 
     if START_WORDS.contains(&upper.as_str()) {
@@ -321,10 +462,6 @@ pub fn react_with(
         return reply.into_iter().collect();
     }
 
-    if HELP_WORDS.contains(&upper.as_str()) {
-        return vec![texts.help_text.clone()];
-    }
-
     let word_key = word.to_lowercase();
     let Some(k) = keywords
         .iter()
@@ -332,11 +469,21 @@ pub fn react_with(
     else {
         return Vec::new();
     };
+    let rules = k.opt_in.as_ref();
+    if rules.is_some_and(|r| !r.open_at(now)) {
+        // Outside its dates the keyword does not subscribe: the code's help text answers.
+        return vec![texts.help_text.clone()];
+    }
     let key = k.keyword.to_lowercase();
     let existing = state.current.get(&key).cloned();
     let already = existing
         .as_ref()
         .is_some_and(|s| s.status == SubscriptionStatus::Subscribed);
+    if already {
+        if let Some(duplicate) = rules.and_then(|r| non_blank(&r.duplicate_text)) {
+            return vec![duplicate];
+        }
+    }
     if k.double_opt_in && !already {
         let previous = match &existing {
             None => None,
@@ -357,8 +504,26 @@ pub fn react_with(
     }
     let mut sub = existing.unwrap_or_else(|| fresh(number, code, k));
     set_status(&mut sub, SubscriptionStatus::Subscribed, now);
+    await_next(&mut sub, k, now);
     state.current.insert(key, sub);
     non_blank(&k.response).into_iter().collect()
+}
+
+/// Ends a pending request without confirming it: the subscription goes back to what it was, or
+/// is removed.
+fn end_request(state: &mut NumberState, key: &str) {
+    let Some(sub) = state.current.get_mut(key) else {
+        return;
+    };
+    match sub.pending.and_then(|p| p.previous) {
+        Some(previous) => {
+            sub.status = previous;
+            sub.pending = None;
+        }
+        None => {
+            state.current.remove(key);
+        }
+    }
 }
 
 /// One account that holds a code several accounts share on one carrier, as [`route`] sees it:
@@ -393,12 +558,12 @@ impl Route {
 ///
 /// - STOP family: every holder (the number opts out everywhere), one confirmation, from the
 ///   oldest.
-/// - `Y`/`YES` while double opt-in requests are pending: every holder where one is pending (each
-///   confirms its own requests and sends their responses).
+/// - HELP family: the oldest holder.
+/// - A text that answers something the number was asked (a pending request it confirms, an Age
+///   request, a NextKeyword waiting): every holder where it does (each handles its own).
 /// - START family (and `YES` with nothing pending): every holder where the number opted out by
 ///   text; the oldest of them replies. Where it opted out by text nowhere: the oldest holder.
-/// - HELP family, and a text matching no keyword (`Y` with nothing pending included): the
-///   oldest holder.
+/// - A text matching no keyword (`Y` with nothing pending included): the oldest holder.
 /// - An opt-in keyword: the holder whose keyword was created first (ties: the older code); a
 ///   keyword only one holder has goes to it.
 ///
@@ -420,19 +585,20 @@ pub fn route(holders: &[Holder<'_>], text: &str, now: Millis) -> Route {
             reply: vec![0],
         };
     }
-    if upper == "Y" || upper == "YES" {
-        let pending: Vec<usize> = (0..holders.len())
-            .filter(|&i| holders[i].state.has_pending(now))
-            .collect();
-        if !pending.is_empty() {
-            return Route {
-                reply: pending.clone(),
-                act: pending,
-            };
-        }
-        if upper == "Y" {
-            return Route::only(0);
-        }
+    if HELP_WORDS.contains(&upper.as_str()) {
+        return Route::only(0);
+    }
+    let expecting: Vec<usize> = (0..holders.len())
+        .filter(|&i| holders[i].state.expects(holders[i].keywords, text, now))
+        .collect();
+    if !expecting.is_empty() {
+        return Route {
+            reply: expecting.clone(),
+            act: expecting,
+        };
+    }
+    if upper == "Y" {
+        return Route::only(0);
     }
     if START_WORDS.contains(&upper.as_str()) {
         let opted: Vec<usize> = (0..holders.len())
@@ -445,9 +611,6 @@ pub fn route(holders: &[Holder<'_>], text: &str, now: Millis) -> Route {
             },
             None => Route::only(0),
         };
-    }
-    if HELP_WORDS.contains(&upper.as_str()) {
-        return Route::only(0);
     }
     let word = word.to_lowercase();
     let first = holders
@@ -477,7 +640,125 @@ mod tests {
             double_opt_in: double,
             confirm_text: double.then(|| format!("Reply Y to join {word}")),
             created_at: 0,
+            opt_in: None,
         }
+    }
+
+    /// A keyword of `message/optin` (API.md §6b).
+    fn opt_in_keyword(word: &str, rules: OptInRules) -> Keyword {
+        let double = rules.kind != OptInType::Single;
+        Keyword {
+            response: Some(format!("{word} confirmed")),
+            confirm_text: double.then(|| format!("{word}: confirm?")),
+            double_opt_in: double,
+            opt_in: Some(rules),
+            ..keyword(word, None, false)
+        }
+    }
+
+    #[test]
+    fn double_opt_in_with_custom_valid_responses() {
+        let rules = OptInRules {
+            kind: OptInType::Double,
+            valid_responses: vec!["SURE".into(), "OK".into()],
+            ..OptInRules::default()
+        };
+        let kws = [opt_in_keyword("DEALS", rules)];
+        let mut st = NumberState::new(Vec::new());
+        let t = |st: &mut NumberState, text: &str, at: i64| {
+            react("88976", &texts(), &kws, st, N, text, at)
+        };
+        assert_eq!(t(&mut st, "deals", 1), vec!["DEALS: confirm?"]);
+        // Y is not one of this keyword's responses: an ordinary text, nothing pending changes.
+        assert!(t(&mut st, "Y", 2).is_empty());
+        assert_eq!(status(&st, "DEALS"), Some(SubscriptionStatus::InProgress));
+        assert!(st.expects(&kws, "sure", 3) && !st.expects(&kws, "y", 3));
+        assert_eq!(t(&mut st, " sure thing", 3), vec!["DEALS confirmed"]);
+        assert_eq!(status(&st, "DEALS"), Some(SubscriptionStatus::Subscribed));
+    }
+
+    #[test]
+    fn age_opt_in_confirms_refuses_or_asks_again() {
+        let rules = OptInRules {
+            kind: OptInType::Age,
+            minimum_age: Some(18),
+            invalid_age_text: Some("Too young".into()),
+            error_text: Some("Send your age as a number".into()),
+            ..OptInRules::default()
+        };
+        let kws = [opt_in_keyword("CLUB", rules)];
+        let t = |st: &mut NumberState, text: &str, at: i64| {
+            react("88976", &texts(), &kws, st, N, text, at)
+        };
+        let mut st = NumberState::new(Vec::new());
+        assert_eq!(t(&mut st, "club", 1), vec!["CLUB: confirm?"]);
+        assert_eq!(t(&mut st, "eighteen", 2), vec!["Send your age as a number"]);
+        assert_eq!(t(&mut st, "YES", 2), vec!["Send your age as a number"]);
+        assert_eq!(status(&st, "CLUB"), Some(SubscriptionStatus::InProgress));
+        // HELP is still HELP.
+        assert_eq!(t(&mut st, "help", 2), vec!["Help!"]);
+        assert_eq!(t(&mut st, "17", 3), vec!["Too young"]);
+        assert_eq!(status(&st, "CLUB"), None, "the request ended");
+        assert!(t(&mut st, "25", 4).is_empty(), "nothing pending any more");
+        assert_eq!(t(&mut st, "CLUB", 5), vec!["CLUB: confirm?"]);
+        assert_eq!(t(&mut st, "18", 6), vec!["CLUB confirmed"]);
+        assert_eq!(status(&st, "CLUB"), Some(SubscriptionStatus::Subscribed));
+    }
+
+    #[test]
+    fn next_keyword_prefixes_the_next_text_but_not_stop_or_help() {
+        let join = opt_in_keyword(
+            "JOIN",
+            OptInRules {
+                kind: OptInType::Single,
+                next_keyword: Some("ZIP".into()),
+                ..OptInRules::default()
+            },
+        );
+        let kws = [join, keyword("ZIP", Some("Thanks for your zip"), false)];
+        let t = |st: &mut NumberState, text: &str, at: i64| {
+            react("88976", &texts(), &kws, st, N, text, at)
+        };
+        let mut st = NumberState::new(Vec::new());
+        assert_eq!(t(&mut st, "join", 1), vec!["JOIN confirmed"]);
+        assert!(st.expects(&kws, "90210", 2));
+        assert_eq!(t(&mut st, "help", 2), vec!["Help!"], "HELP first");
+        assert_eq!(t(&mut st, "90210", 3), vec!["Thanks for your zip"]);
+        assert_eq!(status(&st, "ZIP"), Some(SubscriptionStatus::Subscribed));
+        assert!(t(&mut st, "90211", 4).is_empty(), "only the next text");
+        // STOP cancels the wait.
+        let mut st = NumberState::new(Vec::new());
+        t(&mut st, "join", 1);
+        assert_eq!(t(&mut st, "stop", 2), vec!["Bye"]);
+        assert!(t(&mut st, "90210", 3).is_empty());
+        // And it lapses after a day.
+        let mut st = NumberState::new(Vec::new());
+        t(&mut st, "join", 1);
+        assert!(t(&mut st, "90210", 1 + PENDING_LIFETIME_MS).is_empty());
+    }
+
+    #[test]
+    fn duplicate_opt_in_and_dates() {
+        let rules = OptInRules {
+            kind: OptInType::Single,
+            duplicate_text: Some("Already in".into()),
+            start_date: domain::Day::parse("2026-12-07"),
+            end_date: domain::Day::parse("2026-12-07"),
+            ..OptInRules::default()
+        };
+        let kws = [opt_in_keyword("JOIN", rules)];
+        // 2026-12-07T00:00 CST, and the day's end.
+        let open = 1_796_623_200_000;
+        let t = |st: &mut NumberState, text: &str, at: i64| {
+            react("88976", &texts(), &kws, st, N, text, at)
+        };
+        let mut st = NumberState::new(Vec::new());
+        assert_eq!(t(&mut st, "join", open - 1), vec!["Help!"]);
+        assert_eq!(status(&st, "JOIN"), None);
+        assert_eq!(t(&mut st, "join", open), vec!["JOIN confirmed"]);
+        assert_eq!(t(&mut st, "JOIN", open + 1), vec!["Already in"]);
+        assert_eq!(t(&mut st, "join", open + 86_400_000), vec!["Help!"]);
+        assert_eq!(status(&st, "JOIN"), Some(SubscriptionStatus::Subscribed));
     }
 
     fn texts() -> CodeTexts {
@@ -558,6 +839,7 @@ mod tests {
             opt_out_date: Some(2),
             pending: None,
             opt_out_by_text: by_text,
+            next_keyword_since: None,
         }
     }
 

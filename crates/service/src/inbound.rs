@@ -207,6 +207,7 @@ impl Service {
                 response: None,
                 double_opt_in: false,
                 confirm_text: None,
+                opt_in: None,
                 created_at: self.now(),
             })
             .await;

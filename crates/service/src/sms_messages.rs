@@ -2,8 +2,9 @@
 //! default lists, ready for messageContact) and `message/optin` (a keyword and its behaviour).
 //! The rules are `domain::sms_messages`'; this gathers the facts they need.
 
-use domain::sms_messages::{CodeQuery, OutboundRequest};
-use store::{Code, MessageStatus, NewMessage, StoreError};
+use domain::sms_messages::{CodeQuery, OptInFacts, OptInRequest, OutboundRequest};
+use domain::OptInType;
+use store::{Code, MessageStatus, NewKeyword, NewMessage, StoreError};
 
 use crate::{Caller, Service, ServiceError, ServiceResult};
 
@@ -64,5 +65,50 @@ impl Service {
             })
             .await?;
         Ok(message.id)
+    }
+}
+
+impl Service {
+    /// `POST /sms/v1/message/optin`: the keyword and its behaviour (API.md §6b); the opt-in
+    /// message's ID is the keyword's. A keyword that already exists on the code is a Conflict.
+    pub async fn create_opt_in_message(
+        &self,
+        caller: &Caller,
+        request: OptInRequest,
+    ) -> ServiceResult<String> {
+        let code = self
+            .code_of_query(&caller.account_id, request.code.query())
+            .await?;
+        let facts = OptInFacts {
+            code_found: code.is_some(),
+            keyword_reserved: request.keyword().is_some_and(engine::keywords::is_reserved),
+        };
+        let valid = request.validate(facts).map_err(ServiceError::Invalid)?;
+        let Some(code) = code else {
+            return Err(ServiceError::internal("validated opt-in without its code"));
+        };
+        let rules = valid.rules();
+        let created = self
+            .store()
+            .create_keyword(NewKeyword {
+                id: domain::mint_id(),
+                account_id: caller.account_id.clone(),
+                code: code.code.clone(),
+                keyword: valid.keyword.clone(),
+                response: valid.response,
+                double_opt_in: valid.opt_in_type != OptInType::Single,
+                confirm_text: valid.request_text,
+                opt_in: Some(rules),
+                created_at: self.now(),
+            })
+            .await;
+        match created {
+            Ok(k) => Ok(k.id),
+            Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict(format!(
+                "Keyword {} already exists on code {}.",
+                valid.keyword, code.code
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 }

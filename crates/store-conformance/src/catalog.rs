@@ -213,6 +213,7 @@ pub async fn keyword_resolves_ignoring_case_and_conflicts_per_code(store: &dyn S
             double_opt_in: true,
             confirm_text: Some("Reply Y to confirm.".to_string()),
             created_at: T0,
+            opt_in: None,
         }
     );
     for spelling in ["Kw-1", "kw-1", "KW-1"] {
@@ -263,6 +264,40 @@ pub async fn keyword_resolves_ignoring_case_and_conflicts_per_code(store: &dyn S
     all.sort_by_key(|a| a.id.to_lowercase());
     assert_eq!(all, vec![keyword, on_other_code]);
     assert!(ok(store.list_keywords("other").await, "list other's keywords").is_empty());
+}
+
+/// An opt-in message's rules (API.md §6b) are kept with its keyword, as given.
+pub async fn keyword_keeps_its_opt_in_rules(store: &dyn Store) {
+    given_account(store, "Acme").await;
+    given_code(store, "Acme", "Code-1", "88976").await;
+    let rules = domain::OptInRules {
+        kind: domain::OptInType::Age,
+        name: "Club".into(),
+        minimum_age: Some(18),
+        invalid_age_text: Some("Too young".into()),
+        error_text: Some("Send your age".into()),
+        duplicate_text: Some("Already in".into()),
+        start_date: domain::Day::parse("1/1/2015"),
+        end_date: domain::Day::parse("2035-12-31"),
+        next_keyword: Some("ZIP".into()),
+        ..domain::OptInRules::default()
+    };
+    let mut new = new_keyword("Acme", "Kw-Age", "88976", "Club");
+    new.double_opt_in = true;
+    new.opt_in = Some(rules.clone());
+    let created = ok(store.create_keyword(new).await, "create keyword");
+    assert_eq!(created.opt_in.as_ref(), Some(&rules));
+    let read = ok(store.get_keyword("Acme", "kw-age").await, "get keyword");
+    assert_eq!(read, created);
+    let listed = ok(store.list_keywords("Acme").await, "list keywords");
+    assert_eq!(listed, vec![created]);
+    // A keyword without rules reads back without them.
+    let plain = given_keyword(store, "Acme", "Kw-2", "88976", "Plain").await;
+    assert_eq!(plain.opt_in, None);
+    assert_eq!(
+        ok(store.get_keyword("Acme", "Kw-2").await, "get keyword").opt_in,
+        None
+    );
 }
 
 pub async fn deleting_a_keyword_removes_it_and_its_subscriptions(store: &dyn Store) {

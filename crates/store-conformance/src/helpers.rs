@@ -142,6 +142,7 @@ pub(crate) fn new_keyword(account_id: &str, id: &str, code: &str, keyword: &str)
         double_opt_in: false,
         confirm_text: None,
         created_at: T0,
+        opt_in: None,
     }
 }
 
@@ -257,6 +258,7 @@ pub(crate) fn subscription(
         opt_out_date,
         pending: None,
         opt_out_by_text: false,
+        next_keyword_since: None,
     }
 }
 

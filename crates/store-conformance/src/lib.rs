@@ -65,6 +65,7 @@ macro_rules! store_conformance_tests {
             codes_and_keywords_are_updated_field_by_field,
             code_conflicts_on_code_string_or_id,
             keyword_resolves_ignoring_case_and_conflicts_per_code,
+            keyword_keeps_its_opt_in_rules,
             deleting_a_keyword_removes_it_and_its_subscriptions,
             deleting_a_code_removes_its_keywords_and_subscriptions,
             message_round_trips_and_resolves_ignoring_case,

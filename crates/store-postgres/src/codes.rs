@@ -2,6 +2,6 @@
 //! operations, all on the pool (`code_store!`). Deleting either cascades, in the schema, to the
 //! keywords and subscriptions below it.
 
-pub(crate) use store::code_rows::{code_key, keyword_by_name, keyword_key, CodeRow};
+pub(crate) use store::code_rows::{code_key, keyword_by_name};
 
 store::code_store!(crate::PgStore, reads: pool, writes: pool);

@@ -268,6 +268,7 @@ async fn an_audience_expanded_by_one_process_signals_the_others() {
         double_opt_in: false,
         confirm_text: None,
         created_at: now,
+        opt_in: None,
     })
     .await
     .unwrap();

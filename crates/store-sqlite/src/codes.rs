@@ -3,6 +3,6 @@
 //! after the lookups). Deleting either cascades, in the schema, to the keywords and
 //! subscriptions below it.
 
-pub(crate) use store::code_rows::{code_key, keyword_by_name, keyword_key, CodeRow};
+pub(crate) use store::code_rows::keyword_by_name;
 
 store::code_store!(crate::SqliteStore, reads: reader, writes: writer);

@@ -8,7 +8,9 @@ use sqlx::{Executor, FromRow};
 
 use crate::account_rows::AccountRef;
 use crate::sql::{self, id_key, Arg, Sql};
-use crate::{Code, CodePatch, Keyword, KeywordPatch, NewCode, NewKeyword, StoreError, StoreResult};
+use crate::{
+    bad_value, Code, CodePatch, Keyword, KeywordPatch, NewCode, NewKeyword, StoreError, StoreResult,
+};
 
 /// The lookup key of a keyword. Keywords are words texted by people, so this folds case beyond
 /// ASCII (`ÚNETE` and `únete` are one keyword).
@@ -60,8 +62,8 @@ pub const UPDATE_CODE: &str = "UPDATE codes SET country_code = coalesce($4, coun
 
 /// Records a new keyword of the account `$1` (its pk) on the code `$2` (its pk).
 pub const INSERT_KEYWORD: &str = "INSERT INTO keywords (account_pk, code_pk, id, id_key, \
-     keyword, keyword_key, response, double_opt_in, confirm_text, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     keyword, keyword_key, response, double_opt_in, confirm_text, created_at, opt_in) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 /// `SELECT` of a keyword row, followed by the given clauses.
 #[macro_export]
@@ -69,7 +71,7 @@ macro_rules! select_keyword {
     ($($clauses:literal),+) => {
         concat!(
             "SELECT k.id, c.code, k.keyword, k.response, k.double_opt_in, k.confirm_text, \
-             k.created_at FROM keywords k JOIN codes c ON c.pk = k.code_pk ",
+             k.created_at, k.opt_in FROM keywords k JOIN codes c ON c.pk = k.code_pk ",
             $($clauses),+
         )
     };
@@ -139,11 +141,19 @@ pub struct KeywordRow {
     double_opt_in: i32,
     confirm_text: Option<String>,
     created_at: i64,
+    /// An opt-in message's rules, as JSON (`domain::OptInRules`).
+    opt_in: Option<String>,
 }
 
 impl KeywordRow {
-    pub fn into_keyword(self, account_id: &str) -> Keyword {
-        Keyword {
+    pub fn into_keyword(self, account_id: &str) -> StoreResult<Keyword> {
+        let opt_in = match &self.opt_in {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str(text).map_err(|_| bad_value("keyword opt-in rules", text))?,
+            ),
+        };
+        Ok(Keyword {
             id: self.id,
             account_id: account_id.to_string(),
             code: self.code,
@@ -152,8 +162,20 @@ impl KeywordRow {
             double_opt_in: self.double_opt_in != 0,
             confirm_text: self.confirm_text,
             created_at: self.created_at,
-        }
+            opt_in,
+        })
     }
+}
+
+/// The opt-in rules as stored (JSON), when the keyword has any.
+fn opt_in_json(rules: &Option<domain::OptInRules>) -> StoreResult<Option<String>> {
+    rules
+        .as_ref()
+        .map(|r| {
+            serde_json::to_string(r)
+                .map_err(|e| StoreError::Other(format!("encode keyword opt-in rules: {e}")))
+        })
+        .transpose()
 }
 
 /// The pk and canonical string of a code, as [`CODE_BY_STRING`] reads them.
@@ -349,6 +371,7 @@ where
 {
     let owner = sql::account(db, &new.account_id).await?;
     let (code_pk, code) = code_by_string(db, &owner, &new.code).await?;
+    let opt_in = opt_in_json(&new.opt_in)?;
     sqlx::query::<DB>(INSERT_KEYWORD)
         .arg(owner.pk)
         .arg(code_pk)
@@ -360,6 +383,7 @@ where
         .arg(i32::from(new.double_opt_in))
         .arg(&new.confirm_text)
         .arg(new.created_at)
+        .arg(opt_in)
         .execute(db)
         .await
         .map_err(sql::parent_gone("insert keyword"))?;
@@ -372,6 +396,7 @@ where
         double_opt_in: new.double_opt_in,
         confirm_text: new.confirm_text,
         created_at: new.created_at,
+        opt_in: new.opt_in,
     })
 }
 
@@ -390,7 +415,7 @@ where
         .await
         .map_err(sql::db("get keyword"))?
         .ok_or(StoreError::NotFound)?;
-    Ok(row.into_keyword(&owner.id))
+    row.into_keyword(&owner.id)
 }
 
 pub async fn list_keywords<'e, DB, E>(db: E, account_id: &str) -> StoreResult<Vec<Keyword>>
@@ -406,10 +431,9 @@ where
         .fetch_all(db)
         .await
         .map_err(sql::db("list keywords"))?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| r.into_keyword(&owner.id))
-        .collect())
+        .collect()
 }
 
 /// One statement.

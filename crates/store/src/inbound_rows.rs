@@ -69,14 +69,15 @@ pub const INSERT_BATCH_TEXT: &str = "INSERT INTO batch_texts (text) VALUES ($1) 
 /// Stores exactly this subscription state (created when absent).
 pub const PUT_SUBSCRIPTION: &str = "INSERT INTO subscriptions (keyword_pk, mobile_number, \
      account_pk, status, opt_in_date, opt_out_date, pending_since, pending_previous, \
-     opt_out_by_text) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     opt_out_by_text, next_keyword_since) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
      ON CONFLICT (keyword_pk, mobile_number) DO UPDATE SET \
      status = excluded.status, opt_in_date = excluded.opt_in_date, \
      opt_out_date = excluded.opt_out_date, \
      pending_since = excluded.pending_since, \
      pending_previous = excluded.pending_previous, \
-     opt_out_by_text = excluded.opt_out_by_text";
+     opt_out_by_text = excluded.opt_out_by_text, \
+     next_keyword_since = excluded.next_keyword_since";
 
 /// Removes the subscription of number `$2` to keyword `$1` (its pk).
 pub const REMOVE_SUBSCRIPTION: &str =
@@ -485,6 +486,7 @@ where
                     .arg(s.pending.map(|p| p.since))
                     .arg(s.pending.and_then(|p| p.previous).map(|p| p.as_str()))
                     .arg(i32::from(s.opt_out_by_text))
+                    .arg(s.next_keyword_since)
                     .execute(&mut *conn)
                     .await
                     .map_err(sql::parent_gone("write a subscription"))?;

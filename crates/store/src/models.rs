@@ -106,6 +106,9 @@ pub struct NewKeyword {
     pub double_opt_in: bool,
     pub confirm_text: Option<String>,
     pub created_at: Millis,
+    /// An opt-in message's rules (API.md §6b); `None` for a keyword of the admin API or
+    /// `POST /sms/v1/keyword`.
+    pub opt_in: Option<domain::OptInRules>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +121,8 @@ pub struct Keyword {
     pub double_opt_in: bool,
     pub confirm_text: Option<String>,
     pub created_at: Millis,
+    /// An opt-in message's rules (API.md §6b), when `message/optin` made the keyword.
+    pub opt_in: Option<domain::OptInRules>,
 }
 
 /// Changes to a code (`None`: unchanged). Its ID and code string stay: keywords,
@@ -289,6 +294,9 @@ pub struct Subscription {
     /// an operator's opt-out clears it (API.md §6: START on a shared code re-subscribes only
     /// what the number opted out of by text).
     pub opt_out_by_text: bool,
+    /// Since when the keyword's NextKeyword waits for the number's next text (API.md §6b);
+    /// `None`: nothing waits.
+    pub next_keyword_since: Option<Millis>,
 }
 
 /// A number that opted out of a code by a STOP-family text (API.md §6), whatever keywords the

@@ -20,7 +20,8 @@ macro_rules! select_subscription {
     ($($clauses:literal),+) => {
         concat!(
             "SELECT s.mobile_number, c.code, k.keyword, s.status, s.opt_in_date, s.opt_out_date, \
-             s.pending_since, s.pending_previous, s.opt_out_by_text FROM subscriptions s \
+             s.pending_since, s.pending_previous, s.opt_out_by_text, s.next_keyword_since \
+             FROM subscriptions s \
              JOIN keywords k ON k.pk = s.keyword_pk \
              JOIN codes c ON c.pk = k.code_pk ",
             $($clauses),+
@@ -66,7 +67,7 @@ pub const UPSERT_SUBSCRIPTION: &str = concat!(
     subscription_status!(Unsubscribed),
     " THEN 0 \
      ELSE s.opt_out_by_text END \
-     RETURNING status, opt_in_date, opt_out_date, opt_out_by_text"
+     RETURNING status, opt_in_date, opt_out_date, opt_out_by_text, next_keyword_since"
 );
 
 /// Removes the requests pending since `$1` or earlier that had no subscription before.
@@ -99,6 +100,7 @@ pub struct SubscriptionRow {
     pub pending_previous: Option<String>,
     /// A 0/1 flag.
     pub opt_out_by_text: i32,
+    pub next_keyword_since: Option<i64>,
 }
 
 impl SubscriptionRow {
@@ -122,6 +124,7 @@ impl SubscriptionRow {
             opt_in_date: self.opt_in_date,
             opt_out_date: self.opt_out_date,
             opt_out_by_text: self.opt_out_by_text != 0,
+            next_keyword_since: self.next_keyword_since,
         })
     }
 }
@@ -133,6 +136,7 @@ pub struct SetRow {
     opt_in_date: Option<i64>,
     opt_out_date: Option<i64>,
     opt_out_by_text: i32,
+    next_keyword_since: Option<i64>,
 }
 
 // ---- the operations both backends run alike ---------------------------------------------------
@@ -176,6 +180,7 @@ where
         pending_since: None,
         pending_previous: None,
         opt_out_by_text: set.opt_out_by_text,
+        next_keyword_since: set.next_keyword_since,
     }
     .into_subscription()
 }

@@ -137,6 +137,7 @@ async fn setup(db: &str, n: u64) -> Value {
             double_opt_in: false,
             confirm_text: None,
             created_at: 0,
+            opt_in: None,
         })
         .await
         .expect("keyword");

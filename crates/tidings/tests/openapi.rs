@@ -702,6 +702,16 @@ async fn real_responses_conform_to_the_document() {
         .await;
     f.json(M::POST, "/sms/v1/message/outbound", sms, json!({}), 400)
         .await;
+    let optin = json!({"messageName": "n", "longCode": "15555550000", "keyword": "AGE",
+                       "messageOptInType": "Age", "doubleOptInInitialMessage": "Age?",
+                       "doubleOptInConfirmationMessage": "In", "optInInvalidAgeMessage": "No",
+                       "optinErrorMessage": "A number, please", "MinimumAge": 13});
+    f.json(M::POST, "/sms/v1/message/optin", sms, optin.clone(), 201)
+        .await;
+    f.json(M::POST, "/sms/v1/message/optin", sms, optin, 409)
+        .await;
+    f.json(M::POST, "/sms/v1/message/optin", sms, json!({}), 400)
+        .await;
     let create = json!({"LongCode": "15555550000", "Keyword": "GAMMA"});
     f.json(M::POST, "/sms/v1/keyword", sms, create, 202).await;
     f.json(

@@ -287,6 +287,7 @@ impl Service {
                 response: request.response,
                 double_opt_in,
                 confirm_text: request.confirm_text,
+                opt_in: None,
                 created_at: self.now(),
             })
             .await
