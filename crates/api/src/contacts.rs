@@ -14,52 +14,16 @@ use crate::responses::{
 };
 use crate::{json_response, ApiError, AppState, Ctx};
 
-/// Reads the queueImport body with the messages of API.md §6, in order.
-fn read_import_request(fields: &domain::Fields) -> ImportRequest {
-    let mut errors = Vec::new();
-    let mut r = FieldReader::new(fields);
-    let file_name = r.string("FileName").map(str::to_string);
-    let file_type = r.string("FileType").map(str::to_string);
-    let header = r.bool("IsFirstRowHeader");
-    let mapping_type = r.string("ImportMappingType").map(str::to_string);
-    let maps = r.any("FieldMaps").cloned();
-    let short_code = r
-        .string("ShortCode")
-        .filter(|c| !is_blank(c))
-        .map(str::to_string);
-    let keyword = r
-        .string("Keyword")
-        .filter(|c| !is_blank(c))
-        .map(str::to_string);
-    errors.extend(r.finish());
-
-    if file_name.as_deref().is_none_or(is_blank) {
-        errors.push("File name can't be blank.".to_string());
-    }
-    if let Some(t) = file_type
-        .as_deref()
-        .filter(|t| !t.trim().eq_ignore_ascii_case("csv"))
-    {
-        errors.push(format!("{t} isn't a valid file type."));
-    }
-    let by_header = match mapping_type.as_deref().map(str::trim) {
-        None | Some("") => {
-            errors.push("Import mapping type can't be blank.".to_string());
-            None
-        }
-        Some(t) if t.eq_ignore_ascii_case("MapByOrdinal") => Some(false),
-        Some(t) if t.eq_ignore_ascii_case("MapByHeader") => Some(true),
-        Some(t) => {
-            errors.push(format!("{t} isn't a valid import mapping type."));
-            None
-        }
-    };
-    let first_row_header = header == Some(true);
-    if by_header == Some(true) && !first_row_header {
-        errors.push("MapByHeader needs IsFirstRowHeader to be true.".to_string());
-    }
+/// The `FieldMaps` of an import by ordinal (`by_header` false) or by header, with their
+/// messages (API.md §6): each map's destination, and its ordinal or source.
+pub(crate) fn field_maps(
+    maps: Option<&Json>,
+    by_header: Option<bool>,
+    fields: &domain::Fields,
+    errors: &mut Vec<String>,
+) -> Vec<(String, Column)> {
     let mut columns = Vec::new();
-    match &maps {
+    match maps {
         Some(Json::Array(items)) if !items.is_empty() => {
             for item in items {
                 let Json::Object(obj) = item else {
@@ -126,6 +90,54 @@ fn read_import_request(fields: &domain::Fields) -> ImportRequest {
             errors.push(format!("{name} must be an array of objects."));
         }
     }
+    columns
+}
+
+/// Reads the queueImport body with the messages of API.md §6, in order.
+fn read_import_request(fields: &domain::Fields) -> ImportRequest {
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(fields);
+    let file_name = r.string("FileName").map(str::to_string);
+    let file_type = r.string("FileType").map(str::to_string);
+    let header = r.bool("IsFirstRowHeader");
+    let mapping_type = r.string("ImportMappingType").map(str::to_string);
+    let maps = r.any("FieldMaps").cloned();
+    let short_code = r
+        .string("ShortCode")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
+    let keyword = r
+        .string("Keyword")
+        .filter(|c| !is_blank(c))
+        .map(str::to_string);
+    errors.extend(r.finish());
+
+    if file_name.as_deref().is_none_or(is_blank) {
+        errors.push("File name can't be blank.".to_string());
+    }
+    if let Some(t) = file_type
+        .as_deref()
+        .filter(|t| !t.trim().eq_ignore_ascii_case("csv"))
+    {
+        errors.push(format!("{t} isn't a valid file type."));
+    }
+    let by_header = match mapping_type.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.push("Import mapping type can't be blank.".to_string());
+            None
+        }
+        Some(t) if t.eq_ignore_ascii_case("MapByOrdinal") => Some(false),
+        Some(t) if t.eq_ignore_ascii_case("MapByHeader") => Some(true),
+        Some(t) => {
+            errors.push(format!("{t} isn't a valid import mapping type."));
+            None
+        }
+    };
+    let first_row_header = header == Some(true);
+    if by_header == Some(true) && !first_row_header {
+        errors.push("MapByHeader needs IsFirstRowHeader to be true.".to_string());
+    }
+    let columns = field_maps(maps.as_ref(), by_header, fields, &mut errors);
     let subscribe = match (short_code, keyword) {
         (Some(c), Some(k)) => Some((c, k)),
         (Some(_), None) => {
@@ -141,6 +153,7 @@ fn read_import_request(fields: &domain::Fields) -> ImportRequest {
     ImportRequest {
         file_name: file_name.filter(|f| !is_blank(f)),
         mapping: by_header.map(|_| ImportMapping {
+            infer: false,
             first_row_header,
             maps: columns,
         }),

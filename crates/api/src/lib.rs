@@ -10,6 +10,7 @@ pub mod carrier_status;
 pub mod clock;
 pub mod contacts;
 pub mod error;
+pub mod import_send;
 pub mod message_contact;
 pub mod message_list;
 pub mod mo;

@@ -651,6 +651,48 @@ fn schemas(generated: Map<String, Value>) -> Value {
         ),
     );
     put(
+        "ImportDefinition",
+        request(
+            &[],
+            json!({
+                "ImportType": nullable("string", "`FILE` (the default); `DATA_EXTENSION` is refused."),
+                "FileName": nullable("string", "A plain file name of a regular file in the account's \
+                    folder `<data dir>/imports/<accountId>/`."),
+                "ImportMappingType": { "type": ["string", "null"],
+                    "enum": ["ManualMap", "MapManual", "InferFromColumnHeadings", "MapByOrdinal", null],
+                    "description": "Matched ignoring case. ManualMap maps by header (FieldMaps' \
+                        Source); InferFromColumnHeadings maps columns named like a destination and \
+                        makes the others attributes; MapByOrdinal maps by 0-based position." },
+                "FieldMaps": { "type": ["array", "null"], "items": schema("FieldMap"),
+                    "description": "Destinations `_MobileNumber`, `_CountryCode`, `_SubscriberKey`, \
+                        `_FirstName`, `_LastName` (the attributes FirstName and LastName) or an \
+                        attribute name." },
+                "IsFirstRowHeader": flag("MapByOrdinal: the first row names the columns (the \
+                    other types always read it as headers)."),
+                "DataExtensionName": nullable("string", "Not used."),
+            }),
+        ),
+    );
+    put(
+        "ImportSendRequest",
+        request(
+            &[],
+            json!({
+                "MessageId": nullable("string", "The message to send (Active)."),
+                "Keyword": nullable("string", "A keyword on the message's code: the imported \
+                    numbers are subscribed to it."),
+                "NotificationEmail": nullable("string", "Accepted and not used."),
+                "Override": flag("Send OverrideText instead of the message's text."),
+                "OverrideText": text_field("The override text."),
+                "IsDuplicationAllowed": flag("Accepted (see docs/contacts-and-keywords.md)."),
+                "IsVisible": flag("The list the call creates is listed by the admin API and the \
+                    console."),
+                "ImportDefinition": { "type": ["array", "null"], "items": schema("ImportDefinition"),
+                    "description": "Exactly one entry." },
+            }),
+        ),
+    );
+    put(
         "OutboundMessageRequest",
         request(
             &[],

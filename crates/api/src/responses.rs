@@ -755,6 +755,74 @@ impl ImportStatus {
     }
 }
 
+/// `202 {"tokenId", "lastPublishDate"}`: `POST /sms/v1/automation/importSend` recorded the job
+/// (`lastPublishDate`: when it was accepted, API.md §6b).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSendAccepted {
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub token_id: String,
+    pub last_publish_date: Timestamp,
+}
+
+/// An importSend's state (MobileConnect spells the done state `Complete`).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum ImportSendState {
+    Queued,
+    Processing,
+    Complete,
+    Error,
+}
+
+/// `GET /sms/v1/automation/importSend/{tokenId}/status` (API.md §6b): what is not known yet is
+/// `null`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSendStatus {
+    pub status: ImportSendState,
+    pub last_update: Timestamp,
+    pub created_time: Timestamp,
+    /// When the job started: it is queued at once when accepted (`null` while queued).
+    pub start_time: Option<Timestamp>,
+    pub completed_time: Option<Timestamp>,
+    pub last_run_time: Option<Timestamp>,
+    /// The imported file.
+    pub source: String,
+    pub inserted: i64,
+    pub updated: i64,
+    pub invalid: i64,
+    /// The send's token once the import is done and the send recorded (`Complete`); its §5
+    /// status is `GET /sms/v1/messageList/{MessageId}/deliveries/{sendTokenId}`.
+    #[schemars(pattern(TOKEN_PATTERN))]
+    pub send_token_id: Option<String>,
+}
+
+impl ImportSendStatus {
+    pub fn new(d: Dates, s: &service::ImportSendStatus) -> ImportSendStatus {
+        let job = &s.job;
+        let started =
+            (job.state != store::ListJobState::Queued).then(|| Timestamp::at(d, job.created_at));
+        ImportSendStatus {
+            status: match job.state {
+                store::ListJobState::Queued => ImportSendState::Queued,
+                store::ListJobState::Processing => ImportSendState::Processing,
+                store::ListJobState::Completed => ImportSendState::Complete,
+                store::ListJobState::Error => ImportSendState::Error,
+            },
+            last_update: Timestamp::at(d, job.updated_at),
+            created_time: Timestamp::at(d, job.created_at),
+            start_time: started.clone(),
+            completed_time: job.completed_at.map(|t| Timestamp::at(d, t)),
+            last_run_time: started,
+            source: s.source.clone(),
+            inserted: job.progress.inserted,
+            updated: job.progress.updated,
+            invalid: job.progress.invalid,
+            send_token_id: s.send_token.clone(),
+        }
+    }
+}
+
 /// A carrier status code: four digits (API.md §5).
 pub const STATUS_CODE_PATTERN: &str = "^[0-9]{4}$";
 

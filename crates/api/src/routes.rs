@@ -16,14 +16,14 @@ use crate::openapi::{
 };
 use crate::responses::{
     Account, AccountList, AdminSendStatus, Canceled, ClientCreated, ClientList, Code, CodeList,
-    ContactHistory, Deleted, DeliveryReportAccepted, ImportReport, ImportStatus, Keyword,
-    KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageCreated,
-    MessageList, MoHistory, MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus,
-    SendAccepted, SendList, SendStatus, Subscription, SubscriptionList, SubscriptionLookup,
-    TokenResponse,
+    ContactHistory, Deleted, DeliveryReportAccepted, ImportReport, ImportSendAccepted,
+    ImportSendStatus, ImportStatus, Keyword, KeywordCreated, KeywordDeleted, KeywordList, List,
+    ListList, Message, MessageCreated, MessageList, MoHistory, MoSendStatus, Outbox,
+    QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus,
+    Subscription, SubscriptionList, SubscriptionLookup, TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
-use crate::{admin, contacts, message_contact, message_list, mo, sms_messages, token};
+use crate::{admin, contacts, import_send, message_contact, message_list, mo, sms_messages, token};
 
 /// Scopes of `/sms/v1` (API.md §2).
 const SMS_SEND: &str = "sms_send";
@@ -163,6 +163,24 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/sms/v1/keyword/{keyword}/{shortCode}/{countryCode}",
         endpoints: &[
             endpoint(DELETE, sms!(SMS_WRITE, mo::delete_keyword_on_short_code), delete_keyword_on_short_code),
+        ],
+    },
+    Route {
+        path: "/sms/v1/automation/importSend",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_SEND, import_send::accept), import_send),
+        ],
+    },
+    Route {
+        path: "/sms/v1/automation/importSend/{tokenId}/status",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, import_send::status), import_send_status),
+        ],
+    },
+    Route {
+        path: "/sms/v1/automation/importSend/{tokenId}/deliveryReport",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, import_send::delivery_report), import_send_delivery_report),
         ],
     },
     Route {
@@ -531,6 +549,44 @@ pub(crate) fn delete_keyword_in_body() -> Operation {
     .describe(DELETE_KEYWORD)
     .json_body(schema("KeywordRequest"))
     .errors(&[400, 404])
+}
+
+pub(crate) fn import_send() -> Operation {
+    Operation::new(
+        "importSend",
+        "Import a file into a new list, subscribe its numbers to a keyword, and send a message to them",
+        typed::<ImportSendAccepted>(202, "The job is recorded and runs in the background."),
+    )
+    .describe(
+        "API.md §6b. Scope `sms_send` (it sends). One durable job: it survives a restart, \
+         subscribes each number once and records its send once. `DATA_EXTENSION` is refused.",
+    )
+    .json_body(schema("ImportSendRequest"))
+    .errors(&[400])
+    .link("importSendStatus", token_link())
+}
+
+pub(crate) fn import_send_status() -> Operation {
+    Operation::new(
+        "importSendStatus",
+        "An importSend's progress, and its send's token once the send is recorded",
+        typed::<ImportSendStatus>(200, "The job's status."),
+    )
+    .errors(&[400])
+}
+
+pub(crate) fn import_send_delivery_report() -> Operation {
+    Operation::new(
+        "importSendDeliveryReport",
+        "Write the delivery report of an importSend's send into the account's reports folder",
+        typed::<DeliveryReportAccepted>(202, "The report is being written."),
+    )
+    .describe(
+        "API.md §6b, as messageList's deliveryReport (§6). 409: the file exists, or the \
+         send is not recorded yet.",
+    )
+    .json_body(schema("DeliveryReportRequest"))
+    .errors(&[400, 409])
 }
 
 pub(crate) fn create_outbound_message() -> Operation {

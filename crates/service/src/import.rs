@@ -190,12 +190,44 @@ pub enum Column {
     Header(String),
 }
 
-/// An explicit mapping of CSV columns: `_MobileNumber`, `_CountryCode`, `_SubscriberKey` or an
-/// attribute name, each from one column.
+/// An explicit mapping of CSV columns: `_MobileNumber`, `_CountryCode`, `_SubscriberKey`,
+/// `_FirstName` and `_LastName` (the attributes `FirstName` and `LastName`) or an attribute
+/// name, each from one column — or, with `infer` (importSend's `InferFromColumnHeadings`), the
+/// header row itself: a column named like a destination (with or without its `_`, ignoring
+/// case) maps to it, every other column becomes an attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportMapping {
     pub first_row_header: bool,
     pub maps: Vec<(String, Column)>,
+    #[serde(default)]
+    pub infer: bool,
+}
+
+/// Where a destination's values go.
+enum Target {
+    Number,
+    Country,
+    Key,
+    Attribute(String),
+}
+
+/// The target of a destination name (`_MobileNumber`, …, or an attribute), ignoring case; with
+/// `bare`, the name may also lack its `_` (a header of `InferFromColumnHeadings`).
+fn target_of(destination: &str, bare: bool) -> Target {
+    let lower = destination.trim().to_ascii_lowercase();
+    let name = match lower.strip_prefix('_') {
+        Some(n) => n,
+        None if bare => lower.as_str(),
+        None => "",
+    };
+    match name {
+        "mobilenumber" => Target::Number,
+        "countrycode" => Target::Country,
+        "subscriberkey" => Target::Key,
+        "firstname" => Target::Attribute("FirstName".into()),
+        "lastname" => Target::Attribute("LastName".into()),
+        _ => Target::Attribute(destination.trim().to_string()),
+    }
 }
 
 /// The columns of a file once its header (if any) is read.
@@ -276,26 +308,40 @@ fn layout(
         key_name: "_SubscriberKey".to_string(),
         attributes: Vec::new(),
     };
-    for (destination, column) in &mapping.maps {
+    let inferred: Vec<(String, Column)>;
+    let maps = if mapping.infer {
+        inferred = names
+            .unwrap_or_default()
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| (n.clone(), Column::Header(n.clone())))
+            .collect();
+        &inferred
+    } else {
+        &mapping.maps
+    };
+    for (destination, column) in maps {
         let index = match column {
             Column::Ordinal(i) => *i,
             Column::Header(h) => find(names.unwrap_or_default(), h.trim())
                 .ok_or_else(|| ImportError::File(format!("The CSV header has no column {h}.")))?,
         };
-        match destination.to_ascii_lowercase().as_str() {
-            "_mobilenumber" => out.number = index,
-            "_countrycode" => out.country = Some(index),
-            "_subscriberkey" => {
+        match target_of(destination, mapping.infer) {
+            Target::Number => out.number = index,
+            Target::Country => out.country = Some(index),
+            Target::Key => {
                 out.key = Some(index);
                 out.key_name = destination.clone();
             }
-            _ => out.attributes.push((destination.clone(), index)),
+            Target::Attribute(name) => out.attributes.push((name, index)),
         }
     }
     if out.number == usize::MAX {
-        return Err(ImportError::File(
-            "FieldMaps must map _MobileNumber.".into(),
-        ));
+        return Err(ImportError::File(if mapping.infer {
+            "The CSV header has no _MobileNumber column.".into()
+        } else {
+            "FieldMaps must map _MobileNumber.".into()
+        }));
     }
     Ok(out)
 }
@@ -665,6 +711,7 @@ mod properties {
             ),
         )
             .prop_map(|(first_row_header, maps)| ImportMapping {
+                infer: false,
                 first_row_header,
                 maps,
             })

@@ -35,7 +35,7 @@ const SNIFF_BYTES: usize = 8 * 1024;
 const MAX_REPORT_NAME_BYTES: usize = 200;
 
 /// A plain file name: no path, nothing hidden, no control characters.
-fn plain_file_name(name: &str) -> bool {
+pub(crate) fn plain_file_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
         && name != "."
@@ -47,7 +47,7 @@ fn plain_file_name(name: &str) -> bool {
 
 /// The account's list named by the first path parameter, or the §5-style message why not.
 /// text. Nothing is imported from a refused file.
-fn open_import_file(dir: &Path, name: &str) -> Result<std::fs::File, String> {
+pub(crate) fn open_import_file(dir: &Path, name: &str) -> Result<std::fs::File, String> {
     let invalid = || format!("{name} isn't a valid import file name.");
     if !plain_file_name(name) {
         return Err(invalid());
@@ -137,7 +137,7 @@ fn progress_of(prior: &[String], report: &ImportReport) -> ListJobProgress {
 /// What a job needs to run again in another process, as recorded with it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "job")]
-enum Payload {
+pub(crate) enum Payload {
     /// queueImport: the file in the account's import folder, its mapping, and the keyword its
     /// numbers are subscribed to.
     Import {
@@ -147,10 +147,30 @@ enum Payload {
     },
     /// deliveryReport: the send, and the file in the account's reports folder.
     Report { send: String, file: String },
+    /// importSend (API.md §6b): an import into the job's list (its numbers subscribed to the
+    /// keyword), then the send of the message to that list.
+    ImportSend {
+        file: String,
+        mapping: ImportMapping,
+        subscribe: SubscribeTo,
+        send: SendAfterImport,
+    },
+}
+
+/// The send an importSend makes once its import is done: recorded once, whatever the restarts
+/// (its token is minted with the request, and the job's token is its idempotency key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SendAfterImport {
+    pub token: String,
+    pub client_id: String,
+    pub message: String,
+    /// `OverrideText`, when `Override` is true.
+    pub text: Option<String>,
+    pub allow_duplication: bool,
 }
 
 impl Payload {
-    fn encode(&self) -> ServiceResult<String> {
+    pub(crate) fn encode(&self) -> ServiceResult<String> {
         serde_json::to_string(self).map_err(ServiceError::internal)
     }
 }
@@ -427,7 +447,22 @@ impl Service {
                     mapping,
                     subscribe,
                 }),
-            ) => self.run_import(job, lease, file, mapping, subscribe).await,
+            ) => {
+                self.run_import(job, lease, file, mapping, subscribe, None)
+                    .await
+            }
+            (
+                ListJobKind::Import,
+                Ok(Payload::ImportSend {
+                    file,
+                    mapping,
+                    subscribe,
+                    send,
+                }),
+            ) => {
+                self.run_import(job, lease, file, mapping, Some(subscribe), Some(send))
+                    .await
+            }
             (ListJobKind::Report, Ok(Payload::Report { send, file })) => {
                 self.run_report(job, lease, send, file).await
             }
@@ -443,7 +478,8 @@ impl Service {
     }
 
     /// Runs (or resumes, after its checkpoint) an import: each batch of rows is written with the
-    /// job's progress and checkpoint in one transaction.
+    /// job's progress and checkpoint in one transaction. With `then`, the import's send is
+    /// recorded once every row is: the job completes when both are done.
     async fn run_import(
         &self,
         job: ListJob,
@@ -451,6 +487,7 @@ impl Service {
         file: String,
         mapping: ImportMapping,
         subscribe: Option<SubscribeTo>,
+        then: Option<SendAfterImport>,
     ) -> JobEnd {
         let Some(list_id) = job.list_id.clone() else {
             return finish(&lease, ListJobState::Error, job.progress, job.checkpoint).await;
@@ -486,6 +523,7 @@ impl Service {
         let store = self.inner.store.clone();
         let handle = tokio::runtime::Handle::current();
         let (account_id, token) = (job.account_id.clone(), job.token.clone());
+        let imported_into = list_id.clone();
         let batch_lease = lease.clone();
         let batch_prior = prior.clone();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -515,7 +553,21 @@ impl Service {
         })
         .await;
         let (state, progress) = match outcome {
-            Ok(Ok(report)) => (ListJobState::Completed, progress_of(&prior, &report)),
+            Ok(Ok(report)) => {
+                let mut progress = progress_of(&prior, &report);
+                let sent = match &then {
+                    Some(send) => self.send_after_import(&job, &imported_into, send).await,
+                    None => Ok(()),
+                };
+                match sent {
+                    Ok(()) => (ListJobState::Completed, progress),
+                    Err(why) => {
+                        progress.errors.insert(0, why);
+                        progress.errors.truncate(STATUS_ERRORS);
+                        (ListJobState::Error, progress)
+                    }
+                }
+            }
             Ok(Err(ImportError::Stopped)) => return JobEnd::Stopped,
             Ok(Err(ImportError::Lost)) => return JobEnd::Lost,
             Ok(Err(ImportError::File(message))) => (

@@ -11,6 +11,7 @@ pub mod credentials;
 mod error;
 pub mod folders;
 pub mod import;
+mod import_send;
 mod inbound;
 mod input;
 mod jobs;
@@ -23,6 +24,7 @@ use domain::clock::Clock;
 use store::Store;
 
 pub use error::{ServiceError, ServiceResult};
+pub use import_send::{ImportSendRequest, ImportSendStatus};
 pub use inbound::{
     KeywordRequest, KeywordToDelete, QueuedMo, SubscriptionsFound, SubscriptionsRequest,
 };

@@ -108,7 +108,7 @@ impl Service {
 
     /// The token of a recorded send (waking the engine for a new one), the earlier send's token
     /// for a concurrent retry of the same request, 409 for a different one.
-    fn answer(&self, created: CreatedSend, request_hash: &str) -> ServiceResult<String> {
+    pub(crate) fn answer(&self, created: CreatedSend, request_hash: &str) -> ServiceResult<String> {
         match created {
             CreatedSend::Created(send) => {
                 self.inner.waker.notify_waiters();
@@ -124,7 +124,7 @@ impl Service {
 
     /// A new send of `caller`'s account, as `NewSend` needs it.
     #[allow(clippy::too_many_arguments)]
-    fn new_send(
+    pub(crate) fn new_send(
         &self,
         caller: &Caller,
         kind: SendKind,

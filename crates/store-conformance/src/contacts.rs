@@ -18,6 +18,7 @@ pub async fn list_round_trips_and_resolves_ignoring_case(store: &dyn Store) {
                 account_id: "ACME".to_string(),
                 name: "VIPs".to_string(),
                 created_at: T0,
+                hidden: false,
             })
             .await,
         "create list",
@@ -50,6 +51,7 @@ pub async fn list_round_trips_and_resolves_ignoring_case(store: &dyn Store) {
                 account_id: "acme".to_string(),
                 name: "Again".to_string(),
                 created_at: T0,
+                hidden: false,
             })
             .await,
         "list ID equal ignoring case",

@@ -184,6 +184,7 @@ pub(crate) async fn given_list(store: &dyn Store, account_id: &str, id: &str) ->
                 account_id: account_id.to_string(),
                 name: format!("{id} name"),
                 created_at: T0,
+                hidden: false,
             })
             .await,
         "create list",

@@ -436,6 +436,7 @@ pub async fn account_scoped_methods_of_an_unknown_account_are_not_found(store: &
                 account_id: nobody.to_string(),
                 name: "Lost".to_string(),
                 created_at: T0,
+                hidden: false,
             })
             .await,
         "create_list",

@@ -277,6 +277,7 @@ async fn an_audience_expanded_by_one_process_signals_the_others() {
         account_id: "acme".into(),
         name: "List".into(),
         created_at: now,
+        hidden: false,
     })
     .await
     .unwrap();

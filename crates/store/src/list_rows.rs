@@ -19,17 +19,18 @@ use crate::{
     Millis, NewList, StoreError, StoreResult, SubscribeTo,
 };
 
-/// Records a new, empty list of the account `$1` (its pk).
+/// Records a new, empty list of the account `$1` (its pk); `$6`: 1 for a list made by an
+/// `importSend` that is not to be listed.
 pub const INSERT_LIST: &str = "INSERT INTO lists (account_pk, id, id_key, name, size, \
-     created_at, last_change_at) VALUES ($1, $2, $3, $4, 0, $5, $5)";
+     created_at, last_change_at, hidden) VALUES ($1, $2, $3, $4, 0, $5, $5, $6)";
 
 /// The account's (`$1`, its pk) list by its key (`$2`).
 pub const LIST_BY_KEY: &str = "SELECT id, name, size, created_at, last_change_at FROM lists \
      WHERE account_pk = $1 AND id_key = $2";
 
-/// The account's (`$1`, its pk) lists, oldest first.
+/// The account's (`$1`, its pk) lists, oldest first, but hidden ones.
 pub const LISTS_OF_ACCOUNT: &str = "SELECT id, name, size, created_at, last_change_at \
-     FROM lists WHERE account_pk = $1 ORDER BY pk";
+     FROM lists WHERE account_pk = $1 AND hidden = 0 ORDER BY pk";
 
 /// Deletes the list of the account `$1` (its key) by its key (`$2`). Memberships go by ON
 /// DELETE CASCADE; contacts stay (they belong to the account).
@@ -124,6 +125,7 @@ where
         .arg(id_key(&new.id))
         .arg(new.name.as_str())
         .arg(new.created_at)
+        .arg(i32::from(new.hidden))
         .execute(db)
         .await
         .map_err(sql::db("insert list"))?;

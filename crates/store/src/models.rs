@@ -196,6 +196,9 @@ pub struct NewList {
     pub account_id: String,
     pub name: String,
     pub created_at: Millis,
+    /// Not listed (an `importSend` list without `IsVisible`, API.md §6b); it is found by its ID
+    /// like any other.
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -148,6 +148,7 @@ async fn setup(db: &str, n: u64) -> Value {
                 account_id: ACCOUNT.into(),
                 name: id.into(),
                 created_at: 0,
+                hidden: false,
             })
             .await
             .expect("list");

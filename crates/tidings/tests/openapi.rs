@@ -779,6 +779,71 @@ async fn real_responses_conform_to_the_document() {
         .await;
     f.get(&format!("{refresh}/status/{job}"), sms, 400).await;
 
+    // importSend, its status and its delivery report.
+    let import_send = json!({"MessageId": fx.message, "Keyword": "JOIN", "ImportDefinition": [{
+        "FileName": "people.csv", "ImportType": "FILE", "ImportMappingType": "ManualMap",
+        "FieldMaps": [{"Destination": "_MobileNumber", "Source": "phone"},
+                      {"Destination": "_FirstName", "Source": "first"}]}]});
+    let automation = text(
+        &f.json(
+            M::POST,
+            "/sms/v1/automation/importSend",
+            sms,
+            import_send,
+            202,
+        )
+        .await,
+        "tokenId",
+    );
+    f.json(
+        M::POST,
+        "/sms/v1/automation/importSend",
+        sms,
+        json!({}),
+        400,
+    )
+    .await;
+    let automation_report = format!("/sms/v1/automation/importSend/{automation}/deliveryReport");
+    f.json(
+        M::POST,
+        &automation_report,
+        sms,
+        json!({"filename": "early.csv"}),
+        409,
+    )
+    .await;
+    common::run_engine(&app).await;
+    let done = f
+        .get(
+            &format!("/sms/v1/automation/importSend/{automation}/status"),
+            sms,
+            200,
+        )
+        .await;
+    assert_eq!(done["status"], "Complete", "{done}");
+    f.get(
+        &format!("/sms/v1/automation/importSend/{job}/status"),
+        sms,
+        400,
+    )
+    .await;
+    f.json(
+        M::POST,
+        &automation_report,
+        sms,
+        json!({"filename": "auto.csv"}),
+        202,
+    )
+    .await;
+    f.json(
+        M::POST,
+        &automation_report,
+        sms,
+        json!({"filename": "../x"}),
+        400,
+    )
+    .await;
+
     // Admin: sends and the outbox.
     let sends = format!("{base}/sends");
     f.get(&sends, admin, 200).await;

@@ -88,6 +88,7 @@ impl Service {
                 account_id: account.id.clone(),
                 name: name.unwrap_or_default(),
                 created_at: self.now(),
+                hidden: false,
             })
             .await
             .map_err(named(&format!("List {id}")))
