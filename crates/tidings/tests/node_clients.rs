@@ -1,7 +1,8 @@
 //! The official Node clients work unmodified (issue acceptance): `fuel-auth` obtains a token from
 //! `/v2/token` with `authVersion = 2`, and `fuel-rest` — whose `origin` stays at its default and
 //! which lowercases the whole URL — sends a stored message with a mixed-case ID and reads its
-//! deliveries, performs a messageContact send and a queueMO and reads their deliveries. Needs
+//! deliveries, performs a messageContact send and a queueMO and reads their deliveries, and runs
+//! an importSend (API.md §6b) and reads its status. Needs
 //! `node` and `npm` with access to the npm registry, so it is `#[ignore]`d in
 //! the plain test run and run by `.ci/run` with `--ignored`.
 
@@ -172,4 +173,95 @@ async fn fuel_rest_sends_and_reads_deliveries_unmodified() {
         of(contact).expect("contact send")["messageId"],
         "MzA6Nzg6MA"
     );
+}
+
+const IMPORT_SEND_SCRIPT: &str = r#"
+const FuelRest = require('fuel-rest');
+const [authUrl, clientId, clientSecret, mode, arg] = process.argv.slice(2);
+const rest = new FuelRest({
+  auth: { clientId, clientSecret, authUrl, authOptions: { authVersion: 2 } },
+});
+(async () => {
+  let r;
+  if (mode === 'send') {
+    r = await rest.post({
+      uri: '/sms/v1/automation/importSend',
+      json: true,
+      body: { MessageId: arg, Keyword: 'JOIN', NotificationEmail: null, Override: false,
+              OverrideText: null, IsDuplicationAllowed: false, IsVisible: false,
+              ImportDefinition: [{ FileName: 'fuel.csv', ImportType: 'FILE',
+                ImportMappingType: 'ManualMap', DataExtensionName: null, IsFirstRowHeader: false,
+                FieldMaps: [{ Destination: '_MobileNumber', Source: 'Mobile' },
+                            { Destination: '_FirstName', Source: 'First Name' }] }] },
+    });
+  } else {
+    r = await rest.get({ uri: `/sms/v1/automation/importSend/${arg}/status`, json: true });
+  }
+  console.log(JSON.stringify({ status: r.res.statusCode, body: r.body, url: r.res.request.href }));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// Runs the importSend script with `mode` and `arg`; its JSON output.
+async fn import_send_script(
+    auth_url: &str,
+    client_id: &str,
+    secret: &str,
+    mode: &str,
+    arg: &str,
+) -> Value {
+    let dir = clients_dir();
+    std::fs::write(dir.join("import_send.js"), IMPORT_SEND_SCRIPT).expect("script");
+    let args = [auth_url, client_id, secret, mode, arg].map(str::to_string);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("import_send.js"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("node must be installed to run this test")
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("script output is JSON")
+}
+
+#[tokio::test]
+#[ignore = "needs node and the npm registry; run by .ci/run"]
+async fn fuel_rest_runs_an_import_send_and_reads_its_status() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "NodeSend").await;
+    let imports = app.data_dir().join("imports").join("NodeSend");
+    std::fs::create_dir_all(&imports).expect("imports dir");
+    std::fs::write(
+        imports.join("fuel.csv"),
+        "Mobile,First Name\n15555555561,Flo\n15555555562,Gus\n",
+    )
+    .expect("csv");
+    let auth_url = app.url("/v2/token");
+    // The community SDK's way: every field sent, unused ones null or false.
+    let sent = import_send_script(&auth_url, &f.client_id, &f.secret, "send", &f.message).await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    let token = sent["body"]["tokenId"]
+        .as_str()
+        .expect("tokenId")
+        .to_string();
+    common::run_engine(&app).await;
+    let status = import_send_script(&auth_url, &f.client_id, &f.secret, "status", &token).await;
+    assert_eq!(status["status"], 200, "{status}");
+    assert!(
+        status["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/automation/importsend/")),
+        "fuel-rest lowercases: {status}"
+    );
+    assert_eq!(status["body"]["status"], "Complete", "{status}");
+    assert_eq!(status["body"]["inserted"], 2);
+    assert_eq!(status["body"]["source"], "fuel.csv");
+    let send = status["body"]["sendTokenId"].as_str().expect("sendTokenId");
+    assert_eq!(common::outbox_of(&app, send).await.len(), 2);
 }
