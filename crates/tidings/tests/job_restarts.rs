@@ -6,6 +6,9 @@
 //! batch would count its rows as updated instead of inserted, a skipped one would be missing
 //! from the list.
 //!
+//! The same for an importSend of 100,000 rows killed with SIGKILL mid-import (API.md §6b): the job
+//! completes, every number is subscribed once and texted once.
+//!
 //! Every wait is a poll with a deadline; the server's log is printed when one expires.
 
 mod common;
@@ -27,7 +30,7 @@ const INVALID_EVERY: usize = 997;
 const POLL: Duration = Duration::from_millis(20);
 
 /// Short job leases, so that a job whose process was killed is taken again soon after a
-/// restart.
+/// restart, and a simulator that takes 20,000 segments a second (the importSend's send).
 const CONFIG: &str = r#"
 [engine]
 job_lease_ms = 1500
@@ -39,6 +42,7 @@ rate_limit = 0
 [[carriers]]
 name = "simulator"
 type = "simulator"
+rate_limit = 20000
 "#;
 
 fn client() -> reqwest::Client {
@@ -103,12 +107,17 @@ async fn provision(server: &Server, http: &reqwest::Client) -> String {
 /// Writes `name` into the account's import folder: a header, then `ROWS` data rows numbered
 /// from `first`, one in `INVALID_EVERY` invalid. Returns the file rows of the invalid ones.
 fn write_file(site: &Site, name: &str, first: usize) -> Vec<usize> {
+    write_rows(site, name, first, ROWS)
+}
+
+/// [`write_file`] with `rows` data rows.
+fn write_rows(site: &Site, name: &str, first: usize, rows: usize) -> Vec<usize> {
     let dir = site.data_dir().join("imports").join(ACCOUNT);
     std::fs::create_dir_all(&dir).expect("import folder");
-    let mut csv = String::with_capacity(ROWS * 13 + 16);
+    let mut csv = String::with_capacity(rows * 13 + 16);
     csv.push_str("phone\n");
     let mut invalid = Vec::new();
-    for i in 0..ROWS {
+    for i in 0..rows {
         if i % INVALID_EVERY == INVALID_EVERY - 1 {
             csv.push_str("not-a-number\n");
             // Row 1 is the header.
@@ -297,6 +306,171 @@ async fn imports_resume_after_sigkill_and_sigterm_and_count_every_row_once() {
     );
     let done = wait_final(&mut server, &http, &access, "Stopped", &token).await;
     assert_imported_once(&server, &http, &done, &stopped, "Stopped").await;
+    let exit = server.terminate().await;
+    assert!(exit.success(), "SIGTERM exit: {exit:?}");
+}
+
+/// The importSend's status (API.md §6b).
+async fn import_send_status(
+    server: &Server,
+    http: &reqwest::Client,
+    access: &str,
+    token: &str,
+) -> Value {
+    server
+        .get(
+            http,
+            &format!("/sms/v1/automation/importSend/{token}/status"),
+            access,
+        )
+        .await
+}
+
+/// importSend (API.md §6b) of 100,000 rows, its process killed with SIGKILL in the middle of the
+/// import and restarted: the job completes, every valid row is imported and subscribed once,
+/// and its send has one recipient per number and texts none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_send_resumes_after_sigkill_and_texts_each_number_once() {
+    const SEND_ROWS: usize = 100_000;
+    const FIRST: usize = 5_000_000;
+    let http = client();
+    let mut site = Site::new(CONFIG, ADMIN_TOKEN);
+    let mut server = site.start(&http).await;
+    let access = provision(&server, &http).await;
+    server
+        .admin(
+            &http,
+            &format!("/admin/v1/accounts/{ACCOUNT}/messages"),
+            json!({"id": "MzA6Nzg6MA", "name": "Imported", "code": CODE, "status": "Active",
+                   "text": "Imported"}),
+        )
+        .await;
+    let invalid = write_rows(&site, "send.csv", FIRST, SEND_ROWS);
+    let valid = SEND_ROWS - invalid.len();
+    let r = http
+        .post(server.url("/sms/v1/automation/importSend"))
+        .bearer_auth(&access)
+        .json(
+            &json!({"MessageId": "MzA6Nzg6MA", "Keyword": KEYWORD, "ImportDefinition": [{
+            "FileName": "send.csv", "ImportType": "FILE", "ImportMappingType": "ManualMap",
+            "FieldMaps": [{"Destination": "_MobileNumber", "Source": "phone"}]}]}),
+        )
+        .send()
+        .await
+        .expect("importSend");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let body: Value = r.json().await.expect("importSend JSON");
+    let token = body["tokenId"].as_str().expect("tokenId").to_string();
+
+    // Killed once the import has recorded some batches.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let before = loop {
+        server.assert_running();
+        let s = import_send_status(&server, &http, &access, &token).await;
+        assert_ne!(
+            s["status"], "Complete",
+            "the import ended before it could be stopped: {s}"
+        );
+        assert_ne!(s["status"], "Error", "{s}");
+        if s["inserted"].as_u64().unwrap_or(0) >= 10_000 {
+            break s;
+        }
+        server.check_deadline(deadline, &format!("the import to get going (last: {s})"));
+        tokio::time::sleep(POLL).await;
+    };
+    server.kill();
+    let mut server = site.start(&http).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        server.assert_running();
+        let s = import_send_status(&server, &http, &access, &token).await;
+        if s["status"] == "Complete" || s["status"] == "Error" {
+            break s;
+        }
+        server.check_deadline(deadline, &format!("the importSend to finish (last: {s})"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!(
+        "killed at {} inserted; completed as {done}",
+        before["inserted"]
+    );
+    assert_eq!(done["status"], "Complete", "{done}");
+    assert_eq!(done["inserted"], valid, "{done}");
+    assert_eq!(done["updated"], 0, "a batch was imported twice: {done}");
+    assert_eq!(done["invalid"], invalid.len(), "{done}");
+    let send = done["sendTokenId"]
+        .as_str()
+        .expect("sendTokenId")
+        .to_string();
+
+    // Each number subscribed once (first, middle and last of the file).
+    for i in [0, SEND_ROWS / 2, SEND_ROWS - 2] {
+        let subs = server
+            .get(
+                &http,
+                &format!(
+                    "/admin/v1/accounts/{ACCOUNT}/subscriptions?mobileNumber=1555{:07}",
+                    FIRST + i
+                ),
+                ADMIN_TOKEN,
+            )
+            .await;
+        let items = subs["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "{subs}");
+        assert_eq!(items[0]["status"], "Subscribed", "{subs}");
+    }
+
+    // The send has one recipient per valid number, and texts none of them twice: once it is
+    // Finished, the outbox holds at most one text per number (numbers the simulator refuses
+    // never reach it).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let finished = loop {
+        server.assert_running();
+        let d = server
+            .get(
+                &http,
+                &format!("/sms/v1/messageList/MzA6Nzg6MA/deliveries/{send}?$pageSize=1"),
+                &access,
+            )
+            .await;
+        if d["status"] == "Finished" {
+            break d;
+        }
+        server.check_deadline(deadline, &format!("the send to finish (last: {d})"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["counts"]["recipients"], valid, "{finished}");
+    let delivered = finished["counts"]["delivered"].as_u64().expect("delivered") as usize;
+    let mut texted: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut after = 0i64;
+    loop {
+        let page = server
+            .get(
+                &http,
+                &format!("/admin/v1/outbox?after={after}&limit=10000"),
+                ADMIN_TOKEN,
+            )
+            .await;
+        let items = page["items"].as_array().expect("items");
+        for item in items {
+            after = item["seq"].as_i64().expect("seq");
+            if item["tokenId"] == send.as_str() {
+                *texted
+                    .entry(item["to"].as_str().expect("to").to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+        if page["next"].is_null() {
+            break;
+        }
+    }
+    let twice: Vec<_> = texted.iter().filter(|(_, n)| **n > 1).take(10).collect();
+    assert!(twice.is_empty(), "texted more than once: {twice:?}");
+    assert!(
+        texted.len() >= delivered && texted.len() <= valid,
+        "{} texted, {delivered} delivered of {valid}",
+        texted.len()
+    );
     let exit = server.terminate().await;
     assert!(exit.success(), "SIGTERM exit: {exit:?}");
 }
