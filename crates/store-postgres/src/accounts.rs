@@ -11,7 +11,7 @@ store::account_store!(
     reads: pool,
     writes: pool,
     revoke_client: revoke_client_now,
-    replace_client_secret_hash: replace_secret_hash
+    replace_client_secret_hash: swap_secret_hash
 );
 
 impl PgStore {
@@ -35,8 +35,8 @@ impl PgStore {
         revoked.map(|_| ()).ok_or(StoreError::NotFound)
     }
 
-    /// Swaps the client's secret hash for `new` only while it is still `old`.
-    async fn replace_secret_hash(&self, client_id: &str, old: &str, new: &str) -> StoreResult<bool> {
+    /// Swaps `client`'s secret hash for `new` only while it is still `old`.
+    async fn swap_secret_hash(&self, client: &str, old: &str, new: &str) -> StoreResult<bool> {
         // One statement: whether the client exists, and whether this call replaced its hash.
         let found: Option<bool> = sqlx::query_scalar(
             "WITH replaced AS ( \
@@ -44,7 +44,7 @@ impl PgStore {
                  RETURNING pk) \
              SELECT EXISTS (SELECT 1 FROM replaced) FROM clients WHERE id_key = $1",
         )
-        .bind(id_key(client_id))
+        .bind(id_key(client))
         .bind(old)
         .bind(new)
         .fetch_optional(&self.pool)

@@ -12,7 +12,7 @@ store::account_store!(
     reads: reader,
     writes: writer,
     revoke_client: revoke_client_now,
-    replace_client_secret_hash: replace_secret_hash
+    replace_client_secret_hash: swap_secret_hash
 );
 
 impl SqliteStore {
@@ -39,13 +39,13 @@ impl SqliteStore {
         tx.commit().await.map_err(db("commit revoke"))
     }
 
-    /// Swaps the client's secret hash for `new` only while it is still `old`.
-    async fn replace_secret_hash(&self, client_id: &str, old: &str, new: &str) -> StoreResult<bool> {
+    /// Swaps `client`'s secret hash for `new` only while it is still `old`.
+    async fn swap_secret_hash(&self, client: &str, old: &str, new: &str) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let replaced = sqlx::query(
             "UPDATE clients SET secret_hash = ?3 WHERE id_key = ?1 AND secret_hash = ?2",
         )
-        .bind(id_key(client_id))
+        .bind(id_key(client))
         .bind(old)
         .bind(new)
         .execute(&mut *tx)
@@ -55,7 +55,7 @@ impl SqliteStore {
         if replaced == 0 {
             let exists: Option<i64> =
                 sqlx::query_scalar("SELECT pk FROM clients WHERE id_key = ?1")
-                    .bind(id_key(client_id))
+                    .bind(id_key(client))
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db("find client"))?;

@@ -637,16 +637,14 @@ macro_rules! dispatch_store {
                 let statement = [$crate::dispatch_rows::SEND_REF, $lock].concat();
                 let mut tx = self.$begin().await?;
                 let work = async {
-                    let send =
-                        $crate::dispatch_rows::send_ref(&mut *tx, &statement, token).await?;
+                    let send = $crate::dispatch_rows::send_ref(&mut *tx, &statement, token).await?;
                     let mut batch = $claim {
                         owner,
                         now,
                         lease_until,
                         ..Default::default()
                     };
-                    $crate::dispatch_rows::claim::<$db, _>(&mut *tx, &send, limit, &mut batch)
-                        .await
+                    $crate::dispatch_rows::claim::<$db, _>(&mut *tx, &send, limit, &mut batch).await
                 }
                 .await;
                 $crate::sql::settle(tx, work, "commit claimed recipients").await
