@@ -14,8 +14,10 @@
 //! Every statement is set-based: a batch travels as arrays that `unnest` turns back into rows.
 //!
 //! What both backends do alike (the rows, the claim's loop, the control flow and error strings
-//! around the batch statements) is in [`store::dispatch_rows`]; here are the array form of a
-//! batch, the locking statements and the transactions.
+//! around the batch statements) is in [`store::dispatch_rows`], and `store::dispatch_store!`
+//! implements the trait with it, opening and settling the transactions of the claim, the answers
+//! and recovery; here are the array form of a batch, the locking statements and the other
+//! methods.
 
 use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
 

@@ -2,9 +2,9 @@
 //! `create_send` is on the API's hot path: one statement, keyed or not. PostgreSQL commits
 //! concurrent sends of many connections together on its own (group commit of the WAL), so
 //! each send is its own transaction. The rows, reads and the insert's binding are shared
-//! ([`store::send_rows`]); the insert's statement (kept unique by the
-//! `sends_idempotency_window` exclusion constraint) and the read-back of a key's send are this
-//! backend's.
+//! ([`store::send_rows`], with the trait's forwarding in `send_store!`); the insert's statement
+//! (kept unique by the `sends_idempotency_window` exclusion constraint) and the read-back of a
+//! key's send are this backend's.
 
 use store::send_rows::{self, find_keyed};
 

@@ -8,8 +8,10 @@
 //! whatever the batch size.
 //!
 //! What both backends do alike (the rows, the claim's loop, the control flow and error strings
-//! around the batch statements) is in [`store::dispatch_rows`]; here are the JSON form of a
-//! batch, the claim's batch (read, then lease and suppress) and the write transactions.
+//! around the batch statements) is in [`store::dispatch_rows`], and `store::dispatch_store!`
+//! implements the trait with it, opening and settling the write transactions of the claim, the
+//! answers and recovery; here are the JSON form of a batch, the claim's batch (read, then lease
+//! and suppress) and the other methods.
 
 use serde::Serialize;
 use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};

@@ -1,8 +1,8 @@
 //! Accepted sends and the idempotency keys of the send endpoints (API.md §4, §5, §7).
 //! `create_send` is on the API's hot path: one statement, keyed or not. The rows, reads and the
-//! insert's binding are shared ([`store::send_rows`]); the insert's statement (SQLite checks the
-//! key in it), the committer that batches the writes on the single writer, and the read-back of
-//! a key's send are this backend's.
+//! insert's binding are shared ([`store::send_rows`], with the trait's forwarding in
+//! `send_store!`); the insert's statement (SQLite checks the key in it), the committer that
+//! batches the writes on the single writer, and the read-back of a key's send are this backend's.
 
 use store::send_rows::{self, find_keyed, IDEMPOTENCY_WINDOW};
 
