@@ -14,43 +14,32 @@
 //! Every statement is set-based: a batch travels as arrays that `unnest` turns back into rows.
 //!
 //! What both backends do alike (the rows, the claim's loop, the control flow and error strings
-//! around the batch statements) is in [`store::dispatch_rows`]; here are the array form of a
-//! batch, the locking statements and the transactions.
+//! around the batch statements) is in [`store::dispatch_rows`], and `store::dispatch_store!`
+//! implements the trait with it, opening and settling the transactions of the claim, the answers
+//! and recovery; here are the array form of a batch, the locking statements and the other
+//! methods.
 
-use async_trait::async_trait;
 use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
-use store::DispatchStore;
 
 use std::collections::HashSet;
 
-use store::{
-    ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
-};
+use store::{Millis, Receipt, StoreError, StoreResult, SubmissionResult};
 
 use crate::codes::code_key;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::{attributes_from_json, db, id_key, settle, Ending, PgStore};
 
-/// The send with this token (tokens are unique across accounts, matched ignoring case);
-/// NotFound when there is none. `lock` is appended to the query (`FOR UPDATE`, ...).
-pub(crate) async fn send_ref<'e, E>(executor: E, token: &str, lock: &str) -> StoreResult<SendRef>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
-{
-    let sql = if lock.is_empty() {
-        SEND_REF.to_string()
-    } else {
-        format!("{SEND_REF} {lock}")
-    };
-    dispatch_rows::send_ref(executor, &sql, token).await
-}
-
 /// The sends to dispatch: see [`store::dispatchable_sends!`].
 const DISPATCHABLE_SENDS: &str = store::dispatchable_sends!("AND NOT (s.carrier = ANY($3))");
 
 /// The statements about a batch of keys, which travels as an array.
 const KEYED: Keyed = store::keyed_statements!("= ANY($1)");
+
+/// The carriers to leave out as PostgreSQL binds them: an array.
+fn carriers(except: &[String]) -> StoreResult<&[String]> {
+    Ok(except)
+}
 
 /// A batch of keys as PostgreSQL binds it: ascending, so that statements that lock many rows
 /// lock them in key order.
@@ -60,112 +49,30 @@ fn ascending(ids: &[i64]) -> StoreResult<Vec<i64>> {
     Ok(sorted)
 }
 
-#[async_trait]
-impl DispatchStore for PgStore {
-    /// Every process sees the same sends; their claims share the recipients out.
-    async fn dispatchable_sends(
-        &self,
-        now: Millis,
-        limit: u32,
-        except: &[String],
-    ) -> StoreResult<Vec<DispatchSend>> {
-        dispatch_rows::dispatchable_sends(&self.pool, DISPATCHABLE_SENDS, now, limit, except).await
-    }
+store::dispatch_store!(
+    PgStore,
+    db: Postgres,
+    reads: pool,
+    writes: pool,
+    begin: begin,
+    dispatchable_sends: DISPATCHABLE_SENDS,
+    carriers: carriers,
+    keyed: KEYED,
+    keys: ascending,
+    claim: Claim,
+    claim_lock: " FOR KEY SHARE",
+    record_submissions: record_in,
+    recover_expired: recover_in,
+    finish_if_done: finish_if_done_now,
+    apply_receipts: apply_receipts_now,
+    unmatched_receipts: unmatched_receipts_now,
+    cancel_send: cancel_send_now
+);
 
-    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
-        dispatch_rows::pause_send(&self.pool, token, until).await
-    }
-
-    /// One transaction: the send's row in `FOR KEY SHARE` mode (see the module docs), then one
-    /// statement that locks the next `limit` ready recipients in queue order that no live lease
-    /// holds, skipping those other claims are taking, and leases the Subscribed ones to `owner`
-    /// (they stay ready) and records the others as suppressed. When a whole batch is suppressed it takes the next one, so an empty answer means
-    /// nothing is ready for this caller.
-    async fn claim_recipients(
-        &self,
-        token: &str,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<ClaimedRecipient>> {
-        let mut tx = self.begin().await?;
-        let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
-        settle(tx, work, "commit claimed recipients").await
-    }
-
-    /// Marks the claimed recipients about to be written as submitting, in one statement; only rows
-    /// `owner` still holds (ready under its live lease) change.
-    async fn mark_submitting(
-        &self,
-        owner: &str,
-        ids: &[i64],
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Vec<i64>> {
-        dispatch_rows::mark_submitting(&self.pool, &KEYED, ids, ascending, owner, now, lease_until)
-            .await
-    }
-
-    async fn renew_leases(
-        &self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: Millis,
-    ) -> StoreResult<u64> {
-        dispatch_rows::renew_leases(&self.pool, &KEYED, ids, ascending, owner, lease_until).await
-    }
-
-    /// One transaction for the whole batch: the answers (rows `owner` holds only: claimed or
-    /// submitting under its lease, or settled 3400 by recovery from its lease), then, for answers
-    /// that put a recipient back in the queue, its send if canceled meanwhile (the recipient is
-    /// canceled) or finished by recovery (the send goes on). The recipient's `carrier` (the send's,
-    /// fixed at expansion) is recorded with the message id receipts will name.
-    async fn record_submissions(
-        &self,
-        owner: &str,
-        results: &[SubmissionResult],
-        now: Millis,
-    ) -> StoreResult<()> {
-        if results.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        let work = record_in(&mut tx, owner, results, now).await;
-        settle(tx, work, "commit submissions").await
-    }
-
-    /// The receipts that match no recipient, as ascending indexes into `receipts`.
-    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
-        if receipts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let carriers: Vec<&str> = receipts.iter().map(|r| r.carrier.as_str()).collect();
-        let ids: Vec<&str> = receipts
-            .iter()
-            .map(|r| r.carrier_message_id.as_str())
-            .collect();
-        let positions: Vec<i64> = sqlx::query_scalar(
-            "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
-             AS u (carrier, carrier_message_id, i) \
-             WHERE NOT EXISTS (SELECT 1 FROM recipients r \
-             WHERE r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id) \
-             ORDER BY u.i",
-        )
-        .bind(&carriers)
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("match receipts"))?;
-        Ok(positions
-            .into_iter()
-            .filter_map(|i| usize::try_from(i - 1).ok())
-            .collect())
-    }
-
+impl PgStore {
     /// One statement. Each caller finishes after committing its own last batch, so the last batch
     /// of a send to commit, in whichever process, sees every other one settled and finishes it.
-    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
+    async fn finish_if_done_now(&self, token: &str, now: Millis) -> StoreResult<bool> {
         let finished: Option<(i64, bool)> = sqlx::query_as(concat!(
             "WITH target AS (SELECT pk, state FROM sends WHERE token_key = $1), \
              finished AS ( \
@@ -197,21 +104,12 @@ impl DispatchStore for PgStore {
         }
     }
 
-    /// Every process runs this. Rows another transaction holds are skipped (their owner is recording
-    /// them, or another recovery is settling them), so concurrent recoveries never wait for each
-    /// other and each expired recipient is counted by exactly one of them.
-    async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
-        let mut tx = self.begin().await?;
-        let work = recover_in(&mut tx, now).await;
-        settle(tx, work, "commit recovery").await
-    }
-
     /// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
     /// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
     /// "round", where a round holds at most one receipt per carrier message (usually one round).
     /// The recipients are locked in key order first, so receipt batches of different processes
     /// never deadlock.
-    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
+    async fn apply_receipts_now(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
         let rounds: Vec<Round> = dispatch_rows::receipt_rounds(receipts)
             .into_iter()
             .map(|round| Round {
@@ -231,11 +129,36 @@ impl DispatchStore for PgStore {
         settle(tx, work, "commit receipts").await
     }
 
+    /// The receipts that match no recipient, as ascending indexes into `receipts`.
+    async fn unmatched_receipts_now(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
+        let carriers: Vec<&str> = receipts.iter().map(|r| r.carrier.as_str()).collect();
+        let ids: Vec<&str> = receipts
+            .iter()
+            .map(|r| r.carrier_message_id.as_str())
+            .collect();
+        let positions: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+             AS u (carrier, carrier_message_id, i) \
+             WHERE NOT EXISTS (SELECT 1 FROM recipients r \
+             WHERE r.carrier = u.carrier AND r.carrier_message_id = u.carrier_message_id) \
+             ORDER BY u.i",
+        )
+        .bind(&carriers)
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("match receipts"))?;
+        Ok(positions
+            .into_iter()
+            .filter_map(|i| usize::try_from(i - 1).ok())
+            .collect())
+    }
+
     /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be.
     /// Recipients being handed over right now are not touched: they may already have left. The
     /// send's row lock waits for claims in flight (see the module docs) and is taken before any
     /// recipient's, in the order claims take them.
-    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
+    async fn cancel_send_now(&self, token: &str, now: Millis) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let work = cancel_in(&mut tx, token, now).await;
         let canceled = settle(tx, work, "commit canceled send").await?;
@@ -248,26 +171,12 @@ impl DispatchStore for PgStore {
 /// recipient's own text.
 type ClaimedRow = (i64, String, bool, Option<String>, Option<String>);
 
-async fn claim_in(
-    tx: &mut Transaction<'static, Postgres>,
-    token: &str,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
-    let send = send_ref(&mut **tx, token, "FOR KEY SHARE").await?;
-    let mut batch = Claim {
-        keywords: Vec::new(),
-        owner,
-        now,
-        lease_until,
-    };
-    dispatch_rows::claim::<Postgres, _>(&mut **tx, &send, limit, &mut batch).await
-}
-
-/// PostgreSQL's claim: one statement locks the next batch, skipping the recipients other claims
-/// are taking, and leases the Subscribed ones (they stay ready) and suppresses the others.
+/// PostgreSQL's claim: one transaction takes the send's row in `FOR KEY SHARE` mode (see the module
+/// docs), then one statement locks the next batch of ready recipients in queue order that no live
+/// lease holds, skipping those other claims are taking, and leases the Subscribed ones to the owner
+/// (they stay ready) and records the others as suppressed. When a whole batch is suppressed it
+/// takes the next one, so an empty answer means nothing is ready for this caller.
+#[derive(Default)]
 struct Claim<'a> {
     /// The keywords of the send's code, whose subscriptions count.
     keywords: Vec<i64>,
@@ -367,6 +276,11 @@ impl ClaimBatch<Postgres> for Claim<'_> {
     }
 }
 
+/// The carrier's answers, in one transaction for the whole batch: the answers (rows `owner` holds
+/// only: claimed or submitting under its lease, or settled 3400 by recovery from its lease), then,
+/// for answers that put a recipient back in the queue, its send if canceled meanwhile (the
+/// recipient is canceled) or finished by recovery (the send goes on). The recipient's `carrier`
+/// (the send's, fixed at expansion) is recorded with the message id receipts will name.
 async fn record_in(
     tx: &mut Transaction<'static, Postgres>,
     owner: &str,
@@ -410,6 +324,9 @@ async fn record_in(
     Ok(Ending::Commit(()))
 }
 
+/// Recovery, which every process runs. Rows another transaction holds are skipped (their owner is
+/// recording them, or another recovery is settling them), so concurrent recoveries never wait for
+/// each other and each expired recipient is counted by exactly one of them.
 async fn recover_in(
     tx: &mut Transaction<'static, Postgres>,
     now: Millis,
@@ -506,7 +423,8 @@ async fn cancel_in(
     token: &str,
     now: Millis,
 ) -> StoreResult<Ending<u64>> {
-    let send = send_ref(&mut **tx, token, "FOR UPDATE").await?;
+    // The send's row lock waits for claims in flight (see the module docs).
+    let send = dispatch_rows::send_ref(&mut **tx, &format!("{SEND_REF} FOR UPDATE"), token).await?;
     let canceled = dispatch_rows::cancel::<Postgres>(&mut **tx, &send, token, now).await?;
     Ok(Ending::Commit(canceled))
 }

@@ -13,69 +13,73 @@
 //! The unique key `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
 //!
 //! A batch's control flow, its checks and its other statements are shared
-//! (`store::expansion::expand_in`); here: the claim, the release, and the statements that take
-//! sets of pks (arrays) or differ in plan (the [`Dialect`]).
+//! (`store::expansion::expand_in`, run by `expansion_store!`); here: the claim, the release, and
+//! the statements that take sets of pks (arrays) or differ in plan (the [`Dialect`]).
 
-use async_trait::async_trait;
-use store::ExpansionStore;
-
-use store::{Expansion, Millis, Send, StoreResult};
+use sqlx::{PgConnection, PgPool, Postgres};
+use store::expansion::{release_claims, Dialect, Segment};
+use store::{Millis, Send, StoreResult};
 
 use crate::sends::{select_send, SendRow};
-use sqlx::{PgConnection, Postgres};
-use store::expansion::{expand_in, release_claims, Dialect, Segment};
+use crate::{db, PgStore};
 
-use crate::{db, settle, PgStore};
+// A complete audience can be handed over by any process: the others are told.
+store::expansion_store!(
+    PgStore,
+    begin: begin,
+    dialect: Pg,
+    commit_context: |_| "commit expansion batch",
+    claim_due_sends: claim_due_sends,
+    on pool,
+    release_leases: release_leases_now,
+    signal: signal
+);
 
-#[async_trait]
-impl ExpansionStore for PgStore {
-    /// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
-    /// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
-    /// since this statement's snapshot is re-checked when locked (and then no longer matches).
-    async fn claim_due_sends(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<Send>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query_as::<_, SendRow>(concat!(
-            concat!(
-                "WITH due AS ( \
-                 SELECT pk FROM sends \
-                 WHERE (state = ",
-                send_state!(New),
-                " AND due_at <= $3) OR (state = ",
-                send_state!(Queuing),
-                " AND lease_until < $3) \
-                 ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
-             claimed AS ( \
-                 UPDATE sends SET state = ",
-                send_state!(Queuing),
-                ", lease_owner = $1, lease_until = $2 \
-                 FROM due WHERE sends.pk = due.pk RETURNING sends.*) "
-            ),
-            select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
-        ))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("claim due sends"))?;
-        rows.into_iter().map(SendRow::into_send).collect()
-    }
+/// Claims due New sends and Queuing sends whose lease expired, oldest due first, in one
+/// statement: rows another scheduler is claiming are skipped, and a row claimed and committed
+/// since this statement's snapshot is re-checked when locked (and then no longer matches).
+async fn claim_due_sends(
+    pool: &PgPool,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<Send>> {
+    let rows = sqlx::query_as::<_, SendRow>(concat!(
+        concat!(
+            "WITH due AS ( \
+             SELECT pk FROM sends \
+             WHERE (state = ",
+            send_state!(New),
+            " AND due_at <= $3) OR (state = ",
+            send_state!(Queuing),
+            " AND lease_until < $3) \
+             ORDER BY due_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED), \
+         claimed AS ( \
+             UPDATE sends SET state = ",
+            send_state!(Queuing),
+            ", lease_owner = $1, lease_until = $2 \
+             FROM due WHERE sends.pk = due.pk RETURNING sends.*) "
+        ),
+        select_send!(from "claimed s"; "ORDER BY s.due_at, s.pk")
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db("claim due sends"))?;
+    rows.into_iter().map(SendRow::into_send).collect()
+}
 
+impl PgStore {
     /// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
     /// cursor and are immediately claimable. The other processes are told in the same statement
     /// (the notification goes out when it commits), not through the notifier task, which a process
     /// about to exit might not give the time to run. Recipients being handed over keep their
     /// lease: they may have left, so only recovery may settle them (as 3400 Unknown).
-    async fn release_leases(&self, owner: &str) -> StoreResult<()> {
+    async fn release_leases_now(&self, owner: &str) -> StoreResult<()> {
         sqlx::query(concat!(
             "WITH released AS ( \
                  UPDATE sends SET lease_until = 0 WHERE state = ",
@@ -91,24 +95,6 @@ impl ExpansionStore for PgStore {
         .map_err(db("release expansion leases"))?;
         // Claims on recipients that never left.
         release_claims(&self.pool, owner).await
-    }
-
-    async fn expand_batch(
-        &self,
-        token: &str,
-        owner: &str,
-        batch: u32,
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Expansion> {
-        let mut tx = self.begin().await?;
-        let work = expand_in::<Pg>(&mut tx, token, owner, batch, now, lease_until).await;
-        let expansion = settle(tx, work, "commit expansion batch").await?;
-        // A complete audience can now be handed over by any process.
-        if matches!(expansion, Expansion::Done { recipients } if recipients > 0) {
-            self.signal.raise();
-        }
-        Ok(expansion)
     }
 }
 

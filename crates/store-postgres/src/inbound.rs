@@ -1,79 +1,33 @@
 //! Inbound texts (the engine's inbound path): the shared operations of `store::inbound_rows` on
-//! the pool or in a transaction of their own. Here the transactions, the locks (the inbound table
+//! the pool or in a transaction of their own (`inbound_store!`). Here the locks (the inbound table
 //! lock, which only other recordings wait for, makes sequence numbers commit in order, so a reader
 //! paging with `seq > after` never skips a row committed later with a smaller number; codes and
 //! keywords held `FOR SHARE`), and the batch inserts, `unnest` of arrays ([`PgMo`]).
 
-use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres};
-use store::inbound_rows::{self, MoBatchSql, ReplyRow, TextRow};
-use store::{Code, CodeOptOut, InboundRecord, InboundStore, InboundText, MoBatch, StoreResult};
+use store::inbound_rows::{MoBatchSql, ReplyRow, TextRow};
+use store::StoreResult;
 
 use crate::subscriptions::NumberArray;
-use crate::{db, settle, Ending, PgStore};
+use crate::{db, PgStore};
 
 /// Locks the inbound texts against other recordings until the transaction ends.
 const LOCK_INBOUND: &str = "LOCK TABLE inbound_texts IN SHARE ROW EXCLUSIVE MODE";
 
-#[async_trait]
-impl InboundStore for PgStore {
-    /// One insert, under the table lock: the code is the oldest one routed to the carrier with
-    /// that address.
-    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
-        let mut tx = self.begin().await?;
-        let work = async {
-            sqlx::query(LOCK_INBOUND)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("lock inbound texts"))?;
-            inbound_rows::record_inbound::<Postgres>(&mut tx, text)
-                .await
-                .map(Ending::Commit)
-        }
-        .await;
-        settle(tx, work, "commit an inbound text").await
-    }
-
-    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
-        inbound_rows::inbound_page(&self.pool, after, limit).await
-    }
-
-    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
-        inbound_rows::codes_for_inbound(&self.pool, carrier, to).await
-    }
-
-    async fn opt_outs_on_code(
-        &self,
-        account_id: &str,
-        code: &str,
-        numbers: &[String],
-    ) -> StoreResult<Vec<CodeOptOut>> {
-        inbound_rows::opt_outs_on_code::<_, _, NumberArray>(
-            &self.pool,
-            "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
-             JOIN codes c ON c.pk = o.code_pk \
-             WHERE c.account_pk = $1 AND c.code_key = $2 AND o.mobile_number = ANY($3) \
-             ORDER BY o.mobile_number",
-            account_id,
-            code,
-            numbers,
-        )
-        .await
-    }
-
-    /// Every batch in one transaction (the inbound table lock as in `record`): all of them or
-    /// none. The dispatcher is woken when replies wait.
-    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let work = inbound_rows::record_mo_batches::<Postgres, PgMo>(&mut tx, &batches)
-            .await
-            .map(Ending::Commit);
-        if settle(tx, work, "commit inbound texts").await? {
-            self.signal.raise();
-        }
-        Ok(())
-    }
-}
+// Recordings under the table lock (`PgMo::LOCK_TEXTS`); the dispatcher is woken when replies wait.
+store::inbound_store!(
+    PgStore,
+    db: Postgres,
+    reads: pool,
+    begin: begin,
+    mo: PgMo,
+    numbers: NumberArray,
+    opt_outs: "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
+         JOIN codes c ON c.pk = o.code_pk \
+         WHERE c.account_pk = $1 AND c.code_key = $2 AND o.mobile_number = ANY($3) \
+         ORDER BY o.mobile_number",
+    signal: signal
+);
 
 /// PostgreSQL's part of `record_mo_batches`: the table lock, codes and keywords held
 /// `FOR SHARE`, and batch inserts of arrays, in input order (`WITH ORDINALITY`).

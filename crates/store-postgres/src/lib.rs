@@ -35,12 +35,8 @@ use futures::stream::BoxStream;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Postgres, Transaction};
-use store::account_rows::AccountRef;
-use store::sql::{account, db, id_key, now_millis, parent_gone, settle, Ending};
-use store::{
-    attributes_from_json, attributes_to_json, bad_value, check_migrations, strings_from_json,
-    strings_to_json, EmbeddedMigration, Lifecycle, StoreError, StoreResult,
-};
+use store::sql::{account, db, id_key, now_millis, settle, Ending};
+use store::{attributes_from_json, attributes_to_json, Lifecycle, StoreError, StoreResult};
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
 #[macro_use]
@@ -228,18 +224,6 @@ impl PgStore {
     }
 }
 
-// ---- helpers shared by the modules --------------------------------------------------------------
-
-/// A stored 0/1 flag.
-fn flag(value: i32) -> bool {
-    value != 0
-}
-
-/// A flag as stored.
-fn flag_value(value: bool) -> i32 {
-    i32::from(value)
-}
-
 // ---- the lifecycle ------------------------------------------------------------------------------------
 
 #[async_trait]
@@ -272,22 +256,7 @@ impl Lifecycle for PgStore {
     }
 
     async fn ready(&self) -> StoreResult<()> {
-        let applied: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("read applied migrations: {e}")))?;
-        check_migrations(
-            &applied,
-            MIGRATOR
-                .iter()
-                .filter(|m| !m.migration_type.is_down_migration())
-                .map(|m| EmbeddedMigration {
-                    version: m.version,
-                    description: &m.description,
-                    checksum: &m.checksum,
-                }),
-        )
+        store::sql::migrations_applied(&self.pool, &MIGRATOR).await
     }
 
     async fn work_signals(&self) -> StoreResult<Option<BoxStream<'static, ()>>> {
@@ -336,12 +305,5 @@ mod tests {
                 other => panic!("{url}: expected Other, got {:?}", other.map(|_| ())),
             }
         }
-    }
-
-    #[test]
-    fn flags_are_stored_as_zero_or_one() {
-        assert_eq!(flag_value(true), 1);
-        assert_eq!(flag_value(false), 0);
-        assert!(flag(1) && !flag(0));
     }
 }

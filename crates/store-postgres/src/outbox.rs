@@ -1,26 +1,21 @@
 //! The simulator carrier's outbox (API.md §7 `GET /admin/v1/outbox`): what it accepted, in
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
 //! The page read is shared (`store::outbox_rows`); the append (`unnest` under a table lock) is
-//! here.
-
-use async_trait::async_trait;
-use store::OutboxStore;
+//! here (`outbox_store!`).
 
 use store::outbox_rows;
-use store::{OutboxEntry, OutboxItem, StoreResult};
+use store::{OutboxItem, StoreResult};
 
 use crate::{db, settle, Ending, PgStore};
 
-#[async_trait]
-impl OutboxStore for PgStore {
+store::outbox_store!(PgStore, reads: pool, outbox_append: append);
+
+impl PgStore {
     /// One insert for the batch, rows in input order. The table lock (which only other appends wait
     /// for; readers never do) makes sequence numbers commit in order, so a reader paging with
     /// `seq > after` never skips a row committed later with a smaller number; within the insert,
     /// rows take their numbers in input order.
-    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
         let carriers: Vec<&str> = items.iter().map(|i| i.carrier.as_str()).collect();
         let sources: Vec<&str> = items.iter().map(|i| i.from.as_str()).collect();
         let destinations: Vec<&str> = items.iter().map(|i| i.to.as_str()).collect();
@@ -66,9 +61,5 @@ impl OutboxStore for PgStore {
         }
         .await;
         settle(tx, work, "commit outbox rows").await
-    }
-
-    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        outbox_rows::outbox_page(&self.pool, after, limit).await
     }
 }

@@ -2,15 +2,13 @@
 //! `create_send` is on the API's hot path: one statement, keyed or not. PostgreSQL commits
 //! concurrent sends of many connections together on its own (group commit of the WAL), so
 //! each send is its own transaction. The rows, reads and the insert's binding are shared
-//! ([`store::send_rows`]); the insert's statement (kept unique by the
-//! `sends_idempotency_window` exclusion constraint) and the read-back of a key's send are this
-//! backend's.
+//! ([`store::send_rows`], with the trait's forwarding in `send_store!`); the insert's statement
+//! (kept unique by the `sends_idempotency_window` exclusion constraint) and the read-back of a
+//! key's send are this backend's.
 
-use async_trait::async_trait;
 use store::send_rows::{self, find_keyed};
-use store::SendStore;
 
-use store::{CreatedSend, Millis, NewSend, Send, SendQuery, StoreError, StoreResult};
+use store::{CreatedSend, NewSend, StoreError, StoreResult};
 
 pub(crate) use store::select_send;
 pub(crate) use store::send_rows::{accepted, SendRow};
@@ -32,14 +30,16 @@ const INSERT_SEND: &str = concat!(
      SELECT owner.id FROM inserted JOIN owner ON owner.pk = inserted.account_pk"
 );
 
-#[async_trait]
-impl SendStore for PgStore {
+// A page without a limit: LIMIT NULL is none.
+store::send_store!(PgStore, reads: pool, unlimited: None, create_send: create_send_now);
+
+impl PgStore {
     /// One statement. The account resolves inside it; with an idempotency key, a send of the same
     /// account, client and key less than 24 hours away violates `sends_idempotency_window` and the insert
     /// does nothing (waiting, if that send is still being inserted by another transaction, for its
     /// outcome): the key's send is then read back. A token equal to another ignoring case violates
     /// `token_key`'s uniqueness: Conflict.
-    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
+    async fn create_send_now(&self, new: NewSend) -> StoreResult<CreatedSend> {
         let inserted = insert(&self.pool, &new).await?;
         if let Some(account_id) = inserted {
             if new.due_at <= new.created_at {
@@ -48,33 +48,6 @@ impl SendStore for PgStore {
             return Ok(CreatedSend::Created(accepted(new, account_id)));
         }
         existing(self, &new).await
-    }
-
-    /// See [`store::SendStore::find_idempotent_send`].
-    async fn find_idempotent_send(
-        &self,
-        account_id: &str,
-        client_id: &str,
-        key: &str,
-        now: Millis,
-    ) -> StoreResult<Option<(Send, String)>> {
-        find_keyed(
-            &self.pool,
-            &id_key(account_id),
-            &id_key(client_id),
-            key,
-            now,
-        )
-        .await
-    }
-
-    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
-        send_rows::get_send(&self.pool, account_id, token).await
-    }
-
-    /// See [`send_rows::list_sends`]; LIMIT NULL is no limit.
-    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
-        send_rows::list_sends(&self.pool, account_id, query, None).await
     }
 }
 

@@ -8,22 +8,21 @@
 //! whatever the batch size.
 //!
 //! What both backends do alike (the rows, the claim's loop, the control flow and error strings
-//! around the batch statements) is in [`store::dispatch_rows`]; here are the JSON form of a
-//! batch, the claim's batch (read, then lease and suppress) and the write transactions.
+//! around the batch statements) is in [`store::dispatch_rows`], and `store::dispatch_store!`
+//! implements the trait with it, opening and settling the write transactions of the claim, the
+//! answers and recovery; here are the JSON form of a batch, the claim's batch (read, then lease
+//! and suppress) and the other methods.
 
-use async_trait::async_trait;
 use serde::Serialize;
 use store::dispatch_rows::{self, ClaimBatch, ClaimRow, Keyed, SendRef, SEND_REF};
-use store::sql::{settle, Ending};
-use store::{DispatchStore, SendState};
+use store::sql::Ending;
+use store::SendState;
 
 use std::collections::HashSet;
 
-use store::{
-    ClaimedRecipient, DispatchSend, Millis, Receipt, StoreError, StoreResult, SubmissionResult,
-};
+use store::{Millis, Receipt, StoreError, StoreResult, SubmissionResult};
 
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Sqlite, SqliteConnection};
 
 use crate::{db, to_json, SqliteStore};
 
@@ -43,120 +42,38 @@ const DISPATCHABLE_SENDS: &str =
 /// The statements about a batch of keys, which travels as a JSON array.
 const KEYED: Keyed = store::keyed_statements!("IN (SELECT value FROM json_each($1))");
 
+/// The carriers to leave out as SQLite binds them: a JSON array.
+fn carriers(except: &[String]) -> StoreResult<String> {
+    to_json(except, "carriers")
+}
+
 /// A batch of keys as SQLite binds it.
 fn json_keys(ids: &[i64]) -> StoreResult<String> {
     to_json(ids, "recipients")
 }
 
-#[async_trait]
-impl DispatchStore for SqliteStore {
-    async fn dispatchable_sends(
-        &self,
-        now: Millis,
-        limit: u32,
-        except: &[String],
-    ) -> StoreResult<Vec<DispatchSend>> {
-        let except = to_json(&except, "carriers")?;
-        dispatch_rows::dispatchable_sends(&self.reader, DISPATCHABLE_SENDS, now, limit, except)
-            .await
-    }
+store::dispatch_store!(
+    SqliteStore,
+    db: Sqlite,
+    reads: reader,
+    writes: writer,
+    begin: write,
+    dispatchable_sends: DISPATCHABLE_SENDS,
+    carriers: carriers,
+    keyed: KEYED,
+    keys: json_keys,
+    claim: Claim,
+    claim_lock: "",
+    record_submissions: record_in,
+    recover_expired: recover_in,
+    finish_if_done: finish_if_done_now,
+    apply_receipts: apply_receipts_now,
+    unmatched_receipts: unmatched_receipts_now,
+    cancel_send: cancel_send_now
+);
 
-    /// A single statement on the writer (as are `mark_submitting` and `renew_leases`).
-    async fn pause_send(&self, token: &str, until: Millis) -> StoreResult<()> {
-        dispatch_rows::pause_send(&self.writer, token, until).await
-    }
-
-    /// One write transaction: reads the next `limit` ready recipients in queue order (pk) that no
-    /// live lease holds, with their subscription check and their contact's attributes, then leases
-    /// the Subscribed ones to `owner` (they stay ready) and records the others as suppressed — two
-    /// statements keyed by pk lists. When a whole batch is suppressed it takes the next one, so an
-    /// empty answer means nothing is ready.
-    async fn claim_recipients(
-        &self,
-        token: &str,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<ClaimedRecipient>> {
-        let mut tx = self.write().await?;
-        let work = claim_in(&mut tx, token, owner, now, lease_until, limit).await;
-        settle(tx, work, "commit claimed recipients").await
-    }
-
-    /// Marks the claimed recipients about to be written as submitting, in one statement; only rows
-    /// `owner` still holds (ready under its live lease) change.
-    async fn mark_submitting(
-        &self,
-        owner: &str,
-        ids: &[i64],
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Vec<i64>> {
-        let writer = &self.writer;
-        dispatch_rows::mark_submitting(writer, &KEYED, ids, json_keys, owner, now, lease_until)
-            .await
-    }
-
-    async fn renew_leases(
-        &self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: Millis,
-    ) -> StoreResult<u64> {
-        let writer = &self.writer;
-        dispatch_rows::renew_leases(writer, &KEYED, ids, json_keys, owner, lease_until).await
-    }
-
-    /// Two statements for the whole batch: the answers, then the sends that answers for recovered
-    /// recipients reopen. Only rows `owner` holds change (claimed or submitting under its lease, or
-    /// settled 3400 by recovery from its lease). The recipient's `carrier` (the send's, fixed at
-    /// expansion) is recorded with the message id receipts will name.
-    async fn record_submissions(
-        &self,
-        owner: &str,
-        results: &[SubmissionResult],
-        now: Millis,
-    ) -> StoreResult<()> {
-        if results.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<ResultRow> = results
-            .iter()
-            .map(|r| {
-                ResultRow(
-                    r.id,
-                    r.status_code,
-                    r.carrier_message_id.as_deref(),
-                    r.segments,
-                    &r.encoding,
-                    r.note.as_deref(),
-                )
-            })
-            .collect();
-        let rows = to_json(&rows, "submission results")?;
-        let statement = store::record_submissions!(
-            "(SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
-             j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
-             j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each($5) AS j) AS u"
-        );
-        let mut tx = self.write().await?;
-        let conn = &mut *tx;
-        let keyed = &KEYED;
-        dispatch_rows::record_submissions::<Sqlite, _>(
-            conn,
-            statement,
-            |q| q.bind(rows),
-            keyed,
-            json_keys,
-            owner,
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(db("commit submissions"))
-    }
-
-    async fn finish_if_done(&self, token: &str, now: Millis) -> StoreResult<bool> {
+impl SqliteStore {
+    async fn finish_if_done_now(&self, token: &str, now: Millis) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let send = send_ref(&mut *tx, token).await?;
         if send.state != SendState::Started.as_str() {
@@ -189,40 +106,10 @@ impl DispatchStore for SqliteStore {
         Ok(true)
     }
 
-    async fn recover_expired(&self, now: Millis) -> StoreResult<u64> {
-        let recover = concat!(
-            "UPDATE recipients SET state = ",
-            recipient_state!(done),
-            ", status_code = $2, note = $3, \
-             recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = $1 \
-             WHERE state = ",
-            recipient_state!(submitting),
-            " AND lease_until < $1"
-        );
-        let finish = concat!(
-            "UPDATE sends SET state = ",
-            send_state!(Finished),
-            ", completed_at = $1, next_at = NULL WHERE state = ",
-            send_state!(Started),
-            " \
-             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
-            recipient_state!(ready),
-            ") \
-             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
-            recipient_state!(submitting),
-            ")"
-        );
-        let mut tx = self.write().await?;
-        let recovered =
-            dispatch_rows::recover_expired::<Sqlite>(&mut *tx, recover, finish, now).await?;
-        tx.commit().await.map_err(db("commit recovery"))?;
-        Ok(recovered)
-    }
-
     /// Receipts in arrival order, applied as if one by one: a code replaces the stored one when it
     /// is higher, or when the stored one is the transient 2600 (API.md §5). One statement per
     /// "round", where a round holds at most one receipt per carrier message (usually one round).
-    async fn apply_receipts(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
+    async fn apply_receipts_now(&self, receipts: &[Receipt], now: Millis) -> StoreResult<u64> {
         let rounds: Vec<Vec<ReceiptRow>> = dispatch_rows::receipt_rounds(receipts)
             .into_iter()
             .map(|round| {
@@ -261,10 +148,7 @@ impl DispatchStore for SqliteStore {
     }
 
     /// The receipts matching no recipient, as indexes into `receipts`.
-    async fn unmatched_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
-        if receipts.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn unmatched_receipts_now(&self, receipts: &[Receipt]) -> StoreResult<Vec<usize>> {
         let rows: Vec<(&str, &str)> = receipts
             .iter()
             .map(|r| (r.carrier.as_str(), r.carrier_message_id.as_str()))
@@ -288,13 +172,85 @@ impl DispatchStore for SqliteStore {
     /// Cancels a send that is not final (API.md §7): recipients not yet handed over never will be,
     /// claimed ones included (the dispatcher cannot mark them submitting any more). Recipients
     /// being written right now (submitting) are not touched: they may already have left.
-    async fn cancel_send(&self, token: &str, now: Millis) -> StoreResult<u64> {
+    async fn cancel_send_now(&self, token: &str, now: Millis) -> StoreResult<u64> {
         let mut tx = self.write().await?;
         let send = send_ref(&mut *tx, token).await?;
         let canceled = dispatch_rows::cancel::<Sqlite>(&mut *tx, &send, token, now).await?;
         tx.commit().await.map_err(db("commit canceled send"))?;
         Ok(canceled)
     }
+}
+
+/// Two statements for the whole batch: the answers, then the sends that answers for recovered
+/// recipients reopen. Only rows `owner` holds change (claimed or submitting under its lease, or
+/// settled 3400 by recovery from its lease). The recipient's `carrier` (the send's, fixed at
+/// expansion) is recorded with the message id receipts will name.
+async fn record_in(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    results: &[SubmissionResult],
+    now: Millis,
+) -> StoreResult<Ending<()>> {
+    let rows: Vec<ResultRow> = results
+        .iter()
+        .map(|r| {
+            ResultRow(
+                r.id,
+                r.status_code,
+                r.carrier_message_id.as_deref(),
+                r.segments,
+                &r.encoding,
+                r.note.as_deref(),
+            )
+        })
+        .collect();
+    let rows = to_json(&rows, "submission results")?;
+    let statement = store::record_submissions!(
+        "(SELECT j.value ->> 0 AS pk, j.value ->> 1 AS status_code, \
+         j.value ->> 2 AS carrier_message_id, j.value ->> 3 AS segments, \
+         j.value ->> 4 AS encoding, j.value ->> 5 AS note FROM json_each($5) AS j) AS u"
+    );
+    dispatch_rows::record_submissions::<Sqlite, _>(
+        conn,
+        statement,
+        |q| q.bind(rows),
+        &KEYED,
+        json_keys,
+        owner,
+        now,
+    )
+    .await?;
+    Ok(Ending::Commit(()))
+}
+
+/// Recovery: one statement settles the expired submitting recipients, a second finishes the sends
+/// with nothing left.
+async fn recover_in(conn: &mut SqliteConnection, now: Millis) -> StoreResult<Ending<u64>> {
+    let recover = concat!(
+        "UPDATE recipients SET state = ",
+        recipient_state!(done),
+        ", status_code = $2, note = $3, \
+         recovered_from = lease_owner, lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         WHERE state = ",
+        recipient_state!(submitting),
+        " AND lease_until < $1"
+    );
+    let finish = concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Finished),
+        ", completed_at = $1, next_at = NULL WHERE state = ",
+        send_state!(Started),
+        " \
+         AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
+        recipient_state!(ready),
+        ") \
+         AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state = ",
+        recipient_state!(submitting),
+        ")"
+    );
+    dispatch_rows::recover_expired::<Sqlite>(conn, recover, finish, now)
+        .await
+        .map(Ending::Commit)
 }
 
 /// A ready recipient as the claim reads it: pk, number, Subscribed (0 or 1), the contact's
@@ -311,27 +267,12 @@ struct ResultRow<'a>(i64, i32, Option<&'a str>, i32, &'a str, Option<&'a str>);
 #[derive(Serialize)]
 struct ReceiptRow<'a>(&'a str, &'a str, i32);
 
-async fn claim_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    token: &str,
-    owner: &str,
-    now: Millis,
-    lease_until: Millis,
-    limit: u32,
-) -> StoreResult<Ending<Vec<ClaimedRecipient>>> {
-    let send = send_ref(&mut **tx, token).await?;
-    let mut batch = Claim {
-        code_pk: None,
-        owner,
-        now,
-        lease_until,
-    };
-    dispatch_rows::claim::<Sqlite, _>(&mut **tx, &send, limit, &mut batch).await
-}
-
-/// SQLite's claim (the single writer holds the database): reads the next batch with its
-/// subscription check and its contacts' attributes, then leases the Subscribed ones (they stay
-/// ready) and suppresses the others — two statements keyed by pk lists.
+/// SQLite's claim, in one write transaction (the single writer holds the database): reads the next
+/// batch of ready recipients in queue order (pk) that no live lease holds, with their subscription
+/// check and their contacts' attributes, then leases the Subscribed ones (they stay ready) and
+/// suppresses the others — two statements keyed by pk lists. When a whole batch is suppressed it
+/// takes the next one, so an empty answer means nothing is ready.
+#[derive(Default)]
 struct Claim<'a> {
     /// The send's code, whose keywords' subscriptions count.
     code_pk: Option<i64>,

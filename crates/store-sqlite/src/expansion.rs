@@ -8,78 +8,90 @@
 //! `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
 //!
 //! A batch's control flow, its checks and its other statements are shared
-//! (`store::expansion::expand_in`); here: the claim, the release, and the statements that take
-//! sets of pks (JSON arrays) or are planned differently (the [`Dialect`]).
+//! (`store::expansion::expand_in`, run by `expansion_store!`); here: the claim, the release, the
+//! commit's error context, and the statements that take sets of pks (JSON arrays) or are planned
+//! differently (the [`Dialect`]).
 
-use async_trait::async_trait;
-use store::ExpansionStore;
-
-use sqlx::{Sqlite, SqliteConnection};
-use store::expansion::{expand_in, release_claims, Dialect, Segment};
-use store::sql::{settle, Ending};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
+use store::expansion::{release_claims, Dialect, Segment};
+use store::sql::Ending;
 use store::{Expansion, Millis, Send, StoreError, StoreResult};
 
 use crate::sends::{select_send, SendRow};
 use crate::{db, to_json, SqliteStore};
 
-#[async_trait]
-impl ExpansionStore for SqliteStore {
-    /// Claims due New sends and Queuing sends whose lease expired, oldest due first: one statement
-    /// moves them to Queuing under `owner`, a second reads them back in the same transaction.
-    async fn claim_due_sends(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<Send>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.write().await?;
-        // Each branch of the union walks its own partial index (`sends_due`, `sends_queuing`).
-        let claimed: Vec<i64> = sqlx::query_scalar(concat!(
-            "UPDATE sends SET state = ",
-            send_state!(Queuing),
-            ", lease_owner = ?1, lease_until = ?2 \
-             WHERE pk IN (SELECT pk FROM ( \
-                 SELECT pk, due_at FROM sends WHERE state = ",
-            send_state!(New),
-            " AND due_at <= ?3 \
-                 UNION ALL \
-                 SELECT pk, due_at FROM sends WHERE state = ",
-            send_state!(Queuing),
-            " AND lease_until < ?3) \
-             ORDER BY due_at, pk LIMIT ?4) \
-             RETURNING pk"
-        ))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("claim due sends"))?;
-        if claimed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pks = serde_json::to_string(&claimed)
-            .map_err(|e| StoreError::Other(format!("encode send keys: {e}")))?;
-        let rows = sqlx::query_as::<_, SendRow>(select_send!(
-            "WHERE s.pk IN (SELECT value FROM json_each(?1)) ORDER BY s.due_at, s.pk"
-        ))
-        .bind(pks)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db("read claimed sends"))?;
-        tx.commit().await.map_err(db("commit claimed sends"))?;
-        rows.into_iter().map(SendRow::into_send).collect()
-    }
+store::expansion_store!(
+    SqliteStore,
+    begin: write,
+    dialect: Lite,
+    commit_context: commit_context,
+    claim_due_sends: claim_due_sends,
+    in write,
+    release_leases: release_leases_now
+);
 
+/// What committing a batch does, for the error when it fails.
+fn commit_context(work: &StoreResult<Ending<Expansion>>) -> &'static str {
+    match work {
+        Ok(Ending::Commit(Expansion::Done { .. })) => "commit expanded send",
+        Ok(Ending::Commit(Expansion::Failed { .. })) => "commit failed send",
+        _ => "commit expansion batch",
+    }
+}
+
+/// Claims due New sends and Queuing sends whose lease expired, oldest due first, in the write
+/// transaction `tx`: one statement moves them to Queuing under `owner`, a second reads them back.
+async fn claim_due_sends(
+    mut tx: Transaction<'static, Sqlite>,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+    limit: u32,
+) -> StoreResult<Vec<Send>> {
+    // Each branch of the union walks its own partial index (`sends_due`, `sends_queuing`).
+    let claimed: Vec<i64> = sqlx::query_scalar(concat!(
+        "UPDATE sends SET state = ",
+        send_state!(Queuing),
+        ", lease_owner = ?1, lease_until = ?2 \
+         WHERE pk IN (SELECT pk FROM ( \
+             SELECT pk, due_at FROM sends WHERE state = ",
+        send_state!(New),
+        " AND due_at <= ?3 \
+             UNION ALL \
+             SELECT pk, due_at FROM sends WHERE state = ",
+        send_state!(Queuing),
+        " AND lease_until < ?3) \
+         ORDER BY due_at, pk LIMIT ?4) \
+         RETURNING pk"
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("claim due sends"))?;
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pks = serde_json::to_string(&claimed)
+        .map_err(|e| StoreError::Other(format!("encode send keys: {e}")))?;
+    let rows = sqlx::query_as::<_, SendRow>(select_send!(
+        "WHERE s.pk IN (SELECT value FROM json_each(?1)) ORDER BY s.due_at, s.pk"
+    ))
+    .bind(pks)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("read claimed sends"))?;
+    tx.commit().await.map_err(db("commit claimed sends"))?;
+    rows.into_iter().map(SendRow::into_send).collect()
+}
+
+impl SqliteStore {
     /// Gives back `owner`'s expansion leases (graceful shutdown): the sends stay Queuing with their
     /// cursor and are immediately claimable. Recipients being handed over keep their lease: they
     /// may have left, so only recovery may settle them (as 3400 Unknown).
-    async fn release_leases(&self, owner: &str) -> StoreResult<()> {
+    async fn release_leases_now(&self, owner: &str) -> StoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query(concat!(
             "UPDATE sends SET lease_until = 0 WHERE state = ",
@@ -92,24 +104,6 @@ impl ExpansionStore for SqliteStore {
         .map_err(db("release expansion leases"))?;
         release_claims(&mut *tx, owner).await?;
         tx.commit().await.map_err(db("commit released leases"))
-    }
-
-    async fn expand_batch(
-        &self,
-        token: &str,
-        owner: &str,
-        batch: u32,
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Expansion> {
-        let mut tx = self.write().await?;
-        let work = expand_in::<Lite>(&mut tx, token, owner, batch, now, lease_until).await;
-        let context = match &work {
-            Ok(Ending::Commit(Expansion::Done { .. })) => "commit expanded send",
-            Ok(Ending::Commit(Expansion::Failed { .. })) => "commit failed send",
-            _ => "commit expansion batch",
-        };
-        settle(tx, work, context).await
     }
 }
 

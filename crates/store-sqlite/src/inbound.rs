@@ -1,63 +1,28 @@
 //! Inbound texts (the engine's inbound path): the shared operations of `store::inbound_rows`,
-//! writes in one transaction of the writer, reads on the readers. Here the transactions and the
+//! writes in one transaction of the writer, reads on the readers (`inbound_store!`). Here the
 //! batch inserts, a JSON array read with `json_each` ([`SqliteMo`]); the single writer needs no
 //! lock of its own.
 
-use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::{Sqlite, SqliteConnection};
-use store::inbound_rows::{self, MoBatchSql, ReplyRow, TextRow};
-use store::{
-    Code, CodeOptOut, InboundRecord, InboundStore, InboundText, Millis, MoBatch, StoreResult,
-};
+use store::inbound_rows::{MoBatchSql, ReplyRow, TextRow};
+use store::{Millis, StoreResult};
 
 use crate::subscriptions::NumberJson;
 use crate::{db, to_json, SqliteStore};
 
-#[async_trait]
-impl InboundStore for SqliteStore {
-    /// One statement: the code is the oldest one routed to the carrier with that address.
-    async fn record_inbound(&self, text: InboundText) -> StoreResult<InboundRecord> {
-        let mut tx = self.write().await?;
-        let record = inbound_rows::record_inbound::<Sqlite>(&mut tx, text).await?;
-        tx.commit().await.map_err(db("commit an inbound text"))?;
-        Ok(record)
-    }
-
-    async fn inbound_page(&self, after: i64, limit: u32) -> StoreResult<Vec<InboundRecord>> {
-        inbound_rows::inbound_page(&self.reader, after, limit).await
-    }
-
-    async fn codes_for_inbound(&self, carrier: &str, to: &str) -> StoreResult<Vec<Code>> {
-        inbound_rows::codes_for_inbound(&self.reader, carrier, to).await
-    }
-
-    async fn opt_outs_on_code(
-        &self,
-        account_id: &str,
-        code: &str,
-        numbers: &[String],
-    ) -> StoreResult<Vec<CodeOptOut>> {
-        inbound_rows::opt_outs_on_code::<_, _, NumberJson>(
-            &self.reader,
-            "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
-             JOIN codes c ON c.pk = o.code_pk \
-             WHERE c.account_pk = $1 AND c.code_key = $2 \
-             AND o.mobile_number IN (SELECT value FROM json_each($3)) ORDER BY o.mobile_number",
-            account_id,
-            code,
-            numbers,
-        )
-        .await
-    }
-
-    /// Every batch in one write transaction: all of them or none.
-    async fn record_mo_batches(&self, batches: Vec<MoBatch>) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        inbound_rows::record_mo_batches::<Sqlite, SqliteMo>(&mut tx, &batches).await?;
-        tx.commit().await.map_err(db("commit inbound texts"))
-    }
-}
+store::inbound_store!(
+    SqliteStore,
+    db: Sqlite,
+    reads: reader,
+    begin: write,
+    mo: SqliteMo,
+    numbers: NumberJson,
+    opt_outs: "SELECT o.mobile_number, o.opted_out_at FROM code_opt_outs o \
+         JOIN codes c ON c.pk = o.code_pk \
+         WHERE c.account_pk = $1 AND c.code_key = $2 \
+         AND o.mobile_number IN (SELECT value FROM json_each($3)) ORDER BY o.mobile_number"
+);
 
 /// SQLite's part of `record_mo_batches`: no locks (the writer is single), and batch inserts of a
 /// JSON array, in input order (`ORDER BY j.key`).

@@ -16,10 +16,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use store::sql::{account, db, id_key, now_millis};
-use store::{
-    attributes_to_json, bad_value, check_migrations, strings_from_json, strings_to_json,
-    EmbeddedMigration, Lifecycle, StoreError, StoreResult,
-};
+use store::{attributes_to_json, Lifecycle, StoreError, StoreResult};
 
 // The state spellings of SQL (`send_state!`, `subscription_status!`, …), shared by both backends.
 #[macro_use]
@@ -209,21 +206,6 @@ impl Lifecycle for SqliteStore {
     }
 
     async fn ready(&self) -> StoreResult<()> {
-        let applied: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success = 1")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("read applied migrations: {e}")))?;
-        check_migrations(
-            &applied,
-            MIGRATOR
-                .iter()
-                .filter(|m| !m.migration_type.is_down_migration())
-                .map(|m| EmbeddedMigration {
-                    version: m.version,
-                    description: &m.description,
-                    checksum: &m.checksum,
-                }),
-        )
+        store::sql::migrations_applied(&self.reader, &MIGRATOR).await
     }
 }

@@ -1,24 +1,21 @@
 //! The simulator carrier's outbox (API.md §7 `GET /admin/v1/outbox`): what it accepted, in
 //! order. The simulator writes it itself, in its own transactions, as a remote carrier would.
-//! The page read is shared (`store::outbox_rows`); the append (`json_each` on the writer) is here.
+//! The page read is shared (`store::outbox_rows`, `outbox_store!`); the append (`json_each` on
+//! the writer) is here.
 
-use async_trait::async_trait;
 use serde::Serialize;
-use store::OutboxStore;
 
-use store::{Millis, OutboxEntry, OutboxItem, StoreError, StoreResult};
+use store::{Millis, OutboxItem, StoreError, StoreResult};
 
 use store::outbox_rows;
 
 use crate::{db, to_json, SqliteStore};
 
-#[async_trait]
-impl OutboxStore for SqliteStore {
+store::outbox_store!(SqliteStore, reads: reader, outbox_append: append);
+
+impl SqliteStore {
     /// One statement for the batch, rows in input order.
-    async fn outbox_append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn append(&self, items: &[OutboxItem]) -> StoreResult<Vec<i64>> {
         let rows: Vec<OutboxJson> = items
             .iter()
             .map(|i| {
@@ -56,10 +53,6 @@ impl OutboxStore for SqliteStore {
         // input order, ending at the last one inserted.
         let last = inserted.last_insert_rowid();
         Ok((last - count + 1..=last).collect())
-    }
-
-    async fn outbox_page(&self, after: i64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        outbox_rows::outbox_page(&self.reader, after, limit).await
     }
 }
 

@@ -1,14 +1,12 @@
 //! Accepted sends and the idempotency keys of the send endpoints (API.md §4, §5, §7).
 //! `create_send` is on the API's hot path: one statement, keyed or not. The rows, reads and the
-//! insert's binding are shared ([`store::send_rows`]); the insert's statement (SQLite checks the
-//! key in it), the committer that batches the writes on the single writer, and the read-back of
-//! a key's send are this backend's.
+//! insert's binding are shared ([`store::send_rows`], with the trait's forwarding in
+//! `send_store!`); the insert's statement (SQLite checks the key in it), the committer that
+//! batches the writes on the single writer, and the read-back of a key's send are this backend's.
 
-use async_trait::async_trait;
 use store::send_rows::{self, find_keyed, IDEMPOTENCY_WINDOW};
-use store::SendStore;
 
-use store::{CreatedSend, Millis, NewSend, Send, SendQuery, StoreError, StoreResult};
+use store::{CreatedSend, NewSend, StoreError, StoreResult};
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -40,10 +38,12 @@ pub(crate) type PendingSend = (NewSend, oneshot::Sender<StoreResult<CreatedSend>
 /// transaction carries many sends, so the single writer connection is not the limit.
 const MAX_GROUP: usize = 128;
 
-#[async_trait]
-impl SendStore for SqliteStore {
+// A page without a limit: a negative LIMIT is none.
+store::send_store!(SqliteStore, reads: reader, unlimited: Some(-1), create_send: create_send_now);
+
+impl SqliteStore {
     /// Records a send through the committer task.
-    async fn create_send(&self, new: NewSend) -> StoreResult<CreatedSend> {
+    async fn create_send_now(&self, new: NewSend) -> StoreResult<CreatedSend> {
         let (reply, outcome) = oneshot::channel();
         self.sends
             .send((new, reply))
@@ -52,33 +52,6 @@ impl SendStore for SqliteStore {
         outcome
             .await
             .map_err(|_| StoreError::Unavailable("the send committer has stopped".into()))?
-    }
-
-    /// See [`store::SendStore::find_idempotent_send`].
-    async fn find_idempotent_send(
-        &self,
-        account_id: &str,
-        client_id: &str,
-        key: &str,
-        now: Millis,
-    ) -> StoreResult<Option<(Send, String)>> {
-        find_keyed(
-            &self.reader,
-            &id_key(account_id),
-            &id_key(client_id),
-            key,
-            now,
-        )
-        .await
-    }
-
-    async fn get_send(&self, account_id: &str, token: &str) -> StoreResult<Send> {
-        send_rows::get_send(&self.reader, account_id, token).await
-    }
-
-    /// See [`send_rows::list_sends`]; a negative LIMIT is none.
-    async fn list_sends(&self, account_id: &str, query: SendQuery) -> StoreResult<Vec<Send>> {
-        send_rows::list_sends(&self.reader, account_id, query, Some(-1)).await
     }
 }
 

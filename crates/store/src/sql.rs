@@ -301,6 +301,35 @@ where
         .ok_or(StoreError::NotFound)
 }
 
+/// [`Lifecycle::ready`](crate::Lifecycle::ready) of a backend: reads the migrations sqlx recorded
+/// as applied (Unavailable when it cannot) and checks `migrator`'s up migrations against them
+/// ([`check_migrations`](crate::check_migrations)).
+pub async fn migrations_applied<'e, DB: Sql>(
+    db: impl Executor<'e, Database = DB>,
+    migrator: &sqlx::migrate::Migrator,
+) -> StoreResult<()>
+where
+    (i64, Vec<u8>): for<'r> FromRow<'r, DB::Row>,
+{
+    let applied = sqlx::query_as::<DB, (i64, Vec<u8>)>(
+        "SELECT version, checksum FROM _sqlx_migrations WHERE success",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(|e| StoreError::Unavailable(format!("read applied migrations: {e}")))?;
+    crate::check_migrations(
+        &applied,
+        migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| crate::EmbeddedMigration {
+                version: m.version,
+                description: &m.description,
+                checksum: &m.checksum,
+            }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::transient;
