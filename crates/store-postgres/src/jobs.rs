@@ -14,7 +14,7 @@ store::job_store!(
     reads: pool,
     writes: pool,
     begin: begin,
-    upsert_members: lists::upsert_members_in,
+    upsert_members: store::list_rows::upsert_members_in::<sqlx::Postgres, lists::Contacts>,
     claim_jobs: claim_jobs,
     on pool
 );

@@ -5,21 +5,20 @@
 //! attributes; a membership is only (list, number). `lists.size` is kept in step with
 //! `list_members` in the same transaction, so reading a list never counts its members.
 
-use store::list_rows::{self, BatchStatements, StoredContact};
-use store::{
-    merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
-};
+use store::list_rows::{self, BatchStatements, ContactsWriter, Prepared, StoredContact};
+use store::{Contact, Millis, StoreError, StoreResult};
 
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres};
 
-use crate::{attributes_to_json, db, id_key, now_millis, settle, Ending, PgStore};
+use crate::{attributes_to_json, db, id_key, now_millis, PgStore};
 
 store::contact_store!(
     PgStore,
     reads: pool,
     writes: pool,
+    begin: begin,
     resolve_lists: resolve_lists_in,
-    upsert_members: upsert_members_tx,
+    upsert_members_in: list_rows::upsert_members_in::<Postgres, Contacts>,
     remove_member: remove_member_now,
     contacts_of: contacts_of_batch
 );
@@ -38,29 +37,6 @@ impl PgStore {
         list_rows::resolve_lists(&self.pool, account_id, ids, RESOLVE, Ok).await
     }
 
-    /// One batch in one transaction, with a fixed number of statements whatever its size (the batch
-    /// travels as arrays that `unnest` turns back into rows). Attribute merging happens here (it
-    /// needs the stored attributes) under the contacts' row locks, so concurrent imports touching
-    /// one contact merge one after the other and none is lost: every contact of the batch exists
-    /// (an empty one is inserted when missing) and is locked, in number order, before it is read.
-    /// Everything is written in number order, so two batches never wait for each other in a cycle.
-    async fn upsert_members_tx(
-        &self,
-        account_id: &str,
-        list_id: &str,
-        rows: &[ContactRow],
-        subscribe: Option<&SubscribeTo>,
-        now: Millis,
-    ) -> StoreResult<MemberCounts> {
-        let mut tx = self.begin().await?;
-        let work = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now)
-            .await
-            .map(Ending::Commit);
-        settle(tx, work, "commit members").await
-    }
-
-    /// One statement: the membership goes and the list's size and time follow. The trait gives no
-    /// `now` here: the wall clock, never moving the list's time backwards.
     async fn remove_member_now(
         &self,
         account_id: &str,
@@ -96,78 +72,73 @@ impl PgStore {
     }
 }
 
-/// The statements of an import's batch, the numbers read from an array.
-const BATCH: BatchStatements =
-    store::batch_statements!(from: "unnest($2::text[]) AS n", number: "n");
+/// PostgreSQL's contacts of an import's batch: the batch travels as arrays that `unnest` turns
+/// back into rows. Attribute merging happens under the contacts' row locks, so concurrent
+/// imports touching one contact merge one after the other and none is lost: every contact of the
+/// batch exists (an empty one is inserted when missing) and is locked, in number order, before
+/// it is read. Everything is written in number order, so two batches never wait for each other
+/// in a cycle.
+pub(crate) struct Contacts;
 
-/// `upsert_members` inside the caller's transaction (an import job writes its checkpoint in
-/// the same one).
-pub(crate) async fn upsert_members_in(
-    tx: &mut Transaction<'static, Postgres>,
-    account_id: &str,
-    list_id: &str,
-    rows: &[ContactRow],
-    subscribe: Option<&SubscribeTo>,
-    now: Millis,
-) -> StoreResult<MemberCounts> {
-    // Rows for one number merge in batch order: attributes accumulate, a later key wins.
-    let (numbers, mut pending) = merge_rows(rows);
-    let mut numbers: Vec<String> = numbers.into_iter().map(str::to_string).collect();
-    numbers.sort_unstable();
-    let target =
-        list_rows::batch_target::<Postgres>(&mut **tx, account_id, list_id, subscribe).await?;
-    let owner = &target.owner;
-    if numbers.is_empty() {
-        return list_rows::member_counts(rows.len(), 0);
+impl ContactsWriter<Postgres> for Contacts {
+    type Numbers = Vec<String>;
+    const STATEMENTS: BatchStatements =
+        store::batch_statements!(from: "unnest($2::text[]) AS n", number: "n");
+
+    async fn write_contacts(
+        conn: &mut PgConnection,
+        prepared: &mut Prepared<'_>,
+        now: Millis,
+    ) -> StoreResult<Vec<String>> {
+        let mut numbers: Vec<String> = prepared.numbers.iter().map(|n| n.to_string()).collect();
+        numbers.sort_unstable();
+        let owner = &prepared.target.owner;
+        let pending = &mut prepared.pending;
+
+        sqlx::query(
+            "INSERT INTO contacts (account_pk, mobile_number, attributes, created_at, updated_at) \
+             SELECT $1, n, '{}', $3, $3 FROM unnest($2::text[]) AS n \
+             ON CONFLICT (account_pk, mobile_number) DO NOTHING",
+        )
+        .bind(owner.pk)
+        .bind(&numbers)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("insert new contacts"))?;
+        let stored = sqlx::query_as::<_, StoredContact>(
+            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number FOR UPDATE",
+        )
+        .bind(owner.pk)
+        .bind(&numbers)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("lock contacts of the batch"))?;
+        list_rows::merge_stored(pending, stored)?;
+        let mut keys = Vec::with_capacity(numbers.len());
+        let mut attributes = Vec::with_capacity(numbers.len());
+        for number in &numbers {
+            let entry = pending
+                .get(number.as_str())
+                .ok_or_else(|| StoreError::Other(format!("number {number} left the batch")))?;
+            keys.push(entry.subscriber_key.clone());
+            attributes.push(attributes_to_json(&entry.attributes)?);
+        }
+        sqlx::query(
+            "UPDATE contacts SET subscriber_key = u.k, attributes = u.a, updated_at = $5 \
+             FROM unnest($2::text[], $3::text[], $4::text[]) AS u (n, k, a) \
+             WHERE contacts.account_pk = $1 AND contacts.mobile_number = u.n",
+        )
+        .bind(owner.pk)
+        .bind(&numbers)
+        .bind(&keys)
+        .bind(&attributes)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("update contacts"))?;
+
+        Ok(numbers)
     }
-
-    sqlx::query(
-        "INSERT INTO contacts (account_pk, mobile_number, attributes, created_at, updated_at) \
-         SELECT $1, n, '{}', $3, $3 FROM unnest($2::text[]) AS n \
-         ON CONFLICT (account_pk, mobile_number) DO NOTHING",
-    )
-    .bind(owner.pk)
-    .bind(&numbers)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("insert new contacts"))?;
-    let stored = sqlx::query_as::<_, StoredContact>(
-        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-         WHERE account_pk = $1 AND mobile_number = ANY($2) ORDER BY mobile_number FOR UPDATE",
-    )
-    .bind(owner.pk)
-    .bind(&numbers)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("lock contacts of the batch"))?;
-    list_rows::merge_stored(&mut pending, stored)?;
-    let mut keys = Vec::with_capacity(numbers.len());
-    let mut attributes = Vec::with_capacity(numbers.len());
-    for number in &numbers {
-        let entry = pending
-            .get(number.as_str())
-            .ok_or_else(|| StoreError::Other(format!("number {number} left the batch")))?;
-        keys.push(entry.subscriber_key.clone());
-        attributes.push(attributes_to_json(&entry.attributes)?);
-    }
-    sqlx::query(
-        "UPDATE contacts SET subscriber_key = u.k, attributes = u.a, updated_at = $5 \
-         FROM unnest($2::text[], $3::text[], $4::text[]) AS u (n, k, a) \
-         WHERE contacts.account_pk = $1 AND contacts.mobile_number = u.n",
-    )
-    .bind(owner.pk)
-    .bind(&numbers)
-    .bind(&keys)
-    .bind(&attributes)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("update contacts"))?;
-
-    // Memberships (the new ones are the rows this inserts) and subscriptions.
-    let added =
-        list_rows::add_batch::<Postgres, _>(&mut **tx, &BATCH, &target, numbers.as_slice(), now)
-            .await?;
-    list_rows::member_counts(rows.len(), added)
 }

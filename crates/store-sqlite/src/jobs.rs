@@ -13,7 +13,7 @@ store::job_store!(
     reads: reader,
     writes: writer,
     begin: write,
-    upsert_members: lists::upsert_members_in,
+    upsert_members: store::list_rows::upsert_members_in::<sqlx::Sqlite, lists::Contacts>,
     claim_jobs: claim_jobs,
     in write
 );

@@ -6,11 +6,9 @@
 //! `list_members` in the same transaction, so reading a list never counts its members.
 
 use serde::Serialize;
-use sqlx::{Sqlite, Transaction};
-use store::list_rows::{self, BatchStatements, StoredContact};
-use store::{
-    merge_rows, Contact, ContactRow, MemberCounts, Millis, StoreError, StoreResult, SubscribeTo,
-};
+use sqlx::{Sqlite, SqliteConnection};
+use store::list_rows::{self, BatchStatements, ContactsWriter, Prepared, StoredContact};
+use store::{Contact, Millis, StoreError, StoreResult};
 
 use crate::{account, attributes_to_json, db, now_millis, to_json, SqliteStore};
 
@@ -18,8 +16,9 @@ store::contact_store!(
     SqliteStore,
     reads: reader,
     writes: writer,
+    begin: write,
     resolve_lists: resolve_lists_in,
-    upsert_members: upsert_members_tx,
+    upsert_members_in: list_rows::upsert_members_in::<Sqlite, Contacts>,
     remove_member: remove_member_now,
     contacts_of: contacts_of_batch
 );
@@ -38,23 +37,6 @@ impl SqliteStore {
             to_json(&keys, "list IDs")
         })
         .await
-    }
-
-    /// One batch in one write transaction, with a fixed number of statements whatever its size: the
-    /// batch travels as one JSON parameter that `json_each` turns back into rows. Attribute merging
-    /// happens here (it needs the stored attributes), everything else is set-wise SQL.
-    async fn upsert_members_tx(
-        &self,
-        account_id: &str,
-        list_id: &str,
-        rows: &[ContactRow],
-        subscribe: Option<&SubscribeTo>,
-        now: Millis,
-    ) -> StoreResult<MemberCounts> {
-        let mut tx = self.write().await?;
-        let counts = upsert_members_in(&mut tx, account_id, list_id, rows, subscribe, now).await?;
-        tx.commit().await.map_err(db("commit members"))?;
-        Ok(counts)
     }
 
     async fn remove_member_now(
@@ -104,77 +86,67 @@ impl SqliteStore {
     }
 }
 
-/// The statements of an import's batch, the numbers read from JSON.
-const BATCH: BatchStatements =
-    store::batch_statements!(from: "json_each($2) AS j", number: "j.value");
+/// SQLite's contacts of an import's batch: the batch travels as one JSON parameter that
+/// `json_each` turns back into rows; the stored contacts are read, merged and written back in one
+/// statement (the write transaction is the lock).
+pub(crate) struct Contacts;
 
-/// The body of `upsert_members` (one batch in one write transaction, with a fixed number of
-/// statements whatever its size: the batch travels as one JSON parameter that `json_each` turns
-/// back into rows), inside the caller's write transaction (an import job writes
-/// its checkpoint in the same one).
-pub(crate) async fn upsert_members_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    account_id: &str,
-    list_id: &str,
-    rows: &[ContactRow],
-    subscribe: Option<&SubscribeTo>,
-    now: Millis,
-) -> StoreResult<MemberCounts> {
-    // Rows for one number merge in batch order: attributes accumulate, a later key wins.
-    let (numbers, mut pending) = merge_rows(rows);
-    let numbers_json = to_json(&numbers, "mobile numbers")?;
+impl ContactsWriter<Sqlite> for Contacts {
+    type Numbers = String;
+    const STATEMENTS: BatchStatements =
+        store::batch_statements!(from: "json_each($2) AS j", number: "j.value");
 
-    let target =
-        list_rows::batch_target::<Sqlite>(&mut **tx, account_id, list_id, subscribe).await?;
-    let owner = &target.owner;
-    if numbers.is_empty() {
-        return list_rows::member_counts(rows.len(), 0);
+    async fn write_contacts(
+        conn: &mut SqliteConnection,
+        prepared: &mut Prepared<'_>,
+        now: Millis,
+    ) -> StoreResult<String> {
+        let numbers = &prepared.numbers;
+        let pending = &mut prepared.pending;
+        let numbers_json = to_json(numbers, "mobile numbers")?;
+        let owner = &prepared.target.owner;
+
+        // Contacts: read the stored ones of the batch, merge, write all back in one statement.
+        let stored = sqlx::query_as::<_, StoredContact>(
+            "SELECT mobile_number, subscriber_key, attributes FROM contacts \
+             WHERE account_pk = ?1 AND mobile_number IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(owner.pk)
+        .bind(&numbers_json)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("read contacts of the batch"))?;
+        list_rows::merge_stored(pending, stored)?;
+        let mut contacts = Vec::with_capacity(numbers.len());
+        for number in numbers {
+            let Some(entry) = pending.get(number) else {
+                continue;
+            };
+            contacts.push(ContactJson {
+                n: number,
+                k: entry.subscriber_key.as_deref(),
+                a: attributes_to_json(&entry.attributes)?,
+            });
+        }
+        let contacts_json = to_json(&contacts, "contacts")?;
+        sqlx::query(
+            "INSERT INTO contacts (account_pk, mobile_number, subscriber_key, attributes, created_at, \
+             updated_at) \
+             SELECT ?1, json_extract(j.value, '$.n'), json_extract(j.value, '$.k'), \
+             json_extract(j.value, '$.a'), ?3, ?3 FROM json_each(?2) AS j WHERE true \
+             ON CONFLICT (account_pk, mobile_number) DO UPDATE SET \
+             subscriber_key = excluded.subscriber_key, attributes = excluded.attributes, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(owner.pk)
+        .bind(&contacts_json)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("upsert contacts"))?;
+
+        Ok(numbers_json)
     }
-
-    // Contacts: read the stored ones of the batch, merge, write all back in one statement.
-    let stored = sqlx::query_as::<_, StoredContact>(
-        "SELECT mobile_number, subscriber_key, attributes FROM contacts \
-         WHERE account_pk = ?1 AND mobile_number IN (SELECT value FROM json_each(?2))",
-    )
-    .bind(owner.pk)
-    .bind(&numbers_json)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("read contacts of the batch"))?;
-    list_rows::merge_stored(&mut pending, stored)?;
-    let mut contacts = Vec::with_capacity(numbers.len());
-    for number in &numbers {
-        let Some(entry) = pending.get(number) else {
-            continue;
-        };
-        contacts.push(ContactJson {
-            n: number,
-            k: entry.subscriber_key.as_deref(),
-            a: attributes_to_json(&entry.attributes)?,
-        });
-    }
-    let contacts_json = to_json(&contacts, "contacts")?;
-    sqlx::query(
-        "INSERT INTO contacts (account_pk, mobile_number, subscriber_key, attributes, created_at, \
-         updated_at) \
-         SELECT ?1, json_extract(j.value, '$.n'), json_extract(j.value, '$.k'), \
-         json_extract(j.value, '$.a'), ?3, ?3 FROM json_each(?2) AS j WHERE true \
-         ON CONFLICT (account_pk, mobile_number) DO UPDATE SET \
-         subscriber_key = excluded.subscriber_key, attributes = excluded.attributes, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(owner.pk)
-    .bind(&contacts_json)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db("upsert contacts"))?;
-
-    // Memberships (the new ones are the rows this inserts) and subscriptions.
-    let added =
-        list_rows::add_batch::<Sqlite, _>(&mut **tx, &BATCH, &target, numbers_json.as_str(), now)
-            .await?;
-    list_rows::member_counts(rows.len(), added)
 }
 
 /// A contact as the upsert reads it from `json_each`: `{"n": mobile_number, "k": subscriber_key,

@@ -443,13 +443,14 @@ macro_rules! inbound_store {
 /// Implements [`JobStore`](crate::JobStore) with the shared job operations: reads on `reads`,
 /// single-statement writes on `writes`, a new job and an import batch in a transaction of `begin`
 /// (an import batch rolled back when another process holds the job now). The backend supplies
-/// `upsert_members` (its batch of members inside a transaction, as `upsert_members`) and
+/// `upsert_members` ([`list_rows::upsert_members_in`](crate::list_rows::upsert_members_in) with
+/// its database and contacts writer) and
 /// `claim_jobs`, a function taking what [`run_on!`] gives (`on` a pool or `in` a write
 /// transaction) and the trait's parameters; the claimed jobs are returned oldest first.
 #[macro_export]
 macro_rules! job_store {
     ($store:ty, reads: $reads:ident, writes: $writes:ident, begin: $begin:ident,
-     upsert_members: $upsert:path, claim_jobs: $claim:path, $how:ident $where:ident) => {
+     upsert_members: $upsert:expr, claim_jobs: $claim:path, $how:ident $where:ident) => {
         #[::async_trait::async_trait]
         impl $crate::JobStore for $store {
             async fn create_list_job(
@@ -492,7 +493,17 @@ macro_rules! job_store {
                 let mut tx = self.$begin().await?;
                 let work = async {
                     let counts =
-                        $upsert(&mut tx, account_id, list_id, rows, subscribe, job.now).await?;
+                        ($upsert)(
+                            &mut tx,
+                            $crate::list_rows::MemberBatch {
+                                account_id,
+                                list_id,
+                                rows,
+                                subscribe,
+                                now: job.now,
+                            },
+                        )
+                        .await?;
                     // Another process holding the job now: none of this batch is written.
                     Ok(if $crate::record_job_in(&mut *tx, job, &counts).await? {
                         $crate::sql::Ending::Commit(Some(counts))

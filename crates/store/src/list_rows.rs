@@ -15,8 +15,8 @@ use crate::account_rows::AccountRef;
 use crate::code_rows::{keyword_by_name, KeywordRef};
 use crate::sql::{self, id_key, Arg, Sql};
 use crate::{
-    attributes_from_json, merge_attributes, Contact, ContactList, MemberCounts, MergedContact,
-    Millis, NewList, StoreError, StoreResult, SubscribeTo,
+    attributes_from_json, merge_attributes, Contact, ContactList, ContactRow, MemberCounts,
+    MergedContact, Millis, NewList, StoreError, StoreResult, SubscribeTo,
 };
 
 /// Records a new, empty list of the account `$1` (its pk); `$6`: 1 for a list made by an
@@ -317,6 +317,49 @@ pub fn resolved_lists(
 
 /// Resolves what a batch of an import writes to, inside its transaction: NotFound when the
 /// account, the list or the `subscribe` code or keyword does not exist.
+/// One batch of members as `upsert_members` takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberBatch<'a> {
+    pub account_id: &'a str,
+    pub list_id: &'a str,
+    pub rows: &'a [ContactRow],
+    pub subscribe: Option<&'a SubscribeTo>,
+    pub now: Millis,
+}
+
+/// A batch resolved for writing: its numbers (first seen first), each number's rows merged in
+/// batch order (attributes accumulate, a later key wins), and where its members go.
+pub struct Prepared<'a> {
+    pub numbers: Vec<&'a str>,
+    pub pending: std::collections::HashMap<&'a str, MergedContact>,
+    pub target: BatchTarget,
+}
+
+/// Merges a batch's rows and resolves its account, list and keyword: the batch to write, or
+/// the counts of a batch that has nothing to write.
+pub async fn prepare<'a, DB>(
+    conn: &mut DB::Connection,
+    batch: &MemberBatch<'a>,
+) -> StoreResult<Result<Prepared<'a>, MemberCounts>>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    ListPk: for<'r> FromRow<'r, DB::Row>,
+    KeywordRef: for<'r> FromRow<'r, DB::Row>,
+{
+    let (numbers, pending) = crate::merge_rows(batch.rows);
+    let target = batch_target::<DB>(conn, batch.account_id, batch.list_id, batch.subscribe).await?;
+    if numbers.is_empty() {
+        return member_counts(batch.rows.len(), 0).map(Err);
+    }
+    Ok(Ok(Prepared {
+        numbers,
+        pending,
+        target,
+    }))
+}
+
 pub async fn batch_target<DB>(
     conn: &mut DB::Connection,
     account_id: &str,
@@ -415,6 +458,49 @@ macro_rules! batch_statements {
     };
 }
 
+/// How a backend writes the contacts of a prepared batch in its batch form (arrays or JSON):
+/// merged with the stored ones (`merge_stored`) and written back, under whatever locks it takes.
+/// What it returns is the batch's numbers as its [`ContactsWriter::STATEMENTS`] read them.
+pub trait ContactsWriter<DB: Sql> {
+    /// The numbers as the backend binds them (an array, a JSON text).
+    type Numbers: Send + Sync;
+    /// The membership and subscription statements over [`Self::Numbers`].
+    const STATEMENTS: BatchStatements;
+
+    fn write_contacts<'a>(
+        conn: &'a mut DB::Connection,
+        prepared: &'a mut Prepared<'_>,
+        now: Millis,
+    ) -> impl std::future::Future<Output = StoreResult<Self::Numbers>> + Send + 'a;
+}
+
+/// `upsert_members` inside the caller's transaction (an import job writes its checkpoint in the
+/// same one): the batch's rows merged, its contacts written by the backend's [`ContactsWriter`],
+/// then its memberships and subscriptions — a fixed number of statements whatever its size.
+pub async fn upsert_members_in<DB, W>(
+    conn: &mut DB::Connection,
+    batch: MemberBatch<'_>,
+) -> StoreResult<MemberCounts>
+where
+    DB: Sql,
+    W: ContactsWriter<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'b> &'b W::Numbers: Encode<'b, DB> + Type<DB>,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    ListPk: for<'r> FromRow<'r, DB::Row>,
+    KeywordRef: for<'r> FromRow<'r, DB::Row>,
+{
+    let mut prepared = match prepare::<DB>(conn, &batch).await? {
+        Ok(prepared) => prepared,
+        Err(nothing) => return Ok(nothing),
+    };
+    let numbers = W::write_contacts(conn, &mut prepared, batch.now).await?;
+    // Memberships (the new ones are the rows this inserts) and subscriptions.
+    let added =
+        add_batch::<DB, _>(conn, &W::STATEMENTS, &prepared.target, &numbers, batch.now).await?;
+    member_counts(batch.rows.len(), added)
+}
+
 /// Adds the numbers of an import's batch (`batch`, as the backend binds it) to the list and
 /// counts the new members into its size and time, then subscribes them to the batch's keyword,
 /// if any. The number of members added; a list or keyword deleted meanwhile is NotFound.
@@ -489,13 +575,17 @@ pub fn member_counts(rows: usize, added: u64) -> StoreResult<MemberCounts> {
 
 /// Implements [`ContactStore`](crate::ContactStore) for a backend's store type with the
 /// operations above: `reads` names the field (a pool) that runs the reads, `writes` the one that
-/// runs the single-statement writes, and the four methods named after them are the store's own
-/// (same parameters as the trait's): the ones that carry a batch in the backend's form and the
-/// removal of a member. The backend crate must depend on `async_trait`.
+/// runs the single-statement writes, `begin` the store's method that opens its write
+/// transaction, `upsert_members_in` [`upsert_members_in`] with the backend's database and
+/// [`ContactsWriter`], and the three methods
+/// named after theirs are the store's own (same parameters as the trait's): the ones that carry
+/// a batch in the backend's form and the removal of a member. The backend crate must depend on
+/// `async_trait`.
 #[macro_export]
 macro_rules! contact_store {
-    ($store:ty, reads: $reads:ident, writes: $writes:ident, resolve_lists: $resolve:ident,
-     upsert_members: $upsert:ident, remove_member: $remove:ident, contacts_of: $contacts:ident) => {
+    ($store:ty, reads: $reads:ident, writes: $writes:ident, begin: $begin:ident,
+     resolve_lists: $resolve:ident, upsert_members_in: $upsert:expr,
+     remove_member: $remove:ident, contacts_of: $contacts:ident) => {
         #[::async_trait::async_trait]
         impl $crate::ContactStore for $store {
             async fn create_list(
@@ -540,8 +630,19 @@ macro_rules! contact_store {
                 subscribe: Option<&$crate::SubscribeTo>,
                 now: $crate::Millis,
             ) -> $crate::StoreResult<$crate::MemberCounts> {
-                self.$upsert(account_id, list_id, rows, subscribe, now)
+                // One batch in one transaction.
+                let mut tx = self.$begin().await?;
+                let batch = $crate::list_rows::MemberBatch {
+                    account_id,
+                    list_id,
+                    rows,
+                    subscribe,
+                    now,
+                };
+                let work = ($upsert)(&mut tx, batch)
                     .await
+                    .map($crate::sql::Ending::Commit);
+                $crate::sql::settle(tx, work, "commit members").await
             }
 
             async fn remove_member(

@@ -254,12 +254,14 @@ pub async fn delete_message<'e, DB: Sql>(
 }
 
 /// Implements [`MessageStore`](crate::MessageStore) for a backend's store type with the
-/// operations above: `reads` names the field (a pool) that runs the reads, `writes` the one that
-/// runs the single-statement writes, and `update` the store's own method that runs
-/// [`update_message_in`] in its transaction. The backend crate must depend on `async_trait`.
+/// operations above on the sqlx `database`: `reads` names the field (a pool) that runs the reads,
+/// `writes` the one that runs the single-statement writes, `begin` the store's method that opens its write
+/// transaction, and `update_read` the statement [`update_message_in`] reads the message with in
+/// it (PostgreSQL's takes the row's lock). The backend crate must depend on `async_trait`.
 #[macro_export]
 macro_rules! message_store {
-    ($store:ty, reads: $reads:ident, writes: $writes:ident, update: $update:ident) => {
+    ($store:ty, database: $db:ty, reads: $reads:ident, writes: $writes:ident,
+     begin: $begin:ident, update_read: $read:expr) => {
         #[::async_trait::async_trait]
         impl $crate::MessageStore for $store {
             async fn create_message(
@@ -291,7 +293,15 @@ macro_rules! message_store {
                 patch: $crate::MessagePatch,
                 now: $crate::Millis,
             ) -> $crate::StoreResult<$crate::Message> {
-                self.$update(account_id, id, patch, now).await
+                // Read, patch, write in one transaction: concurrent patches apply one after
+                // the other, none lost.
+                let mut tx = self.$begin().await?;
+                let work = $crate::message_rows::update_message_in::<$db>(
+                    &mut *tx, $read, account_id, id, patch, now,
+                )
+                .await
+                .map($crate::sql::Ending::Commit);
+                $crate::sql::settle(tx, work, "commit message update").await
             }
 
             async fn delete_message(&self, account_id: &str, id: &str) -> $crate::StoreResult<()> {
