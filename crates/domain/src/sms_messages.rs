@@ -345,7 +345,7 @@ impl OptInRules {
         if self.valid_responses.is_empty() {
             upper == "Y" || upper == "YES"
         } else {
-            self.valid_responses.iter().any(|r| *r == upper)
+            self.valid_responses.contains(&upper)
         }
     }
 }
