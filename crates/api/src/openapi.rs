@@ -869,6 +869,24 @@ fn schemas(generated: Map<String, Value>) -> Value {
                 "response": text_field("Reply to an opt-in; \"\" clears it."),
                 "doubleOptIn": flag("The first text asks for a Y/YES confirmation."),
                 "confirmText": text_field("The confirmation request; \"\" clears it."),
+                "optIn": {
+                    "type": ["object", "null"],
+                    "description": "An opt-in message's rules (API.md §6b), set as a whole; null \
+                        makes it an ordinary keyword. Double and Age set doubleOptIn.",
+                    "properties": {
+                        "kind": { "type": "string", "enum": ["Single", "Double", "Age"] },
+                        "name": { "type": "string" },
+                        "validResponses": { "type": "array", "items": { "type": "string" } },
+                        "minimumAge": { "type": "integer", "minimum": 0 },
+                        "invalidAgeText": { "type": "string" },
+                        "errorText": { "type": "string" },
+                        "duplicateText": { "type": "string" },
+                        "startDate": { "type": "string", "description": "yyyy-MM-dd or M/d/yyyy" },
+                        "endDate": { "type": "string" },
+                        "nextKeyword": { "type": "string" },
+                    },
+                    "required": ["kind"],
+                },
             }),
         ),
     );

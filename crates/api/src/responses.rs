@@ -369,6 +369,9 @@ pub struct Keyword {
     #[schemars(pattern(ID_PATTERN))]
     pub id: String,
     pub keyword: String,
+    /// An opt-in message's rules (API.md §6b); absent for an ordinary keyword.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_in: Option<OptIn>,
     pub response: Option<String>,
 }
 
@@ -381,7 +384,62 @@ impl Keyword {
             double_opt_in: k.double_opt_in,
             id: k.id.clone(),
             keyword: k.keyword.clone(),
+            opt_in: k.opt_in.as_ref().map(OptIn::new),
             response: k.response.clone(),
+        }
+    }
+}
+
+/// How an opt-in message's keyword subscribes (`domain::OptInRules`, as PATCH takes it).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OptIn {
+    pub kind: OptInKind,
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub valid_responses: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_age: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid_age_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_text: Option<String>,
+    /// `yyyy-MM-dd`, a CST day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_keyword: Option<String>,
+}
+
+/// `MessageOptInType`.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum OptInKind {
+    Single,
+    Double,
+    Age,
+}
+
+impl OptIn {
+    pub fn new(r: &domain::OptInRules) -> OptIn {
+        OptIn {
+            kind: match r.kind {
+                domain::OptInType::Single => OptInKind::Single,
+                domain::OptInType::Double => OptInKind::Double,
+                domain::OptInType::Age => OptInKind::Age,
+            },
+            name: r.name.clone(),
+            valid_responses: r.valid_responses.clone(),
+            minimum_age: r.minimum_age,
+            invalid_age_text: r.invalid_age_text.clone(),
+            error_text: r.error_text.clone(),
+            duplicate_text: r.duplicate_text.clone(),
+            start_date: r.start_date.map(String::from),
+            end_date: r.end_date.map(String::from),
+            next_keyword: r.next_keyword.clone(),
         }
     }
 }

@@ -159,6 +159,33 @@ fn keyword_page(
         Some(r) => r.form.checked("doubleOptIn"),
         None => keyword.double_opt_in,
     };
+    let rules = keyword.opt_in.clone().unwrap_or_default();
+    let stored = |text: &Option<String>| text.clone().unwrap_or_default();
+    let kind = match &keyword.opt_in {
+        Some(r) => r.kind.as_str(),
+        None => "",
+    };
+    let kinds: Vec<(String, String)> = [
+        ("", "None (an ordinary keyword)"),
+        ("Single", "Single"),
+        ("Double", "Double (its own confirmations)"),
+        ("Age", "Age (a minimum age)"),
+    ]
+    .iter()
+    .map(|(v, t)| (v.to_string(), t.to_string()))
+    .collect();
+    let day = |d: Option<domain::Day>| d.map(String::from).unwrap_or_default();
+    let (responses, age) = (
+        rules.valid_responses.join(","),
+        rules.minimum_age.map(|a| a.to_string()).unwrap_or_default(),
+    );
+    let (start, end) = (day(rules.start_date), day(rules.end_date));
+    let (invalid_age, error, duplicate) = (
+        stored(&rules.invalid_age_text),
+        stored(&rules.error_text),
+        stored(&rules.duplicate_text),
+    );
+    let next = stored(&rules.next_keyword);
     let body = html! {
         section.card {
             h2 { "Keyword " strong { (keyword.keyword) } " on " code { (keyword.code) } }
@@ -172,6 +199,32 @@ fn keyword_page(
                     double))
                 (textarea("keyword-confirm", "confirmText", "Confirmation request (for double opt-in)",
                     value(&refused, "confirmText", keyword.confirm_text.as_deref().unwrap_or("")), false))
+                fieldset {
+                    legend { "Opt-in message" }
+                    p.muted { "As MobileConnect's message/optin makes them: Double and Age keywords ask \
+                        with the confirmation request above and reply the reply once confirmed." }
+                    (select("keyword-optin", "optInKind", "Type", &kinds, value(&refused, "optInKind", kind)))
+                    div.grid2 {
+                        (Field::text("keyword-responses", "optInValidResponses",
+                            "Valid confirmations (Double; comma-separated, empty: Y,YES)",
+                            value(&refused, "optInValidResponses", &responses)).render())
+                        (Field::text("keyword-age", "optInMinimumAge", "Minimum age (Age)",
+                            value(&refused, "optInMinimumAge", &age)).render())
+                        (Field::text("keyword-start", "optInStartDate", "First day (yyyy-MM-dd or M/d/yyyy)",
+                            value(&refused, "optInStartDate", &start)).render())
+                        (Field::text("keyword-end", "optInEndDate", "Last day",
+                            value(&refused, "optInEndDate", &end)).render())
+                        (Field::text("keyword-next", "optInNextKeyword",
+                            "Next keyword (the next text is handled as if it began with it)",
+                            value(&refused, "optInNextKeyword", &next)).render())
+                    }
+                    (textarea("keyword-invalid-age", "optInInvalidAgeText", "Reply to an age below the minimum (Age)",
+                        value(&refused, "optInInvalidAgeText", &invalid_age), false))
+                    (textarea("keyword-error", "optInErrorText", "Reply to anything but an age (Age)",
+                        value(&refused, "optInErrorText", &error), false))
+                    (textarea("keyword-duplicate", "optInDuplicateText", "Reply to a number already subscribed",
+                        value(&refused, "optInDuplicateText", &duplicate), false))
+                }
                 button type="submit" { "Save keyword" }
                 " "
                 a href={ (base) "/keywords" } { "Back to keywords" }
@@ -216,16 +269,19 @@ pub(crate) async fn update_keyword(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let changes = KeywordChanges {
-        code: None,
-        keyword: None,
-        response: Some(f.form.text("response").to_string()),
-        double_opt_in: Some(f.form.checked("doubleOptIn")),
-        confirm_text: Some(f.form.text("confirmText").to_string()),
-        problems: Vec::new(),
-    };
     let saved = match state.service.keyword(&account, &id).await {
         Ok(current) => {
+            let mut problems = Vec::new();
+            let opt_in = opt_in_of_form(&f.form, &current, &mut problems);
+            let changes = KeywordChanges {
+                code: None,
+                keyword: None,
+                response: Some(f.form.text("response").to_string()),
+                double_opt_in: Some(f.form.checked("doubleOptIn")),
+                confirm_text: Some(f.form.text("confirmText").to_string()),
+                opt_in,
+                problems,
+            };
             state
                 .service
                 .update_keyword(&account, &id, &current, changes)
@@ -256,4 +312,60 @@ pub(crate) async fn update_keyword(
         ),
         Err(e) => failure_page(&f.session, e),
     }
+}
+
+/// The opt-in rules the form asks for: `Some(None)` when its type is emptied, the rules (named
+/// as before) when it has one, with a message for each field that does not read.
+fn opt_in_of_form(
+    form: &super::FormData,
+    current: &Keyword,
+    problems: &mut Vec<String>,
+) -> Option<Option<domain::OptInRules>> {
+    let Some(kind) = form.filled("optInKind").and_then(domain::OptInType::parse) else {
+        return current.opt_in.as_ref().map(|_| None);
+    };
+    let text = |name: &str| form.filled(name).map(|t| t.trim().to_string());
+    let minimum_age = match form.filled("optInMinimumAge") {
+        None => None,
+        Some(a) => match a.trim().parse::<u32>() {
+            Ok(age) => Some(age),
+            Err(_) => {
+                problems.push(format!("Minimum age {a} isn't a whole number."));
+                None
+            }
+        },
+    };
+    let mut day = |name: &str, label: &str| {
+        let given = form.filled(name)?;
+        let parsed = domain::Day::parse(given);
+        if parsed.is_none() {
+            problems.push(format!(
+                "{label} {given} isn't a date (yyyy-MM-dd or M/d/yyyy)."
+            ));
+        }
+        parsed
+    };
+    let start_date = day("optInStartDate", "First day");
+    let end_date = day("optInEndDate", "Last day");
+    Some(Some(domain::OptInRules {
+        kind,
+        name: current
+            .opt_in
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+        valid_responses: form
+            .text("optInValidResponses")
+            .split(',')
+            .map(|r| r.trim().to_uppercase())
+            .filter(|r| !r.is_empty())
+            .collect(),
+        minimum_age,
+        invalid_age_text: text("optInInvalidAgeText"),
+        error_text: text("optInErrorText"),
+        duplicate_text: text("optInDuplicateText"),
+        start_date,
+        end_date,
+        next_keyword: text("optInNextKeyword"),
+    }))
 }

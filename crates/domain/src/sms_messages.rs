@@ -303,6 +303,7 @@ pub struct ValidOptIn {
 pub struct OptInRules {
     pub kind: OptInType,
     /// The opt-in message's name.
+    #[serde(default)]
     pub name: String,
     /// Double: the confirmations, upper-case (empty: `Y`, `YES`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

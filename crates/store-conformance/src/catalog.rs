@@ -75,6 +75,7 @@ pub async fn codes_and_keywords_are_updated_field_by_field(store: &dyn Store) {
                     response: Some(None),
                     double_opt_in: Some(true),
                     confirm_text: Some(Some("Reply Y to confirm.".into())),
+                    opt_in: None,
                 },
             )
             .await,
@@ -110,6 +111,45 @@ pub async fn codes_and_keywords_are_updated_field_by_field(store: &dyn Store) {
         }
     );
     assert_eq!(ok(store.get_keyword("acme", "kw-1").await, "get"), back);
+    // Opt-in rules are set, changed and removed as a whole.
+    let rules = domain::OptInRules {
+        kind: domain::OptInType::Double,
+        name: "Deals".into(),
+        valid_responses: vec!["SURE".into()],
+        ..domain::OptInRules::default()
+    };
+    let with_rules = ok(
+        store
+            .update_keyword(
+                "acme",
+                "kw-1",
+                KeywordPatch {
+                    opt_in: Some(Some(rules.clone())),
+                    ..KeywordPatch::default()
+                },
+            )
+            .await,
+        "set opt-in rules",
+    );
+    assert_eq!(with_rules.opt_in.as_ref(), Some(&rules));
+    assert_eq!(
+        ok(store.get_keyword("acme", "kw-1").await, "get").opt_in,
+        Some(rules)
+    );
+    let without = ok(
+        store
+            .update_keyword(
+                "acme",
+                "kw-1",
+                KeywordPatch {
+                    opt_in: Some(None),
+                    ..KeywordPatch::default()
+                },
+            )
+            .await,
+        "remove opt-in rules",
+    );
+    assert_eq!(without, back);
     assert_not_found(
         store
             .update_keyword("other", "kw-1", KeywordPatch::default())

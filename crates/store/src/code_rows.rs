@@ -99,7 +99,8 @@ pub const DELETE_KEYWORD: &str = "DELETE FROM keywords \
 pub const UPDATE_KEYWORD: &str = "UPDATE keywords \
      SET response = CASE WHEN $3 THEN $4 ELSE response END, \
      double_opt_in = coalesce($5, double_opt_in), \
-     confirm_text = CASE WHEN $6 THEN $7 ELSE confirm_text END \
+     confirm_text = CASE WHEN $6 THEN $7 ELSE confirm_text END, \
+     opt_in = CASE WHEN $8 THEN $9 ELSE opt_in END \
      WHERE account_pk = $1 AND id_key = $2";
 
 /// A code as [`CODE_BY_ID_OR_STRING`], [`CODES_OF_ACCOUNT`] and [`UPDATE_CODE`] read it.
@@ -469,6 +470,10 @@ where
     KeywordRow: for<'r> FromRow<'r, DB::Row>,
 {
     let owner = sql::account(db, account_id).await?;
+    let opt_in = match &patch.opt_in {
+        Some(rules) => Some(opt_in_json(rules)?),
+        None => None,
+    };
     let updated = sqlx::query::<DB>(UPDATE_KEYWORD)
         .arg(owner.pk)
         .arg(id_key(id))
@@ -477,6 +482,8 @@ where
         .arg(patch.double_opt_in.map(i32::from))
         .arg(patch.confirm_text.is_some())
         .arg(patch.confirm_text.flatten())
+        .arg(opt_in.is_some())
+        .arg(opt_in.flatten())
         .execute(db)
         .await
         .map_err(sql::db("update keyword"))

@@ -145,6 +145,8 @@ pub struct KeywordPatch {
     pub response: Option<Option<String>>,
     pub double_opt_in: Option<bool>,
     pub confirm_text: Option<Option<String>>,
+    /// `Some(None)` makes it an ordinary keyword again.
+    pub opt_in: Option<Option<domain::OptInRules>>,
 }
 
 #[derive(Debug, Clone)]

@@ -187,7 +187,7 @@ pub enum KeywordAction {
         confirm_text: Option<String>,
     },
     /// Changes the reply, double opt-in or confirmation text of a keyword (an empty text
-    /// removes it).
+    /// removes it), or its opt-in message rules.
     Update {
         #[arg(long)]
         account: String,
@@ -199,6 +199,10 @@ pub enum KeywordAction {
         double_opt_in: Option<bool>,
         #[arg(long)]
         confirm_text: Option<String>,
+        /// The opt-in rules as the admin API's `optIn` (JSON: `{"kind": "Age", "minimumAge":
+        /// 18, ...}`), or `none` to make it an ordinary keyword.
+        #[arg(long)]
+        opt_in: Option<String>,
     },
 }
 
@@ -542,17 +546,31 @@ async fn admin_command(op: &Operator, command: Command) -> anyhow::Result<ExitCo
                     response,
                     double_opt_in,
                     confirm_text,
+                    opt_in,
                 },
         } => {
             let account = op.account(&account).await?;
             let current = refused_or(service.keyword(&account, &id).await).await?;
+            let mut problems = Vec::new();
+            let opt_in = match opt_in.as_deref().map(str::trim) {
+                None => None,
+                Some(none) if none.eq_ignore_ascii_case("none") => Some(None),
+                Some(json) => match serde_json::from_str::<domain::OptInRules>(json) {
+                    Ok(rules) => Some(Some(rules)),
+                    Err(e) => {
+                        problems.push(format!("optIn isn't valid: {e}."));
+                        None
+                    }
+                },
+            };
             let changes = KeywordChanges {
                 code: None,
                 keyword: None,
                 response,
                 double_opt_in,
                 confirm_text,
-                problems: Vec::new(),
+                opt_in,
+                problems,
             };
             let keyword = refused_or(
                 service

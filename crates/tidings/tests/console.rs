@@ -978,6 +978,67 @@ async fn codes_and_keywords_are_edited_on_their_own_pages() {
     assert_eq!(keyword["response"], "You are in!");
     assert_eq!(keyword["doubleOptIn"], true);
     assert_eq!(keyword["confirmText"], "Reply Y to join.");
+    assert!(
+        keyword.get("optIn").is_none(),
+        "an ordinary keyword: {keyword}"
+    );
+    // An opt-in message's rules are shown and edited on the same page (API.md §6b).
+    let page = op.get(&edit).await;
+    assert!(page.html.contains("Opt-in message"), "{}", page.html);
+    let refused = op
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("doubleOptIn", "true"),
+                ("confirmText", "How old are you?"),
+                ("optInKind", "Age"),
+                ("optInMinimumAge", "old"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .html
+            .contains("Minimum age old isn&#x27;t a whole number.")
+            || refused
+                .html
+                .contains("Minimum age old isn't a whole number."),
+        "{}",
+        refused.html
+    );
+    let aged = op
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("response", "Welcome."),
+                ("confirmText", "How old are you?"),
+                ("optInKind", "Age"),
+                ("optInMinimumAge", "18"),
+                ("optInErrorText", "A number, please."),
+                ("optInStartDate", "1/1/2015"),
+                ("optInNextKeyword", "ZIP"),
+            ],
+        )
+        .await;
+    assert_eq!(aged.status, StatusCode::SEE_OTHER, "{}", aged.html);
+    let keyword = app
+        .admin_ok(
+            Method::GET,
+            &format!("/admin/v1/accounts/Acct/keywords/{keyword_id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        keyword["optIn"],
+        json!({"kind": "Age", "name": keyword["keyword"], "minimumAge": 18,
+               "errorText": "A number, please.", "startDate": "2015-01-01", "nextKeyword": "ZIP"})
+    );
+    assert_eq!(keyword["doubleOptIn"], true, "an Age opt-in asks first");
+    let shown = op.get(&edit).await;
+    assert!(shown.html.contains("2015-01-01"), "{}", shown.html);
     let missing = op.get(&format!("{base}/keywords/nosuchkeyword")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     drop(f);

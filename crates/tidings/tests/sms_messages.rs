@@ -463,3 +463,60 @@ async fn an_opt_in_outside_its_dates_answers_with_help() {
     );
     assert_eq!(status(&app, &f, N1, "OLD").await, None);
 }
+
+#[tokio::test]
+async fn the_admin_api_shows_and_changes_opt_in_rules() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    let id = opt_in_ok(
+        &app,
+        &f,
+        json!({"messageName": "Age", "shortCode": "88976", "countryCode": "US",
+               "keyword": "CLUB", "messageOptInType": "Age",
+               "doubleOptInInitialMessage": "How old are you?",
+               "doubleOptinConfirmationMessage": "Welcome.",
+               "optInInvalidAgeMessage": "Too young.", "optinErrorMessage": "A number, please.",
+               "MinimumAge": 18}),
+    )
+    .await;
+    let path = format!("/admin/v1/accounts/Acme/keywords/{id}");
+    let k = app.admin_ok(Method::GET, &path, Value::Null).await;
+    assert_eq!(k["doubleOptIn"], true);
+    assert_eq!(k["confirmText"], "How old are you?");
+    assert_eq!(k["response"], "Welcome.");
+    assert_eq!(
+        k["optIn"],
+        json!({"kind": "Age", "name": "Age", "minimumAge": 18, "invalidAgeText": "Too young.",
+               "errorText": "A number, please."})
+    );
+    // Raise the minimum age: the conversation follows.
+    let patched = app
+        .admin_ok(
+            Method::PATCH,
+            &path,
+            json!({"optIn": {"kind": "Age", "minimumAge": 21, "invalidAgeText": "Too young."}}),
+        )
+        .await;
+    assert_eq!(patched["optIn"]["minimumAge"], 21);
+    assert_eq!(patched["optIn"]["name"], "Age", "the name stays");
+    texts(&app, &f, N1, "club").await;
+    assert_eq!(texts(&app, &f, N1, "19").await, vec!["Too young."]);
+    // Refusals: an Age opt-in without its minimum, rules that do not read.
+    let r = app
+        .admin(Method::PATCH, &path, json!({"optIn": {"kind": "Age"}}))
+        .await;
+    assert_errors(&r, &["optIn.minimumAge is required for an Age opt-in."]);
+    let r = app
+        .admin(Method::PATCH, &path, json!({"optIn": {"kind": "Triple"}}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["errors"][0]
+        .as_str()
+        .is_some_and(|e| e.starts_with("optIn isn't valid: ")));
+    // null: an ordinary (still double opt-in) keyword again.
+    let plain = app
+        .admin_ok(Method::PATCH, &path, json!({"optIn": null}))
+        .await;
+    assert!(plain.get("optIn").is_none(), "{plain}");
+    assert_eq!(plain["doubleOptIn"], true);
+}

@@ -137,6 +137,7 @@ pub async fn update_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         response: text(&mut r, "response"),
         double_opt_in: r.bool("doubleOptIn"),
         confirm_text: text(&mut r, "confirmText"),
+        opt_in: opt_in_rules(&mut r),
         problems: Vec::new(),
     };
     changes.problems = r.finish();
@@ -145,6 +146,23 @@ pub async fn update_keyword(state: &AppState, mut ctx: Ctx) -> Result<Response, 
         .update_keyword(&acct, &id, &current, changes)
         .await?;
     ok(responses::Keyword::new(state.dates(), &k))
+}
+
+/// `optIn`: `null` removes the rules, an object (`domain::OptInRules` in JSON: `kind`, `name`,
+/// `validResponses`, `minimumAge`, `invalidAgeText`, `errorText`, `duplicateText`, `startDate`,
+/// `endDate`, `nextKeyword`) sets them as a whole.
+fn opt_in_rules(r: &mut FieldReader<'_>) -> Option<Option<domain::OptInRules>> {
+    r.spelling("optIn")?;
+    let Some(value) = r.any("optIn") else {
+        return Some(None);
+    };
+    match serde_json::from_str::<domain::OptInRules>(&value.to_json_text()) {
+        Ok(rules) => Some(Some(rules)),
+        Err(e) => {
+            r.type_error(format!("optIn isn't valid: {e}."));
+            None
+        }
+    }
 }
 
 pub async fn delete_keyword(state: &AppState, ctx: Ctx) -> Result<Response, ApiError> {

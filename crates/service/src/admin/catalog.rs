@@ -59,6 +59,8 @@ pub struct KeywordChanges {
     pub response: Option<String>,
     pub double_opt_in: Option<bool>,
     pub confirm_text: Option<String>,
+    /// An opt-in message's rules (API.md §6b): `Some(None)` makes it an ordinary keyword.
+    pub opt_in: Option<Option<domain::OptInRules>>,
     pub problems: Vec<String>,
 }
 
@@ -319,11 +321,36 @@ impl Service {
             ("code", changes.code, &current.code),
             ("keyword", changes.keyword, &current.keyword),
         ];
-        let patch = KeywordPatch {
+        let mut patch = KeywordPatch {
             response: reply_text(changes.response),
             double_opt_in: changes.double_opt_in,
             confirm_text: reply_text(changes.confirm_text),
+            opt_in: changes.opt_in,
         };
+        if let Some(Some(rules)) = &mut patch.opt_in {
+            // Double and Age are confirmed like any double opt-in keyword; the name stays when
+            // none is given.
+            if rules.kind != domain::OptInType::Single {
+                patch.double_opt_in = Some(true);
+            }
+            if rules.name.trim().is_empty() {
+                rules.name = current
+                    .opt_in
+                    .as_ref()
+                    .map(|r| r.name.clone())
+                    .unwrap_or_else(|| current.keyword.clone());
+            }
+            if rules.kind == domain::OptInType::Age && rules.minimum_age.is_none() {
+                errors.push("optIn.minimumAge is required for an Age opt-in.".to_string());
+            }
+            for (name, text) in [
+                ("optIn.invalidAgeText", &rules.invalid_age_text),
+                ("optIn.errorText", &rules.error_text),
+                ("optIn.duplicateText", &rules.duplicate_text),
+            ] {
+                check_text(name, text.as_deref(), &mut errors);
+            }
+        }
         for (name, given, now) in named_fields {
             if let Some(v) = given.filter(|v| !v.eq_ignore_ascii_case(now)) {
                 errors.push(format!(
