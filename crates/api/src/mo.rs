@@ -148,12 +148,7 @@ pub async fn delete_keyword_on_long_code(
     caller: &Caller,
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let request = KeywordRequest {
-        keyword: Some(ctx.param(0).to_string()),
-        long_code: Some(ctx.param(1).to_string()),
-        ..KeywordRequest::default()
-    };
-    delete(state, caller, KeywordToDelete::Word(request)).await
+    delete(state, caller, on_code_in_path(&ctx, false)).await
 }
 
 /// `DELETE /sms/v1/keyword/{keyword}/{shortCode}/{countryCode}`.
@@ -162,13 +157,25 @@ pub async fn delete_keyword_on_short_code(
     caller: &Caller,
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let request = KeywordRequest {
-        keyword: Some(ctx.param(0).to_string()),
-        short_code: Some(ctx.param(1).to_string()),
-        country_code: Some(ctx.param(2).to_string()),
-        ..KeywordRequest::default()
+    delete(state, caller, on_code_in_path(&ctx, true)).await
+}
+
+/// The keyword and code the path names: `{keyword}/{longCode}`, or with `short`
+/// `{keyword}/{shortCode}/{countryCode}`.
+fn on_code_in_path(ctx: &Ctx, short: bool) -> KeywordToDelete {
+    let param = |i: usize| Some(ctx.param(i).to_string());
+    let (short_code, long_code, country_code) = if short {
+        (param(1), None, param(2))
+    } else {
+        (None, param(1), None)
     };
-    delete(state, caller, KeywordToDelete::Word(request)).await
+    KeywordToDelete::Word(KeywordRequest {
+        keyword: param(0),
+        short_code,
+        long_code,
+        country_code,
+        problems: Vec::new(),
+    })
 }
 
 /// The documented bare `DELETE /sms/v1/keyword` with a JSON body `{"Keyword", "LongCode"}` or

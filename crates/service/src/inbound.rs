@@ -296,19 +296,10 @@ impl Service {
             (Some(c), None) => ("short", c),
             (None, Some(c)) => ("long", c),
         };
-        match self.store().get_code(account_id, c).await {
-            Ok(found)
-                if found.code.eq_ignore_ascii_case(c)
-                    && found.kind == kind
-                    && country
-                        .as_deref()
-                        .is_none_or(|cc| cc.trim().eq_ignore_ascii_case(&found.country_code)) =>
-            {
-                Ok((Some(found), errors))
-            }
-            Ok(_) | Err(StoreError::NotFound) => Ok((None, errors)),
-            Err(e) => Err(e.into()),
-        }
+        let found = self
+            .code_of_kind(account_id, c, kind, country.as_deref())
+            .await?;
+        Ok((found, errors))
     }
 
     /// `POST /sms/v1/contacts/subscriptions` (API.md §6): every subscription in the account of

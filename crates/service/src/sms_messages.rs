@@ -16,16 +16,33 @@ impl Service {
         account_id: &str,
         query: Option<CodeQuery<'_>>,
     ) -> ServiceResult<Option<Code>> {
-        let (code, kind, country) = match query {
-            None => return Ok(None),
-            Some(CodeQuery::Short { code, country }) => (code, "short", Some(country)),
-            Some(CodeQuery::Long { code }) => (code, "long", None),
-        };
+        match query {
+            None => Ok(None),
+            Some(CodeQuery::Short { code, country }) => {
+                self.code_of_kind(account_id, code, "short", Some(country))
+                    .await
+            }
+            Some(CodeQuery::Long { code }) => {
+                self.code_of_kind(account_id, code, "long", None).await
+            }
+        }
+    }
+
+    /// The account's code with code string `code` (ignoring ASCII case) of `kind` (`short`,
+    /// `long`) and, when given, of `country`.
+    pub(crate) async fn code_of_kind(
+        &self,
+        account_id: &str,
+        code: &str,
+        kind: &str,
+        country: Option<&str>,
+    ) -> ServiceResult<Option<Code>> {
         match self.store().get_code(account_id, code).await {
             Ok(found)
                 if found.code.eq_ignore_ascii_case(code)
                     && found.kind == kind
-                    && country.is_none_or(|c| c.eq_ignore_ascii_case(&found.country_code)) =>
+                    && country
+                        .is_none_or(|c| c.trim().eq_ignore_ascii_case(&found.country_code)) =>
             {
                 Ok(Some(found))
             }
