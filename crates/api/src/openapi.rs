@@ -50,7 +50,8 @@ pub struct Operation {
     body: Option<Value>,
     /// Status, description and body of the success response.
     success: (u16, &'static str, Success),
-    /// The handler's own errors: 400 (validation) and 409 (duplicates, conflicts).
+    /// The handler's own errors: 400 (validation), 404 (on a route without path parameters,
+    /// whose 404 does not follow from its path) and 409 (duplicates, conflicts).
     errors: &'static [u16],
     /// Those errors come in MobileConnect's `fieldErrors` shape (`message/optin`).
     field_errors: bool,
@@ -285,6 +286,7 @@ fn responses(
             (_, 409) if op.field_errors => "FieldErrorsConflict",
             (Access::Public, 400) => "TokenBadRequest",
             (_, 400) => "BadRequest",
+            (_, 404) => "NotFound",
             (_, 409) => "Conflict",
             _ => continue,
         };

@@ -33,7 +33,17 @@ pub async fn outbound(
 /// `POST /sms/v1/message/optin` → 201 `{"messageID"}` (the keyword's ID); refusals in
 /// MobileConnect's documented `fieldErrors` shape (400, and 409 for a keyword that exists).
 pub async fn opt_in(state: &AppState, caller: &Caller, mut ctx: Ctx) -> Result<Response, ApiError> {
-    let (_, fields) = ctx.json_fields().await?;
+    let fields = match ctx.json_fields().await {
+        Ok((_, fields)) => fields,
+        // A body that is not JSON is refused in the route's shape too.
+        Err(ApiError::Validation(messages)) => {
+            return Ok(json_response(
+                StatusCode::BAD_REQUEST,
+                &FieldErrors::new(messages),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
     let mut r = FieldReader::new(&fields);
     let mut request = OptInRequest::read(&mut r);
     request.problems = r.finish();

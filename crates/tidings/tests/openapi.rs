@@ -724,6 +724,8 @@ async fn real_responses_conform_to_the_document() {
     .await;
     f.json(M::DELETE, "/sms/v1/keyword", sms, json!({}), 400)
         .await;
+    let nope = json!({"Keyword": "nope", "ShortCode": "88976", "CountryCode": "US"});
+    f.json(M::DELETE, "/sms/v1/keyword", sms, nope, 404).await;
     f.json(
         M::DELETE,
         "/sms/v1/keyword/gone/15555550000",

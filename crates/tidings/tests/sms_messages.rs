@@ -283,6 +283,13 @@ async fn opt_in_refusals_come_in_the_documented_field_errors_shape() {
             "The ShortCode 123456 with CountryCode US cannot be found on the account. Please ensure that the ShortCode and CountryCode are valid and set up on the account.",
         ])
     );
+    // A body that is not a JSON object: the same shape.
+    let r = opt_in(&app, &f, json!([null, null])).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        field_errors(&["The request body isn't valid JSON."])
+    );
     // A keyword that exists on the code: 409, same shape.
     let r = opt_in(
         &app,
