@@ -276,23 +276,13 @@ pub struct OptInRequest {
 /// A valid opt-in message: the keyword's behaviour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidOptIn {
-    pub name: String,
     pub keyword: String,
-    pub opt_in_type: OptInType,
     /// Single: the reply to the keyword; Double and Age: the reply after a valid confirmation.
     pub response: Option<String>,
     /// Double and Age: the request text (asks for the confirmation or the age).
     pub request_text: Option<String>,
-    /// Double: the confirmations, upper-cased (default `Y`, `YES`).
-    pub valid_responses: Vec<String>,
-    pub minimum_age: Option<u32>,
-    pub invalid_age_message: Option<String>,
-    pub error_message: Option<String>,
-    /// The reply to a number already Subscribed, when `allowSingleOptIn` asks for one.
-    pub duplicate_message: Option<String>,
-    pub start_date: Option<Day>,
-    pub end_date: Option<Day>,
-    pub next_keyword: Option<String>,
+    /// The rest of its behaviour, kept with the keyword.
+    pub rules: OptInRules,
 }
 
 /// What an opt-in message adds to its keyword's behaviour (API.md §6b), kept with the keyword.
@@ -347,24 +337,6 @@ impl OptInRules {
             upper == "Y" || upper == "YES"
         } else {
             self.valid_responses.contains(&upper)
-        }
-    }
-}
-
-impl ValidOptIn {
-    /// The rules kept with the keyword.
-    pub fn rules(&self) -> OptInRules {
-        OptInRules {
-            kind: self.opt_in_type,
-            name: self.name.clone(),
-            valid_responses: self.valid_responses.clone(),
-            minimum_age: self.minimum_age,
-            invalid_age_text: self.invalid_age_message.clone(),
-            error_text: self.error_message.clone(),
-            duplicate_text: self.duplicate_message.clone(),
-            start_date: self.start_date,
-            end_date: self.end_date,
-            next_keyword: self.next_keyword.clone(),
         }
     }
 }
@@ -538,24 +510,20 @@ impl OptInRequest {
         if !errors.is_empty() {
             return Err(errors);
         }
+        // Double's confirmations, upper-cased; none given: the rules' default (`Y`, `YES`).
         let valid_responses = match opt_in_type {
             OptInType::Double => self
                 .valid_responses
                 .as_deref()
-                .map(|v| {
-                    v.split(',')
-                        .map(|r| r.trim().to_uppercase())
-                        .filter(|r| !r.is_empty())
-                        .collect::<Vec<_>>()
-                })
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| vec!["Y".to_owned(), "YES".to_owned()]),
+                .unwrap_or_default()
+                .split(',')
+                .map(|r| r.trim().to_uppercase())
+                .filter(|r| !r.is_empty())
+                .collect(),
             _ => Vec::new(),
         };
         Ok(ValidOptIn {
-            name: self.name.clone().unwrap_or_default().trim().to_owned(),
             keyword: keyword.to_owned(),
-            opt_in_type,
             response: match opt_in_type {
                 OptInType::Single => response,
                 OptInType::Double | OptInType::Age => confirmation,
@@ -564,14 +532,19 @@ impl OptInRequest {
                 OptInType::Single => None,
                 OptInType::Double | OptInType::Age => request_text,
             },
-            valid_responses,
-            minimum_age,
-            invalid_age_message: invalid_age.filter(|_| opt_in_type == OptInType::Age),
-            error_message,
-            duplicate_message: duplicate_message.filter(|_| self.allow_single_opt_in == Some(true)),
-            start_date,
-            end_date,
-            next_keyword: next_keyword.map(str::to_owned),
+            rules: OptInRules {
+                kind: opt_in_type,
+                name: self.name.clone().unwrap_or_default().trim().to_owned(),
+                valid_responses,
+                minimum_age,
+                invalid_age_text: invalid_age.filter(|_| opt_in_type == OptInType::Age),
+                error_text: error_message,
+                duplicate_text: duplicate_message
+                    .filter(|_| self.allow_single_opt_in == Some(true)),
+                start_date,
+                end_date,
+                next_keyword: next_keyword.map(str::to_owned),
+            },
         })
     }
 }
@@ -715,11 +688,11 @@ mod tests {
             true,
         )
         .expect("valid");
-        assert_eq!(double.valid_responses, vec!["Y", "SURE"]);
+        assert_eq!(double.rules.valid_responses, vec!["Y", "SURE"]);
         assert_eq!(double.response.as_deref(), Some("Thanks"));
         assert_eq!(double.request_text.as_deref(), Some("Reply Y to confirm"));
         assert_eq!(
-            double.start_date,
+            double.rules.start_date,
             Some(Day {
                 year: 2015,
                 month: 1,
@@ -736,10 +709,10 @@ mod tests {
             true,
         )
         .expect("valid");
-        assert_eq!(age.opt_in_type, OptInType::Age);
-        assert_eq!(age.minimum_age, Some(13));
-        assert_eq!(age.duplicate_message.as_deref(), Some("Already in"));
-        assert_eq!(age.next_keyword.as_deref(), Some("ZIP"));
+        assert_eq!(age.rules.kind, OptInType::Age);
+        assert_eq!(age.rules.minimum_age, Some(13));
+        assert_eq!(age.rules.duplicate_text.as_deref(), Some("Already in"));
+        assert_eq!(age.rules.next_keyword.as_deref(), Some("ZIP"));
     }
 
     #[test]

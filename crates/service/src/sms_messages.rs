@@ -104,7 +104,6 @@ impl Service {
         let Some(code) = code else {
             return Err(ServiceError::internal("validated opt-in without its code"));
         };
-        let rules = valid.rules();
         let created = self
             .store()
             .create_keyword(NewKeyword {
@@ -113,9 +112,9 @@ impl Service {
                 code: code.code.clone(),
                 keyword: valid.keyword.clone(),
                 response: valid.response,
-                double_opt_in: valid.opt_in_type != OptInType::Single,
+                double_opt_in: valid.rules.kind != OptInType::Single,
                 confirm_text: valid.request_text,
-                opt_in: Some(rules),
+                opt_in: Some(valid.rules),
                 created_at: self.now(),
             })
             .await;

@@ -557,10 +557,6 @@ async fn every_keyword_delete_form_deletes_and_keeps_opt_outs() {
     run_engine(&app).await;
     queue_mo(&app, &f, &[N2], "STOP").await;
     run_engine(&app).await;
-    assert_deleted(
-        &delete(format!("/sms/v1/keyword/{kept}"), Value::Null).await,
-        &kept,
-    );
     let statuses = |subs: Value| {
         subs["contacts"]
             .as_array()
@@ -571,10 +567,14 @@ async fn every_keyword_delete_form_deletes_and_keeps_opt_outs() {
             })
             .unwrap_or_default()
     };
+    let subscribed = r#""Epsilon":"Subscribed""#.to_string();
+    assert!(statuses(subscriptions(&app, &f, N1).await).contains(&subscribed));
+    assert_deleted(
+        &delete(format!("/sms/v1/keyword/{kept}"), Value::Null).await,
+        &kept,
+    );
     assert!(
-        statuses(subscriptions(&app, &f, N1).await)
-            .iter()
-            .all(|s| !s.contains("Subscribed")),
+        !statuses(subscriptions(&app, &f, N1).await).contains(&subscribed),
         "the deleted keyword's subscription ended"
     );
     create(json!({"ShortCode": "88976", "CountryCode": "US", "Keyword": "Epsilon"})).await;
