@@ -686,7 +686,7 @@ fn schemas(generated: Map<String, Value>) -> Value {
                 "NotificationEmail": nullable("string", "Accepted and not used."),
                 "Override": flag("Send OverrideText instead of the message's text."),
                 "OverrideText": text_field("The override text."),
-                "IsDuplicationAllowed": flag("Accepted (see docs/contacts-and-keywords.md)."),
+                "IsDuplicationAllowed": flag("A number in several rows of the file gets one text per row."),
                 "IsVisible": flag("The list the call creates is listed by the admin API and the \
                     console."),
                 "ImportDefinition": { "type": ["array", "null"], "items": schema("ImportDefinition"),

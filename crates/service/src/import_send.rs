@@ -158,6 +158,7 @@ impl Service {
                 name: format!("importSend {file}"),
                 created_at: now,
                 hidden: !request.visible,
+                counts_rows: request.allow_duplication,
             })
             .await?;
         let payload = Payload::ImportSend {

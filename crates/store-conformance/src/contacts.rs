@@ -19,6 +19,7 @@ pub async fn list_round_trips_and_resolves_ignoring_case(store: &dyn Store) {
                 name: "VIPs".to_string(),
                 created_at: T0,
                 hidden: false,
+                counts_rows: false,
             })
             .await,
         "create list",
@@ -52,6 +53,7 @@ pub async fn list_round_trips_and_resolves_ignoring_case(store: &dyn Store) {
                 name: "Again".to_string(),
                 created_at: T0,
                 hidden: false,
+                counts_rows: false,
             })
             .await,
         "list ID equal ignoring case",

@@ -1,5 +1,6 @@
 //! Expansion of due sends into recipients (API.md §4 "What a send does").
 
+use serde_json::json;
 use store::*;
 
 use crate::helpers::*;
@@ -70,6 +71,103 @@ pub async fn fan_out_with_duplication_is_one_recipient_per_membership(store: &dy
         "suppressed counts distinct numbers, D6 once although in both lists"
     );
     assert_eq!(state_of(store, token).await.count, 4);
+}
+
+/// A list that counts rows (an `importSend` with `IsDuplicationAllowed`, API.md §6b): each
+/// import batch that holds a member again adds a copy; a send with duplication makes one
+/// recipient per copy, in batches of any size; without duplication, one per number. A list
+/// that does not count rows keeps one copy per member, however often a number is imported.
+pub async fn a_list_that_counts_rows_gives_one_recipient_per_row_with_duplication(
+    store: &dyn Store,
+) {
+    audience_fixture(store).await;
+    for (id, counts_rows) in [("rows", true), ("plain", false)] {
+        ok(
+            store
+                .create_list(NewList {
+                    id: id.to_string(),
+                    account_id: "acme".to_string(),
+                    name: id.to_string(),
+                    created_at: T0,
+                    hidden: true,
+                    counts_rows,
+                })
+                .await,
+            "create list",
+        );
+        // The import's batches: a number is in a batch at most once.
+        for batch in [&[D1, D2][..], &[D1], &[D1, D5], &[D2]] {
+            let rows: Vec<ContactRow> = batch.iter().map(|n| row(n, None, json!({}))).collect();
+            upsert(store, "acme", id, &rows, None, T0).await;
+        }
+        assert_eq!(
+            list_of(store, "acme", id).await.size,
+            3,
+            "{id}: members, not rows"
+        );
+    }
+
+    let tokens = [
+        ("rowsdup0000000000000000000", &["rows"][..], true),
+        ("rowsonce000000000000000000", &["rows"], false),
+        ("plaindup000000000000000000", &["plain"], true),
+        ("rowsanda000000000000000000", &["rows", "list-a"], true),
+        ("rowssmall00000000000000000", &["rows"], true),
+    ];
+    for (token, targets, duplication) in tokens {
+        given_send(store, list_send(token, targets, &[], duplication, T0)).await;
+    }
+    let now = T0 + 1000;
+    let claimed = ok(
+        store.claim_due_sends("worker-1", now, now + HOUR, 10).await,
+        "claim the sends",
+    );
+    assert_eq!(claimed.len(), tokens.len());
+    let mut expanded = Vec::new();
+    for (token, _, _) in tokens {
+        let batch = if token.starts_with("rowssmall") {
+            1
+        } else {
+            1000
+        };
+        expanded.push(expand_to_end(store, token, "worker-1", batch, now).await.0);
+    }
+    let queued = |n| (n, codes::QUEUED, None);
+    let rows_dup = tracked(&[queued(D1), queued(D1), queued(D1), queued(D2), queued(D2)]);
+    let one_each = tracked(&[queued(D1), queued(D2)]);
+    assert_eq!(
+        expanded,
+        [5, 2, 2, 8, 5].map(|recipients| Expansion::Done { recipients }),
+        "D1 in three rows, D2 in two; D5 is not Subscribed"
+    );
+    let expected = [
+        (rows_dup.clone(), 1),
+        (one_each.clone(), 1),
+        (one_each, 1),
+        (
+            // list-a adds its own D1, D2 and D3 (D5, D6, D7 are not Subscribed).
+            tracked(&[
+                queued(D1),
+                queued(D1),
+                queued(D1),
+                queued(D1),
+                queued(D2),
+                queued(D2),
+                queued(D2),
+                queued(D3),
+            ]),
+            3,
+        ),
+        (rows_dup, 1),
+    ];
+    for ((token, _, _), (entries, suppressed)) in tokens.into_iter().zip(expected) {
+        assert_eq!(tracking_of(store, token).await, entries, "{token}");
+        assert_eq!(
+            counts_of(store, token, now).await.suppressed,
+            suppressed,
+            "{token}: a number not Subscribed is suppressed once, not per row"
+        );
+    }
 }
 
 pub async fn expansion_in_small_batches_equals_one_batch_and_resumes_without_repeating(

@@ -185,6 +185,7 @@ pub(crate) async fn given_list(store: &dyn Store, account_id: &str, id: &str) ->
                 name: format!("{id} name"),
                 created_at: T0,
                 hidden: false,
+                counts_rows: false,
             })
             .await,
         "create list",

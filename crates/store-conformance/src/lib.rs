@@ -93,6 +93,7 @@ macro_rules! store_conformance_tests {
             account_scoped_methods_of_an_unknown_account_are_not_found,
             fan_out_is_one_recipient_per_subscribed_number_minus_exclusions,
             fan_out_with_duplication_is_one_recipient_per_membership,
+            a_list_that_counts_rows_gives_one_recipient_per_row_with_duplication,
             expansion_in_small_batches_equals_one_batch_and_resumes_without_repeating,
             send_whose_message_list_or_code_was_deleted_fails_with_a_reason,
             due_sends_are_claimed_oldest_first_and_only_when_due,

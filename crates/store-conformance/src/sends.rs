@@ -437,6 +437,7 @@ pub async fn account_scoped_methods_of_an_unknown_account_are_not_found(store: &
                 name: "Lost".to_string(),
                 created_at: T0,
                 hidden: false,
+                counts_rows: false,
             })
             .await,
         "create_list",

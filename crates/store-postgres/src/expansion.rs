@@ -10,7 +10,7 @@
 //! A batch is one transaction: a key range of the current target list's memberships goes
 //! through one `INSERT ... SELECT` per list segment, and the cursor moves in the same
 //! transaction, so a crash resumes after the last committed batch.
-//! The unique key `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
+//! The unique key `(send_pk, mobile_number, list_pk, copy_index)` makes a repeated batch add nothing.
 //!
 //! A batch's control flow, its checks and its other statements are shared
 //! (`store::expansion::expand_in`, run by `expansion_store!`); here: the claim, the release, and
@@ -139,7 +139,7 @@ impl Dialect for Pg {
         subscription_status!(Subscribed),
         ") AS ok) sub \
          WHERE n.send_pk = $1 ORDER BY n.position \
-         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+         ON CONFLICT (send_pk, mobile_number, list_pk, copy_index) DO NOTHING"
     );
 
     /// Each side of a segment's join is an index range of about the batch's size, so hashing
@@ -230,7 +230,7 @@ fn segment_sql(duplication: bool, excluding: bool) -> String {
          AND s.mobile_number > $5 AND s.mobile_number <= $6 \
          WHERE m.list_pk = $4 AND m.mobile_number > $5 AND m.mobile_number <= $6 \
          {exclusion}\
-         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"),
+         ON CONFLICT (send_pk, mobile_number, list_pk, copy_index) DO NOTHING"),
         list_pk = list_pk,
         exclusion = exclusion
     )

@@ -278,6 +278,7 @@ async fn an_audience_expanded_by_one_process_signals_the_others() {
         name: "List".into(),
         created_at: now,
         hidden: false,
+        counts_rows: false,
     })
     .await
     .unwrap();

@@ -5,7 +5,7 @@
 //! A batch is one write transaction: a range of the current target list's memberships (keyset
 //! by mobile number) goes through one `INSERT ... SELECT` per list segment, and the cursor moves
 //! in the same transaction, so a crash resumes after the last committed batch. The unique key
-//! `(send_pk, mobile_number, list_pk)` makes a repeated batch add nothing.
+//! `(send_pk, mobile_number, list_pk, copy_index)` makes a repeated batch add nothing.
 //!
 //! A batch's control flow, its checks and its other statements are shared
 //! (`store::expansion::expand_in`, run by `expansion_store!`); here: the claim, the release, the
@@ -146,7 +146,7 @@ impl Dialect for Lite {
         subscription_status!(Subscribed),
         ") AS ok \
          FROM send_numbers n WHERE n.send_pk = $1 ORDER BY n.position) WHERE true \
-         ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+         ON CONFLICT (send_pk, mobile_number, list_pk, copy_index) DO NOTHING"
     );
 
     async fn prepare(_: &mut SqliteConnection) -> StoreResult<()> {
@@ -237,7 +237,7 @@ fn segment_sql(bounded: bool, excluding: bool, one_keyword: bool) -> &'static st
                 " \
                  WHERE m.list_pk = ?5 AND m.mobile_number > ?6 ",
                 $($filter,)*
-                "ON CONFLICT (send_pk, mobile_number, list_pk) DO NOTHING"
+                "ON CONFLICT (send_pk, mobile_number, list_pk, copy_index) DO NOTHING"
             )
         };
     }

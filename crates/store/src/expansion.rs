@@ -142,6 +142,28 @@ pub const KEYWORDS_OF_CODE: &str = "SELECT pk FROM keywords WHERE code_pk = $1";
 pub const SAVE_CURSOR: &str = "UPDATE sends SET expand_list = $2, \
      expand_after = NULLIF($3, ''), lease_until = $4 WHERE pk = $1";
 
+/// With `allowDuplication`, the further copies of the memberships of a segment just inserted:
+/// a membership made by several rows of an import into a list that counts rows
+/// (`list_members.copies`, API.md §6b `IsDuplicationAllowed`) gets one recipient per row. The
+/// send `$1` at `$2`, list `$3`, memberships in `($4, $5]` (to the list's end when `$5` is
+/// NULL); only those whose first copy is a ready recipient (Subscribed, not excluded).
+pub const EXTRA_COPIES: &str = concat!(
+    "WITH RECURSIVE extra (mobile_number, copy_index, copies) AS (\
+     SELECT m.mobile_number, 1, m.copies FROM list_members m \
+     JOIN recipients r ON r.send_pk = $1 AND r.mobile_number = m.mobile_number \
+     AND r.list_pk = $3 AND r.copy_index = 0 AND r.state = ",
+    recipient_state!(ready),
+    " WHERE m.list_pk = $3 AND m.copies > 1 AND m.mobile_number > $4 \
+     AND ($5 IS NULL OR m.mobile_number <= $5) \
+     UNION ALL SELECT mobile_number, copy_index + 1, copies FROM extra \
+     WHERE copy_index + 1 < copies) \
+     INSERT INTO recipients (send_pk, mobile_number, list_pk, copy_index, state, updated_at) \
+     SELECT $1, mobile_number, $3, copy_index, ",
+    recipient_state!(ready),
+    ", $2 FROM extra WHERE true \
+     ON CONFLICT (send_pk, mobile_number, list_pk, copy_index) DO NOTHING"
+);
+
 /// The recipients of a complete send (`$1`): the ready ones, and the contact numbers that
 /// failed (`$2`: the status code) at expansion.
 pub const COUNT_RECIPIENTS: &str = concat!(
@@ -364,6 +386,17 @@ where
             excluding: !lists.exclusions.is_empty(),
         };
         D::insert_segment(conn, &segment).await?;
+        if segment.duplication {
+            sqlx::query::<D::DB>(EXTRA_COPIES)
+                .arg(send.pk)
+                .arg(now)
+                .arg(list_pk)
+                .arg(after.as_str())
+                .arg(segment.end)
+                .execute(&mut *conn)
+                .await
+                .map_err(sql::db("expand the copies of a batch"))?;
+        }
         if read < remaining {
             // The list ends within this segment.
             list_index += 1;

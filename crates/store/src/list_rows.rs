@@ -20,9 +20,9 @@ use crate::{
 };
 
 /// Records a new, empty list of the account `$1` (its pk); `$6`: 1 for a list made by an
-/// `importSend` that is not to be listed.
+/// `importSend` that is not to be listed; `$7`: 1 for one whose memberships count rows.
 pub const INSERT_LIST: &str = "INSERT INTO lists (account_pk, id, id_key, name, size, \
-     created_at, last_change_at, hidden) VALUES ($1, $2, $3, $4, 0, $5, $5, $6)";
+     created_at, last_change_at, hidden, counts_rows) VALUES ($1, $2, $3, $4, 0, $5, $5, $6, $7)";
 
 /// The account's (`$1`, its pk) list by its key (`$2`).
 pub const LIST_BY_KEY: &str = "SELECT id, name, size, created_at, last_change_at FROM lists \
@@ -38,7 +38,7 @@ pub const DELETE_LIST: &str = "DELETE FROM lists \
      WHERE account_pk = (SELECT pk FROM accounts WHERE id_key = $1) AND id_key = $2";
 
 /// The pk of the account's (`$1`, its pk) list by its key (`$2`).
-pub const LIST_PK: &str = "SELECT pk FROM lists WHERE account_pk = $1 AND id_key = $2";
+pub const LIST_PK: &str = "SELECT pk, counts_rows FROM lists WHERE account_pk = $1 AND id_key = $2";
 
 /// The numbers of the account's (`$1`, its pk) contacts with the subscriber key `$2`.
 pub const NUMBERS_OF_SUBSCRIBER_KEY: &str = "SELECT mobile_number FROM contacts \
@@ -98,6 +98,8 @@ pub struct MobileNumber {
 #[derive(sqlx::FromRow)]
 pub struct ListPk {
     pub pk: i64,
+    /// 1 when its memberships count the import rows that made them.
+    pub counts_rows: i32,
 }
 
 /// What a batch of an import writes to: the account, the list's pk, and the pk of the keyword
@@ -105,6 +107,8 @@ pub struct ListPk {
 pub struct BatchTarget {
     pub owner: AccountRef,
     pub list_pk: i64,
+    /// Each row of the batch counts: a number already a member gains a copy.
+    pub counts_rows: bool,
     pub keyword_pk: Option<i64>,
 }
 
@@ -126,6 +130,7 @@ where
         .arg(new.name.as_str())
         .arg(new.created_at)
         .arg(i32::from(new.hidden))
+        .arg(i32::from(new.counts_rows))
         .execute(db)
         .await
         .map_err(sql::db("insert list"))?;
@@ -222,13 +227,24 @@ pub async fn list_pk<'e, DB: Sql>(
 where
     ListPk: for<'r> FromRow<'r, DB::Row>,
 {
+    list_row(db, owner, list_id).await.map(|r| r.pk)
+}
+
+/// The account's list by its ID (any case): its pk and whether it counts rows.
+pub async fn list_row<'e, DB: Sql>(
+    db: impl Executor<'e, Database = DB>,
+    owner: &AccountRef,
+    list_id: &str,
+) -> StoreResult<ListPk>
+where
+    ListPk: for<'r> FromRow<'r, DB::Row>,
+{
     sqlx::query_as::<DB, ListPk>(LIST_PK)
         .arg(owner.pk)
         .arg(id_key(list_id))
         .fetch_optional(db)
         .await
         .map_err(sql::db("resolve list"))?
-        .map(|r| r.pk)
         .ok_or(StoreError::NotFound)
 }
 
@@ -374,7 +390,7 @@ where
     KeywordRef: for<'r> FromRow<'r, DB::Row>,
 {
     let owner = sql::account(&mut *conn, account_id).await?;
-    let list_pk = list_pk(&mut *conn, &owner, list_id).await?;
+    let list = list_row(&mut *conn, &owner, list_id).await?;
     let keyword_pk = match subscribe {
         Some(to) => Some(
             keyword_by_name(&mut *conn, &owner, &to.code, &to.keyword)
@@ -385,7 +401,8 @@ where
     };
     Ok(BatchTarget {
         owner,
-        list_pk,
+        list_pk: list.pk,
+        counts_rows: list.counts_rows != 0,
         keyword_pk,
     })
 }
@@ -416,6 +433,9 @@ pub struct BatchStatements {
     /// The memberships of the list `$1` (its pk) for the batch, added at `$3`, skipping existing
     /// ones.
     pub add_members: &'static str,
+    /// For a list that counts rows: a copy more of each membership of the list `$1` the batch
+    /// already has (run before `add_members`, so a new member is one copy).
+    pub add_copies: &'static str,
     /// Subscribes the batch to the keyword `$1` for the account `$3` (its pk) at `$4`: new ones
     /// are Subscribed; an opted-out number stays opted out (of the keyword, or of the whole code
     /// by text: API.md §6), a subscribed one keeps its opt-in date, a pending double opt-in is
@@ -435,6 +455,14 @@ macro_rules! batch_statements {
                 ", $3 FROM ",
                 $from,
                 " WHERE true ON CONFLICT (list_pk, mobile_number) DO NOTHING"
+            ),
+            add_copies: concat!(
+                "UPDATE list_members SET copies = copies + 1 WHERE list_pk = $1 \
+                 AND mobile_number IN (SELECT ",
+                $number,
+                " FROM ",
+                $from,
+                ")"
             ),
             subscribe: concat!(
                 "INSERT INTO subscriptions (keyword_pk, mobile_number, account_pk, status, \
@@ -516,6 +544,14 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     B: Encode<'b, DB> + Type<DB> + Send + Copy + 'b,
 {
+    if target.counts_rows {
+        sqlx::query::<DB>(statements.add_copies)
+            .arg(target.list_pk)
+            .bind(batch)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("count repeated rows"))?;
+    }
     let added = sqlx::query::<DB>(statements.add_members)
         .arg(target.list_pk)
         .bind(batch)

@@ -201,6 +201,10 @@ pub struct NewList {
     /// Not listed (an `importSend` list without `IsVisible`, API.md §6b); it is found by its ID
     /// like any other.
     pub hidden: bool,
+    /// Its memberships count the import rows that made them (`list_members.copies`): an
+    /// `importSend` with `IsDuplicationAllowed` (API.md §6b), whose send then makes one
+    /// recipient per row.
+    pub counts_rows: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ pub const TRACKING_PAGE: &str = "SELECT mobile_number, status_code, outcome, seg
      encoding, note, updated_at, \
      coalesce(text, (SELECT b.text FROM batch_texts b WHERE b.pk = text_pk)) AS text \
      FROM recipients WHERE send_pk = $1 AND expansion_suppressed = 0 \
-     ORDER BY mobile_number, list_pk LIMIT $2 OFFSET $3";
+     ORDER BY mobile_number, list_pk, copy_index LIMIT $2 OFFSET $3";
 
 /// Whether a recipient of the send `$1` (its pk) waits in the queue.
 pub const RECIPIENT_WAITING: &str = concat!(

@@ -149,6 +149,7 @@ async fn setup(db: &str, n: u64) -> Value {
                 name: id.into(),
                 created_at: 0,
                 hidden: false,
+                counts_rows: false,
             })
             .await
             .expect("list");

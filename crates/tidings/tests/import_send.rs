@@ -205,6 +205,66 @@ async fn inferred_and_ordinal_mappings_and_a_visible_list() {
     assert_eq!(outbox_of(&app, &send).await[0]["text"], "Hello Eve");
 }
 
+/// `IsDuplicationAllowed` (API.md §6b): a number in several rows of the file gets one text per
+/// row — rows apart or together, across the import's batches; without the flag, one text.
+#[tokio::test]
+async fn repeated_rows_get_one_text_each_only_when_duplication_is_allowed() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    write_import(
+        &app,
+        "repeats.csv",
+        "Mobile,Name
+15555555530,Ann
+15555555531,Bo
+15555555530,Ann
+15555555530,Ann
+         15555555532,Cy
+15555555531,Bo
+",
+    );
+    let mut per_number = Vec::new();
+    for allowed in [true, false] {
+        let (_, s) = completed(
+            &app,
+            &f,
+            json!({"MessageId": f.message, "Keyword": "JOIN", "IsDuplicationAllowed": allowed,
+                   "ImportDefinition": [{"FileName": "repeats.csv", "ImportType": "FILE",
+                       "ImportMappingType": "ManualMap",
+                       "FieldMaps": [{"Destination": "_MobileNumber", "Source": "Mobile"},
+                                     {"Destination": "_FirstName", "Source": "Name"}]}]}),
+        )
+        .await;
+        assert_eq!(s["status"], "Complete", "{s}");
+        let send = s["sendTokenId"].as_str().expect("send").to_string();
+        let mut texts: Vec<String> = outbox_of(&app, &send)
+            .await
+            .iter()
+            .map(|m| format!("{} {}", m["to"].as_str().unwrap_or(""), m["text"]))
+            .collect();
+        texts.sort();
+        per_number.push(texts);
+    }
+    assert_eq!(
+        per_number,
+        [
+            vec![
+                "15555555530 \"Hello Ann\"",
+                "15555555530 \"Hello Ann\"",
+                "15555555530 \"Hello Ann\"",
+                "15555555531 \"Hello Bo\"",
+                "15555555531 \"Hello Bo\"",
+                "15555555532 \"Hello Cy\"",
+            ],
+            vec![
+                "15555555530 \"Hello Ann\"",
+                "15555555531 \"Hello Bo\"",
+                "15555555532 \"Hello Cy\"",
+            ],
+        ]
+    );
+}
+
 #[tokio::test]
 async fn refusals_in_order_and_the_data_extension_example() {
     let app = spawn_app().await;

@@ -89,6 +89,7 @@ impl Service {
                 name: name.unwrap_or_default(),
                 created_at: self.now(),
                 hidden: false,
+                counts_rows: false,
             })
             .await
             .map_err(named(&format!("List {id}")))
