@@ -718,7 +718,7 @@ async fn sigkill_mid_batch_nothing_twice_and_what_never_left_goes_later() {
         tokio::time::sleep(POLL).await;
     }
     server.kill();
-    let before_kill: HashSet<String> = provider.received().into_iter().collect();
+    let before_kill = provider.received().len();
 
     let mut server = site.start(&http).await;
     let tracking = wait_finished(
@@ -730,28 +730,26 @@ async fn sigkill_mid_batch_nothing_twice_and_what_never_left_goes_later() {
     )
     .await;
     assert_created_at_most_once(&provider);
+    // A recipient is marked handed-off before its request is written, and the provider reads a
+    // request the dead process wrote only after the kill returns: "left before the kill" cannot
+    // be told from outside. What holds: nothing twice; every recipient delivered (2000, sent
+    // once) or unknown (3400); and unknown only what could have been in flight at the kill.
     let mut unknown = Vec::new();
     for number in &all {
         let t = tracking
             .get(number)
             .unwrap_or_else(|| panic!("{number} is missing"));
-        assert!(
-            provider.times_received(number) <= 1,
-            "{number} reached the provider twice"
-        );
-        if before_kill.contains(number) {
-            match t.code {
-                2000 => {}
-                3400 => unknown.push(number.clone()),
-                other => panic!("{number} ended {other}: {t:?}"),
+        match t.code {
+            2000 => assert_eq!(provider.times_received(number), 1, "{number}: {t:?}"),
+            3400 => {
+                assert!(provider.times_received(number) <= 1, "{number} sent twice");
+                unknown.push(number.clone());
             }
-        } else {
-            // Not written when the process died: it went after the restart.
-            assert_eq!(t.code, 2000, "{number} never left before the kill: {t:?}");
-            assert_eq!(provider.times_received(number), 1, "{number}");
+            other => panic!("{number} ended {other}: {t:?}"),
         }
     }
-    // Only submissions in flight (or answered but not yet recorded) at the kill are unknown.
+    // Only submissions in flight (or answered but not yet recorded) at the kill are unknown; the
+    // rest, most of the list, went after the restart.
     assert!(
         unknown.len() <= 2 * CONCURRENCY,
         "{} unknown after one kill: {unknown:?}",
@@ -769,7 +767,7 @@ async fn sigkill_mid_batch_nothing_twice_and_what_never_left_goes_later() {
     wait_delivered(&mut server, &http, &access, &token, &accepted).await;
     eprintln!(
         "SIGKILL after {} requests; {} unknown",
-        before_kill.len(),
+        before_kill,
         unknown.len()
     );
     server.kill();
