@@ -11,6 +11,7 @@ mod catalog;
 mod concurrency;
 mod contact_sends;
 mod contacts;
+mod definitions;
 mod dispatch;
 mod expansion;
 mod helpers;
@@ -25,6 +26,7 @@ pub use catalog::*;
 pub use concurrency::*;
 pub use contact_sends::*;
 pub use contacts::*;
+pub use definitions::*;
 pub use dispatch::*;
 pub use expansion::*;
 pub use inbound::*;
@@ -71,6 +73,9 @@ macro_rules! store_conformance_tests {
             message_round_trips_and_resolves_ignoring_case,
             message_patch_changes_only_the_given_fields,
             deleted_message_is_not_found,
+            definition_round_trips_resolves_ignoring_case_and_conflicts_on_key_or_name,
+            definitions_list_by_status_in_order_and_by_page,
+            definition_patch_changes_only_the_given_fields_and_archive_frees_the_key,
             list_round_trips_and_resolves_ignoring_case,
             resolve_lists_returns_canonical_ids_in_order,
             upsert_members_counts_added_and_updated,

@@ -45,6 +45,7 @@ extern crate store;
 mod accounts;
 mod codes;
 mod contact;
+mod definitions;
 mod dispatch;
 mod expansion;
 mod inbound;

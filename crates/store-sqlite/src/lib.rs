@@ -25,6 +25,7 @@ extern crate store;
 mod accounts;
 mod codes;
 mod contact;
+mod definitions;
 mod dispatch;
 mod expansion;
 mod inbound;

@@ -25,6 +25,7 @@ pub mod tracking_rows;
 pub mod account_rows;
 pub mod code_rows;
 pub mod contact_rows;
+pub mod definition_rows;
 mod delivery;
 pub mod dispatch_rows;
 pub mod expansion;
@@ -38,6 +39,10 @@ pub mod outbox_rows;
 pub mod send_rows;
 mod transfer;
 
+pub use definition_rows::{
+    Definition, DefinitionOrder, DefinitionPage, DefinitionPatch, DefinitionQuery,
+    DefinitionStatus, StatusFilter,
+};
 pub use delivery::*;
 pub use job_rows::*;
 pub use jobs::JobStore;
@@ -48,9 +53,9 @@ pub use transfer::*;
 /// type (not `dyn Store`, whose methods are always in scope) call any store method.
 pub mod prelude {
     pub use crate::{
-        AccountStore, CodeStore, ContactSendStore, ContactStore, DispatchStore, ExpansionStore,
-        InboundStore, JobStore, Lifecycle, MessageStore, OutboxStore, SendStore, Store,
-        SubscriptionStore, TrackingStore, TransferStore,
+        AccountStore, CodeStore, ContactSendStore, ContactStore, DefinitionStore, DispatchStore,
+        ExpansionStore, InboundStore, JobStore, Lifecycle, MessageStore, OutboxStore, SendStore,
+        Store, SubscriptionStore, TrackingStore, TransferStore,
     };
 }
 
@@ -216,6 +221,7 @@ pub trait Store:
     + AccountStore
     + CodeStore
     + MessageStore
+    + DefinitionStore
     + ContactStore
     + SubscriptionStore
     + SendStore
@@ -236,6 +242,7 @@ impl<T> Store for T where
         + AccountStore
         + CodeStore
         + MessageStore
+        + DefinitionStore
         + ContactStore
         + SubscriptionStore
         + SendStore
@@ -347,6 +354,36 @@ pub trait MessageStore: std::marker::Send + Sync {
         now: Millis,
     ) -> StoreResult<Message>;
     async fn delete_message(&self, account_id: &str, id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+/// Transactional send definitions (API.md §9). Keys match ignoring case; an archived
+/// definition is found only by a listing that asks for archived ones.
+pub trait DefinitionStore: std::marker::Send + Sync {
+    /// A key or a name the account already uses is a Conflict.
+    async fn create_definition(&self, new: Definition) -> StoreResult<Definition>;
+    async fn get_definition(&self, account_id: &str, key: &str) -> StoreResult<Definition>;
+    async fn list_definitions(
+        &self,
+        account_id: &str,
+        query: &DefinitionQuery,
+    ) -> StoreResult<DefinitionPage>;
+    /// A name the account already uses is a Conflict.
+    async fn update_definition(
+        &self,
+        account_id: &str,
+        key: &str,
+        patch: DefinitionPatch,
+        now: Millis,
+    ) -> StoreResult<Definition>;
+    /// Archives the definition under `deleted_key`; its key and name are free at once.
+    async fn archive_definition(
+        &self,
+        account_id: &str,
+        key: &str,
+        deleted_key: &str,
+        now: Millis,
+    ) -> StoreResult<Definition>;
 }
 
 #[async_trait]
