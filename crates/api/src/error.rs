@@ -57,6 +57,8 @@ pub enum ApiError {
         retry_after_secs: u64,
     },
     OAuth(OAuthError),
+    /// A transactional route's refusal (API.md §9), in its own body and status.
+    Transactional(domain::transactional::TxError),
     /// 500; the cause is logged with a reference id.
     Internal(String),
 }
@@ -88,6 +90,7 @@ impl From<service::ServiceError> for ApiError {
             service::ServiceError::Unavailable(cause) | service::ServiceError::Internal(cause) => {
                 ApiError::Internal(cause)
             }
+            service::ServiceError::Transactional(error) => ApiError::Transactional(error),
         }
     }
 }
@@ -187,6 +190,10 @@ impl IntoResponse for ApiError {
                     },
                 )
             }
+            ApiError::Transactional(error) => json_response(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                &crate::responses::TxErrorBody::new(&error),
+            ),
             ApiError::Internal(cause) => {
                 let reference = domain::mint_id();
                 tracing::error!(reference = %reference, cause = %cause, "unexpected failure");

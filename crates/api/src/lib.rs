@@ -23,6 +23,7 @@ pub mod routing;
 pub mod sms_messages;
 pub mod telemetry;
 mod token;
+pub mod transactional;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::responses::{
     AdminNotAuthorized, Errors, FieldErrors, Health, InsufficientPrivileges, InternalError,
     MethodNotAllowed, NotAuthorized, NotFound, NotReady, OAuthErrorBody, RateLimited, Ready,
-    RequestTimeout, TooLarge,
+    RequestTimeout, TooLarge, TxErrorBody,
 };
 use crate::routing::{self, Access, Endpoint, Handler, Route};
 
@@ -55,6 +55,9 @@ pub struct Operation {
     errors: &'static [u16],
     /// Those errors come in MobileConnect's `fieldErrors` shape (`message/optin`).
     field_errors: bool,
+    /// Those errors, and the 404 of an unknown key, come in the transactional error body
+    /// (API.md §9).
+    tx_errors: bool,
     /// Headers of the success response.
     success_headers: Map<String, Value>,
     /// Operations the success response leads to (OpenAPI links), by operationId.
@@ -76,6 +79,7 @@ impl Operation {
             success,
             errors: &[],
             field_errors: false,
+            tx_errors: false,
             success_headers: Map::new(),
             links: Map::new(),
         }
@@ -104,6 +108,11 @@ impl Operation {
     /// The handler's own errors in the `fieldErrors` shape.
     pub(crate) fn field_errors(mut self) -> Operation {
         self.field_errors = true;
+        self
+    }
+    /// The handler's own errors in the transactional body (API.md §9).
+    pub(crate) fn transactional(mut self) -> Operation {
+        self.tx_errors = true;
         self
     }
     /// A header the success response always carries.
@@ -282,6 +291,8 @@ fn responses(
     out.insert(status.to_string(), success);
     for status in op.errors {
         let name = match (endpoint.access(), status) {
+            (_, 400) if op.tx_errors => "TransactionalBadRequest",
+            (_, 409) if op.tx_errors => "TransactionalConflict",
             (_, 400) if op.field_errors => "FieldErrorsBadRequest",
             (_, 409) if op.field_errors => "FieldErrorsConflict",
             (Access::Public, 400) => "TokenBadRequest",
@@ -308,7 +319,12 @@ fn responses(
         }
     }
     if route.parameters().next().is_some() {
-        out.insert("404".into(), response("NotFound"));
+        let name = if op.tx_errors {
+            "TransactionalNotFound"
+        } else {
+            "NotFound"
+        };
+        out.insert("404".into(), response(name));
     }
     if empty_last_parameter_is_405(route, method) {
         out.insert("405".into(), response("MethodNotAllowed"));
@@ -694,6 +710,42 @@ fn schemas(generated: Map<String, Value>) -> Value {
             }),
         ),
     );
+    let definition_fields = |create: bool| {
+        json!({
+            "name": nullable("string", "Unique in the account; 1 to 128 characters."),
+            "description": nullable("string", "At most 1,000 characters."),
+            "status": { "type": ["string", "null"],
+                "description": "active or inactive, any case (default Active)." },
+            "content": { "type": ["object", "null"], "properties": {
+                "message": text_field("The text; `%%Name%%` strings are filled from the send's \
+                    attributes.") },
+                "required": if create { json!(["message"]) } else { json!([]) } },
+            "subscriptions": { "type": ["object", "null"], "properties": {
+                "shortCode": nullable("string", "A code of the account."),
+                "countryCode": nullable("string", "The code's country."),
+                "keyword": nullable("string", "A keyword on the code."),
+                "autoAddSubscriber": flag("Subscribe a number with no subscription (default true)."),
+                "updateSubscriber": flag("Update the contact's data (default true)."),
+            },
+                "required": if create { json!(["shortCode", "keyword"]) } else { json!([]) } },
+        })
+    };
+    let mut create_fields = definition_fields(true);
+    create_fields["definitionKey"] = nullable(
+        "string",
+        "1 to 64 of [A-Za-z0-9_-]; unique in the account ignoring case.",
+    );
+    put(
+        "DefinitionRequest",
+        request(
+            &["definitionKey", "name", "content", "subscriptions"],
+            create_fields,
+        ),
+    );
+    put(
+        "DefinitionPatchRequest",
+        request(&[], definition_fields(false)),
+    );
     put(
         "OutboundMessageRequest",
         request(
@@ -1007,6 +1059,13 @@ fn error_responses(g: &mut SchemaGenerator) -> Value {
         "FieldErrorsBadRequest": error_response::<FieldErrors>(g,
             "Validation failed, in MobileConnect's documented `fieldErrors` shape: every \
                 applicable message, in the contract's order (API.md §6b)."),
+        "TransactionalBadRequest": error_response::<TxErrorBody>(g,
+            "Refused: one error in the transactional body, the first in the reference's field \
+                order (API.md §9; the details in docs/transactional.md)."),
+        "TransactionalConflict": error_response::<TxErrorBody>(g,
+            "Code 30004: the key or the name exists."),
+        "TransactionalNotFound": error_response::<TxErrorBody>(g,
+            "Code 30003: no such key in the account."),
         "FieldErrorsConflict": error_response::<FieldErrors>(g,
             "The keyword already exists on the code, in the `fieldErrors` shape."),
         "TokenBadRequest": error_response::<OAuthErrorBody>(g,

@@ -1571,3 +1571,95 @@ mod tests {
         );
     }
 }
+
+// ---- transactional messaging (API.md §9) -----------------------------------------------------
+
+/// The error body of the transactional routes (API.md §9): one error, `<symbol>: <detail>`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TxErrorBody {
+    #[schemars(pattern("^MCMS_[A-Za-z_]+: .+$"))]
+    pub message: String,
+    pub errorcode: u32,
+    #[schemars(extend("const" = ""))]
+    pub documentation: &'static str,
+}
+
+impl TxErrorBody {
+    pub fn new(error: &domain::transactional::TxError) -> TxErrorBody {
+        TxErrorBody {
+            message: error.message(),
+            errorcode: error.code,
+            documentation: "",
+        }
+    }
+}
+
+/// A send definition (API.md §9): create's 201, GET and PATCH — every stored field.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionBody {
+    pub request_id: String,
+    pub name: String,
+    pub definition_key: String,
+    pub definition_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[schemars(extend("enum" = ["Active", "Inactive"]))]
+    pub status: &'static str,
+    /// §1's format (CST).
+    pub created_date: String,
+    pub modified_date: String,
+    pub content: DefinitionContent,
+    pub subscriptions: DefinitionSubscriptions,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DefinitionContent {
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionSubscriptions {
+    pub short_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    pub keyword: String,
+    pub auto_add_subscriber: bool,
+    pub update_subscriber: bool,
+}
+
+/// `GET /messaging/v1/sms/definitions`: one page; `count` is every match.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionListBody {
+    pub request_id: String,
+    pub definitions: Vec<DefinitionItem>,
+    pub count: u64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// A definition in a listing (the five documented fields; an archived one under its
+/// `deletedDefinitionKey`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionItem {
+    pub definition_key: String,
+    #[schemars(extend("enum" = ["Active", "Inactive", "Deleted"]))]
+    pub status: &'static str,
+    pub name: String,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+/// `DELETE /messaging/v1/sms/definitions/{definitionKey}`: archived under
+/// `deletedDefinitionKey`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionDeleted {
+    #[schemars(extend("const" = "Success"))]
+    pub message: &'static str,
+    pub request_id: String,
+    pub deleted_definition_key: String,
+}

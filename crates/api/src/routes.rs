@@ -16,14 +16,18 @@ use crate::openapi::{
 };
 use crate::responses::{
     Account, AccountList, AdminSendStatus, Canceled, ClientCreated, ClientList, Code, CodeList,
-    ContactHistory, Deleted, DeliveryReportAccepted, ImportReport, ImportSendAccepted,
-    ImportSendStatus, ImportStatus, Keyword, KeywordCreated, KeywordDeleted, KeywordList, List,
-    ListList, Message, MessageCreated, MessageList, MoHistory, MoSendStatus, Outbox,
-    QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus,
-    Subscription, SubscriptionList, SubscriptionLookup, TokenResponse,
+    ContactHistory, DefinitionBody, DefinitionDeleted, DefinitionListBody, Deleted,
+    DeliveryReportAccepted, ImportReport, ImportSendAccepted, ImportSendStatus, ImportStatus,
+    Keyword, KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageCreated,
+    MessageList, MoHistory, MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus,
+    SendAccepted, SendList, SendStatus, Subscription, SubscriptionList, SubscriptionLookup,
+    TokenResponse,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
-use crate::{admin, contacts, import_send, message_contact, message_list, mo, sms_messages, token};
+use crate::{
+    admin, contacts, import_send, message_contact, message_list, mo, sms_messages, token,
+    transactional,
+};
 
 /// Scopes of `/sms/v1` (API.md §2).
 const SMS_SEND: &str = "sms_send";
@@ -193,6 +197,21 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/sms/v1/message/optin",
         endpoints: &[
             endpoint(POST, sms!(SMS_WRITE, sms_messages::opt_in), create_opt_in_message),
+        ],
+    },
+    Route {
+        path: "/messaging/v1/sms/definitions",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_WRITE, transactional::create_definition), create_definition),
+            endpoint(GET, sms!(SMS_READ, transactional::list_definitions), list_definitions),
+        ],
+    },
+    Route {
+        path: "/messaging/v1/sms/definitions/{definitionKey}",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, transactional::get_definition), get_definition),
+            endpoint(PATCH, sms!(SMS_WRITE, transactional::update_definition), update_definition),
+            endpoint(DELETE, sms!(SMS_WRITE, transactional::delete_definition), delete_definition),
         ],
     },
     Route {
@@ -616,6 +635,90 @@ pub(crate) fn create_opt_in_message() -> Operation {
     .json_body(schema("OptInMessageRequest"))
     .errors(&[400, 409])
     .field_errors()
+}
+
+pub(crate) fn create_definition() -> Operation {
+    Operation::new(
+        "createSmsDefinition",
+        "Create a transactional send definition (text, code, keyword)",
+        typed::<DefinitionBody>(201, "The definition as stored: every field."),
+    )
+    .describe(
+        "API.md §9. Refusals: one error in the transactional body, the first in the reference's \
+         field order (see docs/transactional.md); 409 code 30004: the key or the name exists.",
+    )
+    .json_body(schema("DefinitionRequest"))
+    .errors(&[400, 409])
+    .transactional()
+}
+
+pub(crate) fn list_definitions() -> Operation {
+    Operation::new(
+        "listSmsDefinitions",
+        "The account's send definitions, one page",
+        typed::<DefinitionListBody>(200, "One page; `count` is every match."),
+    )
+    .describe(
+        "API.md §9 \"Listing\": archived definitions only with `$filter=status eq deleted`, \
+         under their `deletedDefinitionKey`.",
+    )
+    .param(query(
+        "$filter",
+        "`status eq|neq active|inactive|deleted`, any case.",
+        json!({"type": "string"}),
+        false,
+    ))
+    .param(query(
+        "$orderBy",
+        "One of definitionKey, name, createdDate (default), modifiedDate, status; then `asc` \
+         (default) or `desc`.",
+        json!({"type": "string"}),
+        false,
+    ))
+    .param(query(
+        "$page",
+        "From 1 (default 1).",
+        json!({"type": "integer", "minimum": 1}),
+        false,
+    ))
+    .param(query(
+        "$pageSize",
+        "Default 20; more than 100 is 100.",
+        json!({"type": "integer", "minimum": 1}),
+        false,
+    ))
+    .errors(&[400])
+    .transactional()
+}
+
+pub(crate) fn get_definition() -> Operation {
+    Operation::new(
+        "getSmsDefinition",
+        "A send definition by its key (any case)",
+        typed::<DefinitionBody>(200, "The definition."),
+    )
+    .transactional()
+}
+
+pub(crate) fn update_definition() -> Operation {
+    Operation::new(
+        "updateSmsDefinition",
+        "Change a send definition: the fields given, at once",
+        typed::<DefinitionBody>(200, "The definition as changed."),
+    )
+    .describe("API.md §9. `definitionKey` is not a PATCH field; `status` is Active or Inactive.")
+    .json_body(schema("DefinitionPatchRequest"))
+    .errors(&[400, 409])
+    .transactional()
+}
+
+pub(crate) fn delete_definition() -> Operation {
+    Operation::new(
+        "deleteSmsDefinition",
+        "Archive a send definition; its key is free at once",
+        typed::<DefinitionDeleted>(200, "Archived under `deletedDefinitionKey`."),
+    )
+    .transactional()
 }
 
 pub(crate) fn contact_subscriptions() -> Operation {

@@ -506,6 +506,10 @@ impl Refusal {
             ServiceError::Invalid(messages) => (StatusCode::BAD_REQUEST, messages),
             ServiceError::NotFound(m) => (StatusCode::NOT_FOUND, vec![m]),
             ServiceError::Conflict(m) => (StatusCode::CONFLICT, vec![m]),
+            ServiceError::Transactional(e) => (
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                vec![e.message()],
+            ),
             ServiceError::Unavailable(cause) | ServiceError::Internal(cause) => {
                 let reference = domain::mint_id();
                 tracing::error!(reference = %reference, cause = %cause, "console: unexpected failure");

@@ -59,6 +59,12 @@ pub fn mint_id() -> String {
     random_lower_alnum(22)
 }
 
+/// A fresh transactional key (a minted `messageKey`, a `deletedDefinitionKey`): 26 characters
+/// of `[a-z0-9]` (API.md §9).
+pub fn mint_key() -> String {
+    random_lower_alnum(26)
+}
+
 /// A fresh send token: 32 characters of `[a-z0-9]` from a CSPRNG (≥128 random bits).
 pub fn mint_token() -> String {
     // 32 × log2(36) ≈ 165 bits.

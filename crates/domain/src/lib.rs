@@ -14,9 +14,10 @@ pub mod sms_messages;
 pub mod states;
 pub mod text;
 pub mod time;
+pub mod transactional;
 
 pub use fields::{without_nul, BodyError, FieldReader, Fields, Json};
-pub use ids::{mint_id, mint_token, EncodedId, TokenId};
+pub use ids::{mint_id, mint_key, mint_token, EncodedId, TokenId};
 pub use mobile::{MobileNumber, MobileNumberError};
 pub use send_contact::{
     Addressee, ContactMessageFacts, ExplicitNumbers, QueueMoRequest, SendContactRequest,

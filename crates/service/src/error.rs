@@ -21,6 +21,9 @@ pub enum ServiceError {
     /// Anything else; the cause is for the log only.
     #[error("internal: {0}")]
     Internal(String),
+    /// A refusal of a transactional route (API.md §9), in its own error body.
+    #[error("{}", .0.message())]
+    Transactional(domain::transactional::TxError),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;

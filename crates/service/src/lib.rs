@@ -17,6 +17,7 @@ mod input;
 mod jobs;
 mod sends;
 mod sms_messages;
+mod transactional;
 
 use std::sync::Arc;
 

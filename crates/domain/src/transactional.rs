@@ -1,0 +1,654 @@
+//! Transactional messaging's rules (API.md §9): its error body's codes, and the reading and
+//! checking of send definitions and their listing, as pure functions of the request and the
+//! facts the service gathers. One error per answer: the first in the order of the reference's
+//! field tables, required fields (and JSON types) before values.
+
+use crate::fields::{FieldReader, Fields};
+use crate::limits::MAX_TEXT_CHARS;
+use crate::EncodedId;
+
+/// One transactional error: `{"message": "<symbol>: <detail>", "errorcode": <code>}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxError {
+    pub code: u32,
+    pub symbol: &'static str,
+    pub detail: String,
+}
+
+impl TxError {
+    pub fn new(code: u32, symbol: &'static str, detail: impl Into<String>) -> TxError {
+        TxError {
+            code,
+            symbol,
+            detail: detail.into(),
+        }
+    }
+
+    /// The HTTP status of its code (the reference's table; the 1091xx codes are 400s).
+    pub fn status(&self) -> u16 {
+        match self.code {
+            30002 | 30004 => 409,
+            30003 => 404,
+            40000 | 40001 => 403,
+            _ => 400,
+        }
+    }
+
+    /// `<symbol>: <detail>`.
+    pub fn message(&self) -> String {
+        format!("{}: {}", self.symbol, self.detail)
+    }
+
+    pub fn invalid_value(detail: impl Into<String>) -> TxError {
+        TxError::new(10005, "MCMS_UTM_Validation_InvalidValue", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> TxError {
+        TxError::new(30003, "MCMS_UTM_Runtime_ObjectNotFound", detail)
+    }
+
+    pub fn already_exists(detail: impl Into<String>) -> TxError {
+        TxError::new(30004, "MCMS_UTM_Runtime_ObjectAlreadyExists", detail)
+    }
+
+    /// A body that is not JSON (the documented detail).
+    pub fn not_json() -> TxError {
+        TxError::new(
+            10004,
+            "MCMS_UTM_Validation_InvalidMessageFormat",
+            "Serialization error, please ensure the body has balanced braces and brackets.",
+        )
+    }
+
+    fn data_type(detail: impl Into<String>) -> TxError {
+        TxError::new(10001, "MCMS_UTM_Validation_InvalidDataType", detail)
+    }
+
+    fn missing(field: &str) -> TxError {
+        TxError::new(
+            10002,
+            "MCMS_UTM_Validation_MissingRequiredField",
+            format!("{field} is required"),
+        )
+    }
+}
+
+/// Reads fields in the order of a field table, keeping the first error: a read that records a
+/// type error (or a duplicated field) is a 10001; `required` fields absent are 10002 (or the
+/// field's own code).
+struct Reader<'a> {
+    r: FieldReader<'a>,
+    first: Option<TxError>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(fields: &'a Fields) -> Reader<'a> {
+        Reader {
+            r: FieldReader::new(fields),
+            first: None,
+        }
+    }
+
+    fn fail(&mut self, error: TxError) {
+        if self.first.is_none() {
+            self.first = Some(error);
+        }
+    }
+
+    /// Runs a read; a message it records becomes a 10001 (or `code`/`symbol` when given).
+    fn read<T>(
+        &mut self,
+        on_error: Option<(u32, &'static str)>,
+        read: impl FnOnce(&mut FieldReader<'a>) -> Option<T>,
+    ) -> Option<T> {
+        let before = self.r.errors().len();
+        let value = read(&mut self.r);
+        if self.r.errors().len() > before {
+            let detail = self.r.errors().last().cloned().unwrap_or_default();
+            self.fail(match on_error {
+                Some((code, symbol)) => TxError::new(code, symbol, detail),
+                None => TxError::data_type(detail),
+            });
+        }
+        value
+    }
+
+    fn string(&mut self, name: &str) -> Option<String> {
+        self.read(None, |r| r.string(name).map(str::to_string))
+    }
+
+    fn required_string(
+        &mut self,
+        name: &str,
+        path: &str,
+        missing: Option<TxError>,
+    ) -> Option<String> {
+        let value = self.string(name);
+        if value.is_none() {
+            // Absent or null (a mistyped one has already failed first).
+            self.fail(missing.unwrap_or_else(|| TxError::missing(path)));
+        }
+        value
+    }
+
+    fn bool(&mut self, name: &str, code: u32, symbol: &'static str) -> Option<bool> {
+        self.read(Some((code, symbol)), |r| r.bool(name))
+    }
+
+    fn object(&mut self, name: &str) -> Option<&'a Fields> {
+        self.read(None, |r| r.object(name))
+    }
+}
+
+/// `definitionKey`: §3's ID rule.
+pub fn check_definition_key(key: &str) -> Result<(), TxError> {
+    match EncodedId::parse(key) {
+        Some(_) => Ok(()),
+        None => Err(TxError::invalid_value(
+            "definitionKey must be 1 to 64 letters, digits, '-' or '_'",
+        )),
+    }
+}
+
+const MAX_NAME_CHARS: usize = 128;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A definition's fields as a create (all) or a PATCH (those present) gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefinitionFields {
+    pub definition_key: Option<String>,
+    pub name: Option<String>,
+    /// `Some(None)`: given as null on a PATCH (cleared).
+    pub description: Option<Option<String>>,
+    /// `true` Active, `false` Inactive.
+    pub active: Option<bool>,
+    pub message: Option<String>,
+    pub short_code: Option<String>,
+    pub country_code: Option<Option<String>>,
+    pub keyword: Option<String>,
+    pub auto_add_subscriber: Option<bool>,
+    pub update_subscriber: Option<bool>,
+}
+
+impl DefinitionFields {
+    /// A create's body: the first missing or mistyped field, then the first bad value (but the
+    /// code and keyword, which need the account's facts: [`DefinitionFields::check_code`]).
+    pub fn read_create(fields: &Fields) -> Result<DefinitionFields, TxError> {
+        let mut r = Reader::new(fields);
+        let key = r.required_string(
+            "definitionKey",
+            "definitionKey",
+            Some(TxError::new(
+                109107,
+                "MCMS_UTM_Validation_MissingRequiredField_definitionKey",
+                "definitionKey is required",
+            )),
+        );
+        let name = r.required_string("name", "name", None);
+        let mut read = read_rest(&mut r, true);
+        if let Some(error) = r.first {
+            return Err(error);
+        }
+        read.definition_key = key;
+        read.name = name;
+        read.check_values()?;
+        Ok(read)
+    }
+
+    /// A PATCH's body: only the fields present; `definitionKey` is not a PATCH field (ignored).
+    pub fn read_patch(fields: &Fields) -> Result<DefinitionFields, TxError> {
+        let mut r = Reader::new(fields);
+        let name = r.string("name");
+        let mut read = read_rest(&mut r, false);
+        if let Some(error) = r.first {
+            return Err(error);
+        }
+        read.name = name;
+        read.check_values()?;
+        Ok(read)
+    }
+
+    fn check_values(&self) -> Result<(), TxError> {
+        if let Some(key) = &self.definition_key {
+            check_definition_key(key)?;
+        }
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+                return Err(TxError::invalid_value(format!(
+                    "name must be 1 to {MAX_NAME_CHARS} characters"
+                )));
+            }
+        }
+        if let Some(Some(description)) = &self.description {
+            if description.chars().count() > MAX_DESCRIPTION_CHARS {
+                return Err(TxError::invalid_value(format!(
+                    "description must be at most {MAX_DESCRIPTION_CHARS} characters"
+                )));
+            }
+        }
+        if let Some(message) = &self.message {
+            if message.trim().is_empty() || message.chars().count() > MAX_TEXT_CHARS {
+                return Err(TxError::invalid_value(format!(
+                    "content.message must be 1 to {MAX_TEXT_CHARS} characters"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The code and keyword checks, given what the account has: `code` the country of the
+    /// account's code named by the effective `shortCode` (None: no such code); `keyword_found`
+    /// whether the effective keyword is on it. `country` is the effective `countryCode`.
+    pub fn check_code(
+        code_country: Option<&str>,
+        country: Option<&str>,
+        keyword_found: bool,
+    ) -> Result<(), TxError> {
+        let Some(code_country) = code_country else {
+            return Err(TxError::invalid_value(
+                "subscriptions.shortCode is not a code of this account",
+            ));
+        };
+        if country.is_some_and(|c| !c.trim().eq_ignore_ascii_case(code_country)) {
+            return Err(TxError::invalid_value(
+                "subscriptions.countryCode is not the country of subscriptions.shortCode",
+            ));
+        }
+        if !keyword_found {
+            return Err(TxError::new(
+                109115,
+                "MCMS_UTM_Validation_InvalidValue_keyword",
+                "subscriptions.keyword is not a keyword of subscriptions.shortCode",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The fields after `name`, in the reference's table order; `create` makes the required ones
+/// required.
+fn read_rest(r: &mut Reader<'_>, create: bool) -> DefinitionFields {
+    let description = r.r.spelling("description").map(|_| r.string("description"));
+    let mut read = DefinitionFields {
+        description,
+        ..DefinitionFields::default()
+    };
+    if let Some(status) = r.string("status") {
+        read.active = match status.trim().to_ascii_lowercase().as_str() {
+            "active" => Some(true),
+            "inactive" => Some(false),
+            _ => {
+                r.fail(TxError::invalid_value("status must be Active or Inactive"));
+                None
+            }
+        };
+    }
+    let content = r.object("content");
+    read.message = match content {
+        Some(content) => {
+            let mut inner = Reader::new(content);
+            let message = if create {
+                inner.required_string("message", "content.message", None)
+            } else {
+                inner.string("message")
+            };
+            if let Some(error) = inner.first {
+                r.fail(error);
+            }
+            message
+        }
+        None => {
+            if create {
+                r.fail(TxError::missing("content.message"));
+            }
+            None
+        }
+    };
+    match r.object("subscriptions") {
+        Some(subscriptions) => {
+            let mut inner = Reader::new(subscriptions);
+            read.short_code = if create {
+                inner.required_string("shortCode", "subscriptions.shortCode", None)
+            } else {
+                inner.string("shortCode")
+            };
+            read.country_code = inner
+                .r
+                .spelling("countryCode")
+                .map(|_| inner.string("countryCode"));
+            let missing_keyword = TxError::new(
+                109120,
+                "MCMS_UTM_Validation_MissingRequiredField_keyword",
+                "subscriptions.keyword is required",
+            );
+            read.keyword = if create {
+                inner.required_string("keyword", "subscriptions.keyword", Some(missing_keyword))
+            } else {
+                inner.string("keyword")
+            };
+            read.auto_add_subscriber = inner.bool(
+                "autoAddSubscriber",
+                109113,
+                "MCMS_UTM_Validation_InvalidValue_autoAddSubscriber",
+            );
+            read.update_subscriber = inner.bool(
+                "updateSubscriber",
+                109125,
+                "MCMS_UTM_Validation_InvalidValue_updateSubscriber",
+            );
+            if let Some(error) = inner.first {
+                r.fail(error);
+            }
+        }
+        None => {
+            if create {
+                r.fail(TxError::missing("subscriptions.shortCode"));
+            }
+        }
+    }
+    read
+}
+
+/// The field a definition listing is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    DefinitionKey,
+    Name,
+    CreatedDate,
+    ModifiedDate,
+    Status,
+}
+
+/// The status a listing's `$filter` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStatus {
+    Active,
+    Inactive,
+    Deleted,
+}
+
+/// A definition listing's query (API.md §9 "Listing").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery {
+    /// `(eq, status)`: `eq` true for `eq`, false for `neq`.
+    pub filter: Option<(bool, ListStatus)>,
+    pub order: ListOrder,
+    pub descending: bool,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+impl ListQuery {
+    /// From the query's `$filter`, `$orderBy`, `$page` and `$pageSize` (names already matched
+    /// ignoring case; `None` when absent).
+    pub fn parse(
+        filter: Option<&str>,
+        order_by: Option<&str>,
+        page: Option<&str>,
+        page_size: Option<&str>,
+    ) -> Result<ListQuery, TxError> {
+        let filter = match filter {
+            None => None,
+            Some(filter) => Some(parse_filter(filter).ok_or_else(|| {
+                TxError::invalid_value("$filter must be status eq|neq active|inactive|deleted")
+            })?),
+        };
+        let (order, descending) = match order_by {
+            None => (ListOrder::CreatedDate, false),
+            Some(order) => parse_order(order).ok_or_else(|| {
+                TxError::invalid_value(
+                    "$orderBy must be one of definitionKey, name, createdDate, modifiedDate, \
+                     status, optionally followed by asc or desc",
+                )
+            })?,
+        };
+        let page = positive(page, "$page")?.unwrap_or(1);
+        let page_size = positive(page_size, "$pageSize")?
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE);
+        Ok(ListQuery {
+            filter,
+            order,
+            descending,
+            page,
+            page_size,
+        })
+    }
+}
+
+fn positive(value: Option<&str>, name: &str) -> Result<Option<u32>, TxError> {
+    match value {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(TxError::invalid_value(format!(
+                "{name} must be a whole number from 1"
+            ))),
+        },
+    }
+}
+
+fn parse_filter(filter: &str) -> Option<(bool, ListStatus)> {
+    let words: Vec<&str> = filter.split_whitespace().collect();
+    let [field, op, value] = words.as_slice() else {
+        return None;
+    };
+    if !field.eq_ignore_ascii_case("status") {
+        return None;
+    }
+    let eq = if op.eq_ignore_ascii_case("eq") {
+        true
+    } else if op.eq_ignore_ascii_case("neq") {
+        false
+    } else {
+        return None;
+    };
+    let status = match value.to_ascii_lowercase().as_str() {
+        "active" => ListStatus::Active,
+        "inactive" => ListStatus::Inactive,
+        "deleted" => ListStatus::Deleted,
+        _ => return None,
+    };
+    Some((eq, status))
+}
+
+fn parse_order(order: &str) -> Option<(ListOrder, bool)> {
+    let words: Vec<&str> = order.split_whitespace().collect();
+    let (field, descending) = match words.as_slice() {
+        [field] => (*field, false),
+        [field, direction] if direction.eq_ignore_ascii_case("asc") => (*field, false),
+        [field, direction] if direction.eq_ignore_ascii_case("desc") => (*field, true),
+        _ => return None,
+    };
+    let order = [
+        ("definitionKey", ListOrder::DefinitionKey),
+        ("name", ListOrder::Name),
+        ("createdDate", ListOrder::CreatedDate),
+        ("modifiedDate", ListOrder::ModifiedDate),
+        ("status", ListOrder::Status),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(field))?
+    .1;
+    Some((order, descending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn create(body: &str) -> Result<DefinitionFields, TxError> {
+        DefinitionFields::read_create(&Fields::parse(body.as_bytes()).expect("json"))
+    }
+
+    const EXAMPLE: &str = r#"{"definitionKey": "account-reset", "name": "account-reset",
+        "description": "Using new SMS Transactional API",
+        "content": {"message": "%%FirstName%%, your 2FA token is %%password%%"},
+        "subscriptions": {"shortCode": "8201221", "countryCode": "US", "keyword": "PASSWORD"}}"#;
+
+    #[test]
+    fn the_documented_example_reads() {
+        let read = create(EXAMPLE).expect("valid");
+        assert_eq!(read.definition_key.as_deref(), Some("account-reset"));
+        assert_eq!(read.short_code.as_deref(), Some("8201221"));
+        assert_eq!(read.country_code, Some(Some("US".to_string())));
+        assert_eq!(read.keyword.as_deref(), Some("PASSWORD"));
+        assert_eq!(read.active, None);
+    }
+
+    #[test]
+    fn nested_names_ignore_case() {
+        let read = create(
+            r#"{"DefinitionKey": "k", "NAME": "n", "Content": {"Message": "m"},
+                "SUBSCRIPTIONS": {"shortcode": "1", "Keyword": "K", "AutoAddSubscriber": "false"}}"#,
+        )
+        .expect("valid");
+        assert_eq!(read.message.as_deref(), Some("m"));
+        assert_eq!(read.auto_add_subscriber, Some(false));
+    }
+
+    #[test]
+    fn required_fields_come_before_values_in_table_order() {
+        let e = create(r#"{"name": "n"}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.symbol),
+            (
+                109107,
+                "MCMS_UTM_Validation_MissingRequiredField_definitionKey"
+            )
+        );
+        // A bad key value comes after a missing name.
+        let e = create(r#"{"definitionKey": "bad key"}"#).unwrap_err();
+        assert_eq!((e.code, e.detail.as_str()), (10002, "name is required"));
+        let e = create(
+            r#"{"definitionKey": "k", "name": "n", "content": {"message": "m"},
+            "subscriptions": {"shortCode": "1"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 109120);
+        let e = create(r#"{"definitionKey": "k", "name": 5}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.symbol),
+            (10001, "MCMS_UTM_Validation_InvalidDataType")
+        );
+        let e = create(
+            r#"{"definitionKey": "bad key", "name": "n", "content": {"message": "m"},
+            "subscriptions": {"shortCode": "1", "keyword": "K"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!((e.code, e.status()), (10005, 400));
+        let e = create(
+            r#"{"definitionKey": "k", "name": "n", "status": "deleted",
+            "content": {"message": "m"}, "subscriptions": {"shortCode": "1", "keyword": "K"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.detail, "status must be Active or Inactive");
+        let e = create(
+            r#"{"definitionKey": "k", "name": "n", "content": {"message": "m"},
+            "subscriptions": {"shortCode": "1", "keyword": "K", "autoAddSubscriber": "maybe"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 109113);
+    }
+
+    #[test]
+    fn listing_queries() {
+        let q = ListQuery::parse(
+            Some("status eq active"),
+            Some("name"),
+            Some("1"),
+            Some("10"),
+        )
+        .expect("valid");
+        assert_eq!(q.filter, Some((true, ListStatus::Active)));
+        assert_eq!(
+            (q.order, q.descending, q.page, q.page_size),
+            (ListOrder::Name, false, 1, 10)
+        );
+        let q = ListQuery::parse(
+            Some("Status NEQ Deleted"),
+            Some("modifiedDate desc"),
+            None,
+            Some("500"),
+        )
+        .expect("valid");
+        assert_eq!(q.filter, Some((false, ListStatus::Deleted)));
+        assert_eq!((q.descending, q.page_size), (true, 100));
+        for (filter, order, page) in [
+            (Some("name eq x"), None, None),
+            (Some("status gt active"), None, None),
+            (None, Some("size"), None),
+            (None, Some("name up"), None),
+            (None, None, Some("0")),
+            (None, None, Some("x")),
+        ] {
+            let e = ListQuery::parse(filter, order, page, None).unwrap_err();
+            assert_eq!(e.code, 10005, "{filter:?} {order:?} {page:?}");
+        }
+    }
+
+    /// A JSON value for a definition field: scalars of every type, or an object of the nested
+    /// fields.
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        let scalar = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,80}".prop_map(serde_json::Value::from),
+            prop::sample::select(vec![
+                "active", "INACTIVE", "deleted", "true", "false", "a b"
+            ])
+            .prop_map(serde_json::Value::from),
+        ];
+        scalar.prop_recursive(2, 16, 6, |inner| {
+            prop::collection::vec((name(), inner), 0..6)
+                .prop_map(|fields| serde_json::Value::Object(fields.into_iter().collect()))
+        })
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "definitionKey",
+            "NAME",
+            "description",
+            "status",
+            "content",
+            "message",
+            "subscriptions",
+            "shortCode",
+            "countryCode",
+            "keyword",
+            "autoAddSubscriber",
+            "updateSubscriber",
+            "other",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn no_body_panics_and_an_accepted_one_holds_checked_values(
+            fields in prop::collection::vec((name(), value()), 0..10)
+        ) {
+            let body = serde_json::Value::Object(fields.into_iter().collect()).to_string();
+            let fields = Fields::parse(body.as_bytes()).expect("an object");
+            if let Ok(read) = DefinitionFields::read_create(&fields) {
+                prop_assert!(read.definition_key.as_deref().is_some_and(|k| check_definition_key(k).is_ok()));
+                prop_assert!(read.message.is_some() && read.short_code.is_some() && read.keyword.is_some());
+            }
+            let _ = DefinitionFields::read_patch(&fields);
+        }
+
+        #[test]
+        fn no_query_panics(a in "\\PC{0,40}", b in "\\PC{0,40}", c in "\\PC{0,10}") {
+            if let Ok(q) = ListQuery::parse(Some(&a), Some(&b), Some(&c), Some(&c)) {
+                prop_assert!(q.page >= 1 && (1..=MAX_PAGE_SIZE).contains(&q.page_size));
+            }
+        }
+    }
+}

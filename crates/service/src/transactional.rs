@@ -1,0 +1,227 @@
+//! Transactional send definitions (API.md §9 "Definitions", "Listing"). The rules are
+//! `domain::transactional`'s; this gathers the facts they need (the account's code and keyword)
+//! and answers refusals as [`TxError`]s, the transactional routes' own error body.
+
+use domain::transactional::{DefinitionFields, ListOrder, ListQuery, ListStatus, TxError};
+use store::{
+    Definition, DefinitionOrder, DefinitionPage, DefinitionPatch, DefinitionQuery,
+    DefinitionStatus, StatusFilter, StoreError,
+};
+
+use crate::{Caller, Service, ServiceError, ServiceResult};
+
+fn not_found(key: &str) -> ServiceError {
+    ServiceError::Transactional(TxError::not_found(format!("definitionKey {key}")))
+}
+
+impl Service {
+    /// The code (canonical string, country) and keyword (canonical spelling) a definition
+    /// names, checked against the account's (API.md §9): the first failure in table order.
+    async fn definition_code(
+        &self,
+        account_id: &str,
+        short_code: &str,
+        country: Option<&str>,
+        keyword: &str,
+    ) -> ServiceResult<(String, String)> {
+        let code = match self.store().get_code(account_id, short_code).await {
+            Ok(code) if code.code.eq_ignore_ascii_case(short_code.trim()) => Some(code),
+            Ok(_) | Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let found = match &code {
+            Some(code) => self
+                .store()
+                .list_keywords(account_id)
+                .await?
+                .into_iter()
+                .find(|k| k.code == code.code && k.keyword.eq_ignore_ascii_case(keyword.trim()))
+                .map(|k| k.keyword),
+            None => None,
+        };
+        DefinitionFields::check_code(
+            code.as_ref().map(|c| c.country_code.as_str()),
+            country,
+            found.is_some(),
+        )
+        .map_err(ServiceError::Transactional)?;
+        match (code, found) {
+            (Some(code), Some(keyword)) => Ok((code.code, keyword)),
+            _ => Err(ServiceError::internal(
+                "checked definition code without its code",
+            )),
+        }
+    }
+
+    /// `POST /messaging/v1/sms/definitions`: the stored definition.
+    pub async fn create_definition(
+        &self,
+        caller: &Caller,
+        read: DefinitionFields,
+    ) -> ServiceResult<Definition> {
+        let (Some(key), Some(name), Some(message), Some(short_code), Some(keyword)) = (
+            read.definition_key,
+            read.name,
+            read.message,
+            read.short_code,
+            read.keyword,
+        ) else {
+            return Err(ServiceError::internal(
+                "a create read without its required fields",
+            ));
+        };
+        let country = read.country_code.flatten();
+        let (code, keyword) = self
+            .definition_code(
+                &caller.account_id,
+                &short_code,
+                country.as_deref(),
+                &keyword,
+            )
+            .await?;
+        let now = self.now();
+        let created = self
+            .store()
+            .create_definition(Definition {
+                account_id: caller.account_id.clone(),
+                definition_id: domain::mint_key(),
+                definition_key: key,
+                name,
+                description: read.description.flatten(),
+                status: if read.active == Some(false) {
+                    DefinitionStatus::Inactive
+                } else {
+                    DefinitionStatus::Active
+                },
+                message,
+                short_code: code,
+                country_code: country,
+                keyword,
+                auto_add_subscriber: read.auto_add_subscriber.unwrap_or(true),
+                update_subscriber: read.update_subscriber.unwrap_or(true),
+                created_at: now,
+                modified_at: now,
+            })
+            .await;
+        match created {
+            Ok(definition) => Ok(definition),
+            Err(StoreError::Conflict(_)) => Err(ServiceError::Transactional(
+                TxError::already_exists("a definition with this definitionKey or name exists"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `GET /messaging/v1/sms/definitions/{definitionKey}`.
+    pub async fn get_definition(&self, caller: &Caller, key: &str) -> ServiceResult<Definition> {
+        match self.store().get_definition(&caller.account_id, key).await {
+            Err(StoreError::NotFound) => Err(not_found(key)),
+            other => Ok(other?),
+        }
+    }
+
+    /// `GET /messaging/v1/sms/definitions`.
+    pub async fn list_definitions(
+        &self,
+        caller: &Caller,
+        query: ListQuery,
+    ) -> ServiceResult<DefinitionPage> {
+        let status = |s: ListStatus| match s {
+            ListStatus::Active => DefinitionStatus::Active,
+            ListStatus::Inactive => DefinitionStatus::Inactive,
+            ListStatus::Deleted => DefinitionStatus::Deleted,
+        };
+        let filter = match query.filter {
+            None => StatusFilter::Any,
+            Some((true, s)) => StatusFilter::Is(status(s)),
+            Some((false, s)) => StatusFilter::IsNot(status(s)),
+        };
+        let order = match query.order {
+            ListOrder::DefinitionKey => DefinitionOrder::DefinitionKey,
+            ListOrder::Name => DefinitionOrder::Name,
+            ListOrder::CreatedDate => DefinitionOrder::CreatedDate,
+            ListOrder::ModifiedDate => DefinitionOrder::ModifiedDate,
+            ListOrder::Status => DefinitionOrder::Status,
+        };
+        Ok(self
+            .store()
+            .list_definitions(
+                &caller.account_id,
+                &DefinitionQuery {
+                    filter,
+                    order,
+                    descending: query.descending,
+                    page: query.page,
+                    page_size: query.page_size,
+                },
+            )
+            .await?)
+    }
+
+    /// `PATCH /messaging/v1/sms/definitions/{definitionKey}`: partial; a changed code or
+    /// keyword is checked as on create, with the stored values for the fields not given.
+    pub async fn update_definition(
+        &self,
+        caller: &Caller,
+        key: &str,
+        read: DefinitionFields,
+    ) -> ServiceResult<Definition> {
+        let stored = self.get_definition(caller, key).await?;
+        let mut patch = DefinitionPatch {
+            name: read.name,
+            description: read.description,
+            status: read.active.map(|active| {
+                if active {
+                    DefinitionStatus::Active
+                } else {
+                    DefinitionStatus::Inactive
+                }
+            }),
+            message: read.message,
+            short_code: None,
+            country_code: read.country_code.clone(),
+            keyword: None,
+            auto_add_subscriber: read.auto_add_subscriber,
+            update_subscriber: read.update_subscriber,
+        };
+        if read.short_code.is_some() || read.keyword.is_some() || read.country_code.is_some() {
+            let short_code = read.short_code.unwrap_or(stored.short_code);
+            let keyword = read.keyword.unwrap_or(stored.keyword);
+            let country = read.country_code.unwrap_or(stored.country_code);
+            let (code, keyword) = self
+                .definition_code(
+                    &caller.account_id,
+                    &short_code,
+                    country.as_deref(),
+                    &keyword,
+                )
+                .await?;
+            patch.short_code = Some(code);
+            patch.keyword = Some(keyword);
+        }
+        match self
+            .store()
+            .update_definition(&caller.account_id, key, patch, self.now())
+            .await
+        {
+            Err(StoreError::NotFound) => Err(not_found(key)),
+            Err(StoreError::Conflict(_)) => Err(ServiceError::Transactional(
+                TxError::already_exists("a definition with this name exists"),
+            )),
+            other => Ok(other?),
+        }
+    }
+
+    /// `DELETE /messaging/v1/sms/definitions/{definitionKey}`: archived under a minted
+    /// `deletedDefinitionKey`, which the answer holds.
+    pub async fn delete_definition(&self, caller: &Caller, key: &str) -> ServiceResult<Definition> {
+        match self
+            .store()
+            .archive_definition(&caller.account_id, key, &domain::mint_key(), self.now())
+            .await
+        {
+            Err(StoreError::NotFound) => Err(not_found(key)),
+            other => Ok(other?),
+        }
+    }
+}
