@@ -1663,3 +1663,59 @@ pub struct DefinitionDeleted {
     pub request_id: String,
     pub deleted_definition_key: String,
 }
+
+/// `202` of a transactional send: one entry per recipient, in request order (API.md §9).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxSendAccepted {
+    pub request_id: String,
+    /// 0, or 109001 when any recipient was refused.
+    pub errorcode: u32,
+    /// With 109001: `MCMS_UTM_ResponsesHasErrors: {n} subscribers failed to queue out of {m}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub responses: Vec<TxSendResponse>,
+}
+
+/// One recipient of [`TxSendAccepted`]: its key, and its refusal if any.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxSendResponse {
+    pub message_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errorcode: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `GET /messaging/v1/sms/messages/{messageKey}` (API.md §9 "Status route").
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxStatusBody {
+    pub request_id: String,
+    #[schemars(extend("enum" = [
+        "TransactionalSendEvents.SMSQueued",
+        "TransactionalSendEvents.SMSSent",
+        "TransactionalSendEvents.SMSNotSent"
+    ]))]
+    pub event_category_type: &'static str,
+    /// §1's format (CST).
+    pub timestamp: String,
+    /// Opaque, fixed per message; absent while queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub composite_id: Option<String>,
+    pub info: TxStatusInfo,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxStatusInfo {
+    pub message_key: String,
+    pub contact_key: String,
+    pub to: String,
+    /// NotSent: the subscriber code, or the §5 code of a carrier failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<&'static str>,
+}

@@ -21,7 +21,7 @@ use crate::responses::{
     Keyword, KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageCreated,
     MessageList, MoHistory, MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus,
     SendAccepted, SendList, SendStatus, Subscription, SubscriptionList, SubscriptionLookup,
-    TokenResponse,
+    TokenResponse, TxSendAccepted, TxStatusBody,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{
@@ -212,6 +212,19 @@ pub(crate) const ROUTES: &[Route] = &[
             endpoint(GET, sms!(SMS_READ, transactional::get_definition), get_definition),
             endpoint(PATCH, sms!(SMS_WRITE, transactional::update_definition), update_definition),
             endpoint(DELETE, sms!(SMS_WRITE, transactional::delete_definition), delete_definition),
+        ],
+    },
+    Route {
+        path: "/messaging/v1/sms/messages",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_SEND, transactional::send_many), send_transactional_many),
+        ],
+    },
+    Route {
+        path: "/messaging/v1/sms/messages/{messageKey}",
+        endpoints: &[
+            endpoint(POST, sms!(SMS_SEND, transactional::send_one), send_transactional_one),
+            endpoint(GET, sms!(SMS_READ, transactional::message_status), transactional_status),
         ],
     },
     Route {
@@ -717,6 +730,42 @@ pub(crate) fn delete_definition() -> Operation {
         "deleteSmsDefinition",
         "Archive a send definition; its key is free at once",
         typed::<DefinitionDeleted>(200, "Archived under `deletedDefinitionKey`."),
+    )
+    .transactional()
+}
+
+pub(crate) fn send_transactional_many() -> Operation {
+    Operation::new(
+        "sendSmsMessages",
+        "Send a definition's text to up to 250 recipients",
+        typed::<TxSendAccepted>(202, "Each recipient's answer, in request order."),
+    )
+    .describe(
+        "API.md §9 \"Sends\". A recipient's refusal is in its `responses` entry (109106, 109121, \
+         109105, 109108, 109110), with 109001 on top; request-level refusals are a 400.",
+    )
+    .json_body(schema("TransactionalSendRequest"))
+    .errors(&[400])
+    .transactional()
+}
+
+pub(crate) fn send_transactional_one() -> Operation {
+    Operation::new(
+        "sendSmsMessage",
+        "Send a definition's text to one recipient under the path's messageKey",
+        typed::<TxSendAccepted>(202, "The recipient's answer."),
+    )
+    .describe("API.md §9 \"Sends\". The recipient's refusal is a 400 with its code.")
+    .json_body(schema("TransactionalSendRequest"))
+    .errors(&[400])
+    .transactional()
+}
+
+pub(crate) fn transactional_status() -> Operation {
+    Operation::new(
+        "getSmsMessageStatus",
+        "A transactional message's status: SMSQueued, SMSSent or SMSNotSent",
+        typed::<TxStatusBody>(200, "The message's status."),
     )
     .transactional()
 }

@@ -1,17 +1,21 @@
-//! Transactional messaging's routes (API.md §9): send definitions. Refusals answer in the
+//! Transactional messaging's routes (API.md §9): send definitions, sends and a message's
+//! status. Refusals answer in the
 //! routes' own error body ([`TxErrorBody`]); a body that is not JSON is the documented 10004.
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::transactional::{DefinitionFields, ListQuery, TxError};
+use domain::transactional::{
+    responses_have_errors, DefinitionFields, ListQuery, SendFields, SendRoute, TxError,
+};
 use domain::{format_timestamp, Fields};
 use rand::Rng;
+use service::{TxResponse, TxState};
 use store::{Definition, DefinitionStatus};
 
 use crate::auth::Caller;
 use crate::responses::{
     DefinitionBody, DefinitionContent, DefinitionDeleted, DefinitionItem, DefinitionListBody,
-    DefinitionSubscriptions,
+    DefinitionSubscriptions, TxSendAccepted, TxSendResponse, TxStatusBody, TxStatusInfo,
 };
 use crate::{json_response, ApiError, AppState, Ctx};
 
@@ -154,6 +158,104 @@ pub async fn delete_definition(
             message: "Success",
             request_id: request_id(),
             deleted_definition_key: archived.definition_key,
+        },
+    ))
+}
+
+/// 202 with each recipient's answer; 109001 on top when any was refused.
+fn accepted(responses: Vec<TxResponse>) -> Response {
+    let total = responses.len();
+    let failed = responses.iter().filter(|r| r.error.is_some()).count();
+    let top = (failed > 0).then(|| responses_have_errors(failed, total));
+    json_response(
+        StatusCode::ACCEPTED,
+        &TxSendAccepted {
+            request_id: request_id(),
+            errorcode: top.as_ref().map_or(0, |e| e.code),
+            message: top.map(|e| e.message()),
+            responses: responses
+                .into_iter()
+                .map(|r| TxSendResponse {
+                    message_key: r.message_key,
+                    errorcode: r.error.as_ref().map(|e| e.code),
+                    message: r.error.map(|e| e.message()),
+                })
+                .collect(),
+        },
+    )
+}
+
+/// `POST /messaging/v1/sms/messages/{messageKey}` → 202; the recipient's refusal is a 400 with
+/// its code.
+pub async fn send_one(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let fields = fields(&mut ctx).await?;
+    let read =
+        SendFields::read(&fields, SendRoute::One(ctx.param(0))).map_err(ApiError::Transactional)?;
+    let mut responses = state.service.send_transactional(caller, read).await?;
+    if let Some(error) = responses.iter_mut().find_map(|r| r.error.take()) {
+        return Err(ApiError::Transactional(error));
+    }
+    Ok(accepted(responses))
+}
+
+/// `POST /messaging/v1/sms/messages` → 202 with each recipient's answer.
+pub async fn send_many(
+    state: &AppState,
+    caller: &Caller,
+    mut ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let fields = fields(&mut ctx).await?;
+    let read = SendFields::read(&fields, SendRoute::Many).map_err(ApiError::Transactional)?;
+    let responses = state.service.send_transactional(caller, read).await?;
+    Ok(accepted(responses))
+}
+
+/// `GET /messaging/v1/sms/messages/{messageKey}` → 200.
+pub async fn message_status(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let status = state
+        .service
+        .transactional_status(caller, ctx.param(0))
+        .await?;
+    let (event, composite_id, status_code, status_message) = match status.state {
+        TxState::Queued => ("TransactionalSendEvents.SMSQueued", None, None, None),
+        TxState::Sent => (
+            "TransactionalSendEvents.SMSSent",
+            Some(status.composite_id),
+            None,
+            None,
+        ),
+        TxState::NotSent {
+            status_code,
+            status_message,
+        } => (
+            "TransactionalSendEvents.SMSNotSent",
+            Some(status.composite_id),
+            Some(status_code),
+            Some(status_message),
+        ),
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &TxStatusBody {
+            request_id: request_id(),
+            event_category_type: event,
+            timestamp: format_timestamp(status.timestamp, false),
+            composite_id,
+            info: TxStatusInfo {
+                message_key: status.message_key,
+                contact_key: status.contact_key,
+                to: status.to,
+                status_code,
+                status_message,
+            },
         },
     ))
 }

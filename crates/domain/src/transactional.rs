@@ -652,3 +652,352 @@ mod tests {
         }
     }
 }
+
+// ---- sends (API.md §9 "Sends") ------------------------------------------------------------------
+
+/// At most this many recipients per request.
+pub const MAX_RECIPIENTS: usize = 250;
+/// A `messageKey`: 1–100 characters of `[A-Za-z0-9._~-]`.
+pub const MAX_MESSAGE_KEY_CHARS: usize = 100;
+
+pub fn is_message_key(key: &str) -> bool {
+    (1..=MAX_MESSAGE_KEY_CHARS).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+}
+
+fn bad_message_key() -> TxError {
+    TxError::new(
+        109108,
+        "MCMS_UTM_Validation_InvalidValue_messageKey",
+        format!("messageKey must be 1 to {MAX_MESSAGE_KEY_CHARS} of letters, digits, '.', '_', '~' or '-'"),
+    )
+}
+
+pub fn duplicate_message_key() -> TxError {
+    TxError::new(
+        109110,
+        "MCMS_UTM_Validation_DuplicateMessageKey",
+        "messageKey is already used",
+    )
+}
+
+/// An unknown or archived `definitionKey` of a send.
+pub fn unknown_definition(key: &str) -> TxError {
+    TxError::new(
+        109111,
+        "MCMS_UTM_Validation_InvalidValue_definitionKey",
+        format!("definitionKey {key} is not a definition of this account"),
+    )
+}
+
+/// A text over §1's limit once the attributes are filled in.
+pub fn text_too_long() -> TxError {
+    TxError::invalid_value(format!(
+        "the text is over {MAX_TEXT_CHARS} characters after substitution"
+    ))
+}
+
+/// The top-level `{n} subscribers failed to queue out of {m}` of a request with refusals.
+pub fn responses_have_errors(failed: usize, total: usize) -> TxError {
+    TxError::new(
+        109001,
+        "MCMS_UTM_ResponsesHasErrors",
+        format!("{failed} subscribers failed to queue out of {total}"),
+    )
+}
+
+/// Attributes as given: names as spelled, values as text.
+pub type Attributes = Vec<(String, String)>;
+
+/// One recipient of a request, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRead {
+    /// As given (checked only when the recipient is otherwise valid).
+    pub message_key: Option<String>,
+    /// The recipient, or its refusal.
+    pub valid: Result<ValidRecipient, TxError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRecipient {
+    /// Digits (§1's rule).
+    pub to: String,
+    pub contact_key: String,
+    pub attributes: Attributes,
+}
+
+/// A send request, its top level valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFields {
+    pub definition_key: String,
+    pub resubscribe: bool,
+    /// `content.message`: replaces the definition's text.
+    pub message: Option<String>,
+    /// The request's `attributes` (a recipient's own of the same name win).
+    pub attributes: Attributes,
+    pub recipients: Vec<RecipientRead>,
+}
+
+/// Which route a send came by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendRoute<'a> {
+    /// `POST /messaging/v1/sms/messages/{messageKey}`: the path's key.
+    One(&'a str),
+    /// `POST /messaging/v1/sms/messages`.
+    Many,
+}
+
+impl SendFields {
+    /// A send's body: the first top-level error (required fields and types, then values), or
+    /// the request with each recipient read (valid, or its own refusal). On the one-recipient
+    /// route the path's key must be valid and is the recipient's.
+    pub fn read(fields: &Fields, route: SendRoute<'_>) -> Result<SendFields, TxError> {
+        let mut r = Reader::new(fields);
+        let definition_key = r.required_string(
+            "definitionKey",
+            "definitionKey",
+            Some(TxError::new(
+                109107,
+                "MCMS_UTM_Validation_MissingRequiredField_definitionKey",
+                "definitionKey is required",
+            )),
+        );
+        let one = r.read(None, |r| r.object("recipient"));
+        let many = r.read(None, |r| match r.any("recipients") {
+            Some(crate::Json::Array(items)) => Some(items.as_slice()),
+            Some(_) => {
+                r.type_error("recipients must be an array.".to_string());
+                None
+            }
+            None => None,
+        });
+        let attributes = r
+            .object("attributes")
+            .map(|a| read_attributes(&mut r, a, "attributes"));
+        let resubscribe = match r.object("subscriptions") {
+            Some(subscriptions) => {
+                let mut inner = Reader::new(subscriptions);
+                let value = inner.bool(
+                    "resubscribe",
+                    109114,
+                    "MCMS_UTM_Validation_InvalidValue_resubscribe",
+                );
+                if let Some(error) = inner.first {
+                    r.fail(error);
+                }
+                value
+            }
+            None => None,
+        };
+        let message = match r.object("content") {
+            Some(content) => {
+                let mut inner = Reader::new(content);
+                let message = inner.string("message");
+                if let Some(error) = inner.first {
+                    r.fail(error);
+                }
+                message
+            }
+            None => None,
+        };
+        if let Some(error) = r.first {
+            return Err(error);
+        }
+        let definition_key = definition_key.unwrap_or_default();
+        // Values, top level.
+        let items: Vec<&Fields> = match (one, many, route) {
+            (Some(_), Some(_), _) => {
+                return Err(TxError::invalid_value(
+                    "recipient and recipients cannot both be given",
+                ))
+            }
+            (Some(recipient), None, _) => vec![recipient],
+            (None, Some(items), SendRoute::Many) => {
+                let mut objects = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        crate::Json::Object(fields) => objects.push(fields),
+                        _ => {
+                            return Err(TxError::data_type("each of recipients must be an object."))
+                        }
+                    }
+                }
+                objects
+            }
+            (None, Some(_), SendRoute::One(_)) => {
+                return Err(TxError::invalid_value(
+                    "this route takes one recipient, in recipient",
+                ))
+            }
+            (None, None, _) => Vec::new(),
+        };
+        if items.is_empty() {
+            return Err(TxError::new(
+                109102,
+                "MCMS_UTM_Validation_NoSubscribers",
+                "there is no recipient",
+            ));
+        }
+        if items.len() > MAX_RECIPIENTS {
+            return Err(TxError::new(
+                109101,
+                "MCMS_UTM_Validation_TooManySubscribers",
+                format!("at most {MAX_RECIPIENTS} recipients per request"),
+            ));
+        }
+        if EncodedId::parse(&definition_key).is_none() {
+            return Err(unknown_definition(&definition_key));
+        }
+        if let Some(message) = &message {
+            if message.trim().is_empty() || message.chars().count() > MAX_TEXT_CHARS {
+                return Err(TxError::invalid_value(format!(
+                    "content.message must be 1 to {MAX_TEXT_CHARS} characters"
+                )));
+            }
+        }
+        if let SendRoute::One(key) = route {
+            if !is_message_key(key) {
+                return Err(bad_message_key());
+            }
+        }
+        // Recipients, each on its own.
+        let mut seen = std::collections::HashSet::new();
+        let recipients = items
+            .into_iter()
+            .map(|item| {
+                let mut read = read_recipient(item);
+                if let SendRoute::One(key) = route {
+                    read.message_key = Some(key.to_string());
+                }
+                if read.valid.is_ok() {
+                    if let Some(key) = &read.message_key {
+                        if !is_message_key(key) {
+                            read.valid = Err(bad_message_key());
+                        } else if !seen.insert(key.to_ascii_lowercase()) {
+                            read.valid = Err(duplicate_message_key());
+                        }
+                    }
+                }
+                read
+            })
+            .collect();
+        Ok(SendFields {
+            definition_key,
+            resubscribe: resubscribe.unwrap_or(false),
+            message,
+            attributes: attributes.unwrap_or_default(),
+            recipients,
+        })
+    }
+}
+
+/// An `attributes` object: scalar values as text; an object or array value is a type error.
+fn read_attributes(r: &mut Reader<'_>, fields: &Fields, name: &str) -> Attributes {
+    let mut out = Vec::new();
+    for (key, value) in fields.entries() {
+        let text = match value {
+            crate::Json::String(s) => Some(s.clone()),
+            crate::Json::Number(n) => Some(n.to_string()),
+            crate::Json::Bool(b) => Some(b.to_string()),
+            crate::Json::Null => None,
+            _ => {
+                r.fail(TxError::data_type(format!(
+                    "{name}.{key} must be a string."
+                )));
+                None
+            }
+        };
+        if let Some(text) = text {
+            out.push((key.to_string(), text));
+        }
+    }
+    out
+}
+
+fn read_recipient(fields: &Fields) -> RecipientRead {
+    let mut r = Reader::new(fields);
+    let to = r.read(None, |r| r.string_or_number("to"));
+    let contact_key = r.read(None, |r| r.string_or_number("contactKey"));
+    let message_key = r.string("messageKey");
+    let attributes = r
+        .object("attributes")
+        .map(|a| read_attributes(&mut r, a, "attributes"));
+    let valid = (|| {
+        if let Some(error) = r.first.take() {
+            return Err(error);
+        }
+        let Some(to) = to.filter(|t| !t.trim().is_empty()) else {
+            return Err(TxError::new(
+                109106,
+                "MCMS_UTM_Validation_MissingRequiredField_to",
+                "Invalid subscriber",
+            ));
+        };
+        let Some(contact_key) = contact_key.filter(|k| !k.trim().is_empty()) else {
+            return Err(TxError::new(
+                109105,
+                "MCMS_UTM_Validation_MissingRequiredField_subscriberKey",
+                "contactKey is required",
+            ));
+        };
+        let Ok(number) = crate::MobileNumber::parse(to.trim()) else {
+            return Err(TxError::new(
+                109121,
+                "MCMS_UTM_Validation_InvalidValue_to",
+                "to must be a mobile number of 8 to 15 digits",
+            ));
+        };
+        Ok(ValidRecipient {
+            to: number.as_str().to_string(),
+            contact_key,
+            attributes: attributes.unwrap_or_default(),
+        })
+    })();
+    RecipientRead { message_key, valid }
+}
+
+/// A recipient's text: `base` with `%%Name%%` filled from its attributes over the request's
+/// (names ignoring case); an unknown name becomes empty.
+pub fn recipient_text(base: &str, request: &Attributes, own: &Attributes) -> String {
+    crate::substitute(base, &|name: &str| {
+        own.iter()
+            .chain(request.iter())
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    })
+}
+
+/// The reference's name of a §5 code (`statusMessage` of a carrier failure).
+pub fn status_name(code: i32) -> &'static str {
+    match code {
+        1000 => "QueuedToSfmcSendService",
+        1500 => "QueueFailureToSfmcSendService",
+        1501 => "ValidationError",
+        2000 => "DeliveredToAggregator",
+        2500 => "FailedToAggregator",
+        2501 => "UnknownToAggregator",
+        2600 => "ThrottledToAggregator",
+        3000 => "Enroute",
+        3001 => "SentToCarrier",
+        3002 => "AcceptedByCarrier",
+        4000 => "Delivered",
+        4500 => "Undeliverable",
+        4501 => "Expired",
+        4502 => "Deleted",
+        4503 => "Rejected",
+        _ => "Unknown",
+    }
+}
+
+/// The `statusMessage` of a subscriber code Tidings uses.
+pub fn subscriber_status_message(code: i32) -> &'static str {
+    match code {
+        1 => "Unsubscribed",
+        37 => "QueuedTransactionDeleted",
+        39 => "SubscriberQueueCleared",
+        138 => "ExceededExpirationPolicy",
+        _ => "UnspecifiedError",
+    }
+}

@@ -32,6 +32,7 @@ pub use inbound::{
 pub use input::Field;
 pub use jobs::ImportRequest;
 pub use sends::{describe, IdempotentRequest, Page, SendReport};
+pub use transactional::{TxMessageStatus, TxResponse, TxState};
 
 /// Who asks for an operation of `/sms/v1` (API.md §2): the API client, the account it acts in
 /// and its scopes. The console acts as the client [`CONSOLE_CLIENT`].

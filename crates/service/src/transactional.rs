@@ -225,3 +225,186 @@ impl Service {
         }
     }
 }
+
+/// One recipient's answer of a send: its message key, and its refusal if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxResponse {
+    pub message_key: String,
+    pub error: Option<TxError>,
+}
+
+/// What the status route answers of a message (API.md §9 "Status route").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxState {
+    /// Not handed over yet (or held while its definition is Inactive).
+    Queued,
+    /// Handed over to the carrier.
+    Sent,
+    /// Not sent: the subscriber code or §5 code, and its name.
+    NotSent {
+        status_code: i32,
+        status_message: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxMessageStatus {
+    pub state: TxState,
+    pub message_key: String,
+    pub contact_key: String,
+    pub to: String,
+    /// Opaque, fixed per message.
+    pub composite_id: String,
+    pub timestamp: store::Millis,
+}
+
+impl Service {
+    /// `POST /messaging/v1/sms/messages[/{messageKey}]`: each recipient's answer, in order. The
+    /// request-level refusals (a read error, an unknown definition) are errors.
+    pub async fn send_transactional(
+        &self,
+        caller: &Caller,
+        read: domain::transactional::SendFields,
+    ) -> ServiceResult<Vec<TxResponse>> {
+        use domain::transactional::{duplicate_message_key, recipient_text, text_too_long};
+        let definition = match self
+            .store()
+            .get_definition(&caller.account_id, &read.definition_key)
+            .await
+        {
+            Ok(d) => d,
+            Err(StoreError::NotFound) => {
+                return Err(ServiceError::Transactional(
+                    domain::transactional::unknown_definition(&read.definition_key),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let base = read.message.unwrap_or(definition.message);
+        let info = domain::analyze(&base);
+        let mut responses = Vec::with_capacity(read.recipients.len());
+        let mut messages = Vec::new();
+        // The index in `responses` of each message sent to the store.
+        let mut sent = Vec::new();
+        for recipient in read.recipients {
+            let message_key = recipient.message_key.unwrap_or_else(domain::mint_key);
+            let checked = recipient.valid.and_then(|valid| {
+                let text = recipient_text(&base, &read.attributes, &valid.attributes);
+                if text.chars().count() > domain::limits::MAX_TEXT_CHARS {
+                    return Err(text_too_long());
+                }
+                Ok((valid, text))
+            });
+            match checked {
+                Ok((valid, text)) => {
+                    sent.push(responses.len());
+                    messages.push(store::TxMessage {
+                        message_key: message_key.clone(),
+                        mobile_number: valid.to,
+                        contact_key: valid.contact_key,
+                        text,
+                    });
+                    responses.push(TxResponse {
+                        message_key,
+                        error: None,
+                    });
+                }
+                Err(error) => responses.push(TxResponse {
+                    message_key,
+                    error: Some(error),
+                }),
+            }
+        }
+        if messages.is_empty() {
+            return Ok(responses);
+        }
+        let request = store::TxRequest {
+            account_id: caller.account_id.clone(),
+            client_id: Some(caller.client_id.clone()),
+            token: domain::mint_token(),
+            definition_key: definition.definition_key,
+            resubscribe: read.resubscribe,
+            messages,
+            segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
+            encoding: info.encoding,
+            now: self.now(),
+        };
+        let outcomes = match self.store().accept_transactional(&request).await {
+            Ok(outcomes) => outcomes,
+            Err(StoreError::NotFound) => {
+                return Err(ServiceError::Transactional(
+                    domain::transactional::unknown_definition(&read.definition_key),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for (index, outcome) in sent.into_iter().zip(outcomes) {
+            if outcome == store::TxOutcome::DuplicateKey {
+                if let Some(response) = responses.get_mut(index) {
+                    response.error = Some(duplicate_message_key());
+                }
+            }
+        }
+        self.inner.waker.notify_waiters();
+        Ok(responses)
+    }
+
+    /// `GET /messaging/v1/sms/messages/{messageKey}`.
+    pub async fn transactional_status(
+        &self,
+        caller: &Caller,
+        message_key: &str,
+    ) -> ServiceResult<TxMessageStatus> {
+        use domain::codes;
+        let status = match self
+            .store()
+            .transactional_status(&caller.account_id, message_key)
+            .await
+        {
+            Ok(status) => status,
+            Err(StoreError::NotFound) => {
+                return Err(ServiceError::Transactional(TxError::not_found(format!(
+                    "messageKey {message_key}"
+                ))))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let not_sent = |status_code: i32, status_message: &'static str| TxState::NotSent {
+            status_code,
+            status_message,
+        };
+        let state = match (status.not_sent_code, status.outcome.as_deref()) {
+            (Some(code), _) => {
+                not_sent(code, domain::transactional::subscriber_status_message(code))
+            }
+            // Opted out between acceptance and hand-over.
+            (None, Some("suppressed")) => not_sent(
+                store::tx_rows::NOT_SUBSCRIBED,
+                domain::transactional::subscriber_status_message(store::tx_rows::NOT_SUBSCRIBED),
+            ),
+            (None, Some(_)) => not_sent(37, domain::transactional::subscriber_status_message(37)),
+            (None, None) => match status.status_code {
+                codes::QUEUED => TxState::Queued,
+                code @ (codes::QUEUE_FAILURE
+                | codes::VALIDATION_ERROR
+                | codes::FAILED_TO_AGGREGATOR
+                | codes::UNKNOWN_TO_AGGREGATOR) => {
+                    not_sent(code, domain::transactional::status_name(code))
+                }
+                _ => TxState::Sent,
+            },
+        };
+        let timestamp = match state {
+            TxState::Queued => status.created_at,
+            _ => status.updated_at,
+        };
+        Ok(TxMessageStatus {
+            state,
+            composite_id: format!("{}.{}", status.token, status.ordinal),
+            message_key: status.message_key,
+            contact_key: status.contact_key,
+            to: status.mobile_number,
+            timestamp,
+        })
+    }
+}

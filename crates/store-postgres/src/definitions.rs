@@ -18,3 +18,7 @@ store::definition_store!(
     begin: begin,
     change_read: READ_LOCKED
 );
+
+// Transactional sends (API.md §9): `store::tx_rows`' operations, a request in one write
+// transaction.
+store::transactional_store!(PgStore, database: sqlx::Postgres, reads: pool, begin: begin);

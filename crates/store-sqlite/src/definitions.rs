@@ -14,3 +14,7 @@ store::definition_store!(
     begin: write,
     change_read: DEFINITION_BY_KEY
 );
+
+// Transactional sends (API.md §9): `store::tx_rows`' operations, a request in one write
+// transaction.
+store::transactional_store!(SqliteStore, database: sqlx::Sqlite, reads: reader, begin: write);

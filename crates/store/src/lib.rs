@@ -21,6 +21,7 @@ mod forward;
 pub mod sql;
 pub mod subscription_rows;
 pub mod tracking_rows;
+pub mod tx_rows;
 
 pub mod account_rows;
 pub mod code_rows;
@@ -48,6 +49,7 @@ pub use job_rows::*;
 pub use jobs::JobStore;
 pub use models::*;
 pub use transfer::*;
+pub use tx_rows::{TxMessage, TxOutcome, TxRequest, TxStatus};
 
 /// The role traits and `Store`: `use store::prelude::*;` lets a caller holding a backend's own
 /// type (not `dyn Store`, whose methods are always in scope) call any store method.
@@ -222,6 +224,7 @@ pub trait Store:
     + CodeStore
     + MessageStore
     + DefinitionStore
+    + TransactionalStore
     + ContactStore
     + SubscriptionStore
     + SendStore
@@ -243,6 +246,7 @@ impl<T> Store for T where
         + CodeStore
         + MessageStore
         + DefinitionStore
+        + TransactionalStore
         + ContactStore
         + SubscriptionStore
         + SendStore
@@ -384,6 +388,23 @@ pub trait DefinitionStore: std::marker::Send + Sync {
         deleted_key: &str,
         now: Millis,
     ) -> StoreResult<Definition>;
+}
+
+#[async_trait]
+/// Transactional sends (API.md §9).
+pub trait TransactionalStore: std::marker::Send + Sync {
+    /// Records a request's messages in one transaction: each message's outcome, in order. A key
+    /// used by the account within 72 hours (ignoring case) is a DuplicateKey and records nothing;
+    /// each other message's number is subscribed, or refused (NotSent 1), by the definition's
+    /// rules, and queued with its own text — held while the definition is Inactive. NotFound
+    /// (nothing written) when the definition is gone.
+    async fn accept_transactional(&self, request: &TxRequest) -> StoreResult<Vec<TxOutcome>>;
+    /// The account's message by its key (any case).
+    async fn transactional_status(
+        &self,
+        account_id: &str,
+        message_key: &str,
+    ) -> StoreResult<TxStatus>;
 }
 
 #[async_trait]

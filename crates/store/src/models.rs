@@ -342,6 +342,9 @@ pub enum SendKind {
     /// The replies to inbound texts (`POST /sms/v1/queueMO` and carriers' inbound texts): each
     /// recipient has its own text, and no subscription is needed to receive it.
     Mo,
+    /// `POST /messaging/v1/sms/messages` (API.md §9): a request's messages, each recipient with
+    /// its own text.
+    Transactional,
 }
 
 impl SendKind {
@@ -350,6 +353,7 @@ impl SendKind {
             SendKind::List => "list",
             SendKind::Contact => "contact",
             SendKind::Mo => "mo",
+            SendKind::Transactional => "transactional",
         }
     }
     pub fn parse(s: &str) -> Option<SendKind> {
@@ -357,6 +361,7 @@ impl SendKind {
             "list" => Some(SendKind::List),
             "contact" => Some(SendKind::Contact),
             "mo" => Some(SendKind::Mo),
+            "transactional" => Some(SendKind::Transactional),
             _ => None,
         }
     }

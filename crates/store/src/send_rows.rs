@@ -27,7 +27,8 @@ macro_rules! send_columns {
          s.text, s.content_url, s.target_list_ids, s.exclusion_list_ids, \
          s.allow_duplication, s.window_utc_offset_minutes, s.window_start_minute, \
          s.window_end_minute, s.send_time, s.due_at, s.segments, s.encoding, s.state, \
-         s.count, s.errors, s.created_at, s.completed_at, s.replies"
+         s.count, s.errors, s.created_at, s.completed_at, s.replies, \
+         CASE WHEN s.definition_pk IS NULL THEN 0 ELSE 1 END AS transactional"
     };
 }
 
@@ -131,6 +132,8 @@ pub struct SendRow {
     completed_at: Option<i64>,
     /// 0 or 1.
     replies: i32,
+    /// 1: a transactional send (it names a definition, migration 0013).
+    transactional: i32,
 }
 
 impl SendRow {
@@ -147,6 +150,8 @@ impl SendRow {
             kind: match SendKind::parse(&self.kind) {
                 // Replies are stored as contact sends with the `replies` flag (migration 0004).
                 Some(SendKind::Contact) if self.replies != 0 => SendKind::Mo,
+                // So are transactional sends, with their definition (migration 0013).
+                Some(SendKind::Contact) if self.transactional != 0 => SendKind::Transactional,
                 Some(kind) => kind,
                 None => return Err(bad_value("send kind", &self.kind)),
             },
@@ -210,10 +215,11 @@ pub fn accepted(new: NewSend, account_id: String) -> Send {
     }
 }
 
-/// How a kind is spelled in `sends.kind` (replies: 'contact' with the `replies` flag).
+/// How a kind is spelled in `sends.kind` (replies: 'contact' with the `replies` flag;
+/// transactional sends: 'contact' with their definition).
 pub fn stored_kind(kind: SendKind) -> &'static str {
     match kind {
-        SendKind::Mo => SendKind::Contact.as_str(),
+        SendKind::Mo | SendKind::Transactional => SendKind::Contact.as_str(),
         other => other.as_str(),
     }
 }

@@ -721,14 +721,27 @@ async fn real_responses_conform_to_the_document() {
     f.json(M::POST, defs, sms, definition.clone(), 201).await;
     f.json(M::POST, defs, sms, definition, 409).await;
     f.json(M::POST, defs, sms, json!({}), 400).await;
-    f.get(&format!("{defs}?$orderBy=name%20desc"), sms, 200).await;
+    f.get(&format!("{defs}?$orderBy=name%20desc"), sms, 200)
+        .await;
     f.get(&format!("{defs}?$filter=x"), sms, 400).await;
     f.get(&format!("{defs}/RESET"), sms, 200).await;
     f.get(&format!("{defs}/missing"), sms, 404).await;
-    f.json(M::PATCH, &format!("{defs}/reset"), sms, json!({"status": "inactive"}), 200)
-        .await;
-    f.json(M::PATCH, &format!("{defs}/reset"), sms, json!({"status": 1}), 400)
-        .await;
+    f.json(
+        M::PATCH,
+        &format!("{defs}/reset"),
+        sms,
+        json!({"status": "inactive"}),
+        200,
+    )
+    .await;
+    f.json(
+        M::PATCH,
+        &format!("{defs}/reset"),
+        sms,
+        json!({"status": 1}),
+        400,
+    )
+    .await;
     f.json(M::DELETE, &format!("{defs}/reset"), sms, Value::Null, 200)
         .await;
     let create = json!({"LongCode": "15555550000", "Keyword": "GAMMA"});

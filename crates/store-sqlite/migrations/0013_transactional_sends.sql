@@ -1,0 +1,25 @@
+-- Transactional sends (API.md §9): a request is one send (kind 'contact', like replies, with the
+-- definition it names), its recipients queued at once, each with its own text. A send whose
+-- definition is Inactive is held: Started with no `next_at` until the definition is Active.
+ALTER TABLE sends ADD COLUMN definition_pk INTEGER REFERENCES send_definitions (pk);
+
+-- One row per accepted message: its key (unique in the account, matched ignoring case as
+-- `key_key`, for 72 hours: an older key is freed by suffixing `key_key` with '#' and the pk,
+-- which no key can contain), its recipient (`send_pk`, `ordinal` = the recipient's `list_pk`),
+-- and, when it was refused before being queued, its subscriber code (`not_sent_code`).
+CREATE TABLE tx_messages (
+    pk             INTEGER PRIMARY KEY,
+    account_pk     INTEGER NOT NULL REFERENCES accounts (pk),
+    message_key    TEXT    NOT NULL,
+    key_key        TEXT    NOT NULL,
+    definition_pk  INTEGER NOT NULL REFERENCES send_definitions (pk),
+    send_pk        INTEGER NOT NULL REFERENCES sends (pk),
+    ordinal        INTEGER NOT NULL,
+    mobile_number  TEXT    NOT NULL,
+    contact_key    TEXT    NOT NULL,
+    not_sent_code  INTEGER,
+    created_at     INTEGER NOT NULL
+) STRICT;
+
+CREATE UNIQUE INDEX tx_messages_by_key ON tx_messages (account_pk, key_key);
+CREATE INDEX tx_messages_by_send ON tx_messages (send_pk, ordinal);

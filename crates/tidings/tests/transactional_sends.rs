@@ -1,0 +1,359 @@
+//! Transactional sends over HTTP (API.md §9 "Sends", "What a send does", "Status route"): the
+//! reference's one- and many-recipient examples answered in their documented shapes and
+//! delivered through the engine and the simulator; per-recipient refusals; `messageKey`
+//! uniqueness; the subscription rules (autoAddSubscriber, resubscribe, opted-out numbers NotSent
+//! 1); Inactive definitions holding their messages; delete turning queued messages NotSent 37.
+
+mod common;
+
+use common::{fixture, outbox, run_engine, spawn_app, Fixture, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const DEFS: &str = "/messaging/v1/sms/definitions";
+const MESSAGES: &str = "/messaging/v1/sms/messages";
+
+async fn call(
+    app: &TestApp,
+    f: &Fixture,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> common::Reply {
+    app.sms(method, path, &f.token, &body).await
+}
+
+async fn definition(app: &TestApp, f: &Fixture, key: &str, extra: Value) {
+    let mut body = json!({"definitionKey": key, "name": key,
+        "content": {"message": "%%FirstName%%, your 2FA token is %%password%%"},
+        "subscriptions": {"shortCode": "88976", "countryCode": "US", "keyword": "JOIN"}});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    let r = call(app, f, Method::POST, DEFS, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+async fn status(app: &TestApp, f: &Fixture, key: &str) -> Value {
+    let r = call(
+        app,
+        f,
+        Method::GET,
+        &format!("{MESSAGES}/{key}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+/// What the simulator sent to `number`: its texts.
+async fn texts_to(app: &TestApp, number: &str) -> Vec<String> {
+    outbox(app)
+        .await
+        .into_iter()
+        .filter(|m| m["to"] == number)
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_one_recipient_example_is_queued_sent_and_reported() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    definition(&app, &f, "account-reset", json!({})).await;
+    let key = "f4fe74b7-c3c0-4e5a-9f49-b63a641109a2";
+    let r = call(
+        &app,
+        &f,
+        Method::POST,
+        &format!("{MESSAGES}/{key}"),
+        json!({"definitionKey": "account-reset",
+               "recipient": {"to": "15555551234", "contactKey": "Astro25",
+                             "attributes": {"FirstName": "Astro", "password": "1234567890ab"}},
+               "subscriptions": {"resubscribe": true}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["errorcode"], 0);
+    assert_eq!(r.body["responses"], json!([{"messageKey": key}]));
+    assert!(r.body["requestId"].is_string());
+    assert!(r.body.get("message").is_none(), "{}", r.body);
+
+    let queued = status(&app, &f, key).await;
+    assert_eq!(
+        queued["eventCategoryType"],
+        "TransactionalSendEvents.SMSQueued"
+    );
+    assert_eq!(
+        queued["info"],
+        json!({"messageKey": key, "contactKey": "Astro25", "to": "15555551234"})
+    );
+    assert!(queued.get("compositeId").is_none());
+
+    run_engine(&app).await;
+    assert_eq!(
+        texts_to(&app, "15555551234").await,
+        ["Astro, your 2FA token is 1234567890ab"]
+    );
+    let sent = status(&app, &f, &key.to_uppercase()).await;
+    assert_eq!(sent["eventCategoryType"], "TransactionalSendEvents.SMSSent");
+    assert!(sent["compositeId"].as_str().is_some_and(|c| !c.is_empty()));
+    assert_eq!(sent["info"]["contactKey"], "Astro25");
+    assert_eq!(
+        sent["timestamp"].as_str().map(str::len),
+        Some("2018-08-03T13:41:18.550".len())
+    );
+
+    // The number was subscribed to the keyword (autoAddSubscriber) under its contact key.
+    let subs = call(
+        &app,
+        &f,
+        Method::POST,
+        "/sms/v1/contacts/subscriptions",
+        json!({"subscriberKey": ["Astro25"]}),
+    )
+    .await;
+    assert!(
+        subs.body.to_string().contains("15555551234"),
+        "{}",
+        subs.body
+    );
+
+    // The key is taken (any case) for 72 hours: a 400 with 109110 on this route.
+    let again = call(
+        &app,
+        &f,
+        Method::POST,
+        &format!("{MESSAGES}/{}", key.to_uppercase()),
+        json!({"definitionKey": "account-reset",
+               "recipient": {"to": "15555551235", "contactKey": "Other"}}),
+    )
+    .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(again.body["errorcode"], 109110);
+    // Unknown key: 404 30003.
+    let r = call(
+        &app,
+        &f,
+        Method::GET,
+        &format!("{MESSAGES}/nope"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["errorcode"].clone()),
+        (404, json!(30003))
+    );
+}
+
+#[tokio::test]
+async fn many_recipients_answer_each_in_order_with_mixed_responses() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    definition(&app, &f, "account-reset", json!({})).await;
+    let r = call(
+        &app,
+        &f,
+        Method::POST,
+        &format!("{MESSAGES}/"),
+        json!({"definitionKey": "account-reset",
+               "recipients": [
+                   {"contactKey": "NoNumber"},
+                   {"to": "15555551240", "contactKey": "Ann", "messageKey": "k-1",
+                    "attributes": {"FirstName": "Ann"}},
+                   {"to": "15555551241", "contactKey": "Bo"},
+                   {"to": "12", "contactKey": "Short"},
+                   {"to": "15555551242"},
+                   {"to": "15555551243", "contactKey": "Dup", "messageKey": "K-1"},
+                   {"to": "15555551244", "contactKey": "BadKey", "messageKey": "a b"}
+               ],
+               "attributes": {"FirstName": "Friend", "password": "p"}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["errorcode"], 109001);
+    assert_eq!(
+        r.body["message"],
+        "MCMS_UTM_ResponsesHasErrors: 5 subscribers failed to queue out of 7"
+    );
+    let responses = r.body["responses"].as_array().expect("responses");
+    let codes: Vec<Value> = responses.iter().map(|e| e["errorcode"].clone()).collect();
+    assert_eq!(
+        codes,
+        [
+            json!(109106),
+            Value::Null,
+            Value::Null,
+            json!(109121),
+            json!(109105),
+            json!(109110),
+            json!(109108)
+        ]
+    );
+    assert_eq!(
+        responses[0]["message"],
+        "MCMS_UTM_Validation_MissingRequiredField_to: Invalid subscriber"
+    );
+    assert_eq!(responses[1], json!({"messageKey": "k-1"}));
+    let minted = responses[2]["messageKey"].as_str().expect("minted key");
+    assert!(
+        minted.len() == 26
+            && minted
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    );
+    assert!(
+        responses[0]["messageKey"].is_string(),
+        "a refused recipient has a key too"
+    );
+
+    run_engine(&app).await;
+    assert_eq!(
+        texts_to(&app, "15555551240").await,
+        ["Ann, your 2FA token is p"],
+        "own attributes win"
+    );
+    assert_eq!(
+        texts_to(&app, "15555551241").await,
+        ["Friend, your 2FA token is p"]
+    );
+    for n in ["15555551243", "15555551244"] {
+        assert!(texts_to(&app, n).await.is_empty(), "{n} was refused");
+    }
+    assert_eq!(
+        status(&app, &f, minted).await["eventCategoryType"],
+        "TransactionalSendEvents.SMSSent"
+    );
+
+    // Request-level refusals.
+    let cases = [
+        (
+            json!({"definitionKey": "account-reset", "recipients": []}),
+            109102,
+        ),
+        (json!({"definitionKey": "account-reset"}), 109102),
+        (
+            json!({"definitionKey": "nope", "recipients": [{"to": "15555551250", "contactKey": "x"}]}),
+            109111,
+        ),
+        (
+            json!({"recipients": [{"to": "15555551250", "contactKey": "x"}]}),
+            109107,
+        ),
+        (
+            json!({"definitionKey": "account-reset", "recipient": {"to": "15555551250", "contactKey": "x"},
+                "recipients": [{"to": "15555551250", "contactKey": "x"}]}),
+            10005,
+        ),
+        (
+            json!({"definitionKey": "account-reset",
+                "recipients": (0..251).map(|i| json!({"to": format!("1555555{i:04}"), "contactKey": "k"})).collect::<Vec<_>>()}),
+            109101,
+        ),
+        (
+            json!({"definitionKey": "account-reset", "recipients": "x"}),
+            10001,
+        ),
+        (
+            json!({"definitionKey": "account-reset", "recipients": [{"to": "15555551250", "contactKey": "x"}],
+                "subscriptions": {"resubscribe": "perhaps"}}),
+            109114,
+        ),
+    ];
+    for (body, code) in cases {
+        let r = call(&app, &f, Method::POST, MESSAGES, body.clone()).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["errorcode"].clone()),
+            (400, json!(code)),
+            "{body}: {}",
+            r.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn subscription_rules_decide_who_is_texted() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    definition(&app, &f, "alerts", json!({})).await;
+    definition(
+        &app,
+        &f,
+        "members-only",
+        json!({"subscriptions": {"shortCode": "88976", "keyword": "JOIN", "autoAddSubscriber": false}}),
+    )
+    .await;
+    // 15555551260 texts STOP to the code: opted out.
+    let r = call(
+        &app,
+        &f,
+        Method::POST,
+        "/sms/v1/queueMO",
+        json!({"mobileNumbers": ["15555551260"], "shortCode": "88976", "messageText": "STOP"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    run_engine(&app).await;
+    let send = |key: &str, def: &str, to: &str, resubscribe: bool| {
+        json!({"definitionKey": def, "recipient": {"to": to, "contactKey": key},
+               "subscriptions": {"resubscribe": resubscribe},
+               "content": {"message": format!("Alert for {key}")}})
+    };
+    for (key, def, to, resubscribe) in [
+        ("opted-out", "alerts", "15555551260", false),
+        ("unknown-member", "members-only", "15555551261", false),
+    ] {
+        let r = call(
+            &app,
+            &f,
+            Method::POST,
+            &format!("{MESSAGES}/{key}"),
+            send(key, def, to, resubscribe),
+        )
+        .await;
+        assert_eq!(r.status, 202, "accepted, then NotSent: {}", r.body);
+    }
+    run_engine(&app).await;
+    for key in ["opted-out", "unknown-member"] {
+        let s = status(&app, &f, key).await;
+        assert_eq!(
+            s["eventCategoryType"], "TransactionalSendEvents.SMSNotSent",
+            "{key}: {s}"
+        );
+        assert_eq!(
+            (
+                s["info"]["statusCode"].clone(),
+                s["info"]["statusMessage"].clone()
+            ),
+            (json!(1), json!("Unsubscribed")),
+            "{key}"
+        );
+    }
+    assert!(texts_to(&app, "15555551260")
+        .await
+        .iter()
+        .all(|t| !t.starts_with("Alert")));
+    assert!(texts_to(&app, "15555551261").await.is_empty());
+
+    // resubscribe: the opted-out number is subscribed again and texted.
+    let r = call(
+        &app,
+        &f,
+        Method::POST,
+        &format!("{MESSAGES}/again"),
+        send("again", "alerts", "15555551260", true),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    run_engine(&app).await;
+    assert_eq!(
+        status(&app, &f, "again").await["eventCategoryType"],
+        "TransactionalSendEvents.SMSSent"
+    );
+    assert!(texts_to(&app, "15555551260")
+        .await
+        .contains(&"Alert for again".to_string()));
+}
