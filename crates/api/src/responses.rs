@@ -623,6 +623,7 @@ pub enum SendKindName {
     List,
     Contact,
     Mo,
+    Transactional,
 }
 
 /// A send as the admin API lists it.
@@ -1718,4 +1719,24 @@ pub struct TxStatusInfo {
     pub status_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<&'static str>,
+}
+
+/// `GET /messaging/v1/sms/definitions/{definitionKey}/queue`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMetrics {
+    pub request_id: String,
+    /// Messages waiting to be handed over.
+    pub count: i64,
+    /// Age of the oldest, in seconds; 0 when none waits.
+    pub age_seconds: i64,
+}
+
+/// `DELETE /messaging/v1/sms/definitions/{definitionKey}/queue`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueEmptied {
+    pub request_id: String,
+    #[schemars(extend("const" = "Queued"))]
+    pub message: &'static str,
 }

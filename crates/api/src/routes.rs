@@ -19,9 +19,9 @@ use crate::responses::{
     ContactHistory, DefinitionBody, DefinitionDeleted, DefinitionListBody, Deleted,
     DeliveryReportAccepted, ImportReport, ImportSendAccepted, ImportSendStatus, ImportStatus,
     Keyword, KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageCreated,
-    MessageList, MoHistory, MoSendStatus, Outbox, QueueMoAccepted, RefreshAccepted, RefreshStatus,
-    SendAccepted, SendList, SendStatus, Subscription, SubscriptionList, SubscriptionLookup,
-    TokenResponse, TxSendAccepted, TxStatusBody,
+    MessageList, MoHistory, MoSendStatus, Outbox, QueueEmptied, QueueMetrics, QueueMoAccepted,
+    RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus, Subscription,
+    SubscriptionList, SubscriptionLookup, TokenResponse, TxSendAccepted, TxStatusBody,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{
@@ -212,6 +212,13 @@ pub(crate) const ROUTES: &[Route] = &[
             endpoint(GET, sms!(SMS_READ, transactional::get_definition), get_definition),
             endpoint(PATCH, sms!(SMS_WRITE, transactional::update_definition), update_definition),
             endpoint(DELETE, sms!(SMS_WRITE, transactional::delete_definition), delete_definition),
+        ],
+    },
+    Route {
+        path: "/messaging/v1/sms/definitions/{definitionKey}/queue",
+        endpoints: &[
+            endpoint(GET, sms!(SMS_READ, transactional::queue_metrics), definition_queue),
+            endpoint(DELETE, sms!(SMS_WRITE, transactional::empty_queue), empty_definition_queue),
         ],
     },
     Route {
@@ -731,6 +738,29 @@ pub(crate) fn delete_definition() -> Operation {
         "Archive a send definition; its key is free at once",
         typed::<DefinitionDeleted>(200, "Archived under `deletedDefinitionKey`."),
     )
+    .transactional()
+}
+
+pub(crate) fn definition_queue() -> Operation {
+    Operation::new(
+        "getSmsDefinitionQueue",
+        "How many of a definition's messages wait to be handed over",
+        typed::<QueueMetrics>(
+            200,
+            "`count`, and `ageSeconds` of the oldest (0 when none).",
+        ),
+    )
+    .transactional()
+}
+
+pub(crate) fn empty_definition_queue() -> Operation {
+    Operation::new(
+        "deleteSmsDefinitionQueue",
+        "Empty an Inactive definition's queue: each waiting message NotSent 39",
+        typed::<QueueEmptied>(200, "Emptied."),
+    )
+    .describe("API.md §9 \"Queue\". 400 code 30001 when the definition is not Inactive.")
+    .errors(&[400])
     .transactional()
 }
 

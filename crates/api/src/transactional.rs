@@ -15,7 +15,8 @@ use store::{Definition, DefinitionStatus};
 use crate::auth::Caller;
 use crate::responses::{
     DefinitionBody, DefinitionContent, DefinitionDeleted, DefinitionItem, DefinitionListBody,
-    DefinitionSubscriptions, TxSendAccepted, TxSendResponse, TxStatusBody, TxStatusInfo,
+    DefinitionSubscriptions, QueueEmptied, QueueMetrics, TxSendAccepted, TxSendResponse,
+    TxStatusBody, TxStatusInfo,
 };
 use crate::{json_response, ApiError, AppState, Ctx};
 
@@ -256,6 +257,40 @@ pub async fn message_status(
                 status_code,
                 status_message,
             },
+        },
+    ))
+}
+
+/// `GET /messaging/v1/sms/definitions/{definitionKey}/queue` → 200.
+pub async fn queue_metrics(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let (count, age_seconds) = state.service.queue_metrics(caller, ctx.param(0)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &QueueMetrics {
+            request_id: request_id(),
+            count,
+            age_seconds,
+        },
+    ))
+}
+
+/// `DELETE /messaging/v1/sms/definitions/{definitionKey}/queue` → 200 `{"message": "Queued"}`
+/// (done before the answer).
+pub async fn empty_queue(
+    state: &AppState,
+    caller: &Caller,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    state.service.empty_queue(caller, ctx.param(0)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &QueueEmptied {
+            request_id: request_id(),
+            message: "Queued",
         },
     ))
 }

@@ -47,7 +47,12 @@ impl Engine {
         if lapsed > 0 {
             tracing::info!(lapsed, "double opt-in requests lapsed");
         }
-        Ok(recovered > 0 || lapsed > 0)
+        // Transactional messages held by an Inactive definition for 72 hours (API.md §9).
+        let expired = self.inner.store.expire_held(now).await?;
+        if expired > 0 {
+            tracing::info!(expired, "held transactional messages expired (NotSent 138)");
+        }
+        Ok(recovered > 0 || lapsed > 0 || expired > 0)
     }
 
     /// Claims due sends and expands their audience.

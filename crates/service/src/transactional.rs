@@ -323,6 +323,7 @@ impl Service {
             client_id: Some(caller.client_id.clone()),
             token: domain::mint_token(),
             definition_key: definition.definition_key,
+            text: base,
             resubscribe: read.resubscribe,
             messages,
             segments: i32::try_from(info.segments).unwrap_or(i32::MAX),
@@ -406,5 +407,39 @@ impl Service {
             to: status.mobile_number,
             timestamp,
         })
+    }
+}
+
+impl Service {
+    /// `GET /messaging/v1/sms/definitions/{definitionKey}/queue`: how many messages wait, and
+    /// the age in seconds of the oldest (0 when none).
+    pub async fn queue_metrics(&self, caller: &Caller, key: &str) -> ServiceResult<(i64, i64)> {
+        match self.store().queue_metrics(&caller.account_id, key).await {
+            Ok((count, oldest)) => Ok((
+                count,
+                oldest.map_or(0, |at| (self.now() - at).max(0) / 1000),
+            )),
+            Err(StoreError::NotFound) => Err(not_found(key)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `DELETE /messaging/v1/sms/definitions/{definitionKey}/queue`: an Inactive definition's
+    /// waiting messages become NotSent 39.
+    pub async fn empty_queue(&self, caller: &Caller, key: &str) -> ServiceResult<u64> {
+        match self
+            .store()
+            .empty_queue(&caller.account_id, key, self.now())
+            .await
+        {
+            Ok(Some(emptied)) => Ok(emptied),
+            Ok(None) => Err(ServiceError::Transactional(TxError::new(
+                30001,
+                "MCMS_UTM_Runtime_InvalidOperation",
+                "Definition status must be inactive to delete queue",
+            ))),
+            Err(StoreError::NotFound) => Err(not_found(key)),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -2,6 +2,8 @@
 -- definition it names), its recipients queued at once, each with its own text. A send whose
 -- definition is Inactive is held: Started with no `next_at` until the definition is Active.
 ALTER TABLE sends ADD COLUMN definition_pk INTEGER REFERENCES send_definitions (pk);
+-- A definition's sends: held, released and settled together.
+CREATE INDEX sends_by_definition ON sends (definition_pk, state) WHERE definition_pk IS NOT NULL;
 
 -- One row per accepted message: its key (unique in the account, matched ignoring case as
 -- `key_key`, for 72 hours: an older key is freed by suffixing `key_key` with '#' and the pk,

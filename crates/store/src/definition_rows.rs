@@ -331,6 +331,7 @@ where
         .ok_or(StoreError::NotFound)?;
     let pk = row.pk;
     let mut definition = row.into_definition(&owner.id)?;
+    let was = definition.status;
     change(&mut definition);
     sqlx::query::<DB>(UPDATE_DEFINITION)
         .arg(pk)
@@ -349,6 +350,16 @@ where
         .execute(&mut *conn)
         .await
         .map_err(sql::db("update definition"))?;
+    if definition.status != was {
+        crate::tx_rows::definition_changed_in::<DB>(
+            conn,
+            pk,
+            was,
+            definition.status,
+            definition.modified_at,
+        )
+        .await?;
+    }
     Ok(definition)
 }
 

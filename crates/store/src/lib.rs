@@ -405,6 +405,23 @@ pub trait TransactionalStore: std::marker::Send + Sync {
         account_id: &str,
         message_key: &str,
     ) -> StoreResult<TxStatus>;
+    /// How many messages of the account's definition wait to be handed over, and when the
+    /// oldest was accepted. NotFound for an unknown definition.
+    async fn queue_metrics(
+        &self,
+        account_id: &str,
+        definition_key: &str,
+    ) -> StoreResult<(i64, Option<Millis>)>;
+    /// Empties an Inactive definition's queue: each waiting message NotSent 39. `None` (nothing
+    /// done) when the definition is not Inactive; how many otherwise.
+    async fn empty_queue(
+        &self,
+        account_id: &str,
+        definition_key: &str,
+        now: Millis,
+    ) -> StoreResult<Option<u64>>;
+    /// Messages held by an Inactive definition for more than 72 hours become NotSent 138.
+    async fn expire_held(&self, now: Millis) -> StoreResult<u64>;
 }
 
 #[async_trait]

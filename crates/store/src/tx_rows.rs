@@ -25,6 +25,8 @@ pub struct TxRequest {
     /// The send's token (minted).
     pub token: String,
     pub definition_key: String,
+    /// The text before substitution (the send's, as listings show it).
+    pub text: String,
     /// Subscribe again a number that opted out (`subscriptions.resubscribe`).
     pub resubscribe: bool,
     pub messages: Vec<TxMessage>,
@@ -262,7 +264,7 @@ where
         .arg(request.client_id.as_deref())
         .arg(request.definition_key.as_str())
         .arg(short_code.as_str())
-        .arg(recorded[0].0.text.as_str())
+        .arg(request.text.as_str())
         .arg(now)
         .arg(request.segments)
         .arg(request.encoding.as_str())
@@ -410,6 +412,292 @@ macro_rules! transactional_store {
             ) -> $crate::StoreResult<$crate::TxStatus> {
                 $crate::tx_rows::status(&self.$reads, account_id, message_key).await
             }
+
+            async fn queue_metrics(
+                &self,
+                account_id: &str,
+                definition_key: &str,
+            ) -> $crate::StoreResult<(i64, Option<$crate::Millis>)> {
+                $crate::tx_rows::queue_metrics(&self.$reads, account_id, definition_key).await
+            }
+
+            async fn empty_queue(
+                &self,
+                account_id: &str,
+                definition_key: &str,
+                now: $crate::Millis,
+            ) -> $crate::StoreResult<Option<u64>> {
+                let mut tx = self.$begin().await?;
+                let work = $crate::tx_rows::empty_queue_in::<$db>(
+                    &mut *tx,
+                    account_id,
+                    definition_key,
+                    now,
+                )
+                .await
+                .map($crate::sql::Ending::Commit);
+                $crate::sql::settle(tx, work, "commit emptying a queue").await
+            }
+
+            async fn expire_held(&self, now: $crate::Millis) -> $crate::StoreResult<u64> {
+                let mut tx = self.$begin().await?;
+                let work = $crate::tx_rows::settle_waiting_in::<$db>(
+                    &mut *tx,
+                    None,
+                    $crate::tx_rows::EXCEEDED_EXPIRATION_POLICY,
+                    now - $crate::tx_rows::KEY_WINDOW,
+                    true,
+                    now,
+                )
+                .await
+                .map($crate::sql::Ending::Commit);
+                $crate::sql::settle(tx, work, "commit expiring held messages").await
+            }
         }
     };
+}
+
+// ---- the definition's queue (API.md §9 "Queue") -------------------------------------------------
+
+/// Subscriber codes of messages settled before being handed over.
+pub const QUEUED_TRANSACTION_DELETED: i32 = 37;
+pub const SUBSCRIBER_QUEUE_CLEARED: i32 = 39;
+pub const EXCEEDED_EXPIRATION_POLICY: i32 = 138;
+
+/// Holds the Started sends of definition `$1` (no `next_at`: the dispatcher passes them by).
+const HOLD: &str = concat!(
+    "UPDATE sends SET next_at = NULL WHERE definition_pk = $1 AND state = ",
+    send_state!(Started)
+);
+
+/// Releases the held sends of definition `$1` as of `$2`.
+const RELEASE: &str = concat!(
+    "UPDATE sends SET next_at = $2 WHERE definition_pk = $1 AND next_at IS NULL AND state = ",
+    send_state!(Started)
+);
+
+/// Records subscriber code `$1` on the messages created before `$2` still waiting (a ready
+/// recipient) in a Started send of definition `$3` (any definition when NULL), only held ones
+/// when `$4`.
+const MARK_WAITING: &str = concat!(
+    "UPDATE tx_messages SET not_sent_code = $1 WHERE not_sent_code IS NULL AND created_at < $2 \
+     AND ($3 IS NULL OR definition_pk = $3) \
+     AND EXISTS (SELECT 1 FROM sends s WHERE s.pk = tx_messages.send_pk AND s.state = ",
+    send_state!(Started),
+    " AND (NOT $4 OR s.next_at IS NULL)) \
+     AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = tx_messages.send_pk \
+     AND r.mobile_number = tx_messages.mobile_number AND r.list_pk = tx_messages.ordinal \
+     AND r.copy_index = 0 AND r.state = ",
+    recipient_state!(ready),
+    ")"
+);
+
+/// Settles as canceled, at `$1`, the ready recipients whose message was given a subscriber code
+/// (by [`MARK_WAITING`]), in the Started sends of definition `$2` (any when NULL).
+const CANCEL_MARKED: &str = concat!(
+    "UPDATE recipients SET state = ",
+    recipient_state!(done),
+    ", outcome = ",
+    outcome!(canceled),
+    ", lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE state = ",
+    recipient_state!(ready),
+    " AND send_pk IN (SELECT pk FROM sends WHERE definition_pk IS NOT NULL \
+     AND ($2 IS NULL OR definition_pk = $2) AND state = ",
+    send_state!(Started),
+    ") AND EXISTS (SELECT 1 FROM tx_messages m WHERE m.send_pk = recipients.send_pk \
+     AND m.mobile_number = recipients.mobile_number AND m.ordinal = recipients.list_pk \
+     AND m.not_sent_code IS NOT NULL)"
+);
+
+/// Finishes, at `$1`, the Started transactional sends (of definition `$2`, any when NULL) left
+/// with nothing to hand over or being handed over.
+const FINISH_SETTLED: &str = concat!(
+    "UPDATE sends SET state = ",
+    send_state!(Finished),
+    ", completed_at = $1, next_at = NULL WHERE definition_pk IS NOT NULL \
+     AND ($2 IS NULL OR definition_pk = $2) AND state = ",
+    send_state!(Started),
+    " AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = sends.pk AND r.state <> ",
+    recipient_state!(done),
+    ")"
+);
+
+/// Settles the waiting messages of `definition_pk` (every definition when `None`) created before
+/// `before` as NotSent `code` (only the held ones when `held_only`), inside the caller's
+/// transaction: their recipients canceled, their sends Finished once nothing is left. How many.
+pub async fn settle_waiting_in<DB>(
+    conn: &mut DB::Connection,
+    definition_pk: Option<i64>,
+    code: i32,
+    before: Millis,
+    held_only: bool,
+    now: Millis,
+) -> StoreResult<u64>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let marked = sqlx::query::<DB>(MARK_WAITING)
+        .arg(code)
+        .arg(before)
+        .arg(definition_pk)
+        .arg(held_only)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("mark waiting messages"))
+        .map(sql::affected::<DB>)?;
+    if marked == 0 {
+        return Ok(0);
+    }
+    sqlx::query::<DB>(CANCEL_MARKED)
+        .arg(now)
+        .arg(definition_pk)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("cancel waiting messages"))?;
+    sqlx::query::<DB>(FINISH_SETTLED)
+        .arg(now)
+        .arg(definition_pk)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("finish settled sends"))?;
+    Ok(marked)
+}
+
+/// A definition's status changed from `was` to `now_status`, inside the caller's transaction:
+/// Inactive holds its queued sends; Active releases them (the held ones past 72 hours become
+/// NotSent 138 first); archived turns what still waits into NotSent 37.
+pub async fn definition_changed_in<DB>(
+    conn: &mut DB::Connection,
+    definition_pk: i64,
+    was: crate::DefinitionStatus,
+    now_status: crate::DefinitionStatus,
+    now: Millis,
+) -> StoreResult<()>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    use crate::DefinitionStatus as S;
+    match (was, now_status) {
+        (S::Active, S::Inactive) => {
+            sqlx::query::<DB>(HOLD)
+                .arg(definition_pk)
+                .execute(&mut *conn)
+                .await
+                .map_err(sql::db("hold a definition's sends"))?;
+        }
+        (S::Inactive, S::Active) => {
+            settle_waiting_in::<DB>(
+                conn,
+                Some(definition_pk),
+                EXCEEDED_EXPIRATION_POLICY,
+                now - KEY_WINDOW,
+                true,
+                now,
+            )
+            .await?;
+            sqlx::query::<DB>(RELEASE)
+                .arg(definition_pk)
+                .arg(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(sql::db("release a definition's sends"))?;
+        }
+        (_, S::Deleted) => {
+            settle_waiting_in::<DB>(
+                conn,
+                Some(definition_pk),
+                QUEUED_TRANSACTION_DELETED,
+                now + 1,
+                false,
+                now,
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The waiting messages of the account's definition `$1` (its key folded) for `$2`: how many,
+/// and when the oldest was accepted.
+const QUEUE_METRICS: &str = concat!(
+    "SELECT count(*), min(m.created_at) FROM tx_messages m \
+     JOIN send_definitions d ON d.pk = m.definition_pk \
+     JOIN recipients r ON r.send_pk = m.send_pk AND r.mobile_number = m.mobile_number \
+     AND r.list_pk = m.ordinal AND r.copy_index = 0 AND r.state = ",
+    recipient_state!(ready),
+    " WHERE d.account_pk = $1 AND d.key_key = $2 AND d.status <> 'Deleted' \
+     AND m.not_sent_code IS NULL"
+);
+
+const DEFINITION_PK_STATUS: &str = "SELECT pk, status FROM send_definitions \
+     WHERE account_pk = $1 AND key_key = $2 AND status <> 'Deleted'";
+
+/// How many messages of the definition wait, and when the oldest was accepted. NotFound for an
+/// unknown definition.
+pub async fn queue_metrics<'e, DB, E>(
+    db: E,
+    account_id: &str,
+    definition_key: &str,
+) -> StoreResult<(i64, Option<Millis>)>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    (i64, String): for<'r> FromRow<'r, DB::Row>,
+    (i64, Option<i64>): for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    sqlx::query_as::<DB, (i64, String)>(DEFINITION_PK_STATUS)
+        .arg(owner.pk)
+        .arg(id_key(definition_key))
+        .fetch_optional(db)
+        .await
+        .map_err(sql::db("find a definition"))?
+        .ok_or(StoreError::NotFound)?;
+    sqlx::query_as::<DB, (i64, Option<i64>)>(QUEUE_METRICS)
+        .arg(owner.pk)
+        .arg(id_key(definition_key))
+        .fetch_one(db)
+        .await
+        .map_err(sql::db("measure a definition's queue"))
+}
+
+/// Empties an Inactive definition's queue: each waiting message NotSent 39. `None` when the
+/// definition is not Inactive (nothing done); how many otherwise. NotFound when unknown.
+pub async fn empty_queue_in<DB>(
+    conn: &mut DB::Connection,
+    account_id: &str,
+    definition_key: &str,
+    now: Millis,
+) -> StoreResult<Option<u64>>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    (i64, String): for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(&mut *conn, account_id).await?;
+    let (pk, status) = sqlx::query_as::<DB, (i64, String)>(DEFINITION_PK_STATUS)
+        .arg(owner.pk)
+        .arg(id_key(definition_key))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(sql::db("find a definition"))?
+        .ok_or(StoreError::NotFound)?;
+    if status != crate::DefinitionStatus::Inactive.as_str() {
+        return Ok(None);
+    }
+    settle_waiting_in::<DB>(
+        conn,
+        Some(pk),
+        SUBSCRIBER_QUEUE_CLEARED,
+        now + 1,
+        false,
+        now,
+    )
+    .await
+    .map(Some)
 }

@@ -742,6 +742,28 @@ async fn real_responses_conform_to_the_document() {
         400,
     )
     .await;
+    // Transactional sends, a message's status, the definition's queue.
+    let one = json!({"definitionKey": "reset",
+        "recipient": {"to": "15555555599", "contactKey": "c1"}});
+    f.json(M::POST, "/messaging/v1/sms/messages/m-1", sms, one.clone(), 202)
+        .await;
+    f.json(M::POST, "/messaging/v1/sms/messages/m-1", sms, one, 400)
+        .await;
+    let many = json!({"definitionKey": "reset",
+        "recipients": [{"to": "15555555598", "contactKey": "c2"}, {"contactKey": "c3"}]});
+    f.json(M::POST, "/messaging/v1/sms/messages", sms, many, 202)
+        .await;
+    f.json(M::POST, "/messaging/v1/sms/messages", sms, json!({}), 400)
+        .await;
+    f.get("/messaging/v1/sms/messages/M-1", sms, 200).await;
+    f.get("/messaging/v1/sms/messages/nope", sms, 404).await;
+    f.get(&format!("{defs}/reset/queue"), sms, 200).await;
+    f.json(M::DELETE, &format!("{defs}/reset/queue"), sms, Value::Null, 200)
+        .await;
+    f.json(M::PATCH, &format!("{defs}/reset"), sms, json!({"status": "active"}), 200)
+        .await;
+    f.json(M::DELETE, &format!("{defs}/reset/queue"), sms, Value::Null, 400)
+        .await;
     f.json(M::DELETE, &format!("{defs}/reset"), sms, Value::Null, 200)
         .await;
     let create = json!({"LongCode": "15555550000", "Keyword": "GAMMA"});

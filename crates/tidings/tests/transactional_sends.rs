@@ -357,3 +357,177 @@ async fn subscription_rules_decide_who_is_texted() {
         .await
         .contains(&"Alert for again".to_string()));
 }
+
+async fn send_held(app: &TestApp, f: &Fixture, def: &str, key: &str, to: &str) {
+    let body = json!({"definitionKey": def,
+        "recipient": {"to": to, "contactKey": key, "attributes": {"FirstName": key, "password": "x"}}});
+    let r = call(app, f, Method::POST, &format!("{MESSAGES}/{key}"), body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+}
+
+/// A definition's queue: (count, ageSeconds).
+async fn queue(app: &TestApp, f: &Fixture, def: &str) -> (i64, i64) {
+    let r = call(
+        app,
+        f,
+        Method::GET,
+        &format!("{DEFS}/{def}/queue"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["requestId"].is_string());
+    (
+        r.body["count"].as_i64().unwrap_or(-1),
+        r.body["ageSeconds"].as_i64().unwrap_or(-1),
+    )
+}
+
+/// A message's status: (event without its prefix, info.statusCode, info.statusMessage).
+async fn event(app: &TestApp, f: &Fixture, key: &str) -> (String, Value, Value) {
+    let s = status(app, f, key).await;
+    (
+        s["eventCategoryType"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("TransactionalSendEvents.")
+            .to_string(),
+        s["info"]["statusCode"].clone(),
+        s["info"]["statusMessage"].clone(),
+    )
+}
+
+/// Inactive definitions hold their messages (SMSQueued) until Active again; the queue's metrics;
+/// emptying it (only when Inactive) makes its messages NotSent 39; held past 72 hours, NotSent
+/// 138; deleting a definition makes what still waits NotSent 37.
+#[tokio::test]
+async fn inactive_definitions_hold_their_queue() {
+    let app = spawn_app().await;
+    let mut f = fixture(&app, "Acme").await;
+    definition(&app, &f, "held", json!({"status": "inactive"})).await;
+    definition(&app, &f, "open", json!({})).await;
+
+    assert_eq!(queue(&app, &f, "held").await, (0, 0), "empty");
+    send_held(&app, &f, "held", "h1", "15555551270").await;
+    send_held(&app, &f, "held", "h2", "15555551271").await;
+    run_engine(&app).await;
+    assert!(texts_to(&app, "15555551270").await.is_empty(), "held");
+    assert_eq!(event(&app, &f, "h1").await.0, "SMSQueued");
+    app.clock.advance(45_000);
+    assert_eq!(queue(&app, &f, "held").await, (2, 45));
+
+    // Only an Inactive definition's queue can be emptied: the documented 400.
+    let r = call(
+        &app,
+        &f,
+        Method::DELETE,
+        &format!("{DEFS}/open/queue"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"message": "MCMS_UTM_Runtime_InvalidOperation: Definition status must be inactive to delete queue",
+               "errorcode": 30001, "documentation": ""})
+    );
+    let r = call(
+        &app,
+        &f,
+        Method::GET,
+        &format!("{DEFS}/missing/queue"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["errorcode"].clone()),
+        (404, json!(30003))
+    );
+
+    // Active again: the held messages go out.
+    let r = call(
+        &app,
+        &f,
+        Method::PATCH,
+        &format!("{DEFS}/held"),
+        json!({"status": "Active"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    run_engine(&app).await;
+    assert_eq!(
+        texts_to(&app, "15555551270").await,
+        ["h1, your 2FA token is x"]
+    );
+    assert_eq!(event(&app, &f, "h2").await.0, "SMSSent");
+    assert_eq!(queue(&app, &f, "held").await, (0, 0));
+
+    // Inactive, a message waits, the queue is emptied: NotSent 39.
+    let r = call(
+        &app,
+        &f,
+        Method::PATCH,
+        &format!("{DEFS}/held"),
+        json!({"status": "inactive"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    send_held(&app, &f, "held", "h3", "15555551272").await;
+    let r = call(
+        &app,
+        &f,
+        Method::DELETE,
+        &format!("{DEFS}/held/queue"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["message"], "Queued");
+    assert_eq!(
+        event(&app, &f, "h3").await,
+        (
+            "SMSNotSent".into(),
+            json!(39),
+            json!("SubscriberQueueCleared")
+        )
+    );
+    assert_eq!(queue(&app, &f, "held").await, (0, 0));
+
+    // Held for more than 72 hours: NotSent 138 (the engine's housekeeping).
+    send_held(&app, &f, "held", "h4", "15555551273").await;
+    app.clock.advance(72 * 3_600_000 + 1_000);
+    run_engine(&app).await;
+    f.token = app.token(&f.client_id, &f.secret).await;
+    assert_eq!(
+        event(&app, &f, "h4").await,
+        (
+            "SMSNotSent".into(),
+            json!(138),
+            json!("ExceededExpirationPolicy")
+        )
+    );
+
+    // Deleted while a message waits: NotSent 37; it is never sent.
+    send_held(&app, &f, "held", "h5", "15555551274").await;
+    let r = call(
+        &app,
+        &f,
+        Method::DELETE,
+        &format!("{DEFS}/held"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        event(&app, &f, "h5").await,
+        (
+            "SMSNotSent".into(),
+            json!(37),
+            json!("QueuedTransactionDeleted")
+        )
+    );
+    run_engine(&app).await;
+    for n in ["15555551272", "15555551273", "15555551274"] {
+        assert!(texts_to(&app, n).await.is_empty(), "{n} never sent");
+    }
+}
