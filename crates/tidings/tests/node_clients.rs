@@ -265,3 +265,83 @@ async fn fuel_rest_runs_an_import_send_and_reads_its_status() {
     let send = status["body"]["sendTokenId"].as_str().expect("sendTokenId");
     assert_eq!(common::outbox_of(&app, send).await.len(), 2);
 }
+
+const TRANSACTIONAL_SCRIPT: &str = r#"
+const FuelRest = require('fuel-rest');
+const [authUrl, clientId, clientSecret] = process.argv.slice(2);
+const rest = new FuelRest({
+  auth: { clientId, clientSecret, authUrl, authOptions: { authVersion: 2 } },
+});
+(async () => {
+  const out = {};
+  let r = await rest.post({
+    uri: '/messaging/v1/sms/definitions',
+    json: true,
+    body: { definitionKey: 'Account-Reset', name: 'account-reset',
+            content: { message: '%%FirstName%%, your code is %%code%%' },
+            subscriptions: { shortCode: '88976', countryCode: 'US', keyword: 'JOIN' } },
+  });
+  out.definition = { status: r.res.statusCode, body: r.body };
+  r = await rest.post({
+    uri: '/messaging/v1/sms/messages/Reset-Msg-1',
+    json: true,
+    body: { definitionKey: 'Account-Reset',
+            recipient: { to: '15555555571', contactKey: 'Node1',
+                         attributes: { FirstName: 'Nia', code: '4242' } } },
+  });
+  out.send = { status: r.res.statusCode, body: r.body, url: r.res.request.href };
+  r = await rest.get({ uri: '/messaging/v1/sms/messages/Reset-Msg-1', json: true });
+  out.status = { status: r.res.statusCode, body: r.body };
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+#[tokio::test]
+#[ignore = "needs node and the npm registry; run by .ci/run"]
+async fn fuel_rest_creates_a_definition_sends_and_reads_the_status() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "NodeTx").await;
+    let dir = clients_dir();
+    std::fs::write(dir.join("transactional.js"), TRANSACTIONAL_SCRIPT).expect("script");
+    let args = [app.url("/v2/token"), f.client_id.clone(), f.secret.clone()];
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("transactional.js"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("node must be installed to run this test")
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).expect("script output is JSON");
+    assert_eq!(out["definition"]["status"], 201, "{out}");
+    assert_eq!(out["definition"]["body"]["definitionKey"], "Account-Reset");
+    assert_eq!(out["send"]["status"], 202, "{out}");
+    assert!(
+        out["send"]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/messages/reset-msg-1")),
+        "fuel-rest lowercases, the key still resolves: {out}"
+    );
+    assert_eq!(out["send"]["body"]["errorcode"], 0);
+    assert_eq!(out["status"]["status"], 200, "{out}");
+    assert_eq!(
+        out["status"]["body"]["eventCategoryType"],
+        "TransactionalSendEvents.SMSQueued"
+    );
+    assert_eq!(out["status"]["body"]["info"]["contactKey"], "Node1");
+    common::run_engine(&app).await;
+    let texts: Vec<Value> = common::outbox(&app)
+        .await
+        .into_iter()
+        .filter(|m| m["to"] == "15555555571")
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(texts, [json!("Nia, your code is 4242")]);
+}

@@ -745,8 +745,14 @@ async fn real_responses_conform_to_the_document() {
     // Transactional sends, a message's status, the definition's queue.
     let one = json!({"definitionKey": "reset",
         "recipient": {"to": "15555555599", "contactKey": "c1"}});
-    f.json(M::POST, "/messaging/v1/sms/messages/m-1", sms, one.clone(), 202)
-        .await;
+    f.json(
+        M::POST,
+        "/messaging/v1/sms/messages/m-1",
+        sms,
+        one.clone(),
+        202,
+    )
+    .await;
     f.json(M::POST, "/messaging/v1/sms/messages/m-1", sms, one, 400)
         .await;
     let many = json!({"definitionKey": "reset",
@@ -758,12 +764,30 @@ async fn real_responses_conform_to_the_document() {
     f.get("/messaging/v1/sms/messages/M-1", sms, 200).await;
     f.get("/messaging/v1/sms/messages/nope", sms, 404).await;
     f.get(&format!("{defs}/reset/queue"), sms, 200).await;
-    f.json(M::DELETE, &format!("{defs}/reset/queue"), sms, Value::Null, 200)
-        .await;
-    f.json(M::PATCH, &format!("{defs}/reset"), sms, json!({"status": "active"}), 200)
-        .await;
-    f.json(M::DELETE, &format!("{defs}/reset/queue"), sms, Value::Null, 400)
-        .await;
+    f.json(
+        M::DELETE,
+        &format!("{defs}/reset/queue"),
+        sms,
+        Value::Null,
+        200,
+    )
+    .await;
+    f.json(
+        M::PATCH,
+        &format!("{defs}/reset"),
+        sms,
+        json!({"status": "active"}),
+        200,
+    )
+    .await;
+    f.json(
+        M::DELETE,
+        &format!("{defs}/reset/queue"),
+        sms,
+        Value::Null,
+        400,
+    )
+    .await;
     f.json(M::DELETE, &format!("{defs}/reset"), sms, Value::Null, 200)
         .await;
     let create = json!({"LongCode": "15555550000", "Keyword": "GAMMA"});
