@@ -1740,3 +1740,36 @@ pub struct QueueEmptied {
     #[schemars(extend("const" = "Queued"))]
     pub message: &'static str,
 }
+
+/// `GET /messaging/v1/sms/messages?type=notSent` (API.md §9): `lastEventID` is the last event
+/// returned, or the request's `lastEventId` when none is.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotSentPage {
+    #[serde(rename = "lastEventID")]
+    pub last_event_id: i64,
+    pub messages: Vec<NotSentEntry>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotSentEntry {
+    pub status_code: i32,
+    pub status_message: &'static str,
+    #[schemars(extend("const" = "TransactionalSendEvents.SMSNotSent"))]
+    pub event_category_type: &'static str,
+    /// §1's format (CST).
+    pub timestamp: String,
+    pub definition_key: String,
+    #[serde(rename = "eventID")]
+    pub event_id: i64,
+    pub info: NotSentInfo,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotSentInfo {
+    pub message_key: String,
+    pub contact_key: String,
+    pub to: String,
+}

@@ -19,9 +19,10 @@ use crate::responses::{
     ContactHistory, DefinitionBody, DefinitionDeleted, DefinitionListBody, Deleted,
     DeliveryReportAccepted, ImportReport, ImportSendAccepted, ImportSendStatus, ImportStatus,
     Keyword, KeywordCreated, KeywordDeleted, KeywordList, List, ListList, Message, MessageCreated,
-    MessageList, MoHistory, MoSendStatus, Outbox, QueueEmptied, QueueMetrics, QueueMoAccepted,
-    RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus, Subscription,
-    SubscriptionList, SubscriptionLookup, TokenResponse, TxSendAccepted, TxStatusBody,
+    MessageList, MoHistory, MoSendStatus, NotSentPage, Outbox, QueueEmptied, QueueMetrics,
+    QueueMoAccepted, RefreshAccepted, RefreshStatus, SendAccepted, SendList, SendStatus,
+    Subscription, SubscriptionList, SubscriptionLookup, TokenResponse, TxSendAccepted,
+    TxStatusBody,
 };
 use crate::routing::{Endpoint, Handler, HandlerFuture, Route};
 use crate::{
@@ -225,6 +226,7 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/messaging/v1/sms/messages",
         endpoints: &[
             endpoint(POST, sms!(SMS_SEND, transactional::send_many), send_transactional_many),
+            endpoint(GET, sms!(SMS_READ, transactional::not_sent), transactional_not_sent),
         ],
     },
     Route {
@@ -760,6 +762,38 @@ pub(crate) fn empty_definition_queue() -> Operation {
         typed::<QueueEmptied>(200, "Emptied."),
     )
     .describe("API.md §9 \"Queue\". 400 code 30001 when the definition is not Inactive.")
+    .errors(&[400])
+    .transactional()
+}
+
+pub(crate) fn transactional_not_sent() -> Operation {
+    Operation::new(
+        "getSmsMessagesNotSent",
+        "Transactional messages not sent: NotSent events after lastEventId, oldest first",
+        typed::<NotSentPage>(200, "A page of NotSent events (kept 30 days)."),
+    )
+    .describe(
+        "API.md §9 \"notSent listing\". Event IDs are one increasing sequence per account, each \
+         visible only after every smaller one: paging with `lastEventId` misses none.",
+    )
+    .param(query(
+        "type",
+        "`notSent` (required).",
+        json!({"type": "string"}),
+        true,
+    ))
+    .param(query(
+        "$pageSize",
+        "Default 20; more than 100 is 100.",
+        json!({"type": "integer", "minimum": 1}),
+        false,
+    ))
+    .param(query(
+        "lastEventId",
+        "Start after this event (default 0).",
+        json!({"type": "integer", "minimum": 0}),
+        false,
+    ))
     .errors(&[400])
     .transactional()
 }

@@ -5,7 +5,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::transactional::{
-    responses_have_errors, DefinitionFields, ListQuery, SendFields, SendRoute, TxError,
+    not_sent_message, responses_have_errors, DefinitionFields, ListQuery, NotSentQuery, SendFields,
+    SendRoute, TxError,
 };
 use domain::{format_timestamp, Fields};
 use rand::Rng;
@@ -15,8 +16,8 @@ use store::{Definition, DefinitionStatus};
 use crate::auth::Caller;
 use crate::responses::{
     DefinitionBody, DefinitionContent, DefinitionDeleted, DefinitionItem, DefinitionListBody,
-    DefinitionSubscriptions, QueueEmptied, QueueMetrics, TxSendAccepted, TxSendResponse,
-    TxStatusBody, TxStatusInfo,
+    DefinitionSubscriptions, NotSentEntry, NotSentInfo, NotSentPage, QueueEmptied, QueueMetrics,
+    TxSendAccepted, TxSendResponse, TxStatusBody, TxStatusInfo,
 };
 use crate::{json_response, ApiError, AppState, Ctx};
 
@@ -291,6 +292,42 @@ pub async fn empty_queue(
         &QueueEmptied {
             request_id: request_id(),
             message: "Queued",
+        },
+    ))
+}
+
+/// `GET /messaging/v1/sms/messages?type=notSent` → 200, a page of NotSent events.
+pub async fn not_sent(state: &AppState, caller: &Caller, ctx: Ctx) -> Result<Response, ApiError> {
+    let query = NotSentQuery::parse(
+        ctx.query("type"),
+        ctx.query("$pageSize"),
+        ctx.query("lastEventId"),
+    )
+    .map_err(ApiError::Transactional)?;
+    let events = state.service.not_sent(caller, query).await?;
+    let last_event_id = events.last().map_or(query.last_event_id, |e| e.event_id);
+    let messages: Vec<NotSentEntry> = events
+        .into_iter()
+        .map(|e| NotSentEntry {
+            status_code: e.status_code,
+            status_message: not_sent_message(e.status_code),
+            event_category_type: "TransactionalSendEvents.SMSNotSent",
+            timestamp: format_timestamp(e.created_at, false),
+            definition_key: e.definition_key,
+            event_id: e.event_id,
+            info: NotSentInfo {
+                message_key: e.message_key,
+                contact_key: e.contact_key,
+                to: e.mobile_number,
+            },
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &NotSentPage {
+            last_event_id,
+            count: messages.len(),
+            messages,
         },
     ))
 }

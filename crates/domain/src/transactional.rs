@@ -1001,3 +1001,50 @@ pub fn subscriber_status_message(code: i32) -> &'static str {
         _ => "UnspecifiedError",
     }
 }
+
+/// The `statusMessage` of a NotSent `statusCode`: a subscriber code's name, or a §5 code's.
+pub fn not_sent_message(code: i32) -> &'static str {
+    match code {
+        1 | 37 | 39 | 138 => subscriber_status_message(code),
+        code => status_name(code),
+    }
+}
+
+/// The notSent listing's query (API.md §9 "notSent listing").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotSentQuery {
+    pub last_event_id: i64,
+    pub page_size: u32,
+}
+
+impl NotSentQuery {
+    /// From `type` (required: `notSent`, any case), `$pageSize` (default 20, more than 100 is
+    /// 100) and `lastEventId` (a whole number; 0 when absent).
+    pub fn parse(
+        kind: Option<&str>,
+        page_size: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> Result<NotSentQuery, TxError> {
+        if !kind.is_some_and(|k| k.trim().eq_ignore_ascii_case("notSent")) {
+            return Err(TxError::invalid_value("type must be notSent"));
+        }
+        let page_size = positive(page_size, "$pageSize")?
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE);
+        let last_event_id = match last_event_id {
+            None => 0,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => {
+                    return Err(TxError::invalid_value(
+                        "lastEventId must be a whole number from 0",
+                    ))
+                }
+            },
+        };
+        Ok(NotSentQuery {
+            last_event_id,
+            page_size,
+        })
+    }
+}

@@ -47,8 +47,9 @@ impl Engine {
         if lapsed > 0 {
             tracing::info!(lapsed, "double opt-in requests lapsed");
         }
-        // Transactional messages held by an Inactive definition for 72 hours (API.md §9).
-        let expired = self.inner.store.expire_held(now).await?;
+        // Transactional messages held by an Inactive definition for 72 hours, old events
+        // (API.md §9).
+        let expired = self.inner.store.transactional_housekeeping(now).await?;
         if expired > 0 {
             tracing::info!(expired, "held transactional messages expired (NotSent 138)");
         }

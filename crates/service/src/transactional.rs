@@ -443,3 +443,23 @@ impl Service {
         }
     }
 }
+
+impl Service {
+    /// `GET /messaging/v1/sms/messages?type=notSent`: a page of NotSent events after the
+    /// query's `lastEventId`, oldest first.
+    pub async fn not_sent(
+        &self,
+        caller: &Caller,
+        query: domain::transactional::NotSentQuery,
+    ) -> ServiceResult<Vec<store::tx_rows::NotSentEvent>> {
+        Ok(self
+            .store()
+            .not_sent_events(
+                &caller.account_id,
+                query.last_event_id,
+                query.page_size,
+                self.now(),
+            )
+            .await?)
+    }
+}

@@ -236,6 +236,36 @@ async fn import_in(
     lift_timeouts(tx).await?;
     let names = tables(tx).await?;
     ensure_empty::<Postgres>(tx, &names).await?;
+    // The rows are loaded as they were: the schema's own triggers (which derive rows, such as
+    // transactional events, from changes) must not fire for them. Disabled for the load, in
+    // this transaction (the database user owns the tables it migrated).
+    let triggers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, t.tgname::text FROM pg_trigger t \
+         JOIN pg_class c ON c.oid = t.tgrelid \
+         WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace",
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("list triggers"))?;
+    let toggle = |enable: bool| {
+        triggers
+            .iter()
+            .map(move |(table, trigger)| {
+                format!(
+                    "ALTER TABLE {} {} TRIGGER {}",
+                    quoted(table),
+                    if enable { "ENABLE" } else { "DISABLE" },
+                    quoted(trigger)
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for sql in toggle(false) {
+        sqlx::query(&sql)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("suspend a trigger"))?;
+    }
     let mut loader = PgLoader {
         conn: tx,
         schema: HashMap::new(),
@@ -243,6 +273,12 @@ async fn import_in(
     };
     let loaded = import_rows(&mut loader, &names, &mut source).await?;
     let schema = loader.schema;
+    for sql in toggle(true) {
+        sqlx::query(&sql)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("restore a trigger"))?;
+    }
     for table in &names {
         let identity: Vec<String> = match schema.get(table) {
             Some(cols) => cols

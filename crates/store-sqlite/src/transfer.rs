@@ -148,11 +148,32 @@ impl TransferStore for SqliteStore {
             .map_err(db("defer foreign keys"))?;
         let names = tables(&mut tx).await?;
         ensure_empty::<Sqlite>(&mut tx, &names).await?;
+        // The rows are loaded as they were: the schema's triggers (which derive rows, such as
+        // transactional events, from changes) must not fire for them. SQLite cannot disable a
+        // trigger, so each is dropped for the load and made again, in the same transaction.
+        let triggers: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("list triggers"))?;
+        for (name, _) in &triggers {
+            sqlx::query(&format!("DROP TRIGGER {}", quoted(name)))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("suspend a trigger"))?;
+        }
         let mut loader = LiteLoader {
             conn: &mut tx,
             statements: HashMap::new(),
         };
         let loaded = import_rows(&mut loader, &names, &mut source).await?;
+        for (_, sql) in &triggers {
+            sqlx::query(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("restore a trigger"))?;
+        }
         tx.commit().await.map_err(db("commit the import"))?;
         Ok(loaded)
     }

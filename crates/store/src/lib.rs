@@ -420,8 +420,19 @@ pub trait TransactionalStore: std::marker::Send + Sync {
         definition_key: &str,
         now: Millis,
     ) -> StoreResult<Option<u64>>;
-    /// Messages held by an Inactive definition for more than 72 hours become NotSent 138.
-    async fn expire_held(&self, now: Millis) -> StoreResult<u64>;
+    /// Periodic: messages held by an Inactive definition for more than 72 hours become NotSent
+    /// 138 (how many), events older than 30 days are dropped.
+    async fn transactional_housekeeping(&self, now: Millis) -> StoreResult<u64>;
+    /// The account's NotSent events after event `after` (kept 30 days as of `now`), oldest
+    /// first, `limit` at most. Event IDs are one increasing sequence per account, each visible
+    /// only after every smaller one.
+    async fn not_sent_events(
+        &self,
+        account_id: &str,
+        after: i64,
+        limit: u32,
+        now: Millis,
+    ) -> StoreResult<Vec<tx_rows::NotSentEvent>>;
 }
 
 #[async_trait]

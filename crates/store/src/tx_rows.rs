@@ -279,16 +279,7 @@ where
         .await
         .map_err(sql::db("record a transactional send"))?;
     for (ordinal, (message, not_sent)) in (1_i64..).zip(&recorded) {
-        sqlx::query::<DB>(INSERT_TX_RECIPIENT)
-            .arg(send_pk)
-            .arg(message.mobile_number.as_str())
-            .arg(ordinal)
-            .arg(message.text.as_str())
-            .arg(now)
-            .arg(not_sent.is_some())
-            .execute(&mut *conn)
-            .await
-            .map_err(sql::db("queue a transactional recipient"))?;
+        // The message first: a recipient settled at once (NotSent) raises its event.
         sqlx::query::<DB>(INSERT_TX_MESSAGE)
             .arg(owner.pk)
             .arg(message.message_key.as_str())
@@ -303,6 +294,16 @@ where
             .execute(&mut *conn)
             .await
             .map_err(sql::db("record a transactional message"))?;
+        sqlx::query::<DB>(INSERT_TX_RECIPIENT)
+            .arg(send_pk)
+            .arg(message.mobile_number.as_str())
+            .arg(ordinal)
+            .arg(message.text.as_str())
+            .arg(now)
+            .arg(not_sent.is_some())
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("queue a transactional recipient"))?;
     }
     Ok(Ending::Commit(outcomes))
 }
@@ -439,19 +440,25 @@ macro_rules! transactional_store {
                 $crate::sql::settle(tx, work, "commit emptying a queue").await
             }
 
-            async fn expire_held(&self, now: $crate::Millis) -> $crate::StoreResult<u64> {
+            async fn transactional_housekeeping(
+                &self,
+                now: $crate::Millis,
+            ) -> $crate::StoreResult<u64> {
                 let mut tx = self.$begin().await?;
-                let work = $crate::tx_rows::settle_waiting_in::<$db>(
-                    &mut *tx,
-                    None,
-                    $crate::tx_rows::EXCEEDED_EXPIRATION_POLICY,
-                    now - $crate::tx_rows::KEY_WINDOW,
-                    true,
-                    now,
-                )
-                .await
-                .map($crate::sql::Ending::Commit);
-                $crate::sql::settle(tx, work, "commit expiring held messages").await
+                let work = $crate::tx_rows::housekeeping_in::<$db>(&mut *tx, now)
+                    .await
+                    .map($crate::sql::Ending::Commit);
+                $crate::sql::settle(tx, work, "commit transactional housekeeping").await
+            }
+
+            async fn not_sent_events(
+                &self,
+                account_id: &str,
+                after: i64,
+                limit: u32,
+                now: $crate::Millis,
+            ) -> $crate::StoreResult<Vec<$crate::tx_rows::NotSentEvent>> {
+                $crate::tx_rows::not_sent_page(&self.$reads, account_id, after, limit, now).await
             }
         }
     };
@@ -700,4 +707,83 @@ where
     )
     .await
     .map(Some)
+}
+
+// ---- events (API.md §9 "notSent listing") -------------------------------------------------------
+
+/// How long events are kept for the notSent listing.
+pub const EVENT_RETENTION: Millis = 30 * 24 * 60 * 60 * 1000;
+
+/// A NotSent event as the listing reads it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct NotSentEvent {
+    pub event_id: i64,
+    /// The subscriber code, or the §5 code of a carrier failure.
+    pub status_code: i32,
+    pub created_at: i64,
+    pub definition_key: String,
+    pub message_key: String,
+    pub contact_key: String,
+    pub mobile_number: String,
+}
+
+/// The account's (`$1`) NotSent events after event `$2`, kept since `$3`, oldest first, `$4` at
+/// most.
+const NOT_SENT_PAGE: &str = "SELECT e.event_id, e.status_code, e.created_at, d.definition_key, \
+     m.message_key, m.contact_key, m.mobile_number FROM tx_events e \
+     JOIN tx_messages m ON m.pk = e.tx_message_pk \
+     JOIN send_definitions d ON d.pk = m.definition_pk \
+     WHERE e.account_pk = $1 AND e.category = 'NotSent' AND e.event_id > $2 \
+     AND e.created_at >= $3 ORDER BY e.event_id LIMIT $4";
+
+const PURGE_EVENTS: &str = "DELETE FROM tx_events WHERE created_at < $1";
+
+/// A page of the account's NotSent events after `after`, oldest first.
+pub async fn not_sent_page<'e, DB, E>(
+    db: E,
+    account_id: &str,
+    after: i64,
+    limit: u32,
+    now: Millis,
+) -> StoreResult<Vec<NotSentEvent>>
+where
+    DB: Sql,
+    E: Executor<'e, Database = DB> + Copy,
+    AccountRef: for<'r> FromRow<'r, DB::Row>,
+    NotSentEvent: for<'r> FromRow<'r, DB::Row>,
+{
+    let owner = sql::account(db, account_id).await?;
+    sqlx::query_as::<DB, NotSentEvent>(NOT_SENT_PAGE)
+        .arg(owner.pk)
+        .arg(after)
+        .arg(now - EVENT_RETENTION)
+        .arg(i64::from(limit))
+        .fetch_all(db)
+        .await
+        .map_err(sql::db("read NotSent events"))
+}
+
+/// The periodic housekeeping of transactional messages, inside the caller's transaction:
+/// messages held by an Inactive definition for 72 hours become NotSent 138, and events older
+/// than the retention are dropped. How many messages expired.
+pub async fn housekeeping_in<DB>(conn: &mut DB::Connection, now: Millis) -> StoreResult<u64>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let expired = settle_waiting_in::<DB>(
+        conn,
+        None,
+        EXCEEDED_EXPIRATION_POLICY,
+        now - KEY_WINDOW,
+        true,
+        now,
+    )
+    .await?;
+    sqlx::query::<DB>(PURGE_EVENTS)
+        .arg(now - EVENT_RETENTION)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("purge old events"))?;
+    Ok(expired)
 }

@@ -531,3 +531,133 @@ async fn inactive_definitions_hold_their_queue() {
         assert!(texts_to(&app, n).await.is_empty(), "{n} never sent");
     }
 }
+
+/// The notSent listing (API.md §9): every NotSent event once, oldest first, paged with
+/// `lastEventId`; `lastEventID` the last returned, or the request's when the page is empty.
+#[tokio::test]
+async fn not_sent_lists_each_refusal_once_in_event_order() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    definition(&app, &f, "alerts", json!({})).await;
+    definition(&app, &f, "paused", json!({"status": "inactive"})).await;
+    let r = call(
+        &app,
+        &f,
+        Method::POST,
+        "/sms/v1/queueMO",
+        json!({"mobileNumbers": ["15555551280"], "shortCode": "88976", "messageText": "STOP"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    run_engine(&app).await;
+
+    send_held(&app, &f, "alerts", "opted-out", "15555551280").await; // NotSent 1
+    send_held(&app, &f, "alerts", "delivered", "15555551281").await; // never listed
+    send_held(&app, &f, "paused", "cleared", "15555551282").await;
+    let r = call(
+        &app,
+        &f,
+        Method::DELETE,
+        &format!("{DEFS}/paused/queue"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body); // NotSent 39
+    send_held(&app, &f, "paused", "deleted", "15555551283").await;
+    let r = call(
+        &app,
+        &f,
+        Method::DELETE,
+        &format!("{DEFS}/paused"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body); // NotSent 37
+    run_engine(&app).await;
+
+    let page = |q: &str| {
+        let (app, f) = (&app, &f);
+        let path = format!("{MESSAGES}/?type=notSent&{q}");
+        async move {
+            let r = call(app, f, Method::GET, &path, Value::Null).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }
+    };
+    let first = page("$pagesize=2").await;
+    assert_eq!(first["count"], 2, "{first}");
+    let entries = first["messages"].as_array().expect("messages").clone();
+    assert_eq!(first["lastEventID"], entries[1]["eventID"]);
+    let second = page(&format!("$pageSize=2&lastEventId={}", first["lastEventID"])).await;
+    let rest = second["messages"].as_array().expect("messages").clone();
+    assert_eq!(second["count"], 1, "{second}");
+    let all: Vec<&Value> = entries.iter().chain(rest.iter()).collect();
+    let summary: Vec<(String, Value, Value)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["info"]["messageKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["statusCode"].clone(),
+                e["statusMessage"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("opted-out".to_string(), json!(1), json!("Unsubscribed")),
+            (
+                "cleared".to_string(),
+                json!(39),
+                json!("SubscriberQueueCleared")
+            ),
+            (
+                "deleted".to_string(),
+                json!(37),
+                json!("QueuedTransactionDeleted")
+            ),
+        ]
+    );
+    let ids: Vec<i64> = all.iter().filter_map(|e| e["eventID"].as_i64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let e = all[0];
+    assert_eq!(e["eventCategoryType"], "TransactionalSendEvents.SMSNotSent");
+    assert_eq!(e["definitionKey"], "alerts");
+    assert_eq!(
+        e["info"],
+        json!({"messageKey": "opted-out", "contactKey": "opted-out", "to": "15555551280"})
+    );
+    assert!(e["timestamp"].is_string());
+
+    // An empty page keeps the caller's place.
+    let last = second["lastEventID"].as_i64().expect("lastEventID");
+    let empty = page(&format!("lastEventId={last}")).await;
+    assert_eq!(
+        (empty["count"].clone(), empty["lastEventID"].clone()),
+        (json!(0), json!(last))
+    );
+    // type is required and must be notSent; lastEventId a whole number.
+    for q in [
+        "",
+        "type=sent",
+        "type=notSent&lastEventId=x",
+        "type=notSent&$pageSize=0",
+    ] {
+        let r = call(
+            &app,
+            &f,
+            Method::GET,
+            &format!("{MESSAGES}?{q}"),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["errorcode"].clone()),
+            (400, json!(10005)),
+            "{q}"
+        );
+    }
+}

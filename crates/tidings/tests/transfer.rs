@@ -156,6 +156,32 @@ async fn populate(app: &TestApp) -> Fixture {
         )
         .await;
     assert_eq!(refresh.status, 202, "{}", refresh.body);
+    // API.md §9: a send definition, and transactional messages: one delivered, one NotSent (an
+    // opted-out number) — their messages and events, and the account's event sequence. The
+    // import loads the events as they were (its triggers do not fire for loaded rows).
+    let definition = app
+        .sms(
+            Method::POST,
+            "/messaging/v1/sms/definitions",
+            &fx.token,
+            &json!({"definitionKey": "reset", "name": "reset",
+                    "content": {"message": "Code %%code%%"},
+                    "subscriptions": {"shortCode": fx.code, "keyword": "JOIN"}}),
+        )
+        .await;
+    assert_eq!(definition.status, 201, "{}", definition.body);
+    let tx = app
+        .sms(
+            Method::POST,
+            "/messaging/v1/sms/messages",
+            &fx.token,
+            &json!({"definitionKey": "reset", "recipients": [
+                {"to": "15555550100", "contactKey": "ann", "attributes": {"code": "1"}},
+                {"to": "15555550109", "contactKey": "stopped", "attributes": {"code": "2"}}]}),
+        )
+        .await;
+    assert_eq!(tx.status, 202, "{}", tx.body);
+    assert_eq!(tx.body["errorcode"], 0, "{}", tx.body);
     run_engine(app).await;
     fx
 }
