@@ -50,7 +50,8 @@ fn status_name(status: DefinitionStatus) -> &'static str {
     status.as_str()
 }
 
-fn body(d: Definition) -> DefinitionBody {
+/// A definition as the API answers it (create, read, PATCH).
+pub fn definition_body(d: Definition) -> DefinitionBody {
     DefinitionBody {
         request_id: request_id(),
         name: d.name,
@@ -80,7 +81,10 @@ pub async fn create_definition(
     let fields = fields(&mut ctx).await?;
     let read = DefinitionFields::read_create(&fields).map_err(ApiError::Transactional)?;
     let created = state.service.create_definition(caller, read).await?;
-    Ok(json_response(StatusCode::CREATED, &body(created)))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &definition_body(created),
+    ))
 }
 
 /// `GET /messaging/v1/sms/definitions` → 200, one page.
@@ -99,24 +103,29 @@ pub async fn list_definitions(
     let page = state.service.list_definitions(caller, query).await?;
     Ok(json_response(
         StatusCode::OK,
-        &DefinitionListBody {
-            request_id: request_id(),
-            definitions: page
-                .definitions
-                .into_iter()
-                .map(|d| DefinitionItem {
-                    definition_key: d.definition_key,
-                    status: status_name(d.status),
-                    name: d.name,
-                    created_date: format_timestamp(d.created_at, false),
-                    modified_date: format_timestamp(d.modified_at, false),
-                })
-                .collect(),
-            count: page.count,
-            page: query.page,
-            page_size: query.page_size,
-        },
+        &definition_list(page, &query),
     ))
+}
+
+/// A page of definitions as the API lists it.
+pub fn definition_list(page: store::DefinitionPage, query: &ListQuery) -> DefinitionListBody {
+    DefinitionListBody {
+        request_id: request_id(),
+        definitions: page
+            .definitions
+            .into_iter()
+            .map(|d| DefinitionItem {
+                definition_key: d.definition_key,
+                status: status_name(d.status),
+                name: d.name,
+                created_date: format_timestamp(d.created_at, false),
+                modified_date: format_timestamp(d.modified_at, false),
+            })
+            .collect(),
+        count: page.count,
+        page: query.page,
+        page_size: query.page_size,
+    }
 }
 
 /// `GET /messaging/v1/sms/definitions/{definitionKey}` → 200.
@@ -126,7 +135,7 @@ pub async fn get_definition(
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let found = state.service.get_definition(caller, ctx.param(0)).await?;
-    Ok(json_response(StatusCode::OK, &body(found)))
+    Ok(json_response(StatusCode::OK, &definition_body(found)))
 }
 
 /// `PATCH /messaging/v1/sms/definitions/{definitionKey}` → 200, the definition as changed.
@@ -141,7 +150,7 @@ pub async fn update_definition(
         .service
         .update_definition(caller, ctx.param(0), read)
         .await?;
-    Ok(json_response(StatusCode::OK, &body(updated)))
+    Ok(json_response(StatusCode::OK, &definition_body(updated)))
 }
 
 /// `DELETE /messaging/v1/sms/definitions/{definitionKey}` → 200 with `deletedDefinitionKey`.

@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context};
 use api::{admin, SystemClock};
 use axum::response::IntoResponse;
 use clap::{Args, Parser, Subcommand};
+use domain::transactional::{DefinitionFields, TxError};
 use futures::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -96,6 +97,11 @@ pub enum Command {
     Send {
         #[command(subcommand)]
         action: SendAction,
+    },
+    /// Transactional send definitions (API.md §9).
+    Definition {
+        #[command(subcommand)]
+        action: DefinitionAction,
     },
     /// Create a ready-to-use account, client, code, message and lists, and print curl commands.
     Demo,
@@ -249,6 +255,134 @@ pub enum MessageAction {
         #[arg(long)]
         id: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DefinitionAction {
+    /// The account's definitions (one page), as `GET /messaging/v1/sms/definitions` lists them.
+    List {
+        #[arg(long)]
+        account: String,
+        /// `status eq|neq active|inactive|deleted`.
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long)]
+        page: Option<u32>,
+        #[arg(long)]
+        page_size: Option<u32>,
+    },
+    Show {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        key: String,
+    },
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        fields: DefinitionFieldArgs,
+    },
+    /// Changes the fields given.
+    Update {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        fields: DefinitionFieldArgs,
+    },
+    /// Archives it (waiting messages become NotSent 37).
+    Delete {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        key: String,
+    },
+}
+
+/// A definition's fields, as `POST`/`PATCH /messaging/v1/sms/definitions` take them.
+#[derive(Args, Debug)]
+pub struct DefinitionFieldArgs {
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// `active` or `inactive`.
+    #[arg(long)]
+    status: Option<String>,
+    /// The text (`%%Name%%` filled from each send's attributes).
+    #[arg(long)]
+    message: Option<String>,
+    /// A code of the account.
+    #[arg(long)]
+    short_code: Option<String>,
+    #[arg(long)]
+    country_code: Option<String>,
+    /// A keyword on the code.
+    #[arg(long)]
+    keyword: Option<String>,
+    #[arg(long)]
+    auto_add_subscriber: Option<bool>,
+    #[arg(long)]
+    update_subscriber: Option<bool>,
+}
+
+impl DefinitionFieldArgs {
+    /// The request body the API would take (only the fields given), as its fields.
+    fn body(self, key: Option<String>) -> Value {
+        let mut body = serde_json::Map::new();
+        let put = |map: &mut serde_json::Map<String, Value>, name: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                map.insert(name.to_string(), v);
+            }
+        };
+        put(&mut body, "definitionKey", key.map(Value::from));
+        put(&mut body, "name", self.name.map(Value::from));
+        put(&mut body, "description", self.description.map(Value::from));
+        put(&mut body, "status", self.status.map(Value::from));
+        if let Some(message) = self.message {
+            body.insert("content".into(), json!({ "message": message }));
+        }
+        let mut subscriptions = serde_json::Map::new();
+        put(
+            &mut subscriptions,
+            "shortCode",
+            self.short_code.map(Value::from),
+        );
+        put(
+            &mut subscriptions,
+            "countryCode",
+            self.country_code.map(Value::from),
+        );
+        put(&mut subscriptions, "keyword", self.keyword.map(Value::from));
+        put(
+            &mut subscriptions,
+            "autoAddSubscriber",
+            self.auto_add_subscriber.map(Value::from),
+        );
+        put(
+            &mut subscriptions,
+            "updateSubscriber",
+            self.update_subscriber.map(Value::from),
+        );
+        if !subscriptions.is_empty() {
+            body.insert("subscriptions".into(), Value::Object(subscriptions));
+        }
+        Value::Object(body)
+    }
+}
+
+/// A definition command's request body read as the API reads it (its rules and messages).
+fn definition_fields(
+    body: &Value,
+    read: fn(&domain::Fields) -> Result<DefinitionFields, TxError>,
+) -> Result<DefinitionFields, ServiceError> {
+    let fields = domain::Fields::parse(body.to_string().as_bytes())
+        .map_err(|_| ServiceError::Transactional(TxError::not_json()))?;
+    read(&fields).map_err(ServiceError::Transactional)
 }
 
 #[derive(Subcommand, Debug)]
@@ -675,6 +809,7 @@ async fn admin_command(op: &Operator, command: Command) -> anyhow::Result<ExitCo
                 .await?
             }
         },
+        Command::Definition { action } => definition_command(op, action).await?,
         Command::Send {
             action: SendAction::Status { token },
         } => {
@@ -691,6 +826,84 @@ async fn admin_command(op: &Operator, command: Command) -> anyhow::Result<ExitCo
     };
     print_json(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A response body as JSON.
+fn json_of<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// `tidings definition …`: the operations of `/messaging/v1/sms/definitions` for an account,
+/// answered as that API answers them.
+async fn definition_command(op: &Operator, action: DefinitionAction) -> anyhow::Result<Value> {
+    let service = &op.service;
+    let caller = |account: store::Account| service::Caller {
+        client_id: "cli".into(),
+        account_id: account.id,
+        scopes: Vec::new(),
+    };
+    Ok(match action {
+        DefinitionAction::List {
+            account,
+            filter,
+            page,
+            page_size,
+        } => {
+            let caller = caller(op.account(&account).await?);
+            let (page, page_size) = (
+                page.map(|p| p.to_string()),
+                page_size.map(|p| p.to_string()),
+            );
+            let query = domain::transactional::ListQuery::parse(
+                filter.as_deref(),
+                None,
+                page.as_deref(),
+                page_size.as_deref(),
+            )
+            .map_err(ServiceError::Transactional);
+            let query = refused_or(query).await?;
+            let found = refused_or(service.list_definitions(&caller, query).await).await?;
+            json_of(&api::transactional::definition_list(found, &query))
+        }
+        DefinitionAction::Show { account, key } => {
+            let caller = caller(op.account(&account).await?);
+            let found = refused_or(service.get_definition(&caller, &key).await).await?;
+            json_of(&api::transactional::definition_body(found))
+        }
+        DefinitionAction::Create {
+            account,
+            key,
+            fields,
+        } => {
+            let caller = caller(op.account(&account).await?);
+            let read = refused_or(definition_fields(
+                &fields.body(Some(key)),
+                DefinitionFields::read_create,
+            ))
+            .await?;
+            let created = refused_or(service.create_definition(&caller, read).await).await?;
+            json_of(&api::transactional::definition_body(created))
+        }
+        DefinitionAction::Update {
+            account,
+            key,
+            fields,
+        } => {
+            let caller = caller(op.account(&account).await?);
+            let read = refused_or(definition_fields(
+                &fields.body(None),
+                DefinitionFields::read_patch,
+            ))
+            .await?;
+            let updated = refused_or(service.update_definition(&caller, &key, read).await).await?;
+            json_of(&api::transactional::definition_body(updated))
+        }
+        DefinitionAction::Delete { account, key } => {
+            let caller = caller(op.account(&account).await?);
+            let archived = refused_or(service.delete_definition(&caller, &key).await).await?;
+            json!({"message": "Success", "deletedDefinitionKey": archived.definition_key})
+        }
+    })
 }
 
 /// Streams a CSV file into the admin import (its limits included) with a progress bar on

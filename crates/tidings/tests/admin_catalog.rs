@@ -495,3 +495,116 @@ fn the_cli_refuses_a_message_text_over_1600_characters_and_makes_the_accounts_fo
         "{created}"
     );
 }
+
+/// `tidings definition …` (API.md §9): the definitions of `/messaging/v1/sms`, with that API's
+/// rules and its error body.
+#[test]
+fn the_cli_manages_transactional_definitions() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = common::test_database(dir.path());
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        cli(&database.url, &data, args).unwrap_or_else(|e| panic!("tidings {args:?}: {e}"))
+    };
+    run(&["account", "create", "--name", "Tx", "--id", "tx"]);
+    run(&["code", "create", "--account", "tx", "--code", "55556"]);
+    run(&[
+        "keyword",
+        "create",
+        "--account",
+        "tx",
+        "--code",
+        "55556",
+        "--keyword",
+        "PIN",
+    ]);
+    let created = run(&[
+        "definition",
+        "create",
+        "--account",
+        "tx",
+        "--key",
+        "Pin-Codes",
+        "--name",
+        "pins",
+        "--message",
+        "Your PIN is %%pin%%",
+        "--short-code",
+        "55556",
+        "--keyword",
+        "pin",
+        "--status",
+        "inactive",
+    ]);
+    assert_eq!(created["definitionKey"], "Pin-Codes", "{created}");
+    assert_eq!(created["status"], "Inactive");
+    assert_eq!(
+        created["subscriptions"]["keyword"], "PIN",
+        "the keyword's own spelling"
+    );
+    let updated = run(&[
+        "definition",
+        "update",
+        "--account",
+        "tx",
+        "--key",
+        "pin-codes",
+        "--status",
+        "active",
+        "--auto-add-subscriber",
+        "false",
+    ]);
+    assert_eq!(updated["status"], "Active", "{updated}");
+    assert_eq!(updated["subscriptions"]["autoAddSubscriber"], false);
+    let shown = run(&[
+        "definition",
+        "show",
+        "--account",
+        "tx",
+        "--key",
+        "PIN-CODES",
+    ]);
+    assert_eq!(shown["content"]["message"], "Your PIN is %%pin%%");
+    let listed = run(&[
+        "definition",
+        "list",
+        "--account",
+        "tx",
+        "--filter",
+        "status eq active",
+    ]);
+    assert_eq!(listed["count"], 1, "{listed}");
+    let refused = cli(
+        &database.url,
+        &data,
+        &[
+            "definition",
+            "create",
+            "--account",
+            "tx",
+            "--key",
+            "other",
+            "--name",
+            "other",
+            "--message",
+            "x",
+            "--short-code",
+            "55556",
+            "--keyword",
+            "NOPE",
+        ],
+    )
+    .expect_err("an unknown keyword is refused");
+    assert!(refused.contains("109115"), "{refused}");
+    let deleted = run(&[
+        "definition",
+        "delete",
+        "--account",
+        "tx",
+        "--key",
+        "pin-codes",
+    ]);
+    assert_eq!(deleted["message"], "Success", "{deleted}");
+    let listed = run(&["definition", "list", "--account", "tx"]);
+    assert_eq!(listed["count"], 0, "{listed}");
+}

@@ -763,9 +763,14 @@ async fn real_responses_conform_to_the_document() {
         .await;
     f.get("/messaging/v1/sms/messages/M-1", sms, 200).await;
     f.get("/messaging/v1/sms/messages/nope", sms, 404).await;
-    f.get("/messaging/v1/sms/messages?type=notSent&$pageSize=5", sms, 200)
+    f.get(
+        "/messaging/v1/sms/messages?type=notSent&$pageSize=5",
+        sms,
+        200,
+    )
+    .await;
+    f.get("/messaging/v1/sms/messages?type=sent", sms, 400)
         .await;
-    f.get("/messaging/v1/sms/messages?type=sent", sms, 400).await;
     f.get(&format!("{defs}/reset/queue"), sms, 200).await;
     f.json(
         M::DELETE,
