@@ -18,6 +18,7 @@ pub(crate) enum Section {
     Messages,
     Lists,
     Sends,
+    Definitions,
 }
 
 /// What the shell around a page needs.
@@ -99,6 +100,7 @@ fn account_nav(account: &Account, section: Section) -> Markup {
         ("/messages", "Messages", Section::Messages),
         ("/lists", "Lists", Section::Lists),
         ("/sends", "Sends", Section::Sends),
+        ("/definitions", "Definitions", Section::Definitions),
     ];
     html! {
         nav.account aria-label="Account" {

@@ -9,6 +9,7 @@ mod accounts;
 mod assets;
 mod catalog;
 mod catalog_edit;
+mod definitions;
 mod layout;
 mod lists;
 mod sends;
@@ -197,6 +198,22 @@ fn pages() -> Router<AppState> {
         )
         .route("/accounts/{acct}/sends/{token}/events", get(sends::events))
         .route("/accounts/{acct}/sends/{token}/cancel", post(sends::cancel))
+        .route(
+            "/accounts/{acct}/definitions",
+            get(definitions::index).post(definitions::create),
+        )
+        .route(
+            "/accounts/{acct}/definitions/{key}/status",
+            post(definitions::set_status),
+        )
+        .route(
+            "/accounts/{acct}/definitions/{key}/queue/delete",
+            post(definitions::empty_queue),
+        )
+        .route(
+            "/accounts/{acct}/definitions/{key}/delete",
+            post(definitions::delete),
+        )
         .route("/outbox", get(sends::outbox))
         .fallback(not_found)
         .layer(axum::middleware::map_response(protect))

@@ -208,6 +208,17 @@ impl DefinitionFields {
         Ok(read)
     }
 
+    /// A create's (`create`) or a PATCH's body given as a JSON value (by the console and the
+    /// CLI, which build the body the API would get), read by the same rules.
+    pub fn from_value(body: &serde_json::Value, create: bool) -> Result<DefinitionFields, TxError> {
+        let fields = Fields::parse(body.to_string().as_bytes()).map_err(|_| TxError::not_json())?;
+        if create {
+            DefinitionFields::read_create(&fields)
+        } else {
+            DefinitionFields::read_patch(&fields)
+        }
+    }
+
     fn check_values(&self) -> Result<(), TxError> {
         if let Some(key) = &self.definition_key {
             check_definition_key(key)?;

@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context};
 use api::{admin, SystemClock};
 use axum::response::IntoResponse;
 use clap::{Args, Parser, Subcommand};
-use domain::transactional::{DefinitionFields, TxError};
+use domain::transactional::DefinitionFields;
 use futures::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -373,16 +373,6 @@ impl DefinitionFieldArgs {
         }
         Value::Object(body)
     }
-}
-
-/// A definition command's request body read as the API reads it (its rules and messages).
-fn definition_fields(
-    body: &Value,
-    read: fn(&domain::Fields) -> Result<DefinitionFields, TxError>,
-) -> Result<DefinitionFields, ServiceError> {
-    let fields = domain::Fields::parse(body.to_string().as_bytes())
-        .map_err(|_| ServiceError::Transactional(TxError::not_json()))?;
-    read(&fields).map_err(ServiceError::Transactional)
 }
 
 #[derive(Subcommand, Debug)]
@@ -876,11 +866,9 @@ async fn definition_command(op: &Operator, action: DefinitionAction) -> anyhow::
             fields,
         } => {
             let caller = caller(op.account(&account).await?);
-            let read = refused_or(definition_fields(
-                &fields.body(Some(key)),
-                DefinitionFields::read_create,
-            ))
-            .await?;
+            let read = DefinitionFields::from_value(&fields.body(Some(key)), true)
+                .map_err(ServiceError::Transactional);
+            let read = refused_or(read).await?;
             let created = refused_or(service.create_definition(&caller, read).await).await?;
             json_of(&api::transactional::definition_body(created))
         }
@@ -890,11 +878,9 @@ async fn definition_command(op: &Operator, action: DefinitionAction) -> anyhow::
             fields,
         } => {
             let caller = caller(op.account(&account).await?);
-            let read = refused_or(definition_fields(
-                &fields.body(None),
-                DefinitionFields::read_patch,
-            ))
-            .await?;
+            let read = DefinitionFields::from_value(&fields.body(None), false)
+                .map_err(ServiceError::Transactional);
+            let read = refused_or(read).await?;
             let updated = refused_or(service.update_definition(&caller, &key, read).await).await?;
             json_of(&api::transactional::definition_body(updated))
         }

@@ -414,6 +414,22 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
             format!("/console/accounts/Acct/sends/{token}/cancel"),
             vec![],
         ),
+        (
+            "/console/accounts/Acct/definitions".into(),
+            vec![("definitionKey", "forged"), ("name", "forged")],
+        ),
+        (
+            "/console/accounts/Acct/definitions/forged/status".into(),
+            vec![("status", "inactive")],
+        ),
+        (
+            "/console/accounts/Acct/definitions/forged/queue/delete".into(),
+            vec![],
+        ),
+        (
+            "/console/accounts/Acct/definitions/forged/delete".into(),
+            vec![],
+        ),
         ("/console/sign-out".into(), vec![]),
     ];
     for (path, fields) in &forms {
@@ -1446,4 +1462,130 @@ async fn an_open_progress_stream_does_not_hold_up_shutdown() {
     .await;
     assert!(rest.is_ok(), "the stream is still open");
     drop(database);
+}
+
+/// Send definitions (API.md §9) on their page: created through the API's rules (its messages
+/// shown on a refusal), made Inactive and Active, their waiting messages counted and the queue
+/// emptied, deleted.
+#[tokio::test]
+async fn send_definitions_are_managed_on_their_page() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acct").await;
+    let mut op = Operator::new(&app);
+    let csrf = op.sign_in().await;
+    let page = "/console/accounts/Acct/definitions";
+
+    let refused = op
+        .post(
+            page,
+            &[
+                ("csrf", &csrf),
+                ("definitionKey", "alerts"),
+                ("name", "Alerts"),
+                ("message", "Hi %%FirstName%%"),
+                ("shortCode", "88976"),
+                ("keyword", "NOPE"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        refused
+            .html
+            .contains("MCMS_UTM_Validation_InvalidValue_keyword"),
+        "{}",
+        refused.html
+    );
+    let created = op
+        .post(
+            page,
+            &[
+                ("csrf", &csrf),
+                ("definitionKey", "alerts"),
+                ("name", "Alerts"),
+                ("message", "Hi %%FirstName%%"),
+                ("shortCode", "88976"),
+                ("keyword", "join"),
+                ("status", "inactive"),
+                ("autoAddSubscriber", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let api = app
+        .sms(
+            Method::GET,
+            "/messaging/v1/sms/definitions/alerts",
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(api.status, 200, "{}", api.body);
+    assert_eq!(api.body["status"], "Inactive");
+    assert_eq!(api.body["subscriptions"]["keyword"], "JOIN");
+
+    // A message waits while the definition is Inactive: the page counts it; emptying the queue.
+    let sent = app
+        .sms(
+            Method::POST,
+            "/messaging/v1/sms/messages/wait-1",
+            &f.token,
+            &json!({"definitionKey": "alerts",
+                    "recipient": {"to": "15555551290", "contactKey": "w1"}}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let shown = op.get(page).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(
+        shown.html.contains("data-definition=\"alerts\""),
+        "{}",
+        shown.html
+    );
+    assert!(shown.html.contains("data-queue=\"1\""), "{}", shown.html);
+    assert!(
+        shown.html.contains("data-status=\"Inactive\""),
+        "{}",
+        shown.html
+    );
+    let emptied = op
+        .post(&format!("{page}/alerts/queue/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(emptied.status, StatusCode::SEE_OTHER);
+    let status = app
+        .sms(
+            Method::GET,
+            "/messaging/v1/sms/messages/wait-1",
+            &f.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status.body["info"]["statusCode"], 39, "{}", status.body);
+    assert!(op.get(page).await.html.contains("data-queue=\"0\""));
+
+    // Active, then deleted.
+    let activated = op
+        .post(
+            &format!("{page}/alerts/status"),
+            &[("csrf", &csrf), ("status", "active")],
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::SEE_OTHER);
+    assert!(op.get(page).await.html.contains("data-status=\"Active\""));
+    let deleted = op
+        .post(&format!("{page}/alerts/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let after = op.get(page).await;
+    assert!(
+        !after.html.contains("data-definition=\"alerts\""),
+        "{}",
+        after.html
+    );
+    assert!(
+        after.html.contains("Definition alerts deleted."),
+        "{}",
+        after.html
+    );
 }
