@@ -1,8 +1,11 @@
-//! Transactional send definitions (API.md §9): `store::definition_rows`' operations on the pool
-//! (`definition_store!`), the update and the archive reading the definition under its row's
-//! lock.
+//! Transactional send definitions and sends (API.md §9): `store::definition_rows`' and
+//! `store::tx_rows`' operations on the pool. A change of a definition reads it under its row's
+//! lock; a request shares that lock, so a change of status (or an archive) waits for the
+//! requests already reading the definition and then holds or settles what they queued; rows
+//! about to be settled are locked first.
 
 use store::select_definition;
+use store::tx_rows::TxLocks;
 
 use crate::PgStore;
 
@@ -10,15 +13,25 @@ use crate::PgStore;
 const READ_LOCKED: &str =
     select_definition!("WHERE account_pk = $1 AND key_key = $2 AND status <> 'Deleted' FOR UPDATE");
 
+const LOCKS: TxLocks = TxLocks {
+    definition: " FOR SHARE OF d",
+    rows: " FOR UPDATE",
+};
+
 store::definition_store!(
     PgStore,
     database: sqlx::Postgres,
     reads: pool,
     writes: pool,
     begin: begin,
-    change_read: READ_LOCKED
+    change_read: READ_LOCKED,
+    locks: LOCKS
 );
 
-// Transactional sends (API.md §9): `store::tx_rows`' operations, a request in one write
-// transaction.
-store::transactional_store!(PgStore, database: sqlx::Postgres, reads: pool, begin: begin);
+store::transactional_store!(
+    PgStore,
+    database: sqlx::Postgres,
+    reads: pool,
+    begin: begin,
+    locks: LOCKS
+);

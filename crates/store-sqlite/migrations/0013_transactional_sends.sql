@@ -1,7 +1,10 @@
 -- Transactional sends (API.md §9): a request is one send (kind 'contact', like replies, with the
 -- definition it names), its recipients queued at once, each with its own text. A send whose
--- definition is Inactive is held: Started with no `next_at` until the definition is Active.
+-- definition is Inactive is held: Started with no `next_at` (and `held_at` set) until the
+-- definition is Active.
 ALTER TABLE sends ADD COLUMN definition_pk INTEGER REFERENCES send_definitions (pk);
+-- Since when a held send waits (its 72 hours count from there).
+ALTER TABLE sends ADD COLUMN held_at INTEGER;
 -- A definition's sends: held, released and settled together.
 CREATE INDEX sends_by_definition ON sends (definition_pk, state) WHERE definition_pk IS NOT NULL;
 

@@ -1,10 +1,16 @@
-//! Transactional send definitions (API.md §9): `store::definition_rows`' operations
-//! (`definition_store!`), reads on the readers, writes on the writer, the update and the archive
-//! in one write transaction.
+//! Transactional send definitions and sends (API.md §9): `store::definition_rows`' and
+//! `store::tx_rows`' operations, reads on the readers, every change in one write transaction
+//! (which excludes every other writer: no row locks).
 
 use store::definition_rows::DEFINITION_BY_KEY;
+use store::tx_rows::TxLocks;
 
 use crate::SqliteStore;
+
+const LOCKS: TxLocks = TxLocks {
+    definition: "",
+    rows: "",
+};
 
 store::definition_store!(
     SqliteStore,
@@ -12,9 +18,14 @@ store::definition_store!(
     reads: reader,
     writes: writer,
     begin: write,
-    change_read: DEFINITION_BY_KEY
+    change_read: DEFINITION_BY_KEY,
+    locks: LOCKS
 );
 
-// Transactional sends (API.md §9): `store::tx_rows`' operations, a request in one write
-// transaction.
-store::transactional_store!(SqliteStore, database: sqlx::Sqlite, reads: reader, begin: write);
+store::transactional_store!(
+    SqliteStore,
+    database: sqlx::Sqlite,
+    reads: reader,
+    begin: write,
+    locks: LOCKS
+);

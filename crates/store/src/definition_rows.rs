@@ -311,6 +311,7 @@ where
 async fn change_definition_in<DB>(
     conn: &mut DB::Connection,
     read: &'static str,
+    locks: crate::tx_rows::TxLocks,
     account_id: &str,
     key: &str,
     change: impl FnOnce(&mut Definition),
@@ -320,6 +321,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     AccountRef: for<'r> FromRow<'r, DB::Row>,
     DefinitionRow: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
     let owner = sql::account(&mut *conn, account_id).await?;
     let row = sqlx::query_as::<DB, DefinitionRow>(read)
@@ -353,6 +355,7 @@ where
     if definition.status != was {
         crate::tx_rows::definition_changed_in::<DB>(
             conn,
+            locks,
             pk,
             was,
             definition.status,
@@ -367,6 +370,7 @@ where
 pub async fn update_definition_in<DB>(
     conn: &mut DB::Connection,
     read: &'static str,
+    locks: crate::tx_rows::TxLocks,
     account_id: &str,
     key: &str,
     patch: DefinitionPatch,
@@ -377,8 +381,9 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     AccountRef: for<'r> FromRow<'r, DB::Row>,
     DefinitionRow: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
-    change_definition_in::<DB>(conn, read, account_id, key, |d| {
+    change_definition_in::<DB>(conn, read, locks, account_id, key, |d| {
         let DefinitionPatch {
             name,
             description,
@@ -409,6 +414,7 @@ where
 pub async fn archive_definition_in<DB>(
     conn: &mut DB::Connection,
     read: &'static str,
+    locks: crate::tx_rows::TxLocks,
     account_id: &str,
     key: &str,
     deleted_key: &str,
@@ -419,8 +425,9 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     AccountRef: for<'r> FromRow<'r, DB::Row>,
     DefinitionRow: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
-    change_definition_in::<DB>(conn, read, account_id, key, |d| {
+    change_definition_in::<DB>(conn, read, locks, account_id, key, |d| {
         d.definition_key = deleted_key.to_string();
         d.status = DefinitionStatus::Deleted;
         d.modified_at = now;
@@ -431,12 +438,12 @@ where
 /// Implements [`DefinitionStore`](crate::DefinitionStore) for a backend's store type on the
 /// sqlx `database`: `reads` names the field (a pool) that runs the reads, `writes` the one that
 /// runs the single-statement writes, `begin` the store's method that opens its write
-/// transaction, and `change_read` the statement the update and the archive read the
-/// definition with (PostgreSQL's takes the row's lock).
+/// transaction, `change_read` the statement the update and the archive read the definition
+/// with (PostgreSQL's takes the row's lock), and `locks` its [`TxLocks`](crate::tx_rows::TxLocks).
 #[macro_export]
 macro_rules! definition_store {
     ($store:ty, database: $db:ty, reads: $reads:ident, writes: $writes:ident,
-     begin: $begin:ident, change_read: $read:expr) => {
+     begin: $begin:ident, change_read: $read:expr, locks: $locks:expr) => {
         #[::async_trait::async_trait]
         impl $crate::DefinitionStore for $store {
             async fn create_definition(
@@ -471,7 +478,7 @@ macro_rules! definition_store {
             ) -> $crate::StoreResult<$crate::Definition> {
                 let mut tx = self.$begin().await?;
                 let work = $crate::definition_rows::update_definition_in::<$db>(
-                    &mut *tx, $read, account_id, key, patch, now,
+                    &mut *tx, $read, $locks, account_id, key, patch, now,
                 )
                 .await
                 .map($crate::sql::Ending::Commit);
@@ -489,6 +496,7 @@ macro_rules! definition_store {
                 let work = $crate::definition_rows::archive_definition_in::<$db>(
                     &mut *tx,
                     $read,
+                    $locks,
                     account_id,
                     key,
                     deleted_key,

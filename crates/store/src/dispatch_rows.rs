@@ -277,7 +277,12 @@ macro_rules! keyed_statements {
             reopen: concat!(
                 "UPDATE sends SET state = ",
                 $crate::send_state!(Started),
-                ", completed_at = NULL, next_at = $2 WHERE pk ",
+                // A transactional send whose definition is Inactive stays held (API.md §9).
+                ", completed_at = NULL, next_at = CASE WHEN definition_pk IS NULL \
+                 OR (SELECT d.status FROM send_definitions d WHERE d.pk = sends.definition_pk) = 'Active' \
+                 THEN $2 END, held_at = CASE WHEN definition_pk IS NULL \
+                 OR (SELECT d.status FROM send_definitions d WHERE d.pk = sends.definition_pk) = 'Active' \
+                 THEN NULL ELSE $2 END WHERE pk ",
                 $in,
                 " AND state = ",
                 $crate::send_state!(Finished)

@@ -8,7 +8,7 @@ use sqlx::{Executor, FromRow};
 use crate::account_rows::AccountRef;
 use crate::code_rows::{keyword_by_name, KeywordRef};
 use crate::sql::{self, id_key, Arg, Ending, Sql};
-use crate::{Encoding, Millis, SendState, StoreError, StoreResult};
+use crate::{Encoding, Millis, StoreError, StoreResult};
 
 /// How long a `messageKey` names its message (API.md §9 "Keys").
 pub const KEY_WINDOW: Millis = 72 * 60 * 60 * 1000;
@@ -75,7 +75,7 @@ pub struct TxStatus {
 }
 
 const DEFINITION_OF_REQUEST: &str = "SELECT d.pk AS definition_pk, d.status, d.short_code, \
-     d.keyword, d.auto_add_subscriber, d.update_subscriber, c.pk AS code_pk, c.carrier \
+     d.keyword, d.auto_add_subscriber, d.update_subscriber, c.pk AS code_pk \
      FROM send_definitions d JOIN codes c ON c.account_pk = d.account_pk \
      AND c.code = d.short_code WHERE d.account_pk = $1 AND d.key_key = $2 \
      AND d.status <> 'Deleted'";
@@ -83,8 +83,6 @@ const DEFINITION_OF_REQUEST: &str = "SELECT d.pk AS definition_pk, d.status, d.s
 /// Frees the account's (`$1`) key `$2` when its message is older than `$3`.
 const FREE_EXPIRED_KEY: &str = "UPDATE tx_messages SET key_key = key_key || '#' || pk \
      WHERE account_pk = $1 AND key_key = $2 AND created_at < $3";
-
-const KEY_TAKEN: &str = "SELECT count(*) FROM tx_messages WHERE account_pk = $1 AND key_key = $2";
 
 const SUBSCRIPTION_STATUS: &str =
     "SELECT status FROM subscriptions WHERE keyword_pk = $1 AND mobile_number = $2";
@@ -114,12 +112,39 @@ const RECORD_CONTACT: &str = "INSERT INTO contacts (account_pk, mobile_number, s
      ON CONFLICT (account_pk, mobile_number) DO UPDATE SET subscriber_key = excluded.subscriber_key, \
      updated_at = excluded.updated_at WHERE $5";
 
-const INSERT_TX_SEND: &str = "INSERT INTO sends (token, token_key, account_pk, client_id, kind, \
+/// Records the send of a request (`$1` token, `$2` its key, account `$3`, client `$4`,
+/// definition key `$5` as its message, code `$6`, text `$7`, at `$8`, segments `$9`, encoding
+/// `$10`, definition `$11`): Started, counted and released by [`FINISH_TX_SEND`].
+const INSERT_TX_SEND: &str = concat!(
+    "INSERT INTO sends (token, token_key, account_pk, client_id, kind, \
      message_id, code, text, content_url, target_list_ids, exclusion_list_ids, allow_duplication, \
      due_at, segments, encoding, state, count, errors, created_at, completed_at, carrier, \
      next_at, replies, definition_pk) \
-     VALUES ($1, $2, $3, $4, 'contact', $5, $6, $7, NULL, '[]', '[]', 0, $8, $9, $10, $11, $12, \
-     '[]', $8, $13, $14, $15, 0, $16) RETURNING pk";
+     SELECT $1, $2, $3, $4, 'contact', $5, $6, $7, NULL, '[]', '[]', 0, $8, $9, $10, ",
+    send_state!(Started),
+    ", 0, '[]', $8, NULL, c.carrier, NULL, 0, $11 FROM codes c WHERE c.pk = $12 RETURNING pk"
+);
+
+/// The send `$1` of a request as recorded: its count `$2`, Finished at `$3` when nothing was
+/// queued, else due at `$4` — or held since `$3` when `$4` is NULL (an Inactive definition).
+const FINISH_TX_SEND: &str = concat!(
+    "UPDATE sends SET count = $2, \
+     state = CASE WHEN $2 = 0 THEN ",
+    send_state!(Finished),
+    " ELSE state END, \
+     completed_at = CASE WHEN $2 = 0 THEN $3 END, next_at = CASE WHEN $2 = 0 THEN NULL ELSE $4 END, \
+     held_at = CASE WHEN $2 > 0 AND $4 IS NULL THEN $3 END WHERE pk = $1"
+);
+
+/// Records a message of the account `$1` under key `$2` (folded `$3`) unless the key is taken;
+/// its pk.
+const INSERT_TX_MESSAGE: &str = "INSERT INTO tx_messages (account_pk, message_key, key_key, \
+     definition_pk, send_pk, ordinal, mobile_number, contact_key, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (account_pk, key_key) DO NOTHING RETURNING pk";
+
+/// Message `$1` was refused before being queued: subscriber code `$2`.
+const NOT_SENT_MESSAGE: &str = "UPDATE tx_messages SET not_sent_code = $2 WHERE pk = $1";
 
 /// A recipient of send `$1`: number `$2`, ordinal `$3` (its `list_pk`), queued with text `$4`
 /// at `$5`, or (`$6`) settled as suppressed.
@@ -133,10 +158,6 @@ const INSERT_TX_RECIPIENT: &str = concat!(
     outcome!(suppressed),
     " END, $5, $4)"
 );
-
-const INSERT_TX_MESSAGE: &str = "INSERT INTO tx_messages (account_pk, message_key, key_key, \
-     definition_pk, send_pk, ordinal, mobile_number, contact_key, not_sent_code, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 const TX_STATUS: &str = "SELECT m.message_key, m.contact_key, m.mobile_number, \
      d.definition_key, s.token, m.ordinal, m.created_at, m.not_sent_code, r.state, \
@@ -157,15 +178,21 @@ pub struct DefinitionOfRequest {
     auto_add_subscriber: i32,
     update_subscriber: i32,
     code_pk: i64,
-    carrier: String,
 }
 
 /// Records a transactional request inside the caller's transaction: the outcome of each message,
 /// in order. NotFound (nothing written) when the definition is gone; a request whose every key is
-/// taken records nothing.
+/// taken records nothing. `lock_definition` is appended to the definition's read (PostgreSQL
+/// shares its row lock, so that a change of its status, or its archive, waits for the request and
+/// then holds or settles what it queued).
+///
+/// Keys are claimed by inserting their messages in key order (a concurrent request with the same
+/// key waits, then finds it taken), and subscriptions and contacts are written in number order,
+/// so that concurrent requests never wait on each other in a cycle.
 pub async fn accept_in<DB>(
     conn: &mut DB::Connection,
     request: &TxRequest,
+    lock_definition: &str,
 ) -> StoreResult<Ending<Vec<TxOutcome>>>
 where
     DB: Sql,
@@ -186,77 +213,18 @@ where
         auto_add_subscriber,
         update_subscriber,
         code_pk,
-        carrier,
-    } = sqlx::query_as::<DB, DefinitionOfRequest>(DEFINITION_OF_REQUEST)
-        .arg(owner.pk)
-        .arg(id_key(&request.definition_key))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(sql::db("read the definition of a request"))?
-        .ok_or(StoreError::NotFound)?;
+    } = sqlx::query_as::<DB, DefinitionOfRequest>(&format!(
+        "{DEFINITION_OF_REQUEST}{lock_definition}"
+    ))
+    .arg(owner.pk)
+    .arg(id_key(&request.definition_key))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(sql::db("read the definition of a request"))?
+    .ok_or(StoreError::NotFound)?;
     let held = status != crate::DefinitionStatus::Active.as_str();
     let (auto_add, update_subscriber) = (auto_add_subscriber != 0, update_subscriber != 0);
     let (keyword_pk, _, _) = keyword_by_name(&mut *conn, &owner, &short_code, &keyword).await?;
-
-    let mut outcomes = Vec::with_capacity(request.messages.len());
-    // (message, not-sent code) of the messages recorded.
-    let mut recorded: Vec<(&TxMessage, Option<i32>)> = Vec::new();
-    for message in &request.messages {
-        let key = message.message_key.to_ascii_lowercase();
-        sqlx::query::<DB>(FREE_EXPIRED_KEY)
-            .arg(owner.pk)
-            .arg(key.as_str())
-            .arg(now - KEY_WINDOW)
-            .execute(&mut *conn)
-            .await
-            .map_err(sql::db("free an expired message key"))?;
-        let taken = sqlx::query_scalar::<DB, i64>(KEY_TAKEN)
-            .arg(owner.pk)
-            .arg(key.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(sql::db("check a message key"))?;
-        if taken > 0 {
-            outcomes.push(TxOutcome::DuplicateKey);
-            continue;
-        }
-        outcomes.push(TxOutcome::Accepted);
-        let subscribed = decide_subscription::<DB>(
-            conn,
-            keyword_pk,
-            code_pk,
-            owner.pk,
-            &message.mobile_number,
-            request.resubscribe,
-            auto_add,
-            now,
-        )
-        .await?;
-        if subscribed && (auto_add || update_subscriber) {
-            sqlx::query::<DB>(RECORD_CONTACT)
-                .arg(owner.pk)
-                .arg(message.mobile_number.as_str())
-                .arg(message.contact_key.as_str())
-                .arg(now)
-                .arg(update_subscriber)
-                .execute(&mut *conn)
-                .await
-                .map_err(sql::db("record a transactional contact"))?;
-        }
-        recorded.push((message, (!subscribed).then_some(NOT_SUBSCRIBED)));
-    }
-    if recorded.is_empty() {
-        return Ok(Ending::Rollback(outcomes));
-    }
-
-    let queued = recorded.iter().filter(|(_, code)| code.is_none()).count();
-    let count = i64::try_from(queued).map_err(|_| StoreError::Other("too many messages".into()))?;
-    let finished = queued == 0;
-    let state = if finished {
-        SendState::Finished
-    } else {
-        SendState::Started
-    };
     let send_pk = sqlx::query_scalar::<DB, i64>(INSERT_TX_SEND)
         .arg(request.token.as_str())
         .arg(id_key(&request.token))
@@ -268,43 +236,116 @@ where
         .arg(now)
         .arg(request.segments)
         .arg(request.encoding.as_str())
-        .arg(state.as_str())
-        .arg(count)
-        .arg(finished.then_some(now))
-        .arg(carrier.as_str())
-        // Held while its definition is Inactive.
-        .arg((!finished && !held).then_some(now))
         .arg(definition_pk)
+        .arg(code_pk)
         .fetch_one(&mut *conn)
         .await
         .map_err(sql::db("record a transactional send"))?;
-    for (ordinal, (message, not_sent)) in (1_i64..).zip(&recorded) {
-        // The message first: a recipient settled at once (NotSent) raises its event.
-        sqlx::query::<DB>(INSERT_TX_MESSAGE)
+
+    // Keys, in key order: (index in the request, the message's pk) of those recorded.
+    let mut order: Vec<usize> = (0..request.messages.len()).collect();
+    order.sort_by_key(|&i| request.messages[i].message_key.to_ascii_lowercase());
+    let mut outcomes = vec![TxOutcome::DuplicateKey; request.messages.len()];
+    let mut recorded: Vec<(usize, i64)> = Vec::new();
+    for index in order {
+        let message = &request.messages[index];
+        let key = message.message_key.to_ascii_lowercase();
+        sqlx::query::<DB>(FREE_EXPIRED_KEY)
+            .arg(owner.pk)
+            .arg(key.as_str())
+            .arg(now - KEY_WINDOW)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("free an expired message key"))?;
+        let ordinal =
+            i64::try_from(index + 1).map_err(|_| StoreError::Other("too many messages".into()))?;
+        let pk = sqlx::query_scalar::<DB, i64>(INSERT_TX_MESSAGE)
             .arg(owner.pk)
             .arg(message.message_key.as_str())
-            .arg(message.message_key.to_ascii_lowercase())
+            .arg(key.as_str())
             .arg(definition_pk)
             .arg(send_pk)
             .arg(ordinal)
             .arg(message.mobile_number.as_str())
             .arg(message.contact_key.as_str())
-            .arg(*not_sent)
             .arg(now)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(sql::db("record a transactional message"))?;
+        if let Some(pk) = pk {
+            if let Some(outcome) = outcomes.get_mut(index) {
+                *outcome = TxOutcome::Accepted;
+            }
+            recorded.push((index, pk));
+        }
+    }
+    if recorded.is_empty() {
+        return Ok(Ending::Rollback(outcomes));
+    }
+
+    // Subscriptions and contacts, in number order; then each recipient.
+    recorded.sort_by(|a, b| {
+        request.messages[a.0]
+            .mobile_number
+            .cmp(&request.messages[b.0].mobile_number)
+    });
+    let mut queued = 0_i64;
+    for &(index, pk) in &recorded {
+        let message = &request.messages[index];
+        let subscribed = decide_subscription::<DB>(
+            conn,
+            keyword_pk,
+            code_pk,
+            owner.pk,
+            &message.mobile_number,
+            request.resubscribe,
+            auto_add,
+            now,
+        )
+        .await?;
+        if subscribed {
+            queued += 1;
+            if auto_add || update_subscriber {
+                sqlx::query::<DB>(RECORD_CONTACT)
+                    .arg(owner.pk)
+                    .arg(message.mobile_number.as_str())
+                    .arg(message.contact_key.as_str())
+                    .arg(now)
+                    .arg(update_subscriber)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(sql::db("record a transactional contact"))?;
+            }
+        } else {
+            // Before its recipient: a recipient settled at once raises its event with the code.
+            sqlx::query::<DB>(NOT_SENT_MESSAGE)
+                .arg(pk)
+                .arg(NOT_SUBSCRIBED)
+                .execute(&mut *conn)
+                .await
+                .map_err(sql::db("record a refused message"))?;
+        }
+        let ordinal =
+            i64::try_from(index + 1).map_err(|_| StoreError::Other("too many messages".into()))?;
         sqlx::query::<DB>(INSERT_TX_RECIPIENT)
             .arg(send_pk)
             .arg(message.mobile_number.as_str())
             .arg(ordinal)
             .arg(message.text.as_str())
             .arg(now)
-            .arg(not_sent.is_some())
+            .arg(!subscribed)
             .execute(&mut *conn)
             .await
             .map_err(sql::db("queue a transactional recipient"))?;
     }
+    sqlx::query::<DB>(FINISH_TX_SEND)
+        .arg(send_pk)
+        .arg(queued)
+        .arg(now)
+        .arg((!held).then_some(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("count a transactional send"))?;
     Ok(Ending::Commit(outcomes))
 }
 
@@ -391,10 +432,11 @@ where
 
 /// Implements [`TransactionalStore`](crate::TransactionalStore) for a backend's store type on
 /// the sqlx `database`: `reads` names the field (a pool) that reads, `begin` the store's method
-/// that opens its write transaction.
+/// that opens its write transaction, `locks` its [`TxLocks`].
 #[macro_export]
 macro_rules! transactional_store {
-    ($store:ty, database: $db:ty, reads: $reads:ident, begin: $begin:ident) => {
+    ($store:ty, database: $db:ty, reads: $reads:ident, begin: $begin:ident,
+     locks: $locks:expr) => {
         #[::async_trait::async_trait]
         impl $crate::TransactionalStore for $store {
             async fn accept_transactional(
@@ -402,7 +444,8 @@ macro_rules! transactional_store {
                 request: &$crate::TxRequest,
             ) -> $crate::StoreResult<Vec<$crate::TxOutcome>> {
                 let mut tx = self.$begin().await?;
-                let work = $crate::tx_rows::accept_in::<$db>(&mut *tx, request).await;
+                let work =
+                    $crate::tx_rows::accept_in::<$db>(&mut *tx, request, $locks.definition).await;
                 $crate::sql::settle(tx, work, "commit a transactional send").await
             }
 
@@ -431,6 +474,7 @@ macro_rules! transactional_store {
                 let mut tx = self.$begin().await?;
                 let work = $crate::tx_rows::empty_queue_in::<$db>(
                     &mut *tx,
+                    $locks,
                     account_id,
                     definition_key,
                     now,
@@ -445,7 +489,7 @@ macro_rules! transactional_store {
                 now: $crate::Millis,
             ) -> $crate::StoreResult<u64> {
                 let mut tx = self.$begin().await?;
-                let work = $crate::tx_rows::housekeeping_in::<$db>(&mut *tx, now)
+                let work = $crate::tx_rows::housekeeping_in::<$db>(&mut *tx, $locks, now)
                     .await
                     .map($crate::sql::Ending::Commit);
                 $crate::sql::settle(tx, work, "commit transactional housekeeping").await
@@ -458,7 +502,13 @@ macro_rules! transactional_store {
                 limit: u32,
                 now: $crate::Millis,
             ) -> $crate::StoreResult<Vec<$crate::tx_rows::NotSentEvent>> {
-                $crate::tx_rows::not_sent_page(&self.$reads, account_id, after, limit, now).await
+                let mut tx = self.$begin().await?;
+                let work = $crate::tx_rows::not_sent_in::<$db>(
+                    &mut *tx, $locks, account_id, after, limit, now,
+                )
+                .await
+                .map($crate::sql::Ending::Commit);
+                $crate::sql::settle(tx, work, "commit numbering events").await
             }
         }
     };
@@ -471,27 +521,41 @@ pub const QUEUED_TRANSACTION_DELETED: i32 = 37;
 pub const SUBSCRIBER_QUEUE_CLEARED: i32 = 39;
 pub const EXCEEDED_EXPIRATION_POLICY: i32 = 138;
 
-/// Holds the Started sends of definition `$1` (no `next_at`: the dispatcher passes them by).
+/// Holds the Started sends of definition `$1` from `$2` (no `next_at`: the dispatcher passes
+/// them by).
 const HOLD: &str = concat!(
-    "UPDATE sends SET next_at = NULL WHERE definition_pk = $1 AND state = ",
+    "UPDATE sends SET next_at = NULL, held_at = $2 WHERE definition_pk = $1 \
+     AND next_at IS NOT NULL AND state = ",
     send_state!(Started)
 );
 
 /// Releases the held sends of definition `$1` as of `$2`.
 const RELEASE: &str = concat!(
-    "UPDATE sends SET next_at = $2 WHERE definition_pk = $1 AND next_at IS NULL AND state = ",
+    "UPDATE sends SET next_at = $2, held_at = NULL WHERE definition_pk = $1 \
+     AND next_at IS NULL AND state = ",
     send_state!(Started)
 );
 
-/// Records subscriber code `$1` on the messages created before `$2` still waiting (a ready
-/// recipient) in a Started send of definition `$3` (any definition when NULL), only held ones
-/// when `$4`.
+/// The ready recipients of the Started transactional sends of definition `$1` (any when NULL),
+/// only held ones when `$2`, for a backend to lock (its suffix) before settling them.
+const WAITING_RECIPIENTS: &str = concat!(
+    "SELECT r.pk FROM recipients r WHERE r.state = ",
+    recipient_state!(ready),
+    " AND r.send_pk IN (SELECT pk FROM sends WHERE definition_pk IS NOT NULL \
+     AND ($1 IS NULL OR definition_pk = $1) AND state = ",
+    send_state!(Started),
+    " AND (NOT $2 OR next_at IS NULL))"
+);
+
+/// Records subscriber code `$1` on the messages still waiting (a ready recipient) in a Started
+/// send of definition `$3` (any definition when NULL): those accepted before `$2`, or with `$4`
+/// those whose send is held since before `$2`.
 const MARK_WAITING: &str = concat!(
-    "UPDATE tx_messages SET not_sent_code = $1 WHERE not_sent_code IS NULL AND created_at < $2 \
-     AND ($3 IS NULL OR definition_pk = $3) \
+    "UPDATE tx_messages SET not_sent_code = $1 WHERE not_sent_code IS NULL \
+     AND ($4 OR created_at < $2) AND ($3 IS NULL OR definition_pk = $3) \
      AND EXISTS (SELECT 1 FROM sends s WHERE s.pk = tx_messages.send_pk AND s.state = ",
     send_state!(Started),
-    " AND (NOT $4 OR s.next_at IS NULL)) \
+    " AND (NOT $4 OR (s.next_at IS NULL AND s.held_at < $2))) \
      AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = tx_messages.send_pk \
      AND r.mobile_number = tx_messages.mobile_number AND r.list_pk = tx_messages.ordinal \
      AND r.copy_index = 0 AND r.state = ",
@@ -529,11 +593,25 @@ const FINISH_SETTLED: &str = concat!(
     ")"
 );
 
-/// Settles the waiting messages of `definition_pk` (every definition when `None`) created before
-/// `before` as NotSent `code` (only the held ones when `held_only`), inside the caller's
-/// transaction: their recipients canceled, their sends Finished once nothing is left. How many.
+/// How a backend locks what a transactional change reads: `definition` is appended to the
+/// read of a request's definition (PostgreSQL: a shared row lock), `rows` to the reads of rows
+/// about to be changed (PostgreSQL: `FOR UPDATE`). SQLite's write transaction already excludes
+/// every other writer: both empty.
+#[derive(Debug, Clone, Copy)]
+pub struct TxLocks {
+    pub definition: &'static str,
+    pub rows: &'static str,
+}
+
+/// Settles the waiting messages of `definition_pk` (every definition when `None`) accepted before
+/// `before` (with `held_only`, those held since before `before`) as NotSent `code`, inside the
+/// caller's transaction: their recipients canceled, their sends Finished once nothing is left.
+/// The ready recipients are locked first (`locks.rows`), so the dispatcher cannot take one
+/// between its marking and its cancel. How many.
+#[allow(clippy::too_many_arguments)]
 pub async fn settle_waiting_in<DB>(
     conn: &mut DB::Connection,
+    locks: TxLocks,
     definition_pk: Option<i64>,
     code: i32,
     before: Millis,
@@ -543,7 +621,16 @@ pub async fn settle_waiting_in<DB>(
 where
     DB: Sql,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
+    if !locks.rows.is_empty() {
+        sqlx::query_scalar::<DB, i64>(&format!("{WAITING_RECIPIENTS}{}", locks.rows))
+            .arg(definition_pk)
+            .arg(held_only)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(sql::db("lock waiting recipients"))?;
+    }
     let marked = sqlx::query::<DB>(MARK_WAITING)
         .arg(code)
         .arg(before)
@@ -576,6 +663,7 @@ where
 /// NotSent 138 first); archived turns what still waits into NotSent 37.
 pub async fn definition_changed_in<DB>(
     conn: &mut DB::Connection,
+    locks: TxLocks,
     definition_pk: i64,
     was: crate::DefinitionStatus,
     now_status: crate::DefinitionStatus,
@@ -584,12 +672,14 @@ pub async fn definition_changed_in<DB>(
 where
     DB: Sql,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
     use crate::DefinitionStatus as S;
     match (was, now_status) {
         (S::Active, S::Inactive) => {
             sqlx::query::<DB>(HOLD)
                 .arg(definition_pk)
+                .arg(now)
                 .execute(&mut *conn)
                 .await
                 .map_err(sql::db("hold a definition's sends"))?;
@@ -597,6 +687,7 @@ where
         (S::Inactive, S::Active) => {
             settle_waiting_in::<DB>(
                 conn,
+                locks,
                 Some(definition_pk),
                 EXCEEDED_EXPIRATION_POLICY,
                 now - KEY_WINDOW,
@@ -614,6 +705,7 @@ where
         (_, S::Deleted) => {
             settle_waiting_in::<DB>(
                 conn,
+                locks,
                 Some(definition_pk),
                 QUEUED_TRANSACTION_DELETED,
                 now + 1,
@@ -676,6 +768,7 @@ where
 /// definition is not Inactive (nothing done); how many otherwise. NotFound when unknown.
 pub async fn empty_queue_in<DB>(
     conn: &mut DB::Connection,
+    locks: TxLocks,
     account_id: &str,
     definition_key: &str,
     now: Millis,
@@ -684,21 +777,25 @@ where
     DB: Sql,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     AccountRef: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
     (i64, String): for<'r> FromRow<'r, DB::Row>,
 {
     let owner = sql::account(&mut *conn, account_id).await?;
-    let (pk, status) = sqlx::query_as::<DB, (i64, String)>(DEFINITION_PK_STATUS)
-        .arg(owner.pk)
-        .arg(id_key(definition_key))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(sql::db("find a definition"))?
-        .ok_or(StoreError::NotFound)?;
+    // The definition's row lock: a concurrent change of its status waits.
+    let (pk, status) =
+        sqlx::query_as::<DB, (i64, String)>(&format!("{DEFINITION_PK_STATUS}{}", locks.rows))
+            .arg(owner.pk)
+            .arg(id_key(definition_key))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(sql::db("find a definition"))?
+            .ok_or(StoreError::NotFound)?;
     if status != crate::DefinitionStatus::Inactive.as_str() {
         return Ok(None);
     }
     settle_waiting_in::<DB>(
         conn,
+        locks,
         Some(pk),
         SUBSCRIBER_QUEUE_CLEARED,
         now + 1,
@@ -738,9 +835,68 @@ const NOT_SENT_PAGE: &str = "SELECT e.event_id, e.status_code, e.created_at, d.d
 
 const PURGE_EVENTS: &str = "DELETE FROM tx_events WHERE created_at < $1";
 
-/// A page of the account's NotSent events after `after`, oldest first.
-pub async fn not_sent_page<'e, DB, E>(
-    db: E,
+const NEW_SEQUENCE: &str = "INSERT INTO event_sequences (account_pk, last_id) VALUES ($1, 0) \
+     ON CONFLICT (account_pk) DO NOTHING";
+
+const LAST_EVENT_ID: &str = "SELECT last_id FROM event_sequences WHERE account_pk = $1";
+
+/// Numbers the account's (`$1`) committed events not numbered yet, in the order they were
+/// written, after `$2`.
+const NUMBER_EVENTS: &str = "UPDATE tx_events SET event_id = $2 + n.rn \
+     FROM (SELECT pk, row_number() OVER (ORDER BY pk) AS rn FROM tx_events \
+     WHERE account_pk = $1 AND event_id IS NULL) AS n WHERE tx_events.pk = n.pk";
+
+const ADVANCE_SEQUENCE: &str =
+    "UPDATE event_sequences SET last_id = last_id + $2 WHERE account_pk = $1";
+
+/// Numbers the account's committed events that have no ID yet, inside the caller's transaction,
+/// under the account's counter row (`locks.rows`): numbering runs one at a time per account and
+/// an ID is visible only once it and every smaller one are committed.
+pub async fn number_events_in<DB>(
+    conn: &mut DB::Connection,
+    locks: TxLocks,
+    account_pk: i64,
+) -> StoreResult<()>
+where
+    DB: Sql,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
+{
+    sqlx::query::<DB>(NEW_SEQUENCE)
+        .arg(account_pk)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("start an event sequence"))?;
+    let last = sqlx::query_scalar::<DB, i64>(&format!("{LAST_EVENT_ID}{}", locks.rows))
+        .arg(account_pk)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(sql::db("read an event sequence"))?;
+    let numbered = sqlx::query::<DB>(NUMBER_EVENTS)
+        .arg(account_pk)
+        .arg(last)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("number events"))
+        .map(sql::affected::<DB>)?;
+    if numbered > 0 {
+        let numbered =
+            i64::try_from(numbered).map_err(|_| StoreError::Other(format!("{numbered} events")))?;
+        sqlx::query::<DB>(ADVANCE_SEQUENCE)
+            .arg(account_pk)
+            .arg(numbered)
+            .execute(&mut *conn)
+            .await
+            .map_err(sql::db("advance an event sequence"))?;
+    }
+    Ok(())
+}
+
+/// A page of the account's NotSent events after `after`, oldest first, inside the caller's
+/// transaction: the account's new events are numbered first.
+pub async fn not_sent_in<DB>(
+    conn: &mut DB::Connection,
+    locks: TxLocks,
     account_id: &str,
     after: i64,
     limit: u32,
@@ -748,17 +904,19 @@ pub async fn not_sent_page<'e, DB, E>(
 ) -> StoreResult<Vec<NotSentEvent>>
 where
     DB: Sql,
-    E: Executor<'e, Database = DB> + Copy,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     AccountRef: for<'r> FromRow<'r, DB::Row>,
     NotSentEvent: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
-    let owner = sql::account(db, account_id).await?;
+    let owner = sql::account(&mut *conn, account_id).await?;
+    number_events_in::<DB>(conn, locks, owner.pk).await?;
     sqlx::query_as::<DB, NotSentEvent>(NOT_SENT_PAGE)
         .arg(owner.pk)
         .arg(after)
         .arg(now - EVENT_RETENTION)
         .arg(i64::from(limit))
-        .fetch_all(db)
+        .fetch_all(&mut *conn)
         .await
         .map_err(sql::db("read NotSent events"))
 }
@@ -766,13 +924,19 @@ where
 /// The periodic housekeeping of transactional messages, inside the caller's transaction:
 /// messages held by an Inactive definition for 72 hours become NotSent 138, and events older
 /// than the retention are dropped. How many messages expired.
-pub async fn housekeeping_in<DB>(conn: &mut DB::Connection, now: Millis) -> StoreResult<u64>
+pub async fn housekeeping_in<DB>(
+    conn: &mut DB::Connection,
+    locks: TxLocks,
+    now: Millis,
+) -> StoreResult<u64>
 where
     DB: Sql,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
 {
     let expired = settle_waiting_in::<DB>(
         conn,
+        locks,
         None,
         EXCEEDED_EXPIRATION_POLICY,
         now - KEY_WINDOW,

@@ -661,3 +661,65 @@ async fn not_sent_lists_each_refusal_once_in_event_order() {
         );
     }
 }
+
+/// Concurrent requests with the same `messageKey`: exactly one is accepted, every other recipient
+/// gets 109110 in the transactional body — never a 409 of another shape or a 500 — also when two
+/// requests claim the same keys in opposite orders (on PostgreSQL, where they run at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_claim_each_message_key_once() {
+    let app = spawn_app().await;
+    let f = fixture(&app, "Acme").await;
+    definition(&app, &f, "alerts", json!({})).await;
+    let one = json!({"definitionKey": "alerts",
+        "recipient": {"to": "15555551300", "contactKey": "same"}});
+    let path = format!("{MESSAGES}/same-key");
+    let replies = futures::future::join_all(
+        (0..16).map(|_| call(&app, &f, Method::POST, &path, one.clone())),
+    )
+    .await;
+    let accepted = replies.iter().filter(|r| r.status == 202).count();
+    assert_eq!(
+        accepted,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.body.clone()).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 202) {
+        assert_eq!(
+            (r.status.as_u16(), r.body["errorcode"].clone()),
+            (400, json!(109110)),
+            "{}",
+            r.body
+        );
+    }
+
+    let crossing = |keys: [&str; 2]| {
+        json!({"definitionKey": "alerts", "recipients": keys.iter().enumerate().map(|(i, k)| json!({
+            "to": format!("155555513{i:02}"), "contactKey": k, "messageKey": k})).collect::<Vec<_>>()})
+    };
+    let mut requests = Vec::new();
+    for round in 0..8 {
+        let (a, b) = (format!("x{round}"), format!("y{round}"));
+        requests.push(crossing([&a, &b]));
+        requests.push(crossing([&b, &a]));
+    }
+    let replies = futures::future::join_all(
+        requests
+            .iter()
+            .map(|body| call(&app, &f, Method::POST, MESSAGES, body.clone())),
+    )
+    .await;
+    let mut claimed = std::collections::HashMap::new();
+    for r in &replies {
+        assert_eq!(r.status, 202, "{}", r.body);
+        for entry in r.body["responses"].as_array().expect("responses") {
+            let key = entry["messageKey"].as_str().unwrap_or_default().to_string();
+            match entry["errorcode"].as_i64() {
+                None => *claimed.entry(key).or_insert(0) += 1,
+                Some(code) => assert_eq!(code, 109110, "{entry}"),
+            }
+        }
+    }
+    assert_eq!(claimed.len(), 16, "every key claimed: {claimed:?}");
+    assert!(claimed.values().all(|&n| n == 1), "each once: {claimed:?}");
+}

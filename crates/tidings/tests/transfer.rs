@@ -183,6 +183,21 @@ async fn populate(app: &TestApp) -> Fixture {
     assert_eq!(tx.status, 202, "{}", tx.body);
     assert_eq!(tx.body["errorcode"], 0, "{}", tx.body);
     run_engine(app).await;
+    // Reading the notSent listing numbers the account's events (its event sequence).
+    let not_sent = app
+        .sms(
+            Method::GET,
+            "/messaging/v1/sms/messages?type=notSent",
+            &fx.token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(not_sent.status, 200, "{}", not_sent.body);
+    assert_eq!(
+        not_sent.body["count"], 1,
+        "the opted-out number: {}",
+        not_sent.body
+    );
     fx
 }
 
