@@ -28,3 +28,6 @@ CREATE TABLE tx_messages (
 
 CREATE UNIQUE INDEX tx_messages_by_key ON tx_messages (account_pk, key_key);
 CREATE INDEX tx_messages_by_send ON tx_messages (send_pk, ordinal);
+CREATE INDEX tx_messages_by_time ON tx_messages (created_at);
+-- Held sends, for the housekeeping that expires them.
+CREATE INDEX sends_held ON sends (held_at) WHERE held_at IS NOT NULL;

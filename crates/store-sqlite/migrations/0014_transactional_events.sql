@@ -26,6 +26,7 @@ CREATE TABLE tx_events (
 
 CREATE INDEX tx_events_not_sent ON tx_events (account_pk, event_id) WHERE category = 'NotSent';
 CREATE INDEX tx_events_by_time ON tx_events (created_at);
+CREATE INDEX tx_events_by_message ON tx_events (tx_message_pk);
 CREATE INDEX tx_events_unnumbered ON tx_events (account_pk, pk) WHERE event_id IS NULL;
 
 -- The category of a recipient's status: NULL when it is none of the five (queued, submitting).

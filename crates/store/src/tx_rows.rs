@@ -549,13 +549,15 @@ const WAITING_RECIPIENTS: &str = concat!(
 
 /// Records subscriber code `$1` on the messages still waiting (a ready recipient) in a Started
 /// send of definition `$3` (any definition when NULL): those accepted before `$2`, or with `$4`
-/// those whose send is held since before `$2`.
+/// those whose send is held since before `$2`. Driven by the sends (an index of held sends
+/// finds the housekeeping's few), then each send's messages.
 const MARK_WAITING: &str = concat!(
     "UPDATE tx_messages SET not_sent_code = $1 WHERE not_sent_code IS NULL \
-     AND ($4 OR created_at < $2) AND ($3 IS NULL OR definition_pk = $3) \
-     AND EXISTS (SELECT 1 FROM sends s WHERE s.pk = tx_messages.send_pk AND s.state = ",
+     AND send_pk IN (SELECT s.pk FROM sends s WHERE s.definition_pk IS NOT NULL \
+     AND ($3 IS NULL OR s.definition_pk = $3) AND s.state = ",
     send_state!(Started),
     " AND (NOT $4 OR (s.next_at IS NULL AND s.held_at < $2))) \
+     AND ($4 OR created_at < $2) \
      AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_pk = tx_messages.send_pk \
      AND r.mobile_number = tx_messages.mobile_number AND r.list_pk = tx_messages.ordinal \
      AND r.copy_index = 0 AND r.state = ",
@@ -835,6 +837,10 @@ const NOT_SENT_PAGE: &str = "SELECT e.event_id, e.status_code, e.created_at, d.d
 
 const PURGE_EVENTS: &str = "DELETE FROM tx_events WHERE created_at < $1";
 
+/// Messages accepted before `$1` whose events are gone (their keys long free).
+const PURGE_MESSAGES: &str = "DELETE FROM tx_messages WHERE created_at < $1 \
+     AND NOT EXISTS (SELECT 1 FROM tx_events e WHERE e.tx_message_pk = tx_messages.pk)";
+
 const NEW_SEQUENCE: &str = "INSERT INTO event_sequences (account_pk, last_id) VALUES ($1, 0) \
      ON CONFLICT (account_pk) DO NOTHING";
 
@@ -922,8 +928,8 @@ where
 }
 
 /// The periodic housekeeping of transactional messages, inside the caller's transaction:
-/// messages held by an Inactive definition for 72 hours become NotSent 138, and events older
-/// than the retention are dropped. How many messages expired.
+/// messages held by an Inactive definition for 72 hours become NotSent 138, and events and
+/// messages older than the retention (30 days) are dropped. How many messages expired.
 pub async fn housekeeping_in<DB>(
     conn: &mut DB::Connection,
     locks: TxLocks,
@@ -949,5 +955,10 @@ where
         .execute(&mut *conn)
         .await
         .map_err(sql::db("purge old events"))?;
+    sqlx::query::<DB>(PURGE_MESSAGES)
+        .arg(now - EVENT_RETENTION)
+        .execute(&mut *conn)
+        .await
+        .map_err(sql::db("purge old messages"))?;
     Ok(expired)
 }

@@ -553,6 +553,7 @@ async fn not_sent_lists_each_refusal_once_in_event_order() {
 
     send_held(&app, &f, "alerts", "opted-out", "15555551280").await; // NotSent 1
     send_held(&app, &f, "alerts", "delivered", "15555551281").await; // never listed
+    send_held(&app, &f, "alerts", "refused", "15555550001").await; // the carrier's 2500
     send_held(&app, &f, "paused", "cleared", "15555551282").await;
     let r = call(
         &app,
@@ -590,7 +591,7 @@ async fn not_sent_lists_each_refusal_once_in_event_order() {
     assert_eq!(first["lastEventID"], entries[1]["eventID"]);
     let second = page(&format!("$pageSize=2&lastEventId={}", first["lastEventID"])).await;
     let rest = second["messages"].as_array().expect("messages").clone();
-    assert_eq!(second["count"], 1, "{second}");
+    assert_eq!(second["count"], 2, "{second}");
     let all: Vec<&Value> = entries.iter().chain(rest.iter()).collect();
     let summary: Vec<(String, Value, Value)> = all
         .iter()
@@ -619,8 +620,23 @@ async fn not_sent_lists_each_refusal_once_in_event_order() {
                 json!(37),
                 json!("QueuedTransactionDeleted")
             ),
+            (
+                "refused".to_string(),
+                json!(2500),
+                json!("FailedToAggregator")
+            ),
         ]
     );
+    // The status route says the same.
+    assert_eq!(
+        event(&app, &f, "refused").await,
+        (
+            "SMSNotSent".into(),
+            json!(2500),
+            json!("FailedToAggregator")
+        )
+    );
+    assert_eq!(event(&app, &f, "delivered").await.0, "SMSSent");
     let ids: Vec<i64> = all.iter().filter_map(|e| e["eventID"].as_i64()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     let e = all[0];
@@ -660,6 +676,37 @@ async fn not_sent_lists_each_refusal_once_in_event_order() {
             "{q}"
         );
     }
+
+    // Kept 30 days: then the events and the messages are gone (the engine's housekeeping).
+    app.clock.advance(31 * 24 * 3_600_000);
+    run_engine(&app).await;
+    let f = common::Fixture {
+        token: app.token(&f.client_id, &f.secret).await,
+        ..f
+    };
+    let r = call(
+        &app,
+        &f,
+        Method::GET,
+        &format!("{MESSAGES}?type=notSent"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["count"].clone()),
+        (200, json!(0)),
+        "{}",
+        r.body
+    );
+    let r = call(
+        &app,
+        &f,
+        Method::GET,
+        &format!("{MESSAGES}/refused"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
 }
 
 /// Concurrent requests with the same `messageKey`: exactly one is accepted, every other recipient
