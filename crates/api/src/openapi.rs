@@ -746,6 +746,32 @@ fn schemas(generated: Map<String, Value>) -> Value {
         "DefinitionPatchRequest",
         request(&[], definition_fields(false)),
     );
+    let recipient = json!({ "type": "object", "properties": {
+        "to": { "type": ["string", "integer", "null"], "description": "A mobile number (§1's rule)." },
+        "contactKey": { "type": ["string", "integer", "null"], "description": "The subscriber key." },
+        "messageKey": nullable("string", "1 to 100 of [A-Za-z0-9._~-], unique in the account for \
+            72 hours; minted when absent (the many-recipient route)."),
+        "attributes": { "type": ["object", "null"], "description": "`%%Name%%` values; they win \
+            over the request's." },
+    }});
+    put(
+        "TransactionalSendRequest",
+        request(
+            &["definitionKey"],
+            json!({
+                "definitionKey": nullable("string", "An Active or Inactive definition of the account."),
+                "recipient": recipient.clone(),
+                "recipients": { "type": ["array", "null"], "items": recipient,
+                    "description": "1 to 250 (the many-recipient route)." },
+                "attributes": { "type": ["object", "null"], "description": "`%%Name%%` values for \
+                    every recipient." },
+                "subscriptions": { "type": ["object", "null"], "properties": {
+                    "resubscribe": flag("Subscribe again a number that opted out.") } },
+                "content": { "type": ["object", "null"], "properties": {
+                    "message": text_field("Replaces the definition's text.") } },
+            }),
+        ),
+    );
     put(
         "OutboundMessageRequest",
         request(

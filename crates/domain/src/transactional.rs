@@ -487,183 +487,6 @@ fn parse_order(order: &str) -> Option<(ListOrder, bool)> {
     Some((order, descending))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn create(body: &str) -> Result<DefinitionFields, TxError> {
-        DefinitionFields::read_create(&Fields::parse(body.as_bytes()).expect("json"))
-    }
-
-    const EXAMPLE: &str = r#"{"definitionKey": "account-reset", "name": "account-reset",
-        "description": "Using new SMS Transactional API",
-        "content": {"message": "%%FirstName%%, your 2FA token is %%password%%"},
-        "subscriptions": {"shortCode": "8201221", "countryCode": "US", "keyword": "PASSWORD"}}"#;
-
-    #[test]
-    fn the_documented_example_reads() {
-        let read = create(EXAMPLE).expect("valid");
-        assert_eq!(read.definition_key.as_deref(), Some("account-reset"));
-        assert_eq!(read.short_code.as_deref(), Some("8201221"));
-        assert_eq!(read.country_code, Some(Some("US".to_string())));
-        assert_eq!(read.keyword.as_deref(), Some("PASSWORD"));
-        assert_eq!(read.active, None);
-    }
-
-    #[test]
-    fn nested_names_ignore_case() {
-        let read = create(
-            r#"{"DefinitionKey": "k", "NAME": "n", "Content": {"Message": "m"},
-                "SUBSCRIPTIONS": {"shortcode": "1", "Keyword": "K", "AutoAddSubscriber": "false"}}"#,
-        )
-        .expect("valid");
-        assert_eq!(read.message.as_deref(), Some("m"));
-        assert_eq!(read.auto_add_subscriber, Some(false));
-    }
-
-    #[test]
-    fn required_fields_come_before_values_in_table_order() {
-        let e = create(r#"{"name": "n"}"#).unwrap_err();
-        assert_eq!(
-            (e.code, e.symbol),
-            (
-                109107,
-                "MCMS_UTM_Validation_MissingRequiredField_definitionKey"
-            )
-        );
-        // A bad key value comes after a missing name.
-        let e = create(r#"{"definitionKey": "bad key"}"#).unwrap_err();
-        assert_eq!((e.code, e.detail.as_str()), (10002, "name is required"));
-        let e = create(
-            r#"{"definitionKey": "k", "name": "n", "content": {"message": "m"},
-            "subscriptions": {"shortCode": "1"}}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.code, 109120);
-        let e = create(r#"{"definitionKey": "k", "name": 5}"#).unwrap_err();
-        assert_eq!(
-            (e.code, e.symbol),
-            (10001, "MCMS_UTM_Validation_InvalidDataType")
-        );
-        let e = create(
-            r#"{"definitionKey": "bad key", "name": "n", "content": {"message": "m"},
-            "subscriptions": {"shortCode": "1", "keyword": "K"}}"#,
-        )
-        .unwrap_err();
-        assert_eq!((e.code, e.status()), (10005, 400));
-        let e = create(
-            r#"{"definitionKey": "k", "name": "n", "status": "deleted",
-            "content": {"message": "m"}, "subscriptions": {"shortCode": "1", "keyword": "K"}}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.detail, "status must be Active or Inactive");
-        let e = create(
-            r#"{"definitionKey": "k", "name": "n", "content": {"message": "m"},
-            "subscriptions": {"shortCode": "1", "keyword": "K", "autoAddSubscriber": "maybe"}}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.code, 109113);
-    }
-
-    #[test]
-    fn listing_queries() {
-        let q = ListQuery::parse(
-            Some("status eq active"),
-            Some("name"),
-            Some("1"),
-            Some("10"),
-        )
-        .expect("valid");
-        assert_eq!(q.filter, Some((true, ListStatus::Active)));
-        assert_eq!(
-            (q.order, q.descending, q.page, q.page_size),
-            (ListOrder::Name, false, 1, 10)
-        );
-        let q = ListQuery::parse(
-            Some("Status NEQ Deleted"),
-            Some("modifiedDate desc"),
-            None,
-            Some("500"),
-        )
-        .expect("valid");
-        assert_eq!(q.filter, Some((false, ListStatus::Deleted)));
-        assert_eq!((q.descending, q.page_size), (true, 100));
-        for (filter, order, page) in [
-            (Some("name eq x"), None, None),
-            (Some("status gt active"), None, None),
-            (None, Some("size"), None),
-            (None, Some("name up"), None),
-            (None, None, Some("0")),
-            (None, None, Some("x")),
-        ] {
-            let e = ListQuery::parse(filter, order, page, None).unwrap_err();
-            assert_eq!(e.code, 10005, "{filter:?} {order:?} {page:?}");
-        }
-    }
-
-    /// A JSON value for a definition field: scalars of every type, or an object of the nested
-    /// fields.
-    fn value() -> impl Strategy<Value = serde_json::Value> {
-        let scalar = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::from),
-            any::<i64>().prop_map(serde_json::Value::from),
-            "\\PC{0,80}".prop_map(serde_json::Value::from),
-            prop::sample::select(vec![
-                "active", "INACTIVE", "deleted", "true", "false", "a b"
-            ])
-            .prop_map(serde_json::Value::from),
-        ];
-        scalar.prop_recursive(2, 16, 6, |inner| {
-            prop::collection::vec((name(), inner), 0..6)
-                .prop_map(|fields| serde_json::Value::Object(fields.into_iter().collect()))
-        })
-    }
-
-    fn name() -> impl Strategy<Value = String> {
-        prop::sample::select(vec![
-            "definitionKey",
-            "NAME",
-            "description",
-            "status",
-            "content",
-            "message",
-            "subscriptions",
-            "shortCode",
-            "countryCode",
-            "keyword",
-            "autoAddSubscriber",
-            "updateSubscriber",
-            "other",
-        ])
-        .prop_map(str::to_string)
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(5000))]
-        #[test]
-        fn no_body_panics_and_an_accepted_one_holds_checked_values(
-            fields in prop::collection::vec((name(), value()), 0..10)
-        ) {
-            let body = serde_json::Value::Object(fields.into_iter().collect()).to_string();
-            let fields = Fields::parse(body.as_bytes()).expect("an object");
-            if let Ok(read) = DefinitionFields::read_create(&fields) {
-                prop_assert!(read.definition_key.as_deref().is_some_and(|k| check_definition_key(k).is_ok()));
-                prop_assert!(read.message.is_some() && read.short_code.is_some() && read.keyword.is_some());
-            }
-            let _ = DefinitionFields::read_patch(&fields);
-        }
-
-        #[test]
-        fn no_query_panics(a in "\\PC{0,40}", b in "\\PC{0,40}", c in "\\PC{0,10}") {
-            if let Ok(q) = ListQuery::parse(Some(&a), Some(&b), Some(&c), Some(&c)) {
-                prop_assert!(q.page >= 1 && (1..=MAX_PAGE_SIZE).contains(&q.page_size));
-            }
-        }
-    }
-}
-
 // ---- sends (API.md §9 "Sends") ------------------------------------------------------------------
 
 /// At most this many recipients per request.
@@ -1057,5 +880,315 @@ impl NotSentQuery {
             last_event_id,
             page_size,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn create(body: &str) -> Result<DefinitionFields, TxError> {
+        DefinitionFields::read_create(&Fields::parse(body.as_bytes()).expect("json"))
+    }
+
+    const EXAMPLE: &str = r#"{"definitionKey": "account-reset", "name": "account-reset",
+        "description": "Using new SMS Transactional API",
+        "content": {"message": "%%FirstName%%, your 2FA token is %%password%%"},
+        "subscriptions": {"shortCode": "8201221", "countryCode": "US", "keyword": "PASSWORD"}}"#;
+
+    #[test]
+    fn the_documented_example_reads() {
+        let read = create(EXAMPLE).expect("valid");
+        assert_eq!(read.definition_key.as_deref(), Some("account-reset"));
+        assert_eq!(read.short_code.as_deref(), Some("8201221"));
+        assert_eq!(read.country_code, Some(Some("US".to_string())));
+        assert_eq!(read.keyword.as_deref(), Some("PASSWORD"));
+        assert_eq!(read.active, None);
+    }
+
+    #[test]
+    fn nested_names_ignore_case() {
+        let read = create(
+            r#"{"DefinitionKey": "k", "NAME": "n", "Content": {"Message": "m"},
+                "SUBSCRIPTIONS": {"shortcode": "1", "Keyword": "K", "AutoAddSubscriber": "false"}}"#,
+        )
+        .expect("valid");
+        assert_eq!(read.message.as_deref(), Some("m"));
+        assert_eq!(read.auto_add_subscriber, Some(false));
+    }
+
+    #[test]
+    fn required_fields_come_before_values_in_table_order() {
+        let e = create(r#"{"name": "n"}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.symbol),
+            (
+                109107,
+                "MCMS_UTM_Validation_MissingRequiredField_definitionKey"
+            )
+        );
+        // A bad key value comes after a missing name.
+        let e = create(r#"{"definitionKey": "bad key"}"#).unwrap_err();
+        assert_eq!((e.code, e.detail.as_str()), (10002, "name is required"));
+        let e = create(
+            r#"{"definitionKey": "k", "name": "n", "content": {"message": "m"},
+            "subscriptions": {"shortCode": "1"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 109120);
+        let e = create(r#"{"definitionKey": "k", "name": 5}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.symbol),
+            (10001, "MCMS_UTM_Validation_InvalidDataType")
+        );
+        let e = create(
+            r#"{"definitionKey": "bad key", "name": "n", "content": {"message": "m"},
+            "subscriptions": {"shortCode": "1", "keyword": "K"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!((e.code, e.status()), (10005, 400));
+        let e = create(
+            r#"{"definitionKey": "k", "name": "n", "status": "deleted",
+            "content": {"message": "m"}, "subscriptions": {"shortCode": "1", "keyword": "K"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.detail, "status must be Active or Inactive");
+        let e = create(
+            r#"{"definitionKey": "k", "name": "n", "content": {"message": "m"},
+            "subscriptions": {"shortCode": "1", "keyword": "K", "autoAddSubscriber": "maybe"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 109113);
+    }
+
+    #[test]
+    fn listing_queries() {
+        let q = ListQuery::parse(
+            Some("status eq active"),
+            Some("name"),
+            Some("1"),
+            Some("10"),
+        )
+        .expect("valid");
+        assert_eq!(q.filter, Some((true, ListStatus::Active)));
+        assert_eq!(
+            (q.order, q.descending, q.page, q.page_size),
+            (ListOrder::Name, false, 1, 10)
+        );
+        let q = ListQuery::parse(
+            Some("Status NEQ Deleted"),
+            Some("modifiedDate desc"),
+            None,
+            Some("500"),
+        )
+        .expect("valid");
+        assert_eq!(q.filter, Some((false, ListStatus::Deleted)));
+        assert_eq!((q.descending, q.page_size), (true, 100));
+        for (filter, order, page) in [
+            (Some("name eq x"), None, None),
+            (Some("status gt active"), None, None),
+            (None, Some("size"), None),
+            (None, Some("name up"), None),
+            (None, None, Some("0")),
+            (None, None, Some("x")),
+        ] {
+            let e = ListQuery::parse(filter, order, page, None).unwrap_err();
+            assert_eq!(e.code, 10005, "{filter:?} {order:?} {page:?}");
+        }
+    }
+
+    /// A JSON value for a definition field: scalars of every type, or an object of the nested
+    /// fields.
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        let scalar = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,80}".prop_map(serde_json::Value::from),
+            prop::sample::select(vec![
+                "active", "INACTIVE", "deleted", "true", "false", "a b"
+            ])
+            .prop_map(serde_json::Value::from),
+        ];
+        scalar.prop_recursive(2, 16, 6, |inner| {
+            prop::collection::vec((name(), inner), 0..6)
+                .prop_map(|fields| serde_json::Value::Object(fields.into_iter().collect()))
+        })
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "definitionKey",
+            "NAME",
+            "description",
+            "status",
+            "content",
+            "message",
+            "subscriptions",
+            "shortCode",
+            "countryCode",
+            "keyword",
+            "autoAddSubscriber",
+            "updateSubscriber",
+            "other",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn no_body_panics_and_an_accepted_one_holds_checked_values(
+            fields in prop::collection::vec((name(), value()), 0..10)
+        ) {
+            let body = serde_json::Value::Object(fields.into_iter().collect()).to_string();
+            let fields = Fields::parse(body.as_bytes()).expect("an object");
+            if let Ok(read) = DefinitionFields::read_create(&fields) {
+                prop_assert!(read.definition_key.as_deref().is_some_and(|k| check_definition_key(k).is_ok()));
+                prop_assert!(read.message.is_some() && read.short_code.is_some() && read.keyword.is_some());
+            }
+            let _ = DefinitionFields::read_patch(&fields);
+        }
+
+        #[test]
+        fn no_query_panics(a in "\\PC{0,40}", b in "\\PC{0,40}", c in "\\PC{0,10}") {
+            if let Ok(q) = ListQuery::parse(Some(&a), Some(&b), Some(&c), Some(&c)) {
+                prop_assert!(q.page >= 1 && (1..=MAX_PAGE_SIZE).contains(&q.page_size));
+            }
+        }
+    }
+
+    fn send(body: &str, route: SendRoute<'_>) -> Result<SendFields, TxError> {
+        SendFields::read(&Fields::parse(body.as_bytes()).expect("json"), route)
+    }
+
+    #[test]
+    fn the_documented_send_examples_read() {
+        let one = send(
+            r#"{"definitionKey": "account-reset",
+                "recipient": {"to": "15555551234", "contactKey": "Astro25",
+                              "attributes": {"FirstName": "Astro", "password": "1234567890ab"}},
+                "subscriptions": {"resubscribe": true}}"#,
+            SendRoute::One("f4fe74b7-c3c0-4e5a-9f49-b63a641109a2"),
+        )
+        .expect("valid");
+        assert!(one.resubscribe);
+        assert_eq!(one.recipients.len(), 1);
+        assert_eq!(
+            one.recipients[0].message_key.as_deref(),
+            Some("f4fe74b7-c3c0-4e5a-9f49-b63a641109a2")
+        );
+        let valid = one.recipients[0].valid.as_ref().expect("valid recipient");
+        assert_eq!(
+            (valid.to.as_str(), valid.contact_key.as_str()),
+            ("15555551234", "Astro25")
+        );
+        assert_eq!(
+            recipient_text(
+                "%%FirstName%%, %%password%%",
+                &one.attributes,
+                &valid.attributes
+            ),
+            "Astro, 1234567890ab"
+        );
+    }
+
+    #[test]
+    fn recipients_fail_on_their_own_and_duplicate_keys_in_a_request_are_refused() {
+        let many = send(
+            r#"{"definitionKey": "d", "recipients": [
+                {"contactKey": "a"}, {"to": "15555551234"}, {"to": "12", "contactKey": "c"},
+                {"to": "15555551235", "contactKey": "d", "messageKey": "K"},
+                {"to": "15555551236", "contactKey": "e", "messageKey": "k"},
+                {"to": "15555551237", "contactKey": "f", "messageKey": "a b"}]}"#,
+            SendRoute::Many,
+        )
+        .expect("valid request");
+        let codes: Vec<Option<u32>> = many
+            .recipients
+            .iter()
+            .map(|r| r.valid.as_ref().err().map(|e| e.code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Some(109106),
+                Some(109105),
+                Some(109121),
+                None,
+                Some(109110),
+                Some(109108)
+            ]
+        );
+    }
+
+    /// A JSON value for a send field: scalars of every type, arrays and objects of the fields.
+    fn send_value() -> impl Strategy<Value = serde_json::Value> {
+        let scalar = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,40}".prop_map(serde_json::Value::from),
+            prop::sample::select(vec!["15555551234", "k-1", "d", "true", "notSent"])
+                .prop_map(serde_json::Value::from),
+        ];
+        scalar.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::vec((send_name(), inner), 0..6)
+                    .prop_map(|f| serde_json::Value::Object(f.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn send_name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "definitionKey",
+            "recipient",
+            "recipients",
+            "to",
+            "contactKey",
+            "messageKey",
+            "attributes",
+            "subscriptions",
+            "resubscribe",
+            "content",
+            "message",
+            "FirstName",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn no_send_body_panics_and_an_accepted_one_holds_checked_values(
+            fields in prop::collection::vec((send_name(), send_value()), 0..8),
+            key in "\\PC{0,12}",
+        ) {
+            let body = serde_json::Value::Object(fields.into_iter().collect()).to_string();
+            let fields = Fields::parse(body.as_bytes()).expect("an object");
+            for route in [SendRoute::Many, SendRoute::One(&key)] {
+                if let Ok(read) = SendFields::read(&fields, route) {
+                    prop_assert!((1..=MAX_RECIPIENTS).contains(&read.recipients.len()));
+                    prop_assert!(EncodedId::parse(&read.definition_key).is_some());
+                    for r in &read.recipients {
+                        if let Ok(valid) = &r.valid {
+                            prop_assert!(crate::MobileNumber::parse(&valid.to).is_ok());
+                            prop_assert!(!valid.contact_key.trim().is_empty());
+                            prop_assert!(r.message_key.as_deref().is_none_or(is_message_key));
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn no_not_sent_query_panics(a in "\\PC{0,12}", b in "\\PC{0,12}", c in "\\PC{0,24}") {
+            if let Ok(q) = NotSentQuery::parse(Some(&a), Some(&b), Some(&c)) {
+                prop_assert!(q.last_event_id >= 0 && (1..=MAX_PAGE_SIZE).contains(&q.page_size));
+            }
+        }
     }
 }

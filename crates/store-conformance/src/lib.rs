@@ -20,6 +20,7 @@ mod jobs;
 mod outbox;
 mod sends;
 mod tracking;
+mod transactional;
 
 pub use accounts::*;
 pub use catalog::*;
@@ -34,6 +35,7 @@ pub use jobs::*;
 pub use outbox::*;
 pub use sends::*;
 pub use tracking::*;
+pub use transactional::*;
 
 /// Runs every behaviour of this module as a `#[tokio::test]`.
 ///
@@ -76,6 +78,10 @@ macro_rules! store_conformance_tests {
             definition_round_trips_resolves_ignoring_case_and_conflicts_on_key_or_name,
             definitions_list_by_status_in_order_and_by_page,
             definition_patch_changes_only_the_given_fields_and_archive_frees_the_key,
+            message_keys_are_claimed_once_per_account_for_72_hours,
+            transactional_numbers_follow_the_definitions_subscription_rules,
+            an_inactive_definition_holds_its_sends_until_active,
+            not_sent_events_are_numbered_in_one_sequence_per_account,
             list_round_trips_and_resolves_ignoring_case,
             resolve_lists_returns_canonical_ids_in_order,
             upsert_members_counts_added_and_updated,

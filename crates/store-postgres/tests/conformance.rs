@@ -212,14 +212,18 @@ async fn every_table_has_the_sqlite_schema_names() {
             "contacts",
             "lists",
             "list_members",
-            "sends",
             "outbox",
-            "send_numbers",
             "list_jobs",
             "code_opt_outs",
             "batch_texts",
             "recipients",
             "inbound_texts",
+            "send_definitions",
+            "sends",
+            "send_numbers",
+            "tx_messages",
+            "event_sequences",
+            "tx_events",
         ]
     );
 }
