@@ -42,10 +42,6 @@ BEGIN
        AND NEW.outcome IS NOT DISTINCT FROM OLD.outcome THEN
         RETURN NULL;
     END IF;
-    -- Only a transactional send's recipients (a primary-key probe for any other send's).
-    IF (SELECT definition_pk FROM sends WHERE pk = NEW.send_pk) IS NULL THEN
-        RETURN NULL;
-    END IF;
     SELECT * INTO message FROM tx_messages m
         WHERE m.send_pk = NEW.send_pk AND m.ordinal = NEW.list_pk
           AND m.mobile_number = NEW.mobile_number;
@@ -75,5 +71,6 @@ BEGIN
 END;
 $$;
 
+-- Only a transactional send's recipients: for any other, the WHEN clause skips the call.
 CREATE TRIGGER tx_events_on_change AFTER INSERT OR UPDATE OF status_code, outcome ON recipients
-    FOR EACH ROW EXECUTE FUNCTION tx_event();
+    FOR EACH ROW WHEN (NEW.transactional = 1) EXECUTE FUNCTION tx_event();

@@ -8,6 +8,10 @@ ALTER TABLE sends ADD COLUMN held_at INTEGER;
 -- A definition's sends: held, released and settled together.
 CREATE INDEX sends_by_definition ON sends (definition_pk, state) WHERE definition_pk IS NOT NULL;
 
+-- 1: a transactional send's recipient (the event triggers of migration 0014 fire only for
+-- those, so other sends' status changes pay nothing for them).
+ALTER TABLE recipients ADD COLUMN transactional INTEGER NOT NULL DEFAULT 0;
+
 -- One row per accepted message: its key (unique in the account, matched ignoring case as
 -- `key_key`, for 72 hours: an older key is freed by suffixing `key_key` with '#' and the pk,
 -- which no key can contain), its recipient (`send_pk`, `ordinal` = the recipient's `list_pk`),

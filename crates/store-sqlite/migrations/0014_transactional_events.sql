@@ -32,7 +32,7 @@ CREATE INDEX tx_events_unnumbered ON tx_events (account_pk, pk) WHERE event_id I
 -- The category of a recipient's status: NULL when it is none of the five (queued, submitting).
 -- Written out in each trigger (SQLite has no functions in SQL).
 CREATE TRIGGER tx_events_on_insert AFTER INSERT ON recipients
-WHEN NEW.outcome IS NOT NULL
+WHEN NEW.transactional = 1 AND NEW.outcome IS NOT NULL
     AND EXISTS (SELECT 1 FROM tx_messages m WHERE m.send_pk = NEW.send_pk
                 AND m.ordinal = NEW.list_pk AND m.mobile_number = NEW.mobile_number)
 BEGIN
@@ -47,7 +47,7 @@ BEGIN
 END;
 
 CREATE TRIGGER tx_events_on_update AFTER UPDATE OF status_code, outcome ON recipients
-WHEN (NEW.status_code IS NOT OLD.status_code OR NEW.outcome IS NOT OLD.outcome)
+WHEN NEW.transactional = 1 AND (NEW.status_code IS NOT OLD.status_code OR NEW.outcome IS NOT OLD.outcome)
     AND (NEW.outcome IS NOT NULL OR NEW.status_code <> 1000)
     AND EXISTS (SELECT 1 FROM tx_messages m WHERE m.send_pk = NEW.send_pk
                 AND m.ordinal = NEW.list_pk AND m.mobile_number = NEW.mobile_number)

@@ -150,13 +150,13 @@ const NOT_SENT_MESSAGE: &str = "UPDATE tx_messages SET not_sent_code = $2 WHERE 
 /// at `$5`, or (`$6`) settled as suppressed.
 const INSERT_TX_RECIPIENT: &str = concat!(
     "INSERT INTO recipients (send_pk, mobile_number, list_pk, copy_index, state, outcome, \
-     updated_at, text) VALUES ($1, $2, $3, 0, CASE WHEN $6 THEN ",
+     updated_at, text, transactional) VALUES ($1, $2, $3, 0, CASE WHEN $6 THEN ",
     recipient_state!(done),
     " ELSE ",
     recipient_state!(ready),
     " END, CASE WHEN $6 THEN ",
     outcome!(suppressed),
-    " END, $5, $4)"
+    " END, $5, $4, 1)"
 );
 
 const TX_STATUS: &str = "SELECT m.message_key, m.contact_key, m.mobile_number, \
